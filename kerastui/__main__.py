@@ -1,0 +1,3 @@
+from kerastui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,356 @@
+"""``kerastui`` command line: the TUI, or a preset trained headless.
+
+    kerastui [PRESET]                       open the workbench (with PRESET loaded)
+    kerastui train PRESET [options]         train headless; --json prints one JSON object
+    kerastui presets                        list shipped and user presets
+    kerastui info                           TensorFlow/Keras versions, devices, dataset cache
+
+Nothing here imports TensorFlow at module level: ``kerastui --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from kerastui import __version__
+
+COMMANDS = ("train", "presets", "info")
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kerastui",
+        description="A terminal workbench for Keras: pick data, stack layers, train with live charts, "
+                    "save and verify, compare metrics, fine-tune — or run a preset headless.",
+        epilog="Presets: ex1 … ex5 follow the Keras tutorial's exercises (`kerastui presets`).",
+    )
+    parser.add_argument("--version", action="version", version=f"kerastui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a preset headless and write a run directory",
+                           description="Train a preset headless: progress on the terminal, a run directory "
+                                       "on disk, and with --json one JSON object on stdout.")
+    train.add_argument("preset", metavar="PRESET", help="shipped name (ex1) or path to a .toml file")
+    train.add_argument("--epochs", type=_positive, help="override fit.epochs")
+    train.add_argument("--batch-size", type=_positive, help="override fit.batch_size")
+    train.add_argument("--data", metavar="SOURCE", help="override data.source, e.g. sklearn:digits")
+    train.add_argument("--limit", type=_positive, help="override data.limit (training samples)")
+    train.add_argument("--save", nargs="+", metavar="FORMAT", choices=["keras", "h5", "savedmodel"],
+                       help="override save.formats")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override any preset key, e.g. --set transfer.weights=none (repeatable)")
+    train.add_argument("--runs-dir", type=Path, help="where run directories go (default: $KERASTUI_RUNS or "
+                                                     "~/.local/share/kerastui/runs)")
+    train.add_argument("--json", action="store_true", help="print one JSON object at the end (progress to stderr)")
+
+    presets = sub.add_parser("presets", help="list shipped and user presets")
+    presets.add_argument("--json", action="store_true")
+
+    info = sub.add_parser("info", help="TensorFlow and Keras versions, devices, cached datasets")
+    info.add_argument("--json", action="store_true")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        return _open_tui(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _open_tui([])
+    handler = {"train": cmd_train, "presets": cmd_presets, "info": cmd_info}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - last resort: one line, details in a log file
+        from kerastui.core.errors import KerasTUIError
+
+        if isinstance(error, KerasTUIError):
+            _error(str(error))
+            return EXIT_ERROR
+        log = _write_crash_log(error)
+        _error(f"internal error: {type(error).__name__}: {error} (traceback in {log})")
+        return EXIT_ERROR
+
+
+def _open_tui(argv: list[str]) -> int:
+    _error("the interactive workbench is not part of this build yet; run a preset headless with "
+           "`kerastui train PRESET` (see `kerastui presets`)")
+    return EXIT_USAGE
+
+
+def _error(message: str) -> None:
+    print(f"kerastui: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def _write_crash_log(error: BaseException) -> Path:
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kerastui"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "last-error.log"
+        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        return path
+    except OSError:
+        return Path("(unwritable)")
+
+
+# --------------------------------------------------------------------------- train
+
+
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    from kerastui.core.presets import parse_assignment
+
+    out: dict[str, Any] = {}
+    for text in args.set:
+        key, value = parse_assignment(text)
+        out[key] = value
+    if args.epochs is not None:
+        out["fit.epochs"] = args.epochs
+    if args.batch_size is not None:
+        out["fit.batch_size"] = args.batch_size
+    if args.data is not None:
+        out["data.source"] = args.data
+    if args.limit is not None:
+        out["data.limit"] = args.limit
+    if args.save is not None:
+        out["save.formats"] = list(args.save)
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from kerastui.core import presets
+    from kerastui.core.errors import KerasTUIError, PresetError
+
+    preset = presets.load(args.preset, overrides_from(args))
+    from kerastui.core.tfenv import load_keras
+    from kerastui.core.training import Trainer
+
+    start = time.perf_counter()
+    load_keras()
+    progress = ProgressPrinter(quiet=args.json)
+    trainer = Trainer(preset, [progress], runs_dir=args.runs_dir)
+    previous = _install_sigint(trainer, progress)
+    try:
+        try:
+            result = trainer.run()
+        except KerasTUIError as error:
+            progress.close()
+            message = str(error) if isinstance(error, PresetError) else f"{preset.where}: {error}"
+            _error(message)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            progress.close()
+            where = f"; partial run in {trainer.run_dir.path}" if trainer.run_dir else ""
+            _error(f"interrupted during epoch {trainer.result.epochs_run + 1}{where}")
+            return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        progress.close()
+    result.seconds = time.perf_counter() - start
+    if args.json:
+        print(json.dumps(jsonable(result.to_json())), flush=True)
+    else:
+        print_report(result)
+    if result.status == "nan":
+        _error(f"{preset.where}: {result.error}")
+        return EXIT_ERROR
+    if result.status == "stopped":
+        _error(f"stopped by Ctrl-C after {result.epochs_run} epoch(s); run saved in {result.run_dir}")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _install_sigint(trainer, progress: ProgressPrinter):
+    """First Ctrl-C stops at the end of the current batch; a second one aborts."""
+
+    def handler(signum, frame):
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        trainer.request_stop()
+        progress.note("stopping after this batch — Ctrl-C again to abort")
+
+    try:
+        return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        return signal.getsignal(signal.SIGINT)
+
+
+def jsonable(value: Any) -> Any:
+    """Strict JSON: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class ProgressPrinter:
+    """The CLI's sink: a rich progress bar on a terminal, one line per epoch otherwise."""
+
+    def __init__(self, quiet: bool = False, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.quiet = quiet and not self.tty
+        self._progress = None
+        self._task = None
+        self._epochs = 0
+        self._initial = 0
+
+    def __call__(self, event) -> None:
+        from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
+
+        if isinstance(event, Notice):
+            self.note(event.message)
+        elif self.quiet:
+            return
+        elif isinstance(event, TrainStarted):
+            self._epochs, self._initial = event.epochs, event.initial_epoch
+            self.note(f"{event.phase}: {event.epochs} epoch(s), {event.samples} samples, "
+                      f"batch {event.batch_size}, {event.steps_per_epoch} steps/epoch")
+            if self.tty:
+                self._start_bar(event.steps_per_epoch)
+        elif isinstance(event, BatchEnded):
+            if self._progress is not None:
+                epoch = event.epoch - self._initial + 1
+                loss = event.logs.get("loss")
+                self._progress.update(self._task, completed=event.batch + 1, total=event.steps,
+                                      description=f"epoch {epoch}/{self._epochs}",
+                                      loss=f"loss {loss:.4f}" if loss is not None else "")
+        elif isinstance(event, EpochEnded):
+            line = f"epoch {event.epoch + 1}: " + "  ".join(
+                f"{k} {v:.4f}" for k, v in event.logs.items() if k != "learning_rate") + f"  ({event.seconds:.1f}s)"
+            self.note(line)
+        elif isinstance(event, TrainEnded):
+            self.close()
+
+    def _start_bar(self, steps: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.close()
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.fields[loss]}"), TimeRemainingColumn(),
+                                  console=Console(file=self.stream), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task("epoch", total=steps, loss="")
+
+    def note(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, highlight=False, markup=False)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def print_report(result) -> None:
+    out = sys.stdout
+    if result.summary:
+        print(result.summary, file=out)
+    model = result.model
+    if model:
+        print(f"model: {model.get('total', 0):,} parameters ({model.get('trainable', 0):,} trainable, "
+              f"{model.get('non_trainable', 0):,} non-trainable)", file=out)
+    print(f"epochs run: {result.epochs_run} ({result.status})", file=out)
+    for phase in result.phases:
+        test = phase.get("test", {})
+        acc = test.get("accuracy")
+        print(f"phase {phase['name']}: {phase['epochs']} epoch(s), trainable {phase['trainable']:,} / "
+              f"non-trainable {phase['non_trainable']:,}" + (f", test accuracy {acc:.4f}" if acc is not None else ""),
+              file=out)
+    if result.test:
+        shown = {k: v for k, v in result.test.items() if v is not None}
+        print("test: " + "  ".join(f"{k} {v:.4f}" for k, v in shown.items()), file=out)
+    for name, report in result.custom_metrics.items():
+        parts = [f"{split} max |Δ| {report[split]['max_abs_diff']:.2e}" for split in ("train", "val") if split in report]
+        print(f"custom metric {name} vs {report['builtin']}: " + ", ".join(parts), file=out)
+    for fmt, saved in result.saved.items():
+        diff = saved.get("max_abs_diff")
+        verdict = "" if diff is None else f"  max abs diff {diff:.2e} ({'same' if saved.get('same') else 'DIFFERENT'})"
+        print(f"saved {fmt}: {saved['path']} ({saved['bytes']:,} bytes){verdict}", file=out)
+    if result.tensorboard:
+        print(f"view logs: {result.tensorboard}", file=out)
+    if result.run_dir:
+        print(f"run directory: {result.run_dir}", file=out)
+    print(f"seconds: {result.seconds:.1f}", file=out)
+
+
+# --------------------------------------------------------------------------- presets, info
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from kerastui.core.presets import available, user_dir
+
+    found = available()
+    if args.json:
+        print(json.dumps([{"name": p.name, "origin": p.origin, "title": p.title, "source": p.source,
+                           "path": str(p.path), "error": p.error} for p in found], indent=2))
+        return EXIT_OK
+    width = max((len(p.name) for p in found), default=4)
+    for p in found:
+        detail = p.error or f"{p.title}  [{p.source}]"
+        print(f"{p.name:<{width}}  {p.origin:<7}  {detail}")
+    print(f"(user presets: {user_dir()})")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from kerastui.core import datasets
+    from kerastui.core.presets import shipped_dir, user_dir
+    from kerastui.core.runs import default_runs_dir
+    from kerastui.core.tfenv import devices, versions
+
+    info = {
+        "kerastui": __version__, "python": sys.version.split()[0], **versions(), "devices": devices(),
+        "datasets": {name: datasets.keras_cached(name) for name in datasets.KERAS_DATASETS},
+        "keras_cache": str(datasets.keras_cache_dir()), "presets": {"shipped": str(shipped_dir()), "user": str(user_dir())},
+        "runs_dir": str(default_runs_dir()),
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    print(f"kerastui {info['kerastui']}  python {info['python']}")
+    print(f"tensorflow {info['tensorflow']}  keras {info['keras']}  (backend {info['backend']})")
+    gpus = [d for d in info["devices"] if d["type"] == "GPU"]
+    for d in info["devices"]:
+        print(f"device {d['name']} {d.get('model', '')}".rstrip())
+    if not gpus:
+        print("no GPU visible to TensorFlow: training runs on the CPU")
+    for name, cached in info["datasets"].items():
+        print(f"keras:{name:<14} {'cached' if cached else 'not cached (needs a download)'}")
+    print(f"keras cache: {info['keras_cache']}")
+    print(f"presets: {info['presets']['shipped']} (shipped), {info['presets']['user']} (user)")
+    print(f"runs: {info['runs_dir']}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

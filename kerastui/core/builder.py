@@ -1,0 +1,333 @@
+"""ModelSpec → ``keras.Model``: sequential, functional, a user's subclass, or a transfer base.
+
+Layers are created and called one at a time on symbolic tensors, so whatever Keras rejects —
+an invalid argument, a shape that does not fit — is reported with the layer's index and type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kerastui.core import layers as catalogue
+from kerastui.core.datasets import DataInfo
+from kerastui.core.errors import KerasTUIError, ModelError, one_line
+from kerastui.core.specs import CompileSpec, LayerSpec, Preset, split_ref
+from kerastui.core.tfenv import load_keras
+
+INPUT_TYPES = ("Input", "InputLayer")
+
+
+@dataclass
+class BuiltModel:
+    model: Any  # keras.Model
+    input_shape: tuple[int, ...]
+    custom_objects: dict[str, Any] = field(default_factory=dict)
+    base: Any = None  # the keras.applications model inside a transfer model
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int
+    name: str
+    type: str
+    output_shape: str
+    params: int
+    trainable: bool
+
+
+def model_input_shape(preset: Preset, info: DataInfo) -> tuple[int, ...]:
+    """The per-sample shape the model sees after the data is prepared (channel axis, resize)."""
+    shape = tuple(info.shape)
+    if info.kind == "image":
+        if len(shape) == 2:
+            shape = (*shape, 1)
+        if preset.data.resize:
+            shape = (*preset.data.resize, shape[2])
+        if preset.transfer is not None:
+            from kerastui.core.transfer import transfer_image_shape
+
+            shape = transfer_image_shape(preset.transfer, shape)
+    return shape
+
+
+# --------------------------------------------------------------------------- user code
+
+
+def load_object(ref: str, base_dir: Path, key: str) -> type:
+    """Import ``ClassName`` from ``file.py`` (relative to ``base_dir``) and return it."""
+    file, cls_name = split_ref(ref)
+    path = Path(file).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    if not path.is_file():
+        raise ModelError(f"{key}: {path} not found (needed for class {cls_name})")
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    module_name = f"kerastui_user_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover
+        raise ModelError(f"{key}: cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - user code
+        sys.modules.pop(module_name, None)
+        raise ModelError(f"{key}: {user_code_location(error, path)}: {type(error).__name__}: {one_line(error)}") from None
+    obj = getattr(module, cls_name, None)
+    if obj is None:
+        raise ModelError(f"{key}: {path} defines no {cls_name}")
+    return obj
+
+
+def user_code_location(error: BaseException, path: Path | None = None) -> str:
+    """``file:line`` of the deepest frame in user code (outside Keras, TF and kerastui)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{error.filename}:{error.lineno}"
+    chosen = None
+    for frame in frames:
+        name = frame.filename
+        if path is not None and Path(name).resolve() == path.resolve():
+            chosen = frame
+        elif path is None and not any(s in name for s in ("site-packages", "kerastui/core", "<frozen")):
+            chosen = frame
+    if chosen is None and frames:
+        chosen = frames[-1]
+    return f"{chosen.filename}:{chosen.lineno}" if chosen else str(path or "?")
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def make_layer(spec: LayerSpec, where: str):
+    """Instantiate one Keras layer, with Keras's own validation, named by ``where``."""
+    keras = load_keras()
+    if spec.type in INPUT_TYPES:
+        raise ModelError(f"{where}: Input must be the first layer")
+    try:
+        catalogue.check_kwargs(spec.type, spec.kwargs)
+    except ModelError as error:
+        raise ModelError(f"{where}: {error}") from None
+    cls = getattr(keras.layers, spec.type)
+    kwargs = {k: _tupled(k, v) for k, v in spec.kwargs.items()}
+    if spec.name:
+        kwargs["name"] = spec.name
+    try:
+        return cls(**kwargs)
+    except Exception as error:  # noqa: BLE001 - Keras validates with ValueError/TypeError/…
+        raise ModelError(f"{where} ({spec.type}): {one_line(error)}") from None
+
+
+def _tupled(key: str, value: Any) -> Any:
+    """TOML arrays become tuples where Keras wants shapes and sizes."""
+    if isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
+        return tuple(value)
+    return value
+
+
+def make_input(spec: LayerSpec | None, shape: tuple[int, ...], where: str):
+    keras = load_keras()
+    kwargs = dict(spec.kwargs) if spec else {}
+    shape = tuple(kwargs.pop("shape", shape) or ())
+    if "batch_shape" in kwargs:
+        raise ModelError(f"{where}: use shape (without the batch axis), not batch_shape")
+    unknown = set(kwargs) - {"dtype", "sparse"}
+    if unknown:
+        raise ModelError(f"{where}: Input has no argument {sorted(unknown)[0]!r}; it takes shape and dtype")
+    try:
+        return keras.Input(shape=shape, name=spec.name if spec else None, **kwargs)
+    except Exception as error:  # noqa: BLE001
+        raise ModelError(f"{where} (Input): {one_line(error)}") from None
+
+
+def apply_layer(layer, inputs, where: str, spec: LayerSpec):
+    try:
+        return layer(inputs)
+    except Exception as error:  # noqa: BLE001
+        shapes = [tuple(t.shape) for t in inputs] if isinstance(inputs, list) else tuple(inputs.shape)
+        raise ModelError(f"{where} ({spec.type}) rejects its input of shape {shapes}: {one_line(error)}") from None
+
+
+# --------------------------------------------------------------------------- models
+
+
+def build_model(preset: Preset, input_shape: tuple[int, ...], *, num_classes: int | None = None) -> BuiltModel:
+    load_keras()
+    kind = preset.model.type
+    if preset.transfer is not None:
+        from kerastui.core.transfer import build_transfer_model
+
+        built = build_transfer_model(preset, input_shape)
+    elif kind == "sequential":
+        built = BuiltModel(_sequential(preset, input_shape), input_shape)
+    elif kind == "functional":
+        built = BuiltModel(_functional(preset, input_shape), input_shape)
+    else:
+        built = BuiltModel(_subclass(preset, input_shape), input_shape)
+    built.custom_objects.update(custom_metric_classes(preset))
+    return built
+
+
+def _sequential(preset: Preset, input_shape: tuple[int, ...]):
+    keras = load_keras()
+    specs = list(preset.model.layers)
+    first = specs[0] if specs and specs[0].type in INPUT_TYPES else None
+    if first is not None:
+        specs = specs[1:]
+    inputs = make_input(first, input_shape, "model.layers[0]")
+    offset = 1 if first is not None else 0
+    x = inputs
+    built = []
+    for i, spec in enumerate(specs, start=offset):
+        where = f"model.layers[{i}]"
+        layer = make_layer(spec, where)
+        x = apply_layer(layer, x, where, spec)
+        built.append(layer)
+    try:
+        return keras.Sequential([inputs, *built], name=preset.model.name or preset.name or None)
+    except Exception as error:  # noqa: BLE001
+        raise ModelError(f"model: {one_line(error)}") from None
+
+
+def _functional(preset: Preset, input_shape: tuple[int, ...]):
+    keras = load_keras()
+    tensors: dict[str, Any] = {}
+    inputs = []
+    previous = None
+    for i, spec in enumerate(preset.model.layers):
+        where = f"model.layers[{i}]"
+        if spec.type in INPUT_TYPES:
+            tensor = make_input(spec, input_shape, where)
+            inputs.append(tensor)
+        else:
+            if spec.inputs:
+                args = [tensors[name] for name in spec.inputs]
+            elif previous is not None:
+                args = [previous]
+            else:
+                implicit = make_input(None, input_shape, where)
+                inputs.append(implicit)
+                args = [implicit]
+            layer = make_layer(spec, where)
+            tensor = apply_layer(layer, args if len(args) > 1 else args[0], where, spec)
+        tensors[spec.name] = tensor
+        previous = tensor
+    names = preset.model.outputs or [preset.model.layers[-1].name]
+    outputs = [tensors[n] for n in names]
+    try:
+        return keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0],
+                           outputs=outputs if len(outputs) > 1 else outputs[0],
+                           name=preset.model.name or preset.name or None)
+    except Exception as error:  # noqa: BLE001
+        raise ModelError(f"model.outputs: {one_line(error)}") from None
+
+
+def _subclass(preset: Preset, input_shape: tuple[int, ...]):
+    keras = load_keras()
+    cls = load_object(preset.model.subclass, preset.base_dir, "model.subclass")
+    if not (isinstance(cls, type) and issubclass(cls, keras.Model)):
+        raise ModelError(f"model.subclass: {preset.model.subclass} is not a keras.Model subclass")
+    try:
+        model = cls(**preset.model.kwargs)
+        model.build((None, *input_shape))
+        # A symbolic call creates every weight and checks the shapes end to end.
+        model(keras.ops.zeros((1, *input_shape)))
+    except KerasTUIError:
+        raise
+    except Exception as error:  # noqa: BLE001 - user code
+        raise ModelError(f"model.subclass: {user_code_location(error)}: {type(error).__name__}: {one_line(error)}") from None
+    return model
+
+
+def custom_metric_classes(preset: Preset) -> dict[str, type]:
+    keras = load_keras()
+    found = {}
+    for i, ref in enumerate(preset.compile.custom_metrics):
+        key = f"compile.custom_metrics[{i}]"
+        cls = load_object(ref, preset.base_dir, key)
+        if not (isinstance(cls, type) and issubclass(cls, keras.metrics.Metric)):
+            raise ModelError(f"{key}: {ref} is not a keras.metrics.Metric subclass")
+        found[cls.__name__] = cls
+    if preset.model.type == "subclass" and preset.model.subclass:
+        cls = load_object(preset.model.subclass, preset.base_dir, "model.subclass")
+        found[cls.__name__] = cls
+    return found
+
+
+def compile_model(model, spec: CompileSpec, custom_objects: dict[str, type] | None = None,
+                  learning_rate: float | None = None) -> list[str]:
+    """Compile with the spec; returns the names of the custom metrics it added."""
+    keras = load_keras()
+    lr = learning_rate if learning_rate is not None else spec.learning_rate
+    config: dict[str, Any] = {}
+    if lr is not None:
+        config["learning_rate"] = lr
+    try:
+        optimizer = keras.optimizers.get({"class_name": spec.optimizer, "config": config})
+    except Exception:  # noqa: BLE001
+        known = sorted(n for n in dir(keras.optimizers) if n[:1].isupper() and n not in ("Optimizer", "LossScaleOptimizer", "Schedule"))
+        import difflib
+
+        close = difflib.get_close_matches(spec.optimizer, known + [k.lower() for k in known], n=2)
+        hint = f"; did you mean {' or '.join(close)}?" if close else f"; known: {', '.join(known)}"
+        raise ModelError(f"compile.optimizer: unknown optimizer {spec.optimizer!r}{hint}") from None
+    try:
+        keras.losses.get(spec.loss)
+    except Exception:  # noqa: BLE001
+        raise ModelError(f"compile.loss: unknown loss {spec.loss!r}") from None
+    metrics: list[Any] = []
+    for i, name in enumerate(spec.metrics):
+        try:
+            keras.metrics.get(name)
+        except Exception:  # noqa: BLE001
+            raise ModelError(f"compile.metrics[{i}]: unknown metric {name!r}") from None
+        metrics.append(name)
+    added = []
+    for cls in (custom_objects or {}).values():
+        if isinstance(cls, type) and issubclass(cls, keras.metrics.Metric):
+            try:
+                metric = cls()
+            except Exception as error:  # noqa: BLE001 - user code
+                raise ModelError(f"compile.custom_metrics: {cls.__name__}() failed at "
+                                 f"{user_code_location(error)}: {one_line(error)}") from None
+            metrics.append(metric)
+            added.append(metric.name)
+    model.compile(optimizer=optimizer, loss=spec.loss, metrics=metrics)
+    return added
+
+
+# --------------------------------------------------------------------------- inspection
+
+
+def parameter_counts(model) -> dict[str, int]:
+    import numpy as np
+
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
+
+
+def layer_rows(model) -> list[LayerRow]:
+    rows = []
+    for i, layer in enumerate(model.layers):
+        try:
+            shape = str(tuple(layer.output.shape))
+        except Exception:  # noqa: BLE001 - subclassed layers may have no symbolic output
+            shape = "?"
+        rows.append(LayerRow(i, layer.name, type(layer).__name__, shape.replace("None", "None"),
+                             int(layer.count_params()) if layer.built else 0, bool(layer.trainable)))
+    return rows
+
+
+def summary_text(model) -> str:
+    """``model.summary()`` as plain text (Keras renders it with rich; we only keep the text)."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *a, **k: lines.append(line), line_length=90)
+    return "\n".join(lines)

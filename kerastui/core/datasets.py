@@ -1,0 +1,607 @@
+"""Data sources: a ``source`` string → raw arrays → prepared train/validation/test splits.
+
+Sources
+    ``keras:mnist|fashion_mnist|cifar10|cifar100``  the real ``keras.datasets`` loaders and cache
+    ``sklearn:iris|digits|wine|breast_cancer``      bundled with scikit-learn, always offline
+    ``synthetic:classification|regression|images``  generated, learnable, seeded
+    ``npz:PATH`` ``csv:PATH`` ``images:DIR``        the user's files
+
+Raw loads are cached in the process (keyed by everything that changes them), so a second run
+with the same source does not read or generate the data again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from kerastui.core.errors import DatasetError
+from kerastui.core.specs import DataSpec
+
+KERAS_DATASETS = {
+    # name: (image shape, classes, files in the Keras cache, label names)
+    "mnist": ((28, 28), 10, ["mnist.npz"], [str(i) for i in range(10)]),
+    "fashion_mnist": ((28, 28), 10, ["fashion-mnist/train-images-idx3-ubyte.gz"],
+                      ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                       "Sneaker", "Bag", "Ankle boot"]),
+    "cifar10": ((32, 32, 3), 10, ["cifar-10-batches-py-target", "cifar-10-batches-py"],
+                ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]),
+    "cifar100": ((32, 32, 3), 100, ["cifar-100-python-target", "cifar-100-python"], [str(i) for i in range(100)]),
+}
+KERAS_URLS = {
+    "mnist": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+    "fashion_mnist": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/ (4 files into fashion-mnist/)",
+    "cifar10": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    "cifar100": "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+}
+SKLEARN_DATASETS = {
+    # name: (shape, classes, kind)
+    "iris": ((4,), 3, "tabular"),
+    "digits": ((8, 8), 10, "image"),
+    "wine": ((13,), 3, "tabular"),
+    "breast_cancer": ((30,), 2, "tabular"),
+}
+SYNTHETIC = ("classification", "regression", "images")
+FILE_SOURCES = ("npz", "csv", "images")
+OFFLINE_FALLBACK = "sklearn:digits or synthetic:images"
+
+
+@dataclass
+class RawData:
+    """Arrays as the source gives them (images keep their pixel scale)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    kind: str  # "image" | "tabular"
+    task: str  # "classification" | "regression"
+    class_names: list[str] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
+    pixel_max: float | None = None  # the value that maps to 1.0 when images are normalised
+    load_seconds: float = 0.0
+
+
+@dataclass
+class Dataset:
+    """Prepared splits, ready for ``model.fit``."""
+
+    source: str
+    kind: str
+    task: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels_test: np.ndarray  # integer labels (classification) or targets (regression)
+    class_names: list[str]
+    label_mode: str  # "categorical" | "sparse" | "binary" | "regression"
+    load_seconds: float
+    feature_names: list[str] = field(default_factory=list)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def validation_data(self):
+        return (self.x_val, self.y_val) if self.x_val is not None and len(self.x_val) else None
+
+    def summary(self) -> dict:
+        out = {
+            "source": self.source, "kind": self.kind, "task": self.task,
+            "input_shape": list(self.input_shape), "train": int(len(self.x_train)),
+            "val": int(len(self.x_val)) if self.x_val is not None else 0, "test": int(len(self.x_test)),
+            "dtype": str(self.x_train.dtype), "label_mode": self.label_mode,
+            "load_seconds": round(self.load_seconds, 3),
+        }
+        if self.task == "classification":
+            out["classes"] = self.num_classes
+            out["class_names"] = list(self.class_names)
+        return out
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a source will give, known without loading it where possible."""
+
+    kind: str
+    task: str
+    shape: tuple[int, ...]  # per-sample shape, before the channel axis and resize
+    num_classes: int
+    offline: bool  # True when loading needs no network right now
+    note: str = ""
+
+
+# --------------------------------------------------------------------------- parsing sources
+
+
+def parse_source(source: str) -> tuple[str, str]:
+    scheme, sep, rest = source.partition(":")
+    if not sep or not rest:
+        raise DatasetError(f"data.source {source!r}: expected SCHEME:NAME, e.g. sklearn:iris, keras:mnist, npz:data.npz")
+    if scheme == "keras" and rest not in KERAS_DATASETS:
+        raise DatasetError(f"data.source {source!r}: unknown Keras dataset; known: {', '.join(KERAS_DATASETS)}")
+    if scheme == "sklearn" and rest not in SKLEARN_DATASETS:
+        raise DatasetError(f"data.source {source!r}: unknown scikit-learn dataset; known: {', '.join(SKLEARN_DATASETS)}")
+    if scheme == "synthetic" and rest not in SYNTHETIC:
+        raise DatasetError(f"data.source {source!r}: unknown synthetic dataset; known: {', '.join(SYNTHETIC)}")
+    if scheme not in ("keras", "sklearn", "synthetic", *FILE_SOURCES):
+        raise DatasetError(f"data.source {source!r}: unknown scheme {scheme!r}; use keras, sklearn, synthetic, npz, csv or images")
+    return scheme, rest
+
+
+def keras_cache_dir() -> Path:
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "datasets"
+
+
+def keras_cached(name: str) -> bool:
+    folder = keras_cache_dir()
+    return any((folder / f).exists() for f in KERAS_DATASETS[name][2])
+
+
+def all_sources() -> list[str]:
+    return ([f"keras:{n}" for n in KERAS_DATASETS] + [f"sklearn:{n}" for n in SKLEARN_DATASETS]
+            + [f"synthetic:{n}" for n in SYNTHETIC] + [f"{s}:PATH" for s in FILE_SOURCES])
+
+
+def describe(spec: DataSpec, base_dir: Path | None = None) -> DataInfo:
+    """Kind, task, sample shape and classes, loading only the user's own files to find out."""
+    scheme, name = parse_source(spec.source)
+    if scheme == "keras":
+        shape, classes, _, _ = KERAS_DATASETS[name]
+        cached = keras_cached(name)
+        note = "" if cached else f"not cached in {keras_cache_dir()}; needs a download"
+        return DataInfo("image", "classification", shape, _kept_classes(spec, classes), cached, note)
+    if scheme == "sklearn":
+        shape, classes, kind = SKLEARN_DATASETS[name]
+        return DataInfo(kind, "classification", shape, _kept_classes(spec, classes), True)
+    if scheme == "synthetic":
+        if name == "images":
+            return DataInfo("image", "classification", tuple(spec.image_shape or (28, 28, 1)),
+                            _kept_classes(spec, spec.num_classes or 5), True)
+        task = "regression" if name == "regression" else "classification"
+        classes = 0 if task == "regression" else _kept_classes(spec, spec.num_classes or 3)
+        return DataInfo("tabular", task, (spec.features or 20,), classes, True)
+    raw = load_raw(spec, base_dir)
+    classes = len(raw.class_names) if raw.task == "classification" else 0
+    return DataInfo(raw.kind, raw.task, tuple(raw.x_train.shape[1:]), _kept_classes(spec, classes), True)
+
+
+def _kept_classes(spec: DataSpec, classes: int) -> int:
+    return len(spec.classes) if spec.classes else classes
+
+
+# --------------------------------------------------------------------------- raw loading
+
+_CACHE: dict[tuple, RawData] = {}
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+def load_raw(spec: DataSpec, base_dir: Path | None = None) -> RawData:
+    scheme, name = parse_source(spec.source)
+    key: tuple = (scheme, name)
+    if scheme == "synthetic":
+        key += (spec.samples, spec.features, spec.num_classes, tuple(spec.image_shape or ()), spec.noise, spec.seed)
+    elif scheme in FILE_SOURCES:
+        path = _resolve_path(name, base_dir)
+        stat = path.stat() if path.exists() else None
+        key = (scheme, str(path), stat.st_mtime_ns if stat else None, spec.label_column,
+               tuple(spec.resize or ()))
+    if key in _CACHE:
+        return _CACHE[key]
+    start = time.perf_counter()
+    loader: Callable[..., RawData] = {
+        "keras": _load_keras, "sklearn": _load_sklearn, "synthetic": _load_synthetic,
+        "npz": _load_npz, "csv": _load_csv, "images": _load_image_dir,
+    }[scheme]
+    if scheme in FILE_SOURCES:
+        raw = loader(spec, _resolve_path(name, base_dir))
+    else:
+        raw = loader(spec, name)
+    raw.load_seconds = time.perf_counter() - start
+    _CACHE[key] = raw
+    return raw
+
+
+def _resolve_path(text: str, base_dir: Path | None) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_absolute() and base_dir is not None and not path.exists() and (base_dir / path).exists():
+        path = base_dir / path
+    return path
+
+
+def _load_keras(spec: DataSpec, name: str) -> RawData:
+    from kerastui.core.tfenv import load_keras
+
+    keras = load_keras()
+    module = getattr(keras.datasets, name)
+    try:
+        (x_train, y_train), (x_test, y_test) = module.load_data()
+    except Exception as error:  # noqa: BLE001 - any download/cache failure
+        files = " or ".join(KERAS_DATASETS[name][2][:1])
+        raise DatasetError(
+            f"keras:{name} is not in the Keras cache and could not be downloaded ({type(error).__name__}); "
+            f"put {files} from {KERAS_URLS[name]} in {keras_cache_dir()}/, or use an offline source such as "
+            f"{OFFLINE_FALLBACK}"
+        ) from None
+    return RawData(x_train, y_train.reshape(-1).astype("int64"), x_test, y_test.reshape(-1).astype("int64"),
+                   "image", "classification", list(KERAS_DATASETS[name][3]), pixel_max=255.0)
+
+
+def _load_sklearn(spec: DataSpec, name: str) -> RawData:
+    from sklearn import datasets as skd
+
+    bunch = getattr(skd, f"load_{name}")()
+    if name == "digits":
+        return RawData(bunch.images.astype("float32"), bunch.target.astype("int64"), None, None, "image",
+                       "classification", [str(n) for n in bunch.target_names], pixel_max=16.0)
+    return RawData(bunch.data.astype("float32"), bunch.target.astype("int64"), None, None, "tabular",
+                   "classification", [str(n) for n in bunch.target_names],
+                   feature_names=[str(n) for n in bunch.feature_names])
+
+
+def _load_synthetic(spec: DataSpec, name: str) -> RawData:
+    rng = np.random.default_rng(spec.seed)
+    noise = 1.0 if spec.noise is None else spec.noise
+    if name == "images":
+        return _synthetic_images(spec, rng, noise)
+    samples = spec.samples or 1000
+    features = spec.features or 20
+    if name == "regression":
+        x = rng.normal(size=(samples, features)).astype("float32")
+        w = rng.normal(size=(features,))
+        y = (x @ w + 0.5 * np.sin(x[:, 0] * 2) + rng.normal(scale=0.1 * noise, size=samples)).astype("float32")
+        return RawData(x, y, None, None, "tabular", "regression",
+                       feature_names=[f"x{i}" for i in range(features)])
+    classes = spec.num_classes or 3
+    # Gaussian blobs whose centres sit ~sqrt(2*features) noise-widths apart: learnable, not trivial.
+    centres = rng.normal(size=(classes, features))
+    y = rng.integers(0, classes, size=samples)
+    x = (centres[y] + rng.normal(scale=noise, size=(samples, features))).astype("float32")
+    return RawData(x, y.astype("int64"), None, None, "tabular", "classification",
+                   [f"class {i}" for i in range(classes)], feature_names=[f"x{i}" for i in range(features)])
+
+
+def _synthetic_images(spec: DataSpec, rng: np.random.Generator, noise: float) -> RawData:
+    shape = tuple(spec.image_shape or (28, 28, 1))
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3:
+        raise DatasetError(f"data.image_shape must be [height, width] or [height, width, channels], got {list(shape)}")
+    h, w, c = shape
+    classes = spec.num_classes or 5
+    samples = spec.samples or 1000
+    # Each class is a coarse 4x4 random pattern blown up to the image size, plus pixel noise.
+    coarse = rng.uniform(size=(classes, 4, 4, c))
+    rows = np.minimum(np.arange(h) * 4 // h, 3)
+    cols = np.minimum(np.arange(w) * 4 // w, 3)
+    templates = coarse[:, rows][:, :, cols]
+    y = rng.integers(0, classes, size=samples)
+    x = 0.6 * templates[y] + 0.4 * noise * rng.uniform(size=(samples, h, w, c))
+    x = np.clip(x / max(0.6 + 0.4 * noise, 1e-6) * 255.0, 0, 255).astype("uint8")
+    if c == 1 and spec.image_shape is not None and len(spec.image_shape) == 2:
+        x = x[..., 0]
+    return RawData(x, y.astype("int64"), None, None, "image", "classification",
+                   [f"pattern {i}" for i in range(classes)], pixel_max=255.0)
+
+
+def _need_file(path: Path, what: str, scheme: str) -> None:
+    if not path.exists():
+        raise DatasetError(f"{scheme}:{path}: {what} not found")
+
+
+def _load_npz(spec: DataSpec, path: Path) -> RawData:
+    _need_file(path, "file", "npz")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except Exception as error:  # noqa: BLE001
+        raise DatasetError(f"npz:{path}: not a readable .npz file ({error})") from None
+    if "x_train" in arrays and "y_train" in arrays:
+        x, y = arrays["x_train"], arrays["y_train"]
+        xt, yt = arrays.get("x_test"), arrays.get("y_test")
+    elif "x" in arrays and "y" in arrays:
+        x, y, xt, yt = arrays["x"], arrays["y"], None, None
+    else:
+        raise DatasetError(f"npz:{path}: expected arrays x_train/y_train (and x_test/y_test) or x/y, found {', '.join(arrays) or 'none'}")
+    if len(x) != len(y):
+        raise DatasetError(f"npz:{path}: x has {len(x)} samples but y has {len(y)}")
+    kind = "image" if x.ndim >= 3 else "tabular"
+    task, y_all, names = _labels(np.concatenate([y, yt]) if yt is not None else y)
+    y, yt = (y_all[: len(y)], y_all[len(y):]) if yt is not None else (y_all, None)
+    pixel_max = 255.0 if x.dtype == np.uint8 else float(np.max(x)) if kind == "image" and x.size else None
+    return RawData(x, y, xt, yt, kind, task, names, pixel_max=pixel_max)
+
+
+def _labels(y: np.ndarray) -> tuple[str, np.ndarray, list[str]]:
+    """Integer or string labels → classification with names; floats → regression."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot in the file
+        y = np.argmax(y, axis=1)
+    y = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
+    if y.dtype.kind in "OUS":
+        names, idx = np.unique(y.astype(str), return_inverse=True)
+        return "classification", idx.astype("int64"), [str(n) for n in names]
+    if y.dtype.kind == "f" and not np.allclose(y, np.round(y)):
+        return "regression", y.astype("float32"), []
+    values = np.unique(y)
+    if len(values) > 50 and y.dtype.kind == "f":
+        return "regression", y.astype("float32"), []
+    if values.min() >= 0 and values.max() < max(len(values) * 2, 2):
+        count = int(values.max()) + 1
+        return "classification", y.astype("int64"), [str(i) for i in range(count)]
+    idx = np.searchsorted(values, y)
+    return "classification", idx.astype("int64"), [str(v) for v in values]
+
+
+def _load_csv(spec: DataSpec, path: Path) -> RawData:
+    import csv
+
+    _need_file(path, "file", "csv")
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DatasetError(f"csv:{path}: cannot read ({error})") from None
+    if len(rows) < 3:
+        raise DatasetError(f"csv:{path}: needs a header row and at least two data rows")
+    header, body = rows[0], [r for r in rows[1:] if r]
+    column = spec.label_column or header[-1]
+    if column not in header:
+        raise DatasetError(f"csv:{path}: label column {column!r} not in the header ({', '.join(header)})")
+    li = header.index(column)
+    features = [h for i, h in enumerate(header) if i != li]
+    x = np.empty((len(body), len(features)), dtype="float32")
+    labels = []
+    for r, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise DatasetError(f"csv:{path}: line {r} has {len(row)} fields, the header has {len(header)}")
+        values = [v for i, v in enumerate(row) if i != li]
+        try:
+            x[r - 2] = [float(v) for v in values]
+        except ValueError:
+            bad = next(v for v in values if not _is_float(v))
+            raise DatasetError(f"csv:{path}: line {r}: {bad!r} is not a number") from None
+        labels.append(row[li])
+    arr = np.array(labels)
+    if all(_is_float(v) for v in labels):
+        arr = arr.astype("float64")
+    task, y, names = _labels(arr)
+    return RawData(x, y, None, None, "tabular", task, names, feature_names=features)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
+    _need_file(path, "directory", "images")
+    if not path.is_dir():
+        raise DatasetError(f"images:{path}: not a directory (expected one sub-folder of images per class)")
+    classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(classes) < 2:
+        raise DatasetError(f"images:{path}: needs at least two class sub-folders, found {len(classes)}")
+    from kerastui.core.tfenv import load_keras
+
+    load_keras()
+    import tensorflow as tf
+
+    images, labels = [], []
+    size = tuple(spec.resize) if spec.resize else None
+    for label, name in enumerate(classes):
+        for file in sorted((path / name).iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                image = tf.io.decode_image(tf.io.read_file(str(file)), channels=3, expand_animations=False)
+            except Exception:  # noqa: BLE001
+                raise DatasetError(f"images:{file}: not a readable image") from None
+            if size is None:
+                size = tuple(int(d) for d in image.shape[:2])
+            if tuple(image.shape[:2]) != size:
+                image = tf.cast(tf.image.resize(image, size), tf.uint8)
+            images.append(image.numpy())
+            labels.append(label)
+    if len(images) < 2:
+        raise DatasetError(f"images:{path}: found {len(images)} images ({', '.join(IMAGE_SUFFIXES)})")
+    return RawData(np.stack(images), np.array(labels, dtype="int64"), None, None, "image", "classification",
+                   classes, pixel_max=255.0)
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def label_mode_for(loss: str, task: str, one_hot: bool | None) -> str:
+    if task == "regression":
+        return "regression"
+    if one_hot is True:
+        return "categorical"
+    if one_hot is False:
+        return "sparse"
+    name = loss.lower().replace("_", "")
+    if "sparse" in name:
+        return "sparse"
+    if name.startswith("binary") or name in ("hinge", "squaredhinge"):
+        return "binary"
+    if "categorical" in name or name in ("kldivergence", "kld", "poisson", "categoricalhinge"):
+        return "categorical"
+    if name in ("mse", "mae", "meansquarederror", "meanabsoluteerror", "huber", "logcosh"):
+        return "categorical"
+    return "sparse"
+
+
+def prepare(
+    spec: DataSpec,
+    *,
+    loss: str = "categorical_crossentropy",
+    base_dir: Path | None = None,
+    image_size: tuple[int, int] | None = None,
+    rgb: bool = False,
+    preprocess: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Dataset:
+    """Load (cached) and split, scale and shape the data for a model.
+
+    ``image_size``/``rgb``/``preprocess`` come from a transfer base: images are resized, grey
+    images get three channels, and the base's ``preprocess_input`` replaces plain scaling.
+    """
+    raw = load_raw(spec, base_dir)
+    rng = np.random.default_rng(spec.seed)
+    x, y, xt, yt = raw.x_train, raw.y_train, raw.x_test, raw.y_test
+    class_names = list(raw.class_names)
+    if spec.classes:
+        if raw.task != "classification":
+            raise DatasetError(f"data.classes: {spec.source} is a regression source")
+        bad = [c for c in spec.classes if not 0 <= c < len(class_names)]
+        if bad:
+            raise DatasetError(f"data.classes: {bad} out of range; {spec.source} has classes 0..{len(class_names) - 1}")
+        x, y = _keep_classes(x, y, spec.classes)
+        if xt is not None:
+            xt, yt = _keep_classes(xt, yt, spec.classes)
+        class_names = [class_names[c] for c in spec.classes]
+    stratify = raw.task == "classification"
+    if xt is None:
+        train_idx, test_idx = _split(y, spec.test_split or 0.2, rng, stratify)
+        x, y, xt, yt = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
+    if spec.limit:
+        keep = _take(y, spec.limit, rng, stratify)
+        x, y = x[keep], y[keep]
+        keep_t = _take(yt, max(spec.limit // 4, 1), rng, stratify)
+        xt, yt = xt[keep_t], yt[keep_t]
+    xv = yv = None
+    if spec.validation_split > 0 and len(x) >= 4:
+        train_idx, val_idx = _split(y, spec.validation_split, rng, stratify)
+        x, xv, y, yv = x[train_idx], x[val_idx], y[train_idx], y[val_idx]
+    else:
+        order = rng.permutation(len(x))
+        x, y = x[order], y[order]
+    if raw.kind == "image":
+        scale = _image_scaler(raw, spec, preprocess)
+        x, xv, xt = (None if a is None else _shape_images(a, scale, image_size, rgb) for a in (x, xv, xt))
+    else:
+        x, xv, xt = _standardise(x, xv, xt, spec.normalize)
+    mode = label_mode_for(loss, raw.task, spec.one_hot)
+    classes = len(class_names)
+    if mode == "binary" and classes > 2:
+        raise DatasetError(f"compile.loss {loss!r} is binary but {spec.source} has {classes} classes; "
+                           "use categorical_crossentropy or sparse_categorical_crossentropy")
+    return Dataset(
+        source=spec.source, kind=raw.kind, task=raw.task,
+        x_train=x, y_train=_encode(y, mode, classes),
+        x_val=xv, y_val=None if yv is None else _encode(yv, mode, classes),
+        x_test=xt, y_test=_encode(yt, mode, classes), labels_test=np.asarray(yt),
+        class_names=class_names, label_mode=mode, load_seconds=raw.load_seconds,
+        feature_names=list(raw.feature_names),
+    )
+
+
+def _keep_classes(x: np.ndarray, y: np.ndarray, keep: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    mask = np.isin(y, keep)
+    remap = {c: i for i, c in enumerate(keep)}
+    return x[mask], np.array([remap[int(v)] for v in y[mask]], dtype="int64")
+
+
+def _split(y: np.ndarray, fraction: float, rng: np.random.Generator, stratify: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (first, second) with ``fraction`` of the samples in the second, per class if stratified."""
+    n = len(y)
+    if not stratify:
+        order = rng.permutation(n)
+        cut = max(1, int(round(n * fraction)))
+        return order[cut:], order[:cut]
+    first, second = [], []
+    for label in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        cut = int(round(len(idx) * fraction))
+        if len(idx) > 1:
+            cut = min(max(cut, 1), len(idx) - 1)
+        second.append(idx[:cut])
+        first.append(idx[cut:])
+    a, b = np.concatenate(first), np.concatenate(second)
+    return rng.permutation(a), rng.permutation(b)
+
+
+def _take(y: np.ndarray, count: int, rng: np.random.Generator, stratify: bool) -> np.ndarray:
+    if count >= len(y):
+        return rng.permutation(len(y))
+    if not stratify:
+        return rng.permutation(len(y))[:count]
+    _, second = _split(y, count / len(y), rng, True)
+    return second[:count]
+
+
+def _image_scaler(raw: RawData, spec: DataSpec, preprocess) -> Callable[[np.ndarray], np.ndarray]:
+    pixel_max = raw.pixel_max or 255.0
+
+    def scale(a: np.ndarray) -> np.ndarray:
+        a = a.astype("float32")
+        if preprocess is not None:  # an application base expects 0..255 pixels
+            return preprocess(a * (255.0 / pixel_max))
+        return a / pixel_max if spec.normalize else a
+
+    return scale
+
+
+def _shape_images(a: np.ndarray, scale, size: tuple[int, int] | None, rgb: bool) -> np.ndarray:
+    if a.ndim == 3:  # (N, H, W) → (N, H, W, 1): conv layers need the channel axis
+        a = a[..., None]
+    if rgb and a.shape[-1] == 1:
+        a = np.repeat(a, 3, axis=-1)
+    if size is not None and tuple(a.shape[1:3]) != tuple(size):
+        a = _resize(a.astype("float32"), size)
+    return scale(a)
+
+
+def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    from kerastui.core.tfenv import load_keras
+
+    load_keras()
+    import tensorflow as tf
+
+    out = [tf.image.resize(a[i:i + 512], size).numpy() for i in range(0, len(a), 512)]
+    return np.concatenate(out).astype("float32")
+
+
+def _standardise(x, xv, xt, normalise: bool):
+    x = x.astype("float32")
+    xv = None if xv is None else xv.astype("float32")
+    xt = xt.astype("float32")
+    if not normalise:
+        return x, xv, xt
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std[std == 0] = 1.0
+    return ((x - mean) / std, None if xv is None else (xv - mean) / std, (xt - mean) / std)
+
+
+def _encode(y: np.ndarray, mode: str, classes: int) -> np.ndarray:
+    if mode == "categorical":
+        return np.eye(classes, dtype="float32")[y]
+    if mode == "binary":
+        return y.astype("float32").reshape(-1, 1)
+    if mode == "regression":
+        return y.astype("float32")
+    return y.astype("int64")
+
+
+def with_source(spec: DataSpec, source: str) -> DataSpec:
+    return replace(spec, source=source)

@@ -1,0 +1,109 @@
+"""Test-split evaluation: Keras's own metrics plus per-class precision/recall/F1, ROC-AUC and a
+confusion matrix (classification) or MAE/MSE/RMSE (regression), in plain numpy."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from kerastui.core.datasets import Dataset
+
+
+def evaluate(model, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
+    keras_metrics = model.evaluate(data.x_test, data.y_test, batch_size=batch_size, verbose=0, return_dict=True)
+    out: dict[str, Any] = {k: _num(v) for k, v in keras_metrics.items()}
+    predictions = np.asarray(model.predict(data.x_test, batch_size=batch_size, verbose=0))
+    if isinstance(predictions, (list, tuple)):  # pragma: no cover - multi-output
+        predictions = np.asarray(predictions[0])
+    if data.task == "regression":
+        out.update(regression_report(data.labels_test, predictions.reshape(len(predictions), -1)[:, 0]))
+    else:
+        report = classification_report(data.labels_test, predictions, data.class_names)
+        y = np.asarray(data.labels_test).astype("int64")
+        out.setdefault("accuracy", float((np.argmax(probabilities(predictions, max(len(data.class_names), 2)), axis=1) == y).mean()))
+        out.update(report)
+    return out
+
+
+def _num(value: Any) -> float:
+    value = float(np.asarray(value).reshape(-1)[0])
+    return value
+
+
+def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    err = np.asarray(y_pred, dtype="float64") - np.asarray(y_true, dtype="float64")
+    mse = float(np.mean(err ** 2))
+    return {"mae": float(np.mean(np.abs(err))), "mse": mse, "rmse": math.sqrt(mse)}
+
+
+def probabilities(predictions: np.ndarray, classes: int) -> np.ndarray:
+    p = np.asarray(predictions, dtype="float64")
+    if p.ndim == 1 or p.shape[-1] == 1:  # binary with one sigmoid unit
+        p1 = p.reshape(-1)
+        return np.stack([1 - p1, p1], axis=1)
+    return p[:, :classes]
+
+
+def classification_report(labels: np.ndarray, predictions: np.ndarray, class_names: list[str]) -> dict[str, Any]:
+    classes = max(len(class_names), 2)
+    proba = probabilities(predictions, classes)
+    y = np.asarray(labels).astype("int64")
+    pred = proba.argmax(axis=1)
+    cm = confusion_matrix(y, pred, classes)
+    tp = np.diag(cm).astype("float64")
+    predicted = cm.sum(axis=0).astype("float64")
+    actual = cm.sum(axis=1).astype("float64")
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
+    present = actual > 0
+    per_class = [
+        {"class": class_names[i] if i < len(class_names) else str(i), "precision": float(precision[i]),
+         "recall": float(recall[i]), "f1": float(f1[i]), "support": int(actual[i])}
+        for i in range(len(class_names))
+    ]
+    report = {
+        "precision_macro": float(precision[present].mean()) if present.any() else 0.0,
+        "recall_macro": float(recall[present].mean()) if present.any() else 0.0,
+        "f1_macro": float(f1[present].mean()) if present.any() else 0.0,
+        "roc_auc": roc_auc_ovr(y, proba),
+        "confusion_matrix": cm.tolist(),
+        "per_class": per_class,
+    }
+    return report
+
+
+def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: int) -> np.ndarray:
+    cm = np.zeros((classes, classes), dtype="int64")
+    np.add.at(cm, (y, pred), 1)
+    return cm
+
+
+def roc_auc_binary(positive: np.ndarray, scores: np.ndarray) -> float | None:
+    """Mann–Whitney AUC with average ranks for ties; None when only one class is present."""
+    positive = positive.astype(bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype="float64")
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1
+        i = j + 1
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float | None:
+    """Macro one-vs-rest ROC-AUC over the classes present in ``y``."""
+    if proba.shape[1] == 2:
+        return roc_auc_binary(y == 1, proba[:, 1])
+    scores = [roc_auc_binary(y == c, proba[:, c]) for c in range(proba.shape[1])]
+    scores = [s for s in scores if s is not None]
+    return float(np.mean(scores)) if scores else None

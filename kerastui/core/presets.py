@@ -1,0 +1,191 @@
+"""Preset files: TOML in, validated :class:`Preset` out, and back.
+
+A preset is named by a shipped name (``ex1``), a name in the user's presets directory, or a
+path to a ``.toml`` file.  ``--set data.limit=256``-style overrides are applied to the raw
+table before validation, so an override is checked exactly like a value in the file.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import re
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kerastui.core.errors import PresetError
+from kerastui.core.specs import Preset
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def shipped_dir() -> Path:
+    return Path(str(resources.files("kerastui.presets")))
+
+
+def user_dir() -> Path:
+    """``$KERASTUI_PRESETS`` or ``$XDG_CONFIG_HOME/kerastui/presets``."""
+    if os.environ.get("KERASTUI_PRESETS"):
+        return Path(os.environ["KERASTUI_PRESETS"]).expanduser()
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "kerastui" / "presets"
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    name: str
+    path: Path
+    origin: str  # "shipped" | "user"
+    title: str
+    description: str
+    source: str
+    error: str | None = None
+
+
+def available() -> list[PresetInfo]:
+    """Shipped presets, then the user's; a user preset with a shipped name shadows it."""
+    found: dict[str, PresetInfo] = {}
+    for origin, folder in (("shipped", shipped_dir()), ("user", user_dir())):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml"), key=_natural):
+            try:
+                preset = load(path)
+                info = PresetInfo(path.stem, path, origin, preset.title, preset.description, preset.data.source)
+            except PresetError as error:
+                info = PresetInfo(path.stem, path, origin, "", "", "", error=str(error))
+            found[path.stem] = info
+    return list(found.values())
+
+
+def resolve(name_or_path: str | os.PathLike) -> Path:
+    """The file a preset argument names: a path to an existing .toml, or a known name."""
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if text.endswith(".toml") or os.sep in text or path.is_file():
+        if not path.is_file():
+            raise PresetError(text, None, "no such preset file")
+        return path
+    for folder in (user_dir(), shipped_dir()):
+        candidate = folder / f"{text}.toml"
+        if candidate.is_file():
+            return candidate
+    names = [info.name for info in available()]
+    close = difflib.get_close_matches(text, names, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known presets: {', '.join(names)}"
+    raise PresetError(text, None, f"no preset of that name; {hint}")
+
+
+def load(name_or_path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> Preset:
+    path = resolve(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PresetError(str(path), None, f"cannot read: {error}") from None
+    preset = loads(text, where=str(path), overrides=overrides)
+    preset.path = path.resolve()
+    preset.name = path.stem
+    return preset
+
+
+def loads(text: str, where: str = "preset", overrides: dict[str, Any] | None = None) -> Preset:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PresetError(where, None, f"invalid TOML: {error}") from None
+    if overrides:
+        data = apply_overrides(data, overrides, where)
+    return Preset.from_dict(data, where)
+
+
+def dumps(preset: Preset) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(preset.to_dict(), multiline_strings=True)
+
+
+def save(preset: Preset, path: str | os.PathLike) -> Path:
+    """Write atomically: a failed write never damages an existing preset."""
+    path = Path(path).expanduser()
+    text = dumps(preset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], where: str) -> dict[str, Any]:
+    """Set dotted keys (``fit.epochs``) in a copy of the raw table; ``layers[1].units`` works too."""
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        parts = _split_key(dotted, where)
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            nxt = parts[i + 1]
+            if isinstance(part, int):
+                if not isinstance(node, list) or part >= len(node):
+                    raise PresetError(where, dotted, f"index {part} is out of range")
+                node = node[part]
+                continue
+            if part not in node or node[part] is None:
+                node[part] = [] if isinstance(nxt, int) else {}
+            node = node[part]
+            if not isinstance(node, (dict, list)):
+                raise PresetError(where, dotted, f"'{part}' is a value, not a table")
+        last = parts[-1]
+        if isinstance(last, int):
+            if not isinstance(node, list) or last >= len(node):
+                raise PresetError(where, dotted, f"index {last} is out of range")
+        elif not isinstance(node, dict):
+            raise PresetError(where, dotted, "cannot set a key inside a list")
+        node[last] = value
+    return data
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``key=value`` where value is a TOML value, or a bare string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise PresetError("--set", text, "must look like key=value, e.g. fit.epochs=3")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _split_key(dotted: str, where: str) -> list[str | int]:
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(dotted):
+        if dotted[pos] == ".":
+            pos += 1
+            continue
+        match = _KEY_PART.match(dotted, pos)
+        if not match:
+            raise PresetError(where, dotted, "not a valid dotted key")
+        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        pos = match.end()
+    if not parts:
+        raise PresetError(where, dotted, "empty key")
+    return parts
+
+
+def _natural(path: Path) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.stem)]

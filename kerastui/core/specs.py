@@ -1,0 +1,379 @@
+"""Plain dataclasses that describe a whole workbench state; a preset file is their TOML form.
+
+Every section is strict: an unknown key or a value of the wrong type or out of range is a
+:class:`PresetError` that names the file, the dotted key and the reason.  ``to_dict`` and
+``from_dict`` are exact inverses, so ``load(save(p)) == p`` for every preset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+from kerastui.core.errors import PresetError
+
+# Reserved keys of a layer table; every other key is a keyword argument of the Keras class.
+LAYER_RESERVED = ("type", "name", "inputs")
+MODEL_TYPES = ("sequential", "functional", "subclass")
+SAVE_FORMATS = ("keras", "h5", "savedmodel")
+
+
+def _meta(*, choices: tuple | None = None, min: float | None = None, max: float | None = None,
+          below: float | None = None, doc: str = "") -> dict:
+    return {"choices": choices, "min": min, "max": max, "below": below, "doc": doc}
+
+
+@dataclass
+class LayerSpec:
+    """One Keras layer: its class name, optional name and inputs (functional), and kwargs."""
+
+    type: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    inputs: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.inputs is not None:
+            out["inputs"] = list(self.inputs)
+        out.update(self.kwargs)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str, key: str) -> LayerSpec:
+        if not isinstance(data, dict):
+            raise PresetError(where, key, f"a layer must be a table like {{type = \"Dense\", units = 8}}, got {_show(data)}")
+        if "type" not in data:
+            raise PresetError(where, key, "a layer needs a 'type' (the Keras class name, e.g. \"Dense\")")
+        layer_type = data["type"]
+        if not isinstance(layer_type, str) or not layer_type:
+            raise PresetError(where, f"{key}.type", f"must be a Keras layer class name, got {_show(layer_type)}")
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            raise PresetError(where, f"{key}.name", f"must be a string, got {_show(name)}")
+        inputs = data.get("inputs")
+        if inputs is not None:
+            if isinstance(inputs, str):
+                inputs = [inputs]
+            if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+                raise PresetError(where, f"{key}.inputs", "must be a list of layer names")
+        kwargs = {k: v for k, v in data.items() if k not in LAYER_RESERVED}
+        return cls(type=layer_type, kwargs=kwargs, name=name, inputs=inputs)
+
+    def label(self) -> str:
+        return f"{self.type}({self.name})" if self.name else self.type
+
+
+@dataclass
+class DataSpec:
+    source: str = field(default="synthetic:classification", metadata=_meta(
+        doc="keras:NAME, sklearn:NAME, synthetic:classification|regression|images, npz:PATH, csv:PATH, images:DIR"))
+    normalize: bool = True
+    one_hot: bool | None = field(default=None, metadata=_meta(doc="None: decided by the loss"))
+    validation_split: float = field(default=0.2, metadata=_meta(min=0.0, below=1.0))
+    test_split: float = field(default=0.2, metadata=_meta(min=0.0, below=1.0, doc="used where the source has no test split"))
+    limit: int | None = field(default=None, metadata=_meta(min=1, doc="cap on training samples; test gets a quarter"))
+    seed: int = 0
+    classes: list[int] | None = field(default=None, metadata=_meta(doc="keep only these class labels, renumbered 0..k-1"))
+    resize: list[int] | None = field(default=None, metadata=_meta(doc="[height, width] for images"))
+    # Synthetic and file-source options.
+    samples: int | None = field(default=None, metadata=_meta(min=2))
+    features: int | None = field(default=None, metadata=_meta(min=1))
+    num_classes: int | None = field(default=None, metadata=_meta(min=2))
+    image_shape: list[int] | None = None
+    noise: float | None = field(default=None, metadata=_meta(min=0.0))
+    label_column: str | None = None
+
+
+@dataclass
+class ModelSpec:
+    type: str = field(default="sequential", metadata=_meta(choices=MODEL_TYPES))
+    name: str | None = None
+    layers: list[LayerSpec] = field(default_factory=list)
+    outputs: list[str] | None = field(default=None, metadata=_meta(doc="functional: names of output layers"))
+    subclass: str | None = field(default=None, metadata=_meta(doc="file.py:ClassName, relative to the preset"))
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    summary: bool = False
+
+
+@dataclass
+class CompileSpec:
+    optimizer: str = "adam"
+    learning_rate: float | None = field(default=None, metadata=_meta(min=0.0))
+    loss: str = "categorical_crossentropy"
+    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
+    custom_metrics: list[str] = field(default_factory=list, metadata=_meta(doc="file.py:ClassName, relative to the preset"))
+
+
+@dataclass
+class FitSpec:
+    epochs: int = field(default=10, metadata=_meta(min=1))
+    batch_size: int = field(default=32, metadata=_meta(min=1))
+    shuffle: bool = True
+    seed: int = 0
+
+
+@dataclass
+class EarlyStoppingSpec:
+    monitor: str = "val_loss"
+    patience: int = field(default=3, metadata=_meta(min=0))
+    min_delta: float = field(default=0.0, metadata=_meta(min=0.0))
+    restore_best_weights: bool = True
+
+
+@dataclass
+class ReduceLRSpec:
+    monitor: str = "val_loss"
+    factor: float = field(default=0.1, metadata=_meta(min=0.0, below=1.0))
+    patience: int = field(default=2, metadata=_meta(min=0))
+    min_lr: float = field(default=0.0, metadata=_meta(min=0.0))
+
+
+@dataclass
+class CheckpointSpec:
+    monitor: str = "val_loss"
+    save_best_only: bool = True
+    filename: str = "checkpoint.keras"
+
+
+@dataclass
+class TensorBoardSpec:
+    log_dir: str | None = field(default=None, metadata=_meta(doc="default: the run directory's tensorboard/"))
+    histogram_freq: int = field(default=0, metadata=_meta(min=0))
+
+
+@dataclass
+class CallbacksSpec:
+    early_stopping: EarlyStoppingSpec | None = None
+    reduce_lr: ReduceLRSpec | None = None
+    checkpoint: CheckpointSpec | None = None
+    tensorboard: TensorBoardSpec | None = None
+
+
+@dataclass
+class SaveSpec:
+    formats: list[str] = field(default_factory=list, metadata=_meta(choices=SAVE_FORMATS))
+    verify: bool = True
+
+
+@dataclass
+class TransferSpec:
+    base: str = "ResNet50"
+    weights: str = field(default="imagenet", metadata=_meta(doc="imagenet, none, or a path to a weights .h5"))
+    allow_no_weights: bool = False
+    input_shape: list[int] | None = None
+    freeze: bool = True
+    fine_tune_last: int = field(default=0, metadata=_meta(min=0))
+    fine_tune_epochs: int = field(default=0, metadata=_meta(min=0))
+    fine_tune_learning_rate: float = field(default=1e-5, metadata=_meta(min=0.0))
+
+
+@dataclass
+class Preset:
+    title: str = ""
+    description: str = ""
+    data: DataSpec = field(default_factory=DataSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    compile: CompileSpec = field(default_factory=CompileSpec)
+    fit: FitSpec = field(default_factory=FitSpec)
+    callbacks: CallbacksSpec = field(default_factory=CallbacksSpec)
+    save: SaveSpec = field(default_factory=SaveSpec)
+    transfer: TransferSpec | None = None
+    # Where the preset came from; not part of its TOML.
+    name: str = field(default="", compare=False, metadata={"transient": True})
+    path: Path | None = field(default=None, compare=False, metadata={"transient": True})
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path is not None else (self.name or "preset")
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "preset") -> Preset:
+        preset = from_dict(cls, data, where, "")
+        check_preset(preset, where)
+        return preset
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def to_dict(obj: Any) -> Any:
+    """A TOML-ready mapping: ``None`` values are left out (TOML has no null)."""
+    if isinstance(obj, LayerSpec):
+        return obj.to_dict()
+    if dataclasses.is_dataclass(obj):
+        out = {}
+        for f in dataclasses.fields(obj):
+            if f.metadata.get("transient"):
+                continue
+            value = getattr(obj, f.name)
+            if value is None:
+                continue
+            out[f.name] = to_dict(value)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def from_dict(cls: type, data: Any, where: str, prefix: str) -> Any:
+    label = prefix or "preset"
+    if not isinstance(data, dict):
+        raise PresetError(where, prefix or None, f"{label} must be a table, got {_show(data)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("transient")}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, list(fields), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(fields)}"
+        raise PresetError(where, _join(prefix, key), f"unknown key{hint}")
+    values = {}
+    for name, f in fields.items():
+        if name not in data:
+            continue
+        key = _join(prefix, name)
+        value = _convert(hints[name], data[name], where, key)
+        _check_range(f.metadata, value, where, key)
+        values[name] = value
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, where: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            return _convert(options[0], value, where, key)
+        raise TypeError(f"unsupported annotation {hint}")  # pragma: no cover - specs only use X | None
+    if hint is LayerSpec:
+        return LayerSpec.from_dict(value, where, key)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, where, key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise PresetError(where, key, f"must be a list, got {_show(value)}")
+        (item,) = args
+        return [_convert(item, v, where, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise PresetError(where, key, f"must be a table, got {_show(value)}")
+        return dict(value)
+    if hint is Any:
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise PresetError(where, key, f"must be true or false, got {_show(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PresetError(where, key, f"must be an integer, got {_show(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise PresetError(where, key, f"must be a number, got {_show(value)}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise PresetError(where, key, f"must be a string, got {_show(value)}")
+        return value
+    raise TypeError(f"unsupported annotation {hint}")  # pragma: no cover
+
+
+def _check_range(meta: Any, value: Any, where: str, key: str) -> None:
+    if value is None:
+        return
+    items = value if isinstance(value, list) else [value]
+    choices = meta.get("choices")
+    for item in items:
+        if choices and item not in choices:
+            close = difflib.get_close_matches(str(item), [str(c) for c in choices], n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise PresetError(where, key, f"{_show(item)} is not one of {', '.join(map(str, choices))}{hint}")
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            if meta.get("min") is not None and item < meta["min"]:
+                raise PresetError(where, key, f"must be ≥ {meta['min']}, got {item}")
+            if meta.get("max") is not None and item > meta["max"]:
+                raise PresetError(where, key, f"must be ≤ {meta['max']}, got {item}")
+            if meta.get("below") is not None and item >= meta["below"]:
+                raise PresetError(where, key, f"must be < {meta['below']}, got {item}")
+
+
+def check_preset(preset: Preset, where: str) -> None:
+    """Checks that span several keys."""
+    model = preset.model
+    if model.type == "subclass":
+        if not model.subclass:
+            raise PresetError(where, "model.subclass", "a subclass model needs subclass = \"file.py:ClassName\"")
+        _check_ref(model.subclass, where, "model.subclass")
+    elif model.subclass:
+        raise PresetError(where, "model.subclass", f"only used when model.type = \"subclass\" (it is \"{model.type}\")")
+    if model.type in ("sequential", "functional") and not model.layers and preset.transfer is None:
+        raise PresetError(where, "model.layers", "the model has no layers")
+    if model.type == "functional":
+        seen: set[str] = set()
+        for i, layer in enumerate(model.layers):
+            key = f"model.layers[{i}]"
+            if not layer.name:
+                raise PresetError(where, key, "functional layers need a 'name'")
+            if layer.name in seen:
+                raise PresetError(where, f"{key}.name", f"duplicate layer name '{layer.name}'")
+            if layer.type in ("Input", "InputLayer"):
+                if layer.inputs:
+                    raise PresetError(where, f"{key}.inputs", "an Input layer takes no inputs")
+            else:
+                for name in layer.inputs or []:
+                    if name not in seen:
+                        raise PresetError(where, f"{key}.inputs", f"'{name}' is not the name of an earlier layer")
+            seen.add(layer.name)
+        for name in model.outputs or []:
+            if name not in seen:
+                raise PresetError(where, "model.outputs", f"'{name}' is not a layer name")
+    elif model.outputs is not None:
+        raise PresetError(where, "model.outputs", "only used when model.type = \"functional\"")
+    if preset.transfer is not None and model.type != "sequential":
+        raise PresetError(where, "transfer", "a transfer base takes a sequential head in model.layers")
+    for i, ref in enumerate(preset.compile.custom_metrics):
+        _check_ref(ref, where, f"compile.custom_metrics[{i}]")
+    shape = preset.transfer.input_shape if preset.transfer else None
+    if shape is not None and (len(shape) != 3 or min(shape) < 1):
+        raise PresetError(where, "transfer.input_shape", f"must be [height, width, channels], got {shape}")
+    if preset.data.resize is not None and (len(preset.data.resize) != 2 or min(preset.data.resize) < 1):
+        raise PresetError(where, "data.resize", f"must be [height, width], got {preset.data.resize}")
+
+
+def _check_ref(ref: str, where: str, key: str) -> None:
+    file, sep, cls = ref.rpartition(":")
+    if not sep or not file.endswith(".py") or not cls.isidentifier():
+        raise PresetError(where, key, f"must look like \"file.py:ClassName\", got {_show(ref)}")
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    file, _, cls = ref.rpartition(":")
+    return file, cls
