@@ -155,6 +155,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     previous = _install_sigint(trainer, progress)
     try:
         try:
+            trainer.prepare()
+            if trainer.result.summary and not args.json:
+                print(trainer.result.summary, flush=True)
             result = trainer.run()
         except KerasTUIError as error:
             progress.close()
@@ -273,8 +276,6 @@ class ProgressPrinter:
 
 def print_report(result) -> None:
     out = sys.stdout
-    if result.summary:
-        print(result.summary, file=out)
     model = result.model
     if model:
         print(f"model: {model.get('total', 0):,} parameters ({model.get('trainable', 0):,} trainable, "

@@ -327,7 +327,17 @@ def layer_rows(model) -> list[LayerRow]:
 
 
 def summary_text(model) -> str:
-    """``model.summary()`` as plain text (Keras renders it with rich; we only keep the text)."""
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, *a, **k: lines.append(line), line_length=90)
+    """The content of ``model.summary()`` as plain text, the same on any terminal or none."""
+    rows = layer_rows(model)
+    counts = parameter_counts(model)
+    head = ("Layer (type)", "Output Shape", "Param #")
+    cells = [(f"{r.name} ({r.type})", r.output_shape, f"{r.params:,}") for r in rows]
+    w0 = max(len(head[0]), *(len(c[0]) for c in cells)) if cells else len(head[0])
+    w1 = max(len(head[1]), *(len(c[1]) for c in cells)) if cells else len(head[1])
+    w2 = max(len(head[2]), *(len(c[2]) for c in cells)) if cells else len(head[2])
+    rule = "-" * (w0 + w1 + w2 + 4)
+    lines = [f'Model: "{model.name}"', rule, f"{head[0]:<{w0}}  {head[1]:<{w1}}  {head[2]:>{w2}}", rule]
+    lines += [f"{a:<{w0}}  {b:<{w1}}  {c:>{w2}}" for a, b, c in cells]
+    lines += [rule, f"Total params: {counts['total']:,}", f"Trainable params: {counts['trainable']:,}",
+              f"Non-trainable params: {counts['non_trainable']:,}"]
     return "\n".join(lines)
