@@ -11,6 +11,7 @@ Nothing here imports TensorFlow at module level: ``kerastui --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -153,28 +154,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = ProgressPrinter(quiet=args.json)
     trainer = Trainer(preset, [progress], runs_dir=args.runs_dir)
     previous = _install_sigint(trainer, progress)
+    stdout = sys.stdout
     try:
-        try:
+        # With --json, stdout carries one JSON object only: library chatter (Keras's
+        # "Downloading data from …") goes to stderr with the progress.
+        redirect = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+        with redirect:
             trainer.prepare()
             if trainer.result.summary and not args.json:
                 print(trainer.result.summary, flush=True)
             result = trainer.run()
-        except KerasTUIError as error:
-            progress.close()
-            message = str(error) if isinstance(error, PresetError) else f"{preset.where}: {error}"
-            _error(message)
-            return EXIT_ERROR
-        except KeyboardInterrupt:
-            progress.close()
-            where = f"; partial run in {trainer.run_dir.path}" if trainer.run_dir else ""
-            _error(f"interrupted during epoch {trainer.result.epochs_run + 1}{where}")
-            return EXIT_INTERRUPTED
+    except KerasTUIError as error:
+        progress.close()
+        message = str(error) if isinstance(error, PresetError) else f"{preset.where}: {error}"
+        _error(message)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        progress.close()
+        where = f"; partial run in {trainer.run_dir.path}" if trainer.run_dir else ""
+        _error(f"interrupted during epoch {trainer.result.epochs_run + 1}{where}")
+        return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGINT, previous)
         progress.close()
     result.seconds = time.perf_counter() - start
     if args.json:
-        print(json.dumps(jsonable(result.to_json())), flush=True)
+        print(json.dumps(jsonable(result.to_json())), file=stdout, flush=True)
     else:
         print_report(result)
     if result.status == "nan":

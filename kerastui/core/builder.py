@@ -236,8 +236,7 @@ def _subclass(preset: Preset, input_shape: tuple[int, ...]):
         raise ModelError(f"model.subclass: {preset.model.subclass} is not a keras.Model subclass")
     try:
         model = cls(**preset.model.kwargs)
-        model.build((None, *input_shape))
-        # A symbolic call creates every weight and checks the shapes end to end.
+        # A call on one zero sample creates every weight and checks the shapes end to end.
         model(keras.ops.zeros((1, *input_shape)))
     except KerasTUIError:
         raise

@@ -320,6 +320,11 @@ def _load_npz(spec: DataSpec, path: Path) -> RawData:
         raise DatasetError(f"npz:{path}: expected arrays x_train/y_train (and x_test/y_test) or x/y, found {', '.join(arrays) or 'none'}")
     if len(x) != len(y):
         raise DatasetError(f"npz:{path}: x has {len(x)} samples but y has {len(y)}")
+    if (xt is None) != (yt is None):
+        raise DatasetError(f"npz:{path}: has {'x_test' if xt is not None else 'y_test'} without "
+                           f"{'y_test' if xt is not None else 'x_test'}; give both or neither")
+    if xt is not None and len(xt) != len(yt):
+        raise DatasetError(f"npz:{path}: x_test has {len(xt)} samples but y_test has {len(yt)}")
     kind = "image" if x.ndim >= 3 else "tabular"
     task, y_all, names = _labels(np.concatenate([y, yt]) if yt is not None else y)
     y, yt = (y_all[: len(y)], y_all[len(y):]) if yt is not None else (y_all, None)
@@ -357,22 +362,23 @@ def _load_csv(spec: DataSpec, path: Path) -> RawData:
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DatasetError(f"csv:{path}: cannot read ({error})") from None
-    if len(rows) < 3:
+    if len([r for r in rows if r]) < 3:
         raise DatasetError(f"csv:{path}: needs a header row and at least two data rows")
-    header, body = rows[0], [r for r in rows[1:] if r]
+    header = rows[0]
+    numbered = [(n, r) for n, r in enumerate(rows[1:], start=2) if r]
     column = spec.label_column or header[-1]
     if column not in header:
         raise DatasetError(f"csv:{path}: label column {column!r} not in the header ({', '.join(header)})")
     li = header.index(column)
     features = [h for i, h in enumerate(header) if i != li]
-    x = np.empty((len(body), len(features)), dtype="float32")
+    x = np.empty((len(numbered), len(features)), dtype="float32")
     labels = []
-    for r, row in enumerate(body, start=2):
+    for k, (r, row) in enumerate(numbered):
         if len(row) != len(header):
             raise DatasetError(f"csv:{path}: line {r} has {len(row)} fields, the header has {len(header)}")
         values = [v for i, v in enumerate(row) if i != li]
         try:
-            x[r - 2] = [float(v) for v in values]
+            x[k] = [float(v) for v in values]
         except ValueError:
             bad = next(v for v in values if not _is_float(v))
             raise DatasetError(f"csv:{path}: line {r}: {bad!r} is not a number") from None
@@ -481,7 +487,9 @@ def prepare(
         class_names = [class_names[c] for c in spec.classes]
     stratify = raw.task == "classification"
     if xt is None:
-        train_idx, test_idx = _split(y, spec.test_split or 0.2, rng, stratify)
+        if spec.test_split <= 0:
+            raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, so test_split must be > 0")
+        train_idx, test_idx = _split(y, spec.test_split, rng, stratify)
         x, y, xt, yt = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
     if spec.limit:
         keep = _take(y, spec.limit, rng, stratify)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
 
 class KerasTUIError(Exception):
     """A problem the user can fix; ``str(error)`` is one line that names what and where."""
@@ -39,12 +43,16 @@ class SaveError(KerasTUIError):
 
 def one_line(error: BaseException) -> str:
     """Keras and TensorFlow errors often span many lines; keep the first meaningful one."""
-    text = str(error).strip()
+    text = _ANSI.sub("", str(error)).strip()
     if not text:
         return type(error).__name__
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(("Traceback", "File ")):
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Keras wraps errors raised inside call(): "Exception encountered when calling X.call().", the
+    # reason on the next line, then the arguments; keep the reason.
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        lines = lines[1:]
+    for line in lines:
+        if not line.startswith(("Traceback", "File ")):
             text = line
             break
     text = " ".join(text.split())

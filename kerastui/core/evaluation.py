@@ -12,11 +12,12 @@ from kerastui.core.datasets import Dataset
 
 
 def evaluate(model, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
-    keras_metrics = model.evaluate(data.x_test, data.y_test, batch_size=batch_size, verbose=0, return_dict=True)
-    out: dict[str, Any] = {k: _num(v) for k, v in keras_metrics.items()}
-    predictions = np.asarray(model.predict(data.x_test, batch_size=batch_size, verbose=0))
+    """One prediction pass over the test split; the compiled loss and metrics come from it."""
+    predictions = model.predict(data.x_test, batch_size=batch_size, verbose=0)
+    out: dict[str, Any] = compiled_metrics(model, data.y_test, predictions)
     if isinstance(predictions, (list, tuple)):  # pragma: no cover - multi-output
-        predictions = np.asarray(predictions[0])
+        predictions = predictions[0]
+    predictions = np.asarray(predictions)
     if data.task == "regression":
         out.update(regression_report(data.labels_test, predictions.reshape(len(predictions), -1)[:, 0]))
     else:
@@ -25,6 +26,15 @@ def evaluate(model, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
         out.setdefault("accuracy", float((np.argmax(probabilities(predictions, max(len(data.class_names), 2)), axis=1) == y).mean()))
         out.update(report)
     return out
+
+
+def compiled_metrics(model, y_true, y_pred) -> dict[str, float]:
+    """What ``model.evaluate`` reports, from predictions already made (no second traced pass)."""
+    model.reset_metrics()
+    logs = {k: _num(v) for k, v in model.compute_metrics(None, y_true, y_pred).items()}
+    logs["loss"] = _num(model.compute_loss(y=y_true, y_pred=y_pred, training=False))
+    model.reset_metrics()
+    return {"loss": logs.pop("loss"), **logs}
 
 
 def _num(value: Any) -> float:

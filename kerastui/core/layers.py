@@ -167,7 +167,7 @@ def _inherited_args(layer_type: str) -> frozenset[str]:
     keras = load_keras()
     cls = getattr(keras.layers, layer_type, None)
     names: set[str] = set()
-    if cls is None:
+    if cls is None or not inspect.isclass(cls):
         return frozenset()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")

@@ -108,7 +108,19 @@ def loads(text: str, where: str = "preset", overrides: dict[str, Any] | None = N
 def dumps(preset: Preset) -> str:
     import tomli_w
 
-    return tomli_w.dumps(preset.to_dict(), multiline_strings=True)
+    data = preset.to_dict()
+    # Multi-line strings read best, but TOML folds "\r\n" in them to "\n": only use them when exact.
+    return tomli_w.dumps(data, multiline_strings=not _has_cr(data))
+
+
+def _has_cr(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\r" in value
+    if isinstance(value, dict):
+        return any(_has_cr(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_cr(v) for v in value)
+    return False
 
 
 def save(preset: Preset, path: str | os.PathLike) -> Path:
@@ -133,6 +145,8 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], where: str)
         node: Any = data
         for i, part in enumerate(parts[:-1]):
             nxt = parts[i + 1]
+            if isinstance(part, str) and not isinstance(node, dict):
+                raise PresetError(where, dotted, f"'{part}' is inside a list: give an index first, like [0]")
             if isinstance(part, int):
                 if not isinstance(node, list) or part >= len(node):
                     raise PresetError(where, dotted, f"index {part} is out of range")

@@ -114,6 +114,7 @@ class Trainer:
         self.result.data = self.data.summary()
         self.built = build_model(preset, self.data.input_shape)
         self.model = self.built.model
+        check_fits_data(self.model, self.data, preset)
         for notice in self.built.notices:
             self.emit(Notice(notice, "warning"))
         compile_model(self.model, preset.compile, self.built.custom_objects)
@@ -202,10 +203,17 @@ class Trainer:
         stream = _stream_callback(keras, self, phase, steps)
         callbacks = [stream, *self._keras_callbacks()]
         self.emit(TrainStarted(phase, epochs, initial, steps, len(data.x_train), fit.batch_size))
-        history = self.model.fit(
-            data.x_train, data.y_train, validation_data=data.validation_data(), epochs=initial + epochs,
-            initial_epoch=initial, batch_size=fit.batch_size, shuffle=fit.shuffle, callbacks=callbacks, verbose=0,
-        )
+        try:
+            history = self.model.fit(
+                data.x_train, data.y_train, validation_data=data.validation_data(), epochs=initial + epochs,
+                initial_epoch=initial, batch_size=fit.batch_size, shuffle=fit.shuffle, callbacks=callbacks, verbose=0,
+            )
+        except KerasTUIError:
+            raise
+        except (ValueError, TypeError) as error:  # Keras rejecting data/model combinations at trace time
+            from kerastui.core.errors import one_line
+
+            raise KerasTUIError(f"fit: {one_line(error)}") from None
         run = len(next(iter(history.history.values()), []))
         for key, values in history.history.items():
             self.result.history.setdefault(key, []).extend(float(v) for v in values)
@@ -300,6 +308,35 @@ class Trainer:
             if name in self.result.test and mirror in self.result.test:
                 report["test_abs_diff"] = abs(self.result.test[name] - self.result.test[mirror])
             self.result.custom_metrics[name] = report
+
+
+def check_fits_data(model, data: datasets.Dataset, preset: Preset) -> None:
+    """Catch the two mismatches Keras only reports deep inside ``fit``: input and output shapes."""
+    from kerastui.core.errors import ModelError
+
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) == 1:
+        expected = tuple(inputs[0].shape[1:])
+        actual = data.input_shape
+        if len(expected) != len(actual) or any(e is not None and e != a for e, a in zip(expected, actual)):
+            raise ModelError(f"model input shape {list(expected)} does not match the data's sample shape "
+                             f"{list(actual)} from {data.source} (fix the Input layer's shape, or drop it to "
+                             "take the data's)")
+    elif len(inputs) > 1:
+        raise ModelError(f"the model has {len(inputs)} inputs but {data.source} provides one array")
+    outputs = getattr(model, "outputs", None) or []
+    if len(outputs) != 1 or data.task != "classification":
+        return
+    units = outputs[0].shape[-1]
+    classes = data.num_classes
+    if data.label_mode == "categorical" and units != classes:
+        raise ModelError(f"the last layer gives {units} outputs but {data.source} has {classes} classes "
+                         f"(set its units to {classes})")
+    if data.label_mode == "sparse" and units is not None and units < classes:
+        raise ModelError(f"the last layer gives {units} outputs but {data.source} has {classes} classes "
+                         f"(set its units to {classes})")
+    if data.label_mode == "binary" and units != 1:
+        raise ModelError(f"compile.loss {preset.compile.loss!r} needs one sigmoid output, the last layer gives {units}")
 
 
 def _is_metric(cls: type) -> bool:

@@ -1,0 +1,160 @@
+"""What importing kerastui pulls in: the headless core never loads the UI stack, and the
+cheap parts of the core and the CLI's help never load TensorFlow.
+
+Each check runs in a fresh interpreter, so it sees only what that one import brought in.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import kerastui.core
+from tests.conftest import REPO
+
+CORE_DIR = Path(kerastui.core.__file__).parent
+CORE_MODULES = ["kerastui.core"] + sorted(
+    f"kerastui.core.{info.name}" for info in pkgutil.iter_modules(kerastui.core.__path__))
+UI_PACKAGES = ("textual", "rich", "plotext")
+# Modules a preset can be read, validated and listed with, before any model exists.
+TF_FREE = [f"kerastui.core.{name}" for name in ("specs", "presets", "datasets", "errors", "events", "runs")]
+HEAVY = ("tensorflow", "keras")
+MARK = "@@loaded@@"
+
+
+def loaded_after(code: str, watch: tuple[str, ...]) -> dict:
+    """Run ``code`` in a fresh interpreter; report which of ``watch`` (or their submodules) got imported."""
+    report = textwrap.dedent(f"""
+        import json as _json, sys as _sys
+        _watch = {list(watch)!r}
+        _hit = sorted({{w for w in _watch for m in list(_sys.modules) if m == w or m.startswith(w + ".")}})
+        print({MARK!r} + _json.dumps({{"loaded": _hit, "rc": globals().get("rc")}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code) + report], capture_output=True, text=True,
+                          env=dict(os.environ), cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    marked = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
+    assert len(marked) == 1, proc.stdout
+    result = json.loads(marked[0][len(MARK):])
+    result["stdout"] = proc.stdout
+    return result
+
+
+def test_core_modules_are_enumerated() -> None:
+    """The parametrisation below comes from the package itself, so it has to find the core."""
+    files = {p.stem for p in CORE_DIR.glob("*.py") if p.stem != "__init__"}
+    assert {f"kerastui.core.{stem}" for stem in files} == set(CORE_MODULES) - {"kerastui.core"}
+    assert set(TF_FREE) <= set(CORE_MODULES)
+    assert {"kerastui.core.builder", "kerastui.core.training"} <= set(CORE_MODULES)
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_does_not_import_the_ui(module: str) -> None:
+    result = loaded_after(f"import {module}\n", UI_PACKAGES + ("kerastui.ui",))
+    assert result["loaded"] == [], f"importing {module} loaded {result['loaded']}"
+
+
+@pytest.mark.parametrize("module", TF_FREE)
+def test_light_core_module_does_not_import_tensorflow(module: str) -> None:
+    result = loaded_after(f"import {module}\n", HEAVY)
+    assert result["loaded"] == [], f"importing {module} loaded {result['loaded']}"
+
+
+def test_help_exits_zero_and_mentions_train() -> None:
+    proc = subprocess.run([sys.executable, "-m", "kerastui", "--help"], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage:")
+    assert "train" in proc.stdout
+    assert "presets" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("argv", "expected_rc", "expected_text"), [
+    (["--help"], 0, "train"),
+    (["train", "--help"], 0, "--runs-dir"),
+    (["presets"], 0, "ex1"),
+    (["presets", "--json"], 0, '"name": "ex5"'),
+], ids=["help", "train-help", "presets", "presets-json"])
+def test_cli_without_training_does_not_import_tensorflow(argv: list[str], expected_rc: int,
+                                                         expected_text: str) -> None:
+    code = f"""
+        import runpy, sys
+        sys.argv = ["kerastui", *{argv!r}]
+        try:
+            runpy.run_module("kerastui", run_name="__main__", alter_sys=True)
+            rc = None
+        except SystemExit as exit:
+            rc = exit.code
+    """
+    result = loaded_after(code, HEAVY + UI_PACKAGES)
+    assert result["rc"] == expected_rc
+    assert expected_text in result["stdout"]
+    assert result["loaded"] == [], f"kerastui {' '.join(argv)} loaded {result['loaded']}"
+
+
+# --------------------------------------------------------------------------- static check
+
+
+def import_time_imports(source: str) -> list[tuple[int, str]]:
+    """``(line, module)`` for each import that runs when the module is imported.
+
+    Module-level statements, including those inside ``if``/``try``/``with`` blocks and class
+    bodies, run at import; function bodies do not, so imports there are lazy and allowed.
+    """
+    found: list[tuple[int, str]] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.Import):
+                found.extend((child.lineno, alias.name) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+                found.append((child.lineno, child.module))
+            visit(child)
+
+    visit(ast.parse(source))
+    return found
+
+
+def forbidden(module: str) -> bool:
+    return module.split(".")[0] in UI_PACKAGES or module == "kerastui.ui" or module.startswith("kerastui.ui.")
+
+
+def test_static_checker_sees_import_time_imports_only() -> None:
+    source = textwrap.dedent("""
+        import os, rich.console
+        from textual.app import App
+        try:
+            import plotext as plt
+        except ImportError:
+            pass
+        class Widget:
+            from rich import print
+        def later():
+            import textual
+            from plotext import plot
+        if True:
+            from kerastui.ui import app
+    """)
+    flagged = [(line, name) for line, name in import_time_imports(source) if forbidden(name)]
+    assert flagged == [(2, "rich.console"), (3, "textual.app"), (5, "plotext"), (9, "rich"), (14, "kerastui.ui")]
+
+
+def test_no_core_file_imports_the_ui_at_module_level() -> None:
+    files = sorted(CORE_DIR.rglob("*.py"))
+    assert len(files) == len(CORE_MODULES)
+    offenders = [f"{path.name}:{line}: import {name}"
+                 for path in files
+                 for line, name in import_time_imports(path.read_text(encoding="utf-8"))
+                 if forbidden(name)]
+    assert offenders == []
