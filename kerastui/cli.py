@@ -93,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _error(str(error))
             return EXIT_ERROR
         log = _write_crash_log(error)
-        _error(f"internal error: {type(error).__name__}: {error} (traceback in {log})")
+        from kerastui.core.errors import one_line
+
+        _error(f"internal error: {type(error).__name__}: {one_line(error)} (traceback in {log})")
         return EXIT_ERROR
 
 

@@ -12,6 +12,8 @@ with the same source does not read or generate the data again.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -230,7 +232,9 @@ def _load_keras(spec: DataSpec, name: str) -> RawData:
     keras = load_keras()
     module = getattr(keras.datasets, name)
     try:
-        (x_train, y_train), (x_test, y_test) = module.load_data()
+        # get_file prints "Downloading data from …" and a progress bar on stdout: keep stdout ours.
+        with contextlib.redirect_stdout(io.StringIO()):
+            (x_train, y_train), (x_test, y_test) = module.load_data()
     except Exception as error:  # noqa: BLE001 - any download/cache failure
         files = " or ".join(KERAS_DATASETS[name][2][:1])
         raise DatasetError(

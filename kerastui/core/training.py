@@ -319,8 +319,10 @@ def check_fits_data(model, data: datasets.Dataset, preset: Preset) -> None:
         expected = tuple(inputs[0].shape[1:])
         actual = data.input_shape
         if len(expected) != len(actual) or any(e is not None and e != a for e, a in zip(expected, actual)):
-            raise ModelError(f"model input shape {list(expected)} does not match the data's sample shape "
-                             f"{list(actual)} from {data.source} (fix the Input layer's shape, or drop it to "
+            first = preset.model.layers[0] if preset.model.layers else None
+            where = "model.layers[0] (Input)" if first is not None and first.type in ("Input", "InputLayer") else "model"
+            raise ModelError(f"{where}: input shape {list(expected)} does not match the data's sample shape "
+                             f"{list(actual)} from {data.source} (fix the shape, or drop the Input layer to "
                              "take the data's)")
     elif len(inputs) > 1:
         raise ModelError(f"the model has {len(inputs)} inputs but {data.source} provides one array")
@@ -329,14 +331,16 @@ def check_fits_data(model, data: datasets.Dataset, preset: Preset) -> None:
         return
     units = outputs[0].shape[-1]
     classes = data.num_classes
-    if data.label_mode == "categorical" and units != classes:
-        raise ModelError(f"the last layer gives {units} outputs but {data.source} has {classes} classes "
-                         f"(set its units to {classes})")
-    if data.label_mode == "sparse" and units is not None and units < classes:
-        raise ModelError(f"the last layer gives {units} outputs but {data.source} has {classes} classes "
+    last = len(preset.model.layers) - 1
+    where = (f"model.layers[{last}] ({preset.model.layers[last].type})"
+             if preset.model.type != "subclass" and last >= 0 else "model")
+    if data.label_mode in ("categorical", "sparse") and units is not None and (
+            units != classes if data.label_mode == "categorical" else units < classes):
+        raise ModelError(f"{where}: gives {units} outputs but {data.source} has {classes} classes "
                          f"(set its units to {classes})")
     if data.label_mode == "binary" and units != 1:
-        raise ModelError(f"compile.loss {preset.compile.loss!r} needs one sigmoid output, the last layer gives {units}")
+        raise ModelError(f"{where}: compile.loss {preset.compile.loss!r} needs one sigmoid output, "
+                         f"this layer gives {units}")
 
 
 def _is_metric(cls: type) -> bool:

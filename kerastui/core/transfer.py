@@ -8,8 +8,10 @@ learnt (Keras's own fine-tuning guide does the same).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
+import io
 from pathlib import Path
 from typing import Any, Callable
 
@@ -102,7 +104,8 @@ def load_base(spec: TransferSpec, input_shape: tuple[int, ...]) -> tuple[Any, li
             raise TransferError(f"transfer.weights: {path} not found (use imagenet, none or a weights .h5 path)")
         weights = str(path)
     try:
-        base = constructor(include_top=False, weights=weights, input_shape=tuple(input_shape))
+        with contextlib.redirect_stdout(io.StringIO()):  # "Downloading data from …"
+            base = constructor(include_top=False, weights=weights, input_shape=tuple(input_shape))
     except Exception as error:  # noqa: BLE001
         if spec.weights == "imagenet" and _looks_like_download_failure(error):
             file = WEIGHT_FILES.get(spec.base, f"the {spec.base} no-top weights file")
