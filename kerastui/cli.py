@@ -100,9 +100,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_tui(argv: list[str]) -> int:
-    _error("the interactive workbench is not part of this build yet; run a preset headless with "
-           "`kerastui train PRESET` (see `kerastui presets`)")
-    return EXIT_USAGE
+    """``kerastui [PRESET]``: the workbench.  Only Textual is imported before the first frame."""
+    from kerastui.core.errors import KerasTUIError
+
+    if len(argv) > 1:
+        _error(f"unexpected arguments {' '.join(argv[1:])!r}; usage: kerastui [PRESET] (see kerastui --help)")
+        return EXIT_USAGE
+    from kerastui.core.tfenv import quiet_environment
+    from kerastui.ui.app import make_app
+    from kerastui.ui.terminal import stderr_to_log
+
+    quiet_environment()
+    try:
+        app = make_app(argv[0] if argv else None)
+    except KerasTUIError as error:
+        _error(str(error))
+        return EXIT_ERROR
+    with stderr_to_log():
+        app.run()
+    return app.return_code or EXIT_OK
 
 
 def _error(message: str) -> None:

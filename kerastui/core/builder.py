@@ -340,3 +340,85 @@ def summary_text(model) -> str:
     lines += [rule, f"Total params: {counts['total']:,}", f"Trainable params: {counts['trainable']:,}",
               f"Non-trainable params: {counts['non_trainable']:,}"]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the editor's view
+
+
+@dataclass(frozen=True)
+class StackRow:
+    index: int  # position in preset.model.layers (-1 for rows the spec does not list)
+    type: str
+    name: str
+    args: str
+    output_shape: str
+    params: int | None
+
+
+@dataclass(frozen=True)
+class StackReport:
+    rows: list[StackRow]
+    totals: dict[str, int] | None
+    error: str | None = None
+    error_index: int | None = None
+    summary: str | None = None
+
+
+def args_text(kwargs: dict[str, Any], limit: int = 48) -> str:
+    parts = []
+    for key, value in kwargs.items():
+        if isinstance(value, (list, tuple)):
+            value = "(" + ", ".join(map(str, value)) + ")"
+        parts.append(f"{key}={value}")
+    text = ", ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def stack_report(preset: Preset, input_shape: tuple[int, ...]) -> StackReport:
+    """Build the spec and describe every row: output shape and parameters, or Keras's reason."""
+    import re
+
+    specs = preset.model.layers
+    try:
+        built = build_model(preset, input_shape)
+    except ModelError as error:
+        match = re.match(r"model\.layers\[(\d+)\]", str(error))
+        index = int(match.group(1)) if match else None
+        rows = [StackRow(i, s.type, s.name or "", args_text(s.kwargs), "", None) for i, s in enumerate(specs)]
+        return StackReport(rows, None, str(error), index)
+    model = built.model
+    rows: list[StackRow] = []
+    if preset.model.type == "subclass":
+        rows = [StackRow(-1, r.type, r.name, "", r.output_shape, r.params) for r in layer_rows(model)]
+    else:
+        layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+        if built.base is not None:
+            base = layers.pop(0)
+            counts = parameter_counts(base)
+            rows.append(StackRow(-1, preset.transfer.base, base.name, f"weights={preset.transfer.weights}",
+                                 _shape(base), counts["total"]))
+        by_name = {layer.name: layer for layer in model.layers}
+        position = 0
+        for i, spec in enumerate(specs):
+            if spec.type in INPUT_TYPES:
+                shape = tuple(spec.kwargs.get("shape", input_shape))
+                rows.append(StackRow(i, "Input", spec.name or "", args_text(spec.kwargs), str((None, *shape)), 0))
+                continue
+            layer = by_name.get(spec.name) if spec.name else None
+            if layer is None:
+                layer = layers[position] if position < len(layers) else None
+            position += 1
+            rows.append(StackRow(i, spec.type, layer.name if layer is not None else "", args_text(spec.kwargs),
+                                 _shape(layer) if layer is not None else "?",
+                                 int(layer.count_params()) if layer is not None else None))
+    return StackReport(rows, parameter_counts(model), summary=summary_text(model))
+
+
+def _shape(layer) -> str:
+    try:
+        out = layer.output
+    except Exception:  # noqa: BLE001
+        return "?"
+    if isinstance(out, (list, tuple)):
+        return ", ".join(str(tuple(t.shape)) for t in out)
+    return str(tuple(out.shape))

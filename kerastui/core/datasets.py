@@ -617,3 +617,44 @@ def _encode(y: np.ndarray, mode: str, classes: int) -> np.ndarray:
 
 def with_source(spec: DataSpec, source: str) -> DataSpec:
     return replace(spec, source=source)
+
+
+def class_counts(data: Dataset) -> list[int]:
+    """Training samples per class (classification), from the encoded labels."""
+    if data.task != "classification":
+        return []
+    y = np.asarray(data.y_train)
+    labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1).astype("int64")
+    return np.bincount(labels, minlength=data.num_classes).tolist()
+
+
+@dataclass
+class Preview:
+    """What the Data workspace shows: the prepared splits' summary and a few raw samples."""
+
+    summary: dict
+    class_counts: list[int]
+    samples: np.ndarray  # raw samples: images in 0..1 (H, W, C) or tabular rows
+    sample_labels: list[str]
+    feature_names: list[str]
+
+
+def preview(spec: DataSpec, *, loss: str = "categorical_crossentropy", base_dir: Path | None = None,
+            count: int = 8) -> Preview:
+    start = time.perf_counter()
+    data = prepare(spec, loss=loss, base_dir=base_dir)
+    raw = load_raw(spec, base_dir)
+    summary = data.summary()
+    summary["total_seconds"] = round(time.perf_counter() - start, 3)
+    summary["dtype_raw"] = str(raw.x_train.dtype)
+    rng = np.random.default_rng(spec.seed)
+    idx = np.sort(rng.choice(len(raw.x_train), size=min(count, len(raw.x_train)), replace=False))
+    samples = raw.x_train[idx]
+    if raw.kind == "image":
+        samples = samples.astype("float32") / float(raw.pixel_max or 255.0)
+        if samples.ndim == 3:
+            samples = samples[..., None]
+    names = raw.class_names
+    labels = [names[int(v)] if raw.task == "classification" and int(v) < len(names) else f"{float(v):.3g}"
+              for v in raw.y_train[idx]]
+    return Preview(summary, class_counts(data), samples, labels, list(raw.feature_names))

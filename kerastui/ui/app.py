@@ -1,0 +1,197 @@
+"""KerasTUI: the app shell — workspaces as MODES, global bindings, presets, TensorFlow loading."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Iterable
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from kerastui.core import presets as preset_files
+from kerastui.core.errors import KerasTUIError
+from kerastui.core.specs import Preset
+from kerastui.core.stack import LayerStack
+from kerastui.ui.commands import PresetCommands
+from kerastui.ui.messages import PresetOpened, TensorFlowFailed, TensorFlowLoaded
+from kerastui.ui.screens.data import DataScreen
+from kerastui.ui.screens.dialogs import HelpDialog, PresetsDialog, SavePresetDialog
+from kerastui.ui.screens.model import ModelScreen
+
+WORKSPACES = {
+    "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
+    "model": ("m", "Model", "Model workspace: edit the layer stack, with live shapes and parameter counts"),
+}
+
+
+class KerasTUI(App[None]):
+    """A terminal workbench for Keras."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kerastui"
+    MODES = {"data": DataScreen, "model": ModelScreen}
+    DEFAULT_MODE = "data"
+    COMMANDS = App.COMMANDS | {PresetCommands}
+    BINDINGS = [
+        *[Binding(key, f"switch_workspace('{mode}')", label, tooltip=tip, id=f"workspace.{mode}")
+          for mode, (key, label, tip) in WORKSPACES.items()],
+        Binding("o", "open_preset", "Presets", tooltip="Browse shipped and user presets and open one",
+                id="preset.open"),
+        Binding("ctrl+s", "save_preset", "Save preset", tooltip="Save the current workspace as a preset TOML",
+                id="preset.save"),
+        Binding("f1", "help", "Help", tooltip="Help for the focused widget and the keys that work here",
+                id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Leave kerastui", id="app.quit", show=False),
+    ]
+
+    preset_label = reactive("no preset")
+    data_label = reactive("")
+    model_label = reactive("")
+    tf_label = reactive("loading TensorFlow…")
+    tf_ready = reactive(False)
+
+    def __init__(self, preset: Preset | None = None, *, load_tensorflow: bool = True) -> None:
+        super().__init__()
+        self.preset: Preset = preset or Preset(title="untitled", name="untitled")
+        self.stack = LayerStack(list(self.preset.model.layers))
+        self.dataset_preview = None
+        self.load_tensorflow_at_start = load_tensorflow
+        self._label_preset()
+
+    # ------------------------------------------------------------------ state
+
+    def current_preset(self) -> Preset:
+        """The workspace state as a preset (what Save writes and what training would run)."""
+        preset = copy.deepcopy(self.preset)
+        preset.model.layers = copy.deepcopy(self.stack.layers)
+        return preset
+
+    def open_preset(self, preset: Preset) -> None:
+        self.preset = preset
+        self.stack = LayerStack(list(preset.model.layers))
+        self.dataset_preview = None
+        self.data_label = ""
+        self.model_label = ""
+        self._label_preset()
+        for screen in self._all_workspace_screens():
+            screen.post_message(PresetOpened(preset))
+        if self.tf_ready:
+            self.size_model()
+
+    def _all_workspace_screens(self) -> Iterable[Screen]:
+        for stack in self._screen_stacks.values():
+            for screen in stack:
+                if isinstance(screen, (DataScreen, ModelScreen)):
+                    yield screen
+
+    def _label_preset(self) -> None:
+        self.preset_label = self.preset.name or self.preset.title or "untitled"
+        self.sub_title = self.preset.title
+
+    # ------------------------------------------------------------------ TensorFlow
+
+    def on_mount(self) -> None:
+        if self.load_tensorflow_at_start:
+            self.call_after_refresh(self.load_tensorflow)
+        else:
+            self.tf_label = "TensorFlow not probed"
+
+    @work(thread=True, exclusive=True, group="tensorflow", exit_on_error=False)
+    def load_tensorflow(self) -> None:
+        from kerastui.core.tfenv import devices, load_keras, versions
+
+        try:
+            load_keras()
+            self.post_message(TensorFlowLoaded(versions(), devices()))
+        except Exception as error:  # noqa: BLE001 - shown in the status line
+            self.post_message(TensorFlowFailed(f"{type(error).__name__}: {error}"))
+
+    @on(TensorFlowLoaded)
+    def _tensorflow_loaded(self, message: TensorFlowLoaded) -> None:
+        gpus = [d.get("model") or d["name"] for d in message.devices if d["type"] == "GPU"]
+        where = ", ".join(gpus) if gpus else "CPU"
+        self.tf_label = f"TF {message.versions['tensorflow']} · Keras {message.versions['keras']} · {where}"
+        self.tf_ready = True
+        self.size_model()
+
+    @work(thread=True, exclusive=True, group="model-size", exit_on_error=False)
+    def size_model(self) -> None:
+        """The status line's model size, for the preset as it stands (the Model workspace keeps it current)."""
+        from kerastui.ui.screens.model import check_preset
+
+        _, report = check_preset(self.current_preset())
+        if report.totals is not None:
+            self.call_from_thread(setattr, self, "model_label", f"{report.totals['total']:,} params")
+
+    @on(TensorFlowFailed)
+    def _tensorflow_failed(self, message: TensorFlowFailed) -> None:
+        self.tf_label = "TensorFlow failed to load"
+        self.notify(message.error, title="TensorFlow", severity="error", timeout=10)
+
+    # ------------------------------------------------------------------ errors from any worker
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR or event.worker.error is None:
+            return
+        error = event.worker.error
+        text = str(error) if isinstance(error, KerasTUIError) else f"{type(error).__name__}: {error}"
+        self.notify(" ".join(text.split())[:300], title=event.worker.name or "error", severity="error", timeout=8)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_switch_workspace(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_open_preset(self) -> None:
+        def opened(path: Path | None) -> None:
+            if path is not None:
+                self.open_preset_path(path)
+
+        self.push_screen(PresetsDialog(), opened)
+
+    def open_preset_path(self, path: str | Path) -> None:
+        try:
+            preset = preset_files.load(path)
+        except KerasTUIError as error:
+            self.notify(str(error), title="preset", severity="error", timeout=8)
+            return
+        self.open_preset(preset)
+        self.notify(f"opened {preset.name}: {preset.title}", title="preset")
+
+    def action_save_preset(self) -> None:
+        def saved(path: Path | None) -> None:
+            if path is not None:
+                self.preset.name = path.stem
+                self.preset.path = path
+                self._label_preset()
+                self.notify(f"saved {path}", title="preset")
+
+        self.push_screen(SavePresetDialog(self.current_preset()), saved)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpDialog(self.screen.focused, self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, (key, label, tip) in WORKSPACES.items():
+            yield SystemCommand(f"Workspace: {label}", f"{tip} (key {key})",
+                                lambda mode=mode: self.action_switch_workspace(mode))
+        yield SystemCommand("Open preset…", "Browse shipped and user presets (key o)", self.action_open_preset)
+        yield SystemCommand("Save preset…", "Save the workspace as a preset (ctrl+s)", self.action_save_preset)
+        yield SystemCommand("Help", "Help for the focused widget (F1)", self.action_help)
+        if hasattr(screen, "system_commands"):
+            yield from screen.system_commands()
+
+
+def make_app(preset: str | Path | Preset | None = None, *, load_tensorflow: bool = True) -> KerasTUI:
+    """The one factory used by the CLI and by tests."""
+    if isinstance(preset, (str, Path)):
+        preset = preset_files.load(preset)
+    return KerasTUI(preset, load_tensorflow=load_tensorflow)

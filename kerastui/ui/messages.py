@@ -1,0 +1,54 @@
+"""Messages: past-tense facts posted by workers and widgets, carrying core objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class TensorFlowLoaded(Message):
+    def __init__(self, versions: dict[str, str], devices: list[dict[str, str]]) -> None:
+        super().__init__()
+        self.versions = versions
+        self.devices = devices
+
+
+class TensorFlowFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class PresetOpened(Message):
+    """The app's preset was replaced (opened from a file or the browser)."""
+
+    def __init__(self, preset: Any) -> None:
+        super().__init__()
+        self.preset = preset
+
+
+class DatasetLoaded(Message):
+    def __init__(self, spec: Any, preview: Any) -> None:
+        super().__init__()
+        self.spec = spec
+        self.preview = preview
+
+
+class DatasetFailed(Message):
+    def __init__(self, spec: Any, error: str) -> None:
+        super().__init__()
+        self.spec = spec
+        self.error = error
+
+
+class StackChecked(Message):
+    """A layer stack was built off the UI thread; ``report`` holds shapes, counts or Keras's reason."""
+
+    def __init__(self, generation: int, report: Any) -> None:
+        super().__init__()
+        self.generation = generation
+        self.report = report
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StackChecked)

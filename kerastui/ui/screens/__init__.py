@@ -1,0 +1,1 @@
+"""Workspaces (one Screen per MODE) and modal dialogs."""

@@ -1,0 +1,298 @@
+"""Data workspace: pick a source, set preprocessing, and inspect the dataset card."""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.suggester import Suggester
+from textual.widgets import Checkbox, Footer, Header, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from kerastui.core.specs import DataSpec
+from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
+from kerastui.ui.widgets.pictures import bar_chart, image_strip
+from kerastui.ui.widgets.status_line import StatusLine
+
+FILE_SCHEMES = ("npz", "csv", "images")
+
+
+class PathSuggester(Suggester):
+    """Completes file and folder names as the user types a path."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        path = Path(value).expanduser()
+        folder, stem = (path, "") if value.endswith(os.sep) else (path.parent, path.name)
+        try:
+            names = sorted(p.name + (os.sep if p.is_dir() else "") for p in folder.iterdir()
+                           if p.name.startswith(stem) and not p.name.startswith("."))
+        except OSError:
+            return None
+        if not names:
+            return None
+        head = value[: len(value) - len(stem)] if stem else value
+        return head + names[0]
+
+
+class SourceList(OptionList):
+    """Every data source the engine has; ✓ works offline now, ↓ needs a download, … needs a path."""
+
+    HELP = ("Data sources. ✓ loads offline right now, ↓ needs a download (not in the Keras cache), "
+            "… takes a path (npz, csv, an image folder). Enter loads the highlighted source.")
+
+
+class DatasetCard(VerticalScroll):
+    """Shapes, dtypes, classes, class balance, load time and a few samples of the loaded data."""
+
+    HELP = "The dataset card: splits, shapes, dtypes, class balance and samples of the loaded dataset."
+
+
+class DataScreen(Screen):
+    """Data workspace."""
+
+    HELP = "## Data workspace\nPick a source on the left, set options, press l (or enter on a source) to load."
+    BINDINGS = [
+        Binding("l", "load", "Load", tooltip="Load the selected source with these options", id="data.load"),
+        Binding("ctrl+l", "focus_sources", "Sources", tooltip="Focus the list of sources", id="data.sources",
+                show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="data-body"):
+            with Vertical(id="data-side"):
+                yield Label("[b]Source[/b]")
+                yield SourceList(id="sources")
+                yield Input(placeholder="path for npz: csv: images:", id="data-path", suggester=PathSuggester(), compact=True,
+                            tooltip="A file (.npz, .csv) or a folder of class sub-folders of images")
+                with Horizontal(classes="field"):
+                    yield Label("val split", classes="field-name")
+                    yield Input(id="opt-validation", type="number", compact=True, tooltip="fraction of training data for validation")
+                with Horizontal(classes="field"):
+                    yield Label("limit", classes="field-name")
+                    yield Input(id="opt-limit", type="integer", compact=True, placeholder="all", tooltip="cap on training samples")
+                with Horizontal(classes="field"):
+                    yield Label("seed", classes="field-name")
+                    yield Input(id="opt-seed", type="integer", compact=True, tooltip="seed for splits and synthetic data")
+                with Horizontal(classes="field"):
+                    yield Label("resize", classes="field-name")
+                    yield Input(id="opt-resize", placeholder="H, W", compact=True, tooltip="resize images, e.g. 32, 32")
+                with Horizontal(classes="field"):
+                    yield Label("one-hot", classes="field-name")
+                    yield Select([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
+                                 allow_blank=False, id="opt-onehot", compact=True)
+                yield Checkbox("normalise", value=True, id="opt-normalize", compact=True)
+            with DatasetCard(id="card"):
+                yield Static(id="card-error")
+                yield Static(id="card-summary")
+                yield Static(id="card-balance")
+                yield Static(id="card-samples")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._fill_sources()
+        self._show_options(self.app.preset.data)
+        self.query_one(SourceList).focus()
+        preview = self.app.dataset_preview
+        if preview is not None:
+            self._show(preview)
+        else:
+            self.load(self.app.preset.data)
+
+    @on(PresetOpened)
+    def _preset_opened(self) -> None:
+        self._fill_sources()
+        self._show_options(self.app.preset.data)
+        self.load(self.app.preset.data)
+
+    # ------------------------------------------------------------------ the form
+
+    def _fill_sources(self) -> None:
+        from kerastui.core import datasets
+
+        sources = self.query_one(SourceList)
+        sources.clear_options()
+        current = self.app.preset.data.source
+        for name in datasets.KERAS_DATASETS:
+            mark = "✓" if datasets.keras_cached(name) else "↓"
+            sources.add_option(Option(f"{mark} keras:{name}", id=f"keras:{name}"))
+        for name in datasets.SKLEARN_DATASETS:
+            sources.add_option(Option(f"✓ sklearn:{name}", id=f"sklearn:{name}"))
+        for name in datasets.SYNTHETIC:
+            sources.add_option(Option(f"✓ synthetic:{name}", id=f"synthetic:{name}"))
+        for scheme in FILE_SCHEMES:
+            sources.add_option(Option(f"… {scheme}:PATH", id=f"{scheme}:"))
+        scheme = current.partition(":")[0]
+        target = current if scheme not in FILE_SCHEMES else f"{scheme}:"
+        for index in range(sources.option_count):
+            if sources.get_option_at_index(index).id == target:
+                sources.highlighted = index
+        if scheme in FILE_SCHEMES:
+            self.query_one("#data-path", Input).value = current.partition(":")[2]
+
+    def _show_options(self, spec: DataSpec) -> None:
+        self.query_one("#opt-validation", Input).value = str(spec.validation_split)
+        self.query_one("#opt-limit", Input).value = "" if spec.limit is None else str(spec.limit)
+        self.query_one("#opt-seed", Input).value = str(spec.seed)
+        self.query_one("#opt-resize", Input).value = ", ".join(map(str, spec.resize or []))
+        self.query_one("#opt-onehot", Select).value = {None: "auto", True: "yes", False: "no"}[spec.one_hot]
+        self.query_one("#opt-normalize", Checkbox).value = spec.normalize
+
+    def spec_from_form(self, source: str) -> DataSpec:
+        """The preset's data spec with this form's source and options; ValueError names the field."""
+        base = copy.deepcopy(self.app.preset.data)
+        try:
+            validation = float(self.query_one("#opt-validation", Input).value or 0)
+        except ValueError:
+            raise ValueError("val split must be a number") from None
+        if not 0 <= validation < 1:
+            raise ValueError("val split must be in [0, 1)")
+        limit_text = self.query_one("#opt-limit", Input).value.strip()
+        seed_text = self.query_one("#opt-seed", Input).value.strip()
+        resize_text = self.query_one("#opt-resize", Input).value.replace(",", " ").split()
+        try:
+            limit = int(limit_text) if limit_text else None
+            seed = int(seed_text) if seed_text else 0
+            resize = [int(v) for v in resize_text] or None
+        except ValueError:
+            raise ValueError("limit, seed and resize take whole numbers") from None
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be ≥ 1")
+        if resize is not None and len(resize) != 2:
+            raise ValueError("resize is H, W")
+        one_hot = {"auto": None, "yes": True, "no": False}[self.query_one("#opt-onehot", Select).value]
+        return replace(base, source=source, validation_split=validation, limit=limit, seed=seed, resize=resize,
+                       one_hot=one_hot, normalize=self.query_one("#opt-normalize", Checkbox).value)
+
+    def _selected_source(self) -> str | None:
+        sources = self.query_one(SourceList)
+        if sources.highlighted is None:
+            return None
+        source = sources.get_option_at_index(sources.highlighted).id
+        if source.endswith(":"):
+            path = self.query_one("#data-path", Input).value.strip()
+            if not path:
+                self.query_one("#data-path", Input).focus()
+                self._error(f"{source}PATH needs a path: type it below the list")
+                return None
+            source += path
+        return source
+
+    @on(OptionList.OptionSelected, "#sources")
+    def _source_chosen(self) -> None:
+        self.action_load()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_load()
+
+    def action_focus_sources(self) -> None:
+        self.query_one(SourceList).focus()
+
+    def action_load(self) -> None:
+        source = self._selected_source()
+        if source is None:
+            return
+        try:
+            spec = self.spec_from_form(source)
+        except ValueError as error:
+            self._error(str(error))
+            return
+        self.load(spec)
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, spec: DataSpec) -> None:
+        self.query_one("#card-error", Static).update(f"[dim]loading {spec.source}…[/dim]")
+        self._load(spec, self.app.preset.compile.loss, self.app.preset.base_dir)
+
+    @work(thread=True, exclusive=True, group="data", exit_on_error=False)
+    def _load(self, spec: DataSpec, loss: str, base_dir: Path) -> None:
+        from kerastui.core import datasets
+        from kerastui.core.errors import KerasTUIError
+
+        try:
+            preview = datasets.preview(spec, loss=loss, base_dir=base_dir)
+        except KerasTUIError as error:
+            self.post_message(DatasetFailed(spec, str(error)))
+            return
+        self.post_message(DatasetLoaded(spec, preview))
+
+    @on(DatasetFailed)
+    def _failed(self, message: DatasetFailed) -> None:
+        self._error(message.error)
+
+    def _error(self, text: str) -> None:
+        kept = f" — still showing {self.app.preset.data.source}" if self.app.dataset_preview is not None else ""
+        self.query_one("#card-error", Static).update(Text(f"✗ {text}{kept}", style="bold red"))
+
+    @on(DatasetLoaded)
+    def _loaded(self, message: DatasetLoaded) -> None:
+        self.app.preset.data = message.spec
+        self.app.dataset_preview = message.preview
+        self._show(message.preview)
+        for screen in self.app._all_workspace_screens():
+            if screen is not self and hasattr(screen, "refresh_stack") and screen.is_mounted:
+                screen.refresh_stack()
+
+    def _show(self, preview) -> None:
+        s = preview.summary
+        total = s["train"] + s["val"] + s["test"]
+        self.query_one("#card-error", Static).update("")
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="dim")
+        table.add_column()
+        table.add_row("source", f"[b]{s['source']}[/b] ({s['kind']}, {s['task']})")
+        table.add_row("samples", f"{total:,}  (train {s['train']:,} · val {s['val']:,} · test {s['test']:,})")
+        shape = s["input_shape"]
+        table.add_row("features" if len(shape) == 1 else "shape", str(shape[0]) if len(shape) == 1 else str(tuple(shape)))
+        table.add_row("dtype", f"{s['dtype']} (raw {s['dtype_raw']})")
+        if "classes" in s:
+            table.add_row("classes", f"{s['classes']}  labels {s['label_mode']}")
+        table.add_row("load time", f"{s['total_seconds']:.3f} s (source {s['load_seconds']:.3f} s)")
+        self.query_one("#card-summary", Static).update(table)
+        if preview.class_counts:
+            names = s.get("class_names", [])
+            self.query_one("#card-balance", Static).update(
+                Text("class balance (train)\n", style="bold") + bar_chart(names, preview.class_counts))
+        else:
+            self.query_one("#card-balance", Static).update("")
+        self.query_one("#card-samples", Static).update(self._samples(preview, s))
+        classes = f", {s['classes']} classes" if "classes" in s else ""
+        self.app.data_label = f"{s['source']} {total:,}×{tuple(shape)}{classes}"
+
+    def _samples(self, preview, summary):
+        if summary["kind"] == "image":
+            return Text("samples\n", style="bold") + image_strip(preview.samples, preview.sample_labels, max_width=100)
+        table = Table(title="samples", title_justify="left", show_edge=False, pad_edge=False, box=None)
+        names = preview.feature_names or [f"x{i}" for i in range(preview.samples.shape[1])]
+        shown = names[:8]
+        for name in shown:
+            table.add_column(name[:12], justify="right", no_wrap=True, max_width=12)
+        if len(names) > len(shown):
+            table.add_column(f"+{len(names) - len(shown)}")
+        table.add_column("label", no_wrap=True)
+        for row, label in zip(preview.samples, preview.sample_labels):
+            cells = [f"{v:.3g}" for v in row[: len(shown)]]
+            if len(names) > len(shown):
+                cells.append("…")
+            table.add_row(*cells, label)
+        return table
+
+    def system_commands(self):
+        from textual.app import SystemCommand
+
+        yield SystemCommand("Data: load", "Load the selected source (l)", self.action_load)

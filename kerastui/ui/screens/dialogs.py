@@ -1,0 +1,229 @@
+"""Modal dialogs: help, the preset browser, save-as-preset and the layer catalogue."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Label, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from kerastui.core.specs import Preset
+
+CLOSE = Binding("escape", "dismiss_dialog", "Close", tooltip="Close this dialog without changes", id="dialog.close")
+
+
+class Dialog(ModalScreen):
+    BINDINGS = [CLOSE]
+
+    def action_dismiss_dialog(self) -> None:
+        self.dismiss(None)
+
+
+class HelpDialog(Dialog):
+    """F1: what the focused widget is for, and every key that works on this screen."""
+
+    def __init__(self, focused: Widget | None, screen) -> None:
+        super().__init__()
+        self.focused_widget = focused
+        self.for_screen = screen
+
+    def compose(self) -> ComposeResult:
+        widget = self.focused_widget
+        lines = ["# Help"]
+        chain = [widget, *(widget.ancestors_with_self if widget else [])] if widget else []
+        seen = set()
+        for node in [*chain, self.for_screen]:
+            text = getattr(node, "HELP", None)
+            if text and text not in seen:
+                seen.add(text)
+                lines.append(text.strip())
+        lines.append("\n## Keys")
+        lines.append("| key | action | what it does |\n|---|---|---|")
+        for key, active in sorted(self.for_screen.active_bindings.items()):
+            binding = active.binding
+            if binding.description:
+                lines.append(f"| `{key}` | {binding.description} | {binding.tooltip or ''} |")
+        lines.append("\nctrl+p opens the command palette: every action and every preset.")
+        with Vertical(id="help-body", classes="dialog"):
+            yield Markdown("\n\n".join(lines))
+            yield Label("escape closes", classes="hint")
+
+
+class PresetsDialog(Dialog):
+    """Browse presets: shipped (ex1…ex5) and yours; Enter opens the highlighted one."""
+
+    HELP = "Presets: enter opens the highlighted preset, escape closes. Your presets live in the directory shown."
+
+    def compose(self) -> ComposeResult:
+        from kerastui.core.presets import user_dir
+
+        with Vertical(classes="dialog", id="presets-body"):
+            yield Label("[b]Presets[/b]  (enter opens · escape closes)")
+            yield DataTable(id="presets-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="preset-description")
+            yield Label(f"your presets: {user_dir()}", classes="hint")
+
+    def on_mount(self) -> None:
+        from kerastui.core.presets import available
+
+        self.infos = available()
+        table = self.query_one(DataTable)
+        table.add_columns("name", "origin", "title", "data")
+        for info in self.infos:
+            table.add_row(info.name, info.origin, info.title or f"[red]{info.error}[/red]", info.source,
+                          key=str(info.path))
+        table.focus()
+        self._describe(0)
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._describe(event.cursor_row)
+
+    def _describe(self, row: int) -> None:
+        if 0 <= row < len(self.infos):
+            info = self.infos[row]
+            self.query_one("#preset-description", Static).update(info.error or info.description.strip())
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(Path(event.row_key.value))
+
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class SavePresetDialog(Dialog):
+    """Save the workspace as a preset in your presets directory; `kerastui NAME` reopens it."""
+
+    HELP = "Type a name and press enter: the preset is written to your presets directory as NAME.toml."
+
+    def __init__(self, preset: Preset) -> None:
+        super().__init__()
+        self.preset = preset
+        self._confirm: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="save-body"):
+            yield Label("[b]Save preset as[/b]")
+            yield Input(value=self._suggested(), placeholder="name", id="preset-name")
+            yield Static(id="save-message")
+
+    def _suggested(self) -> str:
+        name = self.preset.name or "my_preset"
+        return name if not re.fullmatch(r"ex\d+", name) else f"my_{name}"
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self._confirm = None
+        self.query_one("#save-message", Static).update(f"→ {self._target(event.value)}" if NAME.match(event.value) else "")
+
+    def _target(self, name: str) -> Path:
+        from kerastui.core.presets import user_dir
+
+        return user_dir() / f"{name}.toml"
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        from kerastui.core import presets
+
+        message = self.query_one("#save-message", Static)
+        name = event.value.strip()
+        if not NAME.match(name):
+            message.update("[red]a name is letters, digits, '_', '-' or '.'[/red]")
+            return
+        target = self._target(name)
+        if target.exists() and self._confirm != target:
+            self._confirm = target
+            message.update(f"[yellow]{target} exists: enter again to overwrite[/yellow]")
+            return
+        try:
+            presets.save(self.preset, target)
+        except OSError as error:
+            message.update(f"[red]cannot write {target}: {error}[/red]")
+            return
+        self.dismiss(target)
+
+
+class CatalogueDialog(Dialog):
+    """Add a layer: type to search Keras's own layer catalogue, enter picks the highlighted one."""
+
+    HELP = ("The layer catalogue comes from keras.layers itself, grouped like Keras's source tree. "
+            "Type to filter, up/down to move, enter to pick.")
+    BINDINGS = [CLOSE, Binding("down", "move(1)", "Next", show=False, id="catalogue.next"),
+                Binding("up", "move(-1)", "Previous", show=False, id="catalogue.previous")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="catalogue-body"):
+            yield Label("[b]Add a layer[/b]  (type to search · enter picks)")
+            yield Input(placeholder="search layers, e.g. conv, dense, pool", id="catalogue-search")
+            yield OptionList(id="catalogue-list")
+            yield Static(id="catalogue-summary")
+
+    def on_mount(self) -> None:
+        self._fill("")
+        self.query_one(Input).focus()
+
+    def _fill(self, text: str) -> None:
+        from kerastui.core.layers import GROUP_ORDER, search
+
+        options = self.query_one(OptionList)
+        options.clear_options()
+        hits = search(text)
+        if not text.strip():
+            hits.sort(key=lambda i: (GROUP_ORDER.index(i.group) if i.group in GROUP_ORDER else 99, i.name != "Input", i.name))
+        self.hits = hits
+        options.add_options([Option(f"{info.name:<28} [dim]{info.group}[/dim]", id=info.name) for info in hits])
+        if hits:
+            options.highlighted = 0
+        self._summarise()
+
+    def _summarise(self) -> None:
+        options = self.query_one(OptionList)
+        index = options.highlighted
+        text = self.hits[index].summary if index is not None and index < len(self.hits) else "no layer matches"
+        self.query_one("#catalogue-summary", Static).update(text)
+
+    @on(Input.Changed)
+    def _search(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self) -> None:
+        self._summarise()
+
+    def action_move(self, delta: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            current = options.highlighted or 0
+            options.highlighted = max(0, min(options.option_count - 1, current + delta))
+
+    @on(Input.Submitted)
+    def _pick_highlighted(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None and options.option_count:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+    @on(OptionList.OptionSelected)
+    def _pick(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class TextDialog(Dialog):
+    """A read-only text, e.g. the model summary."""
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="text-body"):
+            yield Label(f"[b]{self.title_text}[/b]  (escape closes)")
+            yield Static(self.body, markup=False, id="text-content")

@@ -1,0 +1,190 @@
+"""A layer's form, generated from its Keras signature: typed fields, Keras's own validation."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.validation import Function
+from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
+
+from kerastui.core.layers import LayerInfo
+from kerastui.core.specs import LayerSpec
+from kerastui.ui.screens.dialogs import CLOSE, Dialog
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+HIDDEN = {"dtype", "autocast", "trainable", "input_dim", "input_shape", "batch_input_shape", "batch_size", "name"}
+
+
+def show_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def parse_value(kind: str, text: str) -> Any:
+    """Field text → Python value; raises ValueError with a short reason."""
+    text = text.strip()
+    if text == "" or text == "None":
+        return None
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    if kind == "tuple":
+        parts = [p for p in text.strip("()[] ").replace(",", " ").split() if p]
+        values = [float(p) if "." in p else int(p) for p in parts]
+        return values[0] if len(values) == 1 else values
+    if kind == "str":
+        return text
+    try:  # "any": a TOML value (number, list, bool, quoted string) or a bare word
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        if text in ("True", "False"):
+            return text == "True"
+        return text
+
+
+def _checker(kind: str) -> Callable[[str], bool]:
+    def check(text: str) -> bool:
+        try:
+            parse_value(kind, text)
+        except ValueError:
+            return False
+        return True
+
+    return check
+
+
+class LayerFormDialog(Dialog):
+    """Edit one layer.  Enter in any field applies; Keras checks the result before it is kept."""
+
+    HELP = ("The layer form is generated from the layer's __init__ signature. Required fields come first; "
+            "'more arguments' holds the rest. Enter applies: the whole stack is rebuilt with Keras, and an "
+            "argument Keras rejects is shown here while the previous stack stays as it was.")
+    BINDINGS = [CLOSE, Binding("ctrl+a", "apply", "Apply", tooltip="Check with Keras and apply", id="form.apply")]
+
+    def __init__(self, info: LayerInfo, spec: LayerSpec | None, *, functional: bool,
+                 validate: Callable[[LayerSpec], str | None], names: list[str] | None = None) -> None:
+        super().__init__()
+        self.info = info
+        self.spec = spec or LayerSpec(type=info.name)
+        self.functional = functional
+        self.validate = validate
+        self.names = names or []
+
+    def compose(self) -> ComposeResult:
+        info, kwargs = self.info, self.spec.kwargs
+        fields = [f for f in info.fields if f.name not in HIDDEN]
+        main = [f for f in fields if f.required or f.name in kwargs]
+        rest = [f for f in fields if f not in main]
+        with VerticalScroll(classes="dialog", id="form-body"):
+            yield Label(f"[b]{info.name}[/b]  [dim]{info.group}[/dim]")
+            yield Static(info.summary, classes="hint")
+            if self.functional:
+                yield from self._row("name", "str", self.spec.name or "", "layer name (functional)")
+                inputs = ", ".join(self.spec.inputs or [])
+                yield from self._row("inputs", "str", inputs, "input layer names, comma-separated (default: previous)")
+            for f in main:
+                yield from self._field(f, kwargs)
+            if rest:
+                with Collapsible(title=f"more arguments ({len(rest)})", collapsed=True):
+                    for f in rest:
+                        yield from self._field(f, kwargs)
+            yield Static(id="form-error")
+            with Horizontal(id="form-buttons"):
+                yield Button("Apply", variant="primary", id="form-apply")
+                yield Button("Cancel", id="form-cancel")
+
+    def _field(self, f, kwargs) -> ComposeResult:
+        value = kwargs.get(f.name, f.default)
+        hint = "required" if f.required else f"default {show_value(f.default) or 'None'}"
+        if f.kind == "bool":
+            yield Checkbox(f.name, value=bool(value), id=f"field-{f.name}", tooltip=hint, compact=True)
+            return
+        yield from self._row(f.name, f.kind, show_value(value), hint)
+
+    def _row(self, name: str, kind: str, value: str, hint: str) -> ComposeResult:
+        kind_for_input = {"int": "integer", "float": "number"}.get(kind, "text")
+        with Horizontal(classes="field"):
+            yield Label(name, classes="field-name")
+            yield Input(value=value, placeholder=hint, type=kind_for_input, id=f"field-{name}", compact=True,
+                        validators=[Function(_checker(kind), f"not a valid {kind}")], tooltip=hint,
+                        valid_empty=True)
+
+    def on_mount(self) -> None:
+        first = next(iter(self.query(Input)), None)
+        if first is not None:
+            first.focus()
+
+    # ------------------------------------------------------------------ building the spec
+
+    def collect(self) -> LayerSpec:
+        kwargs: dict[str, Any] = {}
+        for f in self.info.fields:
+            if f.name in HIDDEN:
+                continue
+            widget = self.query_one(f"#field-{f.name}")
+            if isinstance(widget, Checkbox):
+                value = widget.value
+            else:
+                try:
+                    value = parse_value(f.kind, widget.value)
+                except ValueError:
+                    raise ValueError(f"{f.name}: {widget.value!r} is not a valid {f.kind}") from None
+            if value is None:
+                if f.required:
+                    raise ValueError(f"{f.name} is required")
+                continue
+            default = f.default
+            if isinstance(default, tuple):
+                default = list(default) if len(default) > 1 else default[0]
+            if not f.required and value == default:
+                continue
+            kwargs[f.name] = value
+        name = inputs = None
+        if self.functional:
+            name = self.query_one("#field-name", Input).value.strip() or None
+            text = self.query_one("#field-inputs", Input).value
+            inputs = [p.strip() for p in text.split(",") if p.strip()] or None
+        return LayerSpec(type=self.info.name, kwargs=kwargs, name=name, inputs=inputs)
+
+    def show_error(self, text: str) -> None:
+        self.query_one("#form-error", Static).update(f"[red]✗ {text}[/red]")
+        self.add_class("-invalid")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#form-apply")
+    def action_apply(self) -> None:
+        try:
+            spec = self.collect()
+        except ValueError as error:
+            self.show_error(str(error))
+            return
+        self.query_one("#form-error", Static).update("[dim]checking with Keras…[/dim]")
+        self._check(spec)
+
+    @on(Button.Pressed, "#form-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @work(thread=True, exclusive=True, group="form", exit_on_error=False)
+    def _check(self, spec: LayerSpec) -> None:
+        error = self.validate(spec)
+        self.app.call_from_thread(self._checked, spec, error)
+
+    def _checked(self, spec: LayerSpec, error: str | None) -> None:
+        if error:
+            self.show_error(error)
+        else:
+            self.dismiss(spec)

@@ -1,0 +1,51 @@
+"""Keep TensorFlow's C++ logging off the screen for the whole life of the TUI.
+
+Textual draws on ``sys.__stderr__``; TensorFlow (absl, oneDNN, CUDA) writes straight to file
+descriptor 2 at import and later (device initialisation).  While the app runs, Textual gets a
+duplicate of the terminal descriptor, and fd 2 points at a log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+
+def log_path() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kerastui"
+    return base / "stderr.log"
+
+
+@contextlib.contextmanager
+def stderr_to_log() -> Iterator[Path | None]:
+    try:
+        original_fd = sys.__stderr__.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield None
+        return
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(path, "ab")  # noqa: SIM115 - closed below
+    except OSError:
+        yield None
+        return
+    terminal_fd = os.dup(original_fd)
+    terminal = os.fdopen(terminal_fd, "w", encoding=sys.__stderr__.encoding or "utf-8",
+                         errors="replace", closefd=False)
+    saved_dunder, saved_stderr = sys.__stderr__, sys.stderr
+    sys.stderr.flush()
+    os.dup2(log.fileno(), original_fd)
+    sys.__stderr__ = terminal
+    sys.stderr = terminal
+    try:
+        yield path
+    finally:
+        terminal.flush()
+        os.dup2(terminal_fd, original_fd)
+        os.close(terminal_fd)
+        sys.__stderr__, sys.stderr = saved_dunder, saved_stderr
+        log.close()

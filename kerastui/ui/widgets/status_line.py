@@ -1,0 +1,21 @@
+"""The line under every workspace: preset, dataset, model size, TensorFlow and devices."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+
+class StatusLine(Static):
+    """Preset · dataset · model size · TensorFlow version and devices (or 'loading TensorFlow…')."""
+
+    HELP = "The status line: the open preset, the loaded dataset, the model's size and TensorFlow's state."
+
+    def on_mount(self) -> None:
+        for attribute in ("preset_label", "data_label", "model_label", "tf_label"):
+            self.watch(self.app, attribute, self._refresh_line, init=False)
+        self._refresh_line()
+
+    def _refresh_line(self, *_: object) -> None:
+        app = self.app
+        parts = [f"[b]{app.preset_label}[/b]", app.data_label, app.model_label, app.tf_label]
+        self.update("  │  ".join(p for p in parts if p))
