@@ -135,7 +135,8 @@ def _tupled(key: str, value: Any) -> Any:
 def make_input(spec: LayerSpec | None, shape: tuple[int, ...], where: str):
     keras = load_keras()
     kwargs = dict(spec.kwargs) if spec else {}
-    shape = tuple(kwargs.pop("shape", shape) or ())
+    shape = kwargs.pop("shape", shape)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
     if "batch_shape" in kwargs:
         raise ModelError(f"{where}: use shape (without the batch axis), not batch_shape")
     unknown = set(kwargs) - {"dtype", "sparse"}
@@ -401,7 +402,8 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...]) -> StackReport:
         position = 0
         for i, spec in enumerate(specs):
             if spec.type in INPUT_TYPES:
-                shape = tuple(spec.kwargs.get("shape", input_shape))
+                shape = spec.kwargs.get("shape", input_shape)
+                shape = (shape,) if isinstance(shape, int) else tuple(shape)
                 rows.append(StackRow(i, "Input", spec.name or "", args_text(spec.kwargs), str((None, *shape)), 0))
                 continue
             layer = by_name.get(spec.name) if spec.name else None

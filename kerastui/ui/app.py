@@ -55,8 +55,11 @@ class KerasTUI(App[None]):
     tf_label = reactive("loading TensorFlow…")
     tf_ready = reactive(False)
 
-    def __init__(self, preset: Preset | None = None, *, load_tensorflow: bool = True) -> None:
+    def __init__(self, preset: Preset | None = None, *, load_tensorflow: bool = True,
+                 deterministic: bool = False) -> None:
         super().__init__()
+        # Snapshots and screenshots: no clocks (load times) and no device probe.
+        self.deterministic = deterministic
         self.preset: Preset = preset or Preset(title="untitled", name="untitled")
         self.stack = LayerStack(list(self.preset.model.layers))
         self.dataset_preview = None
@@ -137,6 +140,10 @@ class KerasTUI(App[None]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
+        self.report_worker_error(event)
+
+    def report_worker_error(self, event: Worker.StateChanged) -> None:
+        """Every worker failure, app or screen (their StateChanged does not bubble), lands here."""
         if event.state != WorkerState.ERROR or event.worker.error is None:
             return
         error = event.worker.error
@@ -190,8 +197,9 @@ class KerasTUI(App[None]):
             yield from screen.system_commands()
 
 
-def make_app(preset: str | Path | Preset | None = None, *, load_tensorflow: bool = True) -> KerasTUI:
-    """The one factory used by the CLI and by tests."""
+def make_app(preset: str | Path | Preset | None = None, *, load_tensorflow: bool = True,
+             deterministic: bool = False) -> KerasTUI:
+    """The one factory used by the CLI and by tests (``deterministic`` for snapshots: no clocks, no probe)."""
     if isinstance(preset, (str, Path)):
         preset = preset_files.load(preset)
-    return KerasTUI(preset, load_tensorflow=load_tensorflow)
+    return KerasTUI(preset, load_tensorflow=load_tensorflow and not deterministic, deterministic=deterministic)

@@ -19,6 +19,8 @@ from textual.widgets import Checkbox, Footer, Header, Input, Label, OptionList, 
 from textual.widgets.option_list import Option
 
 from kerastui.core.specs import DataSpec
+from textual.worker import Worker
+
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
 from kerastui.ui.widgets.pictures import bar_chart, image_strip
 from kerastui.ui.widgets.status_line import StatusLine
@@ -68,6 +70,10 @@ class DataScreen(Screen):
         Binding("ctrl+l", "focus_sources", "Sources", tooltip="Focus the list of sources", id="data.sources",
                 show=False),
     ]
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        self.app.report_worker_error(event)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -262,7 +268,8 @@ class DataScreen(Screen):
         table.add_row("dtype", f"{s['dtype']} (raw {s['dtype_raw']})")
         if "classes" in s:
             table.add_row("classes", f"{s['classes']}  labels {s['label_mode']}")
-        table.add_row("load time", f"{s['total_seconds']:.3f} s (source {s['load_seconds']:.3f} s)")
+        if not self.app.deterministic:
+            table.add_row("load time", f"{s['total_seconds']:.3f} s (source {s['load_seconds']:.3f} s)")
         self.query_one("#card-summary", Static).update(table)
         if preview.class_counts:
             names = s.get("class_names", [])

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from kerastui.core.specs import Preset
 
@@ -21,6 +22,10 @@ CLOSE = Binding("escape", "dismiss_dialog", "Close", tooltip="Close this dialog 
 
 class Dialog(ModalScreen):
     BINDINGS = [CLOSE]
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        self.app.report_worker_error(event)
 
     def action_dismiss_dialog(self) -> None:
         self.dismiss(None)

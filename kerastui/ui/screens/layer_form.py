@@ -7,7 +7,6 @@ from typing import Any, Callable
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.validation import Function
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
@@ -21,6 +20,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+# Shown in the main part of every form that has them; the rest fold under "more arguments".
+KEY_ARGUMENTS = {"activation", "rate", "padding", "return_sequences", "pool_size", "strides"}
 HIDDEN = {"dtype", "autocast", "trainable", "input_dim", "input_shape", "batch_input_shape", "batch_size", "name"}
 
 
@@ -72,7 +73,7 @@ class LayerFormDialog(Dialog):
     HELP = ("The layer form is generated from the layer's __init__ signature. Required fields come first; "
             "'more arguments' holds the rest. Enter applies: the whole stack is rebuilt with Keras, and an "
             "argument Keras rejects is shown here while the previous stack stays as it was.")
-    BINDINGS = [CLOSE, Binding("ctrl+a", "apply", "Apply", tooltip="Check with Keras and apply", id="form.apply")]
+    BINDINGS = [CLOSE]
 
     def __init__(self, info: LayerInfo, spec: LayerSpec | None, *, functional: bool,
                  validate: Callable[[LayerSpec], str | None], names: list[str] | None = None) -> None:
@@ -86,7 +87,9 @@ class LayerFormDialog(Dialog):
     def compose(self) -> ComposeResult:
         info, kwargs = self.info, self.spec.kwargs
         fields = [f for f in info.fields if f.name not in HIDDEN]
-        main = [f for f in fields if f.required or f.name in kwargs]
+        optional = [f for f in fields if not f.required]
+        key = {f.name for f in optional[:2]} | (KEY_ARGUMENTS & {f.name for f in fields})
+        main = [f for f in fields if f.required or f.name in kwargs or f.name in key]
         rest = [f for f in fields if f not in main]
         with VerticalScroll(classes="dialog", id="form-body"):
             yield Label(f"[b]{info.name}[/b]  [dim]{info.group}[/dim]")
@@ -180,7 +183,10 @@ class LayerFormDialog(Dialog):
 
     @work(thread=True, exclusive=True, group="form", exit_on_error=False)
     def _check(self, spec: LayerSpec) -> None:
-        error = self.validate(spec)
+        try:
+            error = self.validate(spec)
+        except Exception as failure:  # noqa: BLE001 - shown in the form, never a traceback
+            error = f"{type(failure).__name__}: {failure}"
         self.app.call_from_thread(self._checked, spec, error)
 
     def _checked(self, spec: LayerSpec, error: str | None) -> None:

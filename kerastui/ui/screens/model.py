@@ -14,6 +14,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kerastui.core.specs import LayerSpec, Preset
+from textual.worker import Worker
+
 from kerastui.ui.messages import PresetOpened, StackChecked
 from kerastui.ui.widgets.status_line import StatusLine
 
@@ -52,6 +54,10 @@ class ModelScreen(Screen):
         self.report = None
         self.last_valid = None
         self.input_shape: tuple[int, ...] | None = None
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        self.app.report_worker_error(event)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -219,6 +225,10 @@ class ModelScreen(Screen):
                 self._open_form(name, None, index, insert=True)
 
         self.app.push_screen(CatalogueDialog(), picked)
+
+    @on(LayerTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_edit_layer()
 
     def action_edit_layer(self) -> None:
         index = self._cursor()

@@ -1,0 +1,98 @@
+"""Pilot: the layer-stack editor driven by keys alone, with Keras checking every edit."""
+
+from __future__ import annotations
+
+from kerastui.core.specs import DataSpec, Preset
+from kerastui.ui.app import KerasTUI
+from kerastui.ui.screens.layer_form import LayerFormDialog
+from kerastui.ui.screens.model import LayerTable, ModelScreen
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    await pilot.pause(0.05)
+
+
+def totals(app) -> str:
+    return str(app.screen.query_one("#model-totals").render())
+
+
+async def add_layer(app, pilot, name: str, *fields: str) -> None:
+    """a → search → enter → fill fields (tab between) → enter applies."""
+    await pilot.press("a")
+    await settle(app, pilot)
+    await pilot.press(*name)
+    await pilot.press("enter")
+    await settle(app, pilot)
+    assert isinstance(app.screen, LayerFormDialog), f"the form for {name} did not open"
+    for i, value in enumerate(fields):
+        if i:
+            await pilot.press("tab")
+        await pilot.press(*value)
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
+async def test_build_ex1_by_keys_then_edit_move_delete_undo():
+    preset = Preset(title="empty", name="empty", data=DataSpec(source="synthetic:classification", features=20))
+    app = KerasTUI(preset)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ModelScreen)
+        await add_layer(app, pilot, "Input", "20")
+        await add_layer(app, pilot, "Dense", "64", "relu")
+        await add_layer(app, pilot, "Dense", "3", "softmax")
+        assert [layer.type for layer in app.stack.layers] == ["Input", "Dense", "Dense"]
+        assert app.stack.layers[1].kwargs == {"units": 64, "activation": "relu"}
+        assert "Total params: 1,539" in totals(app)
+        assert app.model_label == "1,539 params"
+        table = app.screen.query_one(LayerTable)
+        assert table.row_count == 3
+        assert str(table.get_row_at(1)[3]) == "(None, 64)" and str(table.get_row_at(1)[4]) == "1,344"
+
+        # Edit 64 → 32: counts follow.
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LayerFormDialog)
+        await pilot.press("end", "ctrl+u", "3", "2", "enter")
+        await settle(app, pilot)
+        assert app.stack.layers[1].kwargs["units"] == 32
+        assert "Total params: 771" in totals(app)
+
+        # units = -3: Keras's reason inline, the stack as it was.
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("end", "ctrl+u", "-", "3", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LayerFormDialog), "an invalid value must keep the form open"
+        error = str(app.screen.query_one("#form-error").render())
+        assert "units" in error and "positive" in error
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.stack.layers[1].kwargs["units"] == 32
+        assert "Total params: 771" in totals(app)
+
+        # Move the last Dense up, then delete it, then undo both.
+        table.move_cursor(row=2)
+        await pilot.press("shift+up")
+        await settle(app, pilot)
+        assert [layer.kwargs.get("units") for layer in app.stack.layers] == [None, 3, 32]
+        assert table.cursor_row == 1
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert len(app.stack.layers) == 2
+        await pilot.press("u")
+        await settle(app, pilot)
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert [layer.kwargs.get("units") for layer in app.stack.layers] == [None, 32, 3]
+        assert "Total params: 771" in totals(app)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert [layer.kwargs.get("units") for layer in app.stack.layers] == [None, 3, 32]
