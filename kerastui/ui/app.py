@@ -102,7 +102,8 @@ class KerasTUI(App[None]):
         if self.load_tensorflow_at_start:
             self.call_after_refresh(self.load_tensorflow)
         else:
-            self.tf_label = "TensorFlow not probed"
+            self.tf_label = "TensorFlow (not probed)"
+            self.size_model()
 
     @work(thread=True, exclusive=True, group="tensorflow", exit_on_error=False)
     def load_tensorflow(self) -> None:

@@ -101,7 +101,7 @@ class ModelScreen(Screen):
         if preset.transfer is not None:
             kind = f"transfer: {preset.transfer.base} base (weights {preset.transfer.weights}) + head"
         shape = f"input {list(self.input_shape)}" if self.input_shape else "input from the data"
-        waiting = "" if self.app.tf_ready else "  [dim](waiting for TensorFlow…)[/dim]"
+        waiting = "" if self.app.tf_ready or self.app.deterministic else "  [dim](waiting for TensorFlow…)[/dim]"
         return f"[b]{kind}[/b] · {shape} · {len(self.app.stack.layers)} layers{waiting}"
 
     @work(thread=True, exclusive=True, group="stack", exit_on_error=False)
