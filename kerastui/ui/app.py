@@ -20,9 +20,9 @@ from kerastui.core.stack import LayerStack
 from kerastui.ui.commands import PresetCommands
 from kerastui.ui.messages import PresetOpened, TensorFlowFailed, TensorFlowLoaded
 from kerastui.ui.screens.data import DataScreen
-from kerastui.ui.screens.dialogs import HelpDialog, PresetsDialog, SavePresetDialog
 from kerastui.ui.screens.model import ModelScreen
 
+FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
 WORKSPACES = {
     "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
     "model": ("m", "Model", "Model workspace: edit the layer stack, with live shapes and parameter counts"),
@@ -99,8 +99,13 @@ class KerasTUI(App[None]):
     # ------------------------------------------------------------------ TensorFlow
 
     def on_mount(self) -> None:
+        # Heavy imports start once the first frame is on screen (a thread importing TensorFlow
+        # holds the GIL for long stretches and would delay it).
+        self.call_after_refresh(self.set_timer, FIRST_FRAME_GRACE, self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
         if self.load_tensorflow_at_start:
-            self.call_after_refresh(self.load_tensorflow)
+            self.load_tensorflow()
         else:
             self.tf_label = "TensorFlow (not probed)"
             self.size_model()
@@ -158,6 +163,8 @@ class KerasTUI(App[None]):
             self.switch_mode(mode)
 
     def action_open_preset(self) -> None:
+        from kerastui.ui.screens.dialogs import PresetsDialog
+
         def opened(path: Path | None) -> None:
             if path is not None:
                 self.open_preset_path(path)
@@ -174,6 +181,8 @@ class KerasTUI(App[None]):
         self.notify(f"opened {preset.name}: {preset.title}", title="preset")
 
     def action_save_preset(self) -> None:
+        from kerastui.ui.screens.dialogs import SavePresetDialog
+
         def saved(path: Path | None) -> None:
             if path is not None:
                 self.preset.name = path.stem
@@ -184,6 +193,8 @@ class KerasTUI(App[None]):
         self.push_screen(SavePresetDialog(self.current_preset()), saved)
 
     def action_help(self) -> None:
+        from kerastui.ui.screens.dialogs import HelpDialog
+
         self.push_screen(HelpDialog(self.screen.focused, self.screen))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -116,7 +116,9 @@ class DataScreen(Screen):
         if preview is not None:
             self._show(preview)
         else:
-            self.load(self.app.preset.data)
+            from kerastui.ui.app import FIRST_FRAME_GRACE
+
+            self.call_after_refresh(self.set_timer, FIRST_FRAME_GRACE, lambda: self.load(self.app.preset.data))
 
     @on(PresetOpened)
     def _preset_opened(self) -> None:
@@ -127,17 +129,17 @@ class DataScreen(Screen):
     # ------------------------------------------------------------------ the form
 
     def _fill_sources(self) -> None:
-        from kerastui.core import datasets
+        from kerastui.core import sources as registry
 
         sources = self.query_one(SourceList)
         sources.clear_options()
         current = self.app.preset.data.source
-        for name in datasets.KERAS_DATASETS:
-            mark = "✓" if datasets.keras_cached(name) else "↓"
+        for name in registry.KERAS_DATASETS:
+            mark = "✓" if registry.keras_cached(name) else "↓"
             sources.add_option(Option(f"{mark} keras:{name}", id=f"keras:{name}"))
-        for name in datasets.SKLEARN_DATASETS:
+        for name in registry.SKLEARN_DATASETS:
             sources.add_option(Option(f"✓ sklearn:{name}", id=f"sklearn:{name}"))
-        for name in datasets.SYNTHETIC:
+        for name in registry.SYNTHETIC:
             sources.add_option(Option(f"✓ synthetic:{name}", id=f"synthetic:{name}"))
         for scheme in FILE_SCHEMES:
             sources.add_option(Option(f"… {scheme}:PATH", id=f"{scheme}:"))

@@ -1,0 +1,73 @@
+"""Process start → first frame painted, for kerastui and for a bare Textual app (Header,
+DataTable, Footer), both run headless the same way; plus `import tensorflow` for scale.
+
+Targets (issue 3): kerastui ≤ 1.5 × bare Textual, and ≤ 0.15 × `python -c "import tensorflow"`.
+
+    python bench/tui_first_frame.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+COMMON = """
+import sys, time
+start = float(sys.argv[1])
+{imports}
+async def first_frame(pilot):
+    await pilot.pause(0)
+    print(time.time() - start, flush=True)
+    pilot.app.exit()
+app.run(headless=True, size=(120, 40), auto_pilot=first_frame)
+"""
+KERASTUI = COMMON.format(imports="from kerastui.ui.app import make_app\napp = make_app('ex1')")
+BARE = COMMON.format(imports="""
+from textual.app import App
+from textual.widgets import DataTable, Footer, Header
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield DataTable()
+        yield Footer()
+app = Bare()""")
+
+
+def measure(code: str, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-c", code, repr(time.time())], capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(proc.stderr[-1000:])
+        out.append(float(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def wall(code: str, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    bare = statistics.median(measure(BARE, args.runs))
+    ours = statistics.median(measure(KERASTUI, args.runs))
+    tf = statistics.median(wall("import tensorflow", max(2, args.runs // 2)))
+    print(f"bare Textual first frame   {bare:.3f} s")
+    print(f"kerastui first frame       {ours:.3f} s")
+    print(f"python -c 'import tensorflow' {tf:.3f} s")
+    print(f"kerastui / bare = {ours / bare:.2f} (target ≤ 1.5) — {'OK' if ours / bare <= 1.5 else 'OVER'}")
+    print(f"kerastui / import tensorflow = {ours / tf:.3f} (target ≤ 0.15) — {'OK' if ours / tf <= 0.15 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Write an SVG of every workspace into screenshots/:
+
+    python -m kerastui.ui.screenshots [--out screenshots] [--preset ex1]
+
+Deterministic (no clocks, no device probe), offline (ex1's synthetic data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+SIZES = {"": (120, 40), "-80x24": (80, 24)}
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(4):
+        await pilot.pause(0.1)
+        await app.workers.wait_for_complete()
+
+
+async def shoot(preset: str, out: Path) -> list[Path]:
+    from kerastui.ui.app import make_app
+
+    written = []
+    for suffix, size in SIZES.items():
+        for name, keys in (("data", []), ("model", ["m"]), ("presets", ["o"]), ("catalogue", ["m", "a"])):
+            app = make_app(preset, deterministic=True)
+            async with app.run_test(size=size) as pilot:
+                await settle(app, pilot)
+                for key in keys:
+                    await pilot.press(key)
+                    await settle(app, pilot)
+                path = out / f"{name}{suffix}.svg"
+                app.save_screenshot(path.name, str(out))
+                written.append(path)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("screenshots"))
+    parser.add_argument("--preset", default="ex1")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in asyncio.run(shoot(args.preset, args.out)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
