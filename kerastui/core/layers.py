@@ -64,7 +64,7 @@ def catalogue() -> dict[str, LayerInfo]:
         obj = getattr(keras.layers, name)
         if not (inspect.isclass(obj) and issubclass(obj, keras.layers.Layer)) or name.startswith("_"):
             continue
-        if name in ("Layer", "InputSpec", "Wrapper", "RNN") or name.startswith("Base"):
+        if name in ("Layer", "InputSpec", "InputLayer", "Wrapper", "RNN") or name.startswith("Base"):
             continue
         found[name] = LayerInfo(name, _group(obj), _summary(obj), tuple(_fields(obj)))
     # ``keras.Input`` is a function, but a model starts with one: give it a catalogue entry.

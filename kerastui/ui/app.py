@@ -190,7 +190,10 @@ class KerasTUI(App[None]):
                 self._label_preset()
                 self.notify(f"saved {path}", title="preset")
 
-        self.push_screen(SavePresetDialog(self.current_preset()), saved)
+        from kerastui.core.runs import absolute_refs
+
+        # Saved elsewhere than the original, its file.py:Class and data paths must stay reachable.
+        self.push_screen(SavePresetDialog(absolute_refs(self.current_preset())), saved)
 
     def action_help(self) -> None:
         from kerastui.ui.screens.dialogs import HelpDialog

@@ -96,3 +96,79 @@ async def test_build_ex1_by_keys_then_edit_move_delete_undo():
         await pilot.press("r")
         await settle(app, pilot)
         assert [layer.kwargs.get("units") for layer in app.stack.layers] == [None, 3, 32]
+
+
+async def test_functional_mode_names_inputs_and_rejects_unknown_inputs():
+    from kerastui.ui.app import make_app
+
+    app = make_app("ex1")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert app.preset.model.type == "functional"
+        assert [layer.name for layer in app.stack.layers] == ["input_0", "dense_1", "dense_2"]
+        assert app.stack.layers[2].inputs == ["dense_1"]
+        assert "Total params: 1,539" in totals(app)
+        table = app.screen.query_one(LayerTable)
+        assert [str(c.label) for c in table.columns.values()][:4] == ["#", "type", "name", "inputs"]
+        # Edit the output layer to read from a layer that does not exist: rejected inline.
+        table.move_cursor(row=2)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, LayerFormDialog)
+        assert form.query_one("#field-name").value == "dense_2"
+        form.query_one("#field-inputs").value = "nowhere"
+        form.query_one("#field-units").focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LayerFormDialog)
+        assert "'nowhere' is not the name of an earlier layer" in str(app.screen.query_one("#form-error").render())
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.stack.layers[2].inputs == ["dense_1"]
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert app.preset.model.type == "sequential"
+        assert all(layer.inputs is None for layer in app.stack.layers)
+        assert "Total params: 1,539" in totals(app)
+
+
+async def test_subclass_model_is_shown_read_only(tmp_path):
+    import textwrap
+
+    from kerastui.ui.app import make_app
+
+    (tmp_path / "net.py").write_text(textwrap.dedent("""
+        import keras
+
+        class Net(keras.Model):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.hidden = keras.layers.Dense(8, activation="relu")
+                self.out = keras.layers.Dense(3, activation="softmax")
+
+            def call(self, x):
+                return self.out(self.hidden(x))
+    """))
+    (tmp_path / "sub.toml").write_text('[data]\nsource = "sklearn:iris"\n[model]\ntype = "subclass"\n'
+                                       'subclass = "net.py:Net"\n')
+    app = make_app(tmp_path / "sub.toml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        await settle(app, pilot)
+        table = app.screen.query_one(LayerTable)
+        assert table.row_count == 2
+        assert [str(table.get_row_at(i)[1]) for i in range(2)] == ["Dense", "Dense"]
+        assert f"Total params: {4 * 8 + 8 + 8 * 3 + 3}" in totals(app)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ModelScreen), "no catalogue for a read-only model"
+        assert any("read-only" in n.message for n in app._notifications)
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert "Total params: 67" in str(app.screen.query_one("#text-content").render())

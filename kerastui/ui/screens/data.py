@@ -275,8 +275,9 @@ class DataScreen(Screen):
         self.query_one("#card-summary", Static).update(table)
         if preview.class_counts:
             names = s.get("class_names", [])
+            width = max(8, min(40, self.query_one(DatasetCard).size.width - 30))
             self.query_one("#card-balance", Static).update(
-                Text("class balance (train)\n", style="bold") + bar_chart(names, preview.class_counts))
+                Text("class balance (train)\n", style="bold") + bar_chart(names, preview.class_counts, width))
         else:
             self.query_one("#card-balance", Static).update("")
         self.query_one("#card-samples", Static).update(self._samples(preview, s))
