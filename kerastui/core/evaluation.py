@@ -117,3 +117,25 @@ def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float | None:
     scores = [roc_auc_binary(y == c, proba[:, c]) for c in range(proba.shape[1])]
     scores = [s for s in scores if s is not None]
     return float(np.mean(scores)) if scores else None
+
+
+def sample_predictions(model, data: Dataset, count: int = 8) -> list[dict[str, Any]]:
+    """The first test samples with true and predicted label, confidence and top 3 (classification)."""
+    x = data.x_test[:count]
+    if not len(x):
+        return []
+    predictions = np.asarray(model.predict(x, verbose=0))
+    out = []
+    for i in range(len(x)):
+        item: dict[str, Any] = {"index": i}
+        if data.task == "regression":
+            item.update(true=float(data.labels_test[i]), predicted=float(predictions[i].reshape(-1)[0]))
+        else:
+            proba = probabilities(predictions[i:i + 1], max(data.num_classes, 2))[0]
+            order = np.argsort(proba)[::-1][:3]
+            names = data.class_names
+            item.update(true=names[int(data.labels_test[i])], predicted=names[int(order[0])],
+                        confidence=float(proba[order[0]]), correct=int(order[0]) == int(data.labels_test[i]),
+                        top3=[(names[int(c)], float(proba[c])) for c in order])
+        out.append(item)
+    return out

@@ -18,15 +18,28 @@ from kerastui.core.errors import KerasTUIError
 from kerastui.core.specs import Preset
 from kerastui.core.stack import LayerStack
 from kerastui.ui.commands import PresetCommands
-from kerastui.ui.messages import PresetOpened, TensorFlowFailed, TensorFlowLoaded
+from kerastui.ui.messages import (
+    PresetOpened,
+    TensorFlowFailed,
+    TensorFlowLoaded,
+    TrainingEvent,
+    TrainingFailed,
+    TrainingFinished,
+)
 from kerastui.ui.screens.data import DataScreen
 from kerastui.ui.screens.model import ModelScreen
+from kerastui.ui.screens.runs import RunsScreen
+from kerastui.ui.screens.train import TrainScreen
+from kerastui.ui.state import RunState
 
 FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
 WORKSPACES = {
     "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
     "model": ("m", "Model", "Model workspace: edit the layer stack, with live shapes and parameter counts"),
+    "train": ("t", "Train", "Train workspace: compile and fit settings, live charts, stop, evaluation"),
+    "runs": ("h", "Runs", "Runs: every run on disk; overlay curves, diff configs, reopen"),
 }
+WORKSPACE_SCREENS = (DataScreen, ModelScreen, TrainScreen, RunsScreen)
 
 
 class KerasTUI(App[None]):
@@ -34,7 +47,7 @@ class KerasTUI(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "kerastui"
-    MODES = {"data": DataScreen, "model": ModelScreen}
+    MODES = {"data": DataScreen, "model": ModelScreen, "train": TrainScreen, "runs": RunsScreen}
     DEFAULT_MODE = "data"
     COMMANDS = App.COMMANDS | {PresetCommands}
     BINDINGS = [
@@ -46,7 +59,10 @@ class KerasTUI(App[None]):
                 id="preset.save"),
         Binding("f1", "help", "Help", tooltip="Help for the focused widget and the keys that work here",
                 id="app.help"),
-        Binding("ctrl+q", "quit", "Quit", tooltip="Leave kerastui", id="app.quit", show=False),
+        Binding("ctrl+q", "request_quit", "Quit", tooltip="Leave kerastui (asks first while training)",
+                id="app.quit", show=False, priority=True),
+        Binding("ctrl+c", "request_quit", "Quit", tooltip="Leave kerastui (asks first while training)",
+                id="app.interrupt", show=False, priority=True),
     ]
 
     preset_label = reactive("no preset")
@@ -63,6 +79,9 @@ class KerasTUI(App[None]):
         self.preset: Preset = preset or Preset(title="untitled", name="untitled")
         self.stack = LayerStack(list(self.preset.model.layers))
         self.dataset_preview = None
+        self.run_state: RunState | None = None
+        self.trainer = None  # the last run's core Trainer: its model and data stay usable
+        self.prediction_images = None
         self.load_tensorflow_at_start = load_tensorflow
         self._label_preset()
 
@@ -89,7 +108,7 @@ class KerasTUI(App[None]):
     def _all_workspace_screens(self) -> Iterable[Screen]:
         for stack in self._screen_stacks.values():
             for screen in stack:
-                if isinstance(screen, (DataScreen, ModelScreen)):
+                if isinstance(screen, WORKSPACE_SCREENS):
                     yield screen
 
     def _label_preset(self) -> None:
@@ -155,6 +174,140 @@ class KerasTUI(App[None]):
         error = event.worker.error
         text = str(error) if isinstance(error, KerasTUIError) else f"{type(error).__name__}: {error}"
         self.notify(" ".join(text.split())[:300], title=event.worker.name or "error", severity="error", timeout=8)
+
+    # ------------------------------------------------------------------ training
+
+    def start_training(self, preset: Preset) -> None:
+        if self.run_state is not None and self.run_state.running:
+            self.notify("training is already running; x stops it", title="train", severity="warning")
+            return
+        self.preset.compile, self.preset.fit = preset.compile, preset.fit
+        self.preset.callbacks, self.preset.data = preset.callbacks, preset.data
+        self.run_state = RunState(status="running")
+        self.prediction_images = None
+        self._redraw_training(full=True)
+        self._train(preset)
+
+    def stop_training(self) -> None:
+        if self.run_state is None or not self.run_state.running or self.trainer is None:
+            self.notify("nothing is training", title="train")
+            return
+        self.trainer.request_stop()
+        self.run_state.status = "stopping"
+        self._redraw_training()
+
+    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
+    def _train(self, preset: Preset) -> None:
+        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.training import Trainer
+
+        trainer = Trainer(preset, [self._training_sink])
+        self.trainer = trainer
+        try:
+            result = trainer.run()
+        except KerasTUIError as error:
+            self.post_message(TrainingFailed(str(error)))
+            return
+        except Exception as error:  # noqa: BLE001 - shown, never a traceback
+            self.post_message(TrainingFailed(f"{type(error).__name__}: {one_line(error)}"))
+            return
+        predictions, images = self._predictions(trainer) if result.status != "nan" else ([], None)
+        self.post_message(TrainingFinished(result, predictions, images))
+
+    def _training_sink(self, event) -> None:
+        self.post_message(TrainingEvent(event))
+
+    @staticmethod
+    def _predictions(trainer):
+        import numpy as np
+
+        from kerastui.core.evaluation import sample_predictions
+
+        predictions = sample_predictions(trainer.model, trainer.data, 8)
+        images = None
+        if trainer.data.kind == "image":
+            x = np.asarray(trainer.data.x_test[: len(predictions)], dtype="float32")
+            low = x.min(axis=(1, 2, 3), keepdims=True)
+            high = x.max(axis=(1, 2, 3), keepdims=True)
+            images = (x - low) / np.maximum(high - low, 1e-6)
+        return predictions, images
+
+    @on(TrainingEvent)
+    def _training_event(self, message: TrainingEvent) -> None:
+        from kerastui.core.events import EpochEnded, Notice, TrainEnded
+
+        if self.run_state is None:
+            return
+        event = message.event
+        self.run_state.apply(event)
+        if self.trainer is not None and self.trainer.run_dir is not None:
+            self.run_state.run_dir = str(self.trainer.run_dir.path)
+        if isinstance(event, Notice):
+            self.notify(event.message, title="train", severity="warning" if event.level == "warning" else "information",
+                        timeout=8)
+        self._redraw_training(epoch=isinstance(event, (EpochEnded, TrainEnded)))
+
+    @on(TrainingFinished)
+    def _training_finished(self, message: TrainingFinished) -> None:
+        state = self.run_state
+        result = message.result
+        state.result = result
+        state.predictions = message.predictions
+        self.prediction_images = message.images
+        state.run_dir = result.run_dir
+        if result.status == "nan":
+            state.status, state.error = "nan", result.error
+            self.notify(result.error or "loss became NaN", title="training stopped", severity="error", timeout=10)
+        else:
+            state.status = {"completed": "done"}.get(result.status, result.status)
+            acc = result.test.get("accuracy")
+            summary = f"test accuracy {acc:.4f}" if acc is not None else f"test loss {result.test.get('loss', 0):.4f}"
+            self.notify(f"{result.epochs_run} epoch(s), {summary}", title=f"training {state.status}")
+        self._redraw_training(full=True)
+
+    @on(TrainingFailed)
+    def _training_failed(self, message: TrainingFailed) -> None:
+        if self.run_state is not None:
+            self.run_state.status = "failed"
+            self.run_state.error = message.error
+        self.notify(message.error, title="training failed", severity="error", timeout=10)
+        self._redraw_training(full=True)
+
+    def _redraw_training(self, *, full: bool = False, epoch: bool = False) -> None:
+        for screen in self._all_workspace_screens():
+            if isinstance(screen, TrainScreen) and screen.is_mounted:
+                screen.redraw(full=full, epoch=epoch)
+
+    def evaluate_again(self) -> None:
+        if self.trainer is None or self.trainer.model is None or (self.run_state and self.run_state.running):
+            self.notify("train a model first (and wait for it to finish)", title="evaluate")
+            return
+        self._evaluate(self.trainer)
+
+    @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
+    def _evaluate(self, trainer) -> None:
+        from kerastui.core.evaluation import evaluate
+
+        report = evaluate(trainer.model, trainer.data)
+        result = trainer.result
+        result.test = {k: v for k, v in report.items() if isinstance(v, (int, float)) or v is None}
+        result.evaluation = {k: v for k, v in report.items() if k not in result.test}
+        predictions, images = self._predictions(trainer)
+        self.post_message(TrainingFinished(result, predictions, images))
+
+    def action_request_quit(self) -> None:
+        if self.run_state is None or not self.run_state.running:
+            self.exit()
+            return
+        from kerastui.ui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                if self.trainer is not None:
+                    self.trainer.request_stop()
+                self.exit()
+
+        self.push_screen(ConfirmDialog("Training is running. Stop it and quit?"), answered)
 
     # ------------------------------------------------------------------ actions
 

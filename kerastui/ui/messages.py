@@ -52,3 +52,32 @@ class StackChecked(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, StackChecked)
+
+
+class TrainingEvent(Message):
+    """A core training event (TrainStarted, BatchEnded, EpochEnded, TrainEnded, Notice)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        # A newer batch event makes an unprocessed older one stale.
+        from kerastui.core.events import BatchEnded
+
+        return (isinstance(message, TrainingEvent) and isinstance(self.event, BatchEnded)
+                and isinstance(message.event, BatchEnded))
+
+
+class TrainingFinished(Message):
+    def __init__(self, result: Any, predictions: list, images: Any) -> None:
+        super().__init__()
+        self.result = result
+        self.predictions = predictions
+        self.images = images
+
+
+class TrainingFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error

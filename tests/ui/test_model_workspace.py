@@ -106,7 +106,7 @@ async def test_functional_mode_names_inputs_and_rejects_unknown_inputs():
         await settle(app, pilot)
         await pilot.press("m")
         await settle(app, pilot)
-        await pilot.press("t")
+        await pilot.press("f")
         await settle(app, pilot)
         assert app.preset.model.type == "functional"
         assert [layer.name for layer in app.stack.layers] == ["input_0", "dense_1", "dense_2"]
@@ -130,7 +130,7 @@ async def test_functional_mode_names_inputs_and_rejects_unknown_inputs():
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.stack.layers[2].inputs == ["dense_1"]
-        await pilot.press("t")
+        await pilot.press("f")
         await settle(app, pilot)
         assert app.preset.model.type == "sequential"
         assert all(layer.inputs is None for layer in app.stack.layers)

@@ -232,3 +232,22 @@ class TextDialog(Dialog):
         with Vertical(classes="dialog", id="text-body"):
             yield Label(f"[b]{self.title_text}[/b]  (escape closes)")
             yield Static(self.body, markup=False, id="text-content")
+
+
+class ConfirmDialog(Dialog):
+    """A yes/no question: y or enter says yes, n or escape says no."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes", tooltip="Yes", id="confirm.yes"),
+                Binding("n,escape", "answer(False)", "No", tooltip="No", id="confirm.no")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-body"):
+            yield Label(self.question)
+            yield Label("y: yes · n: no", classes="hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -42,7 +42,7 @@ class ModelScreen(Screen):
         Binding("c", "duplicate_layer", "Copy", tooltip="Duplicate the layer under the cursor", id="layer.duplicate"),
         Binding("u", "undo", "Undo", tooltip="Undo the last edit", id="stack.undo"),
         Binding("r", "redo", "Redo", tooltip="Redo the edit undone last", id="stack.redo"),
-        Binding("t", "toggle_functional", "Seq/Func", tooltip="Switch between Sequential and Functional (names and inputs)",
+        Binding("f", "toggle_functional", "Seq/Func", tooltip="Switch between Sequential and Functional (names and inputs)",
                 id="model.kind"),
         Binding("s", "show_summary", "Summary", tooltip="model.summary() of the current stack", id="model.summary"),
     ]

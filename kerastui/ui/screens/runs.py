@@ -1,0 +1,221 @@
+"""Runs: every run directory (TUI or `kerastui train`), overlaid curves and config diffs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.worker import Worker
+from textual_plotext import PlotextPlot
+
+from kerastui.ui.widgets.status_line import StatusLine
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+COLORS = ["cyan", "orange", "green", "magenta", "yellow", "red", "blue", "white"]
+
+
+def flatten(data, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else key))
+    elif isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
+        for i, value in enumerate(data):
+            out.update(flatten(value, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = data
+    return out
+
+
+def config_diff(paths: list[Path]) -> list[tuple[str, list[object]]]:
+    """Keys whose values differ between the runs' resolved presets."""
+    flat = []
+    for path in paths:
+        try:
+            flat.append(flatten(tomllib.loads((path / "preset.toml").read_text(encoding="utf-8"))))
+        except (OSError, tomllib.TOMLDecodeError):
+            flat.append({})
+    keys = sorted(set().union(*flat)) if flat else []
+    return [(k, [f.get(k, "—") for f in flat]) for k in keys if len({repr(f.get(k, "—")) for f in flat}) > 1]
+
+
+class RunTable(DataTable):
+    """Runs on disk, newest first: space marks runs to compare, enter reopens one."""
+
+    HELP = "Runs: space marks a run, c overlays the marked runs' curves and diffs their configs, enter reopens."
+
+
+class OverlayChart(PlotextPlot):
+    """One metric of several runs on the same axes."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.curves: list[tuple[str, list[float]]] = []
+        self.metric = "val_loss"
+
+    def show(self, metric: str, curves: list[tuple[str, list[float]]]) -> None:
+        self.metric, self.curves = metric, curves
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(metric)
+        for i, (label, values) in enumerate(curves):
+            points = [(e + 1, v) for e, v in enumerate(values) if v == v]
+            if points:
+                plt.plot([p[0] for p in points], [p[1] for p in points], label=label[-24:],
+                         color=COLORS[i % len(COLORS)], marker="braille")
+        plt.xlabel("epoch")
+        self.refresh()
+
+
+class RunsScreen(Screen):
+    """Runs workspace."""
+
+    HELP = "## Runs\nEvery run writes a directory; they are listed here, newest first."
+    BINDINGS = [
+        Binding("space", "mark", "Mark", tooltip="Mark or unmark the run under the cursor", id="runs.mark"),
+        Binding("c", "compare", "Compare", tooltip="Overlay the marked runs' curves and diff their configs",
+                id="runs.compare"),
+        Binding("enter", "reopen", "Reopen", tooltip="Open this run's preset and history in the Train workspace",
+                id="runs.reopen"),
+        Binding("f5", "reload", "Reload", tooltip="Read the runs directory again", id="runs.reload"),
+    ]
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        self.app.report_worker_error(event)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="runs-body"):
+            yield Static(id="runs-title")
+            yield RunTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="runs-compare"):
+                with Vertical(id="overlay-side"):
+                    yield Select([("val_loss", "val_loss")], value="val_loss", allow_blank=False, id="overlay-metric",
+                                 compact=True)
+                    yield OverlayChart(id="overlay")
+                yield Static(id="runs-diff")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.marked: set[str] = set()
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        from kerastui.core.runs import default_runs_dir, list_runs
+
+        self.runs = list_runs(default_runs_dir())
+        self.query_one("#runs-title", Static).update(f"[b]{len(self.runs)} runs[/b] in {default_runs_dir()}  "
+                                                     "(space marks · c compares · enter reopens)")
+        table = self.query_one(RunTable)
+        table.clear(columns=True)
+        for label, width in (("", 1), ("preset", 16), ("started", 19), ("epochs", 6), ("best val", 22),
+                             ("test", 8), ("seconds", 8), ("status", 14)):
+            table.add_column(label, width=width)
+        for run in self.runs:
+            key = "val_loss" if "val_loss" in run.best_val else next(iter(sorted(run.best_val)), None)
+            best = (key, run.best_val[key]) if key else None
+            test = run.test.get("accuracy", run.test.get("loss"))
+            table.add_row("✓" if str(run.path) in self.marked else " ", run.preset, run.started.replace("T", " "),
+                          str(run.epochs), f"{best[0]} {best[1]:.4f}" if best else "",
+                          f"{test:.4f}" if isinstance(test, float) else "",
+                          f"{run.seconds:.1f}" if run.seconds else "", run.status, key=str(run.path))
+
+    def _current(self):
+        table = self.query_one(RunTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((run for run in self.runs if str(run.path) == key), None)
+
+    def action_mark(self) -> None:
+        run = self._current()
+        if run is None:
+            return
+        key = str(run.path)
+        self.marked.symmetric_difference_update({key})
+        table = self.query_one(RunTable)
+        table.update_cell(key, table.ordered_columns[0].key, "✓" if key in self.marked else " ")
+        table.action_cursor_down()
+
+    def action_compare(self) -> None:
+        from kerastui.core.runs import read_metrics
+
+        chosen = [run for run in self.runs if str(run.path) in self.marked]
+        if len(chosen) < 2:
+            self.notify("mark two or more runs with space first", title="compare")
+            return
+        histories = []
+        metrics: list[str] = []
+        for run in chosen:
+            rows = read_metrics(run.path)
+            history: dict[str, list[float]] = {}
+            for row in rows:
+                for key, value in row.items():
+                    if key not in ("epoch", "phase", "seconds") and isinstance(value, (int, float)):
+                        history.setdefault(key, []).append(float(value))
+            histories.append((run, history))
+            metrics += [k for k in history if k not in metrics]
+        select = self.query_one("#overlay-metric", Select)
+        select.set_options([(m, m) for m in metrics])
+        metric = "val_loss" if "val_loss" in metrics else (metrics[0] if metrics else "loss")
+        select.value = metric
+        self.histories = histories
+        self._overlay(metric)
+        diff = config_diff([run.path for run in chosen])
+        text = Text("config differences\n", style="bold")
+        if not diff:
+            text.append("none: same preset\n", style="dim")
+        for key, values in diff:
+            text.append(f"{key}\n", style="cyan")
+            for run, value in zip(chosen, values):
+                text.append(f"  {run.path.name[:28]}: {value!r}\n")
+        self.query_one("#runs-diff", Static).update(text)
+
+    @on(Select.Changed, "#overlay-metric")
+    def _metric_changed(self, event: Select.Changed) -> None:
+        if getattr(self, "histories", None):
+            self._overlay(str(event.value))
+
+    def _overlay(self, metric: str) -> None:
+        curves = [(run.path.name, history.get(metric, [])) for run, history in self.histories]
+        self.query_one(OverlayChart).show(metric, curves)
+
+    @on(RunTable.RowSelected)
+    def action_reopen(self) -> None:
+        from kerastui.core import presets
+        from kerastui.core.errors import KerasTUIError
+        from kerastui.core.runs import read_metrics
+        from kerastui.ui.state import RunState
+
+        run = self._current()
+        if run is None:
+            return
+        try:
+            preset = presets.load(run.path / "preset.toml")
+        except KerasTUIError as error:
+            self.notify(str(error), title="reopen", severity="error")
+            return
+        preset.name = run.preset
+        self.app.open_preset(preset)
+        state = RunState.from_metrics(read_metrics(run.path), status=run.status)
+        state.run_dir = str(run.path)
+        self.app.run_state = state
+        self.app.switch_mode("train")
+        self.app.call_after_refresh(self.app._redraw_training, full=True)

@@ -1,0 +1,407 @@
+"""Train workspace: compile and fit settings, live charts, progress, epoch table, evaluation."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static
+from textual.worker import Worker
+
+from kerastui.core.specs import (
+    CheckpointSpec,
+    EarlyStoppingSpec,
+    Preset,
+    ReduceLRSpec,
+    TensorBoardSpec,
+)
+from kerastui.ui.messages import PresetOpened
+from kerastui.ui.state import RunState
+from kerastui.ui.widgets.charts import MetricChart, family
+from kerastui.ui.widgets.pictures import image_strip
+from kerastui.ui.widgets.status_line import StatusLine
+
+OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion"]
+LOSSES = ["categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+          "mean_squared_error", "mean_absolute_error", "huber", "kl_divergence", "poisson"]
+
+
+def suggested_loss(summary: dict | None) -> str | None:
+    if not summary:
+        return None
+    if summary.get("task") == "regression":
+        return "mean_squared_error"
+    return "categorical_crossentropy" if summary.get("label_mode") == "categorical" else "sparse_categorical_crossentropy"
+
+
+def field_row(label: str, widget) -> Horizontal:
+    return Horizontal(Label(label, classes="field-name"), widget, classes="field")
+
+
+class EpochTable(DataTable):
+    """Every epoch's metrics, learning rate and duration."""
+
+    HELP = "The epoch table: one row per finished epoch with every metric Keras logged."
+
+
+class TrainScreen(Screen):
+    """Train workspace."""
+
+    HELP = ("## Train workspace\nSet compile and fit options on the left; s starts, x stops at the end of the "
+            "current batch. Charts redraw once per epoch; the progress bar per batch.")
+    BINDINGS = [
+        Binding("s", "start", "Start", tooltip="Train the workspace's model with these settings", id="train.start"),
+        Binding("x", "stop", "Stop", tooltip="Stop at the end of the current batch, keeping history and model",
+                id="train.stop"),
+        Binding("e", "evaluate", "Evaluate", tooltip="Evaluate the trained model on the test split again",
+                id="train.evaluate"),
+    ]
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        self.app.report_worker_error(event)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="train-body"):
+            with VerticalScroll(id="train-side"):
+                yield Label("[b]Compile[/b]")
+                yield field_row("optimizer", Select([(o, o) for o in OPTIMIZERS], value="adam", allow_blank=False,
+                                                    id="opt-optimizer", compact=True))
+                yield field_row("learn rate", Input(id="opt-lr", type="number", placeholder="default", compact=True))
+                yield field_row("loss", Select([(name, name) for name in LOSSES], value=LOSSES[0],
+                                               allow_blank=False, id="opt-loss", compact=True))
+                yield Static(id="loss-hint", classes="hint")
+                yield field_row("metrics", Input(id="opt-metrics", placeholder="accuracy", compact=True))
+                yield Static(id="custom-metrics", classes="hint")
+                yield Label("[b]Fit[/b]")
+                yield field_row("epochs", Input(id="opt-epochs", type="integer", compact=True))
+                yield field_row("batch size", Input(id="opt-batch", type="integer", compact=True))
+                yield field_row("val split", Input(id="opt-val", type="number", compact=True))
+                yield field_row("seed", Input(id="opt-fit-seed", type="integer", compact=True))
+                yield Checkbox("shuffle", value=True, id="opt-shuffle", compact=True)
+                yield Label("[b]Callbacks[/b]")
+                yield Checkbox("EarlyStopping", id="cb-early", compact=True)
+                yield field_row("monitor", Input(id="cb-early-monitor", value="val_loss", compact=True))
+                yield field_row("patience", Input(id="cb-early-patience", type="integer", value="3", compact=True))
+                yield Checkbox("restore best weights", value=True, id="cb-early-restore", compact=True)
+                yield Checkbox("ReduceLROnPlateau", id="cb-reduce", compact=True)
+                yield field_row("factor", Input(id="cb-reduce-factor", type="number", value="0.1", compact=True))
+                yield Checkbox("ModelCheckpoint (best)", id="cb-checkpoint", compact=True)
+                yield Checkbox("TensorBoard", id="cb-tensorboard", compact=True)
+                yield field_row("log dir", Input(id="cb-tb-dir", placeholder="run dir/tensorboard", compact=True))
+                yield Static(id="tb-command", classes="hint")
+            with Vertical(id="train-main"):
+                yield Static(id="train-status")
+                with Horizontal(id="progress-row"):
+                    yield ProgressBar(id="epoch-progress", show_eta=False, show_percentage=True)
+                    yield Static(id="progress-text")
+                yield Horizontal(id="charts")
+                yield EpochTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
+                with VerticalScroll(id="evaluation"):
+                    yield Static(id="evaluation-text")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_settings(self.app.preset)
+        self.redraw(full=True)
+
+    def on_screen_resume(self) -> None:
+        self._loss_hint()
+        self.redraw(full=True)
+
+    @on(PresetOpened)
+    def _preset_opened(self) -> None:
+        self.show_settings(self.app.preset)
+        self.redraw(full=True)
+
+    # ------------------------------------------------------------------ settings form
+
+    def show_settings(self, preset: Preset) -> None:
+        c, f, cb = preset.compile, preset.fit, preset.callbacks
+        optimizer = self.query_one("#opt-optimizer", Select)
+        if c.optimizer.lower() not in OPTIMIZERS:
+            optimizer.set_options([(o, o) for o in [*OPTIMIZERS, c.optimizer.lower()]])
+        optimizer.value = c.optimizer.lower()
+        self.query_one("#opt-lr", Input).value = "" if c.learning_rate is None else f"{c.learning_rate:g}"
+        loss = self.query_one("#opt-loss", Select)
+        if c.loss not in LOSSES:
+            loss.set_options([(name, name) for name in [*LOSSES, c.loss]])
+        loss.value = c.loss
+        self.query_one("#opt-metrics", Input).value = ", ".join(c.metrics)
+        custom = ", ".join(ref.rpartition(":")[2] for ref in c.custom_metrics)
+        self.query_one("#custom-metrics", Static).update(f"custom: {custom}" if custom else "")
+        self.query_one("#opt-epochs", Input).value = str(f.epochs)
+        self.query_one("#opt-batch", Input).value = str(f.batch_size)
+        self.query_one("#opt-val", Input).value = f"{preset.data.validation_split:g}"
+        self.query_one("#opt-fit-seed", Input).value = str(f.seed)
+        self.query_one("#opt-shuffle", Checkbox).value = f.shuffle
+        self.query_one("#cb-early", Checkbox).value = cb.early_stopping is not None
+        if cb.early_stopping is not None:
+            self.query_one("#cb-early-monitor", Input).value = cb.early_stopping.monitor
+            self.query_one("#cb-early-patience", Input).value = str(cb.early_stopping.patience)
+            self.query_one("#cb-early-restore", Checkbox).value = cb.early_stopping.restore_best_weights
+        self.query_one("#cb-reduce", Checkbox).value = cb.reduce_lr is not None
+        if cb.reduce_lr is not None:
+            self.query_one("#cb-reduce-factor", Input).value = f"{cb.reduce_lr.factor:g}"
+        self.query_one("#cb-checkpoint", Checkbox).value = cb.checkpoint is not None
+        self.query_one("#cb-tensorboard", Checkbox).value = cb.tensorboard is not None
+        self.query_one("#cb-tb-dir", Input).value = (cb.tensorboard.log_dir or "") if cb.tensorboard else ""
+        self._loss_hint()
+        self._tensorboard_hint()
+
+    def _loss_hint(self) -> None:
+        preview = self.app.dataset_preview
+        hint = suggested_loss(preview.summary if preview else None)
+        loss = self.query_one("#opt-loss", Select).value
+        text = "" if hint is None else (f"suggested for this data: {hint}" if hint != loss else "✓ suits the data")
+        self.query_one("#loss-hint", Static).update(text)
+
+    @on(Select.Changed, "#opt-loss")
+    def _loss_changed(self) -> None:
+        self._loss_hint()
+
+    @on(Checkbox.Changed, "#cb-tensorboard")
+    @on(Input.Changed, "#cb-tb-dir")
+    def _tensorboard_hint(self) -> None:
+        enabled = self.query_one("#cb-tensorboard", Checkbox).value
+        log_dir = self.query_one("#cb-tb-dir", Input).value.strip() or "<run dir>/tensorboard"
+        run_dir = self.app.run_state.run_dir if self.app.run_state else None
+        if enabled and not self.query_one("#cb-tb-dir", Input).value.strip() and run_dir:
+            log_dir = f"{run_dir}/tensorboard"
+        self.query_one("#tb-command", Static).update(f"view: tensorboard --logdir {log_dir}" if enabled else "")
+
+    def preset_from_form(self) -> Preset:
+        """The app's preset with this form applied; ValueError names the field."""
+        preset = self.app.current_preset()
+
+        def number(widget_id: str, kind, name: str, *, minimum=None, allow_empty=False):
+            text = self.query_one(widget_id, Input).value.strip()
+            if not text and allow_empty:
+                return None
+            try:
+                value = kind(text)
+            except ValueError:
+                raise ValueError(f"{name}: {text!r} is not a valid {kind.__name__}") from None
+            if minimum is not None and value < minimum:
+                raise ValueError(f"{name} must be ≥ {minimum}")
+            return value
+
+        lr = number("#opt-lr", float, "learning rate", minimum=0.0, allow_empty=True)
+        metrics = [m.strip() for m in self.query_one("#opt-metrics", Input).value.split(",") if m.strip()]
+        val = number("#opt-val", float, "val split", minimum=0.0)
+        if val >= 1:
+            raise ValueError("val split must be < 1")
+        preset.compile = replace(preset.compile, optimizer=str(self.query_one("#opt-optimizer", Select).value),
+                                 learning_rate=lr, loss=str(self.query_one("#opt-loss", Select).value),
+                                 metrics=metrics)
+        preset.fit = replace(preset.fit, epochs=number("#opt-epochs", int, "epochs", minimum=1),
+                             batch_size=number("#opt-batch", int, "batch size", minimum=1),
+                             seed=number("#opt-fit-seed", int, "seed"),
+                             shuffle=self.query_one("#opt-shuffle", Checkbox).value)
+        preset.data = replace(preset.data, validation_split=val)
+        cb = copy.deepcopy(preset.callbacks)
+        if self.query_one("#cb-early", Checkbox).value:
+            cb.early_stopping = EarlyStoppingSpec(
+                monitor=self.query_one("#cb-early-monitor", Input).value.strip() or "val_loss",
+                patience=number("#cb-early-patience", int, "patience", minimum=0),
+                restore_best_weights=self.query_one("#cb-early-restore", Checkbox).value)
+        else:
+            cb.early_stopping = None
+        if self.query_one("#cb-reduce", Checkbox).value:
+            factor = number("#cb-reduce-factor", float, "factor", minimum=0.0)
+            if factor >= 1:
+                raise ValueError("factor must be < 1")
+            cb.reduce_lr = replace(cb.reduce_lr or ReduceLRSpec(), factor=factor)
+        else:
+            cb.reduce_lr = None
+        cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if self.query_one("#cb-checkpoint", Checkbox).value else None
+        if self.query_one("#cb-tensorboard", Checkbox).value:
+            cb.tensorboard = TensorBoardSpec(log_dir=self.query_one("#cb-tb-dir", Input).value.strip() or None)
+        else:
+            cb.tensorboard = None
+        preset.callbacks = cb
+        return preset
+
+    # ------------------------------------------------------------------ actions
+
+    def action_start(self) -> None:
+        try:
+            preset = self.preset_from_form()
+        except ValueError as error:
+            self.notify(str(error), title="settings", severity="error")
+            return
+        self.app.start_training(preset)
+
+    def action_stop(self) -> None:
+        self.app.stop_training()
+
+    def action_evaluate(self) -> None:
+        self.app.evaluate_again()
+
+    # ------------------------------------------------------------------ drawing
+
+    def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
+        """Progress always; charts and the epoch table when an epoch ended (or everything)."""
+        state: RunState | None = self.app.run_state
+        self._status(state)
+        self._progress(state)
+        if state is None:
+            return
+        if full or epoch:
+            self._charts(state)
+            self._epoch_table(state, full=full)
+        if full or state.result is not None or state.status == "failed":
+            self._evaluation(state)
+
+    def _status(self, state: RunState | None) -> None:
+        widget = self.query_one("#train-status", Static)
+        if state is None:
+            widget.update("[dim]ready — s starts training[/dim]")
+            return
+        best = state.best_epoch("val_loss")
+        parts = [f"[b]{state.status}[/b]"]
+        if state.phase and state.phase != "train":
+            parts.append(f"phase {state.phase}")
+        parts.append(f"epoch {min(state.epoch + (0 if state.running else 0), state.epochs_planned)}/{state.epochs_planned}")
+        if best is not None:
+            parts.append(f"best epoch {best} (val_loss)")
+        if state.notices:
+            parts.append(f"[yellow]{state.notices[-1]}[/yellow]")
+        if state.error:
+            parts.append(f"[red]{state.error}[/red]")
+        widget.update(" · ".join(parts))
+
+    def _progress(self, state: RunState | None) -> None:
+        bar = self.query_one("#epoch-progress", ProgressBar)
+        text = self.query_one("#progress-text", Static)
+        if state is None or not state.steps:
+            bar.update(total=1, progress=0)
+            text.update("")
+            return
+        done = state.batch + 1 if state.running else state.steps
+        bar.update(total=state.steps, progress=done)
+        if not state.running:
+            text.update("")
+            return
+        rate = state.samples_per_second
+        eta = state.eta_seconds
+        loss = state.batch_logs.get("loss")
+        bits = [f"batch {state.batch + 1}/{state.steps}"]
+        if loss is not None:
+            bits.append(f"loss {loss:.4f}")
+        if rate and not self.app.deterministic:
+            bits.append(f"{rate:,.0f} samples/s")
+        if eta is not None and not self.app.deterministic:
+            bits.append(f"ETA {int(eta // 60)}:{int(eta % 60):02d}")
+        text.update(" · ".join(bits))
+
+    def _charts(self, state: RunState) -> None:
+        families = []
+        for key in state.history:
+            name = family(key)
+            if name not in families and name != "learning_rate":
+                families.append(name)
+        charts = self.query_one("#charts", Horizontal)
+        existing = {chart.metric: chart for chart in charts.query(MetricChart)}
+        wanted = families[:3]
+        if list(existing) != wanted:
+            charts.remove_children()
+            charts.mount_all([MetricChart(name, id=f"chart-{name}") for name in wanted])
+            self.call_after_refresh(self._charts, state)
+            return
+        with self.app.batch_update():
+            for chart in existing.values():
+                chart.set_series(state.history, state.boundaries)
+
+    def _epoch_table(self, state: RunState, *, full: bool) -> None:
+        table = self.query_one(EpochTable)
+        keys = [k for k in state.history]
+        columns = ["epoch", *keys, "s"]
+        if full or [str(c.label) for c in table.columns.values()] != columns:
+            table.clear(columns=True)
+            table.add_columns(*columns)
+        for row in range(table.row_count, state.epochs_done):
+            cells = [str(row + 1)]
+            for key in keys:
+                values = state.history[key]
+                value = values[row] if row < len(values) else float("nan")
+                cells.append(f"{value:.3g}" if key == "learning_rate" else f"{value:.4f}")
+            seconds = state.epoch_seconds[row] if row < len(state.epoch_seconds) else 0.0
+            cells.append("" if self.app.deterministic else f"{seconds:.1f}")
+            table.add_row(*cells)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
+
+    def _evaluation(self, state: RunState) -> None:
+        widget = self.query_one("#evaluation-text", Static)
+        result = state.result
+        if result is None:
+            widget.update(Text(state.error, style="red") if state.error else "")
+            return
+        parts = [Text("Evaluation on the test split", style="bold")]
+        shown = {k: v for k, v in result.test.items() if isinstance(v, float)}
+        parts.append(Text("  ".join(f"{k} {v:.4f}" for k, v in shown.items())))
+        evaluation = result.evaluation
+        if "per_class" in evaluation:
+            table = Table(title="per class", title_justify="left", box=None, pad_edge=False)
+            for column in ("class", "precision", "recall", "f1", "support"):
+                table.add_column(column, justify="left" if column == "class" else "right", no_wrap=True)
+            for row in evaluation["per_class"]:
+                table.add_row(str(row["class"])[:16], f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                              f"{row['f1']:.3f}", str(row["support"]))
+            parts.append(table)
+            parts.append(confusion_table(evaluation["confusion_matrix"], [r["class"] for r in evaluation["per_class"]]))
+        if state.predictions:
+            parts.append(predictions_view(state.predictions, self.app))
+        if result.saved:
+            parts.append(Text("  ".join(f"{fmt}: max|Δ| {s['max_abs_diff']:.1e}" for fmt, s in result.saved.items()
+                                        if s.get("max_abs_diff") is not None)))
+        if result.run_dir:
+            parts.append(Text(f"run directory: {result.run_dir}", style="dim"))
+        widget.update(Group(*parts))
+
+
+def confusion_table(matrix: list[list[int]], names: list[str]) -> Table:
+    """The confusion matrix, rows true and columns predicted, the diagonal green."""
+    table = Table(title="confusion matrix (rows: true, columns: predicted)", title_justify="left", box=None,
+                  pad_edge=False)
+    table.add_column("")
+    short = [str(n) if len(str(n)) <= 7 else f"{i}" for i, n in enumerate(names)]
+    for name in short:
+        table.add_column(name, justify="right", no_wrap=True)
+    top = max((max(row) for row in matrix), default=1) or 1
+    for i, row in enumerate(matrix):
+        cells = []
+        for j, value in enumerate(row):
+            style = "bold green" if i == j else ("red" if value else "dim")
+            if value and i != j and value / top > 0.2:
+                style = "bold red"
+            cells.append(Text(str(value), style=style))
+        table.add_row(short[i] if i < len(short) else str(i), *cells)
+    return table
+
+
+def predictions_view(predictions: list[dict], app) -> Text | Table:
+    preview = app.dataset_preview
+    labels = [f"{'✓' if p.get('correct') else '✗'} {p['predicted']}/{p['true']}" if "correct" in p
+              else f"{p['predicted']:.3g}/{p['true']:.3g}" for p in predictions]
+    images = getattr(app, "prediction_images", None)
+    if images is not None and len(images):
+        return Text("test samples (predicted/true)\n", style="bold") + image_strip(images, labels, max_width=90)
+    table = Table(title="test samples", title_justify="left", box=None, pad_edge=False)
+    for column in ("#", "predicted", "true", "confidence"):
+        table.add_column(column, no_wrap=True)
+    for p in predictions:
+        table.add_row(str(p["index"]), str(p["predicted"]), str(p["true"]),
+                      f"{p['confidence']:.2f}" if "confidence" in p else "")
+    return table

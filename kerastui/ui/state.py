@@ -1,0 +1,125 @@
+"""The state of a training run as the TUI shows it, folded from the trainer's events.
+
+Plain Python (no Textual), so it is fed the same way by a live run, a recorded event stream
+(snapshots) or a run directory reopened from disk.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
+
+
+@dataclass
+class RunState:
+    status: str = "idle"  # idle | running | stopping | done | stopped | nan | failed | early_stopping
+    phase: str = ""
+    epochs_planned: int = 0
+    initial_epoch: int = 0
+    steps: int = 0
+    samples: int = 0
+    batch_size: int = 0
+    epoch: int = 0  # current epoch, 0-based across phases
+    batch: int = 0
+    batch_logs: dict[str, float] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch_seconds: list[float] = field(default_factory=list)
+    boundaries: list[int] = field(default_factory=list)  # epochs where a new phase began
+    notices: list[str] = field(default_factory=list)
+    result: Any = None  # core RunResult when finished
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    run_dir: str | None = None
+    clock: Any = time.perf_counter
+    _epoch_started: float = 0.0
+    _phase_started: float = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("running", "stopping")
+
+    @property
+    def epochs_done(self) -> int:
+        return len(next(iter(self.history.values()), []))
+
+    def apply(self, event: Any) -> None:
+        if isinstance(event, TrainStarted):
+            self.status = "running" if self.status != "stopping" else "stopping"
+            if self.phase and event.phase != self.phase:
+                self.boundaries.append(event.initial_epoch)
+            self.phase = event.phase
+            self.epochs_planned = event.initial_epoch + event.epochs
+            self.initial_epoch = event.initial_epoch
+            self.steps = event.steps_per_epoch
+            self.samples = event.samples
+            self.batch_size = event.batch_size
+            self.epoch = event.initial_epoch
+            self.batch = 0
+            self._phase_started = self._epoch_started = self.clock()
+        elif isinstance(event, BatchEnded):
+            if event.epoch != self.epoch or event.batch < self.batch:
+                self._epoch_started = self.clock()
+            self.epoch, self.batch, self.steps = event.epoch, event.batch, event.steps
+            self.batch_logs = dict(event.logs)
+        elif isinstance(event, EpochEnded):
+            for key, value in event.logs.items():
+                self.history.setdefault(key, [])
+                column = self.history[key]
+                column.extend([float("nan")] * (event.epoch - len(column)))
+                column.append(value)
+            self.epoch_seconds.append(event.seconds)
+            self.epoch = event.epoch + 1
+            self.batch = 0
+            self._epoch_started = self.clock()
+        elif isinstance(event, TrainEnded):
+            if event.reason != "completed" or self.status == "stopping":
+                self.status = {"early_stopping": "early_stopping", "nan": "nan"}.get(event.reason, "stopped")
+        elif isinstance(event, Notice):
+            self.notices.append(event.message)
+
+    # ------------------------------------------------------------------ derived figures
+
+    @property
+    def samples_per_second(self) -> float | None:
+        elapsed = self.clock() - self._epoch_started
+        done = (self.batch + 1) * self.batch_size
+        return done / elapsed if elapsed > 0 and self.batch_size else None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.samples_per_second
+        if not rate or not self.steps:
+            return None
+        left_in_epoch = max(self.steps - self.batch - 1, 0) * self.batch_size
+        epochs_left = max(self.epochs_planned - self.epoch - 1, 0)
+        per_epoch = self.steps * self.batch_size
+        return (left_in_epoch + epochs_left * per_epoch) / rate
+
+    def best_epoch(self, metric: str = "val_loss") -> int | None:
+        values = self.history.get(metric) or self.history.get(metric.removeprefix("val_"))
+        if not values:
+            return None
+        clean = [(v, i) for i, v in enumerate(values) if v == v]
+        if not clean:
+            return None
+        pick = min if "loss" in metric or "error" in metric else max
+        return pick(clean)[1] + 1
+
+    @classmethod
+    def from_metrics(cls, rows: list[dict[str, Any]], status: str = "done") -> RunState:
+        """A finished run rebuilt from ``metrics.jsonl`` (reopened from the Runs view)."""
+        state = cls(status=status)
+        phase = None
+        for row in rows:
+            if phase is not None and row.get("phase") != phase:
+                state.boundaries.append(row["epoch"] - 1)
+            phase = row.get("phase")
+            logs = {k: float(v) for k, v in row.items()
+                    if k not in ("phase", "epoch", "seconds") and isinstance(v, (int, float))}
+            state.apply(EpochEnded(phase or "train", int(row["epoch"]) - 1, logs, float(row.get("seconds", 0.0))))
+        state.phase = phase or ""
+        state.epochs_planned = state.epochs_done
+        return state

@@ -1,0 +1,65 @@
+"""MetricChart: one metric family (loss, accuracy, …), train and validation lines together, the
+best epoch marked.  It owns its series and re-renders from them on every resize."""
+
+from __future__ import annotations
+
+from textual_plotext import PlotextPlot
+
+# Which end of a metric is better: for the best-epoch marker.
+LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "hinge", "crossentropy", "divergence")
+
+
+def family(metric: str) -> str:
+    return metric.removeprefix("val_")
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(word in metric for word in LOWER_IS_BETTER)
+
+
+class MetricChart(PlotextPlot):
+    """Train vs validation curves of one metric; a vertical line at the best validation epoch."""
+
+    HELP = "A live chart: train (solid) and validation lines of one metric; the marker is the best validation epoch."
+
+    def __init__(self, metric: str, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="metric-chart")
+        self.metric = metric
+        self.series: dict[str, list[float]] = {}
+        self.boundaries: list[int] = []  # epochs where a new phase starts (transfer: fine-tuning)
+
+    def set_series(self, history: dict[str, list[float]], boundaries: list[int] | None = None) -> None:
+        self.series = {k: list(v) for k, v in history.items() if family(k) == self.metric}
+        self.boundaries = list(boundaries or [])
+        self.replot()
+
+    @property
+    def best_epoch(self) -> int | None:
+        values = self.series.get(f"val_{self.metric}") or self.series.get(self.metric)
+        clean = [(v, i) for i, v in enumerate(values or []) if v == v]  # skip NaN
+        if not clean:
+            return None
+        pick = min if lower_is_better(self.metric) else max
+        return pick(clean)[1] + 1
+
+    def replot(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(self.metric)
+        for name, values in sorted(self.series.items()):
+            if not values:
+                continue
+            points = [(i + 1, v) for i, v in enumerate(values) if v == v and abs(v) != float("inf")]
+            if not points:
+                continue
+            label = "val" if name.startswith("val_") else "train"
+            plt.plot([p[0] for p in points], [p[1] for p in points], label=label,
+                     marker="braille", color="orange" if label == "val" else "cyan")
+        best = self.best_epoch
+        if best is not None:
+            plt.vline(best, "green")
+        for boundary in self.boundaries:
+            plt.vline(boundary + 0.5, "magenta")
+        plt.xlabel("epoch")
+        self.refresh()
