@@ -115,12 +115,16 @@ class KerasTUI(App[None]):
         self.preset_label = self.preset.name or self.preset.title or "untitled"
         self.sub_title = self.preset.title
 
+    @property
+    def first_frame_grace(self) -> float:
+        return 0.0 if self.deterministic else FIRST_FRAME_GRACE
+
     # ------------------------------------------------------------------ TensorFlow
 
     def on_mount(self) -> None:
         # Heavy imports start once the first frame is on screen (a thread importing TensorFlow
         # holds the GIL for long stretches and would delay it).
-        self.call_after_refresh(self.set_timer, FIRST_FRAME_GRACE, self._after_first_frame)
+        self.call_after_refresh(self.set_timer, self.first_frame_grace, self._after_first_frame)
 
     def _after_first_frame(self) -> None:
         if self.load_tensorflow_at_start:

@@ -116,9 +116,7 @@ class DataScreen(Screen):
         if preview is not None:
             self._show(preview)
         else:
-            from kerastui.ui.app import FIRST_FRAME_GRACE
-
-            self.call_after_refresh(self.set_timer, FIRST_FRAME_GRACE, lambda: self.load(self.app.preset.data))
+            self.call_after_refresh(self.set_timer, self.app.first_frame_grace, lambda: self.load(self.app.preset.data))
 
     @on(PresetOpened)
     def _preset_opened(self) -> None:

@@ -64,6 +64,9 @@ class OverlayChart(PlotextPlot):
         self.curves: list[tuple[str, list[float]]] = []
         self.metric = "val_loss"
 
+    def _lengths(self):
+        return [len(v) for _, v in self.curves]
+
     def show(self, metric: str, curves: list[tuple[str, list[float]]]) -> None:
         self.metric, self.curves = metric, curves
         plt = self.plt
@@ -76,6 +79,9 @@ class OverlayChart(PlotextPlot):
                 plt.plot([p[0] for p in points], [p[1] for p in points], label=label[-24:],
                          color=COLORS[i % len(COLORS)], marker="braille")
         plt.xlabel("epoch")
+        longest = max(self._lengths(), default=0)
+        if 0 < longest <= 12:
+            plt.xticks(list(range(1, longest + 1)))
         self.refresh()
 
 

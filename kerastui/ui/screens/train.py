@@ -272,7 +272,8 @@ class TrainScreen(Screen):
         parts = [f"[b]{state.status}[/b]"]
         if state.phase and state.phase != "train":
             parts.append(f"phase {state.phase}")
-        parts.append(f"epoch {min(state.epoch + (0 if state.running else 0), state.epochs_planned)}/{state.epochs_planned}")
+        current = state.epoch + 1 if state.running else state.epochs_done
+        parts.append(f"epoch {min(current, state.epochs_planned)}/{state.epochs_planned}")
         if best is not None:
             parts.append(f"best epoch {best} (val_loss)")
         if state.notices:

@@ -42,6 +42,9 @@ class MetricChart(PlotextPlot):
         pick = min if lower_is_better(self.metric) else max
         return pick(clean)[1] + 1
 
+    def _lengths(self):
+        return [len(v) for v in self.series.values()]
+
     def replot(self) -> None:
         plt = self.plt
         plt.clear_data()
@@ -62,4 +65,7 @@ class MetricChart(PlotextPlot):
         for boundary in self.boundaries:
             plt.vline(boundary + 0.5, "magenta")
         plt.xlabel("epoch")
+        longest = max(self._lengths(), default=0)
+        if 0 < longest <= 12:
+            plt.xticks(list(range(1, longest + 1)))
         self.refresh()

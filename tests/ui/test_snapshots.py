@@ -1,0 +1,86 @@
+"""Snapshots (pytest-textual-snapshot): the Data and Model workspaces and the presets browser on ex1,
+at 120×40 and at 80×24.
+
+Deterministic: ``make_app(..., deterministic=True)`` has no clocks and no TensorFlow probe; ex1's
+data is synthetic and seeded.  Two things the screen shows come from the machine, so they are
+pinned here: the ✓/↓ marks of the Keras datasets (the Keras cache) and the user presets folder
+(shown in the presets browser).  Regenerate after a deliberate UI change with
+``pytest tests/ui/test_snapshots.py --snapshot-update`` and look at the SVGs.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.geometry import Region
+
+from kerastui.ui.app import make_app
+
+SIZES = {"120x40": (120, 40), "80x24": (80, 24)}
+# Shown in the presets browser, so it must not be a per-run temporary folder.  Never created:
+# nothing in these tests saves a preset.
+USER_PRESETS = "/nonexistent/kerastui-snapshots/presets"
+
+
+@pytest.fixture(autouse=True)
+def _pinned_machine(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERASTUI_PRESETS", USER_PRESETS)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))  # every Keras dataset "↓"
+
+
+def shown(app, selector: str) -> str:
+    widget = app.screen.query_one(selector)
+    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return "\n".join(line.text.rstrip() for line in lines).strip()
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    await pilot.pause(0.05)
+
+
+async def started(app, pilot) -> None:
+    """Wait for what the app starts a moment after its first frame (on timers): the model size and
+    the first dataset load, then for every worker."""
+    for _ in range(600):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        data_done = app.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
+        if "loading" not in app.tf_label.lower() and data_done and app.model_label:
+            break
+    else:
+        raise AssertionError(f"the app did not finish starting: {app.tf_label!r}, {shown(app, '#card-error')!r}")
+    await settle(app, pilot)
+
+
+def after(*keys: str):
+    """run_before: start, then press ``keys`` one at a time, waiting for the workers after each."""
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await started(app, pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(app, pilot)
+        # What the screenshot must show, so a baseline is never taken of a half-drawn screen.
+        assert app.dataset_preview is not None and app.dataset_preview.summary["source"] == "synthetic:classification"
+        assert app.model_label == "1,539 params"
+        assert app.tf_label == "TensorFlow (not probed)"
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_data_workspace(snap_compare, size):
+    assert snap_compare(make_app("ex1", deterministic=True), terminal_size=size, run_before=after())
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_model_workspace(snap_compare, size):
+    assert snap_compare(make_app("ex1", deterministic=True), terminal_size=size, run_before=after("m"))
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_presets_dialog(snap_compare, size):
+    assert snap_compare(make_app("ex1", deterministic=True), terminal_size=size, run_before=after("o"))

@@ -1,0 +1,239 @@
+"""Pilot: training from the Train workspace — live events, charts, table, evaluation, stop, NaN,
+the same history as `kerastui train`, the Runs view; and snapshots from a recorded event stream."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from kerastui.core import presets
+from kerastui.core.events import BatchEnded, EpochEnded, TrainEnded, TrainStarted
+from kerastui.core.runs import read_metrics
+from kerastui.ui.app import make_app
+from kerastui.ui.messages import TrainingEvent
+from kerastui.ui.screens.train import EpochTable, TrainScreen
+from kerastui.ui.state import RunState
+from kerastui.ui.widgets.charts import MetricChart
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    await pilot.pause(0.05)
+
+
+async def wait_for(pilot, condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text (rich renderables included)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=200, file=io.StringIO(), color_system=None)
+    console.print(widget.content)
+    return console.file.getvalue()
+
+
+def count_epoch_events(app) -> list:
+    seen = []
+    original = app._training_sink
+
+    def sink(event):
+        if isinstance(event, EpochEnded):
+            seen.append(event)
+        original(event)
+
+    app._training_sink = sink
+    return seen
+
+
+async def test_train_ex1_by_key_streams_epochs_into_charts_table_and_evaluation(tmp_path):
+    app = make_app(presets.load("ex1", {"fit.epochs": 3}))
+    seen = count_epoch_events(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TrainScreen)
+        assert app.screen.query_one("#opt-epochs").value == "3"
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.result is not None)
+        await settle(app, pilot)
+        state = app.run_state
+        assert len(seen) == 3 and [e.epoch for e in seen] == [0, 1, 2]
+        assert state.status == "done"
+        charts = list(app.screen.query(MetricChart))
+        assert {c.metric for c in charts} == {"loss", "accuracy"}
+        for chart in charts:
+            assert set(chart.series) == {chart.metric, f"val_{chart.metric}"}
+            assert all(len(values) == 3 for values in chart.series.values())
+        assert app.screen.query_one(EpochTable).row_count == 3
+        matrix = np.array(state.result.evaluation["confusion_matrix"])
+        assert matrix.sum() == state.result.data["test"] == 201
+        assert "confusion matrix" in text_of(app.screen.query_one("#evaluation-text"))
+        rows = read_metrics(state.result.run_dir)
+        assert len(rows) == 3
+        assert rows[-1]["val_loss"] == state.history["val_loss"][-1]
+        assert len(state.predictions) == 8 and all("confidence" in p for p in state.predictions)
+
+
+async def test_stop_after_the_first_batch_keeps_the_model_and_the_app_responsive():
+    # 40,000 samples: an epoch of ~1,000 batches lasts far longer than a key press takes.
+    app = make_app(presets.load("ex1", {"fit.epochs": 50, "data.samples": 40000}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.run_state is not None and bool(app.run_state.batch_logs))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.run_state.result is not None)
+        await settle(app, pilot)
+        assert app.run_state.status == "stopped"
+        assert app.run_state.epochs_done <= 1
+        assert app.trainer.model.predict(app.trainer.data.x_test[:2], verbose=0).shape == (2, 3)
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert app.current_mode == "model"
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert app.current_mode == "train"
+
+
+async def test_second_start_is_refused_and_ctrl_c_asks_while_training():
+    app = make_app(presets.load("ex1", {"fit.epochs": 50, "data.samples": 4000}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.steps > 0)
+        await pilot.press("s")
+        await pilot.pause(0.1)
+        assert any("already running" in n.message for n in app._notifications)
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.1)
+        from kerastui.ui.screens.dialogs import ConfirmDialog
+
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert app.is_running and app.run_state.running
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.run_state.result is not None)
+
+
+async def test_nan_loss_stops_with_a_notice():
+    preset = presets.load("ex1", {"compile.optimizer": "sgd", "compile.learning_rate": 1e12, "fit.epochs": 5})
+    app = make_app(preset)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.result is not None)
+        await settle(app, pilot)
+        assert app.run_state.status == "nan"
+        assert any("NaN" in n.message or "nan" in n.message for n in app._notifications)
+        assert "learning_rate" in text_of(app.screen.query_one("#train-status"))
+
+
+async def test_tui_and_headless_give_the_same_history(tmp_path, capsys):
+    from kerastui.cli import main
+
+    code = main(["train", "ex1", "--epochs", "3", "--json", "--runs-dir", str(tmp_path / "cli")])
+    assert code == 0
+    headless = json.loads(capsys.readouterr().out)
+    app = make_app(presets.load("ex1", {"fit.epochs": 3}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.result is not None)
+        tui = app.run_state.result.history
+    assert set(tui) == set(headless["history"])
+    for key, values in headless["history"].items():
+        assert np.allclose(values, tui[key], atol=1e-5, rtol=0), key
+
+
+async def test_runs_view_lists_compares_and_reopens(tmp_path):
+    from kerastui.cli import main
+
+    import os
+
+    runs = os.environ["KERASTUI_RUNS"]
+    for epochs in ("2", "3"):
+        assert main(["train", "ex1", "--epochs", epochs, "--set", f"fit.batch_size={16 * int(epochs)}", "--json",
+                     "--runs-dir", runs]) == 0
+    app = make_app("ex1")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        await settle(app, pilot)
+        table = app.screen.query_one("#runs-table")
+        assert table.row_count == 2
+        await pilot.press("space", "space", "c")
+        await settle(app, pilot)
+        overlay = app.screen.query_one("#overlay")
+        assert sorted(len(values) for _, values in overlay.curves) == [2, 3]
+        diff = text_of(app.screen.query_one("#runs-diff"))
+        assert "fit.batch_size" in diff and "fit.epochs" in diff
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.current_mode == "train"
+        assert app.run_state.epochs_done in (2, 3)
+        assert app.screen.query_one(EpochTable).row_count == app.run_state.epochs_done
+
+
+RECORDED = [
+    TrainStarted("train", 4, 0, 20, 639, 32),
+    *[BatchEnded("train", 0, b, 20, {"loss": 1.0 - b * 0.01, "accuracy": 0.5}) for b in range(20)],
+    EpochEnded("train", 0, {"loss": 0.95, "accuracy": 0.55, "val_loss": 0.66, "val_accuracy": 0.76, "learning_rate": 1e-3}),
+    *[BatchEnded("train", 1, b, 20, {"loss": 0.6, "accuracy": 0.8}) for b in range(20)],
+    EpochEnded("train", 1, {"loss": 0.58, "accuracy": 0.82, "val_loss": 0.40, "val_accuracy": 0.92, "learning_rate": 1e-3}),
+    BatchEnded("train", 2, 9, 20, {"loss": 0.41, "accuracy": 0.9}),
+]
+
+
+def replay(app, events) -> None:
+    app.run_state = RunState(status="running", clock=lambda: 0.0)
+    for event in events:
+        app.post_message(TrainingEvent(event))
+
+
+def test_snapshot_mid_run_from_recorded_events(snap_compare):
+    app = make_app("ex1", deterministic=True)
+
+    async def run_before(pilot):
+        await pilot.press("t")
+        await settle(app, pilot)
+        replay(app, RECORDED)
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_snapshot_after_run_from_recorded_events(snap_compare):
+    app = make_app("ex1", deterministic=True)
+    finished = [*RECORDED[:-1],
+                EpochEnded("train", 2, {"loss": 0.40, "accuracy": 0.9, "val_loss": 0.30, "val_accuracy": 0.95,
+                                        "learning_rate": 1e-3}),
+                EpochEnded("train", 3, {"loss": 0.30, "accuracy": 0.94, "val_loss": 0.31, "val_accuracy": 0.94,
+                                        "learning_rate": 1e-3}),
+                TrainEnded("train", 4, "completed")]
+
+    async def run_before(pilot):
+        await pilot.press("t")
+        await settle(app, pilot)
+        replay(app, finished)
+        await settle(app, pilot)
+        app.run_state.status = "done"
+        app._redraw_training(full=True)
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
