@@ -365,30 +365,44 @@ def floats(logs: dict | None) -> dict[str, float]:
     return out
 
 
+BATCH_EVENT_HZ = 20
+
+
 def _stream_callback(keras, trainer: Trainer, phase: str, steps: int):
     """The only Keras callback that talks to the outside: events out, stop flag in."""
 
     class StreamCallback(keras.callbacks.Callback):
+        # Keras may run batch hooks on a helper thread, so the training loop never waits for
+        # them (nor for the logs to be copied off the device).
+        async_safe = True
+
         def __init__(self) -> None:
             super().__init__()
             self.reason: str | None = None
             self.nan_message = ""
             self._epoch = 0
             self._epoch_start = time.perf_counter()
+            self._last_emit = 0.0
 
         def on_epoch_begin(self, epoch, logs=None):
             self._epoch = epoch
             self._epoch_start = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
-            values = floats(logs)
-            loss = values.get("loss")
-            if loss is not None and not math.isfinite(loss):
-                self._nan(f"loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}")
-            trainer.emit(BatchEnded(phase, self._epoch, batch, steps, values))
             if trainer.stop_requested and self.reason is None:
                 self.reason = "stopped"
                 self.model.stop_training = True
+            now = time.perf_counter()
+            # Progress at most BATCH_EVENT_HZ times a second (and the last batch of an epoch):
+            # a sink never sees thousands of events per second, and NaN is caught within one tick.
+            if now - self._last_emit < 1.0 / BATCH_EVENT_HZ and batch + 1 < steps:
+                return
+            self._last_emit = now
+            values = floats(logs)
+            loss = values.get("loss")
+            if loss is not None and not math.isfinite(loss) and self.reason is None:
+                self._nan(f"loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}")
+            trainer.emit(BatchEnded(phase, self._epoch, batch, steps, values))
 
         def on_epoch_end(self, epoch, logs=None):
             values = floats(logs)

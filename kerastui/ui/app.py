@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from typing import Iterable
 
@@ -32,6 +33,8 @@ from kerastui.ui.screens.runs import RunsScreen
 from kerastui.ui.screens.train import TrainScreen
 from kerastui.ui.state import RunState
 
+PROGRESS_HZ = 2  # progress line repaints per second while training
+CHART_HZ = 1  # chart and epoch-table repaints per second at most
 FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
 WORKSPACES = {
     "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
@@ -82,6 +85,9 @@ class KerasTUI(App[None]):
         self.run_state: RunState | None = None
         self.trainer = None  # the last run's core Trainer: its model and data stay usable
         self.prediction_images = None
+        self._last_progress_redraw = 0.0
+        self._last_chart_redraw = 0.0
+        self._epoch_pending = False
         self.load_tensorflow_at_start = load_tensorflow
         self._label_preset()
 
@@ -115,16 +121,19 @@ class KerasTUI(App[None]):
         self.preset_label = self.preset.name or self.preset.title or "untitled"
         self.sub_title = self.preset.title
 
-    @property
-    def first_frame_grace(self) -> float:
-        return 0.0 if self.deterministic else FIRST_FRAME_GRACE
+    def after_first_frame(self, callback) -> None:
+        """Run ``callback`` once the first frame is painted (plus a grace period, outside snapshots)."""
+        if self.deterministic:
+            self.call_after_refresh(callback)
+        else:
+            self.call_after_refresh(self.set_timer, FIRST_FRAME_GRACE, callback)
 
     # ------------------------------------------------------------------ TensorFlow
 
     def on_mount(self) -> None:
         # Heavy imports start once the first frame is on screen (a thread importing TensorFlow
         # holds the GIL for long stretches and would delay it).
-        self.call_after_refresh(self.set_timer, self.first_frame_grace, self._after_first_frame)
+        self.after_first_frame(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
         if self.load_tensorflow_at_start:
@@ -249,7 +258,23 @@ class KerasTUI(App[None]):
         if isinstance(event, Notice):
             self.notify(event.message, title="train", severity="warning" if event.level == "warning" else "information",
                         timeout=8)
-        self._redraw_training(epoch=isinstance(event, (EpochEnded, TrainEnded)))
+        # Every repaint takes the GIL from the training thread: charts and the epoch table at
+        # CHART_HZ at most (a pending epoch is drawn when the interval is up), progress at PROGRESS_HZ.
+        now = time.monotonic()
+        if isinstance(event, TrainEnded) or (isinstance(event, EpochEnded) and now - self._last_chart_redraw >= 1 / CHART_HZ):
+            self._flush_epochs()
+        elif isinstance(event, EpochEnded):
+            if not self._epoch_pending:
+                self._epoch_pending = True
+                self.set_timer(self._last_chart_redraw + 1 / CHART_HZ - now, self._flush_epochs)
+        elif now - self._last_progress_redraw >= 1.0 / PROGRESS_HZ:
+            self._last_progress_redraw = now
+            self._redraw_training()
+
+    def _flush_epochs(self) -> None:
+        self._epoch_pending = False
+        self._last_chart_redraw = self._last_progress_redraw = time.monotonic()
+        self._redraw_training(epoch=True)
 
     @on(TrainingFinished)
     def _training_finished(self, message: TrainingFinished) -> None:
@@ -338,16 +363,17 @@ class KerasTUI(App[None]):
         self.notify(f"opened {preset.name}: {preset.title}", title="preset")
 
     def action_save_preset(self) -> None:
+        from kerastui.core.runs import absolute_refs
         from kerastui.ui.screens.dialogs import SavePresetDialog
 
         def saved(path: Path | None) -> None:
             if path is not None:
+                # The preset now lives in the user folder: keep its file references reachable.
+                self.preset = absolute_refs(self.preset)
                 self.preset.name = path.stem
                 self.preset.path = path
                 self._label_preset()
                 self.notify(f"saved {path}", title="preset")
-
-        from kerastui.core.runs import absolute_refs
 
         # Saved elsewhere than the original, its file.py:Class and data paths must stay reachable.
         self.push_screen(SavePresetDialog(absolute_refs(self.current_preset())), saved)

@@ -217,10 +217,8 @@ async def test_saved_copies_of_ex4_still_find_its_custom_metric():
     assert "MyAccuracy" in custom_metric_classes(saved)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: after a save, KerasTUI.action_save_preset's callback moves app.preset.path to the user "
-    "folder but keeps its relative refs, so the next save resolves them against the wrong folder"))
 async def test_saving_ex4_twice_keeps_its_custom_metric_reachable():
+    """After a save the open preset lives in the user folder: its refs must still resolve."""
     from kerastui.core.builder import custom_metric_classes
 
     app = make_app("ex4", load_tensorflow=False)

@@ -84,3 +84,18 @@ def test_model_workspace(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
 def test_presets_dialog(snap_compare, size):
     assert snap_compare(make_app("ex1", deterministic=True), terminal_size=size, run_before=after("o"))
+
+
+async def test_deterministic_app_finishes_starting():
+    """What the snapshots rely on: deterministic mode still starts (a zero-second timer once did not)."""
+    app = make_app("ex1", deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(40):
+            await pilot.pause(0.05)
+            await app.workers.wait_for_complete()
+            if app.dataset_preview is not None and app.model_label:
+                break
+        assert app.tf_label == "TensorFlow (not probed)"
+        assert app.model_label == "1,539 params"
+        assert app.dataset_preview is not None
+        assert app.dataset_preview.summary["source"] == "synthetic:classification"

@@ -86,8 +86,8 @@ async def test_train_ex1_by_key_streams_epochs_into_charts_table_and_evaluation(
 
 
 async def test_stop_after_the_first_batch_keeps_the_model_and_the_app_responsive():
-    # 40,000 samples: an epoch of ~1,000 batches lasts far longer than a key press takes.
-    app = make_app(presets.load("ex1", {"fit.epochs": 50, "data.samples": 40000}))
+    # 200,000 samples: an epoch of ~4,000 batches lasts far longer than a key press takes.
+    app = make_app(presets.load("ex1", {"fit.epochs": 50, "data.samples": 200000}))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("t")
         await settle(app, pilot)

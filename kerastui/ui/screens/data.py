@@ -116,7 +116,7 @@ class DataScreen(Screen):
         if preview is not None:
             self._show(preview)
         else:
-            self.call_after_refresh(self.set_timer, self.app.first_frame_grace, lambda: self.load(self.app.preset.data))
+            self.app.after_first_frame(lambda: self.load(self.app.preset.data))
 
     @on(PresetOpened)
     def _preset_opened(self) -> None:

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
 from textual.worker import Worker
 
 from kerastui.core.specs import (
@@ -101,9 +101,7 @@ class TrainScreen(Screen):
                 yield Static(id="tb-command", classes="hint")
             with Vertical(id="train-main"):
                 yield Static(id="train-status")
-                with Horizontal(id="progress-row"):
-                    yield ProgressBar(id="epoch-progress", show_eta=False, show_percentage=True)
-                    yield Static(id="progress-text")
+                yield Static(id="progress-text")
                 yield Horizontal(id="charts")
                 yield EpochTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
                 with VerticalScroll(id="evaluation"):
@@ -266,7 +264,7 @@ class TrainScreen(Screen):
     def _status(self, state: RunState | None) -> None:
         widget = self.query_one("#train-status", Static)
         if state is None:
-            widget.update("[dim]ready — s starts training[/dim]")
+            widget.update("[dim]ready — s starts training[/dim]", layout=False)
             return
         best = state.best_epoch("val_loss")
         parts = [f"[b]{state.status}[/b]"]
@@ -280,31 +278,28 @@ class TrainScreen(Screen):
             parts.append(f"[yellow]{state.notices[-1]}[/yellow]")
         if state.error:
             parts.append(f"[red]{state.error}[/red]")
-        widget.update(" · ".join(parts))
+        widget.update(" · ".join(parts), layout=False)
 
     def _progress(self, state: RunState | None) -> None:
-        bar = self.query_one("#epoch-progress", ProgressBar)
+        """One line, repainted without a layout pass: bar, batch, loss, samples/s, ETA."""
         text = self.query_one("#progress-text", Static)
         if state is None or not state.steps:
-            bar.update(total=1, progress=0)
-            text.update("")
+            text.update("", layout=False)
             return
         done = state.batch + 1 if state.running else state.steps
-        bar.update(total=state.steps, progress=done)
-        if not state.running:
-            text.update("")
-            return
-        rate = state.samples_per_second
-        eta = state.eta_seconds
-        loss = state.batch_logs.get("loss")
-        bits = [f"batch {state.batch + 1}/{state.steps}"]
-        if loss is not None:
-            bits.append(f"loss {loss:.4f}")
-        if rate and not self.app.deterministic:
-            bits.append(f"{rate:,.0f} samples/s")
-        if eta is not None and not self.app.deterministic:
-            bits.append(f"ETA {int(eta // 60)}:{int(eta % 60):02d}")
-        text.update(" · ".join(bits))
+        line = progress_bar(done / state.steps, 30)
+        bits = [f"{100 * done // state.steps:>3}%", f"batch {done}/{state.steps}"]
+        if state.running:
+            loss = state.batch_logs.get("loss")
+            if loss is not None:
+                bits.append(f"loss {loss:.4f}")
+            rate, eta = state.samples_per_second, state.eta_seconds
+            if rate and not self.app.deterministic:
+                bits.append(f"{rate:,.0f} samples/s")
+            if eta is not None and not self.app.deterministic:
+                bits.append(f"ETA {int(eta // 60)}:{int(eta % 60):02d}")
+        line.append("  " + " · ".join(bits))
+        text.update(line, layout=False)
 
     def _charts(self, state: RunState) -> None:
         families = []
@@ -370,6 +365,13 @@ class TrainScreen(Screen):
         if result.run_dir:
             parts.append(Text(f"run directory: {result.run_dir}", style="dim"))
         widget.update(Group(*parts))
+
+
+def progress_bar(fraction: float, width: int) -> Text:
+    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    bar = Text("━" * filled, style="green" if fraction >= 1 else "blue")
+    bar.append("━" * (width - filled), style="grey37")
+    return bar
 
 
 def confusion_table(matrix: list[list[int]], names: list[str]) -> Table:

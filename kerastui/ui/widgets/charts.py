@@ -9,6 +9,15 @@ from textual_plotext import PlotextPlot
 LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "hinge", "crossentropy", "divergence")
 
 
+def thin(points: list, limit: int) -> list:
+    """At most ``limit`` evenly spaced points (the first and last kept): one point per terminal
+    column already draws the line; more only cost drawing time."""
+    if len(points) <= limit or limit < 2:
+        return points
+    step = (len(points) - 1) / (limit - 1)
+    return [points[round(i * step)] for i in range(limit)]
+
+
 def family(metric: str) -> str:
     return metric.removeprefix("val_")
 
@@ -53,7 +62,8 @@ class MetricChart(PlotextPlot):
         for name, values in sorted(self.series.items()):
             if not values:
                 continue
-            points = [(i + 1, v) for i, v in enumerate(values) if v == v and abs(v) != float("inf")]
+            points = thin([(i + 1, v) for i, v in enumerate(values) if v == v and abs(v) != float("inf")],
+                          max(self.size.width - 8, 20))
             if not points:
                 continue
             label = "val" if name.startswith("val_") else "train"
