@@ -28,9 +28,6 @@ from kerastui.ui.messages import (
     TrainingFinished,
 )
 from kerastui.ui.screens.data import DataScreen
-from kerastui.ui.screens.model import ModelScreen
-from kerastui.ui.screens.runs import RunsScreen
-from kerastui.ui.screens.train import TrainScreen
 from kerastui.ui.state import RunState
 
 PROGRESS_HZ = 2  # progress line repaints per second while training
@@ -42,7 +39,24 @@ WORKSPACES = {
     "train": ("t", "Train", "Train workspace: compile and fit settings, live charts, stop, evaluation"),
     "runs": ("h", "Runs", "Runs: every run on disk; overlay curves, diff configs, reopen"),
 }
-WORKSPACE_SCREENS = (DataScreen, ModelScreen, TrainScreen, RunsScreen)
+
+
+def _model_screen():
+    from kerastui.ui.screens.model import ModelScreen
+
+    return ModelScreen()
+
+
+def _train_screen():
+    from kerastui.ui.screens.train import TrainScreen
+
+    return TrainScreen()
+
+
+def _runs_screen():
+    from kerastui.ui.screens.runs import RunsScreen
+
+    return RunsScreen()
 
 
 class KerasTUI(App[None]):
@@ -50,7 +64,8 @@ class KerasTUI(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "kerastui"
-    MODES = {"data": DataScreen, "model": ModelScreen, "train": TrainScreen, "runs": RunsScreen}
+    # Only the first workspace is imported before the first frame; the others when first shown.
+    MODES = {"data": DataScreen, "model": _model_screen, "train": _train_screen, "runs": _runs_screen}
     DEFAULT_MODE = "data"
     COMMANDS = App.COMMANDS | {PresetCommands}
     BINDINGS = [
@@ -114,7 +129,7 @@ class KerasTUI(App[None]):
     def _all_workspace_screens(self) -> Iterable[Screen]:
         for stack in self._screen_stacks.values():
             for screen in stack:
-                if isinstance(screen, WORKSPACE_SCREENS):
+                if getattr(screen, "WORKSPACE", False):
                     yield screen
 
     def _label_preset(self) -> None:
@@ -304,7 +319,7 @@ class KerasTUI(App[None]):
 
     def _redraw_training(self, *, full: bool = False, epoch: bool = False) -> None:
         for screen in self._all_workspace_screens():
-            if isinstance(screen, TrainScreen) and screen.is_mounted:
+            if hasattr(screen, "redraw") and screen.is_mounted:
                 screen.redraw(full=full, epoch=epoch)
 
     def evaluate_again(self) -> None:

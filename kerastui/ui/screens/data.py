@@ -65,6 +65,7 @@ class DataScreen(Screen):
     """Data workspace."""
 
     HELP = "## Data workspace\nPick a source on the left, set options, press l (or enter on a source) to load."
+    WORKSPACE = True
     BINDINGS = [
         Binding("l", "load", "Load", tooltip="Load the selected source with these options", id="data.load"),
         Binding("ctrl+l", "focus_sources", "Sources", tooltip="Focus the list of sources", id="data.sources",

@@ -33,6 +33,7 @@ class ModelScreen(Screen):
     """Model workspace: edit the stack; Keras rebuilds it off the UI thread after every change."""
 
     HELP = "## Model workspace\nStack layers; every edit is checked by building the model with Keras."
+    WORKSPACE = True
     BINDINGS = [
         Binding("a", "add_layer", "Add", tooltip="Add a layer from Keras's catalogue after the cursor", id="layer.add"),
         Binding("enter,e", "edit_layer", "Edit", tooltip="Edit the layer under the cursor", id="layer.edit"),

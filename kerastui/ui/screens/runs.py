@@ -89,6 +89,7 @@ class RunsScreen(Screen):
     """Runs workspace."""
 
     HELP = "## Runs\nEvery run writes a directory; they are listed here, newest first."
+    WORKSPACE = True
     BINDINGS = [
         Binding("space", "mark", "Mark", tooltip="Mark or unmark the run under the cursor", id="runs.mark"),
         Binding("c", "compare", "Compare", tooltip="Overlay the marked runs' curves and diff their configs",

@@ -56,7 +56,8 @@ class TrainScreen(Screen):
     """Train workspace."""
 
     HELP = ("## Train workspace\nSet compile and fit options on the left; s starts, x stops at the end of the "
-            "current batch. Charts redraw once per epoch; the progress bar per batch.")
+            "current batch. Charts redraw after epochs (at most once a second), the progress line twice a second.")
+    WORKSPACE = True
     BINDINGS = [
         Binding("s", "start", "Start", tooltip="Train the workspace's model with these settings", id="train.start"),
         Binding("x", "stop", "Stop", tooltip="Stop at the end of the current batch, keeping history and model",
