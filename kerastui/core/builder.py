@@ -381,6 +381,7 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...]) -> StackReport:
 
     specs = preset.model.layers
     try:
+        _check_input_matches(specs, input_shape)
         built = build_model(preset, input_shape)
     except ModelError as error:
         match = re.match(r"model\.layers\[(\d+)\]", str(error))
@@ -414,6 +415,19 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...]) -> StackReport:
                                  _shape(layer) if layer is not None else "?",
                                  int(layer.count_params()) if layer is not None else None))
     return StackReport(rows, parameter_counts(model), summary=summary_text(model))
+
+
+def _check_input_matches(specs: list[LayerSpec], data_shape: tuple[int, ...]) -> None:
+    """A sequential stack's explicit Input must take the data's sample shape."""
+    inputs = [(i, s) for i, s in enumerate(specs) if s.type in INPUT_TYPES]
+    if len(inputs) != 1 or "shape" not in inputs[0][1].kwargs:
+        return
+    index, spec = inputs[0]
+    shape = spec.kwargs["shape"]
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if shape != tuple(data_shape):
+        raise ModelError(f"model.layers[{index}] (Input): shape {list(shape)} does not match the data's sample "
+                         f"shape {list(data_shape)}")
 
 
 def _shape(layer) -> str:

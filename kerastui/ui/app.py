@@ -103,6 +103,7 @@ class KerasTUI(App[None]):
         self._last_progress_redraw = 0.0
         self._last_chart_redraw = 0.0
         self._epoch_pending = False
+        self._size_generation = 0
         self.load_tensorflow_at_start = load_tensorflow
         self._label_preset()
 
@@ -175,14 +176,22 @@ class KerasTUI(App[None]):
         self.tf_ready = True
         self.size_model()
 
-    @work(thread=True, exclusive=True, group="model-size", exit_on_error=False)
     def size_model(self) -> None:
         """The status line's model size, for the preset as it stands (the Model workspace keeps it current)."""
+        self._size_generation += 1
+        self._size_model(self._size_generation, self.current_preset())
+
+    @work(thread=True, group="model-size", exit_on_error=False)
+    def _size_model(self, generation: int, preset: Preset) -> None:
         from kerastui.ui.screens.model import check_preset
 
-        _, report = check_preset(self.current_preset())
-        if report.totals is not None:
-            self.call_from_thread(setattr, self, "model_label", f"{report.totals['total']:,} params")
+        _, report = check_preset(preset)
+        label = f"{report.totals['total']:,} params" if report.totals is not None else "model invalid"
+        self.call_from_thread(self._sized, generation, label)
+
+    def _sized(self, generation: int, label: str) -> None:
+        if generation == self._size_generation:  # a newer request supersedes this answer
+            self.model_label = label
 
     @on(TensorFlowFailed)
     def _tensorflow_failed(self, message: TensorFlowFailed) -> None:
@@ -276,7 +285,9 @@ class KerasTUI(App[None]):
         # Every repaint takes the GIL from the training thread: charts and the epoch table at
         # CHART_HZ at most (a pending epoch is drawn when the interval is up), progress at PROGRESS_HZ.
         now = time.monotonic()
-        if isinstance(event, TrainEnded) or (isinstance(event, EpochEnded) and now - self._last_chart_redraw >= 1 / CHART_HZ):
+        if self.deterministic:  # snapshots: every event drawn, no clock involved
+            self._redraw_training(epoch=isinstance(event, (EpochEnded, TrainEnded)))
+        elif isinstance(event, TrainEnded) or (isinstance(event, EpochEnded) and now - self._last_chart_redraw >= 1 / CHART_HZ):
             self._flush_epochs()
         elif isinstance(event, EpochEnded):
             if not self._epoch_pending:

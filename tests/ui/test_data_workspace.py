@@ -70,7 +70,7 @@ async def load_source(app, pilot, source_id: str) -> None:
     await settle(app, pilot)
 
 
-async def test_iris_by_keys_then_a_missing_npz_keeps_iris(tmp_path):
+async def test_iris_by_keys_then_a_missing_npz_keeps_iris(tmp_path_factory):
     app = make_app("ex1")
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
@@ -98,7 +98,7 @@ async def test_iris_by_keys_then_a_missing_npz_keeps_iris(tmp_path):
         assert all(name in balance for name in ("setosa", "versicolor", "virginica"))
 
         # npz:PATH with a file that is not there: an error naming it, iris kept.
-        missing = tmp_path / "missing.npz"
+        missing = tmp_path_factory.mktemp("d") / "missing.npz"  # a short path: typed key by key
         await highlight(app, pilot, "npz:")
         await pilot.press("tab")
         assert app.focused is app.screen.query_one("#data-path")
@@ -140,9 +140,9 @@ async def test_an_invalid_val_split_is_shown_inline_and_nothing_loads():
         assert card_row(app, "features") == "13"
 
 
-async def test_a_valid_npz_file_loads(tmp_path):
+async def test_a_valid_npz_file_loads(tmp_path_factory):
     rng = np.random.default_rng(0)
-    path = tmp_path / "toy.npz"
+    path = tmp_path_factory.mktemp("d") / "toy.npz"  # a short path: typed key by key
     np.savez(path, x_train=rng.normal(size=(40, 6)).astype("float32"), y_train=np.arange(40) % 2,
              x_test=rng.normal(size=(10, 6)).astype("float32"), y_test=np.arange(10) % 2)
     app = make_app("ex1", load_tensorflow=False)
@@ -176,9 +176,6 @@ async def test_digits_show_image_samples():
         assert "▀" in samples
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: DataScreen._load is exclusive, but a superseded thread worker still posts DatasetLoaded, "
-    "and DataScreen._loaded applies it: a slow earlier load overwrites the source chosen last"))
 async def test_a_superseded_load_does_not_replace_the_newer_one(monkeypatch):
     gate = threading.Event()
     real_preview = datasets.preview

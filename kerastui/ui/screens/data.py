@@ -19,7 +19,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, Label, OptionList, 
 from textual.widgets.option_list import Option
 
 from kerastui.core.specs import DataSpec
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
 from kerastui.ui.widgets.pictures import bar_chart, image_strip
@@ -231,12 +231,15 @@ class DataScreen(Screen):
         from kerastui.core import datasets
         from kerastui.core.errors import KerasTUIError
 
+        worker = get_current_worker()
         try:
             preview = datasets.preview(spec, loss=loss, base_dir=base_dir)
         except KerasTUIError as error:
-            self.post_message(DatasetFailed(spec, str(error)))
+            if not worker.is_cancelled:
+                self.post_message(DatasetFailed(spec, str(error)))
             return
-        self.post_message(DatasetLoaded(spec, preview))
+        if not worker.is_cancelled:  # a newer load replaced this one
+            self.post_message(DatasetLoaded(spec, preview))
 
     @on(DatasetFailed)
     def _failed(self, message: DatasetFailed) -> None:
@@ -254,6 +257,8 @@ class DataScreen(Screen):
         for screen in self.app._all_workspace_screens():
             if screen is not self and hasattr(screen, "refresh_stack") and screen.is_mounted:
                 screen.refresh_stack()
+        if self.app.tf_ready or self.app.deterministic:
+            self.app.size_model()
 
     def _show(self, preview) -> None:
         s = preview.summary
@@ -288,7 +293,8 @@ class DataScreen(Screen):
             return Text("samples\n", style="bold") + image_strip(preview.samples, preview.sample_labels, max_width=100)
         table = Table(title="samples", title_justify="left", show_edge=False, pad_edge=False, box=None)
         names = preview.feature_names or [f"x{i}" for i in range(preview.samples.shape[1])]
-        shown = names[:8]
+        room = max(2, (self.query_one(DatasetCard).size.width - 14) // 9)
+        shown = names[: min(8, room)]
         for name in shown:
             table.add_column(name[:12], justify="right", no_wrap=True, max_width=12)
         if len(names) > len(shown):

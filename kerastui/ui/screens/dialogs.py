@@ -49,12 +49,13 @@ class HelpDialog(Dialog):
             if text and text not in seen:
                 seen.add(text)
                 lines.append(text.strip())
-        lines.append("\n## Keys")
-        lines.append("| key | action | what it does |\n|---|---|---|")
+        rows = ["| key | action | what it does |", "|---|---|---|"]
         for key, active in sorted(self.for_screen.active_bindings.items()):
             binding = active.binding
             if binding.description:
-                lines.append(f"| `{key}` | {binding.description} | {binding.tooltip or ''} |")
+                rows.append(f"| `{key}` | {binding.description} | {binding.tooltip or ''} |")
+        lines.append("## Keys")
+        lines.append("\n".join(rows))
         lines.append("\nctrl+p opens the command palette: every action and every preset.")
         with Vertical(id="help-body", classes="dialog"):
             yield Markdown("\n\n".join(lines))
@@ -80,7 +81,8 @@ class PresetsDialog(Dialog):
 
         self.infos = available()
         table = self.query_one(DataTable)
-        table.add_columns("name", "origin", "title", "data")
+        for label, width in (("name", 12), ("origin", 7), ("title", 48), ("data", 24)):
+            table.add_column(label, width=width)
         for info in self.infos:
             table.add_row(info.name, info.origin, info.title or f"[red]{info.error}[/red]", info.source,
                           key=str(info.path))
@@ -94,7 +96,8 @@ class PresetsDialog(Dialog):
     def _describe(self, row: int) -> None:
         if 0 <= row < len(self.infos):
             info = self.infos[row]
-            self.query_one("#preset-description", Static).update(info.error or info.description.strip())
+            text = info.error or " ".join(info.description.split())
+            self.query_one("#preset-description", Static).update(text)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
