@@ -6,40 +6,11 @@ import re
 import threading
 
 import numpy as np
-import pytest
-from textual.geometry import Region
 
 from kerastui.core import datasets
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.data import DataScreen, SourceList
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
-
-
-async def started(app, pilot) -> None:
-    """Wait for what the app starts a moment after its first frame (on timers): the TensorFlow probe
-    (or the model size) and the first dataset load, then for every worker."""
-    for _ in range(600):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-        data_done = app.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
-        if "loading" not in app.tf_label.lower() and data_done:
-            break
-    else:
-        raise AssertionError(f"the app did not finish starting: {app.tf_label!r}, {shown(app, '#card-error')!r}")
-    await settle(app, pilot)
-
-
-def shown(app, selector: str) -> str:
-    """The text a widget of the current screen draws, line by line (what the user sees)."""
-    widget = app.screen.query_one(selector)
-    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
-    return "\n".join(line.text.rstrip() for line in lines).strip()
+from tests.ui.helpers import settle, shown, started
 
 
 def card_row(app, name: str) -> str:

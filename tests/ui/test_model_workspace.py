@@ -6,13 +6,7 @@ from kerastui.core.specs import DataSpec, Preset
 from kerastui.ui.app import KerasTUI
 from kerastui.ui.screens.layer_form import LayerFormDialog
 from kerastui.ui.screens.model import LayerTable, ModelScreen
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
+from tests.ui.helpers import settle
 
 
 def totals(app) -> str:

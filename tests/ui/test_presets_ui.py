@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from textual.command import CommandPalette
-from textual.geometry import Region
 from textual.widgets import DataTable, Markdown
 from textual.widgets._markdown import MarkdownTableContent
 
@@ -14,6 +13,7 @@ from kerastui.ui.app import KerasTUI, make_app
 from kerastui.ui.screens.data import DataScreen
 from kerastui.ui.screens.dialogs import HelpDialog, PresetsDialog, SavePresetDialog
 from kerastui.ui.screens.model import LayerTable, ModelScreen
+from tests.ui.helpers import settle, shown, started
 
 PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
@@ -26,33 +26,6 @@ def _offline(tmp_path, monkeypatch):
         monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
-
-
-async def started(app, pilot) -> None:
-    """Wait for what the app starts a moment after its first frame (on timers): the TensorFlow probe
-    (or the model size) and the first dataset load, then for every worker."""
-    for _ in range(600):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-        data_done = app.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
-        if "loading" not in app.tf_label.lower() and data_done:
-            break
-    else:
-        raise AssertionError(f"the app did not finish starting: {app.tf_label!r}, {shown(app, '#card-error')!r}")
-    await settle(app, pilot)
-
-
-def shown(app, selector: str) -> str:
-    widget = app.screen.query_one(selector)
-    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
-    return " ".join(" ".join(line.text.split()) for line in lines).strip()
 
 
 async def save_as(app, pilot, name: str) -> None:
@@ -77,7 +50,7 @@ async def test_save_ex2_as_a_user_preset_then_overwrite_after_confirming():
         assert isinstance(app.screen, DataScreen)
         assert app.preset.data.source == "keras:mnist"
         # Not cached and no network: one error line on the card, the app carries on.
-        error = shown(app, "#card-error")
+        error = shown(app, "#card-error", joiner=" ")
         if app.dataset_preview is None:
             assert "keras:mnist" in error and "not in the Keras cache" in error
         else:  # a machine with MNIST in its Keras cache
@@ -97,7 +70,7 @@ async def test_save_ex2_as_a_user_preset_then_overwrite_after_confirming():
         assert target.is_file()
         assert presets.load("my_ex2") == presets.load("ex2")
         assert app.preset.name == "my_ex2" and app.preset.path == target
-        assert "my_ex2" in shown(app, "#status")
+        assert "my_ex2" in shown(app, "#status", joiner=" ")
 
         # The same name again: confirm first, the second enter overwrites.
         target.write_text("# stale\n" + target.read_text(encoding="utf-8"), encoding="utf-8")
@@ -107,7 +80,7 @@ async def test_save_ex2_as_a_user_preset_then_overwrite_after_confirming():
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, SavePresetDialog)
-        assert "exists" in shown(app, "#save-message")
+        assert "exists" in shown(app, "#save-message", joiner=" ")
         assert target.read_text(encoding="utf-8").startswith("# stale")
         await pilot.press("enter")
         await settle(app, pilot)
@@ -122,7 +95,7 @@ async def test_an_invalid_name_is_refused_inline():
         await started(app, pilot)
         await save_as(app, pilot, "bad/name")
         assert isinstance(app.screen, SavePresetDialog)
-        assert "a name is letters" in shown(app, "#save-message")
+        assert "a name is letters" in shown(app, "#save-message", joiner=" ")
         assert not presets.user_dir().exists() or not any(presets.user_dir().iterdir())
 
 
@@ -139,7 +112,7 @@ async def test_browse_presets_and_open_ex4_then_help_on_the_model_workspace():
         assert names == ["ex1", "ex2", "ex3", "ex4", "ex5", "my_ex2"]
         assert app.focused is table and table.cursor_row == 0
         await pilot.press(*["down"] * names.index("ex4"))
-        assert "MyAccuracy" in shown(app, "#preset-description")
+        assert "MyAccuracy" in shown(app, "#preset-description", joiner=" ")
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, DataScreen)
@@ -155,7 +128,7 @@ async def test_browse_presets_and_open_ex4_then_help_on_the_model_workspace():
         assert layers.row_count == 2
         assert [str(layers.get_row_at(i)[1]) for i in range(2)] == ["Dense", "Dense"]
         assert [str(layers.get_row_at(i)[-1]) for i in range(2)] == ["80", "51"]
-        assert "Total params: 131" in shown(app, "#model-totals")
+        assert "Total params: 131" in shown(app, "#model-totals", joiner=" ")
         assert app.model_label == "131 params"
 
         await pilot.press("f1")
@@ -197,7 +170,7 @@ async def test_open_ex3_from_the_command_palette():
         assert app.preset.name == "ex3"
         assert app.preset.title == presets.load("ex3").title
         assert app.preset.data.source == "keras:mnist"
-        assert "ex3" in shown(app, "#status")
+        assert "ex3" in shown(app, "#status", joiner=" ")
 
 
 async def test_saved_copies_of_ex4_still_find_its_custom_metric():

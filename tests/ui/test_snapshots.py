@@ -11,9 +11,9 @@ pinned here: the ✓/↓ marks of the Keras datasets (the Keras cache) and the u
 from __future__ import annotations
 
 import pytest
-from textual.geometry import Region
 
 from kerastui.ui.app import make_app
+from tests.ui.helpers import settle, started
 
 SIZES = {"120x40": (120, 40), "80x24": (80, 24)}
 # Shown in the presets browser, so it must not be a per-run temporary folder.  Never created:
@@ -27,39 +27,12 @@ def _pinned_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))  # every Keras dataset "↓"
 
 
-def shown(app, selector: str) -> str:
-    widget = app.screen.query_one(selector)
-    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
-    return "\n".join(line.text.rstrip() for line in lines).strip()
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
-
-
-async def started(app, pilot) -> None:
-    """Wait for what the app starts a moment after its first frame (on timers): the model size and
-    the first dataset load, then for every worker."""
-    for _ in range(600):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-        data_done = app.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
-        if "loading" not in app.tf_label.lower() and data_done and app.model_label:
-            break
-    else:
-        raise AssertionError(f"the app did not finish starting: {app.tf_label!r}, {shown(app, '#card-error')!r}")
-    await settle(app, pilot)
-
-
 def after(*keys: str):
     """run_before: start, then press ``keys`` one at a time, waiting for the workers after each."""
 
     async def run_before(pilot) -> None:
         app = pilot.app
-        await started(app, pilot)
+        await started(app, pilot, model_size=True)
         for key in keys:
             await pilot.press(key)
             await settle(app, pilot)

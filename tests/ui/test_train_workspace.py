@@ -16,13 +16,7 @@ from kerastui.ui.messages import TrainingEvent
 from kerastui.ui.screens.train import EpochTable, TrainScreen
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import MetricChart
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
+from tests.ui.helpers import settle, started
 
 
 async def wait_for(pilot, condition, timeout: float = 120.0) -> None:
@@ -210,6 +204,7 @@ def test_snapshot_mid_run_from_recorded_events(snap_compare):
     app = make_app("ex1", deterministic=True)
 
     async def run_before(pilot):
+        await started(app, pilot, model_size=True)
         await pilot.press("t")
         await settle(app, pilot)
         replay(app, RECORDED)
@@ -228,6 +223,7 @@ def test_snapshot_after_run_from_recorded_events(snap_compare):
                 TrainEnded("train", 4, "completed")]
 
     async def run_before(pilot):
+        await started(app, pilot, model_size=True)
         await pilot.press("t")
         await settle(app, pilot)
         replay(app, finished)

@@ -255,8 +255,8 @@ class DataScreen(Screen):
         self.app.dataset_preview = message.preview
         self._show(message.preview)
         for screen in self.app._all_workspace_screens():
-            if screen is not self and hasattr(screen, "refresh_stack") and screen.is_mounted:
-                screen.refresh_stack()
+            if screen is not self and hasattr(screen, "data_changed") and screen.is_mounted:
+                screen.data_changed()
         if self.app.tf_ready or self.app.deterministic:
             self.app.size_model()
 

@@ -75,6 +75,10 @@ class ModelScreen(Screen):
         self.query_one(LayerTable).focus()
         self.refresh_stack()
 
+    def data_changed(self) -> None:
+        """The dataset changed: input shapes follow it."""
+        self.refresh_stack()
+
     @on(PresetOpened)
     def _preset_opened(self) -> None:
         self.last_valid = None

@@ -118,6 +118,10 @@ class TrainScreen(Screen):
         self._loss_hint()
         self.redraw(full=True)
 
+    def data_changed(self) -> None:
+        """The dataset changed: the loss suggestion follows it."""
+        self._loss_hint()
+
     @on(PresetOpened)
     def _preset_opened(self) -> None:
         self.show_settings(self.app.preset)

@@ -1,0 +1,36 @@
+"""Shared pilot helpers: wait for workers, wait for start-up, read what a widget draws."""
+
+from __future__ import annotations
+
+from textual.geometry import Region
+
+
+async def settle(app, pilot) -> None:
+    """Let messages and workers run out (a few rounds: workers post messages that start workers)."""
+    for _ in range(3):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    await pilot.pause(0.05)
+
+
+async def started(app, pilot, *, model_size: bool = False) -> None:
+    """Wait for what the app starts a moment after its first frame (on timers): the TensorFlow probe
+    (or the model size) and the first dataset load, then for every worker."""
+    for _ in range(600):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        data_done = app.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
+        if "loading" not in app.tf_label.lower() and data_done and (app.model_label or not model_size):
+            break
+    else:
+        raise AssertionError(f"the app did not finish starting: {app.tf_label!r}, {shown(app, '#card-error')!r}")
+    await settle(app, pilot)
+
+
+def shown(app, selector: str, *, joiner: str = "\n") -> str:
+    """The text a widget of the current screen draws, line by line (what the user sees)."""
+    widget = app.screen.query_one(selector)
+    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    if joiner == " ":
+        return " ".join(" ".join(line.text.split()) for line in lines).strip()
+    return joiner.join(line.text.rstrip() for line in lines).strip()
