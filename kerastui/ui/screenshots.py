@@ -21,17 +21,26 @@ async def settle(app, pilot) -> None:
 
 
 async def shoot(preset: str, out: Path) -> list[Path]:
+    import os
+    import tempfile
+
+    from kerastui.core import presets
     from kerastui.ui.app import make_app
 
+    os.environ["KERASTUI_RUNS"] = tempfile.mkdtemp(prefix="kerastui-screenshots-")
     written = []
     for suffix, size in SIZES.items():
-        for name, keys in (("data", []), ("model", ["m"]), ("presets", ["o"]), ("catalogue", ["m", "a"])):
-            app = make_app(preset, deterministic=True)
+        for name, keys in (("data", []), ("model", ["m"]), ("presets", ["o"]), ("catalogue", ["m", "a"]),
+                           ("train", ["t", "s"]), ("runs", ["h"])):
+            app = make_app(presets.load(preset, {"fit.epochs": 4}), deterministic=True)
             async with app.run_test(size=size) as pilot:
                 await settle(app, pilot)
                 for key in keys:
                     await pilot.press(key)
                     await settle(app, pilot)
+                while app.run_state is not None and app.run_state.result is None and app.run_state.status != "failed":
+                    await pilot.pause(0.1)  # a real (short) training run
+                await settle(app, pilot)
                 path = out / f"{name}{suffix}.svg"
                 app.save_screenshot(path.name, str(out))
                 written.append(path)

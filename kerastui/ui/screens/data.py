@@ -13,15 +13,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import Checkbox, Footer, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from kerastui.core.specs import DataSpec
-from textual.worker import Worker, get_current_worker
+from textual.worker import get_current_worker
 
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
+from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.pictures import bar_chart, image_strip
 from kerastui.ui.widgets.status_line import StatusLine
 
@@ -61,20 +61,15 @@ class DatasetCard(VerticalScroll):
     HELP = "The dataset card: splits, shapes, dtypes, class balance and samples of the loaded dataset."
 
 
-class DataScreen(Screen):
+class DataScreen(Workspace):
     """Data workspace."""
 
     HELP = "## Data workspace\nPick a source on the left, set options, press l (or enter on a source) to load."
-    WORKSPACE = True
     BINDINGS = [
         Binding("l", "load", "Load", tooltip="Load the selected source with these options", id="data.load"),
         Binding("ctrl+l", "focus_sources", "Sources", tooltip="Focus the list of sources", id="data.sources",
                 show=False),
     ]
-
-    @on(Worker.StateChanged)
-    def _worker_state(self, event: Worker.StateChanged) -> None:
-        self.app.report_worker_error(event)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -10,13 +10,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kerastui.core.specs import LayerSpec, Preset
-from textual.worker import Worker
 
 from kerastui.ui.messages import PresetOpened, StackChecked
+from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.status_line import StatusLine
 
 READ_ONLY = "a subclass model is read-only here: edit its .py file"
@@ -29,11 +28,10 @@ class LayerTable(DataTable):
             "shift+up/down moves, c duplicates, u undoes and r redoes. Shapes and counts come from Keras.")
 
 
-class ModelScreen(Screen):
+class ModelScreen(Workspace):
     """Model workspace: edit the stack; Keras rebuilds it off the UI thread after every change."""
 
     HELP = "## Model workspace\nStack layers; every edit is checked by building the model with Keras."
-    WORKSPACE = True
     BINDINGS = [
         Binding("a", "add_layer", "Add", tooltip="Add a layer from Keras's catalogue after the cursor", id="layer.add"),
         Binding("enter,e", "edit_layer", "Edit", tooltip="Edit the layer under the cursor", id="layer.edit"),
@@ -56,10 +54,6 @@ class ModelScreen(Screen):
         self.report = None
         self.last_valid = None
         self.input_shape: tuple[int, ...] | None = None
-
-    @on(Worker.StateChanged)
-    def _worker_state(self, event: Worker.StateChanged) -> None:
-        self.app.report_worker_error(event)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -10,11 +10,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
-from textual.worker import Worker
 from textual_plotext import PlotextPlot
 
+from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.status_line import StatusLine
 
 if sys.version_info >= (3, 11):
@@ -85,11 +84,10 @@ class OverlayChart(PlotextPlot):
         self.refresh()
 
 
-class RunsScreen(Screen):
+class RunsScreen(Workspace):
     """Runs workspace."""
 
     HELP = "## Runs\nEvery run writes a directory; they are listed here, newest first."
-    WORKSPACE = True
     BINDINGS = [
         Binding("space", "mark", "Mark", tooltip="Mark or unmark the run under the cursor", id="runs.mark"),
         Binding("c", "compare", "Compare", tooltip="Overlay the marked runs' curves and diff their configs",
@@ -98,10 +96,6 @@ class RunsScreen(Screen):
                 id="runs.reopen"),
         Binding("f5", "reload", "Reload", tooltip="Read the runs directory again", id="runs.reload"),
     ]
-
-    @on(Worker.StateChanged)
-    def _worker_state(self, event: Worker.StateChanged) -> None:
-        self.app.report_worker_error(event)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -12,9 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
-from textual.worker import Worker
 
 from kerastui.core.specs import (
     CheckpointSpec,
@@ -24,6 +22,7 @@ from kerastui.core.specs import (
     TensorBoardSpec,
 )
 from kerastui.ui.messages import PresetOpened
+from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import MetricChart, family
 from kerastui.ui.widgets.pictures import image_strip
@@ -52,12 +51,11 @@ class EpochTable(DataTable):
     HELP = "The epoch table: one row per finished epoch with every metric Keras logged."
 
 
-class TrainScreen(Screen):
+class TrainScreen(Workspace):
     """Train workspace."""
 
     HELP = ("## Train workspace\nSet compile and fit options on the left; s starts, x stops at the end of the "
             "current batch. Charts redraw after epochs (at most once a second), the progress line twice a second.")
-    WORKSPACE = True
     BINDINGS = [
         Binding("s", "start", "Start", tooltip="Train the workspace's model with these settings", id="train.start"),
         Binding("x", "stop", "Stop", tooltip="Stop at the end of the current batch, keeping history and model",
@@ -65,10 +63,6 @@ class TrainScreen(Screen):
         Binding("e", "evaluate", "Evaluate", tooltip="Evaluate the trained model on the test split again",
                 id="train.evaluate"),
     ]
-
-    @on(Worker.StateChanged)
-    def _worker_state(self, event: Worker.StateChanged) -> None:
-        self.app.report_worker_error(event)
 
     def compose(self) -> ComposeResult:
         yield Header()
