@@ -261,6 +261,20 @@ def custom_metric_classes(preset: Preset) -> dict[str, type]:
     return found
 
 
+def optimizer_names() -> list[str]:
+    """Keras's own optimizers (lower-case names, as compile accepts them)."""
+    import inspect
+
+    keras = load_keras()
+    names = []
+    for name in dir(keras.optimizers):
+        obj = getattr(keras.optimizers, name)
+        if (inspect.isclass(obj) and issubclass(obj, keras.optimizers.Optimizer)
+                and name not in ("Optimizer", "LossScaleOptimizer", "MultiOptimizer")):
+            names.append(name.lower())
+    return sorted(names)
+
+
 def compile_model(model, spec: CompileSpec, custom_objects: dict[str, type] | None = None,
                   learning_rate: float | None = None) -> list[str]:
     """Compile with the spec; returns the names of the custom metrics it added."""

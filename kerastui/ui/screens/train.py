@@ -8,7 +8,7 @@ from dataclasses import replace
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -107,6 +107,21 @@ class TrainScreen(Workspace):
     def on_mount(self) -> None:
         self.show_settings(self.app.preset)
         self.redraw(full=True)
+        self._keras_optimizers()
+
+    @work(thread=True, exit_on_error=False)
+    def _keras_optimizers(self) -> None:
+        """Replace the starter list with Keras's own optimizers once Keras is importable."""
+        from kerastui.core.builder import optimizer_names
+
+        names = optimizer_names()
+        self.app.call_from_thread(self._set_optimizers, names)
+
+    def _set_optimizers(self, names: list[str]) -> None:
+        select = self.query_one("#opt-optimizer", Select)
+        current = str(select.value)
+        select.set_options([(n, n) for n in dict.fromkeys([*names, current])])
+        select.value = current
 
     def on_screen_resume(self) -> None:
         self._loss_hint()
