@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -568,9 +568,6 @@ def _encode(y: np.ndarray, mode: str, classes: int) -> np.ndarray:
         return y.astype("float32")
     return y.astype("int64")
 
-
-def with_source(spec: DataSpec, source: str) -> DataSpec:
-    return replace(spec, source=source)
 
 
 def class_counts(data: Dataset) -> list[int]:

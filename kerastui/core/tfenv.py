@@ -96,10 +96,6 @@ def _restore_fd2(saved: int | None) -> None:
     os.close(saved)
 
 
-def keras_loaded() -> bool:
-    return _keras is not None
-
-
 def versions() -> dict[str, str]:
     keras = load_keras()
     import tensorflow as tf

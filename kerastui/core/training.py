@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -429,5 +429,3 @@ def train(preset: Preset, sinks: Iterable[Sink] = (), *, runs_dir: Path | None =
           record: bool = True) -> RunResult:
     return Trainer(preset, sinks, runs_dir=runs_dir, record=record).run()
 
-
-Callback = Callable[[Event], None]

@@ -409,10 +409,9 @@ def confusion_table(matrix: list[list[int]], names: list[str]) -> Table:
 
 
 def predictions_view(predictions: list[dict], app) -> Text | Table:
-    preview = app.dataset_preview
     labels = [f"{'✓' if p.get('correct') else '✗'} {p['predicted']}/{p['true']}" if "correct" in p
               else f"{p['predicted']:.3g}/{p['true']:.3g}" for p in predictions]
-    images = getattr(app, "prediction_images", None)
+    images = app.prediction_images
     if images is not None and len(images):
         return Text("test samples (predicted/true)\n", style="bold") + image_strip(images, labels, max_width=90)
     table = Table(title="test samples", title_justify="left", box=None, pad_edge=False)
