@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from kerastui import __version__
 
-COMMANDS = ("train", "presets", "info")
+COMMANDS = ("train", "presets", "info", "export-script")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "~/.local/share/kerastui/runs)")
     train.add_argument("--json", action="store_true", help="print one JSON object at the end (progress to stderr)")
 
+    export = sub.add_parser("export-script", help="write a plain Keras script that reproduces a preset",
+                            description="Write a runnable Keras script (no kerastui import) for a preset.")
+    export.add_argument("preset", metavar="PRESET", help="shipped name (ex1) or path to a .toml file")
+    export.add_argument("--data", metavar="SOURCE", help="override data.source")
+    export.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any preset key")
+    export.add_argument("-o", "--output", type=Path, help="write here (default: stdout)")
+
     presets = sub.add_parser("presets", help="list shipped and user presets")
     presets.add_argument("--json", action="store_true")
 
@@ -80,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return _open_tui([])
-    handler = {"train": cmd_train, "presets": cmd_presets, "info": cmd_info}[args.command]
+    handler = {"train": cmd_train, "presets": cmd_presets, "info": cmd_info,
+               "export-script": cmd_export_script}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -146,12 +154,14 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     for text in args.set:
         key, value = parse_assignment(text)
         out[key] = value
+    if getattr(args, "data", None) is not None:
+        out["data.source"] = args.data
+    if args.command != "train":
+        return out
     if args.epochs is not None:
         out["fit.epochs"] = args.epochs
     if args.batch_size is not None:
         out["fit.batch_size"] = args.batch_size
-    if args.data is not None:
-        out["data.source"] = args.data
     if args.limit is not None:
         out["data.limit"] = args.limit
     if args.save is not None:
@@ -325,6 +335,25 @@ def print_report(result) -> None:
     if result.run_dir:
         print(f"run directory: {result.run_dir}", file=out)
     print(f"seconds: {result.seconds:.1f}", file=out)
+
+
+def cmd_export_script(args: argparse.Namespace) -> int:
+    from kerastui.core import presets
+    from kerastui.core.script import export_script
+
+    preset = presets.load(args.preset, overrides_from(args))
+    name = args.output.name if args.output else "train.py"
+    text = export_script(preset, filename=name)
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _error(f"{args.output}: cannot write ({error.strerror})")
+        return EXIT_ERROR
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- presets, info
