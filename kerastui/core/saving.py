@@ -155,7 +155,9 @@ def predict(loaded, x: np.ndarray, fmt: str, batch_size: int = 256) -> np.ndarra
 
         outs = [np.asarray(loaded.serve(tf.constant(x[i:i + batch_size]))) for i in range(0, len(x), batch_size)]
         return np.concatenate(outs)
-    return np.asarray(loaded.predict(x, batch_size=batch_size, verbose=0))
+    # An eager call: no predict function to trace for a model that is used once.
+    outs = [np.asarray(loaded(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(outs)
 
 
 def predict_tfsm_layer(path: Path, x: np.ndarray) -> np.ndarray:
@@ -175,7 +177,7 @@ def save_and_verify(model, folder: Path, formats: list[str], x: np.ndarray, *,
                     tolerance: float = 1e-6) -> list[SaveResult]:
     """Save in each format (``.keras`` first), reload each file and compare predictions on ``x``."""
     folder.mkdir(parents=True, exist_ok=True)
-    reference = np.asarray(model.predict(x, batch_size=256, verbose=0)) if verify else None
+    reference = predict(model, x, "keras") if verify else None
     results = []
     for fmt in sorted(dict.fromkeys(formats), key=ORDER.index):
         path = default_path(folder, fmt, stem)
