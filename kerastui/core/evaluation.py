@@ -37,6 +37,12 @@ def compiled_metrics(model, y_true, y_pred) -> dict[str, float]:
     return {"loss": logs.pop("loss"), **logs}
 
 
+def split_report(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(metric → number, details such as the confusion matrix and per-class rows)."""
+    numbers = {k: v for k, v in report.items() if isinstance(v, (int, float)) or v is None}
+    return numbers, {k: v for k, v in report.items() if k not in numbers}
+
+
 def _num(value: Any) -> float:
     value = float(np.asarray(value).reshape(-1)[0])
     return value

@@ -75,6 +75,7 @@ class Trainer:
         self.built: BuiltModel | None = None
         self.data: datasets.Dataset | None = None
         self.run_dir: RunDir | None = None
+        self._last_report: dict[str, Any] | None = None
         self.result = RunResult(preset=preset.name or preset.title or "preset")
 
     # ------------------------------------------------------------------ control
@@ -180,7 +181,7 @@ class Trainer:
             self._record_phase("fine_tune", transfer.fine_tune_learning_rate, unfrozen=unfrozen)
 
     def _record_phase(self, name: str, learning_rate: float | None, unfrozen: list[str] | None = None) -> None:
-        from kerastui.core.evaluation import evaluate
+        from kerastui.core.evaluation import evaluate, split_report
 
         first = sum(p["epochs"] for p in self.result.phases)
         epochs = self.result.epochs_run - first
@@ -190,8 +191,8 @@ class Trainer:
         if unfrozen is not None:
             phase["unfrozen_layers"] = unfrozen
         if self.result.status != "nan":
-            report = evaluate(self.model, self.data, self.preset.fit.batch_size)
-            phase["test"] = {k: v for k, v in report.items() if isinstance(v, (int, float)) or v is None}
+            self._last_report = evaluate(self.model, self.data, self.preset.fit.batch_size)
+            phase["test"] = split_report(self._last_report)[0]
         self.result.phases.append(phase)
 
     def _fit_phase(self, phase: str, epochs: int) -> None:
@@ -261,15 +262,11 @@ class Trainer:
     # ------------------------------------------------------------------ after fitting
 
     def _evaluate(self) -> None:
-        from kerastui.core.evaluation import evaluate
+        from kerastui.core.evaluation import evaluate, split_report
 
-        if self.result.phases:  # a transfer run evaluated each phase already
-            report = dict(self.result.phases[-1].get("test", {}))
-            report.update({k: v for k, v in evaluate(self.model, self.data, 256).items() if not isinstance(v, (int, float))})
-        else:
-            report = evaluate(self.model, self.data, 256)
-        self.result.test = {k: v for k, v in report.items() if isinstance(v, (int, float)) or v is None}
-        self.result.evaluation = {k: v for k, v in report.items() if k not in self.result.test}
+        # A transfer run evaluated the final model when it recorded its last phase.
+        report = self._last_report if self._last_report is not None else evaluate(self.model, self.data, 256)
+        self.result.test, self.result.evaluation = split_report(report)
 
     def _save(self) -> None:
         from kerastui.core.saving import save_and_verify, save_model

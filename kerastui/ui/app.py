@@ -341,12 +341,10 @@ class KerasTUI(App[None]):
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
     def _evaluate(self, trainer) -> None:
-        from kerastui.core.evaluation import evaluate
+        from kerastui.core.evaluation import evaluate, split_report
 
-        report = evaluate(trainer.model, trainer.data)
         result = trainer.result
-        result.test = {k: v for k, v in report.items() if isinstance(v, (int, float)) or v is None}
-        result.evaluation = {k: v for k, v in report.items() if k not in result.test}
+        result.test, result.evaluation = split_report(evaluate(trainer.model, trainer.data))
         predictions, images = self._predictions(trainer)
         self.post_message(TrainingFinished(result, predictions, images))
 

@@ -124,6 +124,8 @@ class ModelScreen(Workspace):
     # ------------------------------------------------------------------ drawing
 
     def _fill(self, layers: list[LayerSpec], report, cursor: int | None) -> None:
+        from kerastui.core.builder import args_text
+
         table = self.query_one(LayerTable)
         keep = table.cursor_row if cursor is None else cursor
         functional = self.app.preset.model.type == "functional"
@@ -143,8 +145,6 @@ class ModelScreen(Workspace):
                 table.add_row(*cells, key="base")
             by_index = {r.index: r for r in rows or [] if r.index >= 0}
             for i, spec in enumerate(layers):
-                from kerastui.core.builder import args_text
-
                 row = by_index.get(i)
                 bad = error_index == i
                 style = "bold red" if bad else ""

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 from textual_plotext import PlotextPlot
 
 from kerastui.ui.screens.base import Workspace
+from kerastui.ui.widgets.charts import plot_epochs
 from kerastui.ui.widgets.status_line import StatusLine
 
 if sys.version_info >= (3, 11):
@@ -63,24 +64,10 @@ class OverlayChart(PlotextPlot):
         self.curves: list[tuple[str, list[float]]] = []
         self.metric = "val_loss"
 
-    def _lengths(self):
-        return [len(v) for _, v in self.curves]
-
     def show(self, metric: str, curves: list[tuple[str, list[float]]]) -> None:
         self.metric, self.curves = metric, curves
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(metric)
-        for i, (label, values) in enumerate(curves):
-            points = [(e + 1, v) for e, v in enumerate(values) if v == v]
-            if points:
-                plt.plot([p[0] for p in points], [p[1] for p in points], label=label[-24:],
-                         color=COLORS[i % len(COLORS)], marker="braille")
-        plt.xlabel("epoch")
-        longest = max(self._lengths(), default=0)
-        if 0 < longest <= 12:
-            plt.xticks(list(range(1, longest + 1)))
+        coloured = [(label[-24:], values, COLORS[i % len(COLORS)]) for i, (label, values) in enumerate(curves)]
+        plot_epochs(self.plt, metric, coloured, max(self.size.width - 8, 20))
         self.refresh()
 
 

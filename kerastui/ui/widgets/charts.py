@@ -51,31 +51,32 @@ class MetricChart(PlotextPlot):
         pick = min if lower_is_better(self.metric) else max
         return pick(clean)[1] + 1
 
-    def _lengths(self):
-        return [len(v) for v in self.series.values()]
-
     def replot(self) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(self.metric)
+        curves = []
         for name, values in sorted(self.series.items()):
-            if not values:
-                continue
-            points = thin([(i + 1, v) for i, v in enumerate(values) if v == v and abs(v) != float("inf")],
-                          max(self.size.width - 8, 20))
-            if not points:
-                continue
             label = "val" if name.startswith("val_") else "train"
-            plt.plot([p[0] for p in points], [p[1] for p in points], label=label,
-                     marker="braille", color="orange" if label == "val" else "cyan")
+            curves.append((label, values, "orange" if label == "val" else "cyan"))
+        plt = plot_epochs(self.plt, self.metric, curves, max(self.size.width - 8, 20))
         best = self.best_epoch
         if best is not None:
             plt.vline(best, "green")
         for boundary in self.boundaries:
             plt.vline(boundary + 0.5, "magenta")
-        plt.xlabel("epoch")
-        longest = max(self._lengths(), default=0)
-        if 0 < longest <= 12:
-            plt.xticks(list(range(1, longest + 1)))
         self.refresh()
+
+
+def plot_epochs(plt, title: str, curves: list[tuple[str, list[float], str]], max_points: int):
+    """Draw per-epoch curves (label, values, colour) on a cleared plot: NaN/inf skipped, long series
+    thinned to ``max_points``, whole-epoch ticks when there are few epochs.  Returns ``plt``."""
+    plt.clear_data()
+    plt.clear_figure()
+    plt.title(title)
+    for label, values, color in curves:
+        points = thin([(i + 1, v) for i, v in enumerate(values) if v == v and abs(v) != float("inf")], max_points)
+        if points:
+            plt.plot([p[0] for p in points], [p[1] for p in points], label=label, marker="braille", color=color)
+    plt.xlabel("epoch")
+    longest = max((len(values) for _, values, _ in curves), default=0)
+    if 0 < longest <= 12:
+        plt.xticks(list(range(1, longest + 1)))
+    return plt
