@@ -37,6 +37,10 @@ WORKSPACES = {
     "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
     "model": ("m", "Model", "Model workspace: edit the layer stack, with live shapes and parameter counts"),
     "train": ("t", "Train", "Train workspace: compile and fit settings, live charts, stop, evaluation"),
+    "saveload": ("l", "Save/Load", "Save/Load workspace: save in every format, prove reloads predict the same, "
+                 "open a saved model, predict, export a script"),
+    "experiments": ("p", "Experiments", "Experiments: a custom metric beside the built-in one; transfer learning "
+                    "with the freeze boundary"),
     "runs": ("h", "Runs", "Runs: every run on disk; overlay curves, diff configs, reopen"),
 }
 
@@ -53,6 +57,18 @@ def _train_screen():
     return TrainScreen()
 
 
+def _saveload_screen():
+    from kerastui.ui.screens.saveload import SaveLoadScreen
+
+    return SaveLoadScreen()
+
+
+def _experiments_screen():
+    from kerastui.ui.screens.experiments import ExperimentsScreen
+
+    return ExperimentsScreen()
+
+
 def _runs_screen():
     from kerastui.ui.screens.runs import RunsScreen
 
@@ -65,7 +81,8 @@ class KerasTUI(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "kerastui"
     # Only the first workspace is imported before the first frame; the others when first shown.
-    MODES = {"data": DataScreen, "model": _model_screen, "train": _train_screen, "runs": _runs_screen}
+    MODES = {"data": DataScreen, "model": _model_screen, "train": _train_screen, "saveload": _saveload_screen,
+             "experiments": _experiments_screen, "runs": _runs_screen}
     DEFAULT_MODE = "data"
     COMMANDS = App.COMMANDS | {PresetCommands}
     BINDINGS = [
@@ -220,6 +237,7 @@ class KerasTUI(App[None]):
             return
         self.preset.compile, self.preset.fit = preset.compile, preset.fit
         self.preset.callbacks, self.preset.data = preset.callbacks, preset.data
+        self.preset.transfer = preset.transfer
         self.run_state = RunState(status="running")
         self.prediction_images = None
         self._redraw_training(full=True)

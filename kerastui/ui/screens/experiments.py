@@ -1,0 +1,52 @@
+"""Experiments workspace: a custom metric beside the built-in one, and transfer learning."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from kerastui.ui.messages import PresetOpened
+from kerastui.ui.panels.metric import MetricPanel
+from kerastui.ui.panels.transfer import TransferPanel
+from kerastui.ui.screens.base import Workspace
+from kerastui.ui.widgets.status_line import StatusLine
+
+
+class ExperimentsScreen(Workspace):
+    """Two panels: the custom-metric comparison (exercise 4) and transfer learning (exercise 5)."""
+
+    HELP = ("## Experiments\n1: a custom keras.metrics.Metric trained beside the built-in metric it mirrors, "
+            "epoch by epoch.\n2: transfer learning: a keras.applications base, the freeze boundary, a two-phase run.")
+    BINDINGS = [
+        Binding("1", "panel('metric')", "Metric", tooltip="Custom metric beside the built-in one",
+                id="experiments.metric"),
+        Binding("2", "panel('transfer')", "Transfer", tooltip="Transfer learning: base, freeze, fine-tune",
+                id="experiments.transfer"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="experiments-tabs", initial="metric"):
+            with TabPane("Custom metric", id="metric"):
+                yield MetricPanel(id="metric-panel")
+            with TabPane("Transfer", id="transfer"):
+                yield TransferPanel(id="transfer-panel")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def action_panel(self, name: str) -> None:
+        self.query_one(TabbedContent).active = name
+
+    @on(PresetOpened)
+    def _preset_opened(self, message: PresetOpened) -> None:
+        """A new preset replaced the app's: each panel re-reads what it shows from it."""
+        for panel in (self.query_one(MetricPanel), self.query_one(TransferPanel)):
+            panel.preset_opened(message.preset)
+
+    def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
+        """Training events from the app: both panels show the shared run."""
+        for panel in (self.query_one(MetricPanel), self.query_one(TransferPanel)):
+            if panel.is_mounted:
+                panel.redraw(full=full, epoch=epoch)
