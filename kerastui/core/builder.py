@@ -452,3 +452,68 @@ def _shape(layer) -> str:
     if isinstance(out, (list, tuple)):
         return ", ".join(str(tuple(t.shape)) for t in out)
     return str(tuple(out.shape))
+
+
+# --------------------------------------------------------------------------- model → specs
+
+
+def specs_from_model(model) -> tuple[list[LayerSpec] | None, str | None]:
+    """A loaded Sequential model's layers as editable specs: Keras class name plus the arguments
+    that differ from the class's defaults, an ``Input`` first with the model's sample shape.
+
+    Returns ``(None, why)`` when a layer does not map onto the catalogue (a custom or nested
+    layer, a Functional or subclassed model): the model is then shown read-only.
+    """
+    keras = load_keras()
+    known = catalogue.catalogue()
+    if not isinstance(model, keras.Sequential):
+        kind = "Functional" if type(model).__name__ == "Functional" else f"subclassed ({type(model).__name__})"
+        return None, f"a {kind} model opens read-only; the layer editor maps Sequential models"
+    try:
+        shape = [None if d is None else int(d) for d in model.input_shape[1:]]
+    except Exception:  # noqa: BLE001 - a Sequential that was never built has no input
+        return None, "the model has no input shape (never built)"
+    specs = [LayerSpec("Input", {"shape": shape})]
+    for i, layer in enumerate(model.layers):
+        name = type(layer).__name__
+        if name not in known or not type(layer).__module__.startswith("keras."):
+            return None, f"layer {i} ({layer.name}: {name}) is not one of Keras's own layers"
+        try:
+            specs.append(LayerSpec(name, _changed_arguments(layer)))
+        except Exception as error:  # noqa: BLE001 - a config Keras cannot rebuild
+            return None, f"layer {i} ({layer.name}: {name}): {one_line(error)}"
+    return specs, None
+
+
+def _changed_arguments(layer) -> dict[str, Any]:
+    """The layer's config minus what a fresh layer of the same class has by default."""
+    import inspect
+
+    config = layer.get_config()
+    cls = type(layer)
+    signature = inspect.signature(cls.__init__)
+    required = {k: config[k] for k, p in signature.parameters.items()
+                if k != "self" and p.default is inspect.Parameter.empty and k in config
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    reference = cls(**required).get_config()
+    skip = {"name", "dtype", "trainable"}
+    out = {}
+    for key, value in config.items():
+        if key in skip or (key in reference and reference[key] == value and key not in required):
+            continue
+        if key not in signature.parameters and not any(
+                p.kind == p.VAR_KEYWORD for p in signature.parameters.values()):
+            continue
+        out[key] = _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists (TOML has no tuples); everything else as Keras serialised it."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):  # a serialised initializer, regularizer…: TOML has no null
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    return value

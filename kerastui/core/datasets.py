@@ -70,6 +70,20 @@ class Dataset:
     label_mode: str  # "categorical" | "sparse" | "binary" | "regression"
     load_seconds: float
     feature_names: list[str] = field(default_factory=list)
+    # (mean, std) of the training features when normalised: a typed row is scaled the same way.
+    feature_scale: tuple[np.ndarray, np.ndarray] | None = None
+
+    def scale_row(self, values) -> np.ndarray:
+        """One tabular sample as the user wrote it → the model's input (normalised like training)."""
+        row = np.asarray(values, dtype="float32").reshape(1, -1)
+        if row.shape[1] != int(np.prod(self.input_shape)):
+            names = f" ({', '.join(self.feature_names)})" if self.feature_names else ""
+            raise DatasetError(f"a row of {self.source} has {int(np.prod(self.input_shape))} values{names}, "
+                               f"got {row.shape[1]}")
+        if self.feature_scale is not None:
+            mean, std = self.feature_scale
+            row = (row - mean.reshape(1, -1)) / std.reshape(1, -1)
+        return row.reshape(1, *self.input_shape).astype("float32")
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -461,11 +475,12 @@ def prepare(
     else:
         order = rng.permutation(len(x))
         x, y = x[order], y[order]
+    feature_scale = None
     if raw.kind == "image":
         scale = _image_scaler(raw, spec, preprocess)
         x, xv, xt = (None if a is None else _shape_images(a, scale, image_size, rgb) for a in (x, xv, xt))
     else:
-        x, xv, xt = _standardise(x, xv, xt, spec.normalize)
+        x, xv, xt, feature_scale = _standardise(x, xv, xt, spec.normalize)
     mode = label_mode_for(loss, raw.task, spec.one_hot)
     classes = len(class_names)
     if mode == "binary" and classes > 2:
@@ -477,7 +492,7 @@ def prepare(
         x_val=xv, y_val=None if yv is None else _encode(yv, mode, classes),
         x_test=xt, y_test=_encode(yt, mode, classes), labels_test=np.asarray(yt),
         class_names=class_names, label_mode=mode, load_seconds=raw.load_seconds,
-        feature_names=list(raw.feature_names),
+        feature_names=list(raw.feature_names), feature_scale=feature_scale,
     )
 
 
@@ -552,11 +567,11 @@ def _standardise(x, xv, xt, normalise: bool):
     xv = None if xv is None else xv.astype("float32")
     xt = xt.astype("float32")
     if not normalise:
-        return x, xv, xt
+        return x, xv, xt, None
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std[std == 0] = 1.0
-    return ((x - mean) / std, None if xv is None else (xv - mean) / std, (xt - mean) / std)
+    return (x - mean) / std, None if xv is None else (xv - mean) / std, (xt - mean) / std, (mean, std)
 
 
 def _encode(y: np.ndarray, mode: str, classes: int) -> np.ndarray:

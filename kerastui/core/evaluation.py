@@ -14,7 +14,24 @@ from kerastui.core.datasets import Dataset
 def evaluate(model, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
     """One prediction pass over the test split; the compiled loss and metrics come from it."""
     predictions = model.predict(data.x_test, batch_size=batch_size, verbose=0)
-    out: dict[str, Any] = compiled_metrics(model, data.y_test, predictions)
+    return report_from_predictions(predictions, data, compiled_metrics(model, data.y_test, predictions))
+
+
+def evaluate_predictions(predictions, data: Dataset, loss: str | None = None) -> dict[str, Any]:
+    """The report for predictions of a model with no compiled metrics (a SavedModel export):
+    the loss named in the preset, then the same classification/regression figures."""
+    numbers: dict[str, Any] = {}
+    if loss:
+        from kerastui.core.tfenv import load_keras
+
+        keras = load_keras()
+        value = keras.losses.get(loss)(data.y_test, np.asarray(predictions))
+        numbers["loss"] = _num(keras.ops.mean(value))
+    return report_from_predictions(predictions, data, numbers)
+
+
+def report_from_predictions(predictions, data: Dataset, numbers: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(numbers)
     if isinstance(predictions, (list, tuple)):  # pragma: no cover - multi-output
         predictions = predictions[0]
     predictions = np.asarray(predictions)
@@ -125,23 +142,35 @@ def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float | None:
     return float(np.mean(scores)) if scores else None
 
 
-def sample_predictions(model, data: Dataset, count: int = 8) -> list[dict[str, Any]]:
-    """The first test samples with true and predicted label, confidence and top 3 (classification)."""
-    x = data.x_test[:count]
-    if not len(x):
+def sample_predictions(model, data: Dataset, count: int = 8, *, indices=None, predict=None) -> list[dict[str, Any]]:
+    """Test samples (the first ``count``, or ``indices``) with true and predicted label, confidence
+    and top 3 (classification).  ``predict`` maps inputs to outputs (default ``model.predict``)."""
+    index = np.arange(min(count, len(data.x_test))) if indices is None else np.asarray(indices, dtype="int64")
+    if not len(index):
         return []
-    predictions = np.asarray(model.predict(x, verbose=0))
+    x = data.x_test[index]
+    predictions = np.asarray(predict(x) if predict is not None else model.predict(x, verbose=0))
     out = []
-    for i in range(len(x)):
-        item: dict[str, Any] = {"index": i}
-        if data.task == "regression":
-            item.update(true=float(data.labels_test[i]), predicted=float(predictions[i].reshape(-1)[0]))
-        else:
-            proba = probabilities(predictions[i:i + 1], max(data.num_classes, 2))[0]
-            order = np.argsort(proba)[::-1][:3]
-            names = data.class_names
-            item.update(true=names[int(data.labels_test[i])], predicted=names[int(order[0])],
-                        confidence=float(proba[order[0]]), correct=int(order[0]) == int(data.labels_test[i]),
-                        top3=[(names[int(c)], float(proba[c])) for c in order])
+    for row, i in enumerate(index):
+        item = describe_prediction(predictions[row:row + 1], data, data.labels_test[int(i)])
+        item["index"] = int(i)
         out.append(item)
     return out
+
+
+def describe_prediction(prediction: np.ndarray, data: Dataset, truth=None) -> dict[str, Any]:
+    """One model output as the user reads it: predicted class, confidence, top 3 (and the truth)."""
+    item: dict[str, Any] = {}
+    if data.task == "regression":
+        item["predicted"] = float(np.asarray(prediction).reshape(-1)[0])
+        if truth is not None:
+            item["true"] = float(truth)
+        return item
+    proba = probabilities(prediction, max(data.num_classes, 2))[0]
+    order = np.argsort(proba)[::-1][:3]
+    names = data.class_names
+    item.update(predicted=names[int(order[0])], confidence=float(proba[order[0]]),
+                top3=[(names[int(c)], float(proba[c])) for c in order])
+    if truth is not None:
+        item.update(true=names[int(truth)], correct=int(order[0]) == int(truth))
+    return item

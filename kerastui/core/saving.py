@@ -37,6 +37,7 @@ class SaveResult:
     same: bool | None
     optimizer: str | None = None
     tfsm_max_abs_diff: float | None = None
+    verify_seconds: float = 0.0  # predicting the batch with the reloaded model(s) and comparing
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +150,75 @@ def _missing_class(error: Exception) -> str | None:
     return None
 
 
+@dataclass
+class OpenedModel:
+    """A model file opened for work: a Keras model (.keras/.h5) or a SavedModel export."""
+
+    path: str
+    format: str
+    model: Any
+    load_seconds: float
+    bytes: int
+    rows: list  # builder.LayerRow per layer (empty for a SavedModel)
+    counts: dict[str, int]
+    input_shape: tuple | None
+    output_shape: tuple | None
+    specs: list | None = None  # editable LayerSpecs when every layer maps onto the catalogue
+    read_only_reason: str | None = None
+    optimizer: str | None = None
+    custom_objects: dict[str, Any] | None = None
+
+    @property
+    def is_keras(self) -> bool:
+        return self.format != "savedmodel"
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return predict(self.model, np.asarray(x, dtype="float32"), self.format)
+
+
+def open_model(path: str | os.PathLike, preset=None) -> OpenedModel:
+    """Load a model file with the preset's custom objects (its custom metrics, its subclass)."""
+    from kerastui.core.builder import custom_metric_classes, layer_rows, parameter_counts, specs_from_model
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise SaveError(f"{path}: not found")
+    fmt = format_of(path)
+    custom = custom_metric_classes(preset) if preset is not None else {}
+    start = time.perf_counter()
+    model = load_model(path, fmt, custom)
+    seconds = time.perf_counter() - start
+    opened = OpenedModel(str(path), fmt, model, seconds, size_on_disk(path), [], {}, None, None, custom_objects=custom)
+    if fmt == "savedmodel":
+        _describe_export(opened)
+        opened.read_only_reason = "a SavedModel export holds a traced graph: inference only (evaluate, predict)"
+        return opened
+    opened.rows = layer_rows(model)
+    opened.counts = parameter_counts(model)
+    opened.input_shape = tuple(model.input_shape[1:]) if hasattr(model, "input_shape") else None
+    opened.output_shape = tuple(model.output_shape[1:]) if hasattr(model, "output_shape") else None
+    opened.optimizer = type(model.optimizer).__name__ if getattr(model, "optimizer", None) else None
+    opened.specs, opened.read_only_reason = specs_from_model(model)
+    return opened
+
+
+def _describe_export(opened: OpenedModel) -> None:
+    model = opened.model
+    serve = getattr(model, "serve", None)
+    if serve is None:
+        raise SaveError(f"{opened.path}: the SavedModel has no 'serve' endpoint (not written by model.export)")
+    try:
+        spec = serve.input_signature[0] if serve.input_signature else None
+        opened.input_shape = tuple(spec.shape[1:]) if spec is not None else None
+    except Exception:  # noqa: BLE001 - exports of other tools
+        opened.input_shape = None
+    variables = list(getattr(model, "variables", []) or [])
+    trainable = list(getattr(model, "trainable_variables", []) or [])
+    total = int(sum(np.prod(v.shape) for v in variables))
+    train = int(sum(np.prod(v.shape) for v in trainable))
+    opened.counts = {"total": total, "trainable": train, "non_trainable": total - train}
+
+
 def predict(loaded, x: np.ndarray, fmt: str, batch_size: int = 256) -> np.ndarray:
     if fmt == "savedmodel":
         import tensorflow as tf
@@ -172,6 +242,11 @@ def size_on_disk(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
+def target_paths(folder: Path, formats: list[str], stem: str = "model") -> list[Path]:
+    """Where ``save_and_verify`` writes each format (to ask before overwriting)."""
+    return [default_path(folder, fmt, stem) for fmt in sorted(dict.fromkeys(formats), key=ORDER.index)]
+
+
 def save_and_verify(model, folder: Path, formats: list[str], x: np.ndarray, *,
                     custom_objects: dict | None = None, verify: bool = True, stem: str = "model",
                     tolerance: float = 1e-6) -> list[SaveResult]:
@@ -189,12 +264,15 @@ def save_and_verify(model, folder: Path, formats: list[str], x: np.ndarray, *,
             start = time.perf_counter()
             loaded = load_model(path, fmt, custom_objects)
             result.load_seconds = round(time.perf_counter() - start, 4)
+            start = time.perf_counter()
             diff = float(np.max(np.abs(predict(loaded, x, fmt) - reference))) if len(x) else 0.0
             result.max_abs_diff = diff
             result.same = diff <= tolerance
             if fmt == "savedmodel":
                 result.tfsm_max_abs_diff = float(np.max(np.abs(predict_tfsm_layer(path, x) - reference))) if len(x) else 0.0
-            else:
+                result.same = result.same and result.tfsm_max_abs_diff <= tolerance
+            result.verify_seconds = round(time.perf_counter() - start, 4)
+            if fmt != "savedmodel":
                 result.optimizer = type(loaded.optimizer).__name__ if getattr(loaded, "optimizer", None) else None
         results.append(result)
     return results

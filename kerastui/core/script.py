@@ -43,6 +43,28 @@ def export_script(preset: Preset, filename: str = "train.py") -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def write_script(preset: Preset, path: Path) -> Path:
+    """Write the script atomically (a temporary file renamed over the target)."""
+    import os
+
+    from kerastui.core.errors import KerasTUIError
+
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        raise KerasTUIError(f"{path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise KerasTUIError(f"{path}: is a directory")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(export_script(preset, filename=path.name), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as error:
+        raise KerasTUIError(f"{path}: cannot write ({error.strerror or error})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def _py(value: Any) -> str:
     if isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
         return repr(tuple(value))

@@ -65,8 +65,10 @@ class Trainer:
     """Runs one preset.  ``request_stop()`` may be called from any thread."""
 
     def __init__(self, preset: Preset, sinks: Iterable[Sink] = (), *, runs_dir: Path | None = None,
-                 record: bool = True) -> None:
+                 record: bool = True, model=None) -> None:
         self.preset = preset
+        # A model to train further (opened from a file) instead of one built from the preset.
+        self.initial_model = model
         self.sinks: list[Sink] = list(sinks)
         self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         self.record = record
@@ -102,18 +104,14 @@ class Trainer:
         keras = load_keras()
         preset = self.preset
         keras.utils.set_random_seed(preset.fit.seed)
-        kwargs: dict[str, Any] = {}
-        if preset.transfer is not None:
-            from kerastui.core.transfer import preprocess_function, transfer_image_shape
-
-            info = datasets.describe(preset.data, preset.base_dir)
-            if info.kind != "image":
-                raise KerasTUIError(f"{preset.where}: transfer: {preset.data.source} is not image data")
-            shape = transfer_image_shape(preset.transfer, info.shape if len(info.shape) == 3 else (*info.shape, 1))
-            kwargs = {"image_size": shape[:2], "rgb": shape[2] == 3, "preprocess": preprocess_function(preset.transfer.base)}
-        self.data = datasets.prepare(preset.data, loss=preset.compile.loss, base_dir=preset.base_dir, **kwargs)
+        self.data = prepare_data(preset)
         self.result.data = self.data.summary()
-        self.built = build_model(preset, self.data.input_shape)
+        if self.initial_model is not None:
+            from kerastui.core.builder import custom_metric_classes
+
+            self.built = BuiltModel(self.initial_model, self.data.input_shape, custom_metric_classes(preset))
+        else:
+            self.built = build_model(preset, self.data.input_shape)
         self.model = self.built.model
         check_fits_data(self.model, self.data, preset)
         for notice in self.built.notices:
@@ -142,10 +140,18 @@ class Trainer:
         except KeyboardInterrupt:
             self.result.status = "interrupted"
             raise
-        except KerasTUIError as error:
+        except Exception as error:
+            from kerastui.core.metrics import metric_error
+
+            # An exception raised inside the user's custom metric: one line with its file and line.
+            located = metric_error(error, self.preset)
+            if located is None and not isinstance(error, KerasTUIError):
+                raise
             self.result.status = "failed"
-            self.result.error = str(error)
-            raise
+            self.result.error = located or str(error)
+            if located is None:
+                raise
+            raise KerasTUIError(located) from error
         finally:
             self.result.seconds = time.perf_counter() - start
             if self.run_dir is not None:
@@ -202,7 +208,7 @@ class Trainer:
         initial = self.result.epochs_run
         steps = math.ceil(len(data.x_train) / fit.batch_size)
         stream = _stream_callback(keras, self, phase, steps)
-        callbacks = [stream, *self._keras_callbacks()]
+        callbacks = [stream, *self._keras_callbacks(phase)]
         self.emit(TrainStarted(phase, epochs, initial, steps, len(data.x_train), fit.batch_size))
         try:
             history = self.model.fit(
@@ -229,7 +235,7 @@ class Trainer:
             self.emit(Notice(stream.nan_message, "warning"))
         self.emit(TrainEnded(phase, run, reason))
 
-    def _keras_callbacks(self) -> list:
+    def _keras_callbacks(self, phase: str = "train") -> list:
         keras = load_keras()
         spec = self.preset.callbacks
         out = []
@@ -255,7 +261,10 @@ class Trainer:
             except ImportError:
                 raise KerasTUIError("callbacks.tensorboard: the tensorboard package is not installed "
                                     "(pip install tensorboard)") from None
-            out.append(keras.callbacks.TensorBoard(log_dir=str(path), histogram_freq=spec.tensorboard.histogram_freq))
+            # A transfer run logs each phase in its own folder (head/, fine_tune/): TensorBoard shows
+            # both as runs under one log dir, the fine-tuning steps continuing from the head's epochs.
+            phase_path = path / phase if self.preset.transfer is not None else path
+            out.append(keras.callbacks.TensorBoard(log_dir=str(phase_path), histogram_freq=spec.tensorboard.histogram_freq))
             self.result.tensorboard = f"tensorboard --logdir {path}"
         return out
 
@@ -305,6 +314,20 @@ class Trainer:
             if name in self.result.test and mirror in self.result.test:
                 report["test_abs_diff"] = abs(self.result.test[name] - self.result.test[mirror])
             self.result.custom_metrics[name] = report
+
+
+def prepare_data(preset: Preset) -> datasets.Dataset:
+    """The preset's data as its model sees it (a transfer base's size, channels and preprocessing)."""
+    kwargs: dict[str, Any] = {}
+    if preset.transfer is not None:
+        from kerastui.core.transfer import preprocess_function, transfer_image_shape
+
+        info = datasets.describe(preset.data, preset.base_dir)
+        if info.kind != "image":
+            raise KerasTUIError(f"{preset.where}: transfer: {preset.data.source} is not image data")
+        shape = transfer_image_shape(preset.transfer, info.shape if len(info.shape) == 3 else (*info.shape, 1))
+        kwargs = {"image_size": shape[:2], "rgb": shape[2] == 3, "preprocess": preprocess_function(preset.transfer.base)}
+    return datasets.prepare(preset.data, loss=preset.compile.loss, base_dir=preset.base_dir, **kwargs)
 
 
 def check_fits_data(model, data: datasets.Dataset, preset: Preset) -> None:

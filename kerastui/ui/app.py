@@ -37,7 +37,7 @@ WORKSPACES = {
     "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
     "model": ("m", "Model", "Model workspace: edit the layer stack, with live shapes and parameter counts"),
     "train": ("t", "Train", "Train workspace: compile and fit settings, live charts, stop, evaluation"),
-    "saveload": ("l", "Save/Load", "Save/Load workspace: save in every format, prove reloads predict the same, "
+    "saveload": ("v", "Save/Load", "Save/Load workspace: save in every format, prove reloads predict the same, "
                  "open a saved model, predict, export a script"),
     "experiments": ("p", "Experiments", "Experiments: a custom metric beside the built-in one; transfer learning "
                     "with the freeze boundary"),
@@ -116,6 +116,8 @@ class KerasTUI(App[None]):
         self.dataset_preview = None
         self.run_state: RunState | None = None
         self.trainer = None  # the last run's core Trainer: its model and data stay usable
+        self.opened = None  # core OpenedModel: a model file opened in the Save/Load workspace
+        self.model_origin = ""  # "trained" or "opened": which of the two is the working model
         self.prediction_images = None
         self._last_progress_redraw = 0.0
         self._last_chart_redraw = 0.0
@@ -135,6 +137,9 @@ class KerasTUI(App[None]):
     def open_preset(self, preset: Preset) -> None:
         self.preset = preset
         self.stack = LayerStack(list(preset.model.layers))
+        self.opened = None
+        if self.model_origin == "opened":
+            self.model_origin = "trained" if self.trainer is not None and self.trainer.model is not None else ""
         self.dataset_preview = None
         self.data_label = ""
         self.model_label = ""
@@ -256,7 +261,7 @@ class KerasTUI(App[None]):
         from kerastui.core.errors import KerasTUIError, one_line
         from kerastui.core.training import Trainer
 
-        trainer = Trainer(preset, [self._training_sink])
+        trainer = Trainer(preset, [self._training_sink], model=self.continued_model(preset))
         self.trainer = trainer
         try:
             result = trainer.run()
@@ -268,6 +273,40 @@ class KerasTUI(App[None]):
             return
         predictions, images = self._predictions(trainer) if result.status != "nan" else ([], None)
         self.post_message(TrainingFinished(result, predictions, images))
+
+    def continued_model(self, preset: Preset):
+        """The opened model's Keras object when training should go on from its weights: it is the
+        working model and the layer stack is still the one it was opened with (or it is read-only)."""
+        opened = self.opened
+        if self.model_origin != "opened" or opened is None or not opened.is_keras:
+            return None
+        if opened.specs is not None and list(preset.model.layers) != list(opened.specs):
+            return None  # the stack was edited since: build it anew
+        return opened.model
+
+    def working_model(self):
+        """(keras model or SavedModel object, format, where it came from) or None."""
+        if self.model_origin == "opened" and self.opened is not None:
+            return self.opened.model, self.opened.format, f"opened {self.opened.path}"
+        trainer = self.trainer
+        if trainer is not None and trainer.model is not None and not (self.run_state and self.run_state.running):
+            where = f"trained here ({self.run_state.run_dir})" if self.run_state and self.run_state.run_dir else "trained here"
+            return trainer.model, "keras", where
+        return None
+
+    def model_opened(self, opened) -> None:
+        """A model file was opened: it becomes the working model; mapped layers become the stack."""
+        self.opened = opened
+        self.model_origin = "opened"
+        if opened.specs is not None:
+            self.preset.model.type = "sequential"
+            self.preset.model.subclass = None
+            self.preset.transfer = None
+            self.stack = LayerStack(list(opened.specs))
+        for screen in self._all_workspace_screens():
+            if hasattr(screen, "refresh_stack") and screen.is_mounted:
+                screen.refresh_stack()
+        self.size_model()
 
     def _training_sink(self, event) -> None:
         self.post_message(TrainingEvent(event))
@@ -328,6 +367,8 @@ class KerasTUI(App[None]):
         state.predictions = message.predictions
         self.prediction_images = message.images
         state.run_dir = result.run_dir
+        if self.trainer is not None and self.trainer.model is not None:
+            self.model_origin = "trained"
         if result.status == "nan":
             state.status, state.error = "nan", result.error
             self.notify(result.error or "loss became NaN", title="training stopped", severity="error", timeout=10)

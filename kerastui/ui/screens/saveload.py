@@ -1,0 +1,563 @@
+"""Save/Load workspace: save in every format and prove each file reloads with the same
+predictions; open a model file to edit, evaluate, train further or predict; export a script."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Static
+
+from kerastui.ui.messages import PresetOpened
+from kerastui.ui.screens.base import Workspace
+from kerastui.ui.screens.data import PathSuggester
+from kerastui.ui.widgets.pictures import image_strip
+from kerastui.ui.widgets.status_line import StatusLine
+
+FORMATS = {"keras": ".keras", "h5": ".h5 (HDF5)", "savedmodel": "SavedModel"}
+VERIFY_SAMPLES = 256  # the fixed batch of test inputs every reloaded file is run on
+PREDICT_COUNT = 8
+
+
+def field_row(label: str, widget) -> Horizontal:
+    return Horizontal(Label(label, classes="field-name"), widget, classes="field")
+
+
+def save_target(text: str) -> tuple[Path, str]:
+    """"folder/stem" (a known suffix is dropped) → (folder, stem)."""
+    path = Path(text.strip()).expanduser()
+    stem = path.name
+    for suffix in (".keras", ".h5", ".hdf5"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+    stem = stem.removesuffix("_savedmodel")
+    return path.parent, stem or "model"
+
+
+def parse_indices(text: str, limit: int) -> list[int]:
+    """"0-7", "3, 9, 12" or "5" → test-sample indices (checked against the test split's size)."""
+    out: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                low, high = (int(p) for p in part.split("-", 1))
+                out.extend(range(low, high + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise ValueError(f"samples: {part!r} is not an index or a range like 0-7") from None
+    bad = [i for i in out if not 0 <= i < limit]
+    if bad:
+        raise ValueError(f"samples: {bad[0]} is outside the test split (0..{limit - 1})")
+    return out[:64]
+
+
+class VerifyTable(DataTable):
+    """One row per saved file: size, save and load time, and the largest prediction difference."""
+
+    HELP = ("The verification table: each saved file was reloaded from disk and run on the same test inputs; "
+            "max |Δ| is the largest absolute difference from the in-memory model's predictions.")
+
+
+class OpenedLayers(DataTable):
+    """The opened model's layers: type, output shape, parameters, trainable."""
+
+    HELP = "The layers of the opened model file (read-only here; a Sequential model is also in the Model workspace)."
+
+
+class SaveLoadScreen(Workspace):
+    """Save/Load workspace."""
+
+    HELP = ("## Save/Load workspace\ns saves the working model in each ticked format (atomic writes, asks before "
+            "overwriting), reloads every file and compares its predictions on a fixed test batch. r opens a .keras, "
+            ".h5 or SavedModel folder: a Sequential model's layers go to the Model workspace (t trains further from "
+            "its weights). e evaluates, i predicts chosen test samples (enter in 'row' predicts a typed row), "
+            "w exports a plain Keras script.")
+    BINDINGS = [
+        Binding("s", "save", "Save+verify", tooltip="Save in the ticked formats, reload each file, compare predictions",
+                id="saveload.save"),
+        Binding("r", "open_model", "Open", tooltip="Open the model file (or SavedModel folder) named in 'open'",
+                id="saveload.open"),
+        Binding("e", "evaluate", "Evaluate", tooltip="Evaluate the working model on the test split",
+                id="saveload.evaluate"),
+        Binding("i", "predict", "Predict", tooltip="Predict the test samples named in 'samples' (blank: the next 8)",
+                id="saveload.predict"),
+        Binding("w", "export_script", "Script", tooltip="Write a plain Keras script reproducing the preset",
+                id="saveload.script"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = None  # core Dataset for the preset's data (loaded on first need)
+        self._data_key = None
+        self._next_sample = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="saveload-body"):
+            with VerticalScroll(id="saveload-side"):
+                yield Label("[b]Save[/b]")
+                yield field_row("path", Input(id="save-path", suggester=PathSuggester(), compact=True,
+                                              placeholder="folder/name",
+                                              tooltip="folder/name: writes name.keras, name.h5, name_savedmodel/"))
+                for fmt, label in FORMATS.items():
+                    yield Checkbox(label, value=True, id=f"fmt-{fmt}", compact=True)
+                yield Checkbox("verify (reload and compare)", value=True, id="save-verify", compact=True)
+                yield Label("[b]Open[/b]")
+                yield field_row("path", Input(id="open-path", suggester=PathSuggester(), compact=True,
+                                              placeholder="model.keras | .h5 | folder",
+                                              tooltip="A .keras or .h5 file, or a SavedModel folder; enter opens"))
+                yield Label("[b]Predict[/b]")
+                yield field_row("samples", Input(id="predict-samples", compact=True, placeholder="0-7 or 3,9",
+                                                 tooltip="Test-split indices; enter predicts them"))
+                yield field_row("row", Input(id="predict-row", compact=True, placeholder="values, comma-separated",
+                                             tooltip="A tabular sample typed as numbers (raw units); enter predicts"))
+                yield Label("[b]Script[/b]")
+                yield field_row("file", Input(id="script-path", suggester=PathSuggester(), compact=True,
+                                              placeholder="train.py", tooltip="Where w writes the plain Keras script"))
+            with VerticalScroll(id="saveload-main"):
+                yield Static(id="working-model")
+                yield Static(id="saveload-message")
+                yield VerifyTable(id="verify-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="verify-verdict")
+                yield Static(id="opened-title")
+                yield OpenedLayers(id="opened-layers", cursor_type="row", zebra_stripes=True)
+                yield Static(id="saveload-evaluation")
+                yield Static(id="predictions")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._default_paths()
+        table = self.query_one(VerifyTable)
+        table.add_columns("format", "file", "size", "save s", "load s", "check s", "max |Δ|", "same")
+        table.display = False
+        self.query_one(OpenedLayers).display = False
+        self.redraw(full=True)
+
+    def on_screen_resume(self) -> None:
+        self.redraw(full=True)
+
+    @on(PresetOpened)
+    def _preset_opened(self) -> None:
+        self._default_paths()
+        self.data = None
+        self._show_opened()
+        self.redraw(full=True)
+
+    def _default_paths(self) -> None:
+        name = self.app.preset.name or "model"
+        self.query_one("#save-path", Input).value = str(Path.cwd() / "models" / name)
+        self.query_one("#script-path", Input).value = str(Path.cwd() / f"{name}_train.py")
+
+    # ------------------------------------------------------------------ what is shown
+
+    def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
+        """Training events: the working model line follows the run (a finished run is savable)."""
+        working = self.app.working_model()
+        line = self.query_one("#working-model", Static)
+        if working is None:
+            running = self.app.run_state is not None and self.app.run_state.running
+            line.update(Text.assemble(("working model  ", "bold"), ("training…", "") if running else
+                                      ("none yet: train one (t, then s) or open a file (r)", "dim")), layout=False)
+        else:
+            _, fmt, where = working
+            line.update(Text.assemble(("working model  ", "bold"), where, (f"  ({fmt})", "dim")), layout=False)
+
+    def message(self, text: str, *, error: bool = False) -> None:
+        style = "red" if error else "green"
+        self.query_one("#saveload-message", Static).update(Text(text, style=style))
+
+    def _show_opened(self) -> None:
+        opened = self.app.opened
+        title = self.query_one("#opened-title", Static)
+        table = self.query_one(OpenedLayers)
+        if opened is None:
+            title.update("")
+            table.display = False
+            return
+        counts = opened.counts
+        lines = [f"[b]opened[/b]  {opened.path} · {opened.format} · {opened.bytes / 1024:,.0f} KiB · "
+                 f"loaded in {opened.load_seconds:.2f} s" if not self.app.deterministic else
+                 f"[b]opened[/b]  {Path(opened.path).name} · {opened.format}",
+                 f"params {counts.get('total', 0):,} (trainable {counts.get('trainable', 0):,}) · input "
+                 f"{list(opened.input_shape) if opened.input_shape else '?'}"
+                 + (f" · optimizer {opened.optimizer}" if opened.optimizer else "")]
+        if opened.specs is not None:
+            lines.append(f"[green]{len(opened.specs)} layers mapped onto the catalogue: editable in the Model "
+                         "workspace (m); t trains further from these weights[/green]")
+        elif opened.read_only_reason:
+            lines.append(f"[yellow]read-only: {opened.read_only_reason}[/yellow]")
+        title.update("\n".join(lines))
+        table.clear(columns=True)
+        table.add_columns("#", "name", "type", "output shape", "params", "trainable")
+        for row in opened.rows:
+            table.add_row(str(row.index), row.name, row.type, row.output_shape, f"{row.params:,}",
+                          "✓" if row.trainable else "·")
+        table.display = bool(opened.rows)
+
+    # ------------------------------------------------------------------ data for verify/evaluate/predict
+
+    def _dataset(self):
+        """The preset's prepared data (worker thread): the last run's when it used the same preset data."""
+        from kerastui.core.training import prepare_data
+
+        preset = self.app.current_preset()
+        key = (repr(preset.data), preset.compile.loss, repr(preset.transfer))
+        trainer = self.app.trainer
+        if trainer is not None and trainer.data is not None and self.app.model_origin == "trained":
+            return trainer.data
+        if self.data is None or self._data_key != key:
+            self.data, self._data_key = prepare_data(preset), key
+        return self.data
+
+    def _working_or_say(self):
+        working = self.app.working_model()
+        if working is None:
+            self.message("no working model: train one (t) or open a file (r)", error=True)
+        return working
+
+    # ------------------------------------------------------------------ save + verify
+
+    def action_save(self) -> None:
+        from kerastui.core.saving import target_paths
+
+        working = self._working_or_say()
+        if working is None:
+            return
+        model, fmt, _ = working
+        if fmt == "savedmodel":
+            self.message("an opened SavedModel is a traced graph, not a Keras model: it cannot be saved again "
+                         "as .keras/.h5; open the .keras file instead", error=True)
+            return
+        formats = [f for f in FORMATS if self.query_one(f"#fmt-{f}", Checkbox).value]
+        if not formats:
+            self.message("tick at least one format", error=True)
+            return
+        text = self.query_one("#save-path", Input).value
+        if not text.strip():
+            self.message("save: type a path (folder/name)", error=True)
+            return
+        folder, stem = save_target(text)
+        if not folder.is_dir():
+            self.message(f"{folder}: folder does not exist", error=True)
+            return
+        verify = self.query_one("#save-verify", Checkbox).value
+        existing = [p for p in target_paths(folder, formats, stem) if p.exists()]
+        if not existing:
+            self._start_save(model, folder, stem, formats, verify)
+            return
+        from kerastui.ui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start_save(model, folder, stem, formats, verify)
+            else:
+                self.message("not saved: nothing was overwritten")
+
+        names = ", ".join(p.name for p in existing)
+        self.app.push_screen(ConfirmDialog(f"Overwrite {names} in {folder}?"), answered)
+
+    def _start_save(self, model, folder: Path, stem: str, formats: list[str], verify: bool) -> None:
+        self.message(f"saving {', '.join(formats)} to {folder}…")
+        self._save(model, folder, stem, formats, verify)
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    def _save(self, model, folder: Path, stem: str, formats: list[str], verify: bool) -> None:
+        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.saving import save_and_verify
+
+        try:
+            data = self._dataset() if verify else None
+            x = data.x_test[:VERIFY_SAMPLES] if data is not None else None
+            opened = self.app.opened if self.app.model_origin == "opened" else None
+            trainer = self.app.trainer
+            custom = (opened.custom_objects if opened is not None else
+                      trainer.built.custom_objects if trainer is not None and trainer.built else {})
+            results = save_and_verify(model, folder, formats, x, custom_objects=custom, verify=verify, stem=stem)
+        except KerasTUIError as error:
+            self.app.call_from_thread(self.message, str(error), error=True)
+            return
+        except Exception as error:  # noqa: BLE001 - shown, never a traceback
+            self.app.call_from_thread(self.message, f"save: {type(error).__name__}: {one_line(error)}", error=True)
+            return
+        self.app.call_from_thread(self._saved, results, verify)
+
+    def _saved(self, results, verify: bool) -> None:
+        self.results = results
+        table = self.query_one(VerifyTable)
+        table.clear()
+        deterministic = self.app.deterministic
+        for r in results:
+            secs = (lambda v: "…" if deterministic else f"{v:.3f}")
+            diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
+            same = "" if r.same is None else ("✓" if r.max_abs_diff is not None and r.max_abs_diff <= 1e-6
+                                              else "✗ differs")
+            table.add_row(r.format, Path(r.path).name, "…" if deterministic else _size(r.bytes), secs(r.save_seconds),
+                          secs(r.load_seconds) if verify else "", secs(r.verify_seconds) if verify else "", diff, same)
+            if r.tfsm_max_abs_diff is not None:
+                ok = r.tfsm_max_abs_diff <= 1e-6
+                table.add_row("└ TFSMLayer", "serve", "", "", "", "", f"{r.tfsm_max_abs_diff:.1e}",
+                              "✓" if ok else "✗ differs")
+        table.display = True
+        verdict = self.query_one("#verify-verdict", Static)
+        if not verify:
+            verdict.update("[dim]saved without verification[/dim]")
+        else:
+            worst = max((max(r.max_abs_diff or 0.0, r.tfsm_max_abs_diff or 0.0) for r in results), default=0.0)
+            good = all(r.same for r in results)
+            verdict.update(Text(f"{'✓' if good else '✗'} {len(results)} file(s) reloaded from disk: largest "
+                                f"difference {worst:.2e} on {VERIFY_SAMPLES} test inputs "
+                                f"({'identical predictions' if good else 'predictions DIFFER'})",
+                                style="bold green" if good else "bold red"))
+        self.message(f"saved {len(results)} file(s) in {Path(results[0].path).parent}" if results else "nothing saved")
+
+    # ------------------------------------------------------------------ open
+
+    @on(Input.Submitted, "#open-path")
+    def _open_submitted(self) -> None:
+        self.action_open_model()
+
+    def action_open_model(self) -> None:
+        text = self.query_one("#open-path", Input).value.strip()
+        if not text:
+            self.message("open: type the path of a .keras or .h5 file or a SavedModel folder", error=True)
+            self.query_one("#open-path", Input).focus()
+            return
+        if self.app.run_state is not None and self.app.run_state.running:
+            self.message("open: wait for training to finish (x stops it)", error=True)
+            return
+        self.message(f"opening {text}…")
+        self._open(Path(text).expanduser(), self.app.current_preset())
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def _open(self, path: Path, preset) -> None:
+        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.saving import open_model
+
+        try:
+            opened = open_model(path, preset)
+        except KerasTUIError as error:
+            self.app.call_from_thread(self.message, f"{error} — the current model is kept", error=True)
+            return
+        except Exception as error:  # noqa: BLE001 - any loader failure: one line, model kept
+            self.app.call_from_thread(self.message, f"{path}: cannot open: {type(error).__name__}: {one_line(error)} "
+                                      "— the current model is kept", error=True)
+            return
+        self.app.call_from_thread(self._opened, opened)
+
+    def _opened(self, opened) -> None:
+        self.app.model_opened(opened)
+        self._show_opened()
+        self.redraw()
+        self.message(f"opened {opened.path}")
+
+    # ------------------------------------------------------------------ evaluate
+
+    def action_evaluate(self) -> None:
+        working = self._working_or_say()
+        if working is not None:
+            self.message("evaluating on the test split…")
+            self._evaluate(*working[:2])
+
+    @work(thread=True, exclusive=True, group="saveload-eval", exit_on_error=False)
+    def _evaluate(self, model, fmt: str) -> None:
+        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.evaluation import evaluate, evaluate_predictions, split_report
+        from kerastui.core.saving import predict
+
+        preset = self.app.current_preset()
+        try:
+            data = self._dataset()
+            if fmt == "savedmodel" or getattr(model, "compiled", True) is False:
+                report = evaluate_predictions(predict(model, data.x_test, fmt), data, preset.compile.loss)
+            else:
+                report = evaluate(model, data)
+        except KerasTUIError as error:
+            self.app.call_from_thread(self.message, f"evaluate: {error}", error=True)
+            return
+        except Exception as error:  # noqa: BLE001
+            self.app.call_from_thread(self.message, f"evaluate: {type(error).__name__}: {one_line(error)}", error=True)
+            return
+        numbers, _ = split_report(report)
+        self.app.call_from_thread(self._evaluated, numbers, len(data.x_test))
+
+    def _evaluated(self, numbers: dict, count: int) -> None:
+        table = Table(title=f"test split ({count} samples)", title_justify="left", box=None, pad_edge=False)
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in numbers.items():
+            table.add_row(key, "—" if value is None else f"{value:.4f}")
+        self.query_one("#saveload-evaluation", Static).update(table)
+        self.message("evaluated")
+
+    # ------------------------------------------------------------------ predict
+
+    @on(Input.Submitted, "#predict-samples")
+    def _samples_submitted(self) -> None:
+        self.action_predict()
+
+    def action_predict(self) -> None:
+        working = self._working_or_say()
+        if working is not None:
+            self._predict(working[0], working[1], self.query_one("#predict-samples", Input).value)
+
+    @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
+    def _predict(self, model, fmt: str, text: str) -> None:
+        import numpy as np
+
+        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.evaluation import sample_predictions
+        from kerastui.core.saving import predict
+
+        try:
+            data = self._dataset()
+            if text.strip():
+                indices = parse_indices(text, len(data.x_test))
+            else:
+                start = self._next_sample % max(len(data.x_test), 1)
+                indices = [i % len(data.x_test) for i in range(start, start + PREDICT_COUNT)]
+                self._next_sample = start + PREDICT_COUNT
+            predictions = sample_predictions(model, data, indices=indices, predict=lambda x: predict(model, x, fmt))
+        except (KerasTUIError, ValueError) as error:
+            self.app.call_from_thread(self.message, str(error), error=True)
+            return
+        except Exception as error:  # noqa: BLE001
+            self.app.call_from_thread(self.message, f"predict: {type(error).__name__}: {one_line(error)}", error=True)
+            return
+        images = None
+        if data.kind == "image":
+            x = np.asarray(data.x_test[indices], dtype="float32")
+            low, high = x.min(axis=(1, 2, 3), keepdims=True), x.max(axis=(1, 2, 3), keepdims=True)
+            images = (x - low) / np.maximum(high - low, 1e-6)
+        rows = None
+        if data.kind != "image":  # shown in the units the user would type
+            rows = np.asarray(data.x_test[indices], dtype="float64").reshape(len(indices), -1)
+            if data.feature_scale is not None:
+                mean, std = data.feature_scale
+                rows = rows * std.reshape(1, -1) + mean.reshape(1, -1)
+        self.app.call_from_thread(self._predicted, predictions, images, rows, data.feature_names)
+
+    @on(Input.Submitted, "#predict-row")
+    def _row_submitted(self, event: Input.Submitted) -> None:
+        working = self._working_or_say()
+        if working is not None:
+            self._predict_row(working[0], working[1], event.value)
+
+    @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
+    def _predict_row(self, model, fmt: str, text: str) -> None:
+        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.evaluation import describe_prediction
+        from kerastui.core.saving import predict
+
+        try:
+            data = self._dataset()
+            if data.kind == "image":
+                raise ValueError("row: the data are images; pick test samples by index instead")
+            try:
+                values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+            except ValueError:
+                raise ValueError(f"row: {text!r} is not a list of numbers") from None
+            x = data.scale_row(values)
+            item = describe_prediction(predict(model, x, fmt), data)
+        except (KerasTUIError, ValueError) as error:
+            self.app.call_from_thread(self.message, str(error), error=True)
+            return
+        except Exception as error:  # noqa: BLE001
+            self.app.call_from_thread(self.message, f"predict: {type(error).__name__}: {one_line(error)}", error=True)
+            return
+        item["index"] = "typed"
+        self.app.call_from_thread(self._predicted, [item], None, [values], data.feature_names)
+
+    def _predicted(self, predictions: list[dict], images, rows, features: list[str]) -> None:
+        self.query_one("#predictions", Static).update(predictions_view(predictions, images, rows, features))
+        self.message(f"predicted {len(predictions)} sample(s)")
+
+    # ------------------------------------------------------------------ script
+
+    def action_export_script(self) -> None:
+        text = self.query_one("#script-path", Input).value.strip()
+        if not text:
+            self.message("script: type a file name", error=True)
+            return
+        path = Path(text).expanduser()
+        preset = self.app.current_preset()
+
+        def write(yes: bool | None = True) -> None:
+            if not yes:
+                self.message(f"not written: {path} kept")
+                return
+            from kerastui.core.errors import KerasTUIError
+            from kerastui.core.script import write_script
+
+            try:
+                write_script(preset, path)
+            except KerasTUIError as error:
+                self.message(str(error), error=True)
+                return
+            self.message(f"wrote {path}: python {path.name} trains the preset with plain Keras")
+
+        if path.exists() and not path.is_dir():
+            from kerastui.ui.screens.dialogs import ConfirmDialog
+
+            self.app.push_screen(ConfirmDialog(f"Overwrite {path}?"), write)
+        else:
+            write()
+
+    def system_commands(self):
+        from textual.app import SystemCommand
+
+        for binding in self.BINDINGS:
+            yield SystemCommand(f"Save/Load: {binding.description}", binding.tooltip,
+                                lambda action=binding.action: self.run_action(action))
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return str(size)
+
+
+def predictions_view(predictions: list[dict], images, rows, features: list[str]):
+    """Images with predicted/true labels under each, or a table of rows; confidence and top 3."""
+    table = Table(box=None, pad_edge=False, title_justify="left", title="predictions")
+    table.add_column("#", no_wrap=True, min_width=5)
+    table.add_column("predicted", no_wrap=True, min_width=10)
+    table.add_column("conf.", no_wrap=True, min_width=5)
+    table.add_column("true", no_wrap=True, min_width=6)
+    table.add_column("top 3", overflow="fold")
+    for p in predictions:
+        truth = p.get("true")
+        mark = "" if "correct" not in p else ("✓ " if p["correct"] else "✗ ")
+        predicted = f"{p['predicted']:.4g}" if isinstance(p["predicted"], float) else str(p["predicted"])
+        table.add_row(str(p.get("index", "")), Text(mark + predicted, style="green" if p.get("correct") else
+                                                     ("red" if "correct" in p else "")),
+                      f"{p['confidence']:.3f}" if "confidence" in p else "",
+                      "" if truth is None else (f"{truth:.4g}" if isinstance(truth, float) else str(truth)),
+                      "  ".join(f"{name} {prob:.2f}" for name, prob in p.get("top3", [])))
+    parts = []
+    if images is not None and len(images):
+        labels = [f"{p['predicted']}/{p.get('true', '?')}" for p in predictions]
+        parts.append(Text("test samples (predicted/true)\n", style="bold") + image_strip(images, labels, max_width=90))
+    elif rows is not None and len(rows):
+        header = features or [f"x{i}" for i in range(len(rows[0]))]
+        values = Table(box=None, pad_edge=False, title="inputs", title_justify="left")
+        values.add_column("#")
+        for name in header[:8]:
+            values.add_column(name, justify="right")
+        for p, row in zip(predictions, rows):
+            values.add_row(str(p.get("index", "")), *(f"{float(v):.3g}" for v in list(row)[:8]))
+        parts.append(values)
+    from rich.console import Group
+
+    return Group(*parts, table)
