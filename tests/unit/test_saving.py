@@ -102,3 +102,176 @@ def test_custom_metric_model_needs_its_class_to_reload(tmp_path):
     path = save_model(built.model, tmp_path / "m.keras")
     reloaded = load_model(path, custom_objects=custom_metric_classes(preset))
     assert np.allclose(reloaded.predict(x, verbose=0), built.model.predict(x, verbose=0), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- opening, read-only folders
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from kerastui.core.builder import specs_from_model  # noqa: E402
+from kerastui.core.datasets import prepare  # noqa: E402
+from kerastui.core.evaluation import evaluate, evaluate_predictions  # noqa: E402
+from kerastui.core.saving import open_model  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "m_savedmodel"])
+def test_open_model_reads_every_format_with_counts_and_predictions(model, tmp_path, name):
+    path = save_model(model, tmp_path / name)
+    opened = open_model(path)
+    x = sample(8)
+    assert np.max(np.abs(opened.predict(x) - model.predict(x, verbose=0))) <= 1e-6
+    assert opened.counts["total"] == model.count_params()
+    assert opened.input_shape == (20,)
+    if opened.is_keras:
+        assert opened.optimizer == "Adam" and len(opened.rows) == len(model.layers)
+        assert [s.type for s in opened.specs][0] == "Input"
+    else:
+        assert opened.specs is None and "inference only" in opened.read_only_reason
+
+
+def test_sequential_maps_onto_specs_that_rebuild_the_same_model(tmp_path):
+    keras = load_keras()
+    original = keras.Sequential([
+        keras.Input((12, 12, 1)), keras.layers.Conv2D(4, (3, 3), activation="relu", padding="same"),
+        keras.layers.MaxPooling2D((2, 2)), keras.layers.Flatten(), keras.layers.Dropout(0.25),
+        keras.layers.Dense(6, activation="relu", kernel_regularizer="l2"), keras.layers.BatchNormalization(),
+        keras.layers.Dense(3, activation="softmax")])
+    specs, why = specs_from_model(original)
+    assert why is None
+    assert specs[0].to_dict() == {"type": "Input", "shape": [12, 12, 1]}
+    assert specs[1].kwargs == {"filters": 4, "kernel_size": [3, 3], "activation": "relu", "padding": "same"}
+    assert specs[4].kwargs == {"rate": 0.25}
+    # The specs go through a preset (TOML) and build a model with the same shapes and counts.
+    preset = presets.load("ex1")
+    preset.model.layers = specs
+    text = presets.dumps(preset)
+    again = build_model(presets.loads(text), (12, 12, 1)).model
+    assert again.count_params() == original.count_params()
+    assert [layer.output.shape for layer in again.layers] == [layer.output.shape for layer in original.layers]
+    assert again.layers[4].kernel_regularizer is not None
+
+
+def test_functional_and_custom_layers_open_read_only():
+    keras = load_keras()
+    inputs = keras.Input((4,))
+    functional = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    specs, why = specs_from_model(functional)
+    assert specs is None and "Functional" in why
+
+    class Twice(keras.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    custom = keras.Sequential([keras.Input((4,)), Twice(), keras.layers.Dense(2)])
+    specs, why = specs_from_model(custom)
+    assert specs is None and "Twice" in why and "layer 0" in why
+
+
+def _drop_dac_capabilities() -> None:
+    """preexec_fn: as root, give up overriding file permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH),
+    so a read-only folder is read-only for the child process too."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+SAVE_INTO = """
+import sys
+from kerastui.core.tfenv import load_keras
+from kerastui.core.saving import save_model
+from kerastui.core.errors import SaveError
+keras = load_keras()
+m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+for fmt, name in [("keras", "model.keras"), ("h5", "model.h5"), ("savedmodel", "export")]:
+    try:
+        save_model(m, sys.argv[1] + "/" + name, fmt)
+    except SaveError as error:
+        print(error)
+    else:
+        print("SAVED", name)
+"""
+
+
+def test_saving_into_a_read_only_folder_fails_and_keeps_the_existing_file(tmp_path, model):
+    """Run in a child process that cannot override permissions (root otherwise writes anywhere)."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    existing = save_model(model, folder / "model.keras")
+    before = existing.read_bytes()
+    folder.chmod(0o555)
+    try:
+        out = subprocess.run([sys.executable, "-c", SAVE_INTO, str(folder)], capture_output=True, text=True,
+                             timeout=240, preexec_fn=_drop_dac_capabilities if os.geteuid() == 0 else None,
+                             env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    finally:
+        folder.chmod(0o755)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 3, out.stdout + out.stderr[-2000:]
+    for line, (fmt, name) in zip(lines, [("keras", "model.keras"), ("h5", "model.h5"), ("savedmodel", "export")]):
+        assert f"{name}: could not save as {fmt}" in line and "Permission denied" in line, line
+    assert existing.read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["model.keras"]
+
+
+def test_a_fresh_process_without_the_metric_file_names_the_missing_class(tmp_path):
+    preset = presets.load("ex4")
+    built = build_model(preset, (4,))
+    compile_model(built.model, preset.compile, built.custom_objects)
+    path = save_model(built.model, tmp_path / "with_metric.keras")
+    code = ("from kerastui.core.saving import open_model\n"
+            "from kerastui.core.errors import SaveError\n"
+            "try:\n"
+            f"    open_model({str(path)!r})\n"
+            "except SaveError as error:\n"
+            "    print(error)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert "MyAccuracy" in out.stdout and "with_metric.keras" in out.stdout, out.stdout + out.stderr[-2000:]
+    assert "Traceback" not in out.stdout + out.stderr
+    # With the preset (which names my_accuracy.py) it opens.
+    opened = open_model(path, preset)
+    assert "MyAccuracy" in opened.custom_objects
+
+
+def test_savedmodel_evaluation_matches_the_keras_evaluation(tmp_path):
+    preset = presets.load("ex4")
+    data = prepare(preset.data, loss=preset.compile.loss, base_dir=preset.base_dir)
+    built = build_model(preset, data.input_shape)
+    compile_model(built.model, preset.compile, built.custom_objects)
+    built.model.fit(data.x_train, data.y_train, epochs=2, verbose=0)
+    export = open_model(save_model(built.model, tmp_path / "exp", "savedmodel"))
+    keras_report = evaluate(built.model, data)
+    export_report = evaluate_predictions(export.predict(data.x_test), data, preset.compile.loss)
+    for key in ("loss", "accuracy", "f1_macro"):
+        assert export_report[key] == pytest.approx(keras_report[key], abs=1e-5), key
+
+
+def test_a_typed_row_is_scaled_with_the_training_statistics():
+    preset = presets.load("ex4")
+    data = prepare(preset.data, loss=preset.compile.loss, base_dir=preset.base_dir)
+    mean, std = data.feature_scale
+    raw = data.x_test[3] * std + mean
+    assert np.allclose(data.scale_row(raw.tolist())[0], data.x_test[3], atol=1e-5)
+    from kerastui.core.errors import DatasetError
+
+    with pytest.raises(DatasetError, match=r"has 4 values .*sepal length.*got 2"):
+        data.scale_row([1.0, 2.0])
+
+
+def test_write_script_is_atomic_and_names_the_folder(tmp_path):
+    from kerastui.core.errors import KerasTUIError
+    from kerastui.core.script import write_script
+
+    target = write_script(presets.load("ex1"), tmp_path / "train.py")
+    assert "keras.Sequential" in target.read_text() or "keras.Model" in target.read_text()
+    with pytest.raises(KerasTUIError, match="does not exist"):
+        write_script(presets.load("ex1"), tmp_path / "missing" / "train.py")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]

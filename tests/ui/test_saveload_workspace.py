@@ -1,0 +1,250 @@
+"""Pilot: the Save/Load workspace by keys — save in every format and prove the reloads predict the
+same, refuse corrupt files keeping the current model, open a model into the editor and train it
+further, open a SavedModel for inference, predict samples and a typed row, export a script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from kerastui.core.saving import save_model
+from kerastui.ui.app import make_app
+from kerastui.ui.screens.dialogs import ConfirmDialog
+from kerastui.ui.screens.saveload import SaveLoadScreen, VerifyTable, parse_indices, save_target
+from tests.ui.helpers import settle, shown, started
+from tests.ui.test_train_workspace import wait_for
+
+
+async def trained_ex4(app, pilot, epochs: int = 2) -> None:
+    """ex4 (iris) trained by keys in the Train workspace, then the Save/Load workspace shown."""
+    await started(app, pilot)
+    app.preset.fit.epochs = epochs
+    await pilot.press("t")
+    await settle(app, pilot)
+    app.screen.query_one("#opt-epochs").value = str(epochs)
+    await pilot.press("s")
+    await wait_for(pilot, lambda: app.run_state is not None and not app.run_state.running and
+                   app.run_state.result is not None)
+    await settle(app, pilot)
+    await pilot.press("v")
+    await settle(app, pilot)
+    assert isinstance(app.screen, SaveLoadScreen)
+
+
+def set_value(app, selector: str, value: str) -> None:
+    app.screen.query_one(selector).value = value
+
+
+async def submit(app, pilot, selector: str, value: str) -> None:
+    widget = app.screen.query_one(selector)
+    widget.value = value
+    widget.focus()
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
+async def test_save_by_key_round_trips_every_format_and_asks_before_overwriting(tmp_path):
+    app = make_app("ex4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await trained_ex4(app, pilot)
+        assert "trained here" in shown(app, "#working-model", joiner=" ")
+        set_value(app, "#save-path", str(tmp_path / "iris"))
+        app.screen.query_one(VerifyTable).focus()
+        await pilot.press("s")
+        await settle(app, pilot)
+        results = app.screen.results
+        assert [r.format for r in results] == ["keras", "h5", "savedmodel"]
+        for r in results:
+            assert r.max_abs_diff is not None and r.max_abs_diff <= 1e-6 and r.same, r
+            assert r.bytes > 0 and r.load_seconds > 0
+        assert results[2].tfsm_max_abs_diff <= 1e-6
+        table = shown(app, "#verify-table")
+        assert "iris.keras" in table and "iris.h5" in table and "iris_savedmodel" in table and "TFSMLayer" in table
+        assert table.count("✓") == 4 and "differs" not in table
+        assert "identical predictions" in shown(app, "#verify-verdict", joiner=" ")
+        # The .keras file reloads with the optimizer although the .h5 was written in the same save.
+        assert results[0].optimizer == "Adam"
+
+        # Saving again asks first; "n" leaves every file as it was.
+        before = (tmp_path / "iris.keras").read_bytes()
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "iris.keras" in app.screen.question and "iris.h5" in app.screen.question
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert "nothing was overwritten" in shown(app, "#saveload-message", joiner=" ")
+        assert (tmp_path / "iris.keras").read_bytes() == before
+
+
+async def test_corrupt_files_are_refused_in_one_line_and_the_current_model_is_kept(tmp_path):
+    app = make_app("ex4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await trained_ex4(app, pilot, epochs=1)
+        model = app.trainer.model
+        good = save_model(model, tmp_path / "good.keras")
+        truncated = tmp_path / "truncated.keras"
+        truncated.write_bytes(good.read_bytes()[:300])
+        text_h5 = tmp_path / "notes.h5"
+        text_h5.write_text("this is not an HDF5 file\n")
+        folder = tmp_path / "just_a_folder"
+        folder.mkdir()
+        (folder / "readme.txt").write_text("no saved_model.pb here")
+        for path, reason in [(truncated, "cannot load as keras"), (text_h5, "cannot load as h5"),
+                             (folder, "not a SavedModel directory"), (tmp_path / "missing.keras", "not found")]:
+            await submit(app, pilot, "#open-path", str(path))
+            message = shown(app, "#saveload-message", joiner=" ")
+            assert path.name in message and reason in message, message
+            assert "Traceback" not in message and "current model is kept" in message
+            assert app.opened is None and app.model_origin == "trained" and app.trainer.model is model
+        assert "trained here" in shown(app, "#working-model", joiner=" ")
+
+
+async def test_opened_keras_model_becomes_editable_layers_and_trains_further(tmp_path):
+    app = make_app("ex4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await trained_ex4(app, pilot, epochs=3)
+        path = save_model(app.trainer.model, tmp_path / "iris.keras")
+        x = app.trainer.data.x_test
+        expected = np.asarray(app.trainer.model(x, training=False))
+
+        await submit(app, pilot, "#open-path", str(path))
+        opened = app.opened
+        assert opened is not None and app.model_origin == "opened"
+        assert [s.type for s in opened.specs] == ["Input", "Dense", "Dense"]
+        assert opened.specs[1].kwargs == {"units": 16, "activation": "relu"}
+        assert [s.type for s in app.stack.layers] == ["Input", "Dense", "Dense"]
+        assert "editable in the Model workspace" in shown(app, "#opened-title", joiner=" ")
+        assert shown(app, "#opened-layers").count("Dense") == 2
+        assert np.max(np.abs(opened.predict(x) - expected)) <= 1e-6
+
+        # The Model workspace shows the opened layers with Keras's shapes and counts.
+        app.screen.query_one(VerifyTable).focus()
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert app.model_label == "131 params"
+        assert "(None, 16)" in shown(app, "#layers")
+
+        # Training goes on from the opened weights: the first epoch starts where the file left off.
+        assert app.continued_model(app.current_preset()) is opened.model
+        loss_before = app.run_state.history["loss"][-1]
+        app.start_training(app.current_preset())
+        await wait_for(pilot, lambda: not app.run_state.running and app.run_state.result is not None)
+        assert app.trainer.model is opened.model
+        fresh_first_loss = 1.2  # an untrained 3-class softmax starts near ln(3) ≈ 1.1
+        assert app.run_state.history["loss"][0] < min(loss_before + 0.1, fresh_first_loss)
+        assert app.model_origin == "trained"
+
+        # Edit the stack: the next run builds the model anew rather than reuse mismatched weights.
+        app.stack.layers[1].kwargs["units"] = 8
+        assert app.continued_model(app.current_preset()) is None
+
+
+async def test_savedmodel_opens_for_inference_evaluate_and_predict(tmp_path):
+    app = make_app("ex4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await trained_ex4(app, pilot, epochs=2)
+        export = save_model(app.trainer.model, tmp_path / "iris_savedmodel", "savedmodel")
+        layers_before = list(app.stack.layers)
+        await submit(app, pilot, "#open-path", str(export))
+        assert app.opened is not None and app.opened.format == "savedmodel"
+        assert "inference only" in shown(app, "#opened-title", joiner=" ")
+        assert app.stack.layers == layers_before, "a SavedModel does not replace the editor's layers"
+        app.screen.query_one(VerifyTable).focus()
+        await pilot.press("e")
+        await settle(app, pilot)
+        evaluation = shown(app, "#saveload-evaluation", joiner=" ")
+        assert "accuracy" in evaluation and "loss" in evaluation and "f1_macro" in evaluation
+
+        await submit(app, pilot, "#predict-samples", "0-2, 5")
+        predictions = shown(app, "#predictions")
+        assert "setosa" in predictions or "versicolor" in predictions or "virginica" in predictions
+        assert sum(line.lstrip().startswith(("0 ", "1 ", "2 ", "5 ")) for line in predictions.splitlines()) >= 4
+
+        # Saving a traced export as .keras is refused with the reason.
+        app.screen.query_one(VerifyTable).focus()
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert "cannot be saved again" in shown(app, "#saveload-message", joiner=" ")
+
+
+async def test_typed_row_is_scaled_like_training_and_predicted(tmp_path):
+    app = make_app("ex4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await trained_ex4(app, pilot, epochs=3)
+        data = app.trainer.data
+        # The first test sample, typed back in raw units, gets the model's prediction for that sample.
+        mean, std = data.feature_scale
+        raw = data.x_test[0] * std + mean
+        await submit(app, pilot, "#predict-row", ", ".join(f"{v:.6f}" for v in raw))
+        predictions = shown(app, "#predictions")
+        assert "typed" in predictions
+        proba = np.asarray(app.trainer.model(data.x_test[:1], training=False))[0]
+        assert data.class_names[int(proba.argmax())] in predictions
+        assert f"{proba.max():.3f}" in predictions
+
+        await submit(app, pilot, "#predict-row", "1, 2")
+        assert "has 4 values" in shown(app, "#saveload-message", joiner=" ")
+        await submit(app, pilot, "#predict-row", "a, b, c, d")
+        assert "not a list of numbers" in shown(app, "#saveload-message", joiner=" ")
+        await submit(app, pilot, "#predict-samples", "999")
+        assert "outside the test split" in shown(app, "#saveload-message", joiner=" ")
+
+
+async def test_export_script_by_key_writes_a_runnable_script_and_asks_before_overwriting(tmp_path):
+    app = make_app("ex4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        target = tmp_path / "iris_train.py"
+        set_value(app, "#script-path", str(target))
+        app.screen.query_one(VerifyTable).focus()
+        await pilot.press("w")
+        await settle(app, pilot)
+        text = target.read_text()
+        assert "import keras" in text and "kerastui" not in text.split('"""', 2)[2].replace("kerastui needed", "")
+        compile(text, str(target), "exec")
+        target.write_text("# mine\n")
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert target.read_text() == "# mine\n"
+        assert "kept" in shown(app, "#saveload-message", joiner=" ")
+
+
+async def test_nothing_to_save_says_what_to_do():
+    app = make_app("ex1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        app.screen.query_one(VerifyTable).focus()
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert "no working model" in shown(app, "#saveload-message", joiner=" ")
+
+
+def test_paths_and_sample_indices_are_parsed_strictly(tmp_path):
+    assert save_target(str(tmp_path / "net.keras")) == (tmp_path, "net")
+    assert save_target(str(tmp_path / "net_savedmodel")) == (tmp_path, "net")
+    assert save_target(str(tmp_path / "net")) == (tmp_path, "net")
+    assert parse_indices("0-2, 7", 10) == [0, 1, 2, 7]
+    for bad, reason in [("x", "not an index"), ("3-a", "not an index"), ("10", "outside")]:
+        try:
+            parse_indices(bad, 10)
+        except ValueError as error:
+            assert reason in str(error)
+        else:
+            raise AssertionError(bad)
+
+
+def test_the_tui_module_imports_no_keras():
+    code = ("import sys; import kerastui.ui.screens.saveload; "
+            "print('keras' in sys.modules, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
