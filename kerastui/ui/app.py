@@ -245,6 +245,8 @@ class KerasTUI(App[None]):
         self.preset.transfer = preset.transfer
         self.run_state = RunState(status="running")
         self.prediction_images = None
+        if self.continued_model(preset) is not None:
+            self.notify(f"training further from the weights of {self.opened.path}", title="train")
         self._redraw_training(full=True)
         self._train(preset)
 

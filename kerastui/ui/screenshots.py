@@ -20,6 +20,18 @@ async def settle(app, pilot) -> None:
         await app.workers.wait_for_complete()
 
 
+async def save_here(app, pilot) -> None:
+    """Save/Load: save the trained model in every format into a temporary folder (verified)."""
+    import tempfile
+
+    app.screen.query_one("#save-path").value = str(Path(tempfile.mkdtemp(prefix="kerastui-shot-")) / "model")
+    app.screen.query_one("#verify-table").focus()
+    await pilot.press("s")
+    await settle(app, pilot)
+    await app.screen.query_one("#predict-samples").action_submit()
+    await settle(app, pilot)
+
+
 async def shoot(preset: str, out: Path) -> list[Path]:
     import os
     import tempfile
@@ -31,15 +43,20 @@ async def shoot(preset: str, out: Path) -> list[Path]:
     written = []
     for suffix, size in SIZES.items():
         for name, keys in (("data", []), ("model", ["m"]), ("presets", ["o"]), ("catalogue", ["m", "a"]),
-                           ("train", ["t", "s"]), ("runs", ["h"])):
+                           ("train", ["t", "s"]), ("saveload", ["t", "s", "v", save_here]), ("runs", ["h"])):
             app = make_app(presets.load(preset, {"fit.epochs": 4}), deterministic=True)
             async with app.run_test(size=size) as pilot:
                 await settle(app, pilot)
                 for key in keys:
-                    await pilot.press(key)
+                    while app.run_state is not None and app.run_state.result is None and app.run_state.status != "failed":
+                        await pilot.pause(0.1)  # a real (short) training run
+                    if callable(key):
+                        await key(app, pilot)
+                    else:
+                        await pilot.press(key)
                     await settle(app, pilot)
                 while app.run_state is not None and app.run_state.result is None and app.run_state.status != "failed":
-                    await pilot.pause(0.1)  # a real (short) training run
+                    await pilot.pause(0.1)
                 await settle(app, pilot)
                 path = out / f"{name}{suffix}.svg"
                 app.save_screenshot(path.name, str(out))

@@ -138,7 +138,7 @@ class SaveLoadScreen(Workspace):
     def on_mount(self) -> None:
         self._default_paths()
         table = self.query_one(VerifyTable)
-        table.add_columns("format", "file", "size", "save s", "load s", "check s", "max |Δ|", "same")
+        table.add_columns("format", "max |Δ|", "same", "file", "size", "save s", "load s", "check s")
         table.display = False
         self.query_one(OpenedLayers).display = False
         self.redraw(full=True)
@@ -301,12 +301,13 @@ class SaveLoadScreen(Workspace):
             diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
             same = "" if r.same is None else ("✓" if r.max_abs_diff is not None and r.max_abs_diff <= 1e-6
                                               else "✗ differs")
-            table.add_row(r.format, Path(r.path).name, "…" if deterministic else _size(r.bytes), secs(r.save_seconds),
-                          secs(r.load_seconds) if verify else "", secs(r.verify_seconds) if verify else "", diff, same)
+            table.add_row(r.format, diff, same, Path(r.path).name, "…" if deterministic else _size(r.bytes),
+                          secs(r.save_seconds), secs(r.load_seconds) if verify else "",
+                          secs(r.verify_seconds) if verify else "")
             if r.tfsm_max_abs_diff is not None:
                 ok = r.tfsm_max_abs_diff <= 1e-6
-                table.add_row("└ TFSMLayer", "serve", "", "", "", "", f"{r.tfsm_max_abs_diff:.1e}",
-                              "✓" if ok else "✗ differs")
+                table.add_row("└ TFSMLayer", f"{r.tfsm_max_abs_diff:.1e}", "✓" if ok else "✗ differs", "serve",
+                              "", "", "", "")
         table.display = True
         verdict = self.query_one("#verify-verdict", Static)
         if not verify:
