@@ -45,6 +45,9 @@ WORKSPACES = {
 }
 
 
+WORKSPACE_KEYS = Binding.Group("workspaces", compact=True)
+
+
 def _model_screen():
     from kerastui.ui.screens.model import ModelScreen
 
@@ -86,7 +89,9 @@ class KerasTUI(App[None]):
     DEFAULT_MODE = "data"
     COMMANDS = App.COMMANDS | {PresetCommands}
     BINDINGS = [
-        *[Binding(key, f"switch_workspace('{mode}')", label, tooltip=tip, id=f"workspace.{mode}")
+        # One footer group ("d m t v p h workspaces"): six labels would push a screen's own keys off 80 columns.
+        *[Binding(key, f"switch_workspace('{mode}')", label, tooltip=f"{label} — {tip}", id=f"workspace.{mode}",
+                  group=WORKSPACE_KEYS)
           for mode, (key, label, tip) in WORKSPACES.items()],
         Binding("o", "open_preset", "Presets", tooltip="Browse shipped and user presets and open one",
                 id="preset.open"),
