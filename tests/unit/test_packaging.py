@@ -22,6 +22,7 @@ def test_wheel_ships_presets_and_runs_from_another_directory(tmp_path):
     for preset in ("ex1", "ex2", "ex3", "ex4", "ex5"):
         assert f"kerastui/presets/{preset}.toml" in names
     assert "kerastui/presets/my_accuracy.py" in names
+    assert "kerastui/presets/top_k_accuracy.py" in names and "kerastui/presets/weighted_accuracy.py" in names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "kerastui = kerastui.cli:main" in entry_points
 

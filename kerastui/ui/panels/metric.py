@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.suggester import Suggester
 from textual.validation import ValidationResult, Validator
-from textual.widgets import DataTable, Input, Label, Select, Static, Tabs
+from textual.widgets import DataTable, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from kerastui.core.metrics import TOLERANCE, Comparison, MetricReport, compare_history, format_diff, parse_ref
@@ -220,11 +220,6 @@ class MetricPanel(Vertical):
     ]
 
     DEFAULT_CSS = """
-    /* The Experiments tabs fill the screen between header and status line (until app.tcss says so). */
-    ExperimentsScreen #experiments-tabs, ExperimentsScreen #experiments-tabs > ContentSwitcher,
-    ExperimentsScreen #experiments-tabs TabPane {
-        height: 1fr;
-    }
     MetricPanel {
         height: 1fr;
         min-height: 14;
@@ -302,14 +297,6 @@ class MetricPanel(Vertical):
     def on_mount(self) -> None:
         self._columns()
         self.preset_opened(self.app.preset)
-        self.call_after_refresh(self._take_focus)
-
-    def _take_focus(self) -> None:
-        """Land on the table (where s, c, e work) when the workspace opens on this panel."""
-        focused = self.screen.focused
-        table = self.query_one(MetricTable)
-        if (focused is None or isinstance(focused, Tabs)) and table.region.height:  # this panel's tab is shown
-            table.focus()
 
     def _base_dir(self) -> Path:
         return self.app.preset.base_dir

@@ -61,6 +61,31 @@ class DatasetCard(VerticalScroll):
     HELP = "The dataset card: splits, shapes, dtypes, class balance and samples of the loaded dataset."
 
 
+class DataOptions(Vertical):
+    """Preprocessing options: mounted just after the first frame, so the window paints sooner."""
+
+    HELP = "Preprocessing options for the next load: validation split, limit, seed, resize, one-hot, normalise."
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="field"):
+            yield Label("val split", classes="field-name")
+            yield Input(id="opt-validation", type="number", compact=True, tooltip="fraction of training data for validation")
+        with Horizontal(classes="field"):
+            yield Label("limit", classes="field-name")
+            yield Input(id="opt-limit", type="integer", compact=True, placeholder="all", tooltip="cap on training samples")
+        with Horizontal(classes="field"):
+            yield Label("seed", classes="field-name")
+            yield Input(id="opt-seed", type="integer", compact=True, tooltip="seed for splits and synthetic data")
+        with Horizontal(classes="field"):
+            yield Label("resize", classes="field-name")
+            yield Input(id="opt-resize", placeholder="H, W", compact=True, tooltip="resize images, e.g. 32, 32")
+        with Horizontal(classes="field"):
+            yield Label("one-hot", classes="field-name")
+            yield Select([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
+                         allow_blank=False, id="opt-onehot", compact=True)
+        yield Checkbox("normalise", value=True, id="opt-normalize", compact=True)
+
+
 class DataScreen(Workspace):
     """Data workspace."""
 
@@ -79,23 +104,6 @@ class DataScreen(Workspace):
                 yield SourceList(id="sources")
                 yield Input(placeholder="path for npz: csv: images:", id="data-path", suggester=PathSuggester(), compact=True,
                             tooltip="A file (.npz, .csv) or a folder of class sub-folders of images")
-                with Horizontal(classes="field"):
-                    yield Label("val split", classes="field-name")
-                    yield Input(id="opt-validation", type="number", compact=True, tooltip="fraction of training data for validation")
-                with Horizontal(classes="field"):
-                    yield Label("limit", classes="field-name")
-                    yield Input(id="opt-limit", type="integer", compact=True, placeholder="all", tooltip="cap on training samples")
-                with Horizontal(classes="field"):
-                    yield Label("seed", classes="field-name")
-                    yield Input(id="opt-seed", type="integer", compact=True, tooltip="seed for splits and synthetic data")
-                with Horizontal(classes="field"):
-                    yield Label("resize", classes="field-name")
-                    yield Input(id="opt-resize", placeholder="H, W", compact=True, tooltip="resize images, e.g. 32, 32")
-                with Horizontal(classes="field"):
-                    yield Label("one-hot", classes="field-name")
-                    yield Select([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
-                                 allow_blank=False, id="opt-onehot", compact=True)
-                yield Checkbox("normalise", value=True, id="opt-normalize", compact=True)
             with DatasetCard(id="card"):
                 yield Static(id="card-error")
                 yield Static(id="card-summary")
@@ -106,19 +114,30 @@ class DataScreen(Workspace):
 
     def on_mount(self) -> None:
         self._fill_sources()
-        self._show_options(self.app.preset.data)
         self.query_one(SourceList).focus()
+        self.app.after_first_frame(self._mount_options)
+
+    async def _mount_options(self) -> None:
+        """The options form, then the preset's dataset (both once the first frame is on screen)."""
+        await self.query_one("#data-side", Vertical).mount(DataOptions(id="data-options"))
+        self._show_options(self.app.preset.data)
+        self.call_after_refresh(self.query_one(SourceList).scroll_to_highlight)  # the list got shorter
         preview = self.app.dataset_preview
         if preview is not None:
             self._show(preview)
         else:
-            self.app.after_first_frame(lambda: self.load(self.app.preset.data))
+            self.load(self.app.preset.data)
+
+    @property
+    def options_ready(self) -> bool:
+        return bool(self.query("#data-options"))
 
     @on(PresetOpened)
     def _preset_opened(self) -> None:
         self._fill_sources()
-        self._show_options(self.app.preset.data)
-        self.load(self.app.preset.data)
+        if self.options_ready:  # otherwise the form shows the new preset when it is mounted
+            self._show_options(self.app.preset.data)
+            self.load(self.app.preset.data)
 
     # ------------------------------------------------------------------ the form
 
@@ -156,6 +175,8 @@ class DataScreen(Workspace):
     def spec_from_form(self, source: str) -> DataSpec:
         """The preset's data spec with this form's source and options; ValueError names the field."""
         base = copy.deepcopy(self.app.preset.data)
+        if not self.options_ready:
+            return replace(base, source=source)
         try:
             validation = float(self.query_one("#opt-validation", Input).value or 0)
         except ValueError:

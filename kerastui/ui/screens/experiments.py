@@ -19,6 +19,7 @@ class ExperimentsScreen(Workspace):
 
     HELP = ("## Experiments\n1: a custom keras.metrics.Metric trained beside the built-in metric it mirrors, "
             "epoch by epoch.\n2: transfer learning: a keras.applications base, the freeze boundary, a two-phase run.")
+    AUTO_FOCUS = "#metric-table"  # the panel's keys work at once (not the tab strip)
     BINDINGS = [
         Binding("1", "panel('metric')", "Metric", tooltip="Custom metric beside the built-in one",
                 id="experiments.metric"),
@@ -37,7 +38,17 @@ class ExperimentsScreen(Workspace):
         yield Footer()
 
     def action_panel(self, name: str) -> None:
-        self.query_one(TabbedContent).active = name
+        tabs = self.query_one(TabbedContent)
+        tabs.active = name
+        self.call_after_refresh(self._focus_panel, tabs.get_pane(name))
+
+    @staticmethod
+    def _focus_panel(pane) -> None:
+        """Focus the first focusable widget of the pane shown, so its keys work without a Tab press."""
+        for widget in pane.query("*"):
+            if widget.focusable and widget.display:
+                widget.focus()
+                return
 
     @on(PresetOpened)
     def _preset_opened(self, message: PresetOpened) -> None:
