@@ -96,6 +96,15 @@ def _restore_fd2(saved: int | None) -> None:
     os.close(saved)
 
 
+def start_runtime() -> None:
+    """Run one tiny op, so TensorFlow's runtime and thread pools start in the calling thread
+    (they inherit its scheduling priority) rather than in whichever thread needs them first."""
+    load_keras()
+    import tensorflow as tf
+
+    tf.constant(0.0) + 1.0
+
+
 def versions() -> dict[str, str]:
     keras = load_keras()
     import tensorflow as tf

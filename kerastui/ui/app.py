@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 import time
 from pathlib import Path
 from typing import Iterable
@@ -32,6 +33,14 @@ from kerastui.ui.state import RunState
 
 PROGRESS_HZ = 2  # progress line repaints per second while training
 CHART_HZ = 1  # chart and epoch-table repaints per second at most
+# While training, a thread waiting for the GIL asks for it after this many seconds (Python's
+# default is 0.005).  Each pass of the UI's event loop waits that long behind a training thread
+# busy in Keras's Python code, and a key press takes dozens of passes: shorter waits, snappier keys.
+TRAINING_SWITCH_INTERVAL = 0.0005
+# TensorFlow's thread pools are created by the thread that first runs an op and inherit its
+# priority: started from a worker at this niceness, training yields the CPU to the UI thread
+# whenever the UI has work (a key press), and loses nothing when the UI is idle.
+BACKGROUND_NICE = 10
 FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
 WORKSPACES = {
     "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
@@ -46,6 +55,17 @@ WORKSPACES = {
 
 
 WORKSPACE_KEYS = Binding.Group("workspaces", compact=True)
+
+
+def background_priority() -> None:
+    """Lower the calling thread's CPU priority (per thread on Linux; elsewhere a no-op)."""
+    import os
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux, or not permitted
+        pass
 
 
 def _model_screen():
@@ -187,10 +207,12 @@ class KerasTUI(App[None]):
 
     @work(thread=True, exclusive=True, group="tensorflow", exit_on_error=False)
     def load_tensorflow(self) -> None:
-        from kerastui.core.tfenv import devices, load_keras, versions
+        from kerastui.core.tfenv import devices, load_keras, start_runtime, versions
 
+        background_priority()  # TensorFlow's thread pools are born here and inherit it
         try:
             load_keras()
+            start_runtime()
             self.post_message(TensorFlowLoaded(versions(), devices()))
         except Exception as error:  # noqa: BLE001 - shown in the status line
             self.post_message(TensorFlowFailed(f"{type(error).__name__}: {error}"))
@@ -268,8 +290,11 @@ class KerasTUI(App[None]):
         from kerastui.core.errors import KerasTUIError, one_line
         from kerastui.core.training import Trainer
 
+        background_priority()
         trainer = Trainer(preset, [self._training_sink], model=self.continued_model(preset))
         self.trainer = trainer
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, TRAINING_SWITCH_INTERVAL))
         try:
             result = trainer.run()
         except KerasTUIError as error:
@@ -278,6 +303,8 @@ class KerasTUI(App[None]):
         except Exception as error:  # noqa: BLE001 - shown, never a traceback
             self.post_message(TrainingFailed(f"{type(error).__name__}: {one_line(error)}"))
             return
+        finally:
+            sys.setswitchinterval(switch_interval)
         predictions, images = self._predictions(trainer) if result.status != "nan" else ([], None)
         self.post_message(TrainingFinished(result, predictions, images))
 
