@@ -60,6 +60,24 @@ def model_input_shape(preset: Preset, info: DataInfo) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- user code
 
 
+def exec_user_file(path: Path):
+    """Run a user's ``.py`` file as a fresh module (re-read each time, so edits are seen); the
+    user's own exception propagates."""
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    module_name = f"kerastui_user_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
+        raise ModelError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
 def load_object(ref: str, base_dir: Path, key: str) -> type:
     """Import ``ClassName`` from ``file.py`` (relative to ``base_dir``) and return it."""
     file, cls_name = split_ref(ref)
@@ -68,17 +86,9 @@ def load_object(ref: str, base_dir: Path, key: str) -> type:
         path = base_dir / path
     if not path.is_file():
         raise ModelError(f"{key}: {path} not found (needed for class {cls_name})")
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
-    module_name = f"kerastui_user_{path.stem}_{digest}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover
-        raise ModelError(f"{key}: cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        module = exec_user_file(path)
     except Exception as error:  # noqa: BLE001 - user code
-        sys.modules.pop(module_name, None)
         raise ModelError(f"{key}: {user_code_location(error, path)}: {type(error).__name__}: {one_line(error)}") from None
     obj = getattr(module, cls_name, None)
     if obj is None:

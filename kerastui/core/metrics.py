@@ -8,12 +8,9 @@ Headless: imports Keras lazily (through ``tfenv``), never textual, rich or plote
 from __future__ import annotations
 
 import ast
-import hashlib
-import importlib.util
 import inspect
 import math
 import re
-import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,17 +99,11 @@ def load_module(path: Path):
     from kerastui.core.tfenv import load_keras
 
     load_keras()  # the file imports keras: with kerastui's environment settings
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
-    module_name = f"kerastui_user_{path.stem}_{digest}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
-        raise MetricFileError(f"{path}: cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
+    from kerastui.core.builder import exec_user_file
+
     try:
-        spec.loader.exec_module(module)
+        module = exec_user_file(path)
     except Exception as error:  # noqa: BLE001 - user code
-        sys.modules.pop(module_name, None)
         found = user_frame(error, [path])
         where = f"{found[0]}:{found[1]}" if found else str(path)
         raise MetricFileError(f"{where}: {type(error).__name__} while importing: {one_line(error)}") from None
