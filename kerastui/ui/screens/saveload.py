@@ -3,7 +3,6 @@ predictions; open a model file to edit, evaluate, train further or predict; expo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rich.table import Table
@@ -11,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Static
 
 from kerastui.ui.messages import PresetOpened
@@ -219,6 +218,16 @@ class SaveLoadScreen(Workspace):
             self.data, self._data_key = prepare_data(preset), key
         return self.data
 
+    def _failed(self, what: str, error: Exception) -> None:
+        """From a worker: a failure as one line (our own errors already name what and where)."""
+        from kerastui.core.errors import KerasTUIError, one_line
+
+        if isinstance(error, (KerasTUIError, ValueError)):
+            text = str(error)
+        else:
+            text = f"{what}: {type(error).__name__}: {one_line(error)}"
+        self.app.call_from_thread(self.message, text, error=True)
+
     def _working_or_say(self):
         working = self.app.working_model()
         if working is None:
@@ -272,7 +281,6 @@ class SaveLoadScreen(Workspace):
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
     def _save(self, model, folder: Path, stem: str, formats: list[str], verify: bool) -> None:
-        from kerastui.core.errors import KerasTUIError, one_line
         from kerastui.core.saving import save_and_verify
 
         try:
@@ -283,11 +291,8 @@ class SaveLoadScreen(Workspace):
             custom = (opened.custom_objects if opened is not None else
                       trainer.built.custom_objects if trainer is not None and trainer.built else {})
             results = save_and_verify(model, folder, formats, x, custom_objects=custom, verify=verify, stem=stem)
-        except KerasTUIError as error:
-            self.app.call_from_thread(self.message, str(error), error=True)
-            return
-        except Exception as error:  # noqa: BLE001 - shown, never a traceback
-            self.app.call_from_thread(self.message, f"save: {type(error).__name__}: {one_line(error)}", error=True)
+        except Exception as error:  # noqa: BLE001 - one line in the workspace, never a traceback
+            self._failed("save", error)
             return
         self.app.call_from_thread(self._saved, results, verify)
 
@@ -371,7 +376,6 @@ class SaveLoadScreen(Workspace):
 
     @work(thread=True, exclusive=True, group="saveload-eval", exit_on_error=False)
     def _evaluate(self, model, fmt: str) -> None:
-        from kerastui.core.errors import KerasTUIError, one_line
         from kerastui.core.evaluation import evaluate, evaluate_predictions, split_report
         from kerastui.core.saving import predict
 
@@ -382,11 +386,8 @@ class SaveLoadScreen(Workspace):
                 report = evaluate_predictions(predict(model, data.x_test, fmt), data, preset.compile.loss)
             else:
                 report = evaluate(model, data)
-        except KerasTUIError as error:
-            self.app.call_from_thread(self.message, f"evaluate: {error}", error=True)
-            return
-        except Exception as error:  # noqa: BLE001
-            self.app.call_from_thread(self.message, f"evaluate: {type(error).__name__}: {one_line(error)}", error=True)
+        except Exception as error:  # noqa: BLE001 - one line in the workspace, never a traceback
+            self._failed("evaluate", error)
             return
         numbers, _ = split_report(report)
         self.app.call_from_thread(self._evaluated, numbers, len(data.x_test))
@@ -415,7 +416,6 @@ class SaveLoadScreen(Workspace):
     def _predict(self, model, fmt: str, text: str) -> None:
         import numpy as np
 
-        from kerastui.core.errors import KerasTUIError, one_line
         from kerastui.core.evaluation import sample_predictions
         from kerastui.core.saving import predict
 
@@ -428,11 +428,8 @@ class SaveLoadScreen(Workspace):
                 indices = [i % len(data.x_test) for i in range(start, start + PREDICT_COUNT)]
                 self._next_sample = start + PREDICT_COUNT
             predictions = sample_predictions(model, data, indices=indices, predict=lambda x: predict(model, x, fmt))
-        except (KerasTUIError, ValueError) as error:
-            self.app.call_from_thread(self.message, str(error), error=True)
-            return
-        except Exception as error:  # noqa: BLE001
-            self.app.call_from_thread(self.message, f"predict: {type(error).__name__}: {one_line(error)}", error=True)
+        except Exception as error:  # noqa: BLE001 - one line in the workspace, never a traceback
+            self._failed("predict", error)
             return
         images = None
         if data.kind == "image":
@@ -455,7 +452,6 @@ class SaveLoadScreen(Workspace):
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
     def _predict_row(self, model, fmt: str, text: str) -> None:
-        from kerastui.core.errors import KerasTUIError, one_line
         from kerastui.core.evaluation import describe_prediction
         from kerastui.core.saving import predict
 
@@ -469,11 +465,8 @@ class SaveLoadScreen(Workspace):
                 raise ValueError(f"row: {text!r} is not a list of numbers") from None
             x = data.scale_row(values)
             item = describe_prediction(predict(model, x, fmt), data)
-        except (KerasTUIError, ValueError) as error:
-            self.app.call_from_thread(self.message, str(error), error=True)
-            return
-        except Exception as error:  # noqa: BLE001
-            self.app.call_from_thread(self.message, f"predict: {type(error).__name__}: {one_line(error)}", error=True)
+        except Exception as error:  # noqa: BLE001 - one line in the workspace, never a traceback
+            self._failed("predict", error)
             return
         item["index"] = "typed"
         self.app.call_from_thread(self._predicted, [item], None, [values], data.feature_names)
