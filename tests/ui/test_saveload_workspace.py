@@ -248,3 +248,23 @@ def test_the_tui_module_imports_no_keras():
             "print('keras' in sys.modules, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+async def test_image_predictions_draw_the_samples_with_predicted_and_true_labels(tmp_path):
+    from kerastui.core import presets
+
+    app = make_app(presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": 1}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        app.start_training(app.current_preset())
+        await wait_for(pilot, lambda: not app.run_state.running and app.run_state.result is not None)
+        await pilot.press("v")
+        await settle(app, pilot)
+        await submit(app, pilot, "#predict-samples", "0-3")
+        picture = shown(app, "#predictions")
+        assert any(ch in picture for ch in "▀▄█"), "the digits are drawn with half blocks"
+        data = app.trainer.data
+        truth = [data.class_names[int(label)] for label in data.labels_test[:4]]
+        for name in truth:
+            assert f"/{name}" in picture  # predicted/true under each image
+        assert "top 3" in picture
