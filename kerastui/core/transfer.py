@@ -12,6 +12,9 @@ import contextlib
 import difflib
 import importlib
 import io
+import math
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -172,3 +175,196 @@ def stages(base) -> list[tuple[str, list[Any]]]:
             folded.append((stage, []))
         folded[-1][1].append(layer)
     return folded
+
+
+# --------------------------------------------------------------------------- the layer table
+
+COMMON_BASES = ["ResNet50", "MobileNetV2", "EfficientNetB0", "VGG16"]
+MAX_STAGES = 40  # more runs of names than this (InceptionV3's conv2d_N…) fold into even chunks
+
+
+def stage_of(name: str) -> str:
+    """The stage a layer belongs to, from Keras's names: ``conv4_block2_1_conv`` → ``conv4_x`` (ResNet,
+    DenseNet), ``block_13_expand`` → ``block13`` (MobileNetV2), ``block2b_dwconv`` → ``block2``
+    (EfficientNet), ``block3_conv1`` → ``block3`` (VGG); otherwise the name's first word."""
+    match = re.match(r"(conv\d+)_block\d+_", name)
+    if match:
+        return f"{match[1]}_x"
+    match = re.match(r"block_?(\d+)[a-z]?_", name)
+    if match:
+        return f"block{match[1]}"
+    if name.startswith("expanded_conv"):
+        return "block0"
+    if name.startswith("input"):
+        return "input"
+    return name.removeprefix("bn_").split("_")[0]
+
+
+@dataclass(frozen=True)
+class BaseLayer:
+    index: int
+    name: str
+    type: str
+    stage: str
+    params: int  # every weight of the layer
+    trainable_params: int  # the weights that train when the layer is trainable
+    batch_norm: bool
+
+    @property
+    def fine_tunable(self) -> int:
+        """What unfreezing this layer adds to the trainable count (BatchNormalization stays frozen)."""
+        return 0 if self.batch_norm else self.trainable_params
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    trainable: int
+    non_trainable: int
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+@dataclass
+class BaseTable:
+    """A base's layers and its head's parameter counts, measured once from the Keras objects, so that
+    moving the freeze boundary is a sum over this table (no model is rebuilt).  The counts agree with
+    ``model.trainable_weights`` after :func:`freeze` / :func:`unfreeze_last`."""
+
+    base: str
+    input_shape: tuple[int, int, int]
+    layers: list[BaseLayer]
+    head: str = ""
+    head_trainable: int = 0
+    head_non_trainable: int = 0
+    stages: list[tuple[str, int, int]] = field(default_factory=list)  # (stage, first index, stop index)
+    _tail: list[int] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        tail = [0] * (len(self.layers) + 1)
+        for i in range(len(self.layers) - 1, -1, -1):
+            tail[i] = tail[i + 1] + self.layers[i].fine_tunable
+        self._tail = tail
+        if not self.stages:
+            self.stages = fold_stages([layer.stage for layer in self.layers])
+
+    @property
+    def base_params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def total(self) -> int:
+        return self.base_params + self.head_trainable + self.head_non_trainable
+
+    def clamp(self, last: int) -> int:
+        return max(0, min(int(last), len(self.layers)))
+
+    def phase1(self, freeze: bool) -> ParamCounts:
+        """Training the head: the base frozen, or (freeze off) trainable as a whole."""
+        trainable = self.head_trainable + (0 if freeze else sum(layer.trainable_params for layer in self.layers))
+        return ParamCounts(trainable, self.total - trainable)
+
+    def phase2(self, last: int) -> ParamCounts:
+        """Fine-tuning with the last ``last`` layers unfrozen, BatchNormalization kept frozen."""
+        trainable = self.head_trainable + self._tail[len(self.layers) - self.clamp(last)]
+        return ParamCounts(trainable, self.total - trainable)
+
+    def unfrozen(self, index: int, last: int) -> bool:
+        """Whether layer ``index`` trains in phase 2 with the last ``last`` layers unfrozen."""
+        return index >= len(self.layers) - self.clamp(last) and not self.layers[index].batch_norm
+
+    def batch_norm_kept(self, last: int) -> int:
+        """BatchNormalization layers among the last ``last`` (they stay frozen)."""
+        return sum(layer.batch_norm for layer in self.layers[len(self.layers) - self.clamp(last):])
+
+    def stage_step(self, last: int, direction: int) -> int:
+        """N that unfreezes one stage more (``direction`` 1) or one fewer (-1) than ``last``."""
+        starts = sorted({len(self.layers) - start for _, start, _ in self.stages} | {0})
+        if direction > 0:
+            return next((n for n in starts if n > last), len(self.layers))
+        return next((n for n in reversed(starts) if n < last), 0)
+
+
+def fold_stages(names: list[str]) -> list[tuple[str, int, int]]:
+    """Runs of equal stage names as (stage, start, stop); too many runs fold into even chunks."""
+    runs: list[tuple[str, int, int]] = []
+    for i, stage in enumerate(names):
+        if runs and runs[-1][0] == stage:
+            runs[-1] = (stage, runs[-1][1], i + 1)
+        else:
+            runs.append((stage, i, i + 1))
+    if len(runs) <= MAX_STAGES:
+        return runs
+    size = -(-len(names) // 20)
+    return [(f"layers {start}–{min(start + size, len(names)) - 1}", start, min(start + size, len(names)))
+            for start in range(0, len(names), size)]
+
+
+def head_text(layers: list) -> str:
+    """``GlobalAveragePooling2D → Dropout(0.2) → Dense(5, softmax)``."""
+    parts = []
+    for spec in layers:
+        shown = [str(v) for k, v in spec.kwargs.items() if k in ("units", "rate", "activation", "filters")]
+        parts.append(f"{spec.type}({', '.join(shown)})" if shown else spec.type)
+    return " → ".join(parts)
+
+
+def default_head(num_classes: int) -> list:
+    """The head the exercise uses: GlobalAveragePooling2D → Dropout(0.2) → Dense(classes, softmax)."""
+    from kerastui.core.specs import LayerSpec
+
+    return [LayerSpec("GlobalAveragePooling2D"), LayerSpec("Dropout", {"rate": 0.2}),
+            LayerSpec("Dense", {"units": int(num_classes), "activation": "softmax"})]
+
+
+def inspect_base(spec: TransferSpec, input_shape: tuple[int, ...], head: list) -> BaseTable:
+    """Build the base once (random weights: the structure does not depend on them) and the head on
+    its output, and measure every layer."""
+    from kerastui.core.builder import apply_layer, make_layer, parameter_counts
+
+    keras = load_keras()
+    base, _ = load_base(replace(spec, weights="none"), input_shape)
+    base.trainable = True
+    rows = []
+    for i, layer in enumerate(base.layers):
+        rows.append(BaseLayer(i, layer.name, type(layer).__name__, stage_of(layer.name), int(layer.count_params()),
+                              int(sum(math.prod(w.shape) for w in layer.trainable_weights)),
+                              isinstance(layer, keras.layers.BatchNormalization)))
+    inputs = keras.Input(shape=tuple(base.output.shape[1:]))
+    x = inputs
+    for i, layer_spec in enumerate(head):
+        where = f"model.layers[{i}]"
+        x = apply_layer(make_layer(layer_spec, where), x, where, layer_spec)
+    counts = parameter_counts(keras.Model(inputs, x))
+    return BaseTable(spec.base, tuple(int(d) for d in input_shape), rows, head_text(head), counts["trainable"],
+                     counts["non_trainable"])
+
+
+def weights_file(name: str) -> Path | None:
+    file = WEIGHT_FILES.get(name)
+    return keras_models_dir() / file if file else None
+
+
+def check_weights(spec: TransferSpec, input_shape: tuple[int, ...]) -> tuple[bool, str]:
+    """Whether the chosen weights can be had, as (ok, one line): ``none`` always; a file if it loads
+    into this base; ``imagenet`` if cached, else if the download works (it is then cached)."""
+    weights = spec.weights
+    if weights in ("none", "", "random"):
+        return True, "none: random initial weights"
+    if weights == "imagenet":
+        cached = weights_file(spec.base)
+        if cached is not None and cached.is_file():
+            return True, f"imagenet: cached ({cached})"
+        try:
+            load_base(replace(spec, allow_no_weights=False), input_shape)
+        except TransferError as error:
+            if "could not be downloaded" in str(error):
+                return False, f"imagenet offline: {spec.base} weights not cached, download failed"
+            return False, str(error)
+        return True, f"imagenet: downloaded to {keras_models_dir()}"
+    try:
+        load_base(spec, input_shape)
+    except TransferError as error:
+        return False, str(error)
+    return True, f"file: {Path(weights).name} loaded"
