@@ -19,7 +19,6 @@ from kerastui.core import presets as preset_files
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.specs import Preset
 from kerastui.core.stack import LayerStack
-from kerastui.ui.commands import PresetCommands
 from kerastui.ui.messages import (
     PresetOpened,
     TensorFlowFailed,
@@ -29,7 +28,6 @@ from kerastui.ui.messages import (
     TrainingFinished,
 )
 from kerastui.ui.screens.data import DataScreen
-from kerastui.ui.state import RunState
 
 PROGRESS_HZ = 2  # progress line repaints per second while training
 CHART_HZ = 1  # chart and epoch-table repaints per second at most
@@ -66,6 +64,13 @@ def background_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
     except (AttributeError, OSError):  # pragma: no cover - not Linux, or not permitted
         pass
+
+
+def _preset_commands():
+    """The palette's preset provider, imported when the palette first opens (textual.command is slow to import)."""
+    from kerastui.ui.commands import PresetCommands
+
+    return PresetCommands
 
 
 def _model_screen():
@@ -107,7 +112,7 @@ class KerasTUI(App[None]):
     MODES = {"data": DataScreen, "model": _model_screen, "train": _train_screen, "saveload": _saveload_screen,
              "experiments": _experiments_screen, "runs": _runs_screen}
     DEFAULT_MODE = "data"
-    COMMANDS = App.COMMANDS | {PresetCommands}
+    COMMANDS = App.COMMANDS | {_preset_commands}
     BINDINGS = [
         # One footer group ("d m t v p h workspaces"): six labels would push a screen's own keys off 80 columns.
         *[Binding(key, f"switch_workspace('{mode}')", label, tooltip=f"{label} — {tip}", id=f"workspace.{mode}",
@@ -139,7 +144,7 @@ class KerasTUI(App[None]):
         self.preset: Preset = preset or Preset(title="untitled", name="untitled")
         self.stack = LayerStack(list(self.preset.model.layers))
         self.dataset_preview = None
-        self.run_state: RunState | None = None
+        self.run_state = None  # ui.state.RunState of the current or last run
         self.trainer = None  # the last run's core Trainer: its model and data stay usable
         self.opened = None  # core OpenedModel: a model file opened in the Save/Load workspace
         self.model_origin = ""  # "trained" or "opened": which of the two is the working model
@@ -270,6 +275,8 @@ class KerasTUI(App[None]):
         self.preset.compile, self.preset.fit = preset.compile, preset.fit
         self.preset.callbacks, self.preset.data = preset.callbacks, preset.data
         self.preset.transfer = preset.transfer
+        from kerastui.ui.state import RunState
+
         self.run_state = RunState(status="running")
         self.prediction_images = None
         if self.continued_model(preset) is not None:

@@ -23,6 +23,10 @@ def test_wheel_ships_presets_and_runs_from_another_directory(tmp_path):
         assert f"kerastui/presets/{preset}.toml" in names
     assert "kerastui/presets/my_accuracy.py" in names
     assert "kerastui/presets/top_k_accuracy.py" in names and "kerastui/presets/weighted_accuracy.py" in names
+    # Every module and stylesheet of the TUI (a missing package breaks only the installed app).
+    for module in ("ui/app.tcss", "ui/screens/saveload.py", "ui/screens/train.tcss", "ui/screens/dialogs.tcss",
+                   "ui/panels/metric.py", "ui/panels/transfer.py", "ui/widgets/charts.py", "core/metrics.py"):
+        assert f"kerastui/{module}" in names, module
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "kerastui = kerastui.cli:main" in entry_points
 
@@ -35,6 +39,7 @@ def test_wheel_ships_presets_and_runs_from_another_directory(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(site))
     code = ("import sys, kerastui, kerastui.cli; "
             f"assert kerastui.__file__.startswith({str(site)!r}), kerastui.__file__; "
+            "import kerastui.ui.app, kerastui.ui.screens.saveload, kerastui.ui.screens.experiments; "
             "sys.exit(kerastui.cli.main(['presets', '--json']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=elsewhere, env=env)
     assert proc.returncode == 0, proc.stderr

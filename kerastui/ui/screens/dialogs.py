@@ -21,6 +21,9 @@ CLOSE = Binding("escape", "dismiss_dialog", "Close", tooltip="Close this dialog 
 
 
 class Dialog(ModalScreen):
+    """Every modal of the app: closes with escape; its styles load with the first dialog shown."""
+
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [CLOSE]
 
     @on(Worker.StateChanged)

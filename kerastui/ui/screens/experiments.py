@@ -17,6 +17,8 @@ from kerastui.ui.widgets.status_line import StatusLine
 class ExperimentsScreen(Workspace):
     """Two panels: the custom-metric comparison (exercise 4) and transfer learning (exercise 5)."""
 
+    CSS_PATH = "experiments.tcss"
+
     HELP = ("## Experiments\n1: a custom keras.metrics.Metric trained beside the built-in metric it mirrors, "
             "epoch by epoch.\n2: transfer learning: a keras.applications base, the freeze boundary, a two-phase run.")
     AUTO_FOCUS = "#metric-table"  # the panel's keys work at once (not the tab strip)

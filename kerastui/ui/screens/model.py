@@ -31,6 +31,8 @@ class LayerTable(DataTable):
 class ModelScreen(Workspace):
     """Model workspace: edit the stack; Keras rebuilds it off the UI thread after every change."""
 
+    CSS_PATH = "model.tcss"
+
     HELP = "## Model workspace\nStack layers; every edit is checked by building the model with Keras."
     BINDINGS = [
         Binding("a", "add_layer", "Add", tooltip="Add a layer from Keras's catalogue after the cursor", id="layer.add"),

@@ -74,6 +74,8 @@ class OverlayChart(PlotextPlot):
 class RunsScreen(Workspace):
     """Runs workspace."""
 
+    CSS_PATH = "runs.tcss"
+
     HELP = "## Runs\nEvery run writes a directory; they are listed here, newest first."
     BINDINGS = [
         Binding("space", "mark", "Mark", tooltip="Mark or unmark the run under the cursor", id="runs.mark"),

@@ -75,6 +75,8 @@ class OpenedLayers(DataTable):
 class SaveLoadScreen(Workspace):
     """Save/Load workspace."""
 
+    CSS_PATH = "saveload.tcss"
+
     HELP = ("## Save/Load workspace\ns saves the working model in each ticked format (atomic writes, asks before "
             "overwriting), reloads every file and compares its predictions on a fixed test batch. r opens a .keras, "
             ".h5 or SavedModel folder: a Sequential model's layers go to the Model workspace (t trains further from "

@@ -54,6 +54,8 @@ class EpochTable(DataTable):
 class TrainScreen(Workspace):
     """Train workspace."""
 
+    CSS_PATH = "train.tcss"
+
     HELP = ("## Train workspace\nSet compile and fit options on the left; s starts, x stops at the end of the "
             "current batch. Charts redraw after epochs (at most once a second), the progress line twice a second.")
     BINDINGS = [
