@@ -237,8 +237,12 @@ class KerasTUI(App[None]):
 
     @work(thread=True, group="model-size", exit_on_error=False)
     def _size_model(self, generation: int, preset: Preset) -> None:
+        from dataclasses import replace
+
         from kerastui.ui.screens.model import check_preset
 
+        if preset.transfer is not None:  # the size does not depend on the weights: nothing to download
+            preset.transfer = replace(preset.transfer, weights="none")
         _, report = check_preset(preset)
         label = f"{report.totals['total']:,} params" if report.totals is not None else "model invalid"
         self.call_from_thread(self._sized, generation, label)
