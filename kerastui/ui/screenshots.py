@@ -12,6 +12,9 @@ import asyncio
 from pathlib import Path
 
 SIZES = {"": (120, 40), "-80x24": (80, 24)}
+# ex5 offline and small: synthetic images, no imagenet weights, one epoch per phase.
+TRANSFER_OFFLINE = {"data.source": "synthetic:images", "data.limit": 128, "transfer.weights": "none",
+                    "fit.epochs": 1, "transfer.fine_tune_epochs": 1}
 
 
 async def settle(app, pilot) -> None:
@@ -42,9 +45,13 @@ async def shoot(preset: str, out: Path) -> list[Path]:
     os.environ["KERASTUI_RUNS"] = tempfile.mkdtemp(prefix="kerastui-screenshots-")
     written = []
     for suffix, size in SIZES.items():
-        for name, keys in (("data", []), ("model", ["m"]), ("presets", ["o"]), ("catalogue", ["m", "a"]),
-                           ("train", ["t", "s"]), ("saveload", ["t", "s", "v", save_here]), ("runs", ["h"])):
-            app = make_app(presets.load(preset, {"fit.epochs": 4}), deterministic=True)
+        for name, keys, which in (
+                ("data", [], None), ("model", ["m"], None), ("presets", ["o"], None), ("catalogue", ["m", "a"], None),
+                ("train", ["t", "s"], None), ("saveload", ["t", "s", "v", save_here], None), ("runs", ["h"], None),
+                ("metric", ["p", "s"], ("ex4", {"fit.epochs": 6})),
+                ("transfer", ["p", "2", "s"], ("ex5", TRANSFER_OFFLINE))):
+            name_, overrides = which or (preset, {"fit.epochs": 4})
+            app = make_app(presets.load(name_, overrides), deterministic=True)
             async with app.run_test(size=size) as pilot:
                 await settle(app, pilot)
                 for key in keys:

@@ -20,11 +20,12 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 
 from kerastui.core.specs import LayerSpec, Preset, TensorBoardSpec, TransferSpec
 from kerastui.ui.widgets.charts import MetricChart
+from kerastui.ui.widgets.form import Form
 
 # The bases offered first; the rest of keras.applications follows once Keras is loaded.
 BASES = ["ResNet50", "MobileNetV2", "EfficientNetB0", "VGG16", "ResNet101", "ResNet50V2", "MobileNet",
@@ -173,7 +174,7 @@ class TransferPanel(Vertical):
                 with Horizontal(id="tl-results"):
                     yield PhaseChart("accuracy", id="tl-chart")
                     yield Static(id="tl-phases")
-            with VerticalScroll(id="tl-side"):
+            with Form(id="tl-side"):
                 yield Label("[b]Base[/b]")
                 yield row("base", Select([(b, b) for b in BASES], value="ResNet50", allow_blank=False, id="tl-base",
                                          compact=True))

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import Suggester
-from textual.widgets import Checkbox, Footer, Header, Input, Label, OptionList, Select, Static
+from textual.widgets import Checkbox, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from kerastui.core.specs import DataSpec
@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.pictures import bar_chart, image_strip
+from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
 
 FILE_SCHEMES = ("npz", "csv", "images")
@@ -110,7 +111,7 @@ class DataScreen(Workspace):
                 yield Static(id="card-balance")
                 yield Static(id="card-samples")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._fill_sources()

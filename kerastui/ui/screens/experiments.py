@@ -5,12 +5,13 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.panels.metric import MetricPanel
 from kerastui.ui.panels.transfer import TransferPanel
 from kerastui.ui.screens.base import Workspace
+from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
 
 
@@ -37,7 +38,7 @@ class ExperimentsScreen(Workspace):
             with TabPane("Transfer", id="transfer"):
                 yield TransferPanel(id="transfer-panel")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def action_panel(self, name: str) -> None:
         tabs = self.query_one(TabbedContent)

@@ -10,12 +10,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from kerastui.core.specs import LayerSpec, Preset
 
 from kerastui.ui.messages import PresetOpened, StackChecked
 from kerastui.ui.screens.base import Workspace
+from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
 
 READ_ONLY = "a subclass model is read-only here: edit its .py file"
@@ -65,7 +66,7 @@ class ModelScreen(Workspace):
             yield Static(id="model-error")
             yield Static(id="model-totals")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(LayerTable).focus()

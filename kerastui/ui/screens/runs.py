@@ -10,11 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Header, Select, Static
 from textual_plotext import PlotextPlot
 
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.charts import plot_epochs
+from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
 
 if sys.version_info >= (3, 11):
@@ -98,7 +99,7 @@ class RunsScreen(Workspace):
                     yield OverlayChart(id="overlay")
                 yield Static(id="runs-diff")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.marked: set[str] = set()

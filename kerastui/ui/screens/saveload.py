@@ -11,12 +11,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 
+from kerastui.ui.widgets.form import Form
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
 from kerastui.ui.widgets.pictures import image_strip
+from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
 
 FORMATS = {"keras": ".keras", "h5": ".h5 (HDF5)", "savedmodel": "SavedModel"}
@@ -104,7 +106,7 @@ class SaveLoadScreen(Workspace):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="saveload-body"):
-            with VerticalScroll(id="saveload-side"):
+            with Form(id="saveload-side"):
                 yield Label("[b]Save[/b]")
                 yield field_row("path", Input(id="save-path", suggester=PathSuggester(), compact=True,
                                               placeholder="folder/name",
@@ -134,7 +136,7 @@ class SaveLoadScreen(Workspace):
                 yield Static(id="saveload-evaluation")
                 yield Static(id="predictions")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._default_paths()

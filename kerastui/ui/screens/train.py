@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select, Static
 
 from kerastui.core.specs import (
     CheckpointSpec,
@@ -21,11 +21,13 @@ from kerastui.core.specs import (
     ReduceLRSpec,
     TensorBoardSpec,
 )
+from kerastui.ui.widgets.form import Form
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import MetricChart, family
 from kerastui.ui.widgets.pictures import image_strip
+from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
 
 OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion"]
@@ -69,7 +71,7 @@ class TrainScreen(Workspace):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="train-body"):
-            with VerticalScroll(id="train-side"):
+            with Form(id="train-side"):
                 yield Label("[b]Compile[/b]")
                 yield field_row("optimizer", Select([(o, o) for o in OPTIMIZERS], value="adam", allow_blank=False,
                                                     id="opt-optimizer", compact=True))
@@ -104,7 +106,7 @@ class TrainScreen(Workspace):
                 with VerticalScroll(id="evaluation"):
                     yield Static(id="evaluation-text")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.show_settings(self.app.preset)
