@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from kerastui.core.metrics import TOLERANCE, Comparison, MetricReport, compare_history, format_diff, parse_ref
-from kerastui.ui.widgets.charts import thin
+from kerastui.ui.widgets.charts import epoch_ticks, thin
 
 # The metric files shipped beside the presets: (file, class, what it shows).
 EXAMPLES = [
@@ -185,8 +185,7 @@ class MetricOverlay(PlotextPlot):
             draw = plt.scatter if points else plt.plot
             draw([p[0] for p in data], [p[1] for p in data], label=label, marker=marker, color=color)
         plt.xlabel("epoch")
-        if len(comparison.rows) <= 12:
-            plt.xticks(list(range(1, len(comparison.rows) + 1)))
+        epoch_ticks(plt, len(comparison.rows), limit)
         self.refresh()
 
 

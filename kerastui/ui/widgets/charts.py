@@ -76,7 +76,14 @@ def plot_epochs(plt, title: str, curves: list[tuple[str, list[float], str]], max
         if points:
             plt.plot([p[0] for p in points], [p[1] for p in points], label=label, marker="braille", color=color)
     plt.xlabel("epoch")
-    longest = max((len(values) for _, values, _ in curves), default=0)
-    if 0 < longest <= 12:
-        plt.xticks(list(range(1, longest + 1)))
+    epoch_ticks(plt, max((len(values) for _, values, _ in curves), default=0), max_points)
     return plt
+
+
+def epoch_ticks(plt, epochs: int, width: int) -> None:
+    """Whole-epoch ticks, only as many as fit ``width`` columns (3 each).  Given more than fit,
+    plotext drops colliding ticks in an order that varies between processes (hash seeds)."""
+    if not 0 < epochs <= 12:
+        return
+    step = max(1, -(-3 * epochs // max(width, 1)))
+    plt.xticks(list(range(1, epochs + 1, step)))
