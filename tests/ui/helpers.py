@@ -11,6 +11,9 @@ async def settle(app, pilot) -> None:
         await pilot.pause(0.05)
         await app.workers.wait_for_complete()
     await pilot.pause(0.05)
+    # Widgets finish some work when idle (a DataTable sizes its columns to new rows then): wait
+    # for that too, or a loaded CI machine screenshots a table with header-wide columns.
+    await pilot.pause()
 
 
 async def started(app, pilot, *, model_size: bool = False) -> None:
