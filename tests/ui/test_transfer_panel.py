@@ -4,8 +4,9 @@ by keys, offline imagenet; and snapshots of the panel from a recorded two-phase 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from kerastui.ui.app import make_app
 from kerastui.ui.messages import TrainingEvent
 from kerastui.ui.panels.transfer import PhaseChart, StageTable, TransferPanel
 from kerastui.ui.state import RunState
+from tests.conftest import REPO, offline_env
 from tests.ui.helpers import settle, shown, started
 
 OFFLINE = {"transfer.weights": "none", "data.source": "synthetic:images", "data.image_shape": [32, 32, 3],
@@ -133,16 +135,19 @@ async def test_two_phase_run_by_keys_records_both_phases_with_the_boundary_and_t
             assert list((logs / phase / "train").glob("events.out.tfevents.*")), phase
 
 
-async def test_offline_imagenet_says_so_in_one_line_and_offers_none_or_a_file(tmp_path, monkeypatch):
-    from kerastui.core.transfer import WEIGHT_FILES
+def test_offline_imagenet_says_so_in_one_line_and_offers_none_or_a_file(tmp_path):
+    """Run in a fresh process: Keras reads its cache folder (KERAS_HOME) when imported, so only a
+    new process sees an empty cache — whatever this machine's ~/.keras holds."""
+    env = offline_env(tmp_path)
+    code = "import asyncio, tests.ui.test_transfer_panel as t; asyncio.run(t.offline_imagenet_scenario())"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert proc.stdout.strip().endswith("offline scenario passed")
 
-    if (Path.home() / ".keras" / "models" / WEIGHT_FILES["ResNet50"]).is_file():
-        pytest.skip("this machine's Keras cache holds the ResNet50 weights, which Keras would find")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.setenv(var, "http://127.0.0.1:9")
-    for var in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(var, raising=False)
+
+async def offline_imagenet_scenario() -> None:
+    """The pilot side of the test above (in the child process, offline, with an empty Keras cache)."""
     app = make_app(ex5(**{"transfer.weights": "imagenet"}))
     async with app.run_test(size=(80, 24)) as pilot:
         await started(app, pilot)
@@ -163,6 +168,7 @@ async def test_offline_imagenet_says_so_in_one_line_and_offers_none_or_a_file(tm
         await pilot.press("w")
         assert str(app.screen.query_one("#tl-weights").value) == "file"
         assert app.screen.focused is app.screen.query_one("#tl-file")
+    print("offline scenario passed")
 
 
 # --------------------------------------------------------------------------- snapshots
