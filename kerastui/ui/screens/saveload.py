@@ -102,6 +102,7 @@ class SaveLoadScreen(Workspace):
         self.data = None  # core Dataset for the preset's data (loaded on first need)
         self._data_key = None
         self._next_sample = 0
+        self.results = []  # core SaveResults of the last save, as the verify table shows them
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -305,8 +306,11 @@ class SaveLoadScreen(Workspace):
         table = self.query_one(VerifyTable)
         table.clear()
         deterministic = self.app.deterministic
+
+        def secs(value: float) -> str:
+            return "…" if deterministic else f"{value:.3f}"
+
         for r in results:
-            secs = (lambda v: "…" if deterministic else f"{v:.3f}")
             diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
             same = "" if r.same is None else ("✓" if r.max_abs_diff is not None and r.max_abs_diff <= 1e-6
                                               else "✗ differs")
