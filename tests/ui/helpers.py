@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.geometry import Region
+from textual.widgets import DataTable
 
 
 async def settle(app, pilot) -> None:
@@ -28,6 +29,18 @@ async def started(app, pilot, *, model_size: bool = False) -> None:
     else:
         raise AssertionError(f"the app did not finish starting: {app.tf_label!r}, {shown(app, '#card-error')!r}")
     await settle(app, pilot)
+
+
+async def drawn(app, pilot, *, timeout: float = 20.0) -> None:
+    """Wait until the screen is complete: the Model workspace has Keras's shapes for its stack and
+    every table has sized its columns to its rows (a DataTable does that when idle)."""
+    for _ in range(int(timeout / 0.05)):
+        screen = app.screen
+        tables = list(screen.query(DataTable))
+        if not getattr(screen, "checking", False) and not any(t._require_update_dimensions for t in tables):
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"{app.screen!r} was still drawing after {timeout} s")
 
 
 def shown(app, selector: str, *, joiner: str = "\n") -> str:

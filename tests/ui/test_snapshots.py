@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from kerastui.ui.app import make_app
-from tests.ui.helpers import settle, started
+from tests.ui.helpers import drawn, settle, started
 
 SIZES = {"120x40": (120, 40), "80x24": (80, 24)}
 # Shown in the presets browser, so it must not be a per-run temporary folder.  Never created:
@@ -36,6 +36,7 @@ def after(*keys: str):
         for key in keys:
             await pilot.press(key)
             await settle(app, pilot)
+        await drawn(app, pilot)
         # What the screenshot must show, so a baseline is never taken of a half-drawn screen.
         assert app.dataset_preview is not None and app.dataset_preview.summary["source"] == "synthetic:classification"
         assert app.model_label == "1,539 params"

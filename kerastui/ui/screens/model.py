@@ -17,6 +17,7 @@ from kerastui.core.specs import LayerSpec, Preset
 from kerastui.ui.messages import PresetOpened, StackChecked
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.footer import KeyFooter
+from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.status_line import StatusLine
 
 READ_ONLY = "a subclass model is read-only here: edit its .py file"
@@ -54,6 +55,7 @@ class ModelScreen(Workspace):
         super().__init__()
         self._generation = itertools.count(1)
         self.generation = 0
+        self.checked_generation = -1
         self.report = None
         self.last_valid = None
         self.input_shape: tuple[int, ...] | None = None
@@ -88,6 +90,11 @@ class ModelScreen(Workspace):
         return self.app.current_preset()
 
     @property
+    def checking(self) -> bool:
+        """Keras has not yet answered for the stack on screen (shapes and counts show "…")."""
+        return self.checked_generation != self.generation
+
+    @property
     def read_only(self) -> bool:
         return self.app.preset.model.type == "subclass"
 
@@ -117,6 +124,7 @@ class ModelScreen(Workspace):
         if message.generation != self.generation:
             return  # a newer edit is being checked
         shape, report = message.report
+        self.checked_generation = message.generation
         self.input_shape = shape
         self.report = report
         if report.error is None:
@@ -132,20 +140,23 @@ class ModelScreen(Workspace):
         table = self.query_one(LayerTable)
         keep = table.cursor_row if cursor is None else cursor
         functional = self.app.preset.model.type == "functional"
-        table.clear(columns=True)
         columns = ["#", "type", *(["name", "inputs"] if functional else []), "arguments", "output shape", "params"]
-        table.add_columns(*columns)
+        set_columns(table, columns)
         rows = report.rows if report is not None and report.error is None else None
         error_index = report.error_index if report is not None else None
+        cells_list: list[list] = []
+        keys: list[str | None] = []
         if self.read_only and rows is not None:
             for row in rows:
-                table.add_row("·", row.type, "", row.output_shape, f"{row.params:,}" if row.params is not None else "")
+                cells_list.append(["·", row.type, "", row.output_shape,
+                                   f"{row.params:,}" if row.params is not None else ""])
+                keys.append(None)
         else:
             extra = [r for r in rows if r.index < 0] if rows else []
             for row in extra:  # a transfer base
-                cells = ["base", Text(row.type, style="bold"), *(["", ""] if functional else []), row.args,
-                         row.output_shape, f"{row.params:,}"]
-                table.add_row(*cells, key="base")
+                cells_list.append(["base", Text(row.type, style="bold"), *(["", ""] if functional else []), row.args,
+                                   row.output_shape, f"{row.params:,}"])
+                keys.append("base")
             by_index = {r.index: r for r in rows or [] if r.index >= 0}
             for i, spec in enumerate(layers):
                 row = by_index.get(i)
@@ -156,7 +167,9 @@ class ModelScreen(Workspace):
                     cells += [spec.name or "", ", ".join(spec.inputs or [])]
                 cells += [args_text(spec.kwargs), row.output_shape if row else ("…" if report is None else ""),
                           f"{row.params:,}" if row and row.params is not None else ""]
-                table.add_row(*cells, key=str(i))
+                cells_list.append(cells)
+                keys.append(str(i))
+        add_rows(table, cells_list, keys)
         if table.row_count:
             table.move_cursor(row=max(0, min(keep, table.row_count - 1)))
         self._show_totals(report)

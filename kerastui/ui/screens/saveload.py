@@ -19,11 +19,13 @@ from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
 from kerastui.ui.widgets.pictures import image_strip
 from kerastui.ui.widgets.footer import KeyFooter
+from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.status_line import StatusLine
 
 FORMATS = {"keras": ".keras", "h5": ".h5 (HDF5)", "savedmodel": "SavedModel"}
 VERIFY_SAMPLES = 256  # the fixed batch of test inputs every reloaded file is run on
 PREDICT_COUNT = 8
+VERIFY_COLUMNS = ("format", "max |Δ|", "same", "file", "size", "save s", "load s", "check s")
 
 
 def field_row(label: str, widget) -> Horizontal:
@@ -142,7 +144,7 @@ class SaveLoadScreen(Workspace):
     def on_mount(self) -> None:
         self._default_paths()
         table = self.query_one(VerifyTable)
-        table.add_columns("format", "max |Δ|", "same", "file", "size", "save s", "load s", "check s")
+        set_columns(table, VERIFY_COLUMNS)
         table.display = False
         self.query_one(OpenedLayers).display = False
         self.redraw(full=True)
@@ -201,11 +203,9 @@ class SaveLoadScreen(Workspace):
         elif opened.read_only_reason:
             lines.append(f"[yellow]read-only: {opened.read_only_reason}[/yellow]")
         title.update("\n".join(lines))
-        table.clear(columns=True)
-        table.add_columns("#", "name", "type", "output shape", "params", "trainable")
-        for row in opened.rows:
-            table.add_row(str(row.index), row.name, row.type, row.output_shape, f"{row.params:,}",
-                          "✓" if row.trainable else "·")
+        set_columns(table, ("#", "name", "type", "output shape", "params", "trainable"))
+        add_rows(table, [(str(row.index), row.name, row.type, row.output_shape, f"{row.params:,}",
+                          "✓" if row.trainable else "·") for row in opened.rows])
         table.display = bool(opened.rows)
 
     # ------------------------------------------------------------------ data for verify/evaluate/predict
@@ -304,23 +304,25 @@ class SaveLoadScreen(Workspace):
     def _saved(self, results, verify: bool) -> None:
         self.results = results
         table = self.query_one(VerifyTable)
-        table.clear()
+        set_columns(table, VERIFY_COLUMNS)
         deterministic = self.app.deterministic
 
         def secs(value: float) -> str:
             return "…" if deterministic else f"{value:.3f}"
 
+        rows = []
         for r in results:
             diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
             same = "" if r.same is None else ("✓" if r.max_abs_diff is not None and r.max_abs_diff <= 1e-6
                                               else "✗ differs")
-            table.add_row(r.format, diff, same, Path(r.path).name, "…" if deterministic else _size(r.bytes),
-                          secs(r.save_seconds), secs(r.load_seconds) if verify else "",
-                          secs(r.verify_seconds) if verify else "")
+            rows.append((r.format, diff, same, Path(r.path).name, "…" if deterministic else _size(r.bytes),
+                         secs(r.save_seconds), secs(r.load_seconds) if verify else "",
+                         secs(r.verify_seconds) if verify else ""))
             if r.tfsm_max_abs_diff is not None:
                 ok = r.tfsm_max_abs_diff <= 1e-6
-                table.add_row("└ TFSMLayer", f"{r.tfsm_max_abs_diff:.1e}", "✓" if ok else "✗ differs", "serve",
-                              "", "", "", "")
+                rows.append(("└ TFSMLayer", f"{r.tfsm_max_abs_diff:.1e}", "✓" if ok else "✗ differs", "serve",
+                             "", "", "", ""))
+        add_rows(table, rows)
         table.display = True
         verdict = self.query_one("#verify-verdict", Static)
         if not verify:

@@ -28,6 +28,7 @@ from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import MetricChart, family
 from kerastui.ui.widgets.pictures import image_strip
 from kerastui.ui.widgets.footer import KeyFooter
+from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.status_line import StatusLine
 
 OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion"]
@@ -342,8 +343,8 @@ class TrainScreen(Workspace):
         keys = [k for k in state.history]
         columns = ["epoch", *keys, "s"]
         if full or [str(c.label) for c in table.columns.values()] != columns:
-            table.clear(columns=True)
-            table.add_columns(*columns)
+            set_columns(table, columns)
+        rows = []
         for row in range(table.row_count, state.epochs_done):
             cells = [str(row + 1)]
             for key in keys:
@@ -352,7 +353,8 @@ class TrainScreen(Workspace):
                 cells.append(f"{value:.3g}" if key == "learning_rate" else f"{value:.4f}")
             seconds = state.epoch_seconds[row] if row < len(state.epoch_seconds) else 0.0
             cells.append("" if self.app.deterministic else f"{seconds:.1f}")
-            table.add_row(*cells)
+            rows.append(cells)
+        add_rows(table, rows)
         if table.row_count:
             table.move_cursor(row=table.row_count - 1)
 

@@ -1,0 +1,41 @@
+"""DataTable columns as wide as their widest cell, at once.
+
+Textual's DataTable widens an auto-width column only when idle, and a line it drew before that stays
+in its caches (keyed by a counter the widening does not bump): a table refilled while the app is
+busy can keep showing header-wide columns ("Inpu", "shape=(20") until the next edit.  These
+helpers give every column an explicit width, widened before the row that needs it is added, so what
+is drawn is right the first time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widgets import DataTable
+
+
+def cell_width(cell: object) -> int:
+    """Cells a value takes in a DataTable: its widest line."""
+    plain = cell.plain if isinstance(cell, Text) else str(cell)
+    return max((cell_len(line) for line in plain.splitlines()), default=0)
+
+
+def set_columns(table: DataTable, labels: Iterable[str | Text]) -> None:
+    """Replace the columns (the rows go too), each as wide as its label until rows widen it."""
+    table.clear(columns=True)
+    for label in labels:
+        table.add_column(label, width=cell_width(label))
+
+
+def add_rows(table: DataTable, rows: Iterable[Sequence[object]], keys: Iterable[str | None] | None = None) -> None:
+    """Add rows, widening each column first to fit its cells."""
+    columns = table.ordered_columns
+    key_list = list(keys) if keys is not None else None
+    for index, cells in enumerate(rows):
+        for column, cell in zip(columns, cells):
+            width = cell_width(cell)
+            if width > column.width:
+                column.width = width
+        table.add_row(*cells, key=key_list[index] if key_list is not None else None)
