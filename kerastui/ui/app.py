@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import sys
 import time
 from pathlib import Path
@@ -316,6 +317,7 @@ class KerasTUI(App[None]):
             return
         finally:
             sys.setswitchinterval(switch_interval)
+            gc.unfreeze()  # what training left behind is collectable again
         predictions, images = self._predictions(trainer) if result.status != "nan" else ([], None)
         self.post_message(TrainingFinished(result, predictions, images))
 
@@ -354,6 +356,14 @@ class KerasTUI(App[None]):
         self.size_model()
 
     def _training_sink(self, event) -> None:
+        from kerastui.core.events import TrainStarted
+
+        if isinstance(event, TrainStarted):
+            # The model and data are built: freeze every object alive now (TensorFlow, Keras, the
+            # app) out of the cyclic GC until training ends.  A full collection otherwise walks them
+            # all — about 0.3 s holding the GIL, mid-fit, often in the UI thread, which the
+            # renders' allocations make the one to trigger it: a stalled key and a slower epoch.
+            gc.freeze()
         self.post_message(TrainingEvent(event))
 
     @staticmethod

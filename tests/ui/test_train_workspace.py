@@ -3,6 +3,7 @@ the same history as `kerastui train`, the Runs view; and snapshots from a record
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 
@@ -87,9 +88,13 @@ async def test_stop_after_the_first_batch_keeps_the_model_and_the_app_responsive
         await settle(app, pilot)
         await pilot.press("s")
         await wait_for(pilot, lambda: app.run_state is not None and bool(app.run_state.batch_logs))
+        # While training, what was alive at its start is out of the cyclic GC's full passes…
+        assert gc.get_freeze_count() > 100_000
         await pilot.press("x")
         await wait_for(pilot, lambda: app.run_state.result is not None)
         await settle(app, pilot)
+        # …and collectable again once it ends (a later run's garbage does not pile up).
+        assert gc.get_freeze_count() == 0
         assert app.run_state.status == "stopped"
         assert app.run_state.epochs_done <= 1
         assert app.trainer.model.predict(app.trainer.data.x_test[:2], verbose=0).shape == (2, 3)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from textual import on
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.worker import Worker
 
 
@@ -11,6 +13,11 @@ class Workspace(Screen):
     """A workspace (one of the app's MODES): its workers' failures are reported by the app."""
 
     WORKSPACE = True
+
+    # Textual repaints the whole screen when focus moves (Screen.focused repaints): every widget
+    # composited again, ~20 ms at 120×40, for a change the two widgets concerned redraw themselves
+    # (their :focus styles).  A focus move is the commonest key press, also while training.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
