@@ -60,6 +60,7 @@ async def test_incremental_updates_equal_a_full_repaint_after_every_key(terminal
             for key in [mode, "tab", "down", "shift+tab"]:
                 await pilot.press(key)
                 await settle(app, pilot)
+                assert await app.screen.wait_for_refresh()  # whatever is dirty has been written
                 for widget in app.screen.walk_children(with_self=True):
                     widget.refresh()  # no cached lines: the reference is drawn from scratch
                 full = pyte.Screen(W, H)
