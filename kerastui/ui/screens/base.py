@@ -15,8 +15,9 @@ class Workspace(Screen):
     WORKSPACE = True
 
     # Textual repaints the whole screen when focus moves (Screen.focused repaints): every widget
-    # composited again, ~20 ms at 120×40, for a change the two widgets concerned redraw themselves
-    # (their :focus styles).  A focus move is the commonest key press, also while training.
+    # composited again (a Tab in the Train form: 30 ms of compositing, 10 ms without) for a change
+    # the widgets concerned redraw themselves (their :focus styles).  A focus move is the commonest
+    # key press, also while training; tests/ui/test_terminal_output.py checks nothing goes stale.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     @on(Worker.StateChanged)
