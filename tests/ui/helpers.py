@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.geometry import Region
-from textual.widgets import DataTable
 
 
 async def settle(app, pilot) -> None:
@@ -12,8 +11,8 @@ async def settle(app, pilot) -> None:
         await pilot.pause(0.05)
         await app.workers.wait_for_complete()
     await pilot.pause(0.05)
-    # Widgets finish some work when idle (a DataTable sizes its columns to new rows then): wait
-    # for that too, or a loaded CI machine screenshots a table with header-wide columns.
+    # Widgets finish some work when idle (a DataTable updates its scrollable size then): wait for
+    # that too.
     await pilot.pause()
 
 
@@ -32,12 +31,10 @@ async def started(app, pilot, *, model_size: bool = False) -> None:
 
 
 async def drawn(app, pilot, *, timeout: float = 20.0) -> None:
-    """Wait until the screen is complete: the Model workspace has Keras's shapes for its stack and
-    every table has sized its columns to its rows (a DataTable does that when idle)."""
+    """Wait until the screen is complete: the Model workspace has Keras's shapes for its stack.
+    (Tables need no wait: `widgets.tables` sizes their columns as rows are added.)"""
     for _ in range(int(timeout / 0.05)):
-        screen = app.screen
-        tables = list(screen.query(DataTable))
-        if not getattr(screen, "checking", False) and not any(t._require_update_dimensions for t in tables):
+        if not getattr(app.screen, "checking", False):
             return
         await pilot.pause(0.05)
     raise AssertionError(f"{app.screen!r} was still drawing after {timeout} s")

@@ -143,9 +143,7 @@ class SaveLoadScreen(Workspace):
 
     def on_mount(self) -> None:
         self._default_paths()
-        table = self.query_one(VerifyTable)
-        set_columns(table, VERIFY_COLUMNS)
-        table.display = False
+        self.query_one(VerifyTable).display = False  # columns and rows come with the first save
         self.query_one(OpenedLayers).display = False
         self.redraw(full=True)
 

@@ -10,6 +10,7 @@ is drawn is right the first time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -32,10 +33,7 @@ def set_columns(table: DataTable, labels: Iterable[str | Text]) -> None:
 def add_rows(table: DataTable, rows: Iterable[Sequence[object]], keys: Iterable[str | None] | None = None) -> None:
     """Add rows, widening each column first to fit its cells."""
     columns = table.ordered_columns
-    key_list = list(keys) if keys is not None else None
-    for index, cells in enumerate(rows):
+    for cells, key in zip(rows, repeat(None) if keys is None else keys):
         for column, cell in zip(columns, cells):
-            width = cell_width(cell)
-            if width > column.width:
-                column.width = width
-        table.add_row(*cells, key=key_list[index] if key_list is not None else None)
+            column.width = max(column.width, cell_width(cell))
+        table.add_row(*cells, key=key)
