@@ -2,6 +2,7 @@
 
     kerastui [PRESET]                       open the workbench (with PRESET loaded)
     kerastui train PRESET [options]         train headless; --json prints one JSON object
+    kerastui check PRESET [--json]          validate, describe the data, build the model; no training
     kerastui presets                        list shipped and user presets
     kerastui info                           TensorFlow/Keras versions, devices, dataset cache
 
@@ -24,7 +25,7 @@ from typing import Any, Sequence
 
 from kerastui import __version__
 
-COMMANDS = ("train", "presets", "info", "export-script")
+COMMANDS = ("train", "check", "presets", "info", "export-script")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -53,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", type=Path, help="where run directories go (default: $KERASTUI_RUNS or "
                                                      "~/.local/share/kerastui/runs)")
     train.add_argument("--json", action="store_true", help="print one JSON object at the end (progress to stderr)")
+
+    check = sub.add_parser("check", help="validate a preset and build its model without training",
+                           description="Validate a preset, describe its data and build its model (shapes, "
+                                       "parameters, memory) without training: exit 0 when it would train, 1 with "
+                                       "one `kerastui: error:` line naming the file and key when not.")
+    check.add_argument("preset", metavar="PRESET", help="shipped name (ex1) or path to a .toml file")
+    check.add_argument("--data", metavar="SOURCE", help="override data.source")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any preset key")
+    check.add_argument("--json", action="store_true",
+                       help="print one JSON object on stdout (ok, error, data, model, layers, memory)")
 
     export = sub.add_parser("export-script", help="write a plain Keras script that reproduces a preset",
                             description="Write a runnable Keras script (no kerastui import) for a preset.")
@@ -87,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return _open_tui([])
-    handler = {"train": cmd_train, "presets": cmd_presets, "info": cmd_info,
+    handler = {"train": cmd_train, "check": cmd_check, "presets": cmd_presets, "info": cmd_info,
                "export-script": cmd_export_script}[args.command]
     try:
         return handler(args)
@@ -100,11 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, KerasTUIError):
             _error(str(error))
             return EXIT_ERROR
-        log = _write_crash_log(error)
-        from kerastui.core.errors import one_line
-
-        _error(f"internal error: {type(error).__name__}: {one_line(error)} (traceback in {log})")
-        return EXIT_ERROR
+        return _internal_error(error)
 
 
 def _open_tui(argv: list[str]) -> int:
@@ -131,6 +138,17 @@ def _open_tui(argv: list[str]) -> int:
 
 def _error(message: str) -> None:
     print(f"kerastui: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def _internal_error(error: BaseException) -> int:
+    """A bug of ours: one line naming what was being processed and where the traceback is."""
+    from kerastui.core.errors import being_processed, one_line
+
+    log = _write_crash_log(error)
+    place = being_processed(error)
+    where = f" while processing {place[0]}: {place[1]}" if place else ""
+    _error(f"internal error{where}: {type(error).__name__}: {one_line(error)} (full traceback in {log})")
+    return EXIT_ERROR
 
 
 def _write_crash_log(error: BaseException) -> Path:
@@ -169,11 +187,62 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _load_preset(args: argparse.Namespace):
     from kerastui.core import presets
+    from kerastui.core.errors import processing
+
+    with processing(args.preset, "(reading the preset)"):
+        return presets.load(args.preset, overrides_from(args))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kerastui.core.errors import KerasTUIError
+
+    start = time.perf_counter()
+    try:
+        preset = _load_preset(args)
+    except KerasTUIError as error:
+        if args.json:
+            print(json.dumps({"preset": args.preset, "ok": False, "error": str(error)}))
+        _error(str(error))
+        return EXIT_ERROR
+    from kerastui.core.check import check
+
+    result = check(preset)
+    result.seconds = time.perf_counter() - start
+    if args.json:
+        print(json.dumps(jsonable(result.to_json())), flush=True)
+    if not result.ok:
+        _error(result.error or f"{preset.where}: check failed")
+        return EXIT_ERROR
+    if not args.json:
+        _print_check(result)
+    return EXIT_OK
+
+
+def _print_check(result) -> None:
+    data, model, memory = result.data, result.model, result.memory
+    print(f"{result.preset}: ok")
+    print(f"data: {data['source']} — {data['kind']} {data['task']}, sample shape {data['sample_shape']}"
+          + (f", {data['classes']} classes" if data.get("classes") else "")
+          + (f" ({data['note']})" if data.get("note") else ""))
+    width = max((len(f"{row['type']}{' ' + row['name'] if row['name'] else ''}") for row in result.layers), default=4)
+    for row in result.layers:
+        label = f"{row['type']}{' ' + row['name'] if row['name'] else ''}"
+        params = "" if row["params"] is None else f"{row['params']:>12,}"
+        print(f"  {label:<{width}}  {row['output_shape']:<22} {params}")
+    print(f"model: {model.get('total', 0):,} parameters ({model.get('trainable', 0):,} trainable, "
+          f"{model.get('non_trainable', 0):,} non-trainable)")
+    if "estimate" in memory:
+        print(f"memory: ~{memory['estimate']} to train with batch {memory['batch_size']} "
+              f"({memory['available']} available)")
+    print(f"checked in {result.seconds:.2f} s")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
     from kerastui.core.errors import KerasTUIError, PresetError
 
-    preset = presets.load(args.preset, overrides_from(args))
+    preset = _load_preset(args)
     from kerastui.core.tfenv import load_keras
     from kerastui.core.training import Trainer
 
@@ -261,7 +330,8 @@ class ProgressPrinter:
         from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
 
         if isinstance(event, Notice):
-            self.note(event.message)
+            if event.level != "error":  # the run's error is the one `kerastui: error:` line at the end
+                self.note(event.message)
         elif self.quiet:
             return
         elif isinstance(event, TrainStarted):
@@ -338,10 +408,9 @@ def print_report(result) -> None:
 
 
 def cmd_export_script(args: argparse.Namespace) -> int:
-    from kerastui.core import presets
     from kerastui.core.script import export_script
 
-    preset = presets.load(args.preset, overrides_from(args))
+    preset = _load_preset(args)
     name = args.output.name if args.output else "train.py"
     text = export_script(preset, filename=name)
     if args.output is None:

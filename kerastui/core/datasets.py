@@ -137,6 +137,7 @@ def describe(spec: DataSpec, base_dir: Path | None = None) -> DataInfo:
         shape, classes, kind = SKLEARN_DATASETS[name]
         return DataInfo(kind, "classification", shape, _kept_classes(spec, classes), True)
     if scheme == "synthetic":
+        check_synthetic_size(spec, name)
         if name == "images":
             return DataInfo("image", "classification", tuple(spec.image_shape or (28, 28, 1)),
                             _kept_classes(spec, spec.num_classes or 5), True)
@@ -226,7 +227,29 @@ def _load_sklearn(spec: DataSpec, name: str) -> RawData:
                    feature_names=[str(n) for n in bunch.feature_names])
 
 
+def check_synthetic_size(spec: DataSpec, name: str) -> None:
+    """Refuse, before generating anything, a synthetic set that would not fit in memory."""
+    from kerastui.core.resources import elements, require
+
+    samples = spec.samples or 1000
+    if name == "images":
+        shape = list(spec.image_shape or (28, 28, 1))
+        # float64 templates and noise while generating, uint8 kept, float32 once scaled.
+        require(elements(samples, *shape) * _SYNTHETIC_IMAGE_BYTES,
+                f"data.samples × data.image_shape ({samples:,} × {shape})")
+        return
+    # float64 while generating, float32 kept, split and standardised copies.
+    require(elements(samples, spec.features or 20) * _SYNTHETIC_TABLE_BYTES,
+            f"data.samples × data.features ({samples:,} × {spec.features or 20:,})")
+
+
+# Peak bytes per generated value (see check_synthetic_size).
+_SYNTHETIC_TABLE_BYTES = 24
+_SYNTHETIC_IMAGE_BYTES = 28
+
+
 def _load_synthetic(spec: DataSpec, name: str) -> RawData:
+    check_synthetic_size(spec, name)
     rng = np.random.default_rng(spec.seed)
     noise = 1.0 if spec.noise is None else spec.noise
     if name == "images":
@@ -387,6 +410,13 @@ def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
 
     images, labels = [], []
     size = tuple(spec.resize) if spec.resize else None
+    if size is not None:
+        from kerastui.core.resources import elements, require
+
+        count = sum(1 for name in classes for file in (path / name).iterdir()
+                    if file.suffix.lower() in IMAGE_SUFFIXES)
+        # uint8 RGB images, then stacked into one array: twice.
+        require(elements(count, *size, 3) * 2, f"data.resize: {count:,} images of {size[0]}×{size[1]}×3")
     for label, name in enumerate(classes):
         for file in sorted((path / name).iterdir()):
             if file.suffix.lower() not in IMAGE_SUFFIXES:
@@ -477,6 +507,7 @@ def prepare(
         x, y = x[order], y[order]
     feature_scale = None
     if raw.kind == "image":
+        _check_image_size(x, xv, xt, image_size, rgb)
         scale = _image_scaler(raw, spec, preprocess)
         x, xv, xt = (None if a is None else _shape_images(a, scale, image_size, rgb) for a in (x, xv, xt))
     else:
@@ -494,6 +525,19 @@ def prepare(
         class_names=class_names, label_mode=mode, load_seconds=raw.load_seconds,
         feature_names=list(raw.feature_names), feature_scale=feature_scale,
     )
+
+
+def _check_image_size(x, xv, xt, size: tuple[int, int] | None, rgb: bool) -> None:
+    """The float32 images a model gets, resized: refused before resizing if they cannot fit."""
+    from kerastui.core.resources import elements, require
+
+    count = sum(len(a) for a in (x, xv, xt) if a is not None)
+    height, width = size or x.shape[1:3]
+    channels = 3 if rgb else (x.shape[3] if x.ndim == 4 else 1)
+    what = "transfer: the images at the base's size" if size else "the images"
+    # float32 results plus one float32 image being scaled at a time per array.
+    require(elements(count, height, width, channels) * 4 * 2,
+            f"{what}: {count:,} images of {height}×{width}×{channels} as float32")
 
 
 def _keep_classes(x: np.ndarray, y: np.ndarray, keep: list[int]) -> tuple[np.ndarray, np.ndarray]:

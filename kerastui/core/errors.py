@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
+from collections.abc import Iterator
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# A value quoted in a message (a path, a source string, a repr) longer than this is cut in the
+# middle: a 50,000-character data.source must not become a 100 KB error line.
+LONG_TOKEN = 120
+MAX_LINE = 600
+
+
+def shorten(text: str, limit: int = MAX_LINE) -> str:
+    """One line of at most ``limit`` characters; over-long words are cut in the middle."""
+    words = []
+    for word in str(text).split():
+        if len(word) > LONG_TOKEN:
+            word = f"{word[:80]}…{word[-30:]} ({len(word):,} characters)"
+        words.append(word)
+    line = " ".join(words)
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 class KerasTUIError(Exception):
     """A problem the user can fix; ``str(error)`` is one line that names what and where."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
+        super().__init__(shorten(message))
 
 
 class PresetError(KerasTUIError):
@@ -41,6 +59,38 @@ class SaveError(KerasTUIError):
     """A model file that cannot be written or read back."""
 
 
+class ResourceError(KerasTUIError):
+    """Data or a model that would not fit in this machine's memory (refused before allocating)."""
+
+
+# --------------------------------------------------------------------------- what is being processed
+
+_PROCESSING: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("kerastui_processing",
+                                                                                      default=None)
+
+
+@contextlib.contextmanager
+def processing(where: str, key: str) -> Iterator[None]:
+    """Name the file and key being worked on, for an ``internal error:`` line if one happens."""
+    token = _PROCESSING.set((where, key))
+    try:
+        yield
+    except Exception as error:
+        # The innermost block names the place; the outer ones keep it.
+        if not hasattr(error, "kerastui_processing"):
+            with contextlib.suppress(AttributeError, TypeError):
+                error.kerastui_processing = (where, key)  # type: ignore[attr-defined]
+        raise
+    finally:
+        _PROCESSING.reset(token)
+
+
+def being_processed(error: BaseException | None = None) -> tuple[str, str] | None:
+    """``(file, key)`` being processed when ``error`` was raised, or of the innermost open block."""
+    place = getattr(error, "kerastui_processing", None)
+    return place if place is not None else _PROCESSING.get()
+
+
 def one_line(error: BaseException) -> str:
     """Keras and TensorFlow errors often span many lines; keep the first meaningful one."""
     text = _ANSI.sub("", str(error)).strip()
@@ -55,5 +105,4 @@ def one_line(error: BaseException) -> str:
         if not line.startswith(("Traceback", "File ")):
             text = line
             break
-    text = " ".join(text.split())
-    return text if len(text) <= 400 else text[:397] + "..."
+    return shorten(text, 400)

@@ -52,7 +52,7 @@ class TrainEnded:
 @dataclass(frozen=True)
 class Notice:
     message: str
-    level: str = "info"  # "info" | "warning"
+    level: str = "info"  # "info" | "warning" | "error" (the run's own error: the CLI prints it once, at the end)
 
 
 Event = Union[TrainStarted, BatchEnded, EpochEnded, TrainEnded, Notice]

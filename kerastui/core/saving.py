@@ -1,17 +1,45 @@
 """Save a model as ``.keras``, ``.h5`` or a SavedModel export, reload it, and prove that the
 reloaded model predicts what the original does.
 
-Writes are atomic: the model goes to a temporary name beside the target and is renamed over
-it only when complete, so a failed or interrupted save never damages an existing file.
+Saves leave no debris, and the target's name never stops holding a complete model:
+
+* ``.keras`` / ``.h5``: the model is written to ``.STEM.tmp-PID.keras`` (``.h5``) beside the target
+  and renamed over it (one atomic rename(2)) only when complete.
+* SavedModel, a folder, which rename(2) cannot put over a non-empty folder: the export is written
+  to ``.NAME.tmp-PID`` beside the target, and the two names are then *exchanged* in one atomic
+  step (Linux ``renameat2(RENAME_EXCHANGE)``, macOS ``renamex_np(RENAME_SWAP)``). Up to that
+  instant NAME is the old complete export, from it on the new complete one; the old one, now
+  under the temporary name, is removed afterwards. NAME stays a plain folder (no symlink), which
+  works for a folder written by anything else and for every reader (``tf.saved_model.load``,
+  ``TFSMLayer``, TF Serving). Where the system cannot exchange two names (another OS, a
+  filesystem without the flag) NAME is moved to ``.NAME.old-PID`` and the export renamed in: a
+  crash in the microseconds between the two renames leaves the old export only as
+  ``.NAME.old-PID``, and the next save in that folder puts it back under its name. (A reader
+  already inside the old export when it is replaced can fail as its files go; a reader that
+  arrives at any instant finds a whole one.)
+* A save killed half-way (``kill -9``, a crash) leaves its temporary name behind. Every save first
+  sweeps the target's folder of names of exactly that pattern and kind (a file for ``.keras``/``.h5``,
+  a folder for an export) whose process is gone, or started after the name was last written (a
+  reused PID, as PID 1 in a container): a running save's files are never touched.
+* Only what the user named is replaced: a SavedModel never goes over a file or over a folder that
+  holds something other than a SavedModel, a ``.keras``/``.h5`` never over a folder.
+
+Loading refuses what Keras's safe mode refuses (a ``Lambda`` layer is Python code stored in the
+file) with :class:`UnsafeModelError`; ``safe_mode=False`` opens such a file, one call at a time.
 """
 
 from __future__ import annotations
 
 import copy
+import errno
 import os
+import re
 import shutil
+import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +47,17 @@ import numpy as np
 
 from kerastui.core.errors import SaveError, one_line
 from kerastui.core.tfenv import load_keras
+
+
+class UnsafeModelError(SaveError):
+    """A model file that Keras loads only with safe mode off: it stores Python code that runs on load."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = Path(path)
+        self.what = what
+        super().__init__(f"{path}: contains {what}, Python code stored in the file that runs when it is loaded; "
+                         "refused in safe mode: open it only if you trust the file (safe_mode=False)")
+
 
 SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": ""}
 # .keras before .h5: Keras 3's legacy .h5 writer strips the optimizer out of the model's compile
@@ -61,26 +100,121 @@ def default_path(folder: Path, fmt: str, stem: str = "model") -> Path:
 def save_model(model, path: str | os.PathLike, fmt: str | None = None) -> Path:
     path = Path(path).expanduser()
     fmt = fmt or format_of(path)
+    if fmt not in SUFFIX:
+        raise SaveError(f"{path}: unknown format {fmt!r}")
     if not path.parent.is_dir():
         raise SaveError(f"{path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{SUFFIX[fmt]}")
+    _check_target(path, fmt)
+    sweep_debris(path.parent)
+    tmp = temporary_path(path, fmt)
     try:
         if fmt == "keras":
             model.save(tmp)
         elif fmt == "h5":
             _save_h5(model, tmp)
-        elif fmt == "savedmodel":
-            model.export(str(tmp), format="tf_saved_model", verbose=False)
         else:
-            raise SaveError(f"{path}: unknown format {fmt!r}")
+            model.export(str(tmp), format="tf_saved_model", verbose=False)
         _replace(tmp, path)
     except SaveError:
         raise
     except Exception as error:  # noqa: BLE001 - disk full, permissions, unserialisable layer…
         raise SaveError(f"{path}: could not save as {fmt}: {one_line(error)}") from None
     finally:
-        _remove(tmp)
+        _remove(tmp)  # the unfinished file, or the old export the exchange moved here
     return path
+
+
+def temporary_path(path: Path, fmt: str) -> Path:
+    """Where a save writes before the rename: hidden, beside the target, named by this process."""
+    if fmt == "savedmodel":
+        return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return path.with_name(f".{path.stem}.tmp-{os.getpid()}{SUFFIX[fmt]}")
+
+
+def _check_target(path: Path, fmt: str) -> None:
+    """Replace only what the user named: never a file by a folder, or a folder of other things."""
+    if fmt != "savedmodel":
+        if path.is_dir():
+            raise SaveError(f"{path}: is a directory; choose another name")
+        return
+    if os.path.lexists(path) and not path.is_dir():
+        raise SaveError(f"{path}: is a file; choose another name or delete it")
+    if path.is_dir() and not (path / "saved_model.pb").is_file() and any(path.iterdir()):
+        raise SaveError(f"{path}: is a folder that holds no SavedModel (no saved_model.pb); choose another name")
+
+
+# .STEM.tmp-PID.keras / .STEM.tmp-PID.h5 / .NAME.tmp-PID (an export) / .NAME.old-PID (the old export
+# kept while a new one is renamed in where names cannot be exchanged)
+_DEBRIS = re.compile(r"^\.(?P<name>.+)\.(?:tmp-(?P<tpid>[0-9]+)(?:\.keras|\.h5)?|old-(?P<opid>[0-9]+))$")
+
+
+def sweep_debris(folder: Path) -> list[Path]:
+    """Remove what interrupted saves left in ``folder``: temporary names of a process that is gone.
+
+    An old export left only as ``.NAME.old-PID`` (NAME missing) is put back under NAME instead."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _DEBRIS.match(entry.name)
+        if match is None or entry.is_symlink():
+            continue
+        folder_kind = match["opid"] is not None or not entry.name.endswith((".keras", ".h5"))
+        if entry.is_dir() != folder_kind:
+            continue  # the name fits, the kind does not: not ours
+        path = Path(entry.path)
+        if not _stale(path, int(match["tpid"] or match["opid"])):
+            continue
+        if match["opid"] is not None:
+            original = folder / match["name"]
+            if not os.path.lexists(original):
+                try:
+                    os.rename(path, original)
+                except OSError:
+                    pass  # kept as it is: the only copy of that export
+                continue
+        _remove(path)
+        removed.append(path)
+    return removed
+
+
+def _stale(path: Path, pid: int) -> bool:
+    """True when no running process can be writing ``path``: its PID is gone (or a zombie), or
+    the process with that PID started after the name was last written (the PID was reused)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # another user's process: alive
+    except (OSError, OverflowError):
+        return False  # not a valid PID: not a name this module wrote
+    stat = _proc_stat(pid)
+    if stat is None:
+        return False
+    state, started = stat
+    if state == "Z":
+        return True
+    try:
+        written = path.lstat().st_mtime
+    except OSError:
+        return False
+    return started is not None and written < started - 2.0  # 2 s: clock-tick and btime rounding
+
+
+def _proc_stat(pid: int) -> tuple[str, float | None] | None:
+    """(state, start time in seconds since the epoch) from Linux /proc; None elsewhere."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+        fields = text[text.rindex(")") + 2:].split()
+        state, ticks = fields[0], int(fields[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return state, boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _save_h5(model, path: Path) -> None:
@@ -95,32 +229,79 @@ def _save_h5(model, path: Path) -> None:
 
 
 def _replace(tmp: Path, path: Path) -> None:
-    if tmp.is_dir():
-        backup = path.with_name(f".{path.name}.old-{os.getpid()}")
-        if path.exists():
-            os.replace(path, backup)
-        try:
-            os.replace(tmp, path)
-        except OSError:
-            if backup.exists():
-                os.replace(backup, path)
-            raise
-        _remove(backup)
-    else:
-        if path.is_dir():
-            raise SaveError(f"{path}: is a directory")
+    """Put the finished ``tmp`` under ``path`` in one step; for a folder, ``tmp`` then holds the old one."""
+    if not tmp.is_dir():
         os.replace(tmp, path)
+        return
+    if not os.path.lexists(path):
+        os.rename(tmp, path)
+        return
+    if exchange(tmp, path):
+        return
+    backup = path.with_name(f".{path.name}.old-{os.getpid()}")
+    os.replace(path, backup)
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        os.replace(backup, path)
+        raise
+    _remove(backup)
+
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2  # linux/fs.h
+RENAME_SWAP = 2  # macOS stdio.h
+
+
+@cache
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing names in one atomic step; False where the system or filesystem cannot."""
+    import ctypes
+
+    libc = _libc()
+    try:
+        if sys.platform.startswith("linux"):
+            function = libc.renameat2
+            function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+            result = function(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+        elif sys.platform == "darwin":
+            function = libc.renamex_np
+            function.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
+            result = function(os.fsencode(a), os.fsencode(b), RENAME_SWAP)
+        else:
+            return False
+    except AttributeError:  # a C library without the call (glibc < 2.28)
+        return False
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _remove(path: Path) -> None:
-    if path.is_dir():
+    """Remove a name this module wrote; a symlink is unlinked, never followed."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    elif path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists():
         path.unlink(missing_ok=True)
 
 
-def load_model(path: str | os.PathLike, fmt: str | None = None, custom_objects: dict | None = None):
-    """A ``keras.Model`` for .keras/.h5; the loaded SavedModel object for an export."""
+def load_model(path: str | os.PathLike, fmt: str | None = None, custom_objects: dict | None = None,
+               safe_mode: bool = True):
+    """A ``keras.Model`` for .keras/.h5; the loaded SavedModel object for an export.
+
+    ``safe_mode=False`` lets Keras run Python code stored in the file (a ``Lambda`` layer); by
+    default such a file raises :class:`UnsafeModelError`."""
     keras = load_keras()
     path = Path(path).expanduser()
     if not path.exists():
@@ -133,11 +314,56 @@ def load_model(path: str | os.PathLike, fmt: str | None = None, custom_objects: 
             if not (path / "saved_model.pb").is_file():
                 raise SaveError(f"{path}: not a SavedModel directory (no saved_model.pb)")
             return tf.saved_model.load(str(path))
-        return keras.saving.load_model(path, custom_objects=custom_objects or {}, compile=True)
+        _check_file(path, fmt)
+        return keras.saving.load_model(path, custom_objects=custom_objects or {}, compile=True, safe_mode=safe_mode)
     except SaveError:
         raise
     except Exception as error:  # noqa: BLE001
+        if safe_mode and "safe_mode=False" in str(error):
+            raise UnsafeModelError(path, _unsafe_what(str(error))) from None
+        if isinstance(error, zipfile.BadZipFile):
+            raise SaveError(f"{path}: cannot load as {fmt}: not a valid .keras file ({one_line(error)})") from None
         raise SaveError(f"{path}: cannot load as {fmt}: {_missing_class(error) or one_line(error)}") from None
+
+
+def _check_file(path: Path, fmt: str) -> None:
+    """A file that is not a whole archive of its format says so before Keras guesses (at "File not found")."""
+    if path.is_dir():
+        return  # an unzipped .keras folder: Keras reads it (or says why not)
+    reason = "empty file" if path.stat().st_size == 0 else None
+    if reason is None and fmt == "keras":
+        if not zipfile.is_zipfile(path):
+            reason = "not a zip archive: truncated, or not written by Keras"
+        else:
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    names = set(archive.namelist())
+            except (zipfile.BadZipFile, OSError) as error:
+                reason = one_line(error)
+            else:
+                if "config.json" not in names:
+                    reason = "a zip archive without config.json: not written by Keras"
+    elif reason is None and fmt == "h5":
+        import h5py
+
+        if not h5py.is_hdf5(str(path)):
+            reason = "no HDF5 signature: truncated, or not an HDF5 file"
+        else:
+            try:
+                with h5py.File(path, "r"):
+                    pass
+            except OSError as error:
+                reason = one_line(error)
+    if reason is not None:
+        raise SaveError(f"{path}: cannot load as {fmt}: not a valid .{fmt} file ({reason})")
+
+
+def _unsafe_what(text: str) -> str:
+    if "TFSMLayer" in text:
+        return "a TFSMLayer (it loads another SavedModel)"
+    if "lambda" in text.lower():
+        return "a Lambda layer"
+    return "an object that Keras loads only with safe mode off"
 
 
 def _missing_class(error: Exception) -> str | None:
@@ -167,6 +393,7 @@ class OpenedModel:
     read_only_reason: str | None = None
     optimizer: str | None = None
     custom_objects: dict[str, Any] | None = None
+    safe_mode: bool = True  # False: the user chose to run the code stored in this file
 
     @property
     def is_keras(self) -> bool:
@@ -176,8 +403,11 @@ class OpenedModel:
         return predict(self.model, np.asarray(x, dtype="float32"), self.format)
 
 
-def open_model(path: str | os.PathLike, preset=None) -> OpenedModel:
-    """Load a model file with the preset's custom objects (its custom metrics, its subclass)."""
+def open_model(path: str | os.PathLike, preset=None, *, safe_mode: bool = True) -> OpenedModel:
+    """Load a model file with the preset's custom objects (its custom metrics, its subclass).
+
+    ``safe_mode=False`` (asked of the user for this one file, each time) runs the Python code the
+    file stores, e.g. a ``Lambda`` layer's; otherwise such a file raises :class:`UnsafeModelError`."""
     from kerastui.core.builder import custom_metric_classes, layer_rows, parameter_counts, specs_from_model
 
     path = Path(path).expanduser()
@@ -186,9 +416,10 @@ def open_model(path: str | os.PathLike, preset=None) -> OpenedModel:
     fmt = format_of(path)
     custom = custom_metric_classes(preset) if preset is not None else {}
     start = time.perf_counter()
-    model = load_model(path, fmt, custom)
+    model = load_model(path, fmt, custom, safe_mode=safe_mode)
     seconds = time.perf_counter() - start
-    opened = OpenedModel(str(path), fmt, model, seconds, size_on_disk(path), [], {}, None, None, custom_objects=custom)
+    opened = OpenedModel(str(path), fmt, model, seconds, size_on_disk(path), [], {}, None, None, custom_objects=custom,
+                         safe_mode=safe_mode)
     if fmt == "savedmodel":
         _describe_export(opened)
         opened.read_only_reason = "a SavedModel export holds a traced graph: inference only (evaluate, predict)"
@@ -249,8 +480,11 @@ def target_paths(folder: Path, formats: list[str], stem: str = "model") -> list[
 
 def save_and_verify(model, folder: Path, formats: list[str], x: np.ndarray, *,
                     custom_objects: dict | None = None, verify: bool = True, stem: str = "model",
-                    tolerance: float = 1e-6) -> list[SaveResult]:
-    """Save in each format (``.keras`` first), reload each file and compare predictions on ``x``."""
+                    tolerance: float = 1e-6, safe_mode: bool = True) -> list[SaveResult]:
+    """Save in each format (``.keras`` first), reload each file and compare predictions on ``x``.
+
+    ``safe_mode=False`` reloads with Keras's safe mode off: only for a model whose stored code the
+    user already chose to run (a file opened with ``safe_mode=False``), which the saved file repeats."""
     folder.mkdir(parents=True, exist_ok=True)
     reference = predict(model, x, "keras") if verify else None
     results = []
@@ -262,7 +496,7 @@ def save_and_verify(model, folder: Path, formats: list[str], x: np.ndarray, *,
         result = SaveResult(fmt, str(path), size_on_disk(path), round(saved_in, 4), 0.0, None, None)
         if verify:
             start = time.perf_counter()
-            loaded = load_model(path, fmt, custom_objects)
+            loaded = load_model(path, fmt, custom_objects, safe_mode=safe_mode)
             result.load_seconds = round(time.perf_counter() - start, 4)
             start = time.perf_counter()
             diff = float(np.max(np.abs(predict(loaded, x, fmt) - reference))) if len(x) else 0.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,11 +22,21 @@ from kerastui.core.errors import PresetError
 LAYER_RESERVED = ("type", "name", "inputs")
 MODEL_TYPES = ("sequential", "functional", "subclass")
 SAVE_FORMATS = ("keras", "h5", "savedmodel")
+SEED_MAX = 2**32 - 1  # NumPy's and Keras's seeds are unsigned 32-bit integers
+COUNT_MAX = 2**31 - 1  # epochs, batch sizes, patience: TensorFlow counts them in int32
+# Keras 3.15 builds a Sequential stack of ~1,000 layers into "maximum recursion depth exceeded"
+# after 20 s, and reloading a saved stack grows quadratically (500 Dense layers: 87 s, 800: 250 s).
+# A deeper model belongs in a model.subclass file (a loop in call()).
+MAX_LAYERS = 500
 
 
 def _meta(*, choices: tuple | None = None, min: float | None = None, max: float | None = None,
-          below: float | None = None, doc: str = "") -> dict:
-    return {"choices": choices, "min": min, "max": max, "below": below, "doc": doc}
+          below: float | None = None, above: float | None = None, unique: bool = False, doc: str = "") -> dict:
+    """Field rules: ``min``/``max`` inclusive, ``above``/``below`` exclusive; ``unique`` for lists.
+
+    Every float field must also be finite: no preset key gives NaN or infinity a meaning.
+    """
+    return {"choices": choices, "min": min, "max": max, "below": below, "above": above, "unique": unique, "doc": doc}
 
 
 @dataclass
@@ -79,15 +90,17 @@ class DataSpec:
     one_hot: bool | None = field(default=None, metadata=_meta(doc="None: decided by the loss"))
     validation_split: float = field(default=0.2, metadata=_meta(min=0.0, below=1.0))
     test_split: float = field(default=0.2, metadata=_meta(min=0.0, below=1.0, doc="used where the source has no test split"))
-    limit: int | None = field(default=None, metadata=_meta(min=1, doc="cap on training samples; test gets a quarter"))
-    seed: int = 0
-    classes: list[int] | None = field(default=None, metadata=_meta(doc="keep only these class labels, renumbered 0..k-1"))
-    resize: list[int] | None = field(default=None, metadata=_meta(doc="[height, width] for images"))
+    limit: int | None = field(default=None, metadata=_meta(min=1, max=COUNT_MAX,
+                                                           doc="cap on training samples; test gets a quarter"))
+    seed: int = field(default=0, metadata=_meta(min=0, max=SEED_MAX))
+    classes: list[int] | None = field(default=None, metadata=_meta(
+        min=0, unique=True, doc="keep only these class labels, renumbered 0..k-1"))
+    resize: list[int] | None = field(default=None, metadata=_meta(min=1, doc="[height, width] for images"))
     # Synthetic and file-source options.
     samples: int | None = field(default=None, metadata=_meta(min=2))
     features: int | None = field(default=None, metadata=_meta(min=1))
     num_classes: int | None = field(default=None, metadata=_meta(min=2))
-    image_shape: list[int] | None = None
+    image_shape: list[int] | None = field(default=None, metadata=_meta(min=1, doc="[height, width(, channels)]"))
     noise: float | None = field(default=None, metadata=_meta(min=0.0))
     label_column: str | None = None
 
@@ -97,7 +110,7 @@ class ModelSpec:
     type: str = field(default="sequential", metadata=_meta(choices=MODEL_TYPES))
     name: str | None = None
     layers: list[LayerSpec] = field(default_factory=list)
-    outputs: list[str] | None = field(default=None, metadata=_meta(doc="functional: names of output layers"))
+    outputs: list[str] | None = field(default=None, metadata=_meta(unique=True, doc="functional: names of output layers"))
     subclass: str | None = field(default=None, metadata=_meta(doc="file.py:ClassName, relative to the preset"))
     kwargs: dict[str, Any] = field(default_factory=dict)
     summary: bool = False
@@ -106,24 +119,25 @@ class ModelSpec:
 @dataclass
 class CompileSpec:
     optimizer: str = "adam"
-    learning_rate: float | None = field(default=None, metadata=_meta(min=0.0))
+    learning_rate: float | None = field(default=None, metadata=_meta(above=0.0))
     loss: str = "categorical_crossentropy"
-    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
-    custom_metrics: list[str] = field(default_factory=list, metadata=_meta(doc="file.py:ClassName, relative to the preset"))
+    metrics: list[str] = field(default_factory=lambda: ["accuracy"], metadata=_meta(unique=True))
+    custom_metrics: list[str] = field(default_factory=list, metadata=_meta(
+        unique=True, doc="file.py:ClassName, relative to the preset"))
 
 
 @dataclass
 class FitSpec:
-    epochs: int = field(default=10, metadata=_meta(min=1))
-    batch_size: int = field(default=32, metadata=_meta(min=1))
+    epochs: int = field(default=10, metadata=_meta(min=1, max=COUNT_MAX))
+    batch_size: int = field(default=32, metadata=_meta(min=1, max=COUNT_MAX))
     shuffle: bool = True
-    seed: int = 0
+    seed: int = field(default=0, metadata=_meta(min=0, max=SEED_MAX))
 
 
 @dataclass
 class EarlyStoppingSpec:
     monitor: str = "val_loss"
-    patience: int = field(default=3, metadata=_meta(min=0))
+    patience: int = field(default=3, metadata=_meta(min=0, max=COUNT_MAX))
     min_delta: float = field(default=0.0, metadata=_meta(min=0.0))
     restore_best_weights: bool = True
 
@@ -131,8 +145,8 @@ class EarlyStoppingSpec:
 @dataclass
 class ReduceLRSpec:
     monitor: str = "val_loss"
-    factor: float = field(default=0.1, metadata=_meta(min=0.0, below=1.0))
-    patience: int = field(default=2, metadata=_meta(min=0))
+    factor: float = field(default=0.1, metadata=_meta(above=0.0, below=1.0))
+    patience: int = field(default=2, metadata=_meta(min=0, max=COUNT_MAX))
     min_lr: float = field(default=0.0, metadata=_meta(min=0.0))
 
 
@@ -146,7 +160,7 @@ class CheckpointSpec:
 @dataclass
 class TensorBoardSpec:
     log_dir: str | None = field(default=None, metadata=_meta(doc="default: the run directory's tensorboard/"))
-    histogram_freq: int = field(default=0, metadata=_meta(min=0))
+    histogram_freq: int = field(default=0, metadata=_meta(min=0, max=COUNT_MAX))
 
 
 @dataclass
@@ -159,7 +173,7 @@ class CallbacksSpec:
 
 @dataclass
 class SaveSpec:
-    formats: list[str] = field(default_factory=list, metadata=_meta(choices=SAVE_FORMATS))
+    formats: list[str] = field(default_factory=list, metadata=_meta(choices=SAVE_FORMATS, unique=True))
     verify: bool = True
 
 
@@ -168,11 +182,11 @@ class TransferSpec:
     base: str = "ResNet50"
     weights: str = field(default="imagenet", metadata=_meta(doc="imagenet, none, or a path to a weights .h5"))
     allow_no_weights: bool = False
-    input_shape: list[int] | None = None
+    input_shape: list[int] | None = field(default=None, metadata=_meta(min=1))
     freeze: bool = True
     fine_tune_last: int = field(default=0, metadata=_meta(min=0))
-    fine_tune_epochs: int = field(default=0, metadata=_meta(min=0))
-    fine_tune_learning_rate: float = field(default=1e-5, metadata=_meta(min=0.0))
+    fine_tune_epochs: int = field(default=0, metadata=_meta(min=0, max=COUNT_MAX))
+    fine_tune_learning_rate: float = field(default=1e-5, metadata=_meta(above=0.0))
 
 
 @dataclass
@@ -302,18 +316,44 @@ def _check_range(meta: Any, value: Any, where: str, key: str) -> None:
         return
     items = value if isinstance(value, list) else [value]
     choices = meta.get("choices")
-    for item in items:
+    if meta.get("unique") and isinstance(value, list):
+        seen: list[Any] = []
+        for i, item in enumerate(value):
+            if item in seen:
+                raise PresetError(where, f"{key}[{i}]", f"{_show(item)} is listed twice")
+            seen.append(item)
+    for i, item in enumerate(items):
+        item_key = f"{key}[{i}]" if isinstance(value, list) else key
         if choices and item not in choices:
             close = difflib.get_close_matches(str(item), [str(c) for c in choices], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise PresetError(where, key, f"{_show(item)} is not one of {', '.join(map(str, choices))}{hint}")
+            raise PresetError(where, item_key, f"{_show(item)} is not one of {', '.join(map(str, choices))}{hint}")
         if isinstance(item, (int, float)) and not isinstance(item, bool):
-            if meta.get("min") is not None and item < meta["min"]:
-                raise PresetError(where, key, f"must be ≥ {meta['min']}, got {item}")
-            if meta.get("max") is not None and item > meta["max"]:
-                raise PresetError(where, key, f"must be ≤ {meta['max']}, got {item}")
-            if meta.get("below") is not None and item >= meta["below"]:
-                raise PresetError(where, key, f"must be < {meta['below']}, got {item}")
+            allowed = allowed_range(meta)
+            if isinstance(item, float) and not math.isfinite(item):
+                raise PresetError(where, item_key, f"must be a finite number{allowed}, got {item}")
+            if ((meta.get("min") is not None and item < meta["min"])
+                    or (meta.get("max") is not None and item > meta["max"])
+                    or (meta.get("below") is not None and item >= meta["below"])
+                    or (meta.get("above") is not None and item <= meta["above"])):
+                raise PresetError(where, item_key, f"must be{allowed}, got {_show(item)}")
+
+
+def allowed_range(meta: Any) -> str:
+    """`` in [0, 1)``-style text for a field's bounds ('' when it has none)."""
+    low, high = meta.get("min"), meta.get("max")
+    above, below = meta.get("above"), meta.get("below")
+    if low is None and above is None and high is None and below is None:
+        return ""
+    left = f"[{_num(low)}" if low is not None else f"({_num(above)}" if above is not None else "(-∞"
+    right = f"{_num(high)}]" if high is not None else f"{_num(below)})" if below is not None else "∞)"
+    return f" in {left}, {right}"
+
+
+def _num(value: float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:,}" if isinstance(value, int) and value >= 10**6 else str(value)
 
 
 def check_preset(preset: Preset, where: str) -> None:
@@ -353,10 +393,20 @@ def check_preset(preset: Preset, where: str) -> None:
     for i, ref in enumerate(preset.compile.custom_metrics):
         _check_ref(ref, where, f"compile.custom_metrics[{i}]")
     shape = preset.transfer.input_shape if preset.transfer else None
-    if shape is not None and (len(shape) != 3 or min(shape) < 1):
-        raise PresetError(where, "transfer.input_shape", f"must be [height, width, channels], got {shape}")
-    if preset.data.resize is not None and (len(preset.data.resize) != 2 or min(preset.data.resize) < 1):
-        raise PresetError(where, "data.resize", f"must be [height, width], got {preset.data.resize}")
+    if shape is not None and len(shape) != 3:
+        raise PresetError(where, "transfer.input_shape", f"must be [height, width, channels], got {_show(shape)}")
+    if preset.data.resize is not None and len(preset.data.resize) != 2:
+        raise PresetError(where, "data.resize", f"must be [height, width], got {_show(preset.data.resize)}")
+    image_shape = preset.data.image_shape
+    if image_shape is not None and len(image_shape) not in (2, 3):
+        raise PresetError(where, "data.image_shape", f"must be [height, width] or [height, width, channels], "
+                                                     f"got {_show(image_shape)}")
+    if preset.data.classes is not None and not preset.data.classes:
+        raise PresetError(where, "data.classes", "an empty list keeps no class; leave the key out to keep all")
+    if len(preset.model.layers) > MAX_LAYERS:
+        raise PresetError(where, "model.layers", f"{len(preset.model.layers):,} layers; kerastui builds stacks of "
+                                                 f"at most {MAX_LAYERS:,} layers (a deeper model belongs in a "
+                                                 "model.subclass file)")
 
 
 def _check_ref(ref: str, where: str, key: str) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from kerastui.core import datasets
 from kerastui.core.builder import BuiltModel, build_model, compile_model, parameter_counts, summary_text
-from kerastui.core.errors import KerasTUIError
+from kerastui.core.errors import KerasTUIError, processing
 from kerastui.core.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
 from kerastui.core.runs import RunDir, default_runs_dir
 from kerastui.core.specs import Preset
@@ -65,10 +65,13 @@ class Trainer:
     """Runs one preset.  ``request_stop()`` may be called from any thread."""
 
     def __init__(self, preset: Preset, sinks: Iterable[Sink] = (), *, runs_dir: Path | None = None,
-                 record: bool = True, model=None) -> None:
+                 record: bool = True, model=None, trusted: bool = False) -> None:
         self.preset = preset
         # A model to train further (opened from a file) instead of one built from the preset.
         self.initial_model = model
+        # The user allowed that model's file to run its stored code (a Lambda layer): the saved
+        # copies of it are reloaded for verification with Keras's safe mode off, too.
+        self.trusted = trusted and model is not None
         self.sinks: list[Sink] = list(sinks)
         self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         self.record = record
@@ -104,19 +107,26 @@ class Trainer:
         keras = load_keras()
         preset = self.preset
         keras.utils.set_random_seed(preset.fit.seed)
-        self.data = prepare_data(preset)
+        with processing(preset.where, "data"):
+            self.data = prepare_data(preset)
         self.result.data = self.data.summary()
         if self.initial_model is not None:
             from kerastui.core.builder import custom_metric_classes
 
             self.built = BuiltModel(self.initial_model, self.data.input_shape, custom_metric_classes(preset))
         else:
-            self.built = build_model(preset, self.data.input_shape)
+            from kerastui.core.resources import check_model
+
+            with processing(preset.where, "model"):
+                # From shapes alone: a model that cannot fit is refused before anything is allocated.
+                check_model(preset, self.data.input_shape, len(self.data.x_train))
+                self.built = build_model(preset, self.data.input_shape)
         self.model = self.built.model
         check_fits_data(self.model, self.data, preset)
         for notice in self.built.notices:
             self.emit(Notice(notice, "warning"))
-        compile_model(self.model, preset.compile, self.built.custom_objects)
+        with processing(preset.where, "compile"):
+            compile_model(self.model, preset.compile, self.built.custom_objects)
         self.result.model = {**parameter_counts(self.model), "layers": len(self.model.layers), "name": self.model.name}
         if preset.model.summary:
             self.result.summary = summary_text(self.model)
@@ -131,12 +141,16 @@ class Trainer:
                 self.run_dir.write_preset(self.preset)
                 self.sinks.append(self.run_dir)
                 self.result.run_dir = str(self.run_dir.path)
-            self._fit_all()
+            with processing(self.preset.where, "fit"):
+                self._fit_all()
             if self.result.status in ("nan", "interrupted"):
                 return self.result
-            self._evaluate()
-            self._save()
-            self._compare_custom_metrics()
+            with processing(self.preset.where, "evaluation"):
+                self._evaluate()
+            with processing(self.preset.where, "save"):
+                self._save()
+            with processing(self.preset.where, "compile.custom_metrics"):
+                self._compare_custom_metrics()
         except KeyboardInterrupt:
             self.result.status = "interrupted"
             raise
@@ -232,7 +246,7 @@ class Trainer:
         self.result.status = reason
         if reason == "nan":
             self.result.error = stream.nan_message
-            self.emit(Notice(stream.nan_message, "warning"))
+            self.emit(Notice(stream.nan_message, "error"))
         self.emit(TrainEnded(phase, run, reason))
 
     def _keras_callbacks(self, phase: str = "train") -> list:
@@ -286,7 +300,8 @@ class Trainer:
         if spec.formats:
             x = self.data.x_test[:256]
             results = save_and_verify(self.model, self.run_dir.path, spec.formats, x,
-                                      custom_objects=self.built.custom_objects, verify=spec.verify)
+                                      custom_objects=self.built.custom_objects, verify=spec.verify,
+                                      safe_mode=not self.trusted)
             self.result.saved = {r.format: r.to_dict() for r in results}
         if "keras" not in spec.formats:
             save_model(self.model, self.run_dir.path / "model.keras", "keras")

@@ -240,11 +240,11 @@ class KerasTUI(App[None]):
     def _size_model(self, generation: int, preset: Preset) -> None:
         from dataclasses import replace
 
-        from kerastui.ui.screens.model import check_preset
+        from kerastui.core.check import stack_check
 
         if preset.transfer is not None:  # the size does not depend on the weights: nothing to download
             preset.transfer = replace(preset.transfer, weights="none")
-        _, report = check_preset(preset)
+        _, report = stack_check(preset)
         label = f"{report.totals['total']:,} params" if report.totals is not None else "model invalid"
         self.call_from_thread(self._sized, generation, label)
 
@@ -303,7 +303,9 @@ class KerasTUI(App[None]):
         from kerastui.core.training import Trainer
 
         background_priority()
-        trainer = Trainer(preset, [self._training_sink], model=self.continued_model(preset))
+        continued = self.continued_model(preset)
+        trusted = continued is not None and self.opened is not None and not self.opened.safe_mode
+        trainer = Trainer(preset, [self._training_sink], model=continued, trusted=trusted)
         self.trainer = trainer
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, TRAINING_SWITCH_INTERVAL))
@@ -392,8 +394,8 @@ class KerasTUI(App[None]):
         if self.trainer is not None and self.trainer.run_dir is not None:
             self.run_state.run_dir = str(self.trainer.run_dir.path)
         if isinstance(event, Notice):
-            self.notify(event.message, title="train", severity="warning" if event.level == "warning" else "information",
-                        timeout=8)
+            self.notify(event.message, title="train", timeout=8,
+                        severity={"warning": "warning", "error": "error"}.get(event.level, "information"))
         # Every repaint takes the GIL from the training thread: charts and the epoch table at
         # CHART_HZ at most (a pending epoch is drawn when the interval is up), progress at PROGRESS_HZ.
         now = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def _data_specs(draw) -> DataSpec:
         test_split=draw(_unit_float),
         limit=draw(_optional(_pos)),
         seed=draw(st.integers(min_value=0, max_value=2**31)),
-        classes=draw(_optional(st.lists(st.integers(min_value=0, max_value=9), max_size=5))),
+        classes=draw(_optional(st.lists(st.integers(min_value=0, max_value=9), min_size=1, max_size=5, unique=True))),
         resize=draw(_optional(st.lists(st.integers(min_value=1, max_value=512), min_size=2, max_size=2))),
         samples=draw(_optional(st.integers(min_value=2, max_value=10_000))),
         features=draw(_optional(_pos)),
@@ -178,7 +179,7 @@ def _model_and_transfer(draw) -> tuple[ModelSpec, TransferSpec | None]:
         freeze=st.booleans(),
         fine_tune_last=st.integers(min_value=0, max_value=200),
         fine_tune_epochs=st.integers(min_value=0, max_value=50),
-        fine_tune_learning_rate=st.floats(min_value=0.0, max_value=1.0),
+        fine_tune_learning_rate=st.floats(min_value=0.0, max_value=1.0, exclude_min=True),
     )))
     min_layers = 0 if transfer is not None else 1
     layers = draw(st.lists(
@@ -193,7 +194,7 @@ _callbacks = st.builds(
                                        patience=st.integers(0, 50), min_delta=st.floats(0.0, 1.0),
                                        restore_best_weights=st.booleans())),
     reduce_lr=_optional(st.builds(ReduceLRSpec, monitor=st.sampled_from(["val_loss", "loss"]),
-                                  factor=st.floats(0.0, 0.99), patience=st.integers(0, 50),
+                                  factor=st.floats(0.0, 0.99, exclude_min=True), patience=st.integers(0, 50),
                                   min_lr=st.floats(0.0, 1.0))),
     checkpoint=_optional(st.builds(CheckpointSpec, monitor=st.sampled_from(["val_loss", "val_accuracy"]),
                                    save_best_only=st.booleans(),
@@ -213,11 +214,11 @@ def _presets(draw) -> Preset:
         model=model,
         compile=CompileSpec(
             optimizer=draw(st.sampled_from(["adam", "sgd", "rmsprop", "adamw"])),
-            learning_rate=draw(_optional(st.floats(min_value=0.0, max_value=1.0))),
+            learning_rate=draw(_optional(st.floats(min_value=0.0, max_value=1.0, exclude_min=True))),
             loss=draw(st.sampled_from(["categorical_crossentropy", "sparse_categorical_crossentropy", "mse",
                                        "binary_crossentropy"])),
-            metrics=draw(st.lists(st.sampled_from(["accuracy", "mae", "precision", "auc"]), max_size=3)),
-            custom_metrics=draw(st.lists(_ref, max_size=2)),
+            metrics=draw(st.lists(st.sampled_from(["accuracy", "mae", "precision", "auc"]), max_size=3, unique=True)),
+            custom_metrics=draw(st.lists(_ref, max_size=2, unique=True)),
         ),
         fit=FitSpec(epochs=draw(st.integers(1, 1000)), batch_size=draw(st.integers(1, 4096)),
                     shuffle=draw(st.booleans()), seed=draw(st.integers(0, 2**31))),
@@ -277,7 +278,7 @@ BAD = [
     pytest.param(_with(data={"validation_split": 1.5}), "data.validation_split", "1.5", id="out-of-range-split"),
     pytest.param(_with(fit={"epochs": 0}), "fit.epochs", "got 0", id="out-of-range-epochs"),
     pytest.param(_with(model={"type": "seqential"}), "model.type", "did you mean 'sequential'", id="bad-model-type"),
-    pytest.param(_with(save={"formats": ["pb"]}), "save.formats", "'pb' is not one of", id="bad-save-format"),
+    pytest.param(_with(save={"formats": ["pb"]}), "save.formats[0]", "'pb' is not one of", id="bad-save-format"),
     pytest.param(
         {"model": {"type": "functional", "layers": [
             {"type": "Input", "name": "inp", "shape": [4]},
@@ -291,6 +292,32 @@ BAD = [
     pytest.param({"model": {"layers": []}}, "model.layers", "no layers", id="no-layers"),
     pytest.param(_with(model={"layers": [{"units": 3}]}), "model.layers[0]", "'type'", id="layer-without-type"),
     pytest.param(_with(data={"resize": [32]}), "data.resize", "[height, width]", id="bad-resize"),
+    # Found by the reliability probe: each of these reached NumPy or Keras (or passed silently).
+    pytest.param(_with(data={"seed": -1}), "data.seed", "in [0, 4,294,967,295], got -1", id="negative-seed"),
+    pytest.param(_with(data={"seed": 2**32}), "data.seed", "got 4294967296", id="seed-too-big"),
+    pytest.param(_with(fit={"seed": 2**40}), "fit.seed", "in [0, 4,294,967,295]", id="fit-seed-too-big"),
+    pytest.param(_with(data={"test_split": math.nan}), "data.test_split", "finite number in [0, 1), got nan",
+                 id="nan-test-split"),
+    pytest.param(_with(data={"validation_split": math.nan}), "data.validation_split", "finite", id="nan-val-split"),
+    pytest.param(_with(data={"noise": math.inf}), "data.noise", "finite number in [0, ∞), got inf", id="inf-noise"),
+    pytest.param(_with(callbacks={"reduce_lr": {"factor": math.nan}}), "callbacks.reduce_lr.factor",
+                 "finite number in (0, 1)", id="nan-factor"),
+    pytest.param(_with(callbacks={"reduce_lr": {"factor": 0.0}}), "callbacks.reduce_lr.factor", "(0, 1), got 0.0",
+                 id="zero-factor"),
+    pytest.param(_with(compile={"learning_rate": -math.inf}), "compile.learning_rate", "finite", id="inf-lr"),
+    pytest.param(_with(compile={"learning_rate": 0.0}), "compile.learning_rate", "in (0, ∞)", id="zero-lr"),
+    pytest.param(_with(data={"classes": [0, 0, 1]}), "data.classes[1]", "0 is listed twice", id="duplicate-classes"),
+    pytest.param(_with(data={"classes": [0, -2]}), "data.classes[1]", "got -2", id="negative-class"),
+    pytest.param(_with(data={"classes": []}), "data.classes", "keeps no class", id="empty-classes"),
+    pytest.param(_with(data={"image_shape": [28, -28, 1]}), "data.image_shape[1]", "got -28", id="negative-image-shape"),
+    pytest.param(_with(data={"image_shape": [28]}), "data.image_shape", "[height, width]", id="short-image-shape"),
+    pytest.param(_with(compile={"metrics": ["accuracy", "accuracy"]}), "compile.metrics[1]", "listed twice",
+                 id="duplicate-metric"),
+    pytest.param(_with(save={"formats": ["keras", "keras"]}), "save.formats[1]", "listed twice",
+                 id="duplicate-format"),
+    pytest.param(_with(fit={"epochs": 2**40}), "fit.epochs", "in [1, 2,147,483,647]", id="huge-epochs"),
+    pytest.param(_with(model={"layers": [{"type": "Dense", "units": 4}] * 10_000}), "model.layers",
+                 "at most 500 layers", id="10000-layers"),
 ]
 
 

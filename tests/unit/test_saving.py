@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -46,12 +48,17 @@ def test_corrupt_files_give_clear_errors(tmp_path, model):
     good = save_model(model, tmp_path / "good.keras")
     truncated = tmp_path / "truncated.keras"
     truncated.write_bytes(good.read_bytes()[:200])
-    with pytest.raises(SaveError, match=r"truncated\.keras: cannot load as keras"):
+    with pytest.raises(SaveError, match=r"truncated\.keras: cannot load as keras: not a valid \.keras file \(not a zi"):
         load_model(truncated)
     fake = tmp_path / "fake.h5"
     fake.write_text("not hdf5 at all")
-    with pytest.raises(SaveError, match=r"fake\.h5: cannot load as h5"):
+    with pytest.raises(SaveError, match=r"fake\.h5: cannot load as h5: not a valid \.h5 file \(no HDF5 signature"):
         load_model(fake)
+    not_keras = tmp_path / "photos.keras"
+    with zipfile.ZipFile(not_keras, "w") as archive:
+        archive.writestr("cat.jpg", b"\xff\xd8")
+    with pytest.raises(SaveError, match=r"photos\.keras: .* not a valid \.keras file \(a zip archive without config"):
+        load_model(not_keras)
     folder = tmp_path / "not_a_savedmodel"
     folder.mkdir()
     with pytest.raises(SaveError, match=r"not a SavedModel directory"):
@@ -275,3 +282,33 @@ def test_write_script_is_atomic_and_names_the_folder(tmp_path):
     with pytest.raises(KerasTUIError, match="does not exist"):
         write_script(presets.load("ex1"), tmp_path / "missing" / "train.py")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
+
+
+# --------------------------------------------------------------------------- Lambda layers: safe mode
+
+def test_a_lambda_model_is_refused_by_default_and_opens_only_when_asked_each_time(tmp_path):
+    keras = load_keras()
+    from kerastui.core.saving import UnsafeModelError
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda t: t * 2.0), keras.layers.Dense(2)])
+    x = sample(4)[:, :3]
+    for name in ("lambda.keras", "lambda.h5"):
+        path = save_model(model, tmp_path / name)
+        with pytest.raises(UnsafeModelError) as refused:
+            open_model(path)
+        message = str(refused.value)
+        assert message.startswith(f"{path}: contains a Lambda layer") and "Python code" in message, message
+        assert "safe_mode=False" in message and refused.value.what == "a Lambda layer"
+        opened = open_model(path, safe_mode=False)
+        assert opened.safe_mode is False
+        assert np.max(np.abs(opened.predict(x) - np.asarray(model(x)))) <= 1e-6
+        # Never remembered: the same file, opened again without saying so, is refused again.
+        with pytest.raises(UnsafeModelError):
+            open_model(path)
+        with pytest.raises(UnsafeModelError):
+            load_model(path)
+    # The opened model saves and verifies: the reload runs the code the user already chose to run.
+    results = save_and_verify(opened.model, tmp_path / "again", ["keras"], x, safe_mode=False)
+    assert results[0].same
+    with pytest.raises(UnsafeModelError):
+        save_and_verify(opened.model, tmp_path / "again", ["keras"], x)

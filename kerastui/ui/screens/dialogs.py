@@ -1,4 +1,4 @@
-"""Modal dialogs: help, the preset browser, save-as-preset and the layer catalogue."""
+"""Modal dialogs: help, the preset browser, save-as-preset, the layer catalogue and yes/no questions."""
 
 from __future__ import annotations
 
@@ -246,6 +246,8 @@ class ConfirmDialog(Dialog):
     BINDINGS = [Binding("y,enter", "answer(True)", "Yes", tooltip="Yes", id="confirm.yes"),
                 Binding("n,escape", "answer(False)", "No", tooltip="No", id="confirm.no")]
 
+    HINT = "y: yes · n: no"
+
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question
@@ -253,7 +255,16 @@ class ConfirmDialog(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="confirm-body"):
             yield Label(self.question)
-            yield Label("y: yes · n: no", classes="hint")
+            yield Label(self.HINT, classes="hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class RiskDialog(ConfirmDialog, inherit_bindings=False):
+    """A yes/no question about a risk: only y says yes; n, enter and escape say no, so a stray enter
+    (the one that opened a file, say) never accepts it."""
+
+    BINDINGS = [Binding("y", "answer(True)", "Yes", tooltip="Yes, knowing the risk", id="risk.yes"),
+                Binding("n,enter,escape", "answer(False)", "No", tooltip="No: the safe answer", id="risk.no")]
+    HINT = "y: yes · n, enter or escape: no"

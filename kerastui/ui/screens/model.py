@@ -116,7 +116,9 @@ class ModelScreen(Workspace):
 
     @work(thread=True, exclusive=True, group="stack", exit_on_error=False)
     def _check(self, generation: int, preset: Preset) -> None:
-        report = check_preset(preset)
+        from kerastui.core.check import stack_check
+
+        report = stack_check(preset)
         self.post_message(StackChecked(generation, report))
 
     @on(StackChecked)
@@ -224,7 +226,9 @@ class ModelScreen(Workspace):
             except Exception as error:  # noqa: BLE001 - PresetError: names, inputs
                 return str(error).removeprefix("layer: ")
             preset_check.path, preset_check.name = base.path, base.name
-            _, report = check_preset(preset_check)
+            from kerastui.core.check import stack_check
+
+            _, report = stack_check(preset_check)
             return report.error
 
         return validate
@@ -361,19 +365,3 @@ class ModelScreen(Workspace):
             yield SystemCommand(f"Model: {binding.description}", binding.tooltip,
                                 lambda action=binding.action: self.run_action(action))
 
-
-def check_preset(preset: Preset):
-    """(input shape, StackReport) for a preset; runs in a worker (imports Keras)."""
-    from kerastui.core import datasets
-    from kerastui.core.builder import StackReport, model_input_shape, stack_report
-    from kerastui.core.errors import KerasTUIError
-
-    try:
-        info = datasets.describe(preset.data, preset.base_dir)
-        shape = model_input_shape(preset, info)
-    except KerasTUIError as error:
-        return None, StackReport([], None, f"data: {error}", None)
-    try:
-        return shape, stack_report(preset, shape)
-    except KerasTUIError as error:
-        return shape, StackReport([], None, str(error), None)

@@ -83,7 +83,8 @@ class SaveLoadScreen(Workspace):
 
     HELP = ("## Save/Load workspace\ns saves the working model in each ticked format (atomic writes, asks before "
             "overwriting), reloads every file and compares its predictions on a fixed test batch. r opens a .keras, "
-            ".h5 or SavedModel folder: a Sequential model's layers go to the Model workspace (t trains further from "
+            ".h5 or SavedModel folder (a file that stores Python code, a Lambda layer, asks first, every time): "
+            "a Sequential model's layers go to the Model workspace (t trains further from "
             "its weights). e evaluates, i predicts chosen test samples (enter in 'row' predicts a typed row), "
             "w exports a plain Keras script.")
     BINDINGS = [
@@ -293,7 +294,12 @@ class SaveLoadScreen(Workspace):
             trainer = self.app.trainer
             custom = (opened.custom_objects if opened is not None else
                       trainer.built.custom_objects if trainer is not None and trainer.built else {})
-            results = save_and_verify(model, folder, formats, x, custom_objects=custom, verify=verify, stem=stem)
+            # The reload runs the stored code only when this is the very model the user chose to open
+            # with safe mode off (its code already runs here); any other model reloads in safe mode.
+            allowed = self.app.opened
+            safe_mode = not (allowed is not None and not allowed.safe_mode and model is allowed.model)
+            results = save_and_verify(model, folder, formats, x, custom_objects=custom, verify=verify, stem=stem,
+                                      safe_mode=safe_mode)
         except Exception as error:  # noqa: BLE001 - one line in the workspace, never a traceback
             self._failed("save", error)
             return
@@ -353,12 +359,15 @@ class SaveLoadScreen(Workspace):
         self._open(Path(text).expanduser(), self.app.current_preset())
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
-    def _open(self, path: Path, preset) -> None:
+    def _open(self, path: Path, preset, safe_mode: bool = True) -> None:
         from kerastui.core.errors import KerasTUIError, one_line
-        from kerastui.core.saving import open_model
+        from kerastui.core.saving import UnsafeModelError, open_model
 
         try:
-            opened = open_model(path, preset)
+            opened = open_model(path, preset, safe_mode=safe_mode)
+        except UnsafeModelError as error:
+            self.app.call_from_thread(self._ask_unsafe, path, preset, error)
+            return
         except KerasTUIError as error:
             self.app.call_from_thread(self.message, f"{error} — the current model is kept", error=True)
             return
@@ -368,11 +377,31 @@ class SaveLoadScreen(Workspace):
             return
         self.app.call_from_thread(self._opened, opened)
 
+    def _ask_unsafe(self, path: Path, preset, error) -> None:
+        """Keras's safe mode refused the file: say why, and open it with safe mode off only if the
+        user says y to a question naming the risk. Asked for this file, this once: never remembered."""
+        from kerastui.ui.screens.dialogs import RiskDialog
+
+        self.message(f"{error} — the current model is kept", error=True)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.message(f"opening {path} with safe mode off…")
+                self._open(path, preset, safe_mode=False)
+            else:
+                self.message(f"not opened: {path} (safe mode) — the current model is kept")
+
+        self.app.push_screen(RiskDialog(
+            f"{path.name} contains {error.what}. Opening it runs the Python code stored in {path}, with your "
+            "permissions: it can read, change or delete your files. Only open files you trust.\n\n"
+            "Open it with Keras's safe mode off, this once?"), answered)
+
     def _opened(self, opened) -> None:
         self.app.model_opened(opened)
         self._show_opened()
         self.redraw()
-        self.message(f"opened {opened.path}")
+        self.message(f"opened {opened.path}" + ("" if opened.safe_mode else
+                                                " with safe mode off: the Python code it stores runs"))
 
     # ------------------------------------------------------------------ evaluate
 

@@ -1,0 +1,110 @@
+"""Check a preset without training: its data's description, the model's shapes and parameters,
+and whether training it fits in memory.  ``kerastui check`` and the TUI's model checks share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kerastui.core.builder import StackReport
+from kerastui.core.errors import KerasTUIError, processing
+from kerastui.core.specs import Preset
+
+
+def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
+    """(input shape, StackReport) for a preset; imports Keras (run it off the UI thread).
+
+    The model's size is estimated from shapes first, so a stack that cannot fit in memory is
+    reported, never allocated.
+    """
+    from kerastui.core import datasets
+    from kerastui.core.builder import model_input_shape, stack_report
+    from kerastui.core.resources import check_model
+
+    try:
+        with processing(preset.where, "data"):
+            info = datasets.describe(preset.data, preset.base_dir)
+            shape = model_input_shape(preset, info)
+    except KerasTUIError as error:
+        return None, StackReport([], None, f"data: {error}", None)
+    try:
+        with processing(preset.where, "model"):
+            check_model(preset, shape, known_samples(preset))
+            return shape, stack_report(preset, shape)
+    except KerasTUIError as error:
+        return shape, StackReport([], None, str(error), None)
+
+
+@dataclass
+class CheckResult:
+    """What ``kerastui check`` reports: everything known about a run before it starts."""
+
+    preset: str
+    ok: bool
+    error: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    memory: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"preset": self.preset, "ok": self.ok, "error": self.error, "data": self.data, "model": self.model,
+                "layers": self.layers, "memory": self.memory, "seconds": round(self.seconds, 3)}
+
+
+def check(preset: Preset) -> CheckResult:
+    """Describe the data and build the model (shapes, parameters) without training.
+
+    Errors come back in ``result.error`` as the one line ``kerastui train`` would print.
+    """
+    import time
+
+    from kerastui.core import datasets
+    from kerastui.core.builder import model_input_shape, stack_report
+    from kerastui.core.resources import available_memory, check_model, size_text
+
+    start = time.perf_counter()
+    result = CheckResult(preset=preset.name or preset.where, ok=False)
+    try:
+        with processing(preset.where, "data"):
+            info = datasets.describe(preset.data, preset.base_dir)
+            shape = model_input_shape(preset, info)
+        result.data = {"source": preset.data.source, "kind": info.kind, "task": info.task,
+                       "sample_shape": list(info.shape), "model_input_shape": list(shape),
+                       "classes": info.num_classes, "offline": info.offline, "note": info.note}
+        with processing(preset.where, "model"):
+            estimate = check_model(preset, shape, known_samples(preset))
+            report = stack_report(preset, shape)
+    except KerasTUIError as error:
+        result.error = _located(preset, str(error))
+        result.seconds = time.perf_counter() - start
+        return result
+    result.layers = [{"index": r.index, "type": r.type, "name": r.name, "args": r.args,
+                      "output_shape": r.output_shape, "params": r.params} for r in report.rows]
+    if report.error:
+        result.error = _located(preset, report.error)
+    else:
+        result.ok = True
+        result.model = dict(report.totals or {})
+    free = available_memory()
+    result.memory = {"available_bytes": free, "available": size_text(free)}
+    if estimate is not None:
+        result.memory.update(estimate_bytes=estimate.bytes, estimate=size_text(estimate.bytes),
+                             batch_size=estimate.batch_size)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def known_samples(preset: Preset) -> int | None:
+    """Training samples known without loading the data (a cap on the batch), else None."""
+    counts = [preset.data.limit]
+    if preset.data.source.startswith("synthetic:"):
+        counts.append(preset.data.samples or 1000)
+    known = [c for c in counts if c]
+    return min(known) if known else None
+
+
+def _located(preset: Preset, message: str) -> str:
+    return message if message.startswith(preset.where) else f"{preset.where}: {message}"

@@ -1,0 +1,170 @@
+"""Memory bounds checked before anything is allocated.
+
+A preset can ask for more than a machine has (``data.features = 1000000000``, a ``Dense`` of a
+billion units): allocating first ends in a MemoryError, TensorFlow's OOM, or a machine that
+swaps and hangs.  Each estimate here is made from shapes alone and refused with one line that
+says how much it would take and how much there is.
+
+The model estimate builds the model inside ``keras.StatelessScope(initialize_variables=False)``:
+every weight gets its shape but no memory.  Keras keeps the uninitialised variables in a
+per-thread registry that the next stateless scope would initialise, so the estimate runs in a
+thread of its own and the registry goes with it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kerastui.core.errors import ResourceError
+
+# Of what the machine has free, how much one preset may plan to use: the TUI, TensorFlow's own
+# buffers and the rest of the box need the remainder.
+USABLE_FRACTION = 0.8
+# Bytes a training step holds per parameter: weights, gradients and an optimizer's two slots
+# (Adam, RMSprop with momentum), float32.
+BYTES_PER_PARAMETER = 16
+# Bytes per activation value per sample: the forward output and its gradient, float32.
+BYTES_PER_ACTIVATION = 8
+
+
+def available_memory() -> int:
+    """Bytes this process can still get: MemAvailable, capped by a cgroup (container) limit."""
+    free = _meminfo_available()
+    limit = _cgroup_room()
+    candidates = [value for value in (free, limit) if value is not None]
+    if not candidates:
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):  # pragma: no cover - not Linux
+            return 1 << 62
+    return min(candidates)
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_room() -> int | None:
+    base = Path("/sys/fs/cgroup")
+    try:
+        limit = (base / "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        return max(int(limit) - int((base / "memory.current").read_text().strip()), 0)
+    except (OSError, ValueError):
+        return None
+
+
+def size_text(nbytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(nbytes) < 1024 or unit == "PiB":
+            return f"{nbytes:,.0f} {unit}" if unit == "bytes" else f"{nbytes:,.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:,.1f} PiB"  # pragma: no cover
+
+
+def require(nbytes: float, what: str, *, budget: int | None = None) -> None:
+    """Refuse ``what`` when it needs more than the usable share of free memory."""
+    free = available_memory() if budget is None else budget
+    usable = int(free * USABLE_FRACTION)
+    if nbytes > usable:
+        raise ResourceError(f"{what}: needs {size_text(nbytes)} of memory; this machine has "
+                            f"{size_text(free)} available")
+
+
+def elements(*dims: int) -> int:
+    """The product of dims as a Python int (no overflow, whatever the preset says)."""
+    return math.prod(int(d) for d in dims)
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass
+class ModelEstimate:
+    parameters: int
+    activations_per_sample: int  # output values of every layer for one sample
+    batch_size: int
+    largest: str = ""  # the layer holding the most parameters, e.g. "dense (Dense, 20,000 parameters)"
+
+    @property
+    def bytes(self) -> int:
+        return (self.parameters * BYTES_PER_PARAMETER
+                + self.activations_per_sample * self.batch_size * BYTES_PER_ACTIVATION)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parameters": self.parameters, "activations_per_sample": self.activations_per_sample,
+                "batch_size": self.batch_size, "bytes": self.bytes}
+
+
+def estimate_model(preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
+    """Parameters and activation sizes of a sequential or functional preset, without allocating.
+
+    ``samples`` caps the batch (when known).  ``None`` for the kinds whose size is known only by running them (subclass, transfer: a
+    keras.applications base is a fixed, known size).  A spec Keras rejects raises the builder's
+    own ``ModelError``, exactly like the real build would.
+    """
+    if preset.model.type == "subclass" or preset.transfer is not None:
+        return None
+    box: dict[str, Any] = {}
+
+    def measure() -> None:
+        try:
+            box["estimate"] = _measure(preset, input_shape, samples)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = error
+
+    thread = threading.Thread(target=measure, name="kerastui-model-estimate")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["estimate"]
+
+
+def _measure(preset, input_shape: tuple[int, ...], samples: int | None) -> ModelEstimate:
+    from kerastui.core.builder import build_model
+    from kerastui.core.tfenv import load_keras
+
+    keras = load_keras()
+    with keras.StatelessScope(initialize_variables=False):
+        model = build_model(preset, input_shape).model
+        parameters = sum(elements(*v.shape) for v in model.weights)
+        largest = max(model.layers, key=lambda layer: sum(elements(*v.shape) for v in layer.weights), default=None)
+        activations = 0
+        for layer in model.layers:
+            outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+            for tensor in outputs:
+                activations += elements(*(d or 1 for d in tensor.shape[1:]))
+    biggest = ""
+    if largest is not None and largest.weights:
+        count = sum(elements(*v.shape) for v in largest.weights)
+        biggest = f"{largest.name} ({type(largest).__name__}, {count:,} parameters)"
+    # Keras never makes a batch larger than the data.
+    batch = min(preset.fit.batch_size, samples) if samples else preset.fit.batch_size
+    return ModelEstimate(parameters, activations, batch, biggest)
+
+
+def check_model(preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
+    """Refuse a model whose training step would not fit in memory; the estimate otherwise.
+
+    ``samples``: training samples when known (a batch is never larger).
+    """
+    estimate = estimate_model(preset, input_shape, samples)
+    if estimate is not None:
+        batch = estimate.activations_per_sample * estimate.batch_size * BYTES_PER_ACTIVATION
+        largest = f" (the largest layer: {estimate.largest})" if estimate.largest else ""
+        require(estimate.bytes, f"model: {estimate.parameters:,} parameters{largest} and {size_text(batch)} of "
+                                f"activations per batch of {estimate.batch_size} (fit.batch_size)")
+    return estimate
