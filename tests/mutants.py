@@ -25,6 +25,9 @@ else:  # pragma: no cover
 
 PRESETS = Path(__file__).resolve().parents[1] / "presets"
 NAMES = ("ex1", "ex2", "ex3", "ex4", "ex5")
+# A 50,000-character string copied into 10,000 layers is a 500 MB file: a test of the disk, not of
+# kerastui. Mutants stay under 2 MB (a 10,000-layer stack of plain layers is ~600 KB).
+MAX_TEXT = 2_000_000
 
 NUMBERS: tuple[Any, ...] = (-1, 0, 1, 2, 3, 7, 64, 1000, 2**31, 2**32, 2**40, 10**12, -10**9, 0.5, 1e-9, 1e30,
                             -0.5, math.nan, math.inf, -math.inf)
@@ -81,9 +84,24 @@ def random_value(rng: random.Random, depth: int = 0) -> Any:
             for _ in range(rng.randint(0, 3))}
 
 
+def similar_value(rng: random.Random, value: Any) -> Any:
+    """A value of the same type, at an edge: what passes a type check and tests a range check."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return rng.choice([n for n in NUMBERS if isinstance(n, int)])
+    if isinstance(value, float):
+        return rng.choice([n for n in NUMBERS if isinstance(n, float)] + [0.0, 1.0, 0.999])
+    if isinstance(value, str):
+        return rng.choice(STRINGS)
+    if isinstance(value, list):
+        return [similar_value(rng, v) for v in value] if value else [rng.choice(NUMBERS)]
+    return random_value(rng)
+
+
 def mutate(data: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     data = copy.deepcopy(data)
-    for _ in range(rng.randint(1, 3)):
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
         paths = _paths(data)
         op = rng.random()
         if not paths or op < 0.05:
@@ -95,7 +113,7 @@ def mutate(data: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         if op < 0.25:
             del parent[last]
         elif op < 0.75:
-            parent[last] = random_value(rng)
+            parent[last] = similar_value(rng, parent[last]) if rng.random() < 0.6 else random_value(rng)
         elif op < 0.82 and isinstance(parent[last], list) and parent[last]:
             parent[last] = parent[last] + [rng.choice(parent[last])]
         elif op < 0.86:
@@ -112,11 +130,14 @@ def mutate(data: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 def mutant_text(rng: random.Random, name: str | None = None) -> tuple[str, str]:
     """(preset name, TOML text) of one mutant; one in twelve is broken TOML."""
     name = name or rng.choice(NAMES)
-    data = mutate(base(name), rng)
-    try:
-        text = tomli_w.dumps(data)
-    except (TypeError, ValueError):  # a value TOML cannot hold: keep the shipped text, broken below
-        text = (PRESETS / f"{name}.toml").read_text(encoding="utf-8")
+    while True:
+        data = mutate(base(name), rng)
+        try:
+            text = tomli_w.dumps(data)
+        except (TypeError, ValueError):  # a value TOML cannot hold: keep the shipped text, broken below
+            text = (PRESETS / f"{name}.toml").read_text(encoding="utf-8")
+        if len(text) <= MAX_TEXT:
+            break
     if rng.random() < 1 / 12:
         cut = rng.randint(0, len(text))
         text = text[:cut] + rng.choice(["", "=", "[[", "\x00", "\"", "\ufeff", "]]]\n[data"]) + text[cut + 1:]

@@ -232,6 +232,10 @@ def check_synthetic_size(spec: DataSpec, name: str) -> None:
     from kerastui.core.resources import elements, require
 
     samples = spec.samples or 1000
+    classes = spec.num_classes or (5 if name == "images" else 3)
+    if name != "regression" and classes > samples:
+        raise DatasetError(f"data.num_classes: {classes:,} classes need at least as many samples; "
+                           f"data.samples is {samples:,}")
     if name == "images":
         shape = list(spec.image_shape or (28, 28, 1))
         # float64 templates and noise while generating, uint8 kept, float32 once scaled.

@@ -322,7 +322,7 @@ def load_model(path: str | os.PathLike, fmt: str | None = None, custom_objects: 
         if safe_mode and "safe_mode=False" in str(error):
             raise UnsafeModelError(path, _unsafe_what(str(error))) from None
         if isinstance(error, zipfile.BadZipFile):
-            raise SaveError(f"{path}: cannot load as {fmt}: not a valid .keras file ({one_line(error)})") from None
+            raise SaveError(f"{path}: not a valid .keras file ({one_line(error)})") from None
         raise SaveError(f"{path}: cannot load as {fmt}: {_missing_class(error) or one_line(error)}") from None
 
 
@@ -355,7 +355,7 @@ def _check_file(path: Path, fmt: str) -> None:
             except OSError as error:
                 reason = one_line(error)
     if reason is not None:
-        raise SaveError(f"{path}: cannot load as {fmt}: not a valid .{fmt} file ({reason})")
+        raise SaveError(f"{path}: not a valid .{fmt} file ({reason})")
 
 
 def _unsafe_what(text: str) -> str:

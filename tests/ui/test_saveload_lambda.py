@@ -40,6 +40,10 @@ async def test_a_lambda_model_opens_only_after_an_explicit_yes_naming_the_risk_a
         question = app.screen.question
         assert "lambda.keras contains a Lambda layer" in question and str(path) in question
         assert "runs the Python code stored in" in question and "Only open files you trust" in question
+        # The question wraps inside the dialog (a one-line label cut the risk off at the dialog's edge).
+        from textual.widgets import Label
+
+        assert app.screen.query(Label).first().size.height >= 5
         assert app.opened is None
         # enter (the key that just opened the file) and escape say no; nothing is opened.
         for key in ("enter", "escape", "n"):

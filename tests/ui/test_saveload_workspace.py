@@ -92,7 +92,7 @@ async def test_corrupt_files_are_refused_in_one_line_and_the_current_model_is_ke
         folder = tmp_path / "just_a_folder"
         folder.mkdir()
         (folder / "readme.txt").write_text("no saved_model.pb here")
-        for path, reason in [(truncated, "cannot load as keras"), (text_h5, "cannot load as h5"),
+        for path, reason in [(truncated, "not a valid .keras file"), (text_h5, "not a valid .h5 file"),
                              (folder, "not a SavedModel directory"), (tmp_path / "missing.keras", "not found")]:
             await submit(app, pilot, "#open-path", str(path))
             message = shown(app, "#saveload-message", joiner=" ")

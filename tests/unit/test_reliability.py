@@ -60,6 +60,17 @@ def test_huge_synthetic_images_are_refused_with_the_keys_that_make_them(capsys):
     assert "data.samples × data.image_shape (100,000 × [4096, 4096, 3])" in _one_error_line(lines)
 
 
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("data.samples=1000000000000", "data.samples × data.features (1,000,000,000,000 × 20): needs"),
+    ("data.num_classes=1000000000000", "data.num_classes: 1,000,000,000,000 classes need at least as many samples"),
+])
+def test_synthetic_sizes_are_refused_before_numpy_sees_them(setting: str, expected: str, capsys):
+    # Found by bench/fuzz_presets.py: num_classes = 10**12 reached NumPy (a 146 TiB array of centres).
+    code, _, lines = _main(capsys, "check", "ex1", "--set", setting)
+    assert code == 1
+    assert expected in _one_error_line(lines)
+
+
 def test_a_model_too_big_for_memory_is_refused_from_shapes_alone(tmp_path: Path):
     preset = presets.load("ex1", {"model.layers[1].units": 10**9})
     estimate_model(presets.load("ex1"), (20,))  # TensorFlow loaded: only the estimate is measured

@@ -247,13 +247,14 @@ class ConfirmDialog(Dialog):
                 Binding("n,escape", "answer(False)", "No", tooltip="No", id="confirm.no")]
 
     HINT = "y: yes · n: no"
+    BODY_CLASSES = "dialog"
 
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="confirm-body"):
+        with Vertical(classes=self.BODY_CLASSES, id="confirm-body"):
             yield Label(self.question)
             yield Label(self.HINT, classes="hint")
 
@@ -268,3 +269,4 @@ class RiskDialog(ConfirmDialog, inherit_bindings=False):
     BINDINGS = [Binding("y", "answer(True)", "Yes", tooltip="Yes, knowing the risk", id="risk.yes"),
                 Binding("n,enter,escape", "answer(False)", "No", tooltip="No: the safe answer", id="risk.no")]
     HINT = "y: yes · n, enter or escape: no"
+    BODY_CLASSES = "dialog -risk"  # the question wraps: every word of the risk is on screen

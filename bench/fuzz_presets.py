@@ -1,0 +1,214 @@
+"""Train mutated presets and count what goes wrong: tracebacks, hangs, internal errors, extra lines.
+
+    python bench/fuzz_presets.py [--count 1000] [--workers 2] [--timeout 60] [--seed 0]
+
+Each mutant (``tests/mutants.py``: deleted keys, wrong types, huge/negative/NaN/inf numbers,
+unicode, long strings, nested tables, 10,000-layer stacks, broken TOML) of a shipped preset
+runs as ``kerastui train FILE --json --epochs 1 --limit 64``. Shipped presets that need a
+download are made offline first (keras:* → sklearn:digits, transfer weights → none). To get
+through 1,000 mutants in minutes, workers call ``kerastui``'s ``main()`` in-process, one
+mutant after another (TensorFlow is imported once per worker); a mutant that has not finished
+after ``--timeout`` seconds is a hang: its worker is killed and replaced.
+
+Prints the counts; the failing mutants' TOML goes to ``--out`` (default: a temp folder) to replay
+with ``kerastui train FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing as mp
+import os
+import queue
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def worker(tasks: mp.Queue, results: mp.Queue, runs_dir: str) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    # TensorFlow's C++ logging writes to fd 2 directly: keep it out of the bench's output.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    from kerastui import cli
+    from kerastui.core import datasets
+    from kerastui.core.tfenv import load_keras
+
+    keras = load_keras()
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        index, path = task
+        results.put(("start", index, (time.time(), os.getpid())))
+        out, err = io.StringIO(), io.StringIO()
+        start = time.perf_counter()
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                code = cli.main(["train", path, "--json", "--epochs", "1", "--limit", "64", "--runs-dir", runs_dir])
+        except SystemExit as exit:  # argparse
+            code = exit.code if isinstance(exit.code, int) else 2
+        except BaseException as error:  # noqa: BLE001 - escaped main(): exactly what we look for
+            import traceback
+
+            err.write("".join(traceback.format_exception(error)))
+            code = -1
+        seconds = time.perf_counter() - start
+        datasets.clear_cache()
+        keras.utils.clear_session()
+        stdout = out.getvalue()
+        try:
+            json_ok = isinstance(json.loads(stdout.strip().splitlines()[-1]), dict)
+        except (ValueError, IndexError):
+            json_ok = False
+        results.put(("done", index, {"code": code, "stdout": stdout[-2000:], "stderr": err.getvalue()[-4000:],
+                                     "json": json_ok, "seconds": seconds}))
+
+
+def classify(result: dict) -> list[str]:
+    """The problems in one mutant's outcome (empty: a clean success or a clean one-line error)."""
+    problems = []
+    stderr = result["stderr"]
+    errors = [line for line in stderr.splitlines() if line.startswith("kerastui: error:")]
+    if "Traceback (most recent call last)" in stderr or result["code"] == -1:
+        problems.append("traceback")
+    if any("internal error" in line for line in errors):
+        problems.append("internal_error")
+    if len(errors) > 1:
+        problems.append("several_error_lines")
+    if result["code"] not in (0, 1, 130):
+        problems.append(f"exit_{result['code']}")
+    if result["code"] == 1 and not errors:
+        problems.append("exit_1_without_error_line")
+    if result["code"] == 0 and not result["json"]:
+        problems.append("no_json")
+    if any(len(line) > 1000 for line in errors):
+        problems.append("long_line")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--verbose", action="store_true", help="print each mutant's outcome")
+    args = parser.parse_args()
+
+    from tests.mutants import mutant_text
+
+    folder = Path(tempfile.mkdtemp(prefix="kerastui-fuzz-"))
+    out_dir = args.out or folder / "failures"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for file in (REPO / "presets").glob("*.py"):
+        shutil.copy(file, folder / file.name)
+    rng = random.Random(args.seed)
+    # ex5 (a ResNet50 per mutant) is ~20× slower than the others: one mutant in twenty.
+    names = ["ex1", "ex2", "ex3", "ex4"] * 5 + ["ex5"]
+    paths = {}
+    for i in range(args.count):
+        name, text = mutant_text(rng, rng.choice(names))
+        path = folder / f"m{i:05d}_{name}.toml"
+        path.write_text(text, encoding="utf-8")
+        paths[i] = path
+
+    ctx = mp.get_context("spawn")
+    tasks: mp.Queue = ctx.Queue()
+    results: mp.Queue = ctx.Queue()
+    for i in paths:
+        tasks.put((i, str(paths[i])))
+    runs_dir = str(folder / "runs")
+
+    def spawn():
+        process = ctx.Process(target=worker, args=(tasks, results, runs_dir), daemon=True)
+        process.start()
+        return process
+
+    workers = [spawn() for _ in range(args.workers)]
+    running: dict[int, tuple[float, int]] = {}  # mutant → (started, worker pid)
+    outcomes: dict[int, dict] = {}
+    started = time.time()
+    while len(outcomes) < len(paths):
+        try:
+            kind, index, payload = results.get(timeout=1.0)
+            if kind == "start":
+                running[index] = payload
+            else:
+                running.pop(index, None)
+                outcomes[index] = payload
+                done = len(outcomes)
+                if done % 50 == 0:
+                    print(f"{done}/{len(paths)} mutants, {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+        except queue.Empty:
+            pass
+        now = time.time()
+        for index, (since, pid) in list(running.items()):
+            if now - since > args.timeout:
+                running.pop(index)
+                outcomes[index] = {"code": "hang", "stdout": "", "stderr": "", "seconds": now - since}
+                for process in workers:
+                    if process.pid == pid:
+                        process.kill()
+                        process.join()
+        for i, process in enumerate(workers):
+            if not process.is_alive() and len(outcomes) < len(paths):
+                # Killed as hung above, or died (the OOM killer, a segfault): what it ran is a crash.
+                for index, (_, pid) in list(running.items()):
+                    if pid == process.pid:
+                        outcomes[index] = {"code": f"died({process.exitcode})", "stdout": "", "stderr": "",
+                                           "seconds": 0}
+                        running.pop(index)
+                workers[i] = spawn()
+    for _ in workers:
+        tasks.put(None)
+
+    counts: Counter = Counter()
+    problems: Counter = Counter()
+    for index, result in sorted(outcomes.items()):
+        code = result["code"]
+        if code == "hang":
+            problems["hang"] += 1
+            found = ["hang"]
+        elif isinstance(code, str):
+            problems["died"] += 1
+            found = ["died"]
+        else:
+            counts[f"exit {code}"] += 1
+            found = classify(result)
+            problems.update(found)
+            if args.verbose:
+                last = [line for line in result["stderr"].splitlines() if line.startswith("kerastui:")]
+                print(f"{paths[index].name}: exit {code} {last[-1][:200] if last else ''}")
+        if found:
+            target = out_dir / paths[index].name
+            shutil.copy(paths[index], target)
+            target.with_suffix(".json").write_text(json.dumps({"problems": found, **result}, indent=1))
+    seconds = [r["seconds"] for r in outcomes.values()]
+    print(f"mutants: {len(outcomes)}  ({time.time() - started:.0f} s, median {sorted(seconds)[len(seconds) // 2]:.2f} s each)")
+    print("outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    for key in ("traceback", "hang", "internal_error", "several_error_lines", "died", "long_line",
+                "exit_1_without_error_line", "no_json"):
+        print(f"{key}: {problems.get(key, 0)}")
+    others = {k: v for k, v in problems.items() if k not in ("traceback", "hang", "internal_error", "several_error_lines",
+                                                            "died", "long_line", "exit_1_without_error_line", "no_json")}
+    if others:
+        print(f"other: {others}")
+    print(f"failing mutants: {out_dir}")
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
