@@ -19,7 +19,6 @@ import os
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -142,24 +141,10 @@ def _error(message: str) -> None:
 
 def _internal_error(error: BaseException) -> int:
     """A bug of ours: one line naming what was being processed and where the traceback is."""
-    from kerastui.core.errors import being_processed, one_line
+    from kerastui.core.errors import internal_error_line
 
-    log = _write_crash_log(error)
-    place = being_processed(error)
-    where = f" while processing {place[0]}: {place[1]}" if place else ""
-    _error(f"internal error{where}: {type(error).__name__}: {one_line(error)} (full traceback in {log})")
+    _error(internal_error_line(error))
     return EXIT_ERROR
-
-
-def _write_crash_log(error: BaseException) -> Path:
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kerastui"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "last-error.log"
-        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
-        return path
-    except OSError:
-        return Path("(unwritable)")
 
 
 # --------------------------------------------------------------------------- train
@@ -233,6 +218,8 @@ def _print_check(result) -> None:
         print(f"  {label:<{width}}  {row['output_shape']:<22} {params}")
     print(f"model: {model.get('total', 0):,} parameters ({model.get('trainable', 0):,} trainable, "
           f"{model.get('non_trainable', 0):,} non-trainable)")
+    for note in result.notes:
+        print(note)
     if "estimate" in memory:
         print(f"memory: ~{memory['estimate']} to train with batch {memory['batch_size']} "
               f"({memory['available']} available)")

@@ -387,6 +387,9 @@ class StackReport:
     error: str | None = None
     error_index: int | None = None
     summary: str | None = None
+    # The built model's per-sample input and output shapes (what ``kerastui check`` compares with the data).
+    inputs: list[tuple] = field(default_factory=list)
+    outputs: list[tuple] = field(default_factory=list)
 
 
 def args_text(kwargs: dict[str, Any], limit: int = 48) -> str:
@@ -438,7 +441,9 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...]) -> StackReport:
             rows.append(StackRow(i, spec.type, layer.name if layer is not None else "", args_text(spec.kwargs),
                                  _shape(layer) if layer is not None else "?",
                                  int(layer.count_params()) if layer is not None else None))
-    return StackReport(rows, parameter_counts(model), summary=summary_text(model))
+    return StackReport(rows, parameter_counts(model), summary=summary_text(model),
+                       inputs=[tuple(t.shape[1:]) for t in getattr(model, "inputs", None) or []],
+                       outputs=[tuple(t.shape[1:]) for t in getattr(model, "outputs", None) or []])
 
 
 def _check_input_matches(specs: list[LayerSpec], data_shape: tuple[int, ...]) -> None:

@@ -20,6 +20,7 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     """
     from kerastui.core import datasets
     from kerastui.core.builder import model_input_shape, stack_report
+    from kerastui.core.errors import ModelError, ResourceError
     from kerastui.core.resources import check_model
 
     try:
@@ -30,8 +31,13 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
         return None, StackReport([], None, f"data: {error}", None)
     try:
         with processing(preset.where, "model"):
-            check_model(preset, shape, known_samples(preset))
+            try:
+                check_model(preset, shape, known_samples(preset))
+            except ModelError:
+                pass  # stack_report says it again, with the offending row marked
             return shape, stack_report(preset, shape)
+    except ResourceError as error:
+        return shape, StackReport([], None, str(error), None)
     except KerasTUIError as error:
         return shape, StackReport([], None, str(error), None)
 
@@ -47,47 +53,67 @@ class CheckResult:
     model: dict[str, Any] = field(default_factory=dict)
     layers: list[dict[str, Any]] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {"preset": self.preset, "ok": self.ok, "error": self.error, "data": self.data, "model": self.model,
-                "layers": self.layers, "memory": self.memory, "seconds": round(self.seconds, 3)}
+                "layers": self.layers, "memory": self.memory, "notes": self.notes, "seconds": round(self.seconds, 3)}
 
 
 def check(preset: Preset) -> CheckResult:
     """Describe the data and build the model (shapes, parameters) without training.
 
-    Errors come back in ``result.error`` as the one line ``kerastui train`` would print.
+    Errors come back in ``result.error`` as the one line ``kerastui train`` would print for the
+    same preset: bad data options, labels the loss cannot take, a model Keras rejects, shapes
+    that do not fit the data, or a model that would not fit in memory.  A transfer base is built
+    without its weights (nothing is downloaded); whether they are at hand is said in ``notes``.
     """
     import time
+    from dataclasses import replace
 
     from kerastui.core import datasets
     from kerastui.core.builder import model_input_shape, stack_report
+    from kerastui.core.errors import ModelError
     from kerastui.core.resources import available_memory, check_model, size_text
+    from kerastui.core.training import check_shapes
 
     start = time.perf_counter()
     result = CheckResult(preset=preset.name or preset.where, ok=False)
     try:
         with processing(preset.where, "data"):
-            info = datasets.describe(preset.data, preset.base_dir)
+            spec = preset.data
+            info = datasets.describe(spec, preset.base_dir)
+            total = datasets.describe(replace(spec, classes=None), preset.base_dir).num_classes if spec.classes else None
+            label_mode = datasets.check_labels(spec, preset.compile.loss, info.task,
+                                               total if total is not None else info.num_classes)
             shape = model_input_shape(preset, info)
-        result.data = {"source": preset.data.source, "kind": info.kind, "task": info.task,
+        result.data = {"source": spec.source, "kind": info.kind, "task": info.task,
                        "sample_shape": list(info.shape), "model_input_shape": list(shape),
-                       "classes": info.num_classes, "offline": info.offline, "note": info.note}
+                       "classes": info.num_classes, "label_mode": label_mode, "offline": info.offline,
+                       "note": info.note}
+        built = preset
+        if preset.transfer is not None:
+            result.notes.append(_weights_note(preset))
+            built = replace(preset, transfer=replace(preset.transfer, weights="none"))
         with processing(preset.where, "model"):
-            estimate = check_model(preset, shape, known_samples(preset))
-            report = stack_report(preset, shape)
+            try:
+                estimate = check_model(built, shape, known_samples(preset))
+            except ModelError:
+                estimate = None  # stack_report says it again, with the offending row
+            report = stack_report(built, shape)
+            result.layers = [{"index": r.index, "type": r.type, "name": r.name, "args": r.args,
+                              "output_shape": r.output_shape, "params": r.params} for r in report.rows]
+            if report.error:
+                raise ModelError(report.error)
+            check_shapes(preset, report.inputs, report.outputs, sample_shape=shape, task=info.task,
+                         classes=info.num_classes, label_mode=label_mode, source=spec.source)
     except KerasTUIError as error:
         result.error = _located(preset, str(error))
         result.seconds = time.perf_counter() - start
         return result
-    result.layers = [{"index": r.index, "type": r.type, "name": r.name, "args": r.args,
-                      "output_shape": r.output_shape, "params": r.params} for r in report.rows]
-    if report.error:
-        result.error = _located(preset, report.error)
-    else:
-        result.ok = True
-        result.model = dict(report.totals or {})
+    result.ok = True
+    result.model = dict(report.totals or {})
     free = available_memory()
     result.memory = {"available_bytes": free, "available": size_text(free)}
     if estimate is not None:
@@ -95,6 +121,28 @@ def check(preset: Preset) -> CheckResult:
                              batch_size=estimate.batch_size)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _weights_note(preset: Preset) -> str:
+    """Where a transfer base's weights come from, without loading (or downloading) them."""
+    from pathlib import Path
+
+    from kerastui.core.errors import TransferError
+    from kerastui.core.transfer import keras_models_dir, weights_file
+
+    weights = preset.transfer.weights
+    if weights in ("none", "", "random"):
+        return "transfer.weights: none (random initial weights)"
+    if weights == "imagenet":
+        cached = weights_file(preset.transfer.base)
+        if cached is not None and cached.is_file():
+            return f"transfer.weights: imagenet, cached ({cached})"
+        return (f"transfer.weights: imagenet, not cached: training downloads it into {keras_models_dir()}/ "
+                "(offline, put the file there or set transfer.weights = \"none\")")
+    path = Path(weights).expanduser()  # as the trainer reads it
+    if not path.is_file():
+        raise TransferError(f"transfer.weights: {path} not found (use imagenet, none or a weights .h5 path)")
+    return f"transfer.weights: {path}"
 
 
 def known_samples(preset: Preset) -> int | None:

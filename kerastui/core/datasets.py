@@ -414,13 +414,21 @@ def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
 
     images, labels = [], []
     size = tuple(spec.resize) if spec.resize else None
-    if size is not None:
+    files = [file for name in classes for file in sorted((path / name).iterdir())
+             if file.suffix.lower() in IMAGE_SUFFIXES]
+    if files:
         from kerastui.core.resources import elements, require
 
-        count = sum(1 for name in classes for file in (path / name).iterdir()
-                    if file.suffix.lower() in IMAGE_SUFFIXES)
-        # uint8 RGB images, then stacked into one array: twice.
-        require(elements(count, *size, 3) * 2, f"data.resize: {count:,} images of {size[0]}×{size[1]}×3")
+        # Every image is decoded at the first one's size (or data.resize): uint8 RGB, then stacked.
+        shape = size
+        if shape is None:
+            try:
+                first = tf.io.decode_image(tf.io.read_file(str(files[0])), channels=3, expand_animations=False)
+                shape = tuple(int(d) for d in first.shape[:2])
+            except Exception:  # noqa: BLE001 - reported as unreadable below
+                shape = (1, 1)
+        what = "data.resize" if size is not None else f"images:{path} (set data.resize to shrink them)"
+        require(elements(len(files), *shape, 3) * 2, f"{what}: {len(files):,} images of {shape[0]}×{shape[1]}×3")
     for label, name in enumerate(classes):
         for file in sorted((path / name).iterdir()):
             if file.suffix.lower() not in IMAGE_SUFFIXES:
@@ -481,15 +489,13 @@ def prepare(
     rng = np.random.default_rng(spec.seed)
     x, y, xt, yt = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     class_names = list(raw.class_names)
+    mode = check_labels(spec, loss, raw.task, len(class_names))
     if spec.classes:
-        if raw.task != "classification":
-            raise DatasetError(f"data.classes: {spec.source} is a regression source")
-        bad = [c for c in spec.classes if not 0 <= c < len(class_names)]
-        if bad:
-            raise DatasetError(f"data.classes: {bad} out of range; {spec.source} has classes 0..{len(class_names) - 1}")
         x, y = _keep_classes(x, y, spec.classes)
         if xt is not None:
             xt, yt = _keep_classes(xt, yt, spec.classes)
+        if len(y) == 0:
+            raise DatasetError(f"data.classes: {spec.classes} keeps no sample of {spec.source}")
         class_names = [class_names[c] for c in spec.classes]
     stratify = raw.task == "classification"
     if xt is None:
@@ -497,6 +503,10 @@ def prepare(
             raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, so test_split must be > 0")
         train_idx, test_idx = _split(y, spec.test_split, rng, stratify)
         x, y, xt, yt = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
+        if len(x) == 0 or len(xt) == 0:
+            raise DatasetError(f"data.test_split: {len(train_idx) + len(test_idx):,} sample(s) of {spec.source} leave "
+                               f"{'no test' if len(xt) == 0 else 'no training'} sample (test_split = "
+                               f"{spec.test_split}); use more samples")
     if spec.limit:
         keep = _take(y, spec.limit, rng, stratify)
         x, y = x[keep], y[keep]
@@ -506,6 +516,8 @@ def prepare(
     if spec.validation_split > 0 and len(x) >= 4:
         train_idx, val_idx = _split(y, spec.validation_split, rng, stratify)
         x, xv, y, yv = x[train_idx], x[val_idx], y[train_idx], y[val_idx]
+        if len(xv) == 0:  # one sample per class: nothing to hold out
+            xv = yv = None
     else:
         order = rng.permutation(len(x))
         x, y = x[order], y[order]
@@ -516,11 +528,12 @@ def prepare(
         x, xv, xt = (None if a is None else _shape_images(a, scale, image_size, rgb) for a in (x, xv, xt))
     else:
         x, xv, xt, feature_scale = _standardise(x, xv, xt, spec.normalize)
-    mode = label_mode_for(loss, raw.task, spec.one_hot)
     classes = len(class_names)
-    if mode == "binary" and classes > 2:
-        raise DatasetError(f"compile.loss {loss!r} is binary but {spec.source} has {classes} classes; "
-                           "use categorical_crossentropy or sparse_categorical_crossentropy")
+    if mode == "categorical":
+        from kerastui.core.resources import elements, require
+
+        count = sum(len(a) for a in (y, yv, yt) if a is not None)
+        require(elements(count, classes) * 4, f"data: one-hot labels for {count:,} samples × {classes:,} classes")
     return Dataset(
         source=spec.source, kind=raw.kind, task=raw.task,
         x_train=x, y_train=_encode(y, mode, classes),
@@ -544,6 +557,23 @@ def _check_image_size(x, xv, xt, size: tuple[int, int] | None, rgb: bool) -> Non
             f"{what}: {count:,} images of {height}×{width}×{channels} as float32")
 
 
+def check_labels(spec: DataSpec, loss: str, task: str, total: int) -> str:
+    """The label mode for ``loss``, after checking ``data.classes`` against the source's ``total``
+    classes and a binary loss against the classes kept; shared by ``prepare`` and ``kerastui check``."""
+    if spec.classes:
+        if task != "classification":
+            raise DatasetError(f"data.classes: {spec.source} is a regression source")
+        bad = [c for c in spec.classes if not 0 <= c < total]
+        if bad:
+            raise DatasetError(f"data.classes: {bad} out of range; {spec.source} has classes 0..{total - 1}")
+    mode = label_mode_for(loss, task, spec.one_hot)
+    kept = len(spec.classes) if spec.classes else total
+    if mode == "binary" and kept > 2:
+        raise DatasetError(f"compile.loss {loss!r} is binary but {spec.source} has {kept} classes; "
+                           "use categorical_crossentropy or sparse_categorical_crossentropy")
+    return mode
+
+
 def _keep_classes(x: np.ndarray, y: np.ndarray, keep: list[int]) -> tuple[np.ndarray, np.ndarray]:
     mask = np.isin(y, keep)
     remap = {c: i for i, c in enumerate(keep)}
@@ -556,10 +586,17 @@ def _split(y: np.ndarray, fraction: float, rng: np.random.Generator, stratify: b
     if not stratify:
         order = rng.permutation(n)
         cut = max(1, int(round(n * fraction)))
+        if n >= 2:
+            cut = min(cut, n - 1)  # both sides keep a sample
         return order[cut:], order[:cut]
+    if n == 0:
+        return np.zeros(0, "int64"), np.zeros(0, "int64")
     first, second = [], []
-    for label in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == label))
+    # Each class's indices in ascending order, from one stable sort (not one scan per class).
+    order = np.argsort(y, kind="stable")
+    _, counts = np.unique(y[order], return_counts=True)
+    for idx in np.split(order, np.cumsum(counts)[:-1]):
+        idx = rng.permutation(idx)
         cut = int(round(len(idx) * fraction))
         if len(idx) > 1:
             cut = min(max(cut, 1), len(idx) - 1)
@@ -624,7 +661,9 @@ def _standardise(x, xv, xt, normalise: bool):
 
 def _encode(y: np.ndarray, mode: str, classes: int) -> np.ndarray:
     if mode == "categorical":
-        return np.eye(classes, dtype="float32")[y]
+        out = np.zeros((len(y), classes), dtype="float32")  # not np.eye(classes): classes² floats
+        out[np.arange(len(y)), y] = 1.0
+        return out
     if mode == "binary":
         return y.astype("float32").reshape(-1, 1)
     if mode == "regression":

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import re
+import traceback
 from collections.abc import Iterator
+from pathlib import Path
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A value quoted in a message (a path, a source string, a repr) longer than this is cut in the
 # middle: a 50,000-character data.source must not become a 100 KB error line.
-LONG_TOKEN = 120
+LONG_TOKEN = 200
 MAX_LINE = 600
 
 
@@ -19,7 +22,7 @@ def shorten(text: str, limit: int = MAX_LINE) -> str:
     words = []
     for word in str(text).split():
         if len(word) > LONG_TOKEN:
-            word = f"{word[:80]}…{word[-30:]} ({len(word):,} characters)"
+            word = f"{word[:120]}…{word[-40:]} ({len(word):,} characters)"
         words.append(word)
     line = " ".join(words)
     return line if len(line) <= limit else line[:limit - 1] + "…"
@@ -89,6 +92,25 @@ def being_processed(error: BaseException | None = None) -> tuple[str, str] | Non
     """``(file, key)`` being processed when ``error`` was raised, or of the innermost open block."""
     place = getattr(error, "kerastui_processing", None)
     return place if place is not None else _PROCESSING.get()
+
+
+def crash_log_path() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kerastui" / "last-error.log"
+
+
+def internal_error_line(error: BaseException) -> str:
+    """For a bug of ours: the full traceback written to a log, and one line naming what was being
+    processed (file and key) and where that log is.  The CLI and the TUI both say it this way."""
+    path = crash_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        where = str(path)
+    except OSError:
+        where = "(unwritable)"
+    place = being_processed(error)
+    at = f" while processing {place[0]}: {place[1]}" if place else ""
+    return f"internal error{at}: {type(error).__name__}: {one_line(error)} (full traceback in {where})"
 
 
 def one_line(error: BaseException) -> str:

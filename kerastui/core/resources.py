@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,14 +57,53 @@ def _meminfo_available() -> int | None:
 
 
 def _cgroup_room() -> int | None:
-    base = Path("/sys/fs/cgroup")
+    """Room left under this process's cgroup memory limit (v2 or v1), page cache counted as free."""
+    for limit_name, usage_name, folder in _cgroup_files():
+        try:
+            limit = (folder / limit_name).read_text().strip()
+            if limit == "max" or int(limit) >= 1 << 60:  # no limit (v1 writes a huge number)
+                continue
+            usage = int((folder / usage_name).read_text().strip())
+            usage -= _reclaimable(folder / "memory.stat")
+            return max(int(limit) - usage, 0)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _cgroup_files() -> list[tuple[str, str, Path]]:
+    """(limit file, usage file, folder) candidates: this process's own cgroup first, then the root."""
+    root = Path("/sys/fs/cgroup")
+    found: list[tuple[str, str, Path]] = []
     try:
-        limit = (base / "memory.max").read_text().strip()
-        if limit == "max":
-            return None
-        return max(int(limit) - int((base / "memory.current").read_text().strip()), 0)
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, relative = parts
+        relative = relative.lstrip("/")
+        if controllers == "":  # v2 unified hierarchy
+            found.append(("memory.max", "memory.current", root / relative))
+        elif "memory" in controllers.split(","):  # v1
+            found.append(("memory.limit_in_bytes", "memory.usage_in_bytes", root / "memory" / relative))
+    found += [("memory.max", "memory.current", root),
+              ("memory.limit_in_bytes", "memory.usage_in_bytes", root / "memory")]
+    return found
+
+
+def _reclaimable(stat_file: Path) -> int:
+    """Page cache the kernel gives back under pressure (counted in a cgroup's usage)."""
+    try:
+        for line in stat_file.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key in ("inactive_file", "total_inactive_file"):
+                return int(value)
     except (OSError, ValueError):
-        return None
+        pass
+    return 0
 
 
 def size_text(nbytes: float) -> str:
@@ -109,14 +149,19 @@ class ModelEstimate:
 
 
 def estimate_model(preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
-    """Parameters and activation sizes of a sequential or functional preset, without allocating.
+    """Parameters and activation sizes of a preset's model, without allocating.
 
-    ``samples`` caps the batch (when known).  ``None`` for the kinds whose size is known only by running them (subclass, transfer: a
-    keras.applications base is a fixed, known size).  A spec Keras rejects raises the builder's
-    own ``ModelError``, exactly like the real build would.
+    ``samples`` caps the batch (when known).  A transfer base is measured without its weights
+    (the size is the same; nothing is downloaded).  ``None`` for a subclass model: its size is
+    known only by running its code.  A spec Keras rejects raises the builder's own
+    ``ModelError``, exactly like the real build would.
     """
-    if preset.model.type == "subclass" or preset.transfer is not None:
+    if preset.model.type == "subclass":
         return None
+    if preset.transfer is not None and preset.transfer.weights != "none":
+        from dataclasses import replace
+
+        preset = replace(preset, transfer=replace(preset.transfer, weights="none"))
     box: dict[str, Any] = {}
 
     def measure() -> None:
@@ -125,9 +170,13 @@ def estimate_model(preset, input_shape: tuple[int, ...], samples: int | None = N
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = error
 
-    thread = threading.Thread(target=measure, name="kerastui-model-estimate")
+    # Keras initialisers without a seed draw theirs from Python's global `random`, shared by all
+    # threads: the throwaway build must not move it, or the real model's initial weights change.
+    state = random.getstate()
+    thread = threading.Thread(target=measure, name="kerastui-model-estimate", daemon=True)
     thread.start()
     thread.join()
+    random.setstate(state)
     if "error" in box:
         raise box["error"]
     return box["estimate"]
@@ -141,9 +190,10 @@ def _measure(preset, input_shape: tuple[int, ...], samples: int | None) -> Model
     with keras.StatelessScope(initialize_variables=False):
         model = build_model(preset, input_shape).model
         parameters = sum(elements(*v.shape) for v in model.weights)
-        largest = max(model.layers, key=lambda layer: sum(elements(*v.shape) for v in layer.weights), default=None)
+        layers = list(_leaf_layers(model))
+        largest = max(layers, key=lambda layer: sum(elements(*v.shape) for v in layer.weights), default=None)
         activations = 0
-        for layer in model.layers:
+        for layer in layers:
             outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
             for tensor in outputs:
                 activations += elements(*(d or 1 for d in tensor.shape[1:]))
@@ -154,6 +204,15 @@ def _measure(preset, input_shape: tuple[int, ...], samples: int | None) -> Model
     # Keras never makes a batch larger than the data.
     batch = min(preset.fit.batch_size, samples) if samples else preset.fit.batch_size
     return ModelEstimate(parameters, activations, batch, biggest)
+
+
+def _leaf_layers(model):
+    """Every layer with its own output, a nested model's (a transfer base) included."""
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
 
 
 def check_model(preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:

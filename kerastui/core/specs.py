@@ -76,6 +76,7 @@ class LayerSpec:
             if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
                 raise PresetError(where, f"{key}.inputs", "must be a list of layer names")
         kwargs = {k: v for k, v in data.items() if k not in LAYER_RESERVED}
+        check_finite(kwargs, where, key)
         return cls(type=layer_type, kwargs=kwargs, name=name, inputs=inputs)
 
     def label(self) -> str:
@@ -317,11 +318,11 @@ def _check_range(meta: Any, value: Any, where: str, key: str) -> None:
     items = value if isinstance(value, list) else [value]
     choices = meta.get("choices")
     if meta.get("unique") and isinstance(value, list):
-        seen: list[Any] = []
+        seen: set[Any] = set()  # the items are strings and integers: hashable
         for i, item in enumerate(value):
             if item in seen:
                 raise PresetError(where, f"{key}[{i}]", f"{_show(item)} is listed twice")
-            seen.append(item)
+            seen.add(item)
     for i, item in enumerate(items):
         item_key = f"{key}[{i}]" if isinstance(value, list) else key
         if choices and item not in choices:
@@ -359,6 +360,7 @@ def _num(value: float) -> str:
 def check_preset(preset: Preset, where: str) -> None:
     """Checks that span several keys."""
     model = preset.model
+    check_finite(model.kwargs, where, "model.kwargs")
     if model.type == "subclass":
         if not model.subclass:
             raise PresetError(where, "model.subclass", "a subclass model needs subclass = \"file.py:ClassName\"")
@@ -407,6 +409,20 @@ def check_preset(preset: Preset, where: str) -> None:
         raise PresetError(where, "model.layers", f"{len(preset.model.layers):,} layers; kerastui builds stacks of "
                                                  f"at most {MAX_LAYERS:,} layers (a deeper model belongs in a "
                                                  "model.subclass file)")
+
+
+def check_finite(value: Any, where: str, key: str) -> None:
+    """No NaN or infinity anywhere in a Keras argument table: no Keras argument gives them a meaning,
+    and some (``epsilon = nan``, ``negative_slope = inf``) pass Keras's checks and turn the loss NaN."""
+    stack = [(key, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise PresetError(where, path, f"must be a finite number, got {item}")
+        if isinstance(item, dict):
+            stack.extend((f"{path}.{k}", v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(item))
 
 
 def _check_ref(ref: str, where: str, key: str) -> None:

@@ -347,33 +347,39 @@ def prepare_data(preset: Preset) -> datasets.Dataset:
 
 def check_fits_data(model, data: datasets.Dataset, preset: Preset) -> None:
     """Catch the two mismatches Keras only reports deep inside ``fit``: input and output shapes."""
+    check_shapes(preset, [tuple(t.shape[1:]) for t in getattr(model, "inputs", None) or []],
+                 [tuple(t.shape[1:]) for t in getattr(model, "outputs", None) or []],
+                 sample_shape=data.input_shape, task=data.task, classes=data.num_classes,
+                 label_mode=data.label_mode, source=data.source)
+
+
+def check_shapes(preset: Preset, inputs: list[tuple], outputs: list[tuple], *, sample_shape: tuple, task: str,
+                 classes: int, label_mode: str, source: str) -> None:
+    """The rules of :func:`check_fits_data` on shapes alone (``kerastui check`` has no data loaded)."""
     from kerastui.core.errors import ModelError
 
-    inputs = getattr(model, "inputs", None) or []
     if len(inputs) == 1:
-        expected = tuple(inputs[0].shape[1:])
-        actual = data.input_shape
+        expected = inputs[0]
+        actual = tuple(sample_shape)
         if len(expected) != len(actual) or any(e is not None and e != a for e, a in zip(expected, actual)):
             first = preset.model.layers[0] if preset.model.layers else None
             where = "model.layers[0] (Input)" if first is not None and first.type in ("Input", "InputLayer") else "model"
             raise ModelError(f"{where}: input shape {list(expected)} does not match the data's sample shape "
-                             f"{list(actual)} from {data.source} (fix the shape, or drop the Input layer to "
+                             f"{list(actual)} from {source} (fix the shape, or drop the Input layer to "
                              "take the data's)")
     elif len(inputs) > 1:
-        raise ModelError(f"the model has {len(inputs)} inputs but {data.source} provides one array")
-    outputs = getattr(model, "outputs", None) or []
-    if len(outputs) != 1 or data.task != "classification":
+        raise ModelError(f"the model has {len(inputs)} inputs but {source} provides one array")
+    if len(outputs) != 1 or task != "classification":
         return
-    units = outputs[0].shape[-1]
-    classes = data.num_classes
+    units = outputs[0][-1] if outputs[0] else None
     last = len(preset.model.layers) - 1
     where = (f"model.layers[{last}] ({preset.model.layers[last].type})"
              if preset.model.type != "subclass" and last >= 0 else "model")
-    if data.label_mode in ("categorical", "sparse") and units is not None and (
-            units != classes if data.label_mode == "categorical" else units < classes):
-        raise ModelError(f"{where}: gives {units} outputs but {data.source} has {classes} classes "
+    if label_mode in ("categorical", "sparse") and units is not None and (
+            units != classes if label_mode == "categorical" else units < classes):
+        raise ModelError(f"{where}: gives {units} outputs but {source} has {classes} classes "
                          f"(set its units to {classes})")
-    if data.label_mode == "binary" and units != 1:
+    if label_mode == "binary" and units != 1:
         raise ModelError(f"{where}: compile.loss {preset.compile.loss!r} needs one sigmoid output, "
                          f"this layer gives {units}")
 

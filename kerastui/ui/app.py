@@ -299,7 +299,7 @@ class KerasTUI(App[None]):
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def _train(self, preset: Preset) -> None:
-        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.errors import KerasTUIError, internal_error_line
         from kerastui.core.training import Trainer
 
         background_priority()
@@ -315,7 +315,7 @@ class KerasTUI(App[None]):
             self.post_message(TrainingFailed(str(error)))
             return
         except Exception as error:  # noqa: BLE001 - shown, never a traceback
-            self.post_message(TrainingFailed(f"{type(error).__name__}: {one_line(error)}"))
+            self.post_message(TrainingFailed(internal_error_line(error)))
             return
         finally:
             sys.setswitchinterval(switch_interval)
@@ -393,7 +393,7 @@ class KerasTUI(App[None]):
         self.run_state.apply(event)
         if self.trainer is not None and self.trainer.run_dir is not None:
             self.run_state.run_dir = str(self.trainer.run_dir.path)
-        if isinstance(event, Notice):
+        if isinstance(event, Notice) and event.level != "error":  # the run's error: said once, when it ends
             self.notify(event.message, title="train", timeout=8,
                         severity={"warning": "warning", "error": "error"}.get(event.level, "information"))
         # Every repaint takes the GIL from the training thread: charts and the epoch table at

@@ -139,6 +139,8 @@ async def test_nan_loss_stops_with_a_notice():
         await settle(app, pilot)
         assert app.run_state.status == "nan"
         assert any("NaN" in n.message or "nan" in n.message for n in app._notifications)
+        # Said once: when the run ends (the trainer's own notice of it is not shown as well).
+        assert sum("compile.learning_rate" in n.message for n in app._notifications) == 1
         assert "learning_rate" in text_of(app.screen.query_one("#train-status"))
 
 

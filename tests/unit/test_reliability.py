@@ -13,6 +13,7 @@ import resource
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -237,3 +238,85 @@ def test_mutated_presets_pass_check_or_fail_in_one_line_naming_the_file(seed: in
         assert len(line) < 1000
     else:
         assert not any(line.startswith("kerastui: error") for line in lines)
+
+
+# --------------------------------------------------------------------------- found in review
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    # One sample per class: the stratified test split is empty (was: internal error in evaluation).
+    ({"data.samples": 2, "data.num_classes": 2, "data.seed": 2, "model.layers[2].units": 2},
+     "data.test_split: 2 sample(s) of synthetic:classification leave no test sample"),
+    # The kept class has no sample (was: internal error, "need at least one array to concatenate").
+    ({"data.samples": 5, "data.num_classes": 5, "data.seed": 2, "data.classes": [4], "model.layers[2].units": 1},
+     "data.classes: [4] keeps no sample of synthetic:classification"),
+    # One-hot labels of 100,000 classes: 40 GB (was: np.eye(classes), then MemoryError).
+    ({"data.samples": 100_000, "data.num_classes": 100_000, "data.features": 2,
+      "model.layers[0].shape": [2], "model.layers[2].units": 100_000},
+     "data: one-hot labels for 100,000 samples × 100,000 classes: needs"),
+])
+def test_data_that_leaves_nothing_to_train_or_test_is_a_clear_error(overrides: dict, expected: str):
+    preset = presets.load("ex1", overrides)
+    datasets.clear_cache()
+    with pytest.raises(KerasTUIError) as info:
+        datasets.prepare(preset.data, loss=preset.compile.loss, base_dir=preset.base_dir)
+    assert expected in str(info.value)
+
+
+def test_a_random_split_keeps_a_sample_on_each_side():
+    preset = presets.load("ex1", {"data.source": "synthetic:regression", "data.samples": 2,
+                                  "data.test_split": 0.9, "compile.loss": "mse"})
+    datasets.clear_cache()
+    data = datasets.prepare(preset.data, loss="mse")
+    assert len(data.x_train) == 1 and len(data.x_test) == 1
+
+
+def test_one_hot_labels_are_the_identity_rows_without_building_it():
+    labels = datasets._encode(np.array([2, 0, 999_999]), "categorical", 1_000_000)
+    assert labels.shape == (3, 1_000_000) and labels.sum() == 3
+    assert labels[0, 2] == labels[1, 0] == labels[2, 999_999] == 1.0
+
+
+def test_the_estimate_does_not_change_the_initial_weights():
+    from kerastui.core.builder import build_model
+    from kerastui.core.tfenv import load_keras
+
+    keras = load_keras()
+    preset = presets.load("ex1")
+    keras.utils.set_random_seed(42)
+    plain = [np.asarray(w) for w in build_model(preset, (20,)).model.get_weights()]
+    keras.utils.set_random_seed(42)
+    estimate_model(preset, (20,))
+    after = [np.asarray(w) for w in build_model(preset, (20,)).model.get_weights()]
+    assert all(np.array_equal(a, b) for a, b in zip(plain, after))
+
+
+def test_the_model_workspace_still_marks_the_layer_keras_rejects():
+    from kerastui.core.check import stack_check
+
+    _, report = stack_check(presets.load("ex1", {"model.layers[1].activation": "nope"}))
+    assert report.error_index == 1 and len(report.rows) == 3
+    assert "model.layers[1] (Dense)" in report.error
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("model.layers[2].units=5", "model.layers[2] (Dense): gives 5 outputs but synthetic:classification has 3 classes"),
+    ("data.classes=[0,7]", "data.classes: [7] out of range"),
+    ("compile.loss='binary_crossentropy'", "is binary but synthetic:classification has 3 classes"),
+    ("model.layers[1].kernel_regularizer={type='L2', l2=nan}", "model.layers[1].kernel_regularizer.l2: must be a finite"),
+])
+def test_check_refuses_what_train_would_refuse(setting: str, expected: str, capsys):
+    code, out, lines = _main(capsys, "check", "ex1", "--set", setting)
+    assert code == 1
+    assert expected in _one_error_line(lines)
+
+
+def test_check_of_a_transfer_preset_downloads_nothing_and_says_where_the_weights_are(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))  # an empty cache
+    code, out, lines = _main(capsys, "check", "ex5", "--json", "--set", "transfer.base='MobileNetV2'",
+                             "--set", "data.source='synthetic:images'", "--set", "data.image_shape=[32, 32, 3]")
+    assert code == 0, lines
+    report = json.loads(out)
+    assert report["notes"] and "imagenet, not cached" in report["notes"][0]
+    assert report["model"]["non_trainable"] > 2_000_000
+    assert not (tmp_path / "keras-home" / "models").exists() or not any((tmp_path / "keras-home" / "models").iterdir())
