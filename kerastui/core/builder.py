@@ -12,7 +12,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from kerastui.core import layers as catalogue
 from kerastui.core.datasets import DataInfo
@@ -402,8 +402,13 @@ def args_text(kwargs: dict[str, Any], limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def stack_report(preset: Preset, input_shape: tuple[int, ...]) -> StackReport:
-    """Build the spec and describe every row: output shape and parameters, or Keras's reason."""
+def stack_report(preset: Preset, input_shape: tuple[int, ...], on_model: Callable[[Any], None] | None = None
+                 ) -> StackReport:
+    """Build the spec and describe every row: output shape and parameters, or Keras's reason.
+
+    Everything here comes from shapes, so it can run under ``keras.StatelessScope`` (no weight
+    allocated: see ``resources.stateless_report``); ``on_model`` sees the built model first.
+    """
     import re
 
     specs = preset.model.layers
@@ -416,6 +421,8 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...]) -> StackReport:
         rows = [StackRow(i, s.type, s.name or "", args_text(s.kwargs), "", None) for i, s in enumerate(specs)]
         return StackReport(rows, None, str(error), index)
     model = built.model
+    if on_model is not None:
+        on_model(model)
     rows: list[StackRow] = []
     if preset.model.type == "subclass":
         rows = [StackRow(-1, r.type, r.name, "", r.output_shape, r.params) for r in layer_rows(model)]

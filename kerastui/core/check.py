@@ -18,10 +18,12 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     The model's size is estimated from shapes first, so a stack that cannot fit in memory is
     reported, never allocated.
     """
+    from dataclasses import replace
+
     from kerastui.core import datasets
     from kerastui.core.builder import model_input_shape, stack_report
-    from kerastui.core.errors import ModelError, ResourceError
-    from kerastui.core.resources import check_model
+    from kerastui.core.errors import ResourceError
+    from kerastui.core.resources import require_model, stateless_report
 
     try:
         with processing(preset.where, "data"):
@@ -31,13 +33,16 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
         return None, StackReport([], None, f"data: {error}", None)
     try:
         with processing(preset.where, "model"):
-            try:
-                check_model(preset, shape, known_samples(preset))
-            except ModelError:
-                pass  # stack_report says it again, with the offending row marked
-            return shape, stack_report(preset, shape)
-    except ResourceError as error:
-        return shape, StackReport([], None, str(error), None)
+            if preset.model.type == "subclass" or preset.transfer is not None:
+                # Sized by running user code or loading a base's weights: the report's own build.
+                return shape, stack_report(preset, shape)
+            report, estimate = stateless_report(preset, shape, known_samples(preset))
+            if report.error is None:
+                try:
+                    require_model(estimate)
+                except ResourceError as error:  # the rows stay: they show which layer is too big
+                    return shape, replace(report, totals=None, error=str(error))
+            return shape, report
     except KerasTUIError as error:
         return shape, StackReport([], None, str(error), None)
 
@@ -75,7 +80,7 @@ def check(preset: Preset) -> CheckResult:
     from kerastui.core import datasets
     from kerastui.core.builder import model_input_shape, stack_report
     from kerastui.core.errors import ModelError
-    from kerastui.core.resources import available_memory, check_model, size_text
+    from kerastui.core.resources import available_memory, require_model, size_text, stateless_report
     from kerastui.core.training import check_shapes
 
     start = time.perf_counter()
@@ -97,11 +102,12 @@ def check(preset: Preset) -> CheckResult:
             result.notes.append(_weights_note(preset))
             built = replace(preset, transfer=replace(preset.transfer, weights="none"))
         with processing(preset.where, "model"):
-            try:
-                estimate = check_model(built, shape, known_samples(preset))
-            except ModelError:
-                estimate = None  # stack_report says it again, with the offending row
-            report = stack_report(built, shape)
+            if preset.model.type == "subclass":
+                estimate, report = None, stack_report(built, shape)
+            else:  # built from shapes alone: no weight is allocated, loaded or downloaded
+                report, estimate = stateless_report(built, shape, known_samples(preset))
+                if report.error is None:
+                    require_model(estimate)
             result.layers = [{"index": r.index, "type": r.type, "name": r.name, "args": r.args,
                               "output_shape": r.output_shape, "params": r.params} for r in report.rows]
             if report.error:

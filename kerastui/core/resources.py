@@ -19,7 +19,7 @@ import random
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from kerastui.core.errors import ResourceError
 
@@ -162,24 +162,51 @@ def estimate_model(preset, input_shape: tuple[int, ...], samples: int | None = N
         from dataclasses import replace
 
         preset = replace(preset, transfer=replace(preset.transfer, weights="none"))
+    return _in_own_thread(lambda: _measure(preset, input_shape, samples))
+
+
+def _in_own_thread(work: Callable[[], Any]) -> Any:
+    """Run ``work`` in a thread of its own (Keras's registry of uninitialised variables is per
+    thread and goes with it), leaving Python's global ``random`` as it was: Keras initialisers
+    without a seed draw theirs from it, and a throwaway build must not change the real model's
+    initial weights."""
     box: dict[str, Any] = {}
 
-    def measure() -> None:
+    def run() -> None:
         try:
-            box["estimate"] = _measure(preset, input_shape, samples)
+            box["value"] = work()
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = error
 
-    # Keras initialisers without a seed draw theirs from Python's global `random`, shared by all
-    # threads: the throwaway build must not move it, or the real model's initial weights change.
     state = random.getstate()
-    thread = threading.Thread(target=measure, name="kerastui-model-estimate", daemon=True)
+    thread = threading.Thread(target=run, name="kerastui-stateless-build", daemon=True)
     thread.start()
     thread.join()
     random.setstate(state)
     if "error" in box:
         raise box["error"]
-    return box["estimate"]
+    return box["value"]
+
+
+def stateless_report(preset, input_shape: tuple[int, ...], samples: int | None = None):
+    """(StackReport, ModelEstimate | None) from one build that allocates no weight.
+
+    The report is the same as ``builder.stack_report``'s (it is made from shapes); the Model
+    workspace checks every edit this way, so a layer of a billion units is measured, never built.
+    """
+    from kerastui.core.builder import stack_report
+    from kerastui.core.tfenv import load_keras
+
+    keras = load_keras()
+
+    def work():
+        found: dict[str, ModelEstimate] = {}
+        with keras.StatelessScope(initialize_variables=False):
+            report = stack_report(preset, input_shape,
+                                  on_model=lambda model: found.update(estimate=_estimate(model, preset, samples)))
+        return report, found.get("estimate")
+
+    return _in_own_thread(work)
 
 
 def _measure(preset, input_shape: tuple[int, ...], samples: int | None) -> ModelEstimate:
@@ -188,15 +215,18 @@ def _measure(preset, input_shape: tuple[int, ...], samples: int | None) -> Model
 
     keras = load_keras()
     with keras.StatelessScope(initialize_variables=False):
-        model = build_model(preset, input_shape).model
-        parameters = sum(elements(*v.shape) for v in model.weights)
-        layers = list(_leaf_layers(model))
-        largest = max(layers, key=lambda layer: sum(elements(*v.shape) for v in layer.weights), default=None)
-        activations = 0
-        for layer in layers:
-            outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
-            for tensor in outputs:
-                activations += elements(*(d or 1 for d in tensor.shape[1:]))
+        return _estimate(build_model(preset, input_shape).model, preset, samples)
+
+
+def _estimate(model, preset, samples: int | None) -> ModelEstimate:
+    parameters = sum(elements(*v.shape) for v in model.weights)
+    layers = list(_leaf_layers(model))
+    largest = max(layers, key=lambda layer: sum(elements(*v.shape) for v in layer.weights), default=None)
+    activations = 0
+    for layer in layers:
+        outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+        for tensor in outputs:
+            activations += elements(*(d or 1 for d in tensor.shape[1:]))
     biggest = ""
     if largest is not None and largest.weights:
         count = sum(elements(*v.shape) for v in largest.weights)
@@ -221,9 +251,14 @@ def check_model(preset, input_shape: tuple[int, ...], samples: int | None = None
     ``samples``: training samples when known (a batch is never larger).
     """
     estimate = estimate_model(preset, input_shape, samples)
+    require_model(estimate)
+    return estimate
+
+
+def require_model(estimate: ModelEstimate | None) -> None:
+    """Refuse a measured model whose training step would not fit in memory."""
     if estimate is not None:
         batch = estimate.activations_per_sample * estimate.batch_size * BYTES_PER_ACTIVATION
         largest = f" (the largest layer: {estimate.largest})" if estimate.largest else ""
         require(estimate.bytes, f"model: {estimate.parameters:,} parameters{largest} and {size_text(batch)} of "
                                 f"activations per batch of {estimate.batch_size} (fit.batch_size)")
-    return estimate

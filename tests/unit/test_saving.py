@@ -57,7 +57,7 @@ def test_corrupt_files_give_clear_errors(tmp_path, model):
     not_keras = tmp_path / "photos.keras"
     with zipfile.ZipFile(not_keras, "w") as archive:
         archive.writestr("cat.jpg", b"\xff\xd8")
-    with pytest.raises(SaveError, match=r"photos\.keras: .* not a valid \.keras file \(a zip archive without config"):
+    with pytest.raises(SaveError, match=r"photos\.keras: not a valid \.keras file \(a zip archive without config"):
         load_model(not_keras)
     folder = tmp_path / "not_a_savedmodel"
     folder.mkdir()
