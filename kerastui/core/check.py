@@ -37,11 +37,12 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
                 # Sized by running user code or loading a base's weights: the report's own build.
                 return shape, stack_report(preset, shape)
             report, estimate = stateless_report(preset, shape, known_samples(preset))
-            if report.error is None:
-                try:
-                    require_model(estimate)
-                except ResourceError as error:  # the rows stay: they show which layer is too big
-                    return shape, replace(report, totals=None, error=str(error))
+            if needs_weights(report):
+                return shape, stack_report(preset, shape)
+            try:
+                require_model(estimate)
+            except ResourceError as error:  # the rows stay: they show which layer is too big
+                return shape, replace(report, totals=None, error=str(error))
             return shape, report
     except KerasTUIError as error:
         return shape, StackReport([], None, str(error), None)
@@ -106,7 +107,9 @@ def check(preset: Preset) -> CheckResult:
                 estimate, report = None, stack_report(built, shape)
             else:  # built from shapes alone: no weight is allocated, loaded or downloaded
                 report, estimate = stateless_report(built, shape, known_samples(preset))
-                if report.error is None:
+                if needs_weights(report):
+                    report = stack_report(built, shape)
+                elif report.error is None:
                     require_model(estimate)
             result.layers = [{"index": r.index, "type": r.type, "name": r.name, "args": r.args,
                               "output_shape": r.output_shape, "params": r.params} for r in report.rows]
@@ -149,6 +152,14 @@ def _weights_note(preset: Preset) -> str:
     if not path.is_file():
         raise TransferError(f"transfer.weights: {path} not found (use imagenet, none or a weights .h5 path)")
     return f"transfer.weights: {path}"
+
+
+def needs_weights(report: StackReport) -> bool:
+    """A layer that reads its weights while being built cannot be built from shapes alone: build
+    it for real (only then; a spec Keras rejects is rejected the same way either way, and a real
+    build of a stack that holds a huge layer before the bad one would allocate it)."""
+    text = (report.error or "").lower()
+    return "stateless" in text or "uninitiali" in text
 
 
 def known_samples(preset: Preset) -> int | None:

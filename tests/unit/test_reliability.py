@@ -288,7 +288,7 @@ def test_the_estimate_does_not_change_the_initial_weights():
     keras.utils.set_random_seed(42)
     estimate_model(preset, (20,))
     after = [np.asarray(w) for w in build_model(preset, (20,)).model.get_weights()]
-    assert all(np.array_equal(a, b) for a, b in zip(plain, after))
+    assert all(np.array_equal(a, b) for a, b in zip(plain, after, strict=True))
 
 
 def test_the_model_workspace_still_marks_the_layer_keras_rejects():
