@@ -86,7 +86,7 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
 def load(name_or_path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> Preset:
     path = resolve(name_or_path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is not TOML
     except (OSError, UnicodeDecodeError) as error:
         raise PresetError(str(path), None, f"cannot read: {error}") from None
     preset = loads(text, where=str(path), overrides=overrides)
@@ -97,7 +97,7 @@ def load(name_or_path: str | os.PathLike, overrides: dict[str, Any] | None = Non
 
 def loads(text: str, where: str = "preset", overrides: dict[str, Any] | None = None) -> Preset:
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))  # tomllib rejects a byte-order mark
     except tomllib.TOMLDecodeError as error:
         raise PresetError(where, None, f"invalid TOML: {error}") from None
     if overrides:

@@ -495,3 +495,14 @@ def test_resolve_accepts_a_path(tmp_path: Path):
     path = presets.save(presets.load("ex2"), tmp_path / "copy.toml")
     assert presets.resolve(str(path)) == path
     assert presets.load(path) == presets.load("ex2")
+
+
+def test_a_preset_with_a_byte_order_mark_loads_and_is_saved_without_one(tmp_path: Path):
+    text = (presets.shipped_dir() / "ex1.toml").read_text(encoding="utf-8")
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))  # as some Windows editors save it
+    preset = presets.load(path)
+    assert preset == presets.load("ex1")
+    saved = presets.save(preset, tmp_path / "saved.toml")
+    assert not saved.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert presets.loads("\ufeff" + text) == preset
