@@ -318,3 +318,29 @@ def test_check_of_a_transfer_preset_downloads_nothing_and_says_where_the_weights
     assert report["notes"] and "imagenet, not cached" in report["notes"][0]
     assert report["model"]["non_trainable"] > 2_000_000
     assert not (tmp_path / "keras-home" / "models").exists() or not any((tmp_path / "keras-home" / "models").iterdir())
+
+
+@pytest.mark.parametrize(("name", "shape"), [("ex1", (20,)), ("ex2", (28, 28, 1))])
+def test_the_stateless_report_is_the_real_builds_report(name: str, shape: tuple):
+    from kerastui.core.builder import stack_report
+    from kerastui.core.resources import stateless_report
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    preset = presets.load(name)
+    report, estimate = stateless_report(preset, shape, 600)
+    # Keras numbers layer names per thread: the real build runs in a fresh thread too, as the TUI's
+    # workers and the CLI do.
+    with ThreadPoolExecutor(1) as pool:
+        assert report == pool.submit(stack_report, preset, shape).result()
+    assert estimate is not None and estimate.parameters == report.totals["total"]
+
+
+def test_the_model_workspace_measures_a_huge_layer_without_building_it():
+    from kerastui.core.check import stack_check
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _, report = stack_check(presets.load("ex1", {"model.layers[1].units": 10**9}))
+    assert report.totals is None and "needs" in report.error and "available" in report.error
+    assert [row.output_shape for row in report.rows][1] == "(None, 1000000000)"  # the rows show which one
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
