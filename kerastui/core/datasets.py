@@ -404,7 +404,10 @@ def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
     _need_file(path, "directory", "images")
     if not path.is_dir():
         raise DatasetError(f"images:{path}: not a directory (expected one sub-folder of images per class)")
-    classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+    try:
+        classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+    except OSError as error:
+        raise DatasetError(f"images:{path}: cannot list the folder ({error.strerror})") from None
     if len(classes) < 2:
         raise DatasetError(f"images:{path}: needs at least two class sub-folders, found {len(classes)}")
     from kerastui.core.tfenv import load_keras
@@ -414,8 +417,12 @@ def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
 
     images, labels = [], []
     size = tuple(spec.resize) if spec.resize else None
-    files = [file for name in classes for file in sorted((path / name).iterdir())
-             if file.suffix.lower() in IMAGE_SUFFIXES]
+    try:
+        labelled = [(label, file) for label, name in enumerate(classes) for file in sorted((path / name).iterdir())
+                    if file.suffix.lower() in IMAGE_SUFFIXES]
+    except OSError as error:
+        raise DatasetError(f"images:{error.filename or path}: cannot list the folder ({error.strerror})") from None
+    files = [file for _, file in labelled]
     if files:
         from kerastui.core.resources import elements, require
 
@@ -429,20 +436,17 @@ def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
                 shape = (1, 1)
         what = "data.resize" if size is not None else f"images:{path} (set data.resize to shrink them)"
         require(elements(len(files), *shape, 3) * 2, f"{what}: {len(files):,} images of {shape[0]}×{shape[1]}×3")
-    for label, name in enumerate(classes):
-        for file in sorted((path / name).iterdir()):
-            if file.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                image = tf.io.decode_image(tf.io.read_file(str(file)), channels=3, expand_animations=False)
-            except Exception:  # noqa: BLE001
-                raise DatasetError(f"images:{file}: not a readable image") from None
-            if size is None:
-                size = tuple(int(d) for d in image.shape[:2])
-            if tuple(image.shape[:2]) != size:
-                image = tf.cast(tf.image.resize(image, size), tf.uint8)
-            images.append(image.numpy())
-            labels.append(label)
+    for label, file in labelled:
+        try:
+            image = tf.io.decode_image(tf.io.read_file(str(file)), channels=3, expand_animations=False)
+        except Exception:  # noqa: BLE001
+            raise DatasetError(f"images:{file}: not a readable image") from None
+        if size is None:
+            size = tuple(int(d) for d in image.shape[:2])
+        if tuple(image.shape[:2]) != size:
+            image = tf.cast(tf.image.resize(image, size), tf.uint8)
+        images.append(image.numpy())
+        labels.append(label)
     if len(images) < 2:
         raise DatasetError(f"images:{path}: found {len(images)} images ({', '.join(IMAGE_SUFFIXES)})")
     return RawData(np.stack(images), np.array(labels, dtype="int64"), None, None, "image", "classification",
