@@ -23,7 +23,7 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     from kerastui.core import datasets
     from kerastui.core.builder import model_input_shape, stack_report
     from kerastui.core.errors import ResourceError
-    from kerastui.core.resources import require_model, stateless_report
+    from kerastui.core.resources import require_model
 
     try:
         with processing(preset.where, "data"):
@@ -33,16 +33,15 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
         return None, StackReport([], None, f"data: {error}", None)
     try:
         with processing(preset.where, "model"):
-            if preset.model.type == "subclass" or preset.transfer is not None:
-                # Sized by running user code or loading a base's weights: the report's own build.
+            if preset.transfer is not None:
+                # The report's own build loads the base's weights (the panel shows them).
                 return shape, stack_report(preset, shape)
-            report, estimate = stateless_report(preset, shape, known_samples(preset))
-            if needs_weights(report):
-                return shape, stack_report(preset, shape)
-            try:
-                require_model(estimate)
-            except ResourceError as error:  # the rows stay: they show which layer is too big
-                return shape, replace(report, totals=None, error=str(error))
+            report, estimate = measured_report(preset, shape)
+            if report.error is None:
+                try:
+                    require_model(estimate)
+                except ResourceError as error:  # the rows stay: they show which layer is too big
+                    return shape, replace(report, totals=None, error=str(error))
             return shape, report
     except KerasTUIError as error:
         return shape, StackReport([], None, str(error), None)
@@ -79,9 +78,9 @@ def check(preset: Preset) -> CheckResult:
     from dataclasses import replace
 
     from kerastui.core import datasets
-    from kerastui.core.builder import model_input_shape, stack_report
+    from kerastui.core.builder import model_input_shape
     from kerastui.core.errors import ModelError
-    from kerastui.core.resources import available_memory, require_model, size_text, stateless_report
+    from kerastui.core.resources import available_memory, require_model, size_text
     from kerastui.core.training import check_shapes
 
     start = time.perf_counter()
@@ -103,14 +102,9 @@ def check(preset: Preset) -> CheckResult:
             result.notes.append(_weights_note(preset))
             built = replace(preset, transfer=replace(preset.transfer, weights="none"))
         with processing(preset.where, "model"):
-            if preset.model.type == "subclass":
-                estimate, report = None, stack_report(built, shape)
-            else:  # built from shapes alone: no weight is allocated, loaded or downloaded
-                report, estimate = stateless_report(built, shape, known_samples(preset))
-                if needs_weights(report):
-                    report = stack_report(built, shape)
-                elif report.error is None:
-                    require_model(estimate)
+            report, estimate = measured_report(built, shape)
+            if report.error is None:
+                require_model(estimate)
             result.layers = [{"index": r.index, "type": r.type, "name": r.name, "args": r.args,
                               "output_shape": r.output_shape, "params": r.params} for r in report.rows]
             if report.error:
@@ -152,6 +146,20 @@ def _weights_note(preset: Preset) -> str:
     if not path.is_file():
         raise TransferError(f"transfer.weights: {path} not found (use imagenet, none or a weights .h5 path)")
     return f"transfer.weights: {path}"
+
+
+def measured_report(preset: Preset, shape: tuple[int, ...]):
+    """(StackReport, ModelEstimate | None): built from shapes alone (no weight allocated, loaded
+    or downloaded) where that can be done; a subclass model only by running its code."""
+    from kerastui.core.builder import stack_report
+    from kerastui.core.resources import stateless_report
+
+    if preset.model.type == "subclass":
+        return stack_report(preset, shape), None
+    report, estimate = stateless_report(preset, shape, known_samples(preset))
+    if needs_weights(report):
+        return stack_report(preset, shape), None
+    return report, estimate
 
 
 def needs_weights(report: StackReport) -> bool:

@@ -114,9 +114,9 @@ def size_text(nbytes: float) -> str:
     return f"{nbytes:,.1f} PiB"  # pragma: no cover
 
 
-def require(nbytes: float, what: str, *, budget: int | None = None) -> None:
+def require(nbytes: float, what: str) -> None:
     """Refuse ``what`` when it needs more than the usable share of free memory."""
-    free = available_memory() if budget is None else budget
+    free = available_memory()
     usable = int(free * USABLE_FRACTION)
     if nbytes > usable:
         raise ResourceError(f"{what}: needs {size_text(nbytes)} of memory; this machine has "
@@ -221,15 +221,16 @@ def _measure(preset, input_shape: tuple[int, ...], samples: int | None) -> Model
 def _estimate(model, preset, samples: int | None) -> ModelEstimate:
     parameters = sum(elements(*v.shape) for v in model.weights)
     layers = list(_leaf_layers(model))
-    largest = max(layers, key=lambda layer: sum(elements(*v.shape) for v in layer.weights), default=None)
+    counts = [sum(elements(*v.shape) for v in layer.weights) for layer in layers]
     activations = 0
     for layer in layers:
         outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
         for tensor in outputs:
             activations += elements(*(d or 1 for d in tensor.shape[1:]))
     biggest = ""
-    if largest is not None and largest.weights:
-        count = sum(elements(*v.shape) for v in largest.weights)
+    if counts and max(counts) > 0:
+        count = max(counts)
+        largest = layers[counts.index(count)]
         biggest = f"{largest.name} ({type(largest).__name__}, {count:,} parameters)"
     # Keras never makes a batch larger than the data.
     batch = min(preset.fit.batch_size, samples) if samples else preset.fit.batch_size
