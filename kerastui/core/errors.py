@@ -94,8 +94,13 @@ def being_processed(error: BaseException | None = None) -> tuple[str, str] | Non
     return place if place is not None else _PROCESSING.get()
 
 
+def cache_dir() -> Path:
+    """kerastui's own logs: ``$XDG_CACHE_HOME/kerastui`` (``~/.cache/kerastui``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kerastui"
+
+
 def crash_log_path() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kerastui" / "last-error.log"
+    return cache_dir() / "last-error.log"
 
 
 def internal_error_line(error: BaseException) -> str:

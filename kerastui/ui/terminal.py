@@ -15,8 +15,9 @@ from typing import Iterator
 
 
 def log_path() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kerastui"
-    return base / "stderr.log"
+    from kerastui.core.errors import cache_dir
+
+    return cache_dir() / "stderr.log"
 
 
 @contextlib.contextmanager
