@@ -7,10 +7,12 @@ NaN message printed twice), plus ``kerastui check`` and a hypothesis fuzz of mut
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import resource
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,14 @@ def _main(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, list[str
     return code, out, [line for line in err.splitlines() if line.strip()]
 
 
+@contextlib.contextmanager
+def _allocates_under_200_mb() -> Iterator[None]:
+    """The block raises the process's peak memory by less than 200 MB: nothing big was allocated."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    yield
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
+
+
 def _one_error_line(lines: list[str]) -> str:
     errors = [line for line in lines if line.startswith("kerastui: error:")]
     assert len(errors) == 1, lines
@@ -44,14 +54,12 @@ def _one_error_line(lines: list[str]) -> str:
 
 
 def test_a_synthetic_set_larger_than_memory_is_refused_before_allocating(capsys):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    code, _, lines = _main(capsys, "check", "ex1", "--set", "data.features=1000000000")
+    with _allocates_under_200_mb():
+        code, _, lines = _main(capsys, "check", "ex1", "--set", "data.features=1000000000")
     assert code == 1
     line = _one_error_line(lines)
     assert "ex1.toml: data.samples × data.features (1,000 × 1,000,000,000): needs" in line
     assert "TiB of memory; this machine has" in line
-    # Nothing of the sort was allocated (ru_maxrss is in KiB).
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
 
 
 def test_huge_synthetic_images_are_refused_with_the_keys_that_make_them(capsys):
@@ -75,13 +83,11 @@ def test_synthetic_sizes_are_refused_before_numpy_sees_them(setting: str, expect
 def test_a_model_too_big_for_memory_is_refused_from_shapes_alone(tmp_path: Path):
     preset = presets.load("ex1", {"model.layers[1].units": 10**9})
     estimate_model(presets.load("ex1"), (20,))  # TensorFlow loaded: only the estimate is measured
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with pytest.raises(ResourceError) as info:
+    with _allocates_under_200_mb(), pytest.raises(ResourceError) as info:
         check_model(preset, (20,), samples=600)
     message = str(info.value)
     assert message.startswith("model: 24,000,000,003 parameters (the largest layer: dense")
     assert "needs" in message and "available" in message
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
     # The estimate left nothing behind for Keras to initialise later: a normal build still works.
     small = presets.load("ex1")
     estimate = estimate_model(small, (20,), samples=600)
@@ -339,8 +345,7 @@ def test_the_stateless_report_is_the_real_builds_report(name: str, shape: tuple)
 def test_the_model_workspace_measures_a_huge_layer_without_building_it():
     from kerastui.core.check import stack_check
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    _, report = stack_check(presets.load("ex1", {"model.layers[1].units": 10**9}))
+    with _allocates_under_200_mb():
+        _, report = stack_check(presets.load("ex1", {"model.layers[1].units": 10**9}))
     assert report.totals is None and "needs" in report.error and "available" in report.error
     assert [row.output_shape for row in report.rows][1] == "(None, 1000000000)"  # the rows show which one
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
