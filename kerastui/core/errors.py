@@ -115,7 +115,15 @@ def internal_error_line(error: BaseException) -> str:
         where = "(unwritable)"
     place = being_processed(error)
     at = f" while processing {place[0]}: {place[1]}" if place else ""
-    return f"internal error{at}: {type(error).__name__}: {one_line(error)} (full traceback in {where})"
+    return f"internal error{at}: {user_message(error)} (full traceback in {where})"
+
+
+def user_message(error: BaseException) -> str:
+    """How ``error`` reads in one line: a :class:`KerasTUIError`'s own text (it already names what
+    and where), anything else as ``ExceptionType: first meaningful line``."""
+    if isinstance(error, KerasTUIError):
+        return str(error)
+    return f"{type(error).__name__}: {one_line(error)}"
 
 
 def one_line(error: BaseException) -> str:
