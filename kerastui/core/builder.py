@@ -6,19 +6,15 @@ an invalid argument, a shape that does not fit — is reported with the layer's 
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import sys
-import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from kerastui.core import layers as catalogue
 from kerastui.core.datasets import DataInfo
-from kerastui.core.errors import KerasTUIError, ModelError, one_line
-from kerastui.core.specs import CompileSpec, LayerSpec, Preset, split_ref
+from kerastui.core.errors import KerasTUIError, ModelError, one_line, user_message
+from kerastui.core.specs import CompileSpec, LayerSpec, Preset
 from kerastui.core.tfenv import load_keras
+from kerastui.core.usercode import load_object, user_code_location
 
 INPUT_TYPES = ("Input", "InputLayer")
 
@@ -55,62 +51,6 @@ def model_input_shape(preset: Preset, info: DataInfo) -> tuple[int, ...]:
 
             shape = transfer_image_shape(preset.transfer, shape)
     return shape
-
-
-# --------------------------------------------------------------------------- user code
-
-
-def exec_user_file(path: Path):
-    """Run a user's ``.py`` file as a fresh module (re-read each time, so edits are seen); the
-    user's own exception propagates."""
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
-    module_name = f"kerastui_user_{path.stem}_{digest}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
-        raise ModelError(f"{path}: cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
-
-
-def load_object(ref: str, base_dir: Path, key: str) -> type:
-    """Import ``ClassName`` from ``file.py`` (relative to ``base_dir``) and return it."""
-    file, cls_name = split_ref(ref)
-    path = Path(file).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    if not path.is_file():
-        raise ModelError(f"{key}: {path} not found (needed for class {cls_name})")
-    try:
-        module = exec_user_file(path)
-    except Exception as error:  # noqa: BLE001 - user code
-        raise ModelError(f"{key}: {user_code_location(error, path)}: {type(error).__name__}: {one_line(error)}") from None
-    obj = getattr(module, cls_name, None)
-    if obj is None:
-        raise ModelError(f"{key}: {path} defines no {cls_name}")
-    return obj
-
-
-def user_code_location(error: BaseException, path: Path | None = None) -> str:
-    """``file:line`` of the deepest frame in user code (outside Keras, TF and kerastui)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    if isinstance(error, SyntaxError) and error.filename:
-        return f"{error.filename}:{error.lineno}"
-    chosen = None
-    for frame in frames:
-        name = frame.filename
-        if path is not None and Path(name).resolve() == path.resolve():
-            chosen = frame
-        elif path is None and not any(s in name for s in ("site-packages", "kerastui/core", "<frozen")):
-            chosen = frame
-    if chosen is None and frames:
-        chosen = frames[-1]
-    return f"{chosen.filename}:{chosen.lineno}" if chosen else str(path or "?")
 
 
 # --------------------------------------------------------------------------- layers
@@ -252,7 +192,7 @@ def _subclass(preset: Preset, input_shape: tuple[int, ...]):
     except KerasTUIError:
         raise
     except Exception as error:  # noqa: BLE001 - user code
-        raise ModelError(f"model.subclass: {user_code_location(error)}: {type(error).__name__}: {one_line(error)}") from None
+        raise ModelError(f"model.subclass: {user_code_location(error)}: {user_message(error)}") from None
     return model
 
 

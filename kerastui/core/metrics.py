@@ -10,12 +10,12 @@ from __future__ import annotations
 import ast
 import inspect
 import math
-import re
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kerastui.core.errors import KerasTUIError, one_line
+from kerastui.core import usercode
+from kerastui.core.errors import KerasTUIError, one_line, user_message
+from kerastui.core.usercode import describe_error, user_frame
 
 TOLERANCE = 1e-6  # the largest |built-in − custom| that still counts as "the same"
 METHODS = ("update_state", "result", "reset_state")
@@ -93,16 +93,12 @@ def _parse(path: Path) -> ast.Module:
 
 
 def load_module(path: Path):
-    """Execute ``path`` as a fresh module (each call re-reads the file, so edits are seen)."""
+    """Run the metric file ``path`` as a fresh module (each call re-reads the file, so edits are
+    seen); a file that cannot be run raises :class:`MetricFileError` naming its file and line."""
     _check_path(path)
     _parse(path)
-    from kerastui.core.tfenv import load_keras
-
-    load_keras()  # the file imports keras: with kerastui's environment settings
-    from kerastui.core.builder import exec_user_file
-
     try:
-        module = exec_user_file(path)
+        module = usercode.load_module(path)
     except Exception as error:  # noqa: BLE001 - user code
         found = user_frame(error, [path])
         where = f"{found[0]}:{found[1]}" if found else str(path)
@@ -204,8 +200,8 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
     try:
         instance = cls()
     except Exception as error:  # noqa: BLE001 - user code
-        report.errors.append(_error_line(error, [path], prefix=f"{class_name}() failed") or
-                             f"{report.where()}: {class_name}() failed: {type(error).__name__}: {one_line(error)}")
+        report.errors.append(describe_error(error, [path], prefix=f"{class_name}() failed") or
+                             f"{report.where()}: {class_name}() failed: {user_message(error)}")
         instance = None
     if instance is not None:
         report.name = str(getattr(instance, "name", None) or class_name)
@@ -247,8 +243,8 @@ def _own_methods(cls: type, base: type, path: Path, node: ast.ClassDef | None) -
                              if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name), None)
             if line is None:
                 code = getattr(vars(klass)[name], "__code__", None)
-                same_file = code is not None and _resolved(code.co_filename) == _resolved(path)
-                line = code.co_firstlineno if same_file else None
+                here = code is not None and usercode.same_file(code.co_filename, path)
+                line = code.co_firstlineno if here else None
             found[name] = line
     return found
 
@@ -267,68 +263,6 @@ def _update_state_signature(function) -> str | None:
 
 
 # --------------------------------------------------------------------------- errors in user code
-
-_FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
-
-
-def _chain(error: BaseException):
-    seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        yield error
-        error = error.__cause__ or error.__context__
-
-
-def user_frame(error: BaseException, paths: list[str | Path]) -> tuple[str, int, BaseException] | None:
-    """The innermost traceback frame inside one of ``paths``: (file, line, the exception it belongs to).
-
-    Follows the exception chain (a wrapper raised ``from`` the user's error) and, for errors
-    TensorFlow raises at graph run time, the ``File "…", line N`` lines of the message.
-    """
-    wanted = {_resolved(p) for p in paths}
-    if not wanted:
-        return None
-    for link in _chain(error):
-        chosen = None
-        for frame in traceback.extract_tb(link.__traceback__):
-            if _resolved(frame.filename) in wanted:
-                chosen = (frame.filename, frame.lineno or 0, link)
-        if chosen is not None:
-            return chosen
-    for link in _chain(error):
-        matches = [(f, int(n)) for f, n in _FILE_LINE.findall(str(link)) if _resolved(f) in wanted]
-        if matches:
-            return (*matches[-1], link)
-    return None
-
-
-def _resolved(path: str | Path) -> str:
-    try:
-        return str(Path(path).resolve())
-    except (OSError, RuntimeError):
-        return str(path)
-
-
-def _error_line(error: BaseException, paths: list[str | Path], prefix: str = "") -> str | None:
-    found = user_frame(error, paths)
-    if found is None:
-        return None
-    file, line, cause = found
-    return f"{file}:{line}: {prefix + ': ' if prefix else ''}{type(cause).__name__}: {_message(cause)}"
-
-
-def _message(error: BaseException) -> str:
-    """The reason, without TensorFlow's "Detected at node … defined at" traceback text."""
-    text = str(error)
-    for marker in ("\nDetected at node", "Detected at node"):
-        if marker in text:
-            text = text.split(marker)[0]
-    return one_line(Exception(text)) if text.strip() else one_line(error)
-
-
-def describe_error(error: BaseException, paths: list[str | Path]) -> str | None:
-    """``file:line: ExceptionType: message`` for an exception raised inside one of ``paths``, else None."""
-    return _error_line(error, paths)
 
 
 def metric_files(preset) -> list[Path]:
