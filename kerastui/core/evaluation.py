@@ -174,3 +174,13 @@ def describe_prediction(prediction: np.ndarray, data: Dataset, truth=None) -> di
     if truth is not None:
         item.update(true=names[int(truth)], correct=int(order[0]) == int(truth))
     return item
+
+
+def display_images(x: Any) -> np.ndarray:
+    """Images (``N × H × W × C``) for showing: each scaled on its own to [0, 1] (its darkest value
+    0, its brightest 1; a flat image all 0), as float32."""
+    x = np.asarray(x, dtype="float32")
+    axes = tuple(range(1, x.ndim))
+    low = x.min(axis=axes, keepdims=True)
+    high = x.max(axis=axes, keepdims=True)
+    return ((x - low) / np.maximum(high - low, 1e-6)).astype("float32", copy=False)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
+from kerastui.core.metricnames import best_epoch
 
 
 @dataclass
@@ -98,15 +99,17 @@ class RunState:
         per_epoch = self.steps * self.batch_size
         return (left_in_epoch + epochs_left * per_epoch) / rate
 
+    @property
+    def epoch_label(self) -> str:
+        """``epoch 3/10``: the epoch under way while running, else the epochs done (never past the plan)."""
+        current = self.epoch + 1 if self.running else self.epochs_done
+        return f"epoch {min(current, self.epochs_planned)}/{self.epochs_planned}"
+
     def best_epoch(self, metric: str = "val_loss") -> int | None:
+        """The 1-based epoch with the best ``metric`` (its training values when it has no
+        validation ones), by :func:`kerastui.core.metricnames.best_epoch`."""
         values = self.history.get(metric) or self.history.get(metric.removeprefix("val_"))
-        if not values:
-            return None
-        clean = [(v, i) for i, v in enumerate(values) if v == v]
-        if not clean:
-            return None
-        pick = min if "loss" in metric or "error" in metric else max
-        return pick(clean)[1] + 1
+        return best_epoch(values or [], metric)
 
     @classmethod
     def from_metrics(cls, rows: list[dict[str, Any]], status: str = "done") -> RunState:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-# Which end of a metric is better: for the best-epoch marker.
-LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "hinge", "crossentropy", "divergence")
+from kerastui.core.metricnames import best_epoch
 
 
 def thin(points: list, limit: int) -> list:
@@ -20,10 +19,6 @@ def thin(points: list, limit: int) -> list:
 
 def family(metric: str) -> str:
     return metric.removeprefix("val_")
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(word in metric for word in LOWER_IS_BETTER)
 
 
 class MetricChart(PlotextPlot):
@@ -45,11 +40,7 @@ class MetricChart(PlotextPlot):
     @property
     def best_epoch(self) -> int | None:
         values = self.series.get(f"val_{self.metric}") or self.series.get(self.metric)
-        clean = [(v, i) for i, v in enumerate(values or []) if v == v]  # skip NaN
-        if not clean:
-            return None
-        pick = min if lower_is_better(self.metric) else max
-        return pick(clean)[1] + 1
+        return best_epoch(values or [], self.metric)
 
     def replot(self) -> None:
         curves = []
