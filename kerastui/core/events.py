@@ -29,10 +29,6 @@ class BatchEnded:
     steps: int
     logs: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def fraction(self) -> float:
-        return (self.batch + 1) / self.steps if self.steps else 0.0
-
 
 @dataclass(frozen=True)
 class EpochEnded:
