@@ -5,11 +5,14 @@ and whether training it fits in memory.  ``kerastui check`` and the TUI's model 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kerastui.core.builder import StackReport
 from kerastui.core.errors import KerasTUIError, processing
-from kerastui.core.specs import Preset
+from kerastui.core.specs import Preset, TransferSpec
+
+if TYPE_CHECKING:
+    from kerastui.core.resources import ModelEstimate
 
 
 def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
@@ -89,7 +92,8 @@ def check(preset: Preset) -> CheckResult:
         with processing(preset.where, "data"):
             spec = preset.data
             info = datasets.describe(spec, preset.base_dir)
-            total = datasets.describe(replace(spec, classes=None), preset.base_dir).num_classes if spec.classes else None
+            total = (datasets.describe(replace(spec, classes=None), preset.base_dir).num_classes
+                     if spec.classes else None)
             label_mode = datasets.check_labels(spec, preset.compile.loss, info.task,
                                                total if total is not None else info.num_classes)
             shape = model_input_shape(preset, info)
@@ -99,7 +103,7 @@ def check(preset: Preset) -> CheckResult:
                        "note": info.note}
         built = preset
         if preset.transfer is not None:
-            result.notes.append(_weights_note(preset))
+            result.notes.append(_weights_note(preset.transfer))
             built = replace(preset, transfer=replace(preset.transfer, weights="none"))
         with processing(preset.where, "model"):
             report, estimate = measured_report(built, shape)
@@ -126,18 +130,18 @@ def check(preset: Preset) -> CheckResult:
     return result
 
 
-def _weights_note(preset: Preset) -> str:
+def _weights_note(transfer: TransferSpec) -> str:
     """Where a transfer base's weights come from, without loading (or downloading) them."""
     from pathlib import Path
 
     from kerastui.core.errors import TransferError
     from kerastui.core.transfer import keras_models_dir, weights_file
 
-    weights = preset.transfer.weights
+    weights = transfer.weights
     if weights in ("none", "", "random"):
         return "transfer.weights: none (random initial weights)"
     if weights == "imagenet":
-        cached = weights_file(preset.transfer.base)
+        cached = weights_file(transfer.base)
         if cached is not None and cached.is_file():
             return f"transfer.weights: imagenet, cached ({cached})"
         return (f"transfer.weights: imagenet, not cached: training downloads it into {keras_models_dir()}/ "
@@ -148,7 +152,7 @@ def _weights_note(preset: Preset) -> str:
     return f"transfer.weights: {path}"
 
 
-def measured_report(preset: Preset, shape: tuple[int, ...]):
+def measured_report(preset: Preset, shape: tuple[int, ...]) -> tuple[StackReport, ModelEstimate | None]:
     """(StackReport, ModelEstimate | None): built from shapes alone (no weight allocated, loaded
     or downloaded) where that can be done; a subclass model only by running its code."""
     from kerastui.core.builder import stack_report

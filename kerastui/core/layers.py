@@ -116,7 +116,7 @@ def _summary(cls: type) -> str:
     return doc.strip().split("\n\n")[0].replace("\n", " ")
 
 
-def _fields(cls: type) -> list[FieldInfo]:
+def _fields(cls: type[Any]) -> list[FieldInfo]:
     try:
         signature = inspect.signature(cls.__init__)
     except (TypeError, ValueError):  # pragma: no cover

@@ -65,7 +65,7 @@ def available() -> list[PresetInfo]:
     return list(found.values())
 
 
-def resolve(name_or_path: str | os.PathLike) -> Path:
+def resolve(name_or_path: str | os.PathLike[str]) -> Path:
     """The file a preset argument names: a path to an existing .toml, or a known name."""
     text = str(name_or_path)
     path = Path(text).expanduser()
@@ -83,7 +83,7 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
     raise PresetError(text, None, f"no preset of that name; {hint}")
 
 
-def load(name_or_path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> Preset:
+def load(name_or_path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> Preset:
     path = resolve(name_or_path)
     try:
         text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is not TOML
@@ -123,7 +123,7 @@ def _has_cr(value: Any) -> bool:
     return False
 
 
-def save(preset: Preset, path: str | os.PathLike) -> Path:
+def save(preset: Preset, path: str | os.PathLike[str]) -> Path:
     """Write atomically: a failed write never damages an existing preset."""
     path = Path(path).expanduser()
     text = dumps(preset)

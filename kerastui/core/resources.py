@@ -17,11 +17,18 @@ import math
 import os
 import random
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kerastui.core.errors import ResourceError
+
+if TYPE_CHECKING:
+    from kerastui.core.builder import StackReport
+    from kerastui.core.specs import Preset
+
+_T = TypeVar("_T")
 
 # Of what the machine has free, how much one preset may plan to use: the TUI, TensorFlow's own
 # buffers and the rest of the box need the remainder.
@@ -148,7 +155,7 @@ class ModelEstimate:
                 "batch_size": self.batch_size, "bytes": self.bytes}
 
 
-def estimate_model(preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
+def estimate_model(preset: Preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
     """Parameters and activation sizes of a preset's model, without allocating.
 
     ``samples`` caps the batch (when known).  A transfer base is measured without its weights
@@ -165,30 +172,32 @@ def estimate_model(preset, input_shape: tuple[int, ...], samples: int | None = N
     return _in_own_thread(lambda: _measure(preset, input_shape, samples))
 
 
-def _in_own_thread(work: Callable[[], Any]) -> Any:
+def _in_own_thread(work: Callable[[], _T]) -> _T:
     """Run ``work`` in a thread of its own (Keras's registry of uninitialised variables is per
     thread and goes with it), leaving Python's global ``random`` as it was: Keras initialisers
     without a seed draw theirs from it, and a throwaway build must not change the real model's
     initial weights."""
-    box: dict[str, Any] = {}
+    values: list[_T] = []
+    errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            box["value"] = work()
+            values.append(work())
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = error
+            errors.append(error)
 
     state = random.getstate()
     thread = threading.Thread(target=run, name="kerastui-stateless-build", daemon=True)
     thread.start()
     thread.join()
     random.setstate(state)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
-def stateless_report(preset, input_shape: tuple[int, ...], samples: int | None = None):
+def stateless_report(preset: Preset, input_shape: tuple[int, ...],
+                     samples: int | None = None) -> tuple[StackReport, ModelEstimate | None]:
     """(StackReport, ModelEstimate | None) from one build that allocates no weight.
 
     The report is the same as ``builder.stack_report``'s (it is made from shapes); the Model
@@ -199,7 +208,7 @@ def stateless_report(preset, input_shape: tuple[int, ...], samples: int | None =
 
     keras = load_keras()
 
-    def work():
+    def work() -> tuple[StackReport, ModelEstimate | None]:
         found: dict[str, ModelEstimate] = {}
         with keras.StatelessScope(initialize_variables=False):
             report = stack_report(preset, input_shape,
@@ -209,7 +218,7 @@ def stateless_report(preset, input_shape: tuple[int, ...], samples: int | None =
     return _in_own_thread(work)
 
 
-def _measure(preset, input_shape: tuple[int, ...], samples: int | None) -> ModelEstimate:
+def _measure(preset: Preset, input_shape: tuple[int, ...], samples: int | None) -> ModelEstimate:
     from kerastui.core.builder import build_model
     from kerastui.core.tfenv import load_keras
 
@@ -218,7 +227,7 @@ def _measure(preset, input_shape: tuple[int, ...], samples: int | None) -> Model
         return _estimate(build_model(preset, input_shape).model, preset, samples)
 
 
-def _estimate(model, preset, samples: int | None) -> ModelEstimate:
+def _estimate(model: Any, preset: Preset, samples: int | None) -> ModelEstimate:
     parameters = sum(elements(*v.shape) for v in model.weights)
     layers = list(_leaf_layers(model))
     counts = [sum(elements(*v.shape) for v in layer.weights) for layer in layers]
@@ -237,7 +246,7 @@ def _estimate(model, preset, samples: int | None) -> ModelEstimate:
     return ModelEstimate(parameters, activations, batch, biggest)
 
 
-def _leaf_layers(model):
+def _leaf_layers(model: Any) -> Iterator[Any]:
     """Every layer with its own output, a nested model's (a transfer base) included."""
     for layer in model.layers:
         if hasattr(layer, "layers") and layer.layers:
@@ -246,7 +255,7 @@ def _leaf_layers(model):
             yield layer
 
 
-def check_model(preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
+def check_model(preset: Preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
     """Refuse a model whose training step would not fit in memory; the estimate otherwise.
 
     ``samples``: training samples when known (a batch is never larger).

@@ -82,7 +82,7 @@ class SaveResult:
         return asdict(self)
 
 
-def format_of(path: str | os.PathLike) -> str:
+def format_of(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     if p.suffix == ".keras":
         return "keras"
@@ -97,7 +97,7 @@ def default_path(folder: Path, fmt: str, stem: str = "model") -> Path:
     return folder / (f"{stem}{SUFFIX[fmt]}" if fmt != "savedmodel" else f"{stem}_savedmodel")
 
 
-def save_model(model, path: str | os.PathLike, fmt: str | None = None) -> Path:
+def save_model(model, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
     path = Path(path).expanduser()
     fmt = fmt or format_of(path)
     if fmt not in SUFFIX:
@@ -296,7 +296,7 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def load_model(path: str | os.PathLike, fmt: str | None = None, custom_objects: dict | None = None,
+def load_model(path: str | os.PathLike[str], fmt: str | None = None, custom_objects: dict | None = None,
                safe_mode: bool = True):
     """A ``keras.Model`` for .keras/.h5; the loaded SavedModel object for an export.
 
@@ -403,7 +403,7 @@ class OpenedModel:
         return predict(self.model, np.asarray(x, dtype="float32"), self.format)
 
 
-def open_model(path: str | os.PathLike, preset=None, *, safe_mode: bool = True) -> OpenedModel:
+def open_model(path: str | os.PathLike[str], preset=None, *, safe_mode: bool = True) -> OpenedModel:
     """Load a model file with the preset's custom objects (its custom metrics, its subclass).
 
     ``safe_mode=False`` (asked of the user for this one file, each time) runs the Python code the

@@ -14,9 +14,12 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
 
 from kerastui.core.errors import PresetError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # Reserved keys of a layer table; every other key is a keyword argument of the Keras class.
 LAYER_RESERVED = ("type", "name", "inputs")
@@ -29,9 +32,12 @@ COUNT_MAX = 2**31 - 1  # epochs, batch sizes, patience: TensorFlow counts them i
 # A deeper model belongs in a model.subclass file (a loop in call()).
 MAX_LAYERS = 500
 
+_D = TypeVar("_D", bound="DataclassInstance")
 
-def _meta(*, choices: tuple | None = None, min: float | None = None, max: float | None = None,
-          below: float | None = None, above: float | None = None, unique: bool = False, doc: str = "") -> dict:
+
+def _meta(*, choices: tuple[Any, ...] | None = None, min: float | None = None, max: float | None = None,
+          below: float | None = None, above: float | None = None, unique: bool = False,
+          doc: str = "") -> dict[str, Any]:
     """Field rules: ``min``/``max`` inclusive, ``above``/``below`` exclusive; ``unique`` for lists.
 
     Every float field must also be finite: no preset key gives NaN or infinity a meaning.
@@ -60,7 +66,8 @@ class LayerSpec:
     @classmethod
     def from_dict(cls, data: Any, where: str, key: str) -> LayerSpec:
         if not isinstance(data, dict):
-            raise PresetError(where, key, f"a layer must be a table like {{type = \"Dense\", units = 8}}, got {_show(data)}")
+            raise PresetError(where, key,
+                              f"a layer must be a table like {{type = \"Dense\", units = 8}}, got {_show(data)}")
         if "type" not in data:
             raise PresetError(where, key, "a layer needs a 'type' (the Keras class name, e.g. \"Dense\")")
         layer_type = data["type"]
@@ -90,7 +97,8 @@ class DataSpec:
     normalize: bool = True
     one_hot: bool | None = field(default=None, metadata=_meta(doc="None: decided by the loss"))
     validation_split: float = field(default=0.2, metadata=_meta(min=0.0, below=1.0))
-    test_split: float = field(default=0.2, metadata=_meta(min=0.0, below=1.0, doc="used where the source has no test split"))
+    test_split: float = field(default=0.2, metadata=_meta(min=0.0, below=1.0,
+                                                          doc="used where the source has no test split"))
     limit: int | None = field(default=None, metadata=_meta(min=1, max=COUNT_MAX,
                                                            doc="cap on training samples; test gets a quarter"))
     seed: int = field(default=0, metadata=_meta(min=0, max=SEED_MAX))
@@ -111,7 +119,8 @@ class ModelSpec:
     type: str = field(default="sequential", metadata=_meta(choices=MODEL_TYPES))
     name: str | None = None
     layers: list[LayerSpec] = field(default_factory=list)
-    outputs: list[str] | None = field(default=None, metadata=_meta(unique=True, doc="functional: names of output layers"))
+    outputs: list[str] | None = field(default=None,
+                                      metadata=_meta(unique=True, doc="functional: names of output layers"))
     subclass: str | None = field(default=None, metadata=_meta(doc="file.py:ClassName, relative to the preset"))
     kwargs: dict[str, Any] = field(default_factory=dict)
     summary: bool = False
@@ -214,7 +223,7 @@ class Preset:
         return str(self.path) if self.path is not None else (self.name or "preset")
 
     def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+        return cast("dict[str, Any]", to_dict(self))
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "preset") -> Preset:
@@ -247,7 +256,7 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
-def from_dict(cls: type, data: Any, where: str, prefix: str) -> Any:
+def from_dict(cls: type[_D], data: Any, where: str, prefix: str) -> _D:
     label = prefix or "preset"
     if not isinstance(data, dict):
         raise PresetError(where, prefix or None, f"{label} must be a table, got {_show(data)}")
@@ -280,7 +289,7 @@ def _convert(hint: Any, value: Any, where: str, key: str) -> Any:
         raise TypeError(f"unsupported annotation {hint}")  # pragma: no cover - specs only use X | None
     if hint is LayerSpec:
         return LayerSpec.from_dict(value, where, key)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where, key)
     if origin is list:
         if not isinstance(value, list):

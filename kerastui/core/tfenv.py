@@ -65,7 +65,7 @@ def load_keras() -> ModuleType:
                 pass
             saved = _redirect_fd2(capture.fileno())
             try:
-                import tensorflow  # noqa: F401
+                import tensorflow  # noqa: F401, I001 - TensorFlow first, as the docstring says
                 import keras
             except Exception as error:
                 _restore_fd2(saved)
@@ -76,8 +76,9 @@ def load_keras() -> ModuleType:
             capture.seek(0)
             IMPORT_LOG = capture.read().decode(errors="replace")
         _silence_python_loggers()
-        _keras = keras
-        return keras
+        module: ModuleType = keras
+        _keras = module
+        return module
 
 
 def _redirect_fd2(target: int) -> int | None:

@@ -14,13 +14,17 @@ import importlib
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from kerastui.core.errors import TransferError, one_line
-from kerastui.core.specs import Preset, TransferSpec
+from kerastui.core.specs import LayerSpec, Preset, TransferSpec
 from kerastui.core.tfenv import load_keras
+
+if TYPE_CHECKING:
+    from kerastui.core.builder import BuiltModel
 
 # Bases we know the minimum input size and preprocessing module of; any other
 # keras.applications class also works (preprocessing found through its module).
@@ -54,7 +58,7 @@ def application_names() -> list[str]:
 
 def base_constructor(name: str) -> Callable[..., Any]:
     keras = load_keras()
-    fn = getattr(keras.applications, name, None)
+    fn: Callable[..., Any] | None = getattr(keras.applications, name, None)
     if fn is None or not name[:1].isupper():
         close = difflib.get_close_matches(name, application_names(), n=3)
         hint = f"; closest: {', '.join(close)}" if close else ""
@@ -66,14 +70,15 @@ def min_size(name: str) -> int:
     return KNOWN_BASES.get(name, (None, 32))[1]
 
 
-def preprocess_function(name: str) -> Callable:
+def preprocess_function(name: str) -> Callable[..., Any]:
     keras = load_keras()
     module_name = KNOWN_BASES.get(name, (None,))[0]
     if module_name is not None:
         module = getattr(keras.applications, module_name)
     else:
         module = importlib.import_module(base_constructor(name).__module__)
-    return module.preprocess_input
+    preprocess: Callable[..., Any] = module.preprocess_input
+    return preprocess
 
 
 def transfer_image_shape(spec: TransferSpec, data_shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -99,10 +104,10 @@ def load_base(spec: TransferSpec, input_shape: tuple[int, ...]) -> tuple[Any, li
     constructor = base_constructor(spec.base)
     notices: list[str] = []
     weights: str | None = spec.weights
-    if weights in ("none", "", "random"):
+    if spec.weights in ("none", "", "random"):
         weights = None
-    elif weights not in ("imagenet",):
-        path = Path(weights).expanduser()
+    elif spec.weights not in ("imagenet",):
+        path = Path(spec.weights).expanduser()
         if not path.is_file():
             raise TransferError(f"transfer.weights: {path} not found (use imagenet, none or a weights .h5 path)")
         weights = str(path)
@@ -130,7 +135,7 @@ def _looks_like_download_failure(error: Exception) -> bool:
     return any(s in text for s in ("url", "fetch", "download", "connection", "resolve", "network", "http", "urlopen"))
 
 
-def build_transfer_model(preset: Preset, input_shape: tuple[int, ...]):
+def build_transfer_model(preset: Preset, input_shape: tuple[int, ...]) -> BuiltModel:
     from kerastui.core.builder import BuiltModel, apply_layer, make_layer
 
     keras = load_keras()
@@ -148,11 +153,11 @@ def build_transfer_model(preset: Preset, input_shape: tuple[int, ...]):
     return BuiltModel(model, tuple(input_shape), base=base, notices=notices)
 
 
-def freeze(base) -> None:
+def freeze(base: Any) -> None:
     base.trainable = False
 
 
-def unfreeze_last(base, count: int) -> list[str]:
+def unfreeze_last(base: Any, count: int) -> list[str]:
     """Make the last ``count`` layers trainable except BatchNormalization; returns their names."""
     keras = load_keras()
     base.trainable = True
@@ -166,7 +171,7 @@ def unfreeze_last(base, count: int) -> list[str]:
     return unfrozen
 
 
-def stages(base) -> list[tuple[str, list[Any]]]:
+def stages(base: Any) -> list[tuple[str, list[Any]]]:
     """Layers folded by stage name prefix (``conv1``, ``conv2`` … for ResNet), in order."""
     folded: list[tuple[str, list[Any]]] = []
     for layer in base.layers:
@@ -301,7 +306,7 @@ def fold_stages(names: list[str]) -> list[tuple[str, int, int]]:
             for start in range(0, len(names), size)]
 
 
-def head_text(layers: list) -> str:
+def head_text(layers: list[LayerSpec]) -> str:
     """``GlobalAveragePooling2D → Dropout(0.2) → Dense(5, softmax)``."""
     parts = []
     for spec in layers:
@@ -310,15 +315,13 @@ def head_text(layers: list) -> str:
     return " → ".join(parts)
 
 
-def default_head(num_classes: int) -> list:
+def default_head(num_classes: int) -> list[LayerSpec]:
     """The head the exercise uses: GlobalAveragePooling2D → Dropout(0.2) → Dense(classes, softmax)."""
-    from kerastui.core.specs import LayerSpec
-
     return [LayerSpec("GlobalAveragePooling2D"), LayerSpec("Dropout", {"rate": 0.2}),
             LayerSpec("Dense", {"units": int(num_classes), "activation": "softmax"})]
 
 
-def inspect_base(spec: TransferSpec, input_shape: tuple[int, ...], head: list) -> BaseTable:
+def inspect_base(spec: TransferSpec, input_shape: tuple[int, int, int], head: list[LayerSpec]) -> BaseTable:
     """Build the base once (random weights: the structure does not depend on them) and the head on
     its output, and measure every layer."""
     from kerastui.core.builder import apply_layer, make_layer, parameter_counts
@@ -337,7 +340,8 @@ def inspect_base(spec: TransferSpec, input_shape: tuple[int, ...], head: list) -
         where = f"model.layers[{i}]"
         x = apply_layer(make_layer(layer_spec, where), x, where, layer_spec)
     counts = parameter_counts(keras.Model(inputs, x))
-    return BaseTable(spec.base, tuple(int(d) for d in input_shape), rows, head_text(head), counts["trainable"],
+    h, w, c = input_shape
+    return BaseTable(spec.base, (int(h), int(w), int(c)), rows, head_text(head), counts["trainable"],
                      counts["non_trainable"])
 
 

@@ -27,6 +27,10 @@ def test_wheel_ships_presets_and_runs_from_another_directory(tmp_path):
     for module in ("ui/app.tcss", "ui/screens/saveload.py", "ui/screens/train.tcss", "ui/screens/dialogs.tcss",
                    "ui/panels/metric.py", "ui/panels/transfer.py", "ui/widgets/charts.py", "core/metrics.py"):
         assert f"kerastui/{module}" in names, module
+    # Packages are discovered (setup.py): every module and stylesheet in the source tree ships.
+    source = REPO / "kerastui"
+    for path in [*source.rglob("*.py"), *source.rglob("*.tcss")]:
+        assert path.relative_to(REPO).as_posix() in names, path
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "kerastui = kerastui.cli:main" in entry_points
 
