@@ -15,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from kerastui.core.errors import DatasetError
 from kerastui.core.sources import (  # noqa: F401 - re-exported: the registry lives without numpy
@@ -35,6 +37,7 @@ from kerastui.core.sources import (  # noqa: F401 - re-exported: the registry li
     parse_source,
 )
 from kerastui.core.specs import DataSpec
+
 
 @dataclass
 class RawData:
@@ -73,7 +76,7 @@ class Dataset:
     # (mean, std) of the training features when normalised: a typed row is scaled the same way.
     feature_scale: tuple[np.ndarray, np.ndarray] | None = None
 
-    def scale_row(self, values) -> np.ndarray:
+    def scale_row(self, values: ArrayLike) -> np.ndarray:
         """One tabular sample as the user wrote it → the model's input (normalised like training)."""
         row = np.asarray(values, dtype="float32").reshape(1, -1)
         if row.shape[1] != int(np.prod(self.input_shape)):
@@ -93,11 +96,11 @@ class Dataset:
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    def validation_data(self):
+    def validation_data(self) -> tuple[np.ndarray, np.ndarray | None] | None:
         return (self.x_val, self.y_val) if self.x_val is not None and len(self.x_val) else None
 
-    def summary(self) -> dict:
-        out = {
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "source": self.source, "kind": self.kind, "task": self.task,
             "input_shape": list(self.input_shape), "train": int(len(self.x_train)),
             "val": int(len(self.x_val)) if self.x_val is not None else 0, "test": int(len(self.x_test)),
@@ -155,7 +158,7 @@ def _kept_classes(spec: DataSpec, classes: int) -> int:
 
 # --------------------------------------------------------------------------- raw loading
 
-_CACHE: dict[tuple, RawData] = {}
+_CACHE: dict[tuple[Any, ...], RawData] = {}
 
 
 def clear_cache() -> None:
@@ -164,7 +167,7 @@ def clear_cache() -> None:
 
 def load_raw(spec: DataSpec, base_dir: Path | None = None) -> RawData:
     scheme, name = parse_source(spec.source)
-    key: tuple = (scheme, name)
+    key: tuple[Any, ...] = (scheme, name)
     if scheme == "synthetic":
         key += (spec.samples, spec.features, spec.num_classes, tuple(spec.image_shape or ()), spec.noise, spec.seed)
     elif scheme in FILE_SOURCES:
@@ -175,10 +178,11 @@ def load_raw(spec: DataSpec, base_dir: Path | None = None) -> RawData:
     if key in _CACHE:
         return _CACHE[key]
     start = time.perf_counter()
-    loader: Callable[..., RawData] = {
+    loaders: dict[str, Callable[..., RawData]] = {
         "keras": _load_keras, "sklearn": _load_sklearn, "synthetic": _load_synthetic,
         "npz": _load_npz, "csv": _load_csv, "images": _load_image_dir,
-    }[scheme]
+    }
+    loader = loaders[scheme]
     if scheme in FILE_SOURCES:
         raw = loader(spec, _resolve_path(name, base_dir))
     else:
@@ -316,13 +320,14 @@ def _load_npz(spec: DataSpec, path: Path) -> RawData:
     elif "x" in arrays and "y" in arrays:
         x, y, xt, yt = arrays["x"], arrays["y"], None, None
     else:
-        raise DatasetError(f"npz:{path}: expected arrays x_train/y_train (and x_test/y_test) or x/y, found {', '.join(arrays) or 'none'}")
+        raise DatasetError(f"npz:{path}: expected arrays x_train/y_train (and x_test/y_test) or x/y, "
+                           f"found {', '.join(arrays) or 'none'}")
     if len(x) != len(y):
         raise DatasetError(f"npz:{path}: x has {len(x)} samples but y has {len(y)}")
     if (xt is None) != (yt is None):
         raise DatasetError(f"npz:{path}: has {'x_test' if xt is not None else 'y_test'} without "
                            f"{'y_test' if xt is not None else 'x_test'}; give both or neither")
-    if xt is not None and len(xt) != len(yt):
+    if xt is not None and yt is not None and len(xt) != len(yt):
         raise DatasetError(f"npz:{path}: x_test has {len(xt)} samples but y_test has {len(yt)}")
     kind = "image" if x.ndim >= 3 else "tabular"
     task, y_all, names = _labels(np.concatenate([y, yt]) if yt is not None else y)
@@ -496,15 +501,16 @@ def prepare(
     mode = check_labels(spec, loss, raw.task, len(class_names))
     if spec.classes:
         x, y = _keep_classes(x, y, spec.classes)
-        if xt is not None:
+        if xt is not None and yt is not None:  # a source gives both test arrays or neither
             xt, yt = _keep_classes(xt, yt, spec.classes)
         if len(y) == 0:
             raise DatasetError(f"data.classes: {spec.classes} keeps no sample of {spec.source}")
         class_names = [class_names[c] for c in spec.classes]
     stratify = raw.task == "classification"
-    if xt is None:
+    if xt is None or yt is None:
         if spec.test_split <= 0:
-            raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, so test_split must be > 0")
+            raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, "
+                               "so test_split must be > 0")
         train_idx, test_idx = _split(y, spec.test_split, rng, stratify)
         x, y, xt, yt = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
         if len(x) == 0 or len(xt) == 0:
@@ -516,7 +522,8 @@ def prepare(
         x, y = x[keep], y[keep]
         keep_t = _take(yt, max(spec.limit // 4, 1), rng, stratify)
         xt, yt = xt[keep_t], yt[keep_t]
-    xv = yv = None
+    xv: np.ndarray | None = None
+    yv: np.ndarray | None = None
     if spec.validation_split > 0 and len(x) >= 4:
         train_idx, val_idx = _split(y, spec.validation_split, rng, stratify)
         x, xv, y, yv = x[train_idx], x[val_idx], y[train_idx], y[val_idx]
@@ -525,11 +532,13 @@ def prepare(
     else:
         order = rng.permutation(len(x))
         x, y = x[order], y[order]
-    feature_scale = None
+    feature_scale: tuple[np.ndarray, np.ndarray] | None = None
     if raw.kind == "image":
         _check_image_size(x, xv, xt, image_size, rgb)
         scale = _image_scaler(raw, spec, preprocess)
-        x, xv, xt = (None if a is None else _shape_images(a, scale, image_size, rgb) for a in (x, xv, xt))
+        x = _shape_images(x, scale, image_size, rgb)
+        xv = None if xv is None else _shape_images(xv, scale, image_size, rgb)
+        xt = _shape_images(xt, scale, image_size, rgb)
     else:
         x, xv, xt, feature_scale = _standardise(x, xv, xt, spec.normalize)
     classes = len(class_names)
@@ -548,7 +557,8 @@ def prepare(
     )
 
 
-def _check_image_size(x, xv, xt, size: tuple[int, int] | None, rgb: bool) -> None:
+def _check_image_size(x: np.ndarray, xv: np.ndarray | None, xt: np.ndarray, size: tuple[int, int] | None,
+                      rgb: bool) -> None:
     """The float32 images a model gets, resized: refused before resizing if they cannot fit."""
     from kerastui.core.resources import elements, require
 
@@ -619,7 +629,8 @@ def _take(y: np.ndarray, count: int, rng: np.random.Generator, stratify: bool) -
     return second[:count]
 
 
-def _image_scaler(raw: RawData, spec: DataSpec, preprocess) -> Callable[[np.ndarray], np.ndarray]:
+def _image_scaler(raw: RawData, spec: DataSpec,
+                  preprocess: Callable[[np.ndarray], np.ndarray] | None) -> Callable[[np.ndarray], np.ndarray]:
     pixel_max = raw.pixel_max or 255.0
 
     def scale(a: np.ndarray) -> np.ndarray:
@@ -631,7 +642,8 @@ def _image_scaler(raw: RawData, spec: DataSpec, preprocess) -> Callable[[np.ndar
     return scale
 
 
-def _shape_images(a: np.ndarray, scale, size: tuple[int, int] | None, rgb: bool) -> np.ndarray:
+def _shape_images(a: np.ndarray, scale: Callable[[np.ndarray], np.ndarray], size: tuple[int, int] | None,
+                  rgb: bool) -> np.ndarray:
     if a.ndim == 3:  # (N, H, W) → (N, H, W, 1): conv layers need the channel axis
         a = a[..., None]
     if rgb and a.shape[-1] == 1:
@@ -651,7 +663,8 @@ def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.concatenate(out).astype("float32")
 
 
-def _standardise(x, xv, xt, normalise: bool):
+def _standardise(x: np.ndarray, xv: np.ndarray | None, xt: np.ndarray, normalise: bool
+                 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     x = x.astype("float32")
     xv = None if xv is None else xv.astype("float32")
     xt = xt.astype("float32")
@@ -682,14 +695,15 @@ def class_counts(data: Dataset) -> list[int]:
         return []
     y = np.asarray(data.y_train)
     labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1).astype("int64")
-    return np.bincount(labels, minlength=data.num_classes).tolist()
+    counts: list[int] = np.bincount(labels, minlength=data.num_classes).tolist()
+    return counts
 
 
 @dataclass
 class Preview:
     """What the Data workspace shows: the prepared splits' summary and a few raw samples."""
 
-    summary: dict
+    summary: dict[str, Any]
     class_counts: list[int]
     samples: np.ndarray  # raw samples: images in 0..1 (H, W, C) or tabular rows
     sample_labels: list[str]
