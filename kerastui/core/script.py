@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.datasets import label_mode_for
-from kerastui.core.specs import LayerSpec, Preset, split_ref
 from kerastui.core.sources import parse_source
+from kerastui.core.specs import DataSpec, LayerSpec, Preset, split_ref
 
 HEADER = '''"""{title}
 
@@ -145,7 +145,8 @@ def _data(preset: Preset) -> str:
                           spec.one_hot)
     if mode == "categorical":
         lines += ["CLASSES = int(max(y_train.max(), y_test.max())) + 1",
-                  "y_train, y_test = keras.utils.to_categorical(y_train, CLASSES), keras.utils.to_categorical(y_test, CLASSES)",
+                  "y_train, y_test = keras.utils.to_categorical(y_train, CLASSES), "
+                  "keras.utils.to_categorical(y_test, CLASSES)",
                   "if y_val is not None:", "    y_val = keras.utils.to_categorical(y_val, CLASSES)"]
     lines += ["validation = (x_val, y_val) if x_val is not None else None",
               "print('data:', x_train.shape, x_test.shape)"]
@@ -157,7 +158,7 @@ def _test_split(fraction: float) -> list[str]:
             "x_test, y_test = x[order[:cut]], y[order[:cut]]", "x_train, y_train = x[order[cut:]], y[order[cut:]]"]
 
 
-def _synthetic(spec, name: str) -> list[str]:
+def _synthetic(spec: DataSpec, name: str) -> list[str]:
     samples = spec.samples or 1000
     noise = 1.0 if spec.noise is None else spec.noise
     if name == "images":
@@ -168,20 +169,22 @@ def _synthetic(spec, name: str) -> list[str]:
         return [f"# {spec.num_classes or 5} classes, each a coarse 4x4 pattern blown up to {h}x{w}, plus noise",
                 f"gen = np.random.default_rng({spec.seed})",
                 f"coarse = gen.uniform(size=({spec.num_classes or 5}, 4, 4, {c}))",
-                f"templates = coarse[:, np.minimum(np.arange({h}) * 4 // {h}, 3)][:, :, np.minimum(np.arange({w}) * 4 // {w}, 3)]",
+                f"templates = coarse[:, np.minimum(np.arange({h}) * 4 // {h}, 3)]"
+                f"[:, :, np.minimum(np.arange({w}) * 4 // {w}, 3)]",
                 f"y = gen.integers(0, {spec.num_classes or 5}, size={samples})",
                 f"x = 0.6 * templates[y] + 0.4 * {noise} * gen.uniform(size=({samples}, {h}, {w}, {c}))",
                 f"x = np.clip(x / max(0.6 + 0.4 * {noise}, 1e-6) * 255.0, 0, 255).astype('uint8')",
                 "PIXEL_MAX = 255.0"]
     features = spec.features or 20
     if name == "regression":
-        return ["gen = np.random.default_rng(%d)" % spec.seed,
+        return [f"gen = np.random.default_rng({spec.seed:d})",
                 f"x = gen.normal(size=({samples}, {features})).astype('float32')",
                 f"w = gen.normal(size=({features},))",
-                f"y = (x @ w + 0.5 * np.sin(x[:, 0] * 2) + gen.normal(scale={0.1 * noise}, size={samples})).astype('float32')"]
+                f"y = (x @ w + 0.5 * np.sin(x[:, 0] * 2) + gen.normal(scale={0.1 * noise}, size={samples}))"
+                ".astype('float32')"]
     classes = spec.num_classes or 3
     return [f"# {classes} Gaussian blobs in {features} dimensions",
-            "gen = np.random.default_rng(%d)" % spec.seed,
+            f"gen = np.random.default_rng({spec.seed:d})",
             f"centres = gen.normal(size=({classes}, {features}))",
             f"y = gen.integers(0, {classes}, size={samples})",
             f"x = (centres[y] + gen.normal(scale={noise}, size=({samples}, {features}))).astype('float32')"]
@@ -205,7 +208,8 @@ def _scale(preset: Preset, kind: str) -> list[str]:
         h, w, c = transfer_image_shape(preset.transfer, (32, 32, 3) if not spec.resize else (*spec.resize, 3))
         module = KNOWN_BASES.get(preset.transfer.base, ("resnet50",))[0]
         lines += ["    if a.shape[-1] == 1:", "        a = np.repeat(a, 3, axis=-1)",
-                  f"    a = keras.ops.convert_to_numpy(keras.ops.image.resize(a, ({h}, {w})))" if spec.resize or h != 32 else "",
+                  (f"    a = keras.ops.convert_to_numpy(keras.ops.image.resize(a, ({h}, {w})))"
+                   if spec.resize or h != 32 else ""),
                   f"    return keras.applications.{module}.preprocess_input(a * (255.0 / PIXEL_MAX))"]
     else:
         if spec.resize:
@@ -256,6 +260,7 @@ def _model(preset: Preset) -> str:
         lines += [f"x = {_layer(spec)}(x)" for spec in model.layers]
         lines += ["model = keras.Model(inputs, x)"]
     elif model.type == "subclass":
+        assert model.subclass is not None  # check_preset: a subclass model names its class
         file, cls = split_ref(model.subclass)
         kwargs = ", ".join(f"{k}={_py(v)}" for k, v in model.kwargs.items())
         lines += [f"model = {cls}({kwargs})", "model(x_train[:1])  # build the weights"]
@@ -263,6 +268,7 @@ def _model(preset: Preset) -> str:
         tensors: list[str] = []
         for spec in model.layers:
             var = spec.name
+            assert var is not None  # check_preset: functional layers have names
             if spec.type in ("Input", "InputLayer"):
                 shape = spec.kwargs.get("shape")
                 shape_text = _py(shape) if shape is not None else "x_train.shape[1:]"
@@ -275,9 +281,12 @@ def _model(preset: Preset) -> str:
                 arg = args[0] if len(args) == 1 else f"[{', '.join(args)}]"
                 lines.append(f"{var} = {_layer(spec)}({arg})")
             tensors.append(var)
-        inputs = [s.name for s in model.layers if s.type in ("Input", "InputLayer")] or ["inputs_"]
-        outputs = model.outputs or [model.layers[-1].name]
-        fmt = lambda names: names[0] if len(names) == 1 else f"[{', '.join(names)}]"  # noqa: E731
+        inputs = [str(s.name) for s in model.layers if s.type in ("Input", "InputLayer")] or ["inputs_"]
+        outputs = model.outputs or [str(model.layers[-1].name)]
+
+        def fmt(names: list[str]) -> str:
+            return names[0] if len(names) == 1 else f"[{', '.join(names)}]"
+
         lines.append(f"model = keras.Model({fmt(inputs)}, {fmt(outputs)})")
     else:
         specs = list(model.layers)
@@ -330,7 +339,8 @@ def _compile_fit(preset: Preset) -> str:
                   f"for layer in base.layers[-{t.fine_tune_last}:]:",
                   "    layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)",
                   f"model.compile(optimizer=keras.optimizers.get({{'class_name': {c.optimizer!r}, 'config': "
-                  f"{{'learning_rate': {t.fine_tune_learning_rate!r}}}}}), loss={c.loss!r}, metrics=[{', '.join(metrics)}])",
+                  f"{{'learning_rate': {t.fine_tune_learning_rate!r}}}}}), loss={c.loss!r}, "
+                  f"metrics=[{', '.join(metrics)}])",
                   f"model.fit(x_train, y_train, validation_data=validation, initial_epoch={f.epochs}, "
                   f"epochs={f.epochs + t.fine_tune_epochs}, batch_size={f.batch_size}, callbacks=callbacks)"]
     lines += ["", "# ---------------------------------------------------------------- evaluate and save", "",
