@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import gc
 import sys
-import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -19,7 +18,7 @@ from textual.worker import Worker, WorkerState
 from kerastui.core import presets as preset_files
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.specs import Preset
-from kerastui.core.stack import LayerStack
+from kerastui.ui.latest import Requests
 from kerastui.ui.messages import (
     PresetOpened,
     TensorFlowFailed,
@@ -28,10 +27,17 @@ from kerastui.ui.messages import (
     TrainingFailed,
     TrainingFinished,
 )
+from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import DataScreen
+from kerastui.ui.session import Session
+from kerastui.ui.state import RunState
+from kerastui.ui.throttle import RedrawThrottle
 
-PROGRESS_HZ = 2  # progress line repaints per second while training
-CHART_HZ = 1  # chart and epoch-table repaints per second at most
+if TYPE_CHECKING:
+    from kerastui.core.datasets import Preview
+    from kerastui.core.saving import OpenedModel
+    from kerastui.core.specs import DataSpec
+
 # While training, a thread waiting for the GIL asks for it after this many seconds (Python's
 # default is 0.005).  Each pass of the UI's event loop waits that long behind a training thread
 # busy in Keras's Python code, and a key press takes dozens of passes: shorter waits, snappier keys.
@@ -142,53 +148,66 @@ class KerasTUI(App[None]):
         super().__init__()
         # Snapshots and screenshots: no clocks (load times) and no device probe.
         self.deterministic = deterministic
-        self.preset: Preset = preset or Preset(title="untitled", name="untitled")
-        self.stack = LayerStack(list(self.preset.model.layers))
-        self.dataset_preview = None
-        self.run_state = None  # ui.state.RunState of the current or last run
-        self.trainer = None  # the last run's core Trainer: its model and data stay usable
-        self.opened = None  # core OpenedModel: a model file opened in the Save/Load workspace
-        self.model_origin = ""  # "trained" or "opened": which of the two is the working model
-        self.prediction_images = None
-        self._last_progress_redraw = 0.0
-        self._last_chart_redraw = 0.0
-        self._epoch_pending = False
-        self._size_generation = 0
+        self.session = Session(preset) if preset is not None else Session()
+        self._workspaces: list[Workspace] = []  # the mounted workspaces, in the order they were first shown
+        self._sizes = Requests()  # model-size checks for the status line: the latest wins
+        self._throttle = RedrawThrottle(lambda epoch: self.redraw_training(epoch=epoch), self.set_timer,
+                                        every_event=deterministic)
         self.load_tensorflow_at_start = load_tensorflow
         self._label_preset()
 
-    # ------------------------------------------------------------------ state
+    # ------------------------------------------------------------------ workspaces
 
-    def current_preset(self) -> Preset:
-        """The workspace state as a preset (what Save writes and what training would run)."""
-        preset = copy.deepcopy(self.preset)
-        preset.model.layers = copy.deepcopy(self.stack.layers)
-        return preset
+    @property
+    def workspaces(self) -> list[Workspace]:
+        """The workspaces mounted so far (each is created when first shown)."""
+        return list(self._workspaces)
+
+    def workspace_mounted(self, workspace: Workspace) -> None:
+        self._workspaces.append(workspace)
+
+    def workspace_unmounted(self, workspace: Workspace) -> None:
+        if workspace in self._workspaces:
+            self._workspaces.remove(workspace)
+
+    # ------------------------------------------------------------------ the session
 
     def open_preset(self, preset: Preset) -> None:
-        self.preset = preset
-        self.stack = LayerStack(list(preset.model.layers))
-        self.opened = None
-        if self.model_origin == "opened":
-            self.model_origin = "trained" if self.trainer is not None and self.trainer.model is not None else ""
-        self.dataset_preview = None
+        self.session.open_preset(preset)
         self.data_label = ""
         self.model_label = ""
         self._label_preset()
-        for screen in self._all_workspace_screens():
-            screen.post_message(PresetOpened(preset))
+        for workspace in self.workspaces:
+            workspace.post_message(PresetOpened(preset))
         if self.tf_ready:
             self.size_model()
 
-    def _all_workspace_screens(self) -> Iterable[Screen]:
-        for stack in self._screen_stacks.values():
-            for screen in stack:
-                if getattr(screen, "WORKSPACE", False):
-                    yield screen
+    def dataset_loaded(self, spec: DataSpec, preview: Preview, *, by: Workspace | None = None) -> None:
+        """A workspace loaded a dataset: it becomes the session's; the others are told."""
+        self.session.preset.data = spec
+        self.session.dataset_preview = preview
+        for workspace in self.workspaces:
+            if workspace is not by:
+                workspace.data_changed()
+        if self.tf_ready or self.deterministic:
+            self.size_model()
+
+    def model_opened(self, opened: OpenedModel) -> None:
+        """A model file was opened: it becomes the working model; mapped layers become the stack."""
+        self.session.model_opened(opened)
+        for workspace in self.workspaces:
+            workspace.stack_changed()
+        self.size_model()
+
+    def show_run(self, state: RunState) -> None:
+        """Show a finished run (reopened from disk) in the Train workspace."""
+        self.session.run_state = state
+        self.action_switch_workspace("train")
+        self.call_after_refresh(self.redraw_training, full=True)
 
     def _label_preset(self) -> None:
-        self.preset_label = self.preset.name or self.preset.title or "untitled"
-        self.sub_title = self.preset.title
+        self.preset_label = self.session.name
+        self.sub_title = self.session.preset.title
 
     def after_first_frame(self, callback) -> None:
         """Run ``callback`` once the first frame is painted (plus a grace period, outside snapshots)."""
@@ -233,11 +252,10 @@ class KerasTUI(App[None]):
 
     def size_model(self) -> None:
         """The status line's model size, for the preset as it stands (the Model workspace keeps it current)."""
-        self._size_generation += 1
-        self._size_model(self._size_generation, self.current_preset())
+        self._size_model(self._sizes.new(), self.session.current_preset())
 
     @work(thread=True, group="model-size", exit_on_error=False)
-    def _size_model(self, generation: int, preset: Preset) -> None:
+    def _size_model(self, ticket: int, preset: Preset) -> None:
         from dataclasses import replace
 
         from kerastui.core.check import stack_check
@@ -246,10 +264,10 @@ class KerasTUI(App[None]):
             preset.transfer = replace(preset.transfer, weights="none")
         _, report = stack_check(preset)
         label = f"{report.totals['total']:,} params" if report.totals is not None else "model invalid"
-        self.call_from_thread(self._sized, generation, label)
+        self.call_from_thread(self._sized, ticket, label)
 
-    def _sized(self, generation: int, label: str) -> None:
-        if generation == self._size_generation:  # a newer request supersedes this answer
+    def _sized(self, ticket: int, label: str) -> None:
+        if self._sizes.is_latest(ticket):
             self.model_label = label
 
     @on(TensorFlowFailed)
@@ -274,28 +292,24 @@ class KerasTUI(App[None]):
     # ------------------------------------------------------------------ training
 
     def start_training(self, preset: Preset) -> None:
-        if self.run_state is not None and self.run_state.running:
+        session = self.session
+        if session.training:
             self.notify("training is already running; x stops it", title="train", severity="warning")
             return
-        self.preset.compile, self.preset.fit = preset.compile, preset.fit
-        self.preset.callbacks, self.preset.data = preset.callbacks, preset.data
-        self.preset.transfer = preset.transfer
-        from kerastui.ui.state import RunState
-
-        self.run_state = RunState(status="running")
-        self.prediction_images = None
-        if self.continued_model(preset) is not None:
-            self.notify(f"training further from the weights of {self.opened.path}", title="train")
-        self._redraw_training(full=True)
+        session.training_started(preset)
+        if session.continued_model(preset) is not None and session.opened is not None:
+            self.notify(f"training further from the weights of {session.opened.path}", title="train")
+        self.redraw_training(full=True)
         self._train(preset)
 
     def stop_training(self) -> None:
-        if self.run_state is None or not self.run_state.running or self.trainer is None:
+        session = self.session
+        if session.run_state is None or not session.training or session.trainer is None:
             self.notify("nothing is training", title="train")
             return
-        self.trainer.request_stop()
-        self.run_state.status = "stopping"
-        self._redraw_training()
+        session.trainer.request_stop()
+        session.run_state.status = "stopping"
+        self.redraw_training()
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def _train(self, preset: Preset) -> None:
@@ -303,10 +317,11 @@ class KerasTUI(App[None]):
         from kerastui.core.training import Trainer
 
         background_priority()
-        continued = self.continued_model(preset)
-        trusted = continued is not None and self.opened is not None and not self.opened.safe_mode
+        session = self.session
+        continued = session.continued_model(preset)
+        trusted = continued is not None and session.opened is not None and not session.opened.safe_mode
         trainer = Trainer(preset, [self._training_sink], model=continued, trusted=trusted)
-        self.trainer = trainer
+        session.trainer = trainer
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, TRAINING_SWITCH_INTERVAL))
         try:
@@ -322,40 +337,6 @@ class KerasTUI(App[None]):
             gc.unfreeze()  # what training left behind is collectable again
         predictions, images = self._predictions(trainer) if result.status != "nan" else ([], None)
         self.post_message(TrainingFinished(result, predictions, images))
-
-    def continued_model(self, preset: Preset):
-        """The opened model's Keras object when training should go on from its weights: it is the
-        working model and the layer stack is still the one it was opened with (or it is read-only)."""
-        opened = self.opened
-        if self.model_origin != "opened" or opened is None or not opened.is_keras:
-            return None
-        if opened.specs is not None and list(preset.model.layers) != list(opened.specs):
-            return None  # the stack was edited since: build it anew
-        return opened.model
-
-    def working_model(self):
-        """(keras model or SavedModel object, format, where it came from) or None."""
-        if self.model_origin == "opened" and self.opened is not None:
-            return self.opened.model, self.opened.format, f"opened {self.opened.path}"
-        trainer = self.trainer
-        if trainer is not None and trainer.model is not None and not (self.run_state and self.run_state.running):
-            where = f"trained here ({self.run_state.run_dir})" if self.run_state and self.run_state.run_dir else "trained here"
-            return trainer.model, "keras", where
-        return None
-
-    def model_opened(self, opened) -> None:
-        """A model file was opened: it becomes the working model; mapped layers become the stack."""
-        self.opened = opened
-        self.model_origin = "opened"
-        if opened.specs is not None:
-            self.preset.model.type = "sequential"
-            self.preset.model.subclass = None
-            self.preset.transfer = None
-            self.stack = LayerStack(list(opened.specs))
-        for screen in self._all_workspace_screens():
-            if hasattr(screen, "refresh_stack") and screen.is_mounted:
-                screen.refresh_stack()
-        self.size_model()
 
     def _training_sink(self, event) -> None:
         from kerastui.core.events import TrainStarted
@@ -387,45 +368,29 @@ class KerasTUI(App[None]):
     def _training_event(self, message: TrainingEvent) -> None:
         from kerastui.core.events import EpochEnded, Notice, TrainEnded
 
-        if self.run_state is None:
+        state, trainer = self.session.run_state, self.session.trainer
+        if state is None:
             return
         event = message.event
-        self.run_state.apply(event)
-        if self.trainer is not None and self.trainer.run_dir is not None:
-            self.run_state.run_dir = str(self.trainer.run_dir.path)
+        state.apply(event)
+        if trainer is not None and trainer.run_dir is not None:
+            state.run_dir = str(trainer.run_dir.path)
         if isinstance(event, Notice) and event.level != "error":  # the run's error: said once, when it ends
             self.notify(event.message, title="train", timeout=8,
                         severity={"warning": "warning", "error": "error"}.get(event.level, "information"))
-        # Every repaint takes the GIL from the training thread: charts and the epoch table at
-        # CHART_HZ at most (a pending epoch is drawn when the interval is up), progress at PROGRESS_HZ.
-        now = time.monotonic()
-        if self.deterministic:  # snapshots: every event drawn, no clock involved
-            self._redraw_training(epoch=isinstance(event, (EpochEnded, TrainEnded)))
-        elif isinstance(event, TrainEnded) or (isinstance(event, EpochEnded) and now - self._last_chart_redraw >= 1 / CHART_HZ):
-            self._flush_epochs()
-        elif isinstance(event, EpochEnded):
-            if not self._epoch_pending:
-                self._epoch_pending = True
-                self.set_timer(self._last_chart_redraw + 1 / CHART_HZ - now, self._flush_epochs)
-        elif now - self._last_progress_redraw >= 1.0 / PROGRESS_HZ:
-            self._last_progress_redraw = now
-            self._redraw_training()
-
-    def _flush_epochs(self) -> None:
-        self._epoch_pending = False
-        self._last_chart_redraw = self._last_progress_redraw = time.monotonic()
-        self._redraw_training(epoch=True)
+        self._throttle.event(epoch=isinstance(event, EpochEnded), final=isinstance(event, TrainEnded))
 
     @on(TrainingFinished)
     def _training_finished(self, message: TrainingFinished) -> None:
-        state = self.run_state
+        state = self.session.run_state
+        if state is None:
+            return
         result = message.result
         state.result = result
         state.predictions = message.predictions
-        self.prediction_images = message.images
+        self.session.prediction_images = message.images
         state.run_dir = result.run_dir
-        if self.trainer is not None and self.trainer.model is not None:
-            self.model_origin = "trained"
+        self.session.training_ended()
         if result.status == "nan":
             state.status, state.error = "nan", result.error
             self.notify(result.error or "loss became NaN", title="training stopped", severity="error", timeout=10)
@@ -434,26 +399,28 @@ class KerasTUI(App[None]):
             acc = result.test.get("accuracy")
             summary = f"test accuracy {acc:.4f}" if acc is not None else f"test loss {result.test.get('loss', 0):.4f}"
             self.notify(f"{result.epochs_run} epoch(s), {summary}", title=f"training {state.status}")
-        self._redraw_training(full=True)
+        self.redraw_training(full=True)
 
     @on(TrainingFailed)
     def _training_failed(self, message: TrainingFailed) -> None:
-        if self.run_state is not None:
-            self.run_state.status = "failed"
-            self.run_state.error = message.error
+        state = self.session.run_state
+        if state is not None:
+            state.status = "failed"
+            state.error = message.error
         self.notify(message.error, title="training failed", severity="error", timeout=10)
-        self._redraw_training(full=True)
+        self.redraw_training(full=True)
 
-    def _redraw_training(self, *, full: bool = False, epoch: bool = False) -> None:
-        for screen in self._all_workspace_screens():
-            if hasattr(screen, "redraw") and screen.is_mounted:
-                screen.redraw(full=full, epoch=epoch)
+    def redraw_training(self, *, full: bool = False, epoch: bool = False) -> None:
+        """Every workspace redraws what it shows of the current run."""
+        for workspace in self.workspaces:
+            workspace.redraw(full=full, epoch=epoch)
 
     def evaluate_again(self) -> None:
-        if self.trainer is None or self.trainer.model is None or (self.run_state and self.run_state.running):
+        trainer = self.session.trainer
+        if trainer is None or trainer.model is None or self.session.training:
             self.notify("train a model first (and wait for it to finish)", title="evaluate")
             return
-        self._evaluate(self.trainer)
+        self._evaluate(trainer)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
     def _evaluate(self, trainer) -> None:
@@ -465,15 +432,15 @@ class KerasTUI(App[None]):
         self.post_message(TrainingFinished(result, predictions, images))
 
     def action_request_quit(self) -> None:
-        if self.run_state is None or not self.run_state.running:
+        if not self.session.training:
             self.exit()
             return
         from kerastui.ui.screens.dialogs import ConfirmDialog
 
         def answered(yes: bool | None) -> None:
             if yes:
-                if self.trainer is not None:
-                    self.trainer.request_stop()
+                if self.session.trainer is not None:
+                    self.session.trainer.request_stop()
                 self.exit()
 
         self.push_screen(ConfirmDialog("Training is running. Stop it and quit?"), answered)
@@ -509,14 +476,15 @@ class KerasTUI(App[None]):
         def saved(path: Path | None) -> None:
             if path is not None:
                 # The preset now lives in the user folder: keep its file references reachable.
-                self.preset = absolute_refs(self.preset)
-                self.preset.name = path.stem
-                self.preset.path = path
+                session = self.session
+                session.preset = absolute_refs(session.preset)
+                session.preset.name = path.stem
+                session.preset.path = path
                 self._label_preset()
                 self.notify(f"saved {path}", title="preset")
 
         # Saved elsewhere than the original, its file.py:Class and data paths must stay reachable.
-        self.push_screen(SavePresetDialog(absolute_refs(self.current_preset())), saved)
+        self.push_screen(SavePresetDialog(absolute_refs(self.session.current_preset())), saved)
 
     def action_help(self) -> None:
         from kerastui.ui.screens.dialogs import HelpDialog
@@ -531,7 +499,7 @@ class KerasTUI(App[None]):
         yield SystemCommand("Open preset…", "Browse shipped and user presets (key o)", self.action_open_preset)
         yield SystemCommand("Save preset…", "Save the workspace as a preset (ctrl+s)", self.action_save_preset)
         yield SystemCommand("Help", "Help for the focused widget (F1)", self.action_help)
-        if hasattr(screen, "system_commands"):
+        if isinstance(screen, Workspace):
             yield from screen.system_commands()
 
 

@@ -29,15 +29,17 @@ class PresetOpened(Message):
 
 
 class DatasetLoaded(Message):
-    def __init__(self, spec: Any, preview: Any) -> None:
+    def __init__(self, ticket: int, spec: Any, preview: Any) -> None:
         super().__init__()
+        self.ticket = ticket  # see kerastui.ui.latest
         self.spec = spec
         self.preview = preview
 
 
 class DatasetFailed(Message):
-    def __init__(self, spec: Any, error: str) -> None:
+    def __init__(self, ticket: int, spec: Any, error: str) -> None:
         super().__init__()
+        self.ticket = ticket
         self.spec = spec
         self.error = error
 
@@ -45,9 +47,9 @@ class DatasetFailed(Message):
 class StackChecked(Message):
     """A layer stack was built off the UI thread; ``report`` holds shapes, counts or Keras's reason."""
 
-    def __init__(self, generation: int, report: Any) -> None:
+    def __init__(self, ticket: int, report: Any) -> None:
         super().__init__()
-        self.generation = generation
+        self.ticket = ticket  # see kerastui.ui.latest
         self.report = report
 
     def can_replace(self, message: Message) -> bool:

@@ -22,7 +22,7 @@ async def started(app, pilot, *, model_size: bool = False) -> None:
     for _ in range(600):
         await pilot.pause(0.05)
         await app.workers.wait_for_complete()
-        data_done = app.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
+        data_done = app.session.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
         if "loading" not in app.tf_label.lower() and data_done and (app.model_label or not model_size):
             break
     else:

@@ -46,18 +46,18 @@ async def test_iris_by_keys_then_a_missing_npz_keeps_iris(tmp_path_factory):
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
         assert isinstance(app.screen, DataScreen)
-        assert app.dataset_preview.summary["source"] == "synthetic:classification"
+        assert app.session.dataset_preview.summary["source"] == "synthetic:classification"
         assert "synthetic:classification" in card_row(app, "source")
         assert card_row(app, "samples").startswith("1,000 ")
         assert card_row(app, "features") == "20"
         assert highlighted(app) == "synthetic:classification"
 
         await load_source(app, pilot, "sklearn:iris")
-        summary = app.dataset_preview.summary
+        summary = app.session.dataset_preview.summary
         assert summary["source"] == "sklearn:iris"
         assert summary["train"] + summary["val"] + summary["test"] == 150
         assert summary["input_shape"] == [4] and summary["classes"] == 3
-        assert app.preset.data.source == "sklearn:iris"
+        assert app.session.preset.data.source == "sklearn:iris"
         assert "sklearn:iris" in card_row(app, "source")
         assert card_row(app, "samples").startswith("150 ")
         assert card_row(app, "features") == "4"
@@ -78,8 +78,8 @@ async def test_iris_by_keys_then_a_missing_npz_keeps_iris(tmp_path_factory):
         error = " ".join(shown(app, "#card-error").split())
         assert str(missing) in error and "not found" in error
         assert "still showing sklearn:iris" in error
-        assert app.preset.data.source == "sklearn:iris"
-        assert app.dataset_preview.summary["source"] == "sklearn:iris"
+        assert app.session.preset.data.source == "sklearn:iris"
+        assert app.session.dataset_preview.summary["source"] == "sklearn:iris"
         assert card_row(app, "samples").startswith("150 ")
         assert "sklearn:iris" in shown(app, "#status")
 
@@ -89,7 +89,7 @@ async def test_an_invalid_val_split_is_shown_inline_and_nothing_loads():
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
         await highlight(app, pilot, "sklearn:wine")
-        before = app.dataset_preview
+        before = app.session.dataset_preview
         field = app.screen.query_one("#opt-validation")
         field.focus()
         await pilot.press("end", *["backspace"] * len(field.value), "1", ".", "5")
@@ -97,17 +97,17 @@ async def test_an_invalid_val_split_is_shown_inline_and_nothing_loads():
         await pilot.press("enter")
         await settle(app, pilot)
         assert "val split must be in [0, 1)" in shown(app, "#card-error")
-        assert app.dataset_preview is before
-        assert app.preset.data.source == "synthetic:classification"
-        assert app.preset.data.validation_split == 0.2
+        assert app.session.dataset_preview is before
+        assert app.session.preset.data.source == "synthetic:classification"
+        assert app.session.preset.data.validation_split == 0.2
         assert card_row(app, "features") == "20"
 
         # Fixing the field and loading again works.
         await pilot.press(*["backspace"] * 3, "0", ".", "5", "enter")
         await settle(app, pilot)
         assert shown(app, "#card-error") == ""
-        assert app.preset.data.source == "sklearn:wine"
-        assert app.preset.data.validation_split == 0.5
+        assert app.session.preset.data.source == "sklearn:wine"
+        assert app.session.preset.data.validation_split == 0.5
         assert card_row(app, "features") == "13"
 
 
@@ -123,8 +123,8 @@ async def test_a_valid_npz_file_loads(tmp_path_factory):
         await pilot.press("tab", *str(path), "enter")
         await settle(app, pilot)
         assert shown(app, "#card-error") == ""
-        assert app.preset.data.source == f"npz:{path}"
-        summary = app.dataset_preview.summary
+        assert app.session.preset.data.source == f"npz:{path}"
+        summary = app.session.dataset_preview.summary
         assert summary["input_shape"] == [6] and summary["classes"] == 2
         assert summary["train"] + summary["val"] + summary["test"] == 50 and summary["test"] == 10
         assert card_row(app, "features") == "6"
@@ -139,7 +139,7 @@ async def test_digits_show_image_samples():
         await started(app, pilot)
         assert "▀" not in shown(app, "#card-samples")  # tabular samples: a table of numbers
         await load_source(app, pilot, "sklearn:digits")
-        assert app.preset.data.source == "sklearn:digits"
+        assert app.session.preset.data.source == "sklearn:digits"
         assert card_row(app, "shape") == "(8, 8, 1)"
         assert card_row(app, "classes").startswith("10 ")
         samples = shown(app, "#card-samples")
@@ -166,11 +166,11 @@ async def test_a_superseded_load_does_not_replace_the_newer_one(monkeypatch):
         await pilot.press("enter")  # fast: replaces the iris load
         for _ in range(200):
             await pilot.pause(0.02)
-            if app.preset.data.source == "sklearn:wine":
+            if app.session.preset.data.source == "sklearn:wine":
                 break
-        assert app.preset.data.source == "sklearn:wine"
+        assert app.session.preset.data.source == "sklearn:wine"
         gate.set()  # the superseded iris load finishes now
         await settle(app, pilot)
         assert highlighted(app) == "sklearn:wine"
-        assert app.preset.data.source == "sklearn:wine"
-        assert app.dataset_preview.summary["source"] == "sklearn:wine"
+        assert app.session.preset.data.source == "sklearn:wine"
+        assert app.session.dataset_preview.summary["source"] == "sklearn:wine"

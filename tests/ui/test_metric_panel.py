@@ -111,9 +111,9 @@ async def test_ex4_trained_from_the_panel_gives_equal_builtin_and_custom_columns
         assert "✓ MyAccuracy" in plain(app, "#metric-check") and "mirrors accuracy" in plain(app, "#metric-check")
         assert isinstance(app.screen.focused, MetricTable)
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.result is not None)
+        await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.result is not None)
         await settle(app, pilot)
-        state = app.run_state
+        state = app.session.run_state
         assert state.status == "done"
         history = state.history
         table = app.screen.query_one(MetricTable)
@@ -187,7 +187,7 @@ async def test_a_metric_that_raises_shows_the_error_with_file_and_line_and_the_a
         await check_file(app, pilot, panel, path)
         assert panel.report is not None and panel.report.ok, panel.report
         await pilot.press("escape", "s")
-        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.status == "failed")
+        await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.status == "failed")
         await settle(app, pilot)
         where = f"{path}:{RAISES_LINE}: ValueError: labels and predictions disagree in Broken"
         assert where in plain(app, "#metric-run")
@@ -226,12 +226,12 @@ def test_snapshot_metric_panel_after_a_recorded_run(snap_compare, size):
         await started(app, pilot, model_size=True)
         panel = await open_panel(app, pilot)
         assert panel.report is not None and panel.report.ok
-        app.run_state = RunState(status="running", clock=lambda: 0.0)
+        app.session.run_state = RunState(status="running", clock=lambda: 0.0)
         for event in recorded():
             app.post_message(TrainingEvent(event))
         await settle(app, pilot)
-        app.run_state.status = "done"
-        app._redraw_training(full=True)
+        app.session.run_state.status = "done"
+        app.redraw_training(full=True)
         await settle(app, pilot)
         assert app.screen.query_one(MetricTable).row_count == 8
 

@@ -40,8 +40,8 @@ async def test_build_ex1_by_keys_then_edit_move_delete_undo():
         await add_layer(app, pilot, "Input", "20")
         await add_layer(app, pilot, "Dense", "64", "relu")
         await add_layer(app, pilot, "Dense", "3", "softmax")
-        assert [layer.type for layer in app.stack.layers] == ["Input", "Dense", "Dense"]
-        assert app.stack.layers[1].kwargs == {"units": 64, "activation": "relu"}
+        assert [layer.type for layer in app.session.stack.layers] == ["Input", "Dense", "Dense"]
+        assert app.session.stack.layers[1].kwargs == {"units": 64, "activation": "relu"}
         assert "Total params: 1,539" in totals(app)
         assert app.model_label == "1,539 params"
         table = app.screen.query_one(LayerTable)
@@ -55,7 +55,7 @@ async def test_build_ex1_by_keys_then_edit_move_delete_undo():
         assert isinstance(app.screen, LayerFormDialog)
         await pilot.press("end", "ctrl+u", "3", "2", "enter")
         await settle(app, pilot)
-        assert app.stack.layers[1].kwargs["units"] == 32
+        assert app.session.stack.layers[1].kwargs["units"] == 32
         assert "Total params: 771" in totals(app)
 
         # units = -3: Keras's reason inline, the stack as it was.
@@ -69,27 +69,27 @@ async def test_build_ex1_by_keys_then_edit_move_delete_undo():
         assert "units" in error and "positive" in error
         await pilot.press("escape")
         await settle(app, pilot)
-        assert app.stack.layers[1].kwargs["units"] == 32
+        assert app.session.stack.layers[1].kwargs["units"] == 32
         assert "Total params: 771" in totals(app)
 
         # Move the last Dense up, then delete it, then undo both.
         table.move_cursor(row=2)
         await pilot.press("shift+up")
         await settle(app, pilot)
-        assert [layer.kwargs.get("units") for layer in app.stack.layers] == [None, 3, 32]
+        assert [layer.kwargs.get("units") for layer in app.session.stack.layers] == [None, 3, 32]
         assert table.cursor_row == 1
         await pilot.press("x")
         await settle(app, pilot)
-        assert len(app.stack.layers) == 2
+        assert len(app.session.stack.layers) == 2
         await pilot.press("u")
         await settle(app, pilot)
         await pilot.press("u")
         await settle(app, pilot)
-        assert [layer.kwargs.get("units") for layer in app.stack.layers] == [None, 32, 3]
+        assert [layer.kwargs.get("units") for layer in app.session.stack.layers] == [None, 32, 3]
         assert "Total params: 771" in totals(app)
         await pilot.press("r")
         await settle(app, pilot)
-        assert [layer.kwargs.get("units") for layer in app.stack.layers] == [None, 3, 32]
+        assert [layer.kwargs.get("units") for layer in app.session.stack.layers] == [None, 3, 32]
 
 
 async def test_functional_mode_names_inputs_and_rejects_unknown_inputs():
@@ -102,9 +102,9 @@ async def test_functional_mode_names_inputs_and_rejects_unknown_inputs():
         await settle(app, pilot)
         await pilot.press("f")
         await settle(app, pilot)
-        assert app.preset.model.type == "functional"
-        assert [layer.name for layer in app.stack.layers] == ["input_0", "dense_1", "dense_2"]
-        assert app.stack.layers[2].inputs == ["dense_1"]
+        assert app.session.preset.model.type == "functional"
+        assert [layer.name for layer in app.session.stack.layers] == ["input_0", "dense_1", "dense_2"]
+        assert app.session.stack.layers[2].inputs == ["dense_1"]
         assert "Total params: 1,539" in totals(app)
         table = app.screen.query_one(LayerTable)
         assert [str(c.label) for c in table.columns.values()][:4] == ["#", "type", "name", "inputs"]
@@ -123,11 +123,11 @@ async def test_functional_mode_names_inputs_and_rejects_unknown_inputs():
         assert "'nowhere' is not the name of an earlier layer" in str(app.screen.query_one("#form-error").render())
         await pilot.press("escape")
         await settle(app, pilot)
-        assert app.stack.layers[2].inputs == ["dense_1"]
+        assert app.session.stack.layers[2].inputs == ["dense_1"]
         await pilot.press("f")
         await settle(app, pilot)
-        assert app.preset.model.type == "sequential"
-        assert all(layer.inputs is None for layer in app.stack.layers)
+        assert app.session.preset.model.type == "sequential"
+        assert all(layer.inputs is None for layer in app.session.stack.layers)
         assert "Total params: 1,539" in totals(app)
 
 

@@ -48,13 +48,13 @@ async def test_save_ex2_as_a_user_preset_then_overwrite_after_confirming():
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
         assert isinstance(app.screen, DataScreen)
-        assert app.preset.data.source == "keras:mnist"
+        assert app.session.preset.data.source == "keras:mnist"
         # Not cached and no network: one error line on the card, the app carries on.
         error = shown(app, "#card-error", joiner=" ")
-        if app.dataset_preview is None:
+        if app.session.dataset_preview is None:
             assert "keras:mnist" in error and "not in the Keras cache" in error
         else:  # a machine with MNIST in its Keras cache
-            assert app.dataset_preview.summary["source"] == "keras:mnist"
+            assert app.session.dataset_preview.summary["source"] == "keras:mnist"
         assert app.model_label == "347,146 params"
 
         await pilot.press("ctrl+s")
@@ -69,7 +69,7 @@ async def test_save_ex2_as_a_user_preset_then_overwrite_after_confirming():
         assert not isinstance(app.screen, SavePresetDialog)
         assert target.is_file()
         assert presets.load("my_ex2") == presets.load("ex2")
-        assert app.preset.name == "my_ex2" and app.preset.path == target
+        assert app.session.preset.name == "my_ex2" and app.session.preset.path == target
         assert "my_ex2" in shown(app, "#status", joiner=" ")
 
         # The same name again: confirm first, the second enter overwrites.
@@ -116,10 +116,10 @@ async def test_browse_presets_and_open_ex4_then_help_on_the_model_workspace():
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, DataScreen)
-        assert app.preset.name == "ex4"
-        assert app.preset.title == presets.load("ex4").title
-        assert app.preset.data.source == "sklearn:iris"
-        assert app.dataset_preview.summary["source"] == "sklearn:iris"
+        assert app.session.preset.name == "ex4"
+        assert app.session.preset.title == presets.load("ex4").title
+        assert app.session.preset.data.source == "sklearn:iris"
+        assert app.session.dataset_preview.summary["source"] == "sklearn:iris"
 
         await pilot.press("m")
         await settle(app, pilot)
@@ -167,9 +167,9 @@ async def test_open_ex3_from_the_command_palette():
         await pilot.press("enter")
         await settle(app, pilot)
         assert not isinstance(app.screen, CommandPalette)
-        assert app.preset.name == "ex3"
-        assert app.preset.title == presets.load("ex3").title
-        assert app.preset.data.source == "keras:mnist"
+        assert app.session.preset.name == "ex3"
+        assert app.session.preset.title == presets.load("ex3").title
+        assert app.session.preset.data.source == "keras:mnist"
         assert "ex3" in shown(app, "#status", joiner=" ")
 
 
@@ -182,11 +182,11 @@ async def test_saved_copies_of_ex4_still_find_its_custom_metric():
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
         await save_as(app, pilot, "my_ex4")
-        assert app.preset.name == "my_ex4"
-        assert "MyAccuracy" in custom_metric_classes(app.current_preset())
+        assert app.session.preset.name == "my_ex4"
+        assert "MyAccuracy" in custom_metric_classes(app.session.current_preset())
         await save_as(app, pilot, "my_ex4_again")
-        assert app.preset.name == "my_ex4_again"
-        assert "MyAccuracy" in custom_metric_classes(app.current_preset())
+        assert app.session.preset.name == "my_ex4_again"
+        assert "MyAccuracy" in custom_metric_classes(app.session.current_preset())
     for name in ("my_ex4", "my_ex4_again"):
         saved = presets.load(name)
         assert len(saved.compile.custom_metrics) == 1

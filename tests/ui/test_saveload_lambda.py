@@ -44,7 +44,7 @@ async def test_a_lambda_model_opens_only_after_an_explicit_yes_naming_the_risk_a
         from textual.widgets import Label
 
         assert app.screen.query(Label).first().size.height >= 5
-        assert app.opened is None
+        assert app.session.opened is None
         # enter (the key that just opened the file) and escape say no; nothing is opened.
         for key in ("enter", "escape", "n"):
             if not isinstance(app.screen, RiskDialog):
@@ -52,7 +52,7 @@ async def test_a_lambda_model_opens_only_after_an_explicit_yes_naming_the_risk_a
             assert isinstance(app.screen, RiskDialog)
             await pilot.press(key)
             await settle(app, pilot)
-            assert isinstance(app.screen, SaveLoadScreen) and app.opened is None, key
+            assert isinstance(app.screen, SaveLoadScreen) and app.session.opened is None, key
             message = shown(app, "#saveload-message", joiner=" ")
             assert "not opened" in message and "current model is kept" in message, message
 
@@ -61,10 +61,10 @@ async def test_a_lambda_model_opens_only_after_an_explicit_yes_naming_the_risk_a
         await pilot.press("y")
         await settle(app, pilot)
         assert isinstance(app.screen, SaveLoadScreen)
-        assert app.opened is not None and app.opened.path == str(path) and app.opened.safe_mode is False
+        assert app.session.opened is not None and app.session.opened.path == str(path) and app.session.opened.safe_mode is False
         assert "safe mode off" in shown(app, "#saveload-message", joiner=" ")
         x = np.ones((2, 4), "float32")
-        assert np.allclose(app.opened.predict(x), np.asarray(model(x)), atol=1e-6)
+        assert np.allclose(app.session.opened.predict(x), np.asarray(model(x)), atol=1e-6)
         # The model the user allowed saves and verifies (its reload runs the code already running here).
         app.screen.query_one("#save-path").value = str(tmp_path / "again" / "copy")
         (tmp_path / "again").mkdir()
@@ -76,10 +76,10 @@ async def test_a_lambda_model_opens_only_after_an_explicit_yes_naming_the_risk_a
 
         # Never remembered: the same file again asks again; a file without code opens without asking.
         await open_by_key(app, pilot, plain)
-        assert not isinstance(app.screen, RiskDialog) and app.opened.path == str(plain)
-        assert app.opened.safe_mode is True
+        assert not isinstance(app.screen, RiskDialog) and app.session.opened.path == str(plain)
+        assert app.session.opened.safe_mode is True
         await open_by_key(app, pilot, path)
         assert isinstance(app.screen, RiskDialog)
         await pilot.press("n")
         await settle(app, pilot)
-        assert app.opened.path == str(plain), "the model opened before is kept"
+        assert app.session.opened.path == str(plain), "the model opened before is kept"

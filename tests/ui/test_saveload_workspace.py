@@ -13,6 +13,7 @@ from kerastui.core.saving import save_model
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.dialogs import ConfirmDialog
 from kerastui.ui.screens.saveload import SaveLoadScreen, VerifyTable, parse_indices, save_target
+from kerastui.ui.session import Origin
 from tests.ui.helpers import settle, shown, started
 from tests.ui.test_train_workspace import wait_for
 
@@ -20,13 +21,13 @@ from tests.ui.test_train_workspace import wait_for
 async def trained_ex4(app, pilot, epochs: int = 2) -> None:
     """ex4 (iris) trained by keys in the Train workspace, then the Save/Load workspace shown."""
     await started(app, pilot)
-    app.preset.fit.epochs = epochs
+    app.session.preset.fit.epochs = epochs
     await pilot.press("t")
     await settle(app, pilot)
     app.screen.query_one("#opt-epochs").value = str(epochs)
     await pilot.press("s")
-    await wait_for(pilot, lambda: app.run_state is not None and not app.run_state.running and
-                   app.run_state.result is not None)
+    await wait_for(pilot, lambda: app.session.run_state is not None and not app.session.run_state.running and
+                   app.session.run_state.result is not None)
     await settle(app, pilot)
     await pilot.press("v")
     await settle(app, pilot)
@@ -83,7 +84,7 @@ async def test_corrupt_files_are_refused_in_one_line_and_the_current_model_is_ke
     app = make_app("ex4")
     async with app.run_test(size=(120, 40)) as pilot:
         await trained_ex4(app, pilot, epochs=1)
-        model = app.trainer.model
+        model = app.session.trainer.model
         good = save_model(model, tmp_path / "good.keras")
         truncated = tmp_path / "truncated.keras"
         truncated.write_bytes(good.read_bytes()[:300])
@@ -98,7 +99,7 @@ async def test_corrupt_files_are_refused_in_one_line_and_the_current_model_is_ke
             message = shown(app, "#saveload-message", joiner=" ")
             assert path.name in message and reason in message, message
             assert "Traceback" not in message and "current model is kept" in message
-            assert app.opened is None and app.model_origin == "trained" and app.trainer.model is model
+            assert app.session.opened is None and app.session.origin is Origin.TRAINED and app.session.trainer.model is model
         assert "trained here" in shown(app, "#working-model", joiner=" ")
 
 
@@ -106,16 +107,16 @@ async def test_opened_keras_model_becomes_editable_layers_and_trains_further(tmp
     app = make_app("ex4")
     async with app.run_test(size=(120, 40)) as pilot:
         await trained_ex4(app, pilot, epochs=3)
-        path = save_model(app.trainer.model, tmp_path / "iris.keras")
-        x = app.trainer.data.x_test
-        expected = np.asarray(app.trainer.model(x, training=False))
+        path = save_model(app.session.trainer.model, tmp_path / "iris.keras")
+        x = app.session.trainer.data.x_test
+        expected = np.asarray(app.session.trainer.model(x, training=False))
 
         await submit(app, pilot, "#open-path", str(path))
-        opened = app.opened
-        assert opened is not None and app.model_origin == "opened"
+        opened = app.session.opened
+        assert opened is not None and app.session.origin is Origin.OPENED
         assert [s.type for s in opened.specs] == ["Input", "Dense", "Dense"]
         assert opened.specs[1].kwargs == {"units": 16, "activation": "relu"}
-        assert [s.type for s in app.stack.layers] == ["Input", "Dense", "Dense"]
+        assert [s.type for s in app.session.stack.layers] == ["Input", "Dense", "Dense"]
         assert "editable in the Model workspace" in shown(app, "#opened-title", joiner=" ")
         assert shown(app, "#opened-layers").count("Dense") == 2
         assert np.max(np.abs(opened.predict(x) - expected)) <= 1e-6
@@ -128,30 +129,30 @@ async def test_opened_keras_model_becomes_editable_layers_and_trains_further(tmp
         assert "(None, 16)" in shown(app, "#layers")
 
         # Training goes on from the opened weights: the first epoch starts where the file left off.
-        assert app.continued_model(app.current_preset()) is opened.model
-        loss_before = app.run_state.history["loss"][-1]
-        app.start_training(app.current_preset())
-        await wait_for(pilot, lambda: not app.run_state.running and app.run_state.result is not None)
-        assert app.trainer.model is opened.model
+        assert app.session.continued_model(app.session.current_preset()) is opened.model
+        loss_before = app.session.run_state.history["loss"][-1]
+        app.start_training(app.session.current_preset())
+        await wait_for(pilot, lambda: not app.session.run_state.running and app.session.run_state.result is not None)
+        assert app.session.trainer.model is opened.model
         fresh_first_loss = 1.2  # an untrained 3-class softmax starts near ln(3) ≈ 1.1
-        assert app.run_state.history["loss"][0] < min(loss_before + 0.1, fresh_first_loss)
-        assert app.model_origin == "trained"
+        assert app.session.run_state.history["loss"][0] < min(loss_before + 0.1, fresh_first_loss)
+        assert app.session.origin is Origin.TRAINED
 
         # Edit the stack: the next run builds the model anew rather than reuse mismatched weights.
-        app.stack.layers[1].kwargs["units"] = 8
-        assert app.continued_model(app.current_preset()) is None
+        app.session.stack.layers[1].kwargs["units"] = 8
+        assert app.session.continued_model(app.session.current_preset()) is None
 
 
 async def test_savedmodel_opens_for_inference_evaluate_and_predict(tmp_path):
     app = make_app("ex4")
     async with app.run_test(size=(120, 40)) as pilot:
         await trained_ex4(app, pilot, epochs=2)
-        export = save_model(app.trainer.model, tmp_path / "iris_savedmodel", "savedmodel")
-        layers_before = list(app.stack.layers)
+        export = save_model(app.session.trainer.model, tmp_path / "iris_savedmodel", "savedmodel")
+        layers_before = list(app.session.stack.layers)
         await submit(app, pilot, "#open-path", str(export))
-        assert app.opened is not None and app.opened.format == "savedmodel"
+        assert app.session.opened is not None and app.session.opened.format == "savedmodel"
         assert "inference only" in shown(app, "#opened-title", joiner=" ")
-        assert app.stack.layers == layers_before, "a SavedModel does not replace the editor's layers"
+        assert app.session.stack.layers == layers_before, "a SavedModel does not replace the editor's layers"
         app.screen.query_one(VerifyTable).focus()
         await pilot.press("e")
         await settle(app, pilot)
@@ -174,14 +175,14 @@ async def test_typed_row_is_scaled_like_training_and_predicted(tmp_path):
     app = make_app("ex4")
     async with app.run_test(size=(120, 40)) as pilot:
         await trained_ex4(app, pilot, epochs=3)
-        data = app.trainer.data
+        data = app.session.trainer.data
         # The first test sample, typed back in raw units, gets the model's prediction for that sample.
         mean, std = data.feature_scale
         raw = data.x_test[0] * std + mean
         await submit(app, pilot, "#predict-row", ", ".join(f"{v:.6f}" for v in raw))
         predictions = shown(app, "#predictions")
         assert "typed" in predictions
-        proba = np.asarray(app.trainer.model(data.x_test[:1], training=False))[0]
+        proba = np.asarray(app.session.trainer.model(data.x_test[:1], training=False))[0]
         assert data.class_names[int(proba.argmax())] in predictions
         assert f"{proba.max():.3f}" in predictions
 
@@ -256,14 +257,14 @@ async def test_image_predictions_draw_the_samples_with_predicted_and_true_labels
     app = make_app(presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": 1}))
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
-        app.start_training(app.current_preset())
-        await wait_for(pilot, lambda: not app.run_state.running and app.run_state.result is not None)
+        app.start_training(app.session.current_preset())
+        await wait_for(pilot, lambda: not app.session.run_state.running and app.session.run_state.result is not None)
         await pilot.press("v")
         await settle(app, pilot)
         await submit(app, pilot, "#predict-samples", "0-3")
         picture = shown(app, "#predictions")
         assert any(ch in picture for ch in "▀▄█"), "the digits are drawn with half blocks"
-        data = app.trainer.data
+        data = app.session.trainer.data
         truth = [data.class_names[int(label)] for label in data.labels_test[:4]]
         for name in truth:
             assert f"/{name}" in picture  # predicted/true under each image

@@ -38,7 +38,7 @@ def after(*keys: str):
             await settle(app, pilot)
         await drawn(app, pilot)
         # What the screenshot must show, so a baseline is never taken of a half-drawn screen.
-        assert app.dataset_preview is not None and app.dataset_preview.summary["source"] == "synthetic:classification"
+        assert app.session.dataset_preview is not None and app.session.dataset_preview.summary["source"] == "synthetic:classification"
         assert app.model_label == "1,539 params"
         assert app.tf_label == "TensorFlow (not probed)"
 
@@ -67,9 +67,9 @@ async def test_deterministic_app_finishes_starting():
         for _ in range(40):
             await pilot.pause(0.05)
             await app.workers.wait_for_complete()
-            if app.dataset_preview is not None and app.model_label:
+            if app.session.dataset_preview is not None and app.model_label:
                 break
         assert app.tf_label == "TensorFlow (not probed)"
         assert app.model_label == "1,539 params"
-        assert app.dataset_preview is not None
-        assert app.dataset_preview.summary["source"] == "synthetic:classification"
+        assert app.session.dataset_preview is not None
+        assert app.session.dataset_preview.summary["source"] == "synthetic:classification"

@@ -60,9 +60,9 @@ async def test_train_ex1_by_key_streams_epochs_into_charts_table_and_evaluation(
         assert isinstance(app.screen, TrainScreen)
         assert app.screen.query_one("#opt-epochs").value == "3"
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.result is not None)
+        await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.result is not None)
         await settle(app, pilot)
-        state = app.run_state
+        state = app.session.run_state
         assert len(seen) == 3 and [e.epoch for e in seen] == [0, 1, 2]
         assert state.status == "done"
         charts = list(app.screen.query(MetricChart))
@@ -87,17 +87,17 @@ async def test_stop_after_the_first_batch_keeps_the_model_and_the_app_responsive
         await pilot.press("t")
         await settle(app, pilot)
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_state is not None and bool(app.run_state.batch_logs))
+        await wait_for(pilot, lambda: app.session.run_state is not None and bool(app.session.run_state.batch_logs))
         # While training, what was alive at its start is out of the cyclic GC's full passes…
         assert gc.get_freeze_count() > 100_000
         await pilot.press("x")
-        await wait_for(pilot, lambda: app.run_state.result is not None)
+        await wait_for(pilot, lambda: app.session.run_state.result is not None)
         await settle(app, pilot)
         # …and collectable again once it ends (a later run's garbage does not pile up).
         assert gc.get_freeze_count() == 0
-        assert app.run_state.status == "stopped"
-        assert app.run_state.epochs_done <= 1
-        assert app.trainer.model.predict(app.trainer.data.x_test[:2], verbose=0).shape == (2, 3)
+        assert app.session.run_state.status == "stopped"
+        assert app.session.run_state.epochs_done <= 1
+        assert app.session.trainer.model.predict(app.session.trainer.data.x_test[:2], verbose=0).shape == (2, 3)
         await pilot.press("m")
         await settle(app, pilot)
         assert app.current_mode == "model"
@@ -112,7 +112,7 @@ async def test_second_start_is_refused_and_ctrl_c_asks_while_training():
         await pilot.press("t")
         await settle(app, pilot)
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.steps > 0)
+        await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.steps > 0)
         await pilot.press("s")
         await pilot.pause(0.1)
         assert any("already running" in n.message for n in app._notifications)
@@ -123,9 +123,9 @@ async def test_second_start_is_refused_and_ctrl_c_asks_while_training():
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("n")
         await pilot.pause(0.1)
-        assert app.is_running and app.run_state.running
+        assert app.is_running and app.session.run_state.running
         await pilot.press("x")
-        await wait_for(pilot, lambda: app.run_state.result is not None)
+        await wait_for(pilot, lambda: app.session.run_state.result is not None)
 
 
 async def test_nan_loss_stops_with_a_notice():
@@ -135,9 +135,9 @@ async def test_nan_loss_stops_with_a_notice():
         await pilot.press("t")
         await settle(app, pilot)
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.result is not None)
+        await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.result is not None)
         await settle(app, pilot)
-        assert app.run_state.status == "nan"
+        assert app.session.run_state.status == "nan"
         assert any("NaN" in n.message or "nan" in n.message for n in app._notifications)
         # Said once: when the run ends (the trainer's own notice of it is not shown as well).
         assert sum("compile.learning_rate" in n.message for n in app._notifications) == 1
@@ -155,8 +155,8 @@ async def test_tui_and_headless_give_the_same_history(tmp_path, capsys):
         await pilot.press("t")
         await settle(app, pilot)
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.result is not None)
-        tui = app.run_state.result.history
+        await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.result is not None)
+        tui = app.session.run_state.result.history
     assert set(tui) == set(headless["history"])
     for key, values in headless["history"].items():
         assert np.allclose(values, tui[key], atol=1e-5, rtol=0), key
@@ -187,8 +187,8 @@ async def test_runs_view_lists_compares_and_reopens(tmp_path):
         await pilot.press("enter")
         await settle(app, pilot)
         assert app.current_mode == "train"
-        assert app.run_state.epochs_done in (2, 3)
-        assert app.screen.query_one(EpochTable).row_count == app.run_state.epochs_done
+        assert app.session.run_state.epochs_done in (2, 3)
+        assert app.screen.query_one(EpochTable).row_count == app.session.run_state.epochs_done
 
 
 RECORDED = [
@@ -202,7 +202,7 @@ RECORDED = [
 
 
 def replay(app, events) -> None:
-    app.run_state = RunState(status="running", clock=lambda: 0.0)
+    app.session.run_state = RunState(status="running", clock=lambda: 0.0)
     for event in events:
         app.post_message(TrainingEvent(event))
 
@@ -235,8 +235,8 @@ def test_snapshot_after_run_from_recorded_events(snap_compare):
         await settle(app, pilot)
         replay(app, finished)
         await settle(app, pilot)
-        app.run_state.status = "done"
-        app._redraw_training(full=True)
+        app.session.run_state.status = "done"
+        app.redraw_training(full=True)
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -78,7 +78,7 @@ async def test_counts_follow_the_n_keys_and_the_freeze_toggle_and_match_keras():
         assert f"phase 1 (head){frozen:>15,}{total - frozen:>14,}" in counts
         assert frozen == 2048 * 5 + 5
         assert "phase 2 (last 0)" in counts and "no fine-tuning phase" in counts
-        builds = panel._generation
+        builds = panel.builds.latest
         await pilot.press(*["plus"] * 12, "minus", "minus")
         assert panel.last_n == 10
         counts = shown(app, "#tl-counts")
@@ -89,14 +89,14 @@ async def test_counts_follow_the_n_keys_and_the_freeze_toggle_and_match_keras():
         assert str(table.get_cell("s6", "name")) == "▸ conv5_x (32)"
         assert str(table.get_cell("s6", "ph2")) == "7/32" and str(table.get_cell("s5", "ph2")) == "·"
         assert app.screen.query_one("#tl-n").value == "10"
-        assert panel._generation == builds  # moving N is a sum over the table: no base was rebuilt
+        assert panel.builds.latest == builds  # moving N is a sum over the table: no base was rebuilt
         await pilot.press("right_square_bracket")  # the whole of conv5_x
         assert panel.last_n == 32 and str(table.get_cell("s6", "ph2")) == "22/32"
         await pilot.press("left_square_bracket", "f")
         assert panel.last_n == 0 and panel.freeze is False
         assert "phase 1 (+base)" in shown(app, "#tl-counts")
         assert str(table.get_cell("s3", "ph1")) == "✓"
-        assert app.preset.transfer.freeze is False  # the preset follows: ctrl+s saves what is shown
+        assert app.session.preset.transfer.freeze is False  # the preset follows: ctrl+s saves what is shown
         await pilot.press("enter")  # unfold the input stage
         assert table.row_count == 8 and str(table.get_cell("l0", "name")).strip() == panel.table.layers[0].name
 
@@ -111,9 +111,9 @@ async def test_two_phase_run_by_keys_records_both_phases_with_the_boundary_and_t
         panel = await open_panel(app, pilot)
         expected = panel.table.phase2(10).trainable
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_state is not None and app.run_state.status not in ("running", "stopping"))
+        await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.status not in ("running", "stopping"))
         await settle(app, pilot)
-        state = app.run_state
+        state = app.session.run_state
         assert state.status == "done", state.error
         result = state.result
         assert [p["name"] for p in result.phases] == ["head", "fine_tune"]
@@ -158,13 +158,13 @@ async def offline_imagenet_scenario() -> None:
         assert "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in shown(app, "#tl-weights-hint", joiner="")
         assert panel.table is not None and len(panel.table.layers) == 175  # the table still shows
         await pilot.press("s")  # refused: the reason, and no run
-        assert app.run_state is None
+        assert app.session.run_state is None
         assert any("imagenet offline" in n.message for n in app._notifications)
         await pilot.press("w")
         await wait_for(pilot, lambda: panel.weights_ok is True)
         await settle(app, pilot)
         assert "none: random" in shown(app, "#tl-info")
-        assert app.preset.transfer.weights == "none"
+        assert app.session.preset.transfer.weights == "none"
         await pilot.press("w")
         assert str(app.screen.query_one("#tl-weights").value) == "file"
         assert app.screen.focused is app.screen.query_one("#tl-file")
@@ -207,15 +207,15 @@ def test_snapshot_transfer_panel_after_a_recorded_two_phase_run(snap_compare, si
         await started(app, pilot, model_size=True)
         panel = await open_panel(app, pilot)
         assert panel.last_n == 10
-        app.run_state = RunState(status="running", clock=lambda: 0.0)
+        app.session.run_state = RunState(status="running", clock=lambda: 0.0)
         for event in RECORDED:
             app.post_message(TrainingEvent(event))
         await settle(app, pilot)
-        app.run_state.result = RunResult(preset="ex5", status="completed", epochs_run=4, phases=PHASES)
-        app.run_state.status = "done"
-        app._redraw_training(full=True)
+        app.session.run_state.result = RunResult(preset="ex5", status="completed", epochs_run=4, phases=PHASES)
+        app.session.run_state.status = "done"
+        app.redraw_training(full=True)
         await settle(app, pilot)
-        assert app.run_state.boundaries == [2]
+        assert app.session.run_state.boundaries == [2]
         assert shown(app, "#tl-info").startswith("ResNet50 · 175 layers · 32×32×3")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

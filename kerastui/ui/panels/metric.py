@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from kerastui.core.metrics import TOLERANCE, Comparison, MetricReport, compare_history, format_diff, parse_ref
+from kerastui.ui.latest import Requests
 from kerastui.ui.widgets.charts import epoch_ticks, thin
 
 # The metric files shipped beside the presets: (file, class, what it shows).
@@ -272,7 +273,7 @@ class MetricPanel(Vertical):
         self.check_error: str | None = None  # a file that could not be loaded
         self.checking = False
         self.comparison: Comparison | None = None  # what the table and chart show
-        self._generation = 0
+        self._checks = Requests()  # metric-file checks: the latest wins
         self._run = None  # the RunState of the run this panel started, and its (built-in, custom) pair
         self._run_pair: tuple[str, str] | None = None
         self._rows_shown = 0
@@ -295,10 +296,10 @@ class MetricPanel(Vertical):
 
     def on_mount(self) -> None:
         self._columns()
-        self.preset_opened(self.app.preset)
+        self.preset_opened(self.app.session.preset)
 
     def _base_dir(self) -> Path:
-        return self.app.preset.base_dir
+        return self.app.session.preset.base_dir
 
     # ------------------------------------------------------------------ the metric file
 
@@ -324,7 +325,7 @@ class MetricPanel(Vertical):
     @on(Input.Changed, "#metric-file")
     def _changed(self, event: Input.Changed) -> None:
         """Typing: the cheap problems (no such file, not .py) at once; the real check on enter."""
-        self._generation += 1  # a check still running is for the old text
+        self._checks.new()  # a check still running is for the old text
         self.checking = False
         self.report, self.check_error = None, ref_problem(event.value, self._base_dir())
         self._show_check(pending=self.check_error is None)
@@ -352,18 +353,18 @@ class MetricPanel(Vertical):
 
     def check(self, value: str) -> None:
         problem = ref_problem(value, self._base_dir())
-        self._generation += 1
+        ticket = self._checks.new()
         if problem:
             self.report, self.check_error, self.checking = None, problem, False
             self._show_check()
             return
         self.checking = True
         self._show_check()
-        metrics = self.app.preset.compile.metrics
-        self._check(self._generation, value.strip(), self._base_dir(), metrics[0] if metrics else "accuracy")
+        metrics = self.app.session.preset.compile.metrics
+        self._check(ticket, value.strip(), self._base_dir(), metrics[0] if metrics else "accuracy")
 
     @work(thread=True, group="metric-check", exit_on_error=False)
-    def _check(self, generation: int, value: str, base_dir: Path, default_mirror: str) -> None:
+    def _check(self, ticket: int, value: str, base_dir: Path, default_mirror: str) -> None:
         from kerastui.core.errors import KerasTUIError, one_line
         from kerastui.core.metrics import check_metric_file
 
@@ -375,10 +376,10 @@ class MetricPanel(Vertical):
             error = str(problem)
         except Exception as problem:  # noqa: BLE001 - anything else the user's file does: one line
             error = f"{path}: {type(problem).__name__}: {one_line(problem)}"
-        self.app.call_from_thread(self._checked, generation, report, error)
+        self.app.call_from_thread(self._checked, ticket, report, error)
 
-    def _checked(self, generation: int, report: MetricReport | None, error: str | None) -> None:
-        if generation != self._generation:  # a newer check supersedes this one
+    def _checked(self, ticket: int, report: MetricReport | None, error: str | None) -> None:
+        if not self._checks.is_latest(ticket):  # a newer check supersedes this one
             return
         self.checking = False
         self.report, self.check_error = report, error
@@ -419,7 +420,7 @@ class MetricPanel(Vertical):
 
     def action_train(self) -> None:
         report = self.report
-        state = self.app.run_state
+        state = self.app.session.run_state
         if state is not None and state.running:
             self.app.notify("training is already running; x stops it", title="metric", severity="warning")
             return
@@ -429,7 +430,7 @@ class MetricPanel(Vertical):
                 why = "the metric file is still being checked"
             self.app.notify(self._short(why), title="metric", severity="error")
             return
-        preset = self.app.current_preset()
+        preset = self.app.session.current_preset()
         metrics = list(preset.compile.metrics)
         if report.mirrors not in metrics:
             metrics.append(report.mirrors)
@@ -439,7 +440,7 @@ class MetricPanel(Vertical):
         self._run_pair = (report.mirrors, report.name or report.class_name)
         self._run = None
         self.app.start_training(preset)
-        self._run = self.app.run_state
+        self._run = self.app.session.run_state
         self.redraw(full=True)
 
     def action_stop(self) -> None:
@@ -463,7 +464,7 @@ class MetricPanel(Vertical):
 
     def _pair(self) -> tuple[str, str] | None:
         """(built-in, custom) the shared run is compared on."""
-        if self._run is not None and self.app.run_state is self._run and self._run_pair:
+        if self._run is not None and self.app.session.run_state is self._run and self._run_pair:
             return self._run_pair
         if self.report is not None and self.report.mirrors and self.report.name:
             return self.report.mirrors, self.report.name
@@ -481,7 +482,7 @@ class MetricPanel(Vertical):
         """Training events from the app (the shared run): status always; table, chart, verdict per epoch."""
         if not self.is_mounted:
             return
-        state = self.app.run_state
+        state = self.app.session.run_state
         pair = self._pair()
         if full or epoch or self.comparison is None:
             self.comparison = compare_history(state.history, *pair) if pair and state is not None else None
@@ -521,7 +522,7 @@ class MetricPanel(Vertical):
             return
         agree = comparison.agree
         text = Text(comparison.verdict(), style="bold green" if agree else ("bold red" if agree is False else "dim"))
-        state = self.app.run_state
+        state = self.app.session.run_state
         result = getattr(state, "result", None)
         report = (result.custom_metrics or {}).get(comparison.custom) if result is not None else None
         if report and report.get("test_abs_diff") is not None:
@@ -530,12 +531,12 @@ class MetricPanel(Vertical):
 
     def _status(self) -> None:
         widget = self.query_one("#metric-run", Static)
-        state = self.app.run_state
+        state = self.app.session.run_state
         pair = self._pair()
         text = Text()
         if state is None or state.status == "idle":
             if self.report is not None and self.report.ok:
-                fit = self.app.preset.fit
+                fit = self.app.session.preset.fit
                 text.append(f"s trains {self.app.preset_label} with {self.report.class_name} beside "
                             f"{self.report.mirrors} ({fit.epochs} epochs, batch {fit.batch_size})", style="dim")
             widget.update(text, layout=False)

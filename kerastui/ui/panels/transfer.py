@@ -24,6 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 
 from kerastui.core.specs import LayerSpec, Preset, TensorBoardSpec, TransferSpec
+from kerastui.ui.latest import Requests
 from kerastui.ui.widgets.charts import MetricChart
 from kerastui.ui.widgets.form import Form
 
@@ -151,7 +152,7 @@ class TransferPanel(Vertical):
         self.error: str | None = None
         self.expanded: set[int] = set()  # stage indexes shown unfolded
         self._marks: dict[str, str] = {}  # row key → phase-2 mark on screen
-        self._generation = 0
+        self.builds = Requests()  # base builds: the latest wins
         self._head: list[LayerSpec] | None = None  # None: the default head for the data's classes
         self._building = False
         self._bases = list(BASES)
@@ -199,7 +200,7 @@ class TransferPanel(Vertical):
         for label, key, width in (("stage / layer", "name", 16), ("phase 1", "ph1", 7), ("phase 2", "ph2", 7),
                                   ("params", "params", 10)):
             table.add_column(label, key=key, width=width)
-        self._show_settings(self.app.preset)
+        self._show_settings(self.app.session.preset)
         self._counts()
         self.redraw(full=True)
         self._keras_bases()
@@ -288,7 +289,7 @@ class TransferPanel(Vertical):
             input_shape=parse_size(self.query_one("#tl-input", Input).value), freeze=self.freeze,
             fine_tune_last=self.last_n, fine_tune_learning_rate=lr,
             fine_tune_epochs=_number(self.query_one("#tl-ft-epochs", Input).value or "0", int, "fine-tune epochs", 0),
-            allow_no_weights=bool(self.app.preset.transfer and self.app.preset.transfer.allow_no_weights))
+            allow_no_weights=bool(self.app.session.preset.transfer and self.app.session.preset.transfer.allow_no_weights))
 
     @on(Input.Changed, "#tl-lr")
     @on(Input.Changed, "#tl-ft-epochs")
@@ -296,10 +297,10 @@ class TransferPanel(Vertical):
     @on(Input.Changed, "#tl-input")
     def sync_preset(self) -> None:
         """A transfer preset follows the panel, so saving it (ctrl+s) keeps what is set here."""
-        if self.app.preset.transfer is None:
+        if self.app.session.preset.transfer is None:
             return
         try:
-            self.app.preset.transfer = self.transfer_spec()
+            self.app.session.preset.transfer = self.transfer_spec()
         except ValueError:
             pass  # shown when the value is used (s, enter)
 
@@ -312,7 +313,7 @@ class TransferPanel(Vertical):
 
     def run_preset(self) -> Preset:
         """The app's preset with this panel's transfer section, head and epochs (what ``s`` trains)."""
-        preset = self.app.current_preset()
+        preset = self.app.session.current_preset()
         spec = self.transfer_spec()
         if self._head is None:  # a preset without a transfer section: the exercise's head
             from kerastui.core.datasets import describe
@@ -337,14 +338,14 @@ class TransferPanel(Vertical):
         except ValueError as error:
             self._show_error(str(error))
             return
-        self._generation += 1
+        ticket = self.builds.new()
         self._building = True
         self.error = None
         self.query_one("#tl-info", Static).update(f"[dim]building {spec.base}…[/dim]")
-        self._inspect(self._generation, spec, copy.deepcopy(self.app.current_preset()))
+        self._inspect(ticket, spec, copy.deepcopy(self.app.session.current_preset()))
 
     @work(thread=True, exit_on_error=False, group="transfer-base")
-    def _inspect(self, generation: int, spec: TransferSpec, preset: Preset) -> None:
+    def _inspect(self, ticket: int, spec: TransferSpec, preset: Preset) -> None:
         from kerastui.core import datasets
         from kerastui.core.errors import KerasTUIError, one_line
         from kerastui.core.transfer import check_weights, inspect_base, transfer_image_shape
@@ -357,16 +358,16 @@ class TransferPanel(Vertical):
             data_shape = info.shape if len(info.shape) == 3 else (*info.shape, 1)
             shape = transfer_image_shape(spec, data_shape)
             table = inspect_base(spec, shape, self.head_layers(info.num_classes or 2))
-            self.app.call_from_thread(self._inspected, generation, table, tuple(data_shape))
+            self.app.call_from_thread(self._inspected, ticket, table, tuple(data_shape))
             ok, message = check_weights(spec, shape)
-            self.app.call_from_thread(self._weights_checked, generation, ok, message)
+            self.app.call_from_thread(self._weights_checked, ticket, ok, message)
         except KerasTUIError as error:
-            self.app.call_from_thread(self._failed, generation, str(error))
+            self.app.call_from_thread(self._failed, ticket, str(error))
         except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
-            self.app.call_from_thread(self._failed, generation, f"{type(error).__name__}: {one_line(error)}")
+            self.app.call_from_thread(self._failed, ticket, f"{type(error).__name__}: {one_line(error)}")
 
-    def _inspected(self, generation: int, table, data_shape: tuple[int, ...]) -> None:
-        if generation != self._generation:
+    def _inspected(self, ticket: int, table, data_shape: tuple[int, ...]) -> None:
+        if not self.builds.is_latest(ticket):
             return
         self.table = table
         self._building = False
@@ -377,14 +378,14 @@ class TransferPanel(Vertical):
         self._counts()
         self._info()
 
-    def _weights_checked(self, generation: int, ok: bool, message: str) -> None:
-        if generation != self._generation:
+    def _weights_checked(self, ticket: int, ok: bool, message: str) -> None:
+        if not self.builds.is_latest(ticket):
             return
         self.weights_ok, self.weights_message = ok, message
         self._info()
 
-    def _failed(self, generation: int, message: str) -> None:
-        if generation != self._generation:
+    def _failed(self, ticket: int, message: str) -> None:
+        if not self.builds.is_latest(ticket):
             return
         self._building = False
         self._show_error(message)
@@ -614,7 +615,7 @@ class TransferPanel(Vertical):
 
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
         """Training events from the app: the run line always; chart and phase table per epoch."""
-        state = self.app.run_state
+        state = self.app.session.run_state
         transfer_run = state is not None and (state.phase in ("head", "fine_tune") or bool(
             state.result is not None and getattr(state.result, "phases", None)))
         self.set_class(transfer_run, "-has-run")

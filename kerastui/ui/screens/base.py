@@ -1,24 +1,65 @@
-"""What every workspace screen shares."""
+"""What every workspace screen shares: the hooks the app calls, and failure reporting."""
 
 from __future__ import annotations
 
-from textual import on
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from textual import events, on
+from textual.app import SystemCommand
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.worker import Worker
 
+if TYPE_CHECKING:
+    from kerastui.ui.app import KerasTUI
 
-class Workspace(Screen):
-    """A workspace (one of the app's MODES): its workers' failures are reported by the app."""
 
-    WORKSPACE = True
+class Workspace(Screen[None]):
+    """A workspace (one of the app's MODES).
+
+    The app tells its mounted workspaces what changed by calling these hooks; each is a no-op here
+    and a workspace overrides the ones it shows:
+
+    - ``redraw(full=, epoch=)``: the current run changed (an event, its end, a run reopened).
+    - ``data_changed()``: the session's dataset was replaced.
+    - ``stack_changed()``: the session's layer stack was replaced (a model file opened).
+    - ``system_commands()``: the workspace's own entries in the command palette.
+
+    A new preset arrives as a ``PresetOpened`` message, posted to every workspace.
+    """
 
     # Textual repaints the whole screen when focus moves (Screen.focused repaints): every widget
     # composited again (a Tab in the Train form: 30 ms of compositing, 10 ms without) for a change
     # the widgets concerned redraw themselves (their :focus styles).  A focus move is the commonest
     # key press, also while training; tests/ui/test_terminal_output.py checks nothing goes stale.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
+    if TYPE_CHECKING:
+        @property
+        def app(self) -> KerasTUI: ...
+
+    def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
+        """The current run changed: ``epoch`` when an epoch ended, ``full`` to redraw everything."""
+
+    def data_changed(self) -> None:
+        """The session's dataset was replaced."""
+
+    def stack_changed(self) -> None:
+        """The session's layer stack was replaced."""
+
+    def system_commands(self) -> Iterable[SystemCommand]:
+        """This workspace's entries in the command palette."""
+        return ()
+
+    @on(events.Mount)
+    def _register(self) -> None:
+        self.app.workspace_mounted(self)
+
+    @on(events.Unmount)
+    def _unregister(self) -> None:
+        self.app.workspace_unmounted(self)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:

@@ -18,8 +18,8 @@ from textual.widgets import Checkbox, Header, Input, Label, OptionList, Select, 
 from textual.widgets.option_list import Option
 
 from kerastui.core.specs import DataSpec
-from textual.worker import get_current_worker
 
+from kerastui.ui.latest import Requests
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.pictures import bar_chart, image_strip
@@ -97,6 +97,10 @@ class DataScreen(Workspace):
                 show=False),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._loads = Requests()  # dataset loads: the latest wins
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="data-body"):
@@ -121,13 +125,13 @@ class DataScreen(Workspace):
     async def _mount_options(self) -> None:
         """The options form, then the preset's dataset (both once the first frame is on screen)."""
         await self.query_one("#data-side", Vertical).mount(DataOptions(id="data-options"))
-        self._show_options(self.app.preset.data)
+        self._show_options(self.app.session.preset.data)
         self.call_after_refresh(self.query_one(SourceList).scroll_to_highlight)  # the list got shorter
-        preview = self.app.dataset_preview
+        preview = self.app.session.dataset_preview
         if preview is not None:
             self._show(preview)
         else:
-            self.load(self.app.preset.data)
+            self.load(self.app.session.preset.data)
 
     @property
     def options_ready(self) -> bool:
@@ -137,8 +141,8 @@ class DataScreen(Workspace):
     def _preset_opened(self) -> None:
         self._fill_sources()
         if self.options_ready:  # otherwise the form shows the new preset when it is mounted
-            self._show_options(self.app.preset.data)
-            self.load(self.app.preset.data)
+            self._show_options(self.app.session.preset.data)
+            self.load(self.app.session.preset.data)
 
     # ------------------------------------------------------------------ the form
 
@@ -147,7 +151,7 @@ class DataScreen(Workspace):
 
         sources = self.query_one(SourceList)
         sources.clear_options()
-        current = self.app.preset.data.source
+        current = self.app.session.preset.data.source
         for name in registry.KERAS_DATASETS:
             mark = "✓" if registry.keras_cached(name) else "↓"
             sources.add_option(Option(f"{mark} keras:{name}", id=f"keras:{name}"))
@@ -175,7 +179,7 @@ class DataScreen(Workspace):
 
     def spec_from_form(self, source: str) -> DataSpec:
         """The preset's data spec with this form's source and options; ValueError names the field."""
-        base = copy.deepcopy(self.app.preset.data)
+        base = copy.deepcopy(self.app.session.preset.data)
         if not self.options_ready:
             return replace(base, source=source)
         try:
@@ -241,41 +245,36 @@ class DataScreen(Workspace):
 
     def load(self, spec: DataSpec) -> None:
         self.query_one("#card-error", Static).update(f"[dim]loading {spec.source}…[/dim]")
-        self._load(spec, self.app.preset.compile.loss, self.app.preset.base_dir)
+        preset = self.app.session.preset
+        self._load(self._loads.new(), spec, preset.compile.loss, preset.base_dir)
 
     @work(thread=True, exclusive=True, group="data", exit_on_error=False)
-    def _load(self, spec: DataSpec, loss: str, base_dir: Path) -> None:
+    def _load(self, ticket: int, spec: DataSpec, loss: str, base_dir: Path) -> None:
         from kerastui.core import datasets
         from kerastui.core.errors import KerasTUIError
 
-        worker = get_current_worker()
         try:
             preview = datasets.preview(spec, loss=loss, base_dir=base_dir)
         except KerasTUIError as error:
-            if not worker.is_cancelled:
-                self.post_message(DatasetFailed(spec, str(error)))
+            self.post_message(DatasetFailed(ticket, spec, str(error)))
             return
-        if not worker.is_cancelled:  # a newer load replaced this one
-            self.post_message(DatasetLoaded(spec, preview))
+        self.post_message(DatasetLoaded(ticket, spec, preview))
 
     @on(DatasetFailed)
     def _failed(self, message: DatasetFailed) -> None:
-        self._error(message.error)
+        if self._loads.is_latest(message.ticket):  # a newer load replaced this one
+            self._error(message.error)
 
     def _error(self, text: str) -> None:
-        kept = f" — still showing {self.app.preset.data.source}" if self.app.dataset_preview is not None else ""
+        kept = f" — still showing {self.app.session.preset.data.source}" if self.app.session.dataset_preview is not None else ""
         self.query_one("#card-error", Static).update(Text(f"✗ {text}{kept}", style="bold red"))
 
     @on(DatasetLoaded)
     def _loaded(self, message: DatasetLoaded) -> None:
-        self.app.preset.data = message.spec
-        self.app.dataset_preview = message.preview
+        if not self._loads.is_latest(message.ticket):  # a newer load replaced this one
+            return
+        self.app.dataset_loaded(message.spec, message.preview, by=self)
         self._show(message.preview)
-        for screen in self.app._all_workspace_screens():
-            if screen is not self and hasattr(screen, "data_changed") and screen.is_mounted:
-                screen.data_changed()
-        if self.app.tf_ready or self.app.deterministic:
-            self.app.size_model()
 
     def _show(self, preview) -> None:
         s = preview.summary

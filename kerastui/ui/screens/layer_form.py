@@ -13,6 +13,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
 
 from kerastui.core.layers import LayerInfo
 from kerastui.core.specs import LayerSpec
+from kerastui.ui.latest import Requests
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
 
 if sys.version_info >= (3, 11):
@@ -83,6 +84,7 @@ class LayerFormDialog(Dialog):
         self.functional = functional
         self.validate = validate
         self.names = names or []
+        self._checks = Requests()  # Keras checks of the form: the latest wins
 
     def compose(self) -> ComposeResult:
         info, kwargs = self.info, self.spec.kwargs
@@ -175,21 +177,23 @@ class LayerFormDialog(Dialog):
             self.show_error(str(error))
             return
         self.query_one("#form-error", Static).update("[dim]checking with Keras…[/dim]")
-        self._check(spec)
+        self._check(self._checks.new(), spec)
 
     @on(Button.Pressed, "#form-cancel")
     def _cancel(self) -> None:
         self.dismiss(None)
 
     @work(thread=True, exclusive=True, group="form", exit_on_error=False)
-    def _check(self, spec: LayerSpec) -> None:
+    def _check(self, ticket: int, spec: LayerSpec) -> None:
         try:
             error = self.validate(spec)
         except Exception as failure:  # noqa: BLE001 - shown in the form, never a traceback
             error = f"{type(failure).__name__}: {failure}"
-        self.app.call_from_thread(self._checked, spec, error)
+        self.app.call_from_thread(self._checked, ticket, spec, error)
 
-    def _checked(self, spec: LayerSpec, error: str | None) -> None:
+    def _checked(self, ticket: int, spec: LayerSpec, error: str | None) -> None:
+        if not self._checks.is_latest(ticket):  # applied again since: that check answers
+            return
         if error:
             self.show_error(error)
         else:

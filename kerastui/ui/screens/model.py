@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import itertools
 
 from rich.text import Text
 from textual import on, work
@@ -14,6 +13,7 @@ from textual.widgets import DataTable, Header, Static
 
 from kerastui.core.specs import LayerSpec, Preset
 
+from kerastui.ui.latest import Requests
 from kerastui.ui.messages import PresetOpened, StackChecked
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.footer import KeyFooter
@@ -53,9 +53,8 @@ class ModelScreen(Workspace):
 
     def __init__(self) -> None:
         super().__init__()
-        self._generation = itertools.count(1)
-        self.generation = 0
-        self.checked_generation = -1
+        self._checks = Requests()  # stack checks: the latest wins
+        self._shown = -1  # the ticket of the check whose answer is on screen
         self.report = None
         self.last_valid = None
         self.input_shape: tuple[int, ...] | None = None
@@ -78,6 +77,10 @@ class ModelScreen(Workspace):
         """The dataset changed: input shapes follow it."""
         self.refresh_stack()
 
+    def stack_changed(self) -> None:
+        """A model file was opened: its layers are the stack now."""
+        self.refresh_stack()
+
     @on(PresetOpened)
     def _preset_opened(self) -> None:
         self.last_valid = None
@@ -87,51 +90,51 @@ class ModelScreen(Workspace):
 
     @property
     def preset(self) -> Preset:
-        return self.app.current_preset()
+        return self.app.session.current_preset()
 
     @property
     def checking(self) -> bool:
         """Keras has not yet answered for the stack on screen (shapes and counts show "…")."""
-        return self.checked_generation != self.generation
+        return not self._checks.is_latest(self._shown)
 
     @property
     def read_only(self) -> bool:
-        return self.app.preset.model.type == "subclass"
+        return self.app.session.preset.model.type == "subclass"
 
     def refresh_stack(self, cursor: int | None = None) -> None:
         """Show the specs at once, then ask Keras for shapes and counts in a worker."""
-        self.generation = next(self._generation)
-        self._fill(self.app.stack.layers, None, cursor)
+        ticket = self._checks.new()
+        self._fill(self.app.session.stack.layers, None, cursor)
         self.query_one("#model-title", Static).update(self._title())
-        self._check(self.generation, self.preset)
+        self._check(ticket, self.preset)
 
     def _title(self) -> str:
-        preset = self.app.preset
+        preset = self.app.session.preset
         kind = preset.model.type
         if preset.transfer is not None:
             kind = f"transfer: {preset.transfer.base} base (weights {preset.transfer.weights}) + head"
         shape = f"input {list(self.input_shape)}" if self.input_shape else "input from the data"
         waiting = "" if self.app.tf_ready or self.app.deterministic else "  [dim](waiting for TensorFlow…)[/dim]"
-        return f"[b]{kind}[/b] · {shape} · {len(self.app.stack.layers)} layers{waiting}"
+        return f"[b]{kind}[/b] · {shape} · {len(self.app.session.stack.layers)} layers{waiting}"
 
     @work(thread=True, exclusive=True, group="stack", exit_on_error=False)
-    def _check(self, generation: int, preset: Preset) -> None:
+    def _check(self, ticket: int, preset: Preset) -> None:
         from kerastui.core.check import stack_check
 
         report = stack_check(preset)
-        self.post_message(StackChecked(generation, report))
+        self.post_message(StackChecked(ticket, report))
 
     @on(StackChecked)
     def _checked(self, message: StackChecked) -> None:
-        if message.generation != self.generation:
+        if not self._checks.is_latest(message.ticket):
             return  # a newer edit is being checked
         shape, report = message.report
-        self.checked_generation = message.generation
+        self._shown = message.ticket
         self.input_shape = shape
         self.report = report
         if report.error is None:
             self.last_valid = report
-        self._fill(self.app.stack.layers, report, None)
+        self._fill(self.app.session.stack.layers, report, None)
         self.query_one("#model-title", Static).update(self._title())
 
     # ------------------------------------------------------------------ drawing
@@ -141,7 +144,7 @@ class ModelScreen(Workspace):
 
         table = self.query_one(LayerTable)
         keep = table.cursor_row if cursor is None else cursor
-        functional = self.app.preset.model.type == "functional"
+        functional = self.app.session.preset.model.type == "functional"
         columns = ["#", "type", *(["name", "inputs"] if functional else []), "arguments", "output shape", "params"]
         set_columns(table, columns)
         rows = report.rows if report is not None and report.error is None else None
@@ -254,7 +257,7 @@ class ModelScreen(Workspace):
         index = self._cursor()
         if index < 0 or not self._editable():
             return
-        spec = self.app.stack.layers[index]
+        spec = self.app.session.stack.layers[index]
         self._open_form(spec.type, spec, index, insert=False)
 
     def _open_form(self, layer_type: str, spec: LayerSpec | None, index: int, *, insert: bool) -> None:
@@ -267,9 +270,9 @@ class ModelScreen(Workspace):
         except ModelError as error:
             self.notify(str(error), severity="error")
             return
-        functional = self.app.preset.model.type == "functional"
+        functional = self.app.session.preset.model.type == "functional"
         if functional and spec is None:
-            names = {layer.name for layer in self.app.stack.layers}
+            names = {layer.name for layer in self.app.session.stack.layers}
             base = layer_type.lower()
             n = 1
             while f"{base}_{n}" in names:
@@ -280,9 +283,9 @@ class ModelScreen(Workspace):
             if result is None:
                 return
             if insert:
-                at = self.app.stack.insert(index, result)
+                at = self.app.session.stack.insert(index, result)
             else:
-                self.app.stack.replace(index, result)
+                self.app.session.stack.replace(index, result)
                 at = index
             self.refresh_stack(cursor=at + self._base_rows())
 
@@ -290,46 +293,46 @@ class ModelScreen(Workspace):
                                              validate=self.validator(index, insert)), done)
 
     def _base_rows(self) -> int:
-        return 1 if self.app.preset.transfer is not None else 0
+        return 1 if self.app.session.preset.transfer is not None else 0
 
     def action_delete_layer(self) -> None:
         index = self._cursor()
         if index < 0 or not self._editable():
             return
-        at = self.app.stack.delete(index)
+        at = self.app.session.stack.delete(index)
         self.refresh_stack(cursor=max(at, 0) + self._base_rows())
 
     def action_move_layer(self, delta: int) -> None:
         index = self._cursor()
         if index < 0 or not self._editable():
             return
-        at = self.app.stack.move(index, delta)
+        at = self.app.session.stack.move(index, delta)
         self.refresh_stack(cursor=at + self._base_rows())
 
     def action_duplicate_layer(self) -> None:
         index = self._cursor()
         if index < 0 or not self._editable():
             return
-        at = self.app.stack.duplicate(index)
+        at = self.app.session.stack.duplicate(index)
         self.refresh_stack(cursor=at + self._base_rows())
 
     def action_undo(self) -> None:
-        if self.app.stack.undo():
+        if self.app.session.stack.undo():
             self.refresh_stack()
         else:
             self.notify("nothing to undo")
 
     def action_redo(self) -> None:
-        if self.app.stack.redo():
+        if self.app.session.stack.redo():
             self.refresh_stack()
         else:
             self.notify("nothing to redo")
 
     def action_toggle_functional(self) -> None:
-        if not self._editable() or self.app.preset.transfer is not None:
+        if not self._editable() or self.app.session.preset.transfer is not None:
             return
-        preset = self.app.preset
-        layers = copy.deepcopy(self.app.stack.layers)
+        preset = self.app.session.preset
+        layers = copy.deepcopy(self.app.session.stack.layers)
         if preset.model.type == "sequential":
             previous = None
             for i, spec in enumerate(layers):
@@ -346,7 +349,7 @@ class ModelScreen(Workspace):
                 spec.inputs = None
             preset.model.type = "sequential"
             preset.model.outputs = None
-        self.app.stack.set(layers)
+        self.app.session.stack.set(layers)
         self.refresh_stack()
 
     def action_show_summary(self) -> None:

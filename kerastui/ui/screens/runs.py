@@ -207,6 +207,4 @@ class RunsScreen(Workspace):
         self.app.open_preset(preset)
         state = RunState.from_metrics(read_metrics(run.path), status=run.status)
         state.run_dir = str(run.path)
-        self.app.run_state = state
-        self.app.switch_mode("train")
-        self.app.call_after_refresh(self.app._redraw_training, full=True)
+        self.app.show_run(state)

@@ -17,6 +17,7 @@ from kerastui.ui.widgets.form import Form
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
+from kerastui.ui.session import Origin
 from kerastui.ui.widgets.pictures import image_strip
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.tables import add_rows, set_columns
@@ -159,7 +160,7 @@ class SaveLoadScreen(Workspace):
         self.redraw(full=True)
 
     def _default_paths(self) -> None:
-        name = self.app.preset.name or "model"
+        name = self.app.session.preset.name or "model"
         self.query_one("#save-path", Input).value = str(Path.cwd() / "models" / name)
         self.query_one("#script-path", Input).value = str(Path.cwd() / f"{name}_train.py")
 
@@ -167,22 +168,22 @@ class SaveLoadScreen(Workspace):
 
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
         """Training events: the working model line follows the run (a finished run is savable)."""
-        working = self.app.working_model()
+        working = self.app.session.working_model()
         line = self.query_one("#working-model", Static)
         if working is None:
-            running = self.app.run_state is not None and self.app.run_state.running
+            running = self.app.session.training
             line.update(Text.assemble(("working model  ", "bold"), ("training…", "") if running else
                                       ("none yet: train one (t, then s) or open a file (r)", "dim")), layout=False)
         else:
-            _, fmt, where = working
-            line.update(Text.assemble(("working model  ", "bold"), where, (f"  ({fmt})", "dim")), layout=False)
+            line.update(Text.assemble(("working model  ", "bold"), working.where, (f"  ({working.format})", "dim")),
+                        layout=False)
 
     def message(self, text: str, *, error: bool = False) -> None:
         style = "red" if error else "green"
         self.query_one("#saveload-message", Static).update(Text(text, style=style))
 
     def _show_opened(self) -> None:
-        opened = self.app.opened
+        opened = self.app.session.opened
         title = self.query_one("#opened-title", Static)
         table = self.query_one(OpenedLayers)
         if opened is None:
@@ -213,11 +214,11 @@ class SaveLoadScreen(Workspace):
         """The preset's prepared data (worker thread): the last run's when it used the same preset data."""
         from kerastui.core.training import prepare_data
 
-        preset = self.app.current_preset()
+        preset = self.app.session.current_preset()
         key = (repr(preset.data), preset.compile.loss, repr(preset.transfer))
-        trainer = self.app.trainer
-        if trainer is not None and trainer.data is not None and self.app.model_origin == "trained":
-            return trainer.data
+        trained = self.app.session.trained_data()
+        if trained is not None:
+            return trained
         if self.data is None or self._data_key != key:
             self.data, self._data_key = prepare_data(preset), key
         return self.data
@@ -233,7 +234,7 @@ class SaveLoadScreen(Workspace):
         self.app.call_from_thread(self.message, text, error=True)
 
     def _working_or_say(self):
-        working = self.app.working_model()
+        working = self.app.session.working_model()
         if working is None:
             self.message("no working model: train one (t) or open a file (r)", error=True)
         return working
@@ -246,7 +247,7 @@ class SaveLoadScreen(Workspace):
         working = self._working_or_say()
         if working is None:
             return
-        model, fmt, _ = working
+        model, fmt = working.model, working.format
         if fmt == "savedmodel":
             self.message("an opened SavedModel is a traced graph, not a Keras model: it cannot be saved again "
                          "as .keras/.h5; open the .keras file instead", error=True)
@@ -290,13 +291,14 @@ class SaveLoadScreen(Workspace):
         try:
             data = self._dataset() if verify else None
             x = data.x_test[:VERIFY_SAMPLES] if data is not None else None
-            opened = self.app.opened if self.app.model_origin == "opened" else None
-            trainer = self.app.trainer
+            session = self.app.session
+            opened = session.opened if session.origin is Origin.OPENED else None
+            trainer = self.app.session.trainer
             custom = (opened.custom_objects if opened is not None else
                       trainer.built.custom_objects if trainer is not None and trainer.built else {})
             # The reload runs the stored code only when this is the very model the user chose to open
             # with safe mode off (its code already runs here); any other model reloads in safe mode.
-            allowed = self.app.opened
+            allowed = self.app.session.opened
             safe_mode = not (allowed is not None and not allowed.safe_mode and model is allowed.model)
             results = save_and_verify(model, folder, formats, x, custom_objects=custom, verify=verify, stem=stem,
                                       safe_mode=safe_mode)
@@ -352,11 +354,11 @@ class SaveLoadScreen(Workspace):
             self.message("open: type the path of a .keras or .h5 file or a SavedModel folder", error=True)
             self.query_one("#open-path", Input).focus()
             return
-        if self.app.run_state is not None and self.app.run_state.running:
+        if self.app.session.run_state is not None and self.app.session.run_state.running:
             self.message("open: wait for training to finish (x stops it)", error=True)
             return
         self.message(f"opening {text}…")
-        self._open(Path(text).expanduser(), self.app.current_preset())
+        self._open(Path(text).expanduser(), self.app.session.current_preset())
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def _open(self, path: Path, preset, safe_mode: bool = True) -> None:
@@ -409,14 +411,14 @@ class SaveLoadScreen(Workspace):
         working = self._working_or_say()
         if working is not None:
             self.message("evaluating on the test split…")
-            self._evaluate(*working[:2])
+            self._evaluate(working.model, working.format)
 
     @work(thread=True, exclusive=True, group="saveload-eval", exit_on_error=False)
     def _evaluate(self, model, fmt: str) -> None:
         from kerastui.core.evaluation import evaluate, evaluate_predictions, split_report
         from kerastui.core.saving import predict
 
-        preset = self.app.current_preset()
+        preset = self.app.session.current_preset()
         try:
             data = self._dataset()
             if fmt == "savedmodel" or getattr(model, "compiled", True) is False:
@@ -447,7 +449,7 @@ class SaveLoadScreen(Workspace):
     def action_predict(self) -> None:
         working = self._working_or_say()
         if working is not None:
-            self._predict(working[0], working[1], self.query_one("#predict-samples", Input).value)
+            self._predict(working.model, working.format, self.query_one("#predict-samples", Input).value)
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
     def _predict(self, model, fmt: str, text: str) -> None:
@@ -485,7 +487,7 @@ class SaveLoadScreen(Workspace):
     def _row_submitted(self, event: Input.Submitted) -> None:
         working = self._working_or_say()
         if working is not None:
-            self._predict_row(working[0], working[1], event.value)
+            self._predict_row(working.model, working.format, event.value)
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
     def _predict_row(self, model, fmt: str, text: str) -> None:
@@ -520,7 +522,7 @@ class SaveLoadScreen(Workspace):
             self.message("script: type a file name", error=True)
             return
         path = Path(text).expanduser()
-        preset = self.app.current_preset()
+        preset = self.app.session.current_preset()
 
         def write(yes: bool | None = True) -> None:
             if not yes:

@@ -110,7 +110,7 @@ class TrainScreen(Workspace):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.show_settings(self.app.preset)
+        self.show_settings(self.app.session.preset)
         self.redraw(full=True)
         self._keras_optimizers()
 
@@ -138,7 +138,7 @@ class TrainScreen(Workspace):
 
     @on(PresetOpened)
     def _preset_opened(self) -> None:
-        self.show_settings(self.app.preset)
+        self.show_settings(self.app.session.preset)
         self.redraw(full=True)
 
     # ------------------------------------------------------------------ settings form
@@ -177,7 +177,7 @@ class TrainScreen(Workspace):
         self._tensorboard_hint()
 
     def _loss_hint(self) -> None:
-        preview = self.app.dataset_preview
+        preview = self.app.session.dataset_preview
         hint = suggested_loss(preview.summary if preview else None)
         loss = self.query_one("#opt-loss", Select).value
         text = "" if hint is None else (f"suggested for this data: {hint}" if hint != loss else "✓ suits the data")
@@ -192,14 +192,14 @@ class TrainScreen(Workspace):
     def _tensorboard_hint(self) -> None:
         enabled = self.query_one("#cb-tensorboard", Checkbox).value
         log_dir = self.query_one("#cb-tb-dir", Input).value.strip() or "<run dir>/tensorboard"
-        run_dir = self.app.run_state.run_dir if self.app.run_state else None
+        run_dir = self.app.session.run_state.run_dir if self.app.session.run_state else None
         if enabled and not self.query_one("#cb-tb-dir", Input).value.strip() and run_dir:
             log_dir = f"{run_dir}/tensorboard"
         self.query_one("#tb-command", Static).update(f"view: tensorboard --logdir {log_dir}" if enabled else "")
 
     def preset_from_form(self) -> Preset:
         """The app's preset with this form applied; ValueError names the field."""
-        preset = self.app.current_preset()
+        preset = self.app.session.current_preset()
 
         def number(widget_id: str, kind, name: str, *, minimum=None, allow_empty=False):
             text = self.query_one(widget_id, Input).value.strip()
@@ -269,7 +269,7 @@ class TrainScreen(Workspace):
 
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
         """Progress always; charts and the epoch table when an epoch ended (or everything)."""
-        state: RunState | None = self.app.run_state
+        state: RunState | None = self.app.session.run_state
         self._status(state)
         self._progress(state)
         if state is None:
@@ -417,7 +417,7 @@ def confusion_table(matrix: list[list[int]], names: list[str]) -> Table:
 def predictions_view(predictions: list[dict], app) -> Text | Table:
     labels = [f"{'✓' if p.get('correct') else '✗'} {p['predicted']}/{p['true']}" if "correct" in p
               else f"{p['predicted']:.3g}/{p['true']:.3g}" for p in predictions]
-    images = app.prediction_images
+    images = app.session.prediction_images
     if images is not None and len(images):
         return Text("test samples (predicted/true)\n", style="bold") + image_strip(images, labels, max_width=90)
     table = Table(title="test samples", title_justify="left", box=None, pad_edge=False)

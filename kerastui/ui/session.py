@@ -1,0 +1,142 @@
+"""The workbench's session: what the user is working on, apart from any screen.
+
+Plain Python (no Textual): the preset, its layer stack, the dataset preview, the current run, the
+last run's trainer, a model file opened for work, and which of the last two is the *working
+model* (what Save/Load saves, evaluates and predicts with).  The app (the shell) holds one
+Session; workspaces read it and ask the app to change it, so that the app can tell every
+workspace what changed.  Unit-tested without a pilot (tests/unit/test_session.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from kerastui.core.specs import Preset
+from kerastui.core.stack import LayerStack
+from kerastui.ui.state import RunState
+
+if TYPE_CHECKING:  # heavy modules (TensorFlow): imported by the workers that create these objects
+    import numpy as np
+
+    from kerastui.core.datasets import Preview
+    from kerastui.core.saving import OpenedModel
+    from kerastui.core.training import Trainer
+
+
+class Origin(Enum):
+    """Where the working model came from."""
+
+    NONE = "none"  # neither trained here nor opened yet
+    TRAINED = "trained"  # the last run's model
+    OPENED = "opened"  # a model file opened in the Save/Load workspace
+
+
+@dataclass(frozen=True)
+class WorkingModel:
+    """The model Save/Load works with: a Keras model or a SavedModel object, its format, and a
+    phrase saying where it came from ("trained here (runs/…)", "opened models/ex2.keras")."""
+
+    model: Any
+    format: str
+    where: str
+
+
+@dataclass
+class Session:
+    preset: Preset = field(default_factory=lambda: Preset(title="untitled", name="untitled"))
+    stack: LayerStack = field(init=False)
+    dataset_preview: Preview | None = None
+    run_state: RunState | None = None  # the current or last run, as the TUI shows it
+    trainer: Trainer | None = None  # the last run's core Trainer: its model and data stay usable
+    opened: OpenedModel | None = None
+    origin: Origin = Origin.NONE
+    prediction_images: np.ndarray | None = None  # the last run's sample images, scaled for display
+
+    def __post_init__(self) -> None:
+        self.stack = LayerStack(list(self.preset.model.layers))
+
+    @property
+    def name(self) -> str:
+        """The preset's label for the status line."""
+        return self.preset.name or self.preset.title or "untitled"
+
+    @property
+    def training(self) -> bool:
+        return self.run_state is not None and self.run_state.running
+
+    def current_preset(self) -> Preset:
+        """The workspace state as a preset (what Save writes and what training would run)."""
+        preset = copy.deepcopy(self.preset)
+        preset.model.layers = copy.deepcopy(self.stack.layers)
+        return preset
+
+    # ------------------------------------------------------------------ changes
+
+    def open_preset(self, preset: Preset) -> None:
+        """A new preset replaces the current one: its stack, no dataset yet, no opened model (the
+        last run's model stays the working model if there is one)."""
+        self.preset = preset
+        self.stack = LayerStack(list(preset.model.layers))
+        self.opened = None
+        self.dataset_preview = None
+        if self.origin is Origin.OPENED:
+            self.origin = Origin.TRAINED if self._trained_model() is not None else Origin.NONE
+
+    def model_opened(self, opened: OpenedModel) -> None:
+        """A model file was opened: it becomes the working model; mapped layers become the stack."""
+        self.opened = opened
+        self.origin = Origin.OPENED
+        if opened.specs is not None:
+            self.preset.model.type = "sequential"
+            self.preset.model.subclass = None
+            self.preset.transfer = None
+            self.stack = LayerStack(list(opened.specs))
+
+    def training_started(self, preset: Preset) -> RunState:
+        """A run of ``preset`` starts: its settings become the session's (the stack stays)."""
+        self.preset.compile, self.preset.fit = preset.compile, preset.fit
+        self.preset.callbacks, self.preset.data = preset.callbacks, preset.data
+        self.preset.transfer = preset.transfer
+        self.run_state = RunState(status="running")
+        self.prediction_images = None
+        return self.run_state
+
+    def training_ended(self) -> None:
+        """The run ended with a model (finished, stopped or NaN): it is the working model now."""
+        if self._trained_model() is not None:
+            self.origin = Origin.TRAINED
+
+    # ------------------------------------------------------------------ questions
+
+    def continued_model(self, preset: Preset) -> Any | None:
+        """The opened model's Keras object when training should go on from its weights: it is the
+        working model and the layer stack is still the one it was opened with (or it is read-only)."""
+        opened = self.opened
+        if self.origin is not Origin.OPENED or opened is None or not opened.is_keras:
+            return None
+        if opened.specs is not None and list(preset.model.layers) != list(opened.specs):
+            return None  # the stack was edited since: build it anew
+        return opened.model
+
+    def working_model(self) -> WorkingModel | None:
+        if self.origin is Origin.OPENED and self.opened is not None:
+            return WorkingModel(self.opened.model, self.opened.format, f"opened {self.opened.path}")
+        model = self._trained_model()
+        if model is not None and not self.training:
+            state = self.run_state
+            where = f"trained here ({state.run_dir})" if state is not None and state.run_dir else "trained here"
+            return WorkingModel(model, "keras", where)
+        return None
+
+    def trained_data(self) -> Any | None:
+        """The last run's prepared data while its model is the working model (Save/Load reuses it)."""
+        trainer = self.trainer
+        if trainer is not None and trainer.data is not None and self.origin is Origin.TRAINED:
+            return trainer.data
+        return None
+
+    def _trained_model(self) -> Any | None:
+        return self.trainer.model if self.trainer is not None else None

@@ -1,0 +1,59 @@
+"""When training events are drawn.
+
+Every repaint takes the GIL from the training thread, so a live run is drawn at a bounded rate:
+charts and the epoch table at ``chart_hz`` at most (an epoch that ends sooner is drawn when the
+interval is up, never dropped), the progress line at ``progress_hz``, the run's end at once.
+Plain Python with an injected clock and timer, so its rule is unit-tested without an app.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+PROGRESS_HZ = 2  # progress line repaints per second while training
+CHART_HZ = 1  # chart and epoch-table repaints per second at most
+
+
+class RedrawThrottle:
+    """Turns a stream of training events into calls of ``draw(epoch=…)``.
+
+    ``draw(epoch=True)`` repaints charts and tables too; ``draw(epoch=False)`` only the progress.
+    ``set_timer(delay, callback)`` schedules a deferred epoch redraw (the app's ``set_timer``).
+    ``every_event``: draw every event at once, no clock involved (snapshot tests).
+    """
+
+    def __init__(self, draw: Callable[[bool], None], set_timer: Callable[[float, Callable[[], None]], object], *,
+                 chart_hz: float = CHART_HZ, progress_hz: float = PROGRESS_HZ,
+                 clock: Callable[[], float] = time.monotonic, every_event: bool = False) -> None:
+        self._draw = draw
+        self._set_timer = set_timer
+        self._chart_interval = 1 / chart_hz
+        self._progress_interval = 1 / progress_hz
+        self._clock = clock
+        self._every_event = every_event
+        self._last_progress = 0.0
+        self._last_chart = 0.0
+        self._epoch_pending = False
+
+    def event(self, *, epoch: bool = False, final: bool = False) -> None:
+        """An event arrived: ``epoch`` when an epoch ended, ``final`` when the run ended."""
+        if self._every_event:
+            self._draw(epoch or final)
+            return
+        now = self._clock()
+        if final or (epoch and now - self._last_chart >= self._chart_interval):
+            self.flush()
+        elif epoch:
+            if not self._epoch_pending:
+                self._epoch_pending = True
+                self._set_timer(self._last_chart + self._chart_interval - now, self.flush)
+        elif now - self._last_progress >= self._progress_interval:
+            self._last_progress = now
+            self._draw(False)
+
+    def flush(self) -> None:
+        """Draw everything now (a pending epoch included)."""
+        self._epoch_pending = False
+        self._last_chart = self._last_progress = self._clock()
+        self._draw(True)

@@ -1,0 +1,170 @@
+"""The UI's plain-Python parts, without a pilot: the session, the redraw throttle, "the latest wins"."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from kerastui.core import presets
+from kerastui.core.saving import open_model, save_model
+from kerastui.core.specs import LayerSpec
+from kerastui.core.training import Trainer
+from kerastui.ui.latest import Requests
+from kerastui.ui.session import Origin, Session, WorkingModel
+from kerastui.ui.throttle import RedrawThrottle
+
+
+def tiny(epochs: int = 1):
+    return presets.load("ex1", {"fit.epochs": epochs, "data.samples": 200})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trainer:
+    trainer = Trainer(tiny(), runs_dir=tmp_path_factory.mktemp("runs"))
+    trainer.run()
+    return trainer
+
+
+# ---------------------------------------------------------------------- Session
+
+
+def test_a_new_session_has_the_presets_stack_and_no_working_model() -> None:
+    session = Session(tiny())
+    assert session.stack.layers == session.preset.model.layers
+    assert session.stack.layers is not session.preset.model.layers  # edits do not touch the preset
+    assert session.origin is Origin.NONE and session.working_model() is None and not session.training
+    assert session.name == "ex1"
+    assert Session().name == "untitled"
+
+
+def test_current_preset_carries_the_edited_stack_and_is_a_copy() -> None:
+    session = Session(tiny())
+    session.stack.insert(0, LayerSpec("Dense", {"units": 3}))
+    preset = session.current_preset()
+    assert preset.model.layers[0].type == "Dense" and preset.model.layers[0].kwargs == {"units": 3}
+    assert len(session.preset.model.layers) == len(preset.model.layers) - 1
+    preset.model.layers.clear()
+    assert session.stack.layers  # the copy is the caller's
+
+
+def test_a_finished_run_is_the_working_model_until_a_file_is_opened(trained: Trainer, tmp_path) -> None:
+    session = Session(tiny())
+    state = session.training_started(session.current_preset())
+    assert session.training and session.run_state is state and state.status == "running"
+    session.trainer = trained
+    assert session.working_model() is None  # never the model of a run still going
+    state.status = "done"
+    state.run_dir = "runs/x"
+    session.training_ended()
+    assert session.origin is Origin.TRAINED
+    assert session.working_model() == WorkingModel(trained.model, "keras", "trained here (runs/x)")
+    assert session.trained_data() is trained.data
+
+    path = save_model(trained.model, tmp_path / "m.keras")
+    opened = open_model(path, session.current_preset())
+    session.model_opened(opened)
+    assert session.origin is Origin.OPENED and session.trained_data() is None
+    working = session.working_model()
+    assert working is not None and working.model is opened.model and working.where == f"opened {opened.path}"
+    assert opened.specs is not None and session.stack.layers == opened.specs  # mapped layers are the stack
+
+    # Training goes on from the opened weights while the stack is the one it was opened with.
+    assert session.continued_model(session.current_preset()) is opened.model
+    edited = session.current_preset()
+    edited.model.layers.append(LayerSpec("Dense", {"units": 2}))
+    assert session.continued_model(edited) is None
+
+    # A preset opened next: the opened file goes, the last run's model is the working model again.
+    session.open_preset(tiny())
+    assert session.opened is None and session.origin is Origin.TRAINED and session.dataset_preview is None
+
+
+def test_opening_a_preset_with_no_run_leaves_no_working_model(trained: Trainer, tmp_path) -> None:
+    session = Session(tiny())
+    session.model_opened(open_model(save_model(trained.model, tmp_path / "m.keras"), session.current_preset()))
+    session.open_preset(copy.deepcopy(session.preset))
+    assert session.origin is Origin.NONE and session.working_model() is None
+
+
+def test_training_started_takes_the_runs_settings_but_keeps_the_stack() -> None:
+    session = Session(tiny())
+    session.stack.delete(0)
+    run = tiny()
+    run.fit.epochs = 7
+    session.prediction_images = np.zeros((1, 2, 2, 1))
+    session.training_started(run)
+    assert session.preset.fit.epochs == 7 and session.prediction_images is None
+    assert len(session.stack.layers) == len(run.model.layers) - 1
+
+
+# ---------------------------------------------------------------------- RedrawThrottle
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def throttle(clock: Clock, **kwargs):
+    draws: list[bool] = []
+    timers: list[tuple[float, object]] = []
+    t = RedrawThrottle(draws.append, lambda delay, callback: timers.append((delay, callback)),
+                       chart_hz=1, progress_hz=2, clock=clock, **kwargs)
+    return t, draws, timers
+
+
+def test_progress_is_drawn_at_most_progress_hz() -> None:
+    clock = Clock()
+    t, draws, _ = throttle(clock)
+    t.event()
+    clock.now += 0.1
+    t.event()
+    clock.now += 0.5
+    t.event()
+    assert draws == [False, False]
+
+
+def test_an_epoch_sooner_than_chart_hz_is_drawn_later_never_dropped() -> None:
+    clock = Clock()
+    t, draws, timers = throttle(clock)
+    t.event(epoch=True)
+    assert draws == [True] and not timers
+    clock.now += 0.25
+    t.event(epoch=True)
+    t.event(epoch=True)  # still pending: one timer only
+    assert draws == [True] and len(timers) == 1 and timers[0][0] == pytest.approx(0.75)
+    clock.now += 0.75
+    timers[0][1]()  # the timer fires
+    assert draws == [True, True]
+
+
+def test_the_runs_end_is_drawn_at_once() -> None:
+    clock = Clock()
+    t, draws, _ = throttle(clock)
+    t.event(epoch=True)
+    t.event(final=True)
+    assert draws == [True, True]
+
+
+def test_every_event_mode_draws_each_event_without_a_clock() -> None:
+    t, draws, timers = throttle(Clock(), every_event=True)
+    for _ in range(3):
+        t.event()
+    t.event(epoch=True)
+    t.event(final=True)
+    assert draws == [False, False, False, True, True] and not timers
+
+
+# ---------------------------------------------------------------------- Requests
+
+
+def test_only_the_latest_ticket_counts() -> None:
+    requests = Requests()
+    first = requests.new()
+    second = requests.new()
+    assert not requests.is_latest(first) and requests.is_latest(second) and requests.latest == 2
