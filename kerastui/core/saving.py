@@ -41,12 +41,18 @@ import zipfile
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kerastui.core.errors import SaveError, one_line
 from kerastui.core.tfenv import load_keras
+
+if TYPE_CHECKING:
+    import ctypes
+
+    from kerastui.core.builder import LayerRow
+    from kerastui.core.specs import LayerSpec, Preset
 
 
 class UnsafeModelError(SaveError):
@@ -97,7 +103,7 @@ def default_path(folder: Path, fmt: str, stem: str = "model") -> Path:
     return folder / (f"{stem}{SUFFIX[fmt]}" if fmt != "savedmodel" else f"{stem}_savedmodel")
 
 
-def save_model(model, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
+def save_model(model: Any, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
     path = Path(path).expanduser()
     fmt = fmt or format_of(path)
     if fmt not in SUFFIX:
@@ -217,7 +223,7 @@ def _proc_stat(pid: int) -> tuple[str, float | None] | None:
         return None
 
 
-def _save_h5(model, path: Path) -> None:
+def _save_h5(model: Any, path: Path) -> None:
     """Keras's .h5 writer pops ``optimizer`` out of ``model._compile_config``; put it back."""
     saved = copy.copy(getattr(getattr(model, "_compile_config", None), "config", None))
     try:
@@ -254,7 +260,7 @@ RENAME_SWAP = 2  # macOS stdio.h
 
 
 @cache
-def _libc():
+def _libc() -> ctypes.CDLL:
     import ctypes
 
     return ctypes.CDLL(None, use_errno=True)
@@ -296,8 +302,8 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def load_model(path: str | os.PathLike[str], fmt: str | None = None, custom_objects: dict | None = None,
-               safe_mode: bool = True):
+def load_model(path: str | os.PathLike[str], fmt: str | None = None, custom_objects: dict[str, Any] | None = None,
+               safe_mode: bool = True) -> Any:
     """A ``keras.Model`` for .keras/.h5; the loaded SavedModel object for an export.
 
     ``safe_mode=False`` lets Keras run Python code stored in the file (a ``Lambda`` layer); by
@@ -370,7 +376,8 @@ def _missing_class(error: Exception) -> str | None:
     import re
 
     text = str(error)
-    match = re.search(r"Could not locate (?:class|function) '([^']+)'", text) or re.search(r"Unknown (?:metric|layer|object)[^:]*: '?([A-Za-z_][\w]*)", text)
+    match = (re.search(r"Could not locate (?:class|function) '([^']+)'", text)
+             or re.search(r"Unknown (?:metric|layer|object)[^:]*: '?([A-Za-z_][\w]*)", text))
     if match:
         return f"custom class {match.group(1)!r} is not available; load the preset (or file) that defines it"
     return None
@@ -385,11 +392,11 @@ class OpenedModel:
     model: Any
     load_seconds: float
     bytes: int
-    rows: list  # builder.LayerRow per layer (empty for a SavedModel)
+    rows: list[LayerRow]  # per layer (empty for a SavedModel)
     counts: dict[str, int]
-    input_shape: tuple | None
-    output_shape: tuple | None
-    specs: list | None = None  # editable LayerSpecs when every layer maps onto the catalogue
+    input_shape: tuple[int | None, ...] | None
+    output_shape: tuple[int | None, ...] | None
+    specs: list[LayerSpec] | None = None  # editable LayerSpecs when every layer maps onto the catalogue
     read_only_reason: str | None = None
     optimizer: str | None = None
     custom_objects: dict[str, Any] | None = None
@@ -403,7 +410,7 @@ class OpenedModel:
         return predict(self.model, np.asarray(x, dtype="float32"), self.format)
 
 
-def open_model(path: str | os.PathLike[str], preset=None, *, safe_mode: bool = True) -> OpenedModel:
+def open_model(path: str | os.PathLike[str], preset: Preset | None = None, *, safe_mode: bool = True) -> OpenedModel:
     """Load a model file with the preset's custom objects (its custom metrics, its subclass).
 
     ``safe_mode=False`` (asked of the user for this one file, each time) runs the Python code the
@@ -450,7 +457,7 @@ def _describe_export(opened: OpenedModel) -> None:
     opened.counts = {"total": total, "trainable": train, "non_trainable": total - train}
 
 
-def predict(loaded, x: np.ndarray, fmt: str, batch_size: int = 256) -> np.ndarray:
+def predict(loaded: Any, x: np.ndarray, fmt: str, batch_size: int = 256) -> np.ndarray:
     if fmt == "savedmodel":
         import tensorflow as tf
 
@@ -478,8 +485,8 @@ def target_paths(folder: Path, formats: list[str], stem: str = "model") -> list[
     return [default_path(folder, fmt, stem) for fmt in sorted(dict.fromkeys(formats), key=ORDER.index)]
 
 
-def save_and_verify(model, folder: Path, formats: list[str], x: np.ndarray, *,
-                    custom_objects: dict | None = None, verify: bool = True, stem: str = "model",
+def save_and_verify(model: Any, folder: Path, formats: list[str], x: np.ndarray, *,
+                    custom_objects: dict[str, Any] | None = None, verify: bool = True, stem: str = "model",
                     tolerance: float = 1e-6, safe_mode: bool = True) -> list[SaveResult]:
     """Save in each format (``.keras`` first), reload each file and compare predictions on ``x``.
 
@@ -503,7 +510,8 @@ def save_and_verify(model, folder: Path, formats: list[str], x: np.ndarray, *,
             result.max_abs_diff = diff
             result.same = diff <= tolerance
             if fmt == "savedmodel":
-                result.tfsm_max_abs_diff = float(np.max(np.abs(predict_tfsm_layer(path, x) - reference))) if len(x) else 0.0
+                result.tfsm_max_abs_diff = (float(np.max(np.abs(predict_tfsm_layer(path, x) - reference)))
+                                            if len(x) else 0.0)
                 result.same = result.same and result.tfsm_max_abs_diff <= tolerance
             result.verify_seconds = round(time.perf_counter() - start, 4)
             if fmt != "savedmodel":
