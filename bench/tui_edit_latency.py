@@ -21,7 +21,7 @@ async def run(rounds: int) -> list[float]:
     from kerastui.ui.screens.model import LayerTable, ModelScreen
 
     app = make_app("ex2")
-    app.preset.data.source = "sklearn:digits"  # offline; ex2's CNN on 8×8 digits
+    app.session.preset.data.source = "sklearn:digits"  # offline; ex2's CNN on 8×8 digits
     times = []
     async with app.run_test(size=(120, 40)) as pilot:
         while not app.tf_ready:
@@ -35,10 +35,10 @@ async def run(rounds: int) -> list[float]:
         table = screen.query_one(LayerTable)
         for i in range(rounds):
             filters = 8 + i
-            spec = copy.deepcopy(app.stack.layers[0])
+            spec = copy.deepcopy(app.session.stack.layers[0])
             spec.kwargs["filters"] = filters
             start = time.perf_counter()
-            app.stack.replace(0, spec)
+            app.session.stack.replace(0, spec)
             screen.refresh_stack()
             expected = f"(None, 6, 6, {filters})"
             while str(table.get_row_at(0)[3]) != expected:

@@ -61,7 +61,7 @@ async def main():
         await pilot.press("t")
         await pilot.pause(0.2)
         await pilot.press("s")
-        while app.run_state is None or "TrainStarted" not in marks:
+        while app.session.run_state is None or "TrainStarted" not in marks:
             await asyncio.sleep(0.01)
         # A key press as the terminal driver delivers it (posted to the app), timed until the
         # screen refresh that follows its effect: a watcher on the screen's focus, run the moment
@@ -72,11 +72,11 @@ async def main():
         painted = asyncio.Event()
         app.screen.watch(app.screen, "focused", lambda _: app.call_after_refresh(painted.set), init=False)
         i = 0
-        while MEASURE_KEYS and app.run_state.running:
+        while MEASURE_KEYS and app.session.run_state.running:
             painted.clear()
             start = time.perf_counter()
             app.post_message(events.Key(keys[i % 2], None))
-            while not painted.is_set() and app.run_state.running:
+            while not painted.is_set() and app.session.run_state.running:
                 try:
                     await asyncio.wait_for(painted.wait(), 0.5)
                 except asyncio.TimeoutError:
@@ -85,7 +85,7 @@ async def main():
                 latencies.append(time.perf_counter() - start)
             i += 1
             await asyncio.sleep(0.05)
-        while app.run_state.result is None:
+        while app.session.run_state.result is None:
             await asyncio.sleep(0.1)  # plain sleep: the pilot's own waits would cost the UI thread time
     fit = marks["TrainEnded"] - marks["TrainStarted"]
     print(json.dumps({"fit": fit, "latencies": latencies,

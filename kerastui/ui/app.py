@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -16,7 +19,8 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kerastui.core import presets as preset_files
-from kerastui.core.errors import KerasTUIError
+from kerastui.core.errors import KerasTUIError, internal_error_line, user_message
+from kerastui.core.events import EpochEnded, Notice, TrainEnded, TrainStarted
 from kerastui.core.specs import Preset
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import (
@@ -34,9 +38,14 @@ from kerastui.ui.state import RunState
 from kerastui.ui.throttle import RedrawThrottle
 
 if TYPE_CHECKING:
+    import numpy as np
+    from textual.command import Provider
+
     from kerastui.core.datasets import Preview
+    from kerastui.core.events import Event
     from kerastui.core.saving import OpenedModel
     from kerastui.core.specs import DataSpec
+    from kerastui.core.training import Trainer
 
 # While training, a thread waiting for the GIL asks for it after this many seconds (Python's
 # default is 0.005).  Each pass of the UI's event loop waits that long behind a training thread
@@ -64,47 +73,44 @@ WORKSPACE_KEYS = Binding.Group("workspaces", compact=True)
 
 def background_priority() -> None:
     """Lower the calling thread's CPU priority (per thread on Linux; elsewhere a no-op)."""
-    import os
-    import threading
-
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
     except (AttributeError, OSError):  # pragma: no cover - not Linux, or not permitted
         pass
 
 
-def _preset_commands():
+def _preset_commands() -> type[Provider]:
     """The palette's preset provider, imported when the palette first opens (textual.command is slow to import)."""
     from kerastui.ui.commands import PresetCommands
 
     return PresetCommands
 
 
-def _model_screen():
+def _model_screen() -> Screen[None]:
     from kerastui.ui.screens.model import ModelScreen
 
     return ModelScreen()
 
 
-def _train_screen():
+def _train_screen() -> Screen[None]:
     from kerastui.ui.screens.train import TrainScreen
 
     return TrainScreen()
 
 
-def _saveload_screen():
+def _saveload_screen() -> Screen[None]:
     from kerastui.ui.screens.saveload import SaveLoadScreen
 
     return SaveLoadScreen()
 
 
-def _experiments_screen():
+def _experiments_screen() -> Screen[None]:
     from kerastui.ui.screens.experiments import ExperimentsScreen
 
     return ExperimentsScreen()
 
 
-def _runs_screen():
+def _runs_screen() -> Screen[None]:
     from kerastui.ui.screens.runs import RunsScreen
 
     return RunsScreen()
@@ -209,7 +215,7 @@ class KerasTUI(App[None]):
         self.preset_label = self.session.name
         self.sub_title = self.session.preset.title
 
-    def after_first_frame(self, callback) -> None:
+    def after_first_frame(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` once the first frame is painted (plus a grace period, outside snapshots)."""
         if self.deterministic:
             self.call_after_refresh(callback)
@@ -240,7 +246,7 @@ class KerasTUI(App[None]):
             start_runtime()
             self.post_message(TensorFlowLoaded(versions(), devices()))
         except Exception as error:  # noqa: BLE001 - shown in the status line
-            self.post_message(TensorFlowFailed(f"{type(error).__name__}: {error}"))
+            self.post_message(TensorFlowFailed(user_message(error)))
 
     @on(TensorFlowLoaded)
     def _tensorflow_loaded(self, message: TensorFlowLoaded) -> None:
@@ -256,8 +262,6 @@ class KerasTUI(App[None]):
 
     @work(thread=True, group="model-size", exit_on_error=False)
     def _size_model(self, ticket: int, preset: Preset) -> None:
-        from dataclasses import replace
-
         from kerastui.core.check import stack_check
 
         if preset.transfer is not None:  # the size does not depend on the weights: nothing to download
@@ -285,8 +289,7 @@ class KerasTUI(App[None]):
         """Every worker failure, app or screen (their StateChanged does not bubble), lands here."""
         if event.state != WorkerState.ERROR or event.worker.error is None:
             return
-        error = event.worker.error
-        text = str(error) if isinstance(error, KerasTUIError) else f"{type(error).__name__}: {error}"
+        text = user_message(event.worker.error)
         self.notify(" ".join(text.split())[:300], title=event.worker.name or "error", severity="error", timeout=8)
 
     # ------------------------------------------------------------------ training
@@ -313,7 +316,6 @@ class KerasTUI(App[None]):
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def _train(self, preset: Preset) -> None:
-        from kerastui.core.errors import KerasTUIError, internal_error_line
         from kerastui.core.training import Trainer
 
         background_priority()
@@ -338,9 +340,7 @@ class KerasTUI(App[None]):
         predictions, images = self._predictions(trainer) if result.status != "nan" else ([], None)
         self.post_message(TrainingFinished(result, predictions, images))
 
-    def _training_sink(self, event) -> None:
-        from kerastui.core.events import TrainStarted
-
+    def _training_sink(self, event: Event) -> None:
         if isinstance(event, TrainStarted):
             # The model and data are built: freeze every object alive now (TensorFlow, Keras, the
             # app) out of the cyclic GC until training ends.  A full collection otherwise walks them
@@ -350,24 +350,18 @@ class KerasTUI(App[None]):
         self.post_message(TrainingEvent(event))
 
     @staticmethod
-    def _predictions(trainer):
-        import numpy as np
+    def _predictions(trainer: Trainer) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+        from kerastui.core.evaluation import display_images, sample_predictions
 
-        from kerastui.core.evaluation import sample_predictions
-
-        predictions = sample_predictions(trainer.model, trainer.data, 8)
-        images = None
-        if trainer.data.kind == "image":
-            x = np.asarray(trainer.data.x_test[: len(predictions)], dtype="float32")
-            low = x.min(axis=(1, 2, 3), keepdims=True)
-            high = x.max(axis=(1, 2, 3), keepdims=True)
-            images = (x - low) / np.maximum(high - low, 1e-6)
+        data = trainer.data
+        if data is None:  # the run failed before its data existed
+            return [], None
+        predictions = sample_predictions(trainer.model, data, 8)
+        images = display_images(data.x_test[: len(predictions)]) if data.kind == "image" else None
         return predictions, images
 
     @on(TrainingEvent)
     def _training_event(self, message: TrainingEvent) -> None:
-        from kerastui.core.events import EpochEnded, Notice, TrainEnded
-
         state, trainer = self.session.run_state, self.session.trainer
         if state is None:
             return
@@ -377,7 +371,7 @@ class KerasTUI(App[None]):
             state.run_dir = str(trainer.run_dir.path)
         if isinstance(event, Notice) and event.level != "error":  # the run's error: said once, when it ends
             self.notify(event.message, title="train", timeout=8,
-                        severity={"warning": "warning", "error": "error"}.get(event.level, "information"))
+                        severity="warning" if event.level == "warning" else "information")
         self._throttle.event(epoch=isinstance(event, EpochEnded), final=isinstance(event, TrainEnded))
 
     @on(TrainingFinished)
@@ -423,11 +417,13 @@ class KerasTUI(App[None]):
         self._evaluate(trainer)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
-    def _evaluate(self, trainer) -> None:
+    def _evaluate(self, trainer: Trainer) -> None:
         from kerastui.core.evaluation import evaluate, split_report
 
-        result = trainer.result
-        result.test, result.evaluation = split_report(evaluate(trainer.model, trainer.data))
+        result, data = trainer.result, trainer.data
+        if data is None:
+            return
+        result.test, result.evaluation = split_report(evaluate(trainer.model, data))
         predictions, images = self._predictions(trainer)
         self.post_message(TrainingFinished(result, predictions, images))
 
@@ -491,7 +487,7 @@ class KerasTUI(App[None]):
 
         self.push_screen(HelpDialog(self.screen.focused, self.screen))
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for mode, (key, label, tip) in WORKSPACES.items():
             yield SystemCommand(f"Workspace: {label}", f"{tip} (key {key})",

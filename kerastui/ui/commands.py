@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from kerastui.core.presets import PresetInfo
+
+if TYPE_CHECKING:
+    from kerastui.ui.app import KerasTUI
 
 
 class PresetCommands(Provider):
     """Open any shipped or user preset by name or title."""
 
-    def _entries(self):
+    def _entries(self) -> Iterator[tuple[str, PresetInfo]]:
         from kerastui.core.presets import available
 
         for info in available():
             yield f"Open preset {info.name}: {info.title or info.error}", info
 
+    def _open(self, path: Path) -> None:
+        cast("KerasTUI", self.app).open_preset_path(path)
+
     async def discover(self) -> Hits:
         for title, info in self._entries():
-            yield DiscoveryHit(title, partial(self.app.open_preset_path, info.path), help=info.source)
+            yield DiscoveryHit(title, partial(self._open, info.path), help=info.source)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, info in self._entries():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self.app.open_preset_path, info.path),
+                yield Hit(score, matcher.highlight(title), partial(self._open, info.path),
                           help=info.source)

@@ -72,7 +72,7 @@ class TrainingEvent(Message):
 
 
 class TrainingFinished(Message):
-    def __init__(self, result: Any, predictions: list, images: Any) -> None:
+    def __init__(self, result: Any, predictions: list[dict[str, Any]], images: Any) -> None:
         super().__init__()
         self.result = result
         self.predictions = predictions

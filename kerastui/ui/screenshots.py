@@ -10,6 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from kerastui.ui.app import KerasTUI
 
 SIZES = {"": (120, 40), "-80x24": (80, 24)}
 # ex5 offline and small: synthetic images, no imagenet weights, one epoch per phase.
@@ -17,21 +23,29 @@ TRANSFER_OFFLINE = {"data.source": "synthetic:images", "data.limit": 128, "trans
                     "fit.epochs": 1, "transfer.fine_tune_epochs": 1}
 
 
-async def settle(app, pilot) -> None:
+def unfinished(app: KerasTUI) -> bool:
+    """A run was started and has neither a result nor failed yet."""
+    state = app.session.run_state
+    return state is not None and state.result is None and state.status != "failed"
+
+
+async def settle(app: KerasTUI, pilot: Pilot[None]) -> None:
     for _ in range(4):
         await pilot.pause(0.1)
         await app.workers.wait_for_complete()
 
 
-async def save_here(app, pilot) -> None:
+async def save_here(app: KerasTUI, pilot: Pilot[None]) -> None:
     """Save/Load: save the trained model in every format into a temporary folder (verified)."""
     import tempfile
 
-    app.screen.query_one("#save-path").value = str(Path(tempfile.mkdtemp(prefix="kerastui-shot-")) / "model")
+    from textual.widgets import Input
+
+    app.screen.query_one("#save-path", Input).value = str(Path(tempfile.mkdtemp(prefix="kerastui-shot-")) / "model")
     app.screen.query_one("#verify-table").focus()
     await pilot.press("s")
     await settle(app, pilot)
-    await app.screen.query_one("#predict-samples").action_submit()
+    await app.screen.query_one("#predict-samples", Input).action_submit()
     await settle(app, pilot)
 
 
@@ -55,14 +69,14 @@ async def shoot(preset: str, out: Path) -> list[Path]:
             async with app.run_test(size=size) as pilot:
                 await settle(app, pilot)
                 for key in keys:
-                    while app.run_state is not None and app.run_state.result is None and app.run_state.status != "failed":
+                    while unfinished(app):
                         await pilot.pause(0.1)  # a real (short) training run
-                    if callable(key):
-                        await key(app, pilot)
+                    if key is save_here:
+                        await save_here(app, pilot)
                     else:
-                        await pilot.press(key)
+                        await pilot.press(str(key))
                     await settle(app, pilot)
-                while app.run_state is not None and app.run_state.result is None and app.run_state.status != "failed":
+                while unfinished(app):
                     await pilot.pause(0.1)
                 await settle(app, pilot)
                 path = out / f"{name}{suffix}.svg"

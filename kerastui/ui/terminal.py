@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def log_path() -> Path:
@@ -22,9 +22,12 @@ def log_path() -> Path:
 
 @contextlib.contextmanager
 def stderr_to_log() -> Iterator[Path | None]:
+    stream = sys.__stderr__
     try:
-        original_fd = sys.__stderr__.fileno()
+        original_fd = stream.fileno() if stream is not None else -1
     except (AttributeError, OSError, ValueError):
+        original_fd = -1
+    if stream is None or original_fd < 0:
         yield None
         return
     path = log_path()
@@ -35,12 +38,12 @@ def stderr_to_log() -> Iterator[Path | None]:
         yield None
         return
     terminal_fd = os.dup(original_fd)
-    terminal = os.fdopen(terminal_fd, "w", encoding=sys.__stderr__.encoding or "utf-8",
+    terminal = os.fdopen(terminal_fd, "w", encoding=stream.encoding or "utf-8",
                          errors="replace", closefd=False)
     saved_dunder, saved_stderr = sys.__stderr__, sys.stderr
     sys.stderr.flush()
     os.dup2(log.fileno(), original_fd)
-    sys.__stderr__ = terminal
+    sys.__stderr__ = terminal  # type: ignore[misc]  # Textual draws on sys.__stderr__: the terminal's duplicate
     sys.stderr = terminal
     try:
         yield path
@@ -48,5 +51,5 @@ def stderr_to_log() -> Iterator[Path | None]:
         terminal.flush()
         os.dup2(terminal_fd, original_fd)
         os.close(terminal_fd)
-        sys.__stderr__, sys.stderr = saved_dunder, saved_stderr
+        sys.__stderr__, sys.stderr = saved_dunder, saved_stderr  # type: ignore[misc]
         log.close()

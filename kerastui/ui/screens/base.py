@@ -37,8 +37,7 @@ class Workspace(Screen[None]):
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     if TYPE_CHECKING:
-        @property
-        def app(self) -> KerasTUI: ...
+        app: KerasTUI  # the app is this one (for the type checker only)
 
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
         """The current run changed: ``epoch`` when an epoch ended, ``full`` to redraw everything."""

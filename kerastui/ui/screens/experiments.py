@@ -46,7 +46,7 @@ class ExperimentsScreen(Workspace):
         self.call_after_refresh(self._focus_panel, tabs.get_pane(name))
 
     @staticmethod
-    def _focus_panel(pane) -> None:
+    def _focus_panel(pane: TabPane) -> None:
         """Focus the first focusable widget of the pane shown, so its keys work without a Tab press."""
         for widget in pane.query("*"):
             if widget.focusable and widget.display:
