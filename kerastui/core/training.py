@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class Trainer:
     """Runs one preset.  ``request_stop()`` may be called from any thread."""
 
     def __init__(self, preset: Preset, sinks: Iterable[Sink] = (), *, runs_dir: Path | None = None,
-                 record: bool = True, model=None, trusted: bool = False) -> None:
+                 record: bool = True, model: Any = None, trusted: bool = False) -> None:
         self.preset = preset
         # A model to train further (opened from a file) instead of one built from the preset.
         self.initial_model = model
@@ -76,7 +77,7 @@ class Trainer:
         self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         self.record = record
         self._stop = threading.Event()
-        self.model = None
+        self.model: Any = None  # the keras.Model, once prepared
         self.built: BuiltModel | None = None
         self.data: datasets.Dataset | None = None
         self.run_dir: RunDir | None = None
@@ -91,6 +92,12 @@ class Trainer:
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def _prepared(self) -> tuple[BuiltModel, datasets.Dataset]:
+        """The built model and the data, which :meth:`prepare` made."""
+        assert self.built is not None and self.data is not None, "prepare() first"
+        return self.built, self.data
 
     def emit(self, event: Event) -> None:
         if isinstance(event, Notice):
@@ -182,10 +189,11 @@ class Trainer:
             return
         from kerastui.core.transfer import freeze, unfreeze_last
 
-        base = self.built.base
+        built, _ = self._prepared
+        base = built.base
         if transfer.freeze:
             freeze(base)
-            compile_model(self.model, preset.compile, self.built.custom_objects)
+            compile_model(self.model, preset.compile, built.custom_objects)
         self._fit_phase("head", preset.fit.epochs)
         self._record_phase("head", preset.compile.learning_rate)
         if self.result.status not in ("completed", "early_stopping") or self.stop_requested:
@@ -195,7 +203,7 @@ class Trainer:
             self.emit(Notice(f"fine-tuning {len(unfrozen)} of the last {transfer.fine_tune_last} base layers "
                              "(BatchNormalization stays frozen) at learning rate "
                              f"{transfer.fine_tune_learning_rate:g}"))
-            compile_model(self.model, preset.compile, self.built.custom_objects,
+            compile_model(self.model, preset.compile, built.custom_objects,
                           learning_rate=transfer.fine_tune_learning_rate)
             self._fit_phase("fine_tune", transfer.fine_tune_epochs)
             self._record_phase("fine_tune", transfer.fine_tune_learning_rate, unfrozen=unfrozen)
@@ -206,18 +214,18 @@ class Trainer:
         first = sum(p["epochs"] for p in self.result.phases)
         epochs = self.result.epochs_run - first
         history = {k: v[first:] for k, v in self.result.history.items()}
-        phase = {"name": name, "epochs": epochs, "learning_rate": learning_rate, **parameter_counts(self.model),
-                 "history": history, "status": self.result.status}
+        phase: dict[str, Any] = {"name": name, "epochs": epochs, "learning_rate": learning_rate,
+                                 **parameter_counts(self.model), "history": history, "status": self.result.status}
         if unfrozen is not None:
             phase["unfrozen_layers"] = unfrozen
         if self.result.status != "nan":
-            self._last_report = evaluate(self.model, self.data, self.preset.fit.batch_size)
+            self._last_report = evaluate(self.model, self._prepared[1], self.preset.fit.batch_size)
             phase["test"] = split_report(self._last_report)[0]
         self.result.phases.append(phase)
 
     def _fit_phase(self, phase: str, epochs: int) -> None:
         keras = load_keras()
-        data = self.data
+        _, data = self._prepared
         fit = self.preset.fit
         initial = self.result.epochs_run
         steps = math.ceil(len(data.x_train) / fit.batch_size)
@@ -249,7 +257,7 @@ class Trainer:
             self.emit(Notice(stream.nan_message, "error"))
         self.emit(TrainEnded(phase, run, reason))
 
-    def _keras_callbacks(self, phase: str = "train") -> list:
+    def _keras_callbacks(self, phase: str = "train") -> list[Any]:
         keras = load_keras()
         spec = self.preset.callbacks
         out = []
@@ -278,7 +286,8 @@ class Trainer:
             # A transfer run logs each phase in its own folder (head/, fine_tune/): TensorBoard shows
             # both as runs under one log dir, the fine-tuning steps continuing from the head's epochs.
             phase_path = path / phase if self.preset.transfer is not None else path
-            out.append(keras.callbacks.TensorBoard(log_dir=str(phase_path), histogram_freq=spec.tensorboard.histogram_freq))
+            out.append(keras.callbacks.TensorBoard(log_dir=str(phase_path),
+                                                   histogram_freq=spec.tensorboard.histogram_freq))
             self.result.tensorboard = f"tensorboard --logdir {path}"
         return out
 
@@ -288,7 +297,7 @@ class Trainer:
         from kerastui.core.evaluation import evaluate, split_report
 
         # A transfer run evaluated the final model when it recorded its last phase.
-        report = self._last_report if self._last_report is not None else evaluate(self.model, self.data, 256)
+        report = self._last_report if self._last_report is not None else evaluate(self.model, self._prepared[1], 256)
         self.result.test, self.result.evaluation = split_report(report)
 
     def _save(self) -> None:
@@ -296,18 +305,19 @@ class Trainer:
 
         if self.run_dir is None:
             return
+        built, data = self._prepared
         spec = self.preset.save
         if spec.formats:
-            x = self.data.x_test[:256]
+            x = data.x_test[:256]
             results = save_and_verify(self.model, self.run_dir.path, spec.formats, x,
-                                      custom_objects=self.built.custom_objects, verify=spec.verify,
+                                      custom_objects=built.custom_objects, verify=spec.verify,
                                       safe_mode=not self.trusted)
             self.result.saved = {r.format: r.to_dict() for r in results}
         if "keras" not in spec.formats:
             save_model(self.model, self.run_dir.path / "model.keras", "keras")
 
     def _compare_custom_metrics(self) -> None:
-        custom = [c for c in self.built.custom_objects.values()
+        custom = [c for c in self._prepared[0].custom_objects.values()
                   if isinstance(c, type) and _is_metric(c)]
         if not custom:
             return
@@ -323,7 +333,7 @@ class Trainer:
                 b = self.result.history.get(prefix + name)
                 if a is None or b is None:
                     continue
-                diffs = [abs(x - y) for x, y in zip(a, b)]
+                diffs = [abs(x - y) for x, y in zip(a, b, strict=False)]
                 split = "val" if prefix else "train"
                 report[split] = {"builtin": a, "custom": b, "abs_diff": diffs, "max_abs_diff": max(diffs, default=0.0)}
             if name in self.result.test and mirror in self.result.test:
@@ -341,11 +351,12 @@ def prepare_data(preset: Preset) -> datasets.Dataset:
         if info.kind != "image":
             raise KerasTUIError(f"{preset.where}: transfer: {preset.data.source} is not image data")
         shape = transfer_image_shape(preset.transfer, info.shape if len(info.shape) == 3 else (*info.shape, 1))
-        kwargs = {"image_size": shape[:2], "rgb": shape[2] == 3, "preprocess": preprocess_function(preset.transfer.base)}
+        kwargs = {"image_size": shape[:2], "rgb": shape[2] == 3,
+                  "preprocess": preprocess_function(preset.transfer.base)}
     return datasets.prepare(preset.data, loss=preset.compile.loss, base_dir=preset.base_dir, **kwargs)
 
 
-def check_fits_data(model, data: datasets.Dataset, preset: Preset) -> None:
+def check_fits_data(model: Any, data: datasets.Dataset, preset: Preset) -> None:
     """Catch the two mismatches Keras only reports deep inside ``fit``: input and output shapes."""
     check_shapes(preset, [tuple(t.shape[1:]) for t in getattr(model, "inputs", None) or []],
                  [tuple(t.shape[1:]) for t in getattr(model, "outputs", None) or []],
@@ -353,17 +364,18 @@ def check_fits_data(model, data: datasets.Dataset, preset: Preset) -> None:
                  label_mode=data.label_mode, source=data.source)
 
 
-def check_shapes(preset: Preset, inputs: list[tuple], outputs: list[tuple], *, sample_shape: tuple, task: str,
-                 classes: int, label_mode: str, source: str) -> None:
+def check_shapes(preset: Preset, inputs: Sequence[tuple[int | None, ...]], outputs: Sequence[tuple[int | None, ...]],
+                 *, sample_shape: tuple[int, ...], task: str, classes: int, label_mode: str, source: str) -> None:
     """The rules of :func:`check_fits_data` on shapes alone (``kerastui check`` has no data loaded)."""
     from kerastui.core.errors import ModelError
 
     if len(inputs) == 1:
         expected = inputs[0]
         actual = tuple(sample_shape)
-        if len(expected) != len(actual) or any(e is not None and e != a for e, a in zip(expected, actual)):
+        if len(expected) != len(actual) or any(e is not None and e != a for e, a in zip(expected, actual, strict=True)):
             first = preset.model.layers[0] if preset.model.layers else None
-            where = "model.layers[0] (Input)" if first is not None and first.type in ("Input", "InputLayer") else "model"
+            where = ("model.layers[0] (Input)" if first is not None and first.type in ("Input", "InputLayer")
+                     else "model")
             raise ModelError(f"{where}: input shape {list(expected)} does not match the data's sample shape "
                              f"{list(actual)} from {source} (fix the shape, or drop the Input layer to "
                              "take the data's)")
@@ -391,12 +403,13 @@ def _is_metric(cls: type) -> bool:
 
 def _metric_name(cls: type) -> str:
     try:
-        return cls().name
+        name: str = cls().name
+        return name
     except Exception:  # noqa: BLE001
         return cls.__name__
 
 
-def floats(logs: dict | None) -> dict[str, float]:
+def floats(logs: dict[str, Any] | None) -> dict[str, float]:
     out = {}
     for key, value in (logs or {}).items():
         try:
@@ -409,10 +422,10 @@ def floats(logs: dict | None) -> dict[str, float]:
 BATCH_EVENT_HZ = 20
 
 
-def _stream_callback(keras, trainer: Trainer, phase: str, steps: int):
+def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> Any:
     """The only Keras callback that talks to the outside: events out, stop flag in."""
 
-    class StreamCallback(keras.callbacks.Callback):
+    class StreamCallback(keras.callbacks.Callback):  # type: ignore[misc]  # Keras is untyped: its classes are Any
         # Keras may run batch hooks on a helper thread, so the training loop never waits for
         # them (nor for the logs to be copied off the device).
         async_safe = True
@@ -425,11 +438,11 @@ def _stream_callback(keras, trainer: Trainer, phase: str, steps: int):
             self._epoch_start = time.perf_counter()
             self._last_emit = 0.0
 
-        def on_epoch_begin(self, epoch, logs=None):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self._epoch = epoch
             self._epoch_start = time.perf_counter()
 
-        def on_train_batch_end(self, batch, logs=None):
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
             if trainer.stop_requested and self.reason is None:
                 self.reason = "stopped"
                 self.model.stop_training = True
@@ -445,7 +458,7 @@ def _stream_callback(keras, trainer: Trainer, phase: str, steps: int):
                 self._nan(f"loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}")
             trainer.emit(BatchEnded(phase, self._epoch, batch, steps, values))
 
-        def on_epoch_end(self, epoch, logs=None):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             values = floats(logs)
             if "learning_rate" not in values:
                 try:
