@@ -7,8 +7,8 @@ recorder appends ``metrics.jsonl``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Union
 
 
 @dataclass(frozen=True)
@@ -51,5 +51,5 @@ class Notice:
     level: str = "info"  # "info" | "warning" | "error" (the run's own error: the CLI prints it once, at the end)
 
 
-Event = Union[TrainStarted, BatchEnded, EpochEnded, TrainEnded, Notice]
+Event = TrainStarted | BatchEnded | EpochEnded | TrainEnded | Notice
 Sink = Callable[[Event], None]

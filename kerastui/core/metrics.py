@@ -12,10 +12,15 @@ import inspect
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from kerastui.core import usercode
 from kerastui.core.errors import KerasTUIError, one_line, user_message
 from kerastui.core.usercode import describe_error, user_frame
+
+if TYPE_CHECKING:
+    from kerastui.core.specs import Preset
 
 TOLERANCE = 1e-6  # the largest |built-in − custom| that still counts as "the same"
 METHODS = ("update_state", "result", "reset_state")
@@ -61,8 +66,9 @@ class MetricReport:
 def parse_ref(text: str, base_dir: Path | None = None) -> tuple[Path, str | None]:
     """``file.py:Class`` or ``file.py`` → (path, class name or None); relative paths against ``base_dir``."""
     text = text.strip()
-    file, sep, cls = text.rpartition(":")
-    if not sep or not cls.isidentifier() or not file:
+    file, sep, name = text.rpartition(":")
+    cls: str | None = name
+    if not sep or not name.isidentifier() or not file:
         file, cls = text, None
     path = Path(file).expanduser()
     if not path.is_absolute():
@@ -92,7 +98,7 @@ def _parse(path: Path) -> ast.Module:
         raise MetricFileError(f"{path}:{error.lineno}: SyntaxError: {error.msg}") from None
 
 
-def load_module(path: Path):
+def load_module(path: Path) -> ModuleType:
     """Run the metric file ``path`` as a fresh module (each call re-reads the file, so edits are
     seen); a file that cannot be run raises :class:`MetricFileError` naming its file and line."""
     _check_path(path)
@@ -110,9 +116,9 @@ def _classes_in(tree: ast.Module) -> dict[str, ast.ClassDef]:
     return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
 
 
-def _defined_here(module, tree: ast.Module) -> list[type]:
+def _defined_here(module: ModuleType, tree: ast.Module) -> list[type]:
     """Classes the file itself defines (not imported ones), in file order."""
-    out = []
+    out: list[type] = []
     for name in _classes_in(tree):
         obj = getattr(module, name, None)
         if isinstance(obj, type) and obj.__module__ == module.__name__:
@@ -193,7 +199,7 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
             f"{report.where(own['reset_states'])}: {class_name} defines reset_states, which Keras 3 never calls; "
             "rename it reset_state (until then the base class zeroes every variable between epochs)")
     if "update_state" in own:
-        problem = _update_state_signature(cls.update_state)
+        problem = _update_state_signature(cls)
         if problem:
             report.errors.append(f"{report.where(own['update_state'])}: {problem}")
     declared = getattr(cls, "mirrors", None)
@@ -220,7 +226,7 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
     return report
 
 
-def _line_of(obj) -> int | None:
+def _line_of(obj: Any) -> int | None:
     try:
         return inspect.getsourcelines(obj)[1]
     except (OSError, TypeError):
@@ -244,12 +250,13 @@ def _own_methods(cls: type, base: type, path: Path, node: ast.ClassDef | None) -
             if line is None:
                 code = getattr(vars(klass)[name], "__code__", None)
                 here = code is not None and usercode.same_file(code.co_filename, path)
-                line = code.co_firstlineno if here else None
+                line = code.co_firstlineno if code is not None and here else None
             found[name] = line
     return found
 
 
-def _update_state_signature(function) -> str | None:
+def _update_state_signature(metric_class: type[Any]) -> str | None:
+    function = metric_class.update_state
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
@@ -265,12 +272,12 @@ def _update_state_signature(function) -> str | None:
 # --------------------------------------------------------------------------- errors in user code
 
 
-def metric_files(preset) -> list[Path]:
+def metric_files(preset: Preset) -> list[Path]:
     """The files of a preset's ``compile.custom_metrics`` refs."""
     return [parse_ref(ref, preset.base_dir)[0] for ref in preset.compile.custom_metrics]
 
 
-def metric_error(error: BaseException, preset) -> str | None:
+def metric_error(error: BaseException, preset: Preset) -> str | None:
     """An exception raised inside one of the preset's custom metrics, as one line with its file and
     line (``custom metric: file:line: ValueError: …``); None when it came from elsewhere."""
     found = user_frame(error, metric_files(preset))

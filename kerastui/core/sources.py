@@ -41,15 +41,19 @@ OFFLINE_FALLBACK = "sklearn:digits or synthetic:images"
 def parse_source(source: str) -> tuple[str, str]:
     scheme, sep, rest = source.partition(":")
     if not sep or not rest:
-        raise DatasetError(f"data.source {source!r}: expected SCHEME:NAME, e.g. sklearn:iris, keras:mnist, npz:data.npz")
+        raise DatasetError(f"data.source {source!r}: expected SCHEME:NAME, "
+                           "e.g. sklearn:iris, keras:mnist, npz:data.npz")
     if scheme == "keras" and rest not in KERAS_DATASETS:
-        raise DatasetError(f"data.source {source!r}: unknown Keras dataset; known: {', '.join(KERAS_DATASETS)}")
+        raise DatasetError(f"data.source {source!r}: unknown Keras dataset; "
+                           f"known: {', '.join(KERAS_DATASETS)}")
     if scheme == "sklearn" and rest not in SKLEARN_DATASETS:
-        raise DatasetError(f"data.source {source!r}: unknown scikit-learn dataset; known: {', '.join(SKLEARN_DATASETS)}")
+        raise DatasetError(f"data.source {source!r}: unknown scikit-learn dataset; "
+                           f"known: {', '.join(SKLEARN_DATASETS)}")
     if scheme == "synthetic" and rest not in SYNTHETIC:
         raise DatasetError(f"data.source {source!r}: unknown synthetic dataset; known: {', '.join(SYNTHETIC)}")
     if scheme not in ("keras", "sklearn", "synthetic", *FILE_SOURCES):
-        raise DatasetError(f"data.source {source!r}: unknown scheme {scheme!r}; use keras, sklearn, synthetic, npz, csv or images")
+        raise DatasetError(f"data.source {source!r}: unknown scheme {scheme!r}; "
+                           "use keras, sklearn, synthetic, npz, csv or images")
     return scheme, rest
 
 
