@@ -6,8 +6,9 @@ an invalid argument, a shape that does not fit — is reported with the layer's 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from kerastui.core import layers as catalogue
 from kerastui.core.datasets import DataInfo
@@ -56,7 +57,7 @@ def model_input_shape(preset: Preset, info: DataInfo) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- layers
 
 
-def make_layer(spec: LayerSpec, where: str):
+def make_layer(spec: LayerSpec, where: str) -> Any:
     """Instantiate one Keras layer, with Keras's own validation, named by ``where``."""
     keras = load_keras()
     if spec.type in INPUT_TYPES:
@@ -82,7 +83,7 @@ def _tupled(key: str, value: Any) -> Any:
     return value
 
 
-def make_input(spec: LayerSpec | None, shape: tuple[int, ...], where: str):
+def make_input(spec: LayerSpec | None, shape: tuple[int, ...], where: str) -> Any:
     keras = load_keras()
     kwargs = dict(spec.kwargs) if spec else {}
     shape = kwargs.pop("shape", shape)
@@ -98,7 +99,7 @@ def make_input(spec: LayerSpec | None, shape: tuple[int, ...], where: str):
         raise ModelError(f"{where} (Input): {one_line(error)}") from None
 
 
-def apply_layer(layer, inputs, where: str, spec: LayerSpec):
+def apply_layer(layer: Any, inputs: Any, where: str, spec: LayerSpec) -> Any:
     try:
         return layer(inputs)
     except Exception as error:  # noqa: BLE001
@@ -126,7 +127,7 @@ def build_model(preset: Preset, input_shape: tuple[int, ...], *, num_classes: in
     return built
 
 
-def _sequential(preset: Preset, input_shape: tuple[int, ...]):
+def _sequential(preset: Preset, input_shape: tuple[int, ...]) -> Any:
     keras = load_keras()
     specs = list(preset.model.layers)
     first = specs[0] if specs and specs[0].type in INPUT_TYPES else None
@@ -147,9 +148,9 @@ def _sequential(preset: Preset, input_shape: tuple[int, ...]):
         raise ModelError(f"model: {one_line(error)}") from None
 
 
-def _functional(preset: Preset, input_shape: tuple[int, ...]):
+def _functional(preset: Preset, input_shape: tuple[int, ...]) -> Any:
     keras = load_keras()
-    tensors: dict[str, Any] = {}
+    tensors: dict[str | None, Any] = {}  # by layer name (check_preset: every layer has one)
     inputs = []
     previous = None
     for i, spec in enumerate(preset.model.layers):
@@ -170,7 +171,7 @@ def _functional(preset: Preset, input_shape: tuple[int, ...]):
             tensor = apply_layer(layer, args if len(args) > 1 else args[0], where, spec)
         tensors[spec.name] = tensor
         previous = tensor
-    names = preset.model.outputs or [preset.model.layers[-1].name]
+    names: Sequence[str | None] = preset.model.outputs or [preset.model.layers[-1].name]
     outputs = [tensors[n] for n in names]
     try:
         return keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0],
@@ -180,9 +181,12 @@ def _functional(preset: Preset, input_shape: tuple[int, ...]):
         raise ModelError(f"model.outputs: {one_line(error)}") from None
 
 
-def _subclass(preset: Preset, input_shape: tuple[int, ...]):
+def _subclass(preset: Preset, input_shape: tuple[int, ...]) -> Any:
     keras = load_keras()
-    cls = load_object(preset.model.subclass, preset.base_dir, "model.subclass")
+    ref = preset.model.subclass
+    if not ref:  # check_preset refuses this already
+        raise ModelError('model.subclass: a subclass model needs subclass = "file.py:ClassName"')
+    cls = load_object(ref, preset.base_dir, "model.subclass")
     if not (isinstance(cls, type) and issubclass(cls, keras.Model)):
         raise ModelError(f"model.subclass: {preset.model.subclass} is not a keras.Model subclass")
     try:
@@ -198,7 +202,7 @@ def _subclass(preset: Preset, input_shape: tuple[int, ...]):
 
 def custom_metric_classes(preset: Preset) -> dict[str, type]:
     keras = load_keras()
-    found = {}
+    found: dict[str, type] = {}
     for i, ref in enumerate(preset.compile.custom_metrics):
         key = f"compile.custom_metrics[{i}]"
         cls = load_object(ref, preset.base_dir, key)
@@ -225,7 +229,7 @@ def optimizer_names() -> list[str]:
     return sorted(names)
 
 
-def compile_model(model, spec: CompileSpec, custom_objects: dict[str, type] | None = None,
+def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type] | None = None,
                   learning_rate: float | None = None) -> list[str]:
     """Compile with the spec; returns the names of the custom metrics it added."""
     keras = load_keras()
@@ -236,7 +240,8 @@ def compile_model(model, spec: CompileSpec, custom_objects: dict[str, type] | No
     try:
         optimizer = keras.optimizers.get({"class_name": spec.optimizer, "config": config})
     except Exception:  # noqa: BLE001
-        known = sorted(n for n in dir(keras.optimizers) if n[:1].isupper() and n not in ("Optimizer", "LossScaleOptimizer", "Schedule"))
+        known = sorted(n for n in dir(keras.optimizers)
+                       if n[:1].isupper() and n not in ("Optimizer", "LossScaleOptimizer", "Schedule"))
         import difflib
 
         close = difflib.get_close_matches(spec.optimizer, known + [k.lower() for k in known], n=2)
@@ -270,7 +275,7 @@ def compile_model(model, spec: CompileSpec, custom_objects: dict[str, type] | No
 # --------------------------------------------------------------------------- inspection
 
 
-def parameter_counts(model) -> dict[str, int]:
+def parameter_counts(model: Any) -> dict[str, int]:
     import numpy as np
 
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
@@ -278,7 +283,7 @@ def parameter_counts(model) -> dict[str, int]:
     return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
 
 
-def layer_rows(model) -> list[LayerRow]:
+def layer_rows(model: Any) -> list[LayerRow]:
     rows = []
     for i, layer in enumerate(model.layers):
         try:
@@ -290,7 +295,7 @@ def layer_rows(model) -> list[LayerRow]:
     return rows
 
 
-def summary_text(model) -> str:
+def summary_text(model: Any) -> str:
     """The content of ``model.summary()`` as plain text, the same on any terminal or none."""
     rows = layer_rows(model)
     counts = parameter_counts(model)
@@ -328,8 +333,8 @@ class StackReport:
     error_index: int | None = None
     summary: str | None = None
     # The built model's per-sample input and output shapes (what ``kerastui check`` compares with the data).
-    inputs: list[tuple] = field(default_factory=list)
-    outputs: list[tuple] = field(default_factory=list)
+    inputs: list[tuple[int | None, ...]] = field(default_factory=list)
+    outputs: list[tuple[int | None, ...]] = field(default_factory=list)
 
 
 def args_text(kwargs: dict[str, Any], limit: int = 48) -> str:
@@ -363,15 +368,16 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...], on_model: Callabl
     model = built.model
     if on_model is not None:
         on_model(model)
-    rows: list[StackRow] = []
+    rows = []
     if preset.model.type == "subclass":
         rows = [StackRow(-1, r.type, r.name, "", r.output_shape, r.params) for r in layer_rows(model)]
     else:
         layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-        if built.base is not None:
+        transfer = preset.transfer
+        if built.base is not None and transfer is not None:
             base = layers.pop(0)
             counts = parameter_counts(base)
-            rows.append(StackRow(-1, preset.transfer.base, base.name, f"weights={preset.transfer.weights}",
+            rows.append(StackRow(-1, transfer.base, base.name, f"weights={transfer.weights}",
                                  _shape(base), counts["total"]))
         by_name = {layer.name: layer for layer in model.layers}
         position = 0
@@ -406,7 +412,7 @@ def _check_input_matches(specs: list[LayerSpec], data_shape: tuple[int, ...]) ->
                          f"shape {list(data_shape)}")
 
 
-def _shape(layer) -> str:
+def _shape(layer: Any) -> str:
     try:
         out = layer.output
     except Exception:  # noqa: BLE001
@@ -419,7 +425,7 @@ def _shape(layer) -> str:
 # --------------------------------------------------------------------------- model → specs
 
 
-def specs_from_model(model) -> tuple[list[LayerSpec] | None, str | None]:
+def specs_from_model(model: Any) -> tuple[list[LayerSpec] | None, str | None]:
     """A loaded Sequential model's layers as editable specs: Keras class name plus the arguments
     that differ from the class's defaults, an ``Input`` first with the model's sample shape.
 
@@ -447,7 +453,7 @@ def specs_from_model(model) -> tuple[list[LayerSpec] | None, str | None]:
     return specs, None
 
 
-def _changed_arguments(layer) -> dict[str, Any]:
+def _changed_arguments(layer: Any) -> dict[str, Any]:
     """The layer's config minus what a fresh layer of the same class has by default."""
     import inspect
 

@@ -4,20 +4,22 @@ confusion matrix (classification) or MAE/MSE/RMSE (regression), in plain numpy."
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from kerastui.core.datasets import Dataset
 
 
-def evaluate(model, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
+def evaluate(model: Any, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
     """One prediction pass over the test split; the compiled loss and metrics come from it."""
     predictions = model.predict(data.x_test, batch_size=batch_size, verbose=0)
     return report_from_predictions(predictions, data, compiled_metrics(model, data.y_test, predictions))
 
 
-def evaluate_predictions(predictions, data: Dataset, loss: str | None = None) -> dict[str, Any]:
+def evaluate_predictions(predictions: Any, data: Dataset, loss: str | None = None) -> dict[str, Any]:
     """The report for predictions of a model with no compiled metrics (a SavedModel export):
     the loss named in the preset, then the same classification/regression figures."""
     numbers: dict[str, Any] = {}
@@ -30,7 +32,7 @@ def evaluate_predictions(predictions, data: Dataset, loss: str | None = None) ->
     return report_from_predictions(predictions, data, numbers)
 
 
-def report_from_predictions(predictions, data: Dataset, numbers: dict[str, Any]) -> dict[str, Any]:
+def report_from_predictions(predictions: Any, data: Dataset, numbers: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict(numbers)
     if isinstance(predictions, (list, tuple)):  # pragma: no cover - multi-output
         predictions = predictions[0]
@@ -40,12 +42,13 @@ def report_from_predictions(predictions, data: Dataset, numbers: dict[str, Any])
     else:
         report = classification_report(data.labels_test, predictions, data.class_names)
         y = np.asarray(data.labels_test).astype("int64")
-        out.setdefault("accuracy", float((np.argmax(probabilities(predictions, max(len(data.class_names), 2)), axis=1) == y).mean()))
+        predicted = np.argmax(probabilities(predictions, max(len(data.class_names), 2)), axis=1)
+        out.setdefault("accuracy", float((predicted == y).mean()))
         out.update(report)
     return out
 
 
-def compiled_metrics(model, y_true, y_pred) -> dict[str, float]:
+def compiled_metrics(model: Any, y_true: np.ndarray, y_pred: Any) -> dict[str, float]:
     """What ``model.evaluate`` reports, from predictions already made (no second traced pass)."""
     model.reset_metrics()
     logs = {k: _num(v) for k, v in model.compute_metrics(None, y_true, y_pred).items()}
@@ -61,8 +64,7 @@ def split_report(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def _num(value: Any) -> float:
-    value = float(np.asarray(value).reshape(-1)[0])
-    return value
+    return float(np.asarray(value).reshape(-1)[0])
 
 
 def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -138,11 +140,12 @@ def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float | None:
     if proba.shape[1] == 2:
         return roc_auc_binary(y == 1, proba[:, 1])
     scores = [roc_auc_binary(y == c, proba[:, c]) for c in range(proba.shape[1])]
-    scores = [s for s in scores if s is not None]
-    return float(np.mean(scores)) if scores else None
+    present = [s for s in scores if s is not None]
+    return float(np.mean(present)) if present else None
 
 
-def sample_predictions(model, data: Dataset, count: int = 8, *, indices=None, predict=None) -> list[dict[str, Any]]:
+def sample_predictions(model: Any, data: Dataset, count: int = 8, *, indices: ArrayLike | None = None,
+                       predict: Callable[[np.ndarray], Any] | None = None) -> list[dict[str, Any]]:
     """Test samples (the first ``count``, or ``indices``) with true and predicted label, confidence
     and top 3 (classification).  ``predict`` maps inputs to outputs (default ``model.predict``)."""
     index = np.arange(min(count, len(data.x_test))) if indices is None else np.asarray(indices, dtype="int64")
@@ -158,7 +161,7 @@ def sample_predictions(model, data: Dataset, count: int = 8, *, indices=None, pr
     return out
 
 
-def describe_prediction(prediction: np.ndarray, data: Dataset, truth=None) -> dict[str, Any]:
+def describe_prediction(prediction: np.ndarray, data: Dataset, truth: Any = None) -> dict[str, Any]:
     """One model output as the user reads it: predicted class, confidence, top 3 (and the truth)."""
     item: dict[str, Any] = {}
     if data.task == "regression":
@@ -183,4 +186,5 @@ def display_images(x: Any) -> np.ndarray:
     axes = tuple(range(1, x.ndim))
     low = x.min(axis=axes, keepdims=True)
     high = x.max(axis=axes, keepdims=True)
-    return ((x - low) / np.maximum(high - low, 1e-6)).astype("float32", copy=False)
+    scaled: np.ndarray = ((x - low) / np.maximum(high - low, 1e-6)).astype("float32", copy=False)
+    return scaled
