@@ -18,10 +18,22 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from kerastui import __version__
+
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import TextIO
+
+    from rich.progress import Progress, TaskID
+
+    from kerastui.core.check import CheckResult
+    from kerastui.core.events import Event
+    from kerastui.core.specs import Preset
+    from kerastui.core.training import RunResult, Trainer
 
 COMMANDS = ("train", "check", "presets", "info", "export-script")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -171,7 +183,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _load_preset(args: argparse.Namespace):
+def _load_preset(args: argparse.Namespace) -> Preset:
     from kerastui.core import presets
     from kerastui.core.errors import processing
 
@@ -204,7 +216,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_check(result) -> None:
+def _print_check(result: CheckResult) -> None:
     data, model, memory = result.data, result.model, result.memory
     print(f"{result.preset}: ok")
     print(f"data: {data['source']} — {data['kind']} {data['task']}, sample shape {data['sample_shape']}"
@@ -274,10 +286,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _install_sigint(trainer, progress: ProgressPrinter):
+def _install_sigint(trainer: Trainer, progress: ProgressPrinter
+                    ) -> Callable[[int, FrameType | None], Any] | int | signal.Handlers | None:
     """First Ctrl-C stops at the end of the current batch; a second one aborts."""
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         if trainer.stop_requested:
             raise KeyboardInterrupt
         trainer.request_stop()
@@ -303,16 +316,16 @@ def jsonable(value: Any) -> Any:
 class ProgressPrinter:
     """The CLI's sink: a rich progress bar on a terminal, one line per epoch otherwise."""
 
-    def __init__(self, quiet: bool = False, stream=None) -> None:
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.quiet = quiet and not self.tty
-        self._progress = None
-        self._task = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
         self._epochs = 0
         self._initial = 0
 
-    def __call__(self, event) -> None:
+    def __call__(self, event: Event) -> None:
         from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
 
         if isinstance(event, Notice):
@@ -327,7 +340,7 @@ class ProgressPrinter:
             if self.tty:
                 self._start_bar(event.steps_per_epoch)
         elif isinstance(event, BatchEnded):
-            if self._progress is not None:
+            if self._progress is not None and self._task is not None:
                 epoch = event.epoch - self._initial + 1
                 loss = event.logs.get("loss")
                 self._progress.update(self._task, completed=event.batch + 1, total=event.steps,
@@ -363,7 +376,7 @@ class ProgressPrinter:
             self._progress = None
 
 
-def print_report(result) -> None:
+def print_report(result: RunResult) -> None:
     out = sys.stdout
     model = result.model
     if model:
@@ -380,7 +393,8 @@ def print_report(result) -> None:
         shown = {k: v for k, v in result.test.items() if v is not None}
         print("test: " + "  ".join(f"{k} {v:.4f}" for k, v in shown.items()), file=out)
     for name, report in result.custom_metrics.items():
-        parts = [f"{split} max |Δ| {report[split]['max_abs_diff']:.2e}" for split in ("train", "val") if split in report]
+        parts = [f"{split} max |Δ| {report[split]['max_abs_diff']:.2e}"
+                 for split in ("train", "val") if split in report]
         print(f"custom metric {name} vs {report['builtin']}: " + ", ".join(parts), file=out)
     for fmt, saved in result.saved.items():
         diff = saved.get("max_abs_diff")
@@ -431,15 +445,16 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from kerastui.core import datasets
     from kerastui.core.presets import shipped_dir, user_dir
     from kerastui.core.runs import default_runs_dir
+    from kerastui.core.sources import KERAS_DATASETS, keras_cache_dir, keras_cached
     from kerastui.core.tfenv import devices, versions
 
-    info = {
+    info: dict[str, Any] = {
         "kerastui": __version__, "python": sys.version.split()[0], **versions(), "devices": devices(),
-        "datasets": {name: datasets.keras_cached(name) for name in datasets.KERAS_DATASETS},
-        "keras_cache": str(datasets.keras_cache_dir()), "presets": {"shipped": str(shipped_dir()), "user": str(user_dir())},
+        "datasets": {name: keras_cached(name) for name in KERAS_DATASETS},
+        "keras_cache": str(keras_cache_dir()),
+        "presets": {"shipped": str(shipped_dir()), "user": str(user_dir())},
         "runs_dir": str(default_runs_dir()),
     }
     if args.json:
