@@ -197,13 +197,14 @@ def main() -> int:
             shutil.copy(paths[index], target)
             target.with_suffix(".json").write_text(json.dumps({"problems": found, **result}, indent=1))
     seconds = [r["seconds"] for r in outcomes.values()]
-    print(f"mutants: {len(outcomes)}  ({time.time() - started:.0f} s, median {sorted(seconds)[len(seconds) // 2]:.2f} s each)")
+    print(f"mutants: {len(outcomes)}  ({time.time() - started:.0f} s, "
+          f"median {sorted(seconds)[len(seconds) // 2]:.2f} s each)")
     print("outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    for key in ("traceback", "hang", "internal_error", "several_error_lines", "died", "long_line",
-                "exit_1_without_error_line", "no_json"):
+    listed = ("traceback", "hang", "internal_error", "several_error_lines", "died", "long_line",
+              "exit_1_without_error_line", "no_json")
+    for key in listed:
         print(f"{key}: {problems.get(key, 0)}")
-    others = {k: v for k, v in problems.items() if k not in ("traceback", "hang", "internal_error", "several_error_lines",
-                                                            "died", "long_line", "exit_1_without_error_line", "no_json")}
+    others = {k: v for k, v in problems.items() if k not in listed}
     if others:
         print(f"other: {others}")
     print(f"failing mutants: {out_dir}")

@@ -14,6 +14,7 @@ epochs by ±30 %: read the min column too, and use more rounds when the two disa
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -48,7 +49,7 @@ def kerastui_epochs(preset, runs: str) -> list[float]:
 
     trainer = Trainer(preset, [sink], runs_dir=Path(runs))
     trainer.run()
-    return [b - a for a, b in zip(ends, ends[1:])]
+    return [b - a for a, b in itertools.pairwise(ends)]
 
 
 def plain_epochs(data, preset) -> list[float]:
@@ -73,7 +74,7 @@ def plain_epochs(data, preset) -> list[float]:
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=preset.fit.epochs,
               batch_size=preset.fit.batch_size, shuffle=True, verbose=0, callbacks=[Timer()])
-    return [b - a for a, b in zip(ends, ends[1:])]
+    return [b - a for a, b in itertools.pairwise(ends)]
 
 
 def main() -> None:
@@ -97,7 +98,8 @@ def main() -> None:
                 ours += kerastui_epochs(preset, runs)
                 plain += plain_epochs(data, preset)
     print(f"{len(data.x_train)} training / {len(data.x_val)} validation samples of 32×32×3, batch "
-          f"{preset.fit.batch_size}, ResNet50 frozen (random weights); epochs 2..{args.epochs} of {args.rounds} runs each")
+          f"{preset.fit.batch_size}, ResNet50 frozen (random weights); "
+          f"epochs 2..{args.epochs} of {args.rounds} runs each")
     for label, times in (("kerastui Trainer epoch", ours), ("plain Keras epoch", plain)):
         print(f"{label:<24} median {statistics.median(times):6.3f} s  (min {min(times):.3f}, max {max(times):.3f}, "
               f"n={len(times)})")

@@ -77,7 +77,7 @@ def main() -> None:
         bare_times.append(measure(BARE))
         ours_times.append(measure(KERASTUI))
     bare, ours = statistics.median(bare_times), statistics.median(ours_times)
-    ratio = statistics.median(o / b for o, b in zip(ours_times, bare_times))
+    ratio = statistics.median(o / b for o, b in zip(ours_times, bare_times, strict=True))
     tf = statistics.median(wall("import tensorflow", max(2, args.runs // 2)))
     print(f"bare Textual first frame   median {bare:.3f} s  (min {min(bare_times):.3f}, max {max(bare_times):.3f})")
     print(f"kerastui first frame       median {ours:.3f} s  (min {min(ours_times):.3f}, max {max(ours_times):.3f})")

@@ -95,7 +95,8 @@ def test_subclass_model_from_a_file_next_to_the_preset(tmp_path, runs_dir):
 
 
 def test_subclass_errors_name_the_file_and_line(tmp_path):
-    (tmp_path / "broken.py").write_text("import keras\n\nclass Broken(keras.Model):\n    def call(self, x):\n        raise RuntimeError('boom')\n")
+    (tmp_path / "broken.py").write_text("import keras\n\nclass Broken(keras.Model):\n"
+                                        "    def call(self, x):\n        raise RuntimeError('boom')\n")
     path = tmp_path / "b.toml"
     path.write_text('[data]\nsource = "sklearn:iris"\n[model]\ntype = "subclass"\nsubclass = "broken.py:Broken"\n')
     with pytest.raises(ModelError, match=r"broken\.py:5.*boom"):
@@ -109,7 +110,8 @@ def test_subclass_errors_name_the_file_and_line(tmp_path):
     ('{type = "Dense", units = -3}', r"model\.layers\[1\] \(Dense\): .*units"),
     ('{type = "Dense", unit = 3}', r"model\.layers\[1\]: Dense has no argument 'unit'; did you mean units"),
     ('{type = "Dense2", units = 3}', r"model\.layers\[1\]: unknown layer type 'Dense2'; closest: Dense"),
-    ('{type = "Conv2D", filters = 4, kernel_size = 3}', r"model\.layers\[1\] \(Conv2D\) rejects its input of shape \(None, 20\)"),
+    ('{type = "Conv2D", filters = 4, kernel_size = 3}',
+     r"model\.layers\[1\] \(Conv2D\) rejects its input of shape \(None, 20\)"),
     ('{type = "Dense"}', r"model\.layers\[1\]: Dense needs units"),
 ])
 def test_keras_rejections_name_the_layer(layer, match):
@@ -143,7 +145,8 @@ def test_summary_text_matches_keras_counts():
 def test_custom_metric_file_errors(tmp_path):
     (tmp_path / "m.py").write_text("import keras\nclass NotAMetric:\n    pass\n")
     path = tmp_path / "p.toml"
-    path.write_text('[model]\nlayers = [{type = "Dense", units = 3}]\n[compile]\ncustom_metrics = ["m.py:NotAMetric"]\n')
+    path.write_text('[model]\nlayers = [{type = "Dense", units = 3}]\n'
+                    '[compile]\ncustom_metrics = ["m.py:NotAMetric"]\n')
     with pytest.raises(ModelError, match=r"compile\.custom_metrics\[0\]: .*not a keras\.metrics\.Metric"):
         build_model(presets.load(path), (4,))
     (tmp_path / "m.py").write_text("import keras\n\nx = 1 / 0\n")

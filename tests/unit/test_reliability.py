@@ -307,7 +307,8 @@ def test_the_model_workspace_still_marks_the_layer_keras_rejects():
     ("model.layers[2].units=5", "model.layers[2] (Dense): gives 5 outputs but synthetic:classification has 3 classes"),
     ("data.classes=[0,7]", "data.classes: [7] out of range"),
     ("compile.loss='binary_crossentropy'", "is binary but synthetic:classification has 3 classes"),
-    ("model.layers[1].kernel_regularizer={type='L2', l2=nan}", "model.layers[1].kernel_regularizer.l2: must be a finite"),
+    ("model.layers[1].kernel_regularizer={type='L2', l2=nan}",
+     "model.layers[1].kernel_regularizer.l2: must be a finite"),
 ])
 def test_check_refuses_what_train_would_refuse(setting: str, expected: str, capsys):
     code, out, lines = _main(capsys, "check", "ex1", "--set", setting)
@@ -328,10 +329,10 @@ def test_check_of_a_transfer_preset_downloads_nothing_and_says_where_the_weights
 
 @pytest.mark.parametrize(("name", "shape"), [("ex1", (20,)), ("ex2", (28, 28, 1))])
 def test_the_stateless_report_is_the_real_builds_report(name: str, shape: tuple):
+    from concurrent.futures import ThreadPoolExecutor
+
     from kerastui.core.builder import stack_report
     from kerastui.core.resources import stateless_report
-
-    from concurrent.futures import ThreadPoolExecutor
 
     preset = presets.load(name)
     report, estimate = stateless_report(preset, shape, 600)

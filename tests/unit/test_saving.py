@@ -222,7 +222,8 @@ def test_saving_into_a_read_only_folder_fails_and_keeps_the_existing_file(tmp_pa
         folder.chmod(0o755)
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 3, out.stdout + out.stderr[-2000:]
-    for line, (fmt, name) in zip(lines, [("keras", "model.keras"), ("h5", "model.h5"), ("savedmodel", "export")]):
+    for line, (fmt, name) in zip(lines, [("keras", "model.keras"), ("h5", "model.h5"), ("savedmodel", "export")],
+                                 strict=True):
         assert f"{name}: could not save as {fmt}" in line and "Permission denied" in line, line
     assert existing.read_bytes() == before
     assert sorted(p.name for p in folder.iterdir()) == ["model.keras"]

@@ -29,7 +29,8 @@ def test_offline_imagenet_is_a_clear_error_naming_the_weights_file(tmp_path, run
 def test_offline_imagenet_continues_without_weights_when_allowed(tmp_path, runs_dir):
     proc = run_cli("train", "ex5", "--data", "synthetic:images", "--limit", "64", "--epochs", "1",
                    "--set", "transfer.base=MobileNetV2", "--set", "transfer.allow_no_weights=true",
-                   "--set", "transfer.fine_tune_epochs=0", "--set", "callbacks.tensorboard.log_dir=" + str(tmp_path / "tb"),
+                   "--set", "transfer.fine_tune_epochs=0",
+                   "--set", "callbacks.tensorboard.log_dir=" + str(tmp_path / "tb"),
                    "--json", "--runs-dir", str(runs_dir), env=offline_env(tmp_path), timeout=300)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -45,7 +46,7 @@ def test_local_weights_file_is_loaded(tmp_path):
     path = tmp_path / "mobilenet.weights.h5"
     base.save_weights(path)
     loaded, _ = load_base(TransferSpec(base="MobileNetV2", weights=str(path)), (32, 32, 3))
-    for a, b in zip(base.weights, loaded.weights):
+    for a, b in zip(base.weights, loaded.weights, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(TransferError, match=r"transfer\.weights: .*missing\.h5 not found"):
         load_base(TransferSpec(base="MobileNetV2", weights=str(tmp_path / "missing.h5")), (32, 32, 3))
@@ -120,7 +121,8 @@ def test_stage_labels_fold_the_bases_by_their_own_names():
     assert [stage_of(n) for n in ("input_layer", "conv1_conv", "pool1_pool", "conv2_block1_1_conv",
                                   "conv5_block3_out")] == ["input", "conv1", "pool1", "conv2_x", "conv5_x"]
     assert [stage_of(n) for n in ("bn_Conv1", "expanded_conv_project", "block_13_expand", "block2b_dwconv",
-                                  "block3_conv1", "top_conv")] == ["Conv1", "block0", "block13", "block2", "block3", "top"]
+                                  "block3_conv1", "top_conv")] == ["Conv1", "block0", "block13", "block2", "block3",
+                                                                   "top"]
     assert fold_stages(["a", "a", "b", "a"]) == [("a", 0, 2), ("b", 2, 3), ("a", 3, 4)]
     chunks = fold_stages([f"s{i}" for i in range(100)])  # no runs to fold: even chunks instead
     assert len(chunks) == 20 and chunks[0][1:] == (0, 5) and chunks[-1][2] == 100
