@@ -56,14 +56,6 @@ class LayerStack:
             spec.name = f"{spec.name}_{n}"
         return self.insert(index + 1, spec)
 
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
-
     def undo(self) -> bool:
         if not self._undo:
             return False
