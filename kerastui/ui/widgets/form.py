@@ -1,8 +1,28 @@
-"""A scrolling column of fields that is not itself a focus stop."""
+"""The form kit: a settings column, a labelled field on one line, and a field's text as a number.
+
+- ``Form``: the scrolling column the settings live in.
+- ``field_row(label, widget)``: a label and its widget side by side, with the classes the stylesheets
+  give fields (``field`` / ``field-name`` in app.tcss, unless a panel styles its own).
+- ``parse_number(text, int | float, name, ...)``: what a typed number means, or a ValueError naming
+  the field.  It accepts exactly what Textual's own validator for the field accepts (``Integer()``
+  for an ``Input(type="integer")``, ``Number()`` for ``type="number"``: the validators such an Input
+  attaches itself, which mark it ``-invalid``), so a field that does not look wrong parses.
+- ``Parses(parse)``: a Textual ``Validator`` that accepts what a parse function accepts.
+
+Bounds are checked when the value is used (start, load, apply), never as the user types: a field
+is only marked for not being a number, as Textual does for every typed Input.
+"""
 
 from __future__ import annotations
 
-from textual.containers import VerticalScroll
+from collections.abc import Callable
+from enum import Enum
+from typing import Final, Literal, overload
+
+from textual.containers import Horizontal, VerticalScroll
+from textual.validation import Integer, Number, ValidationResult, Validator
+from textual.widget import Widget
+from textual.widgets import Label
 
 
 class Form(VerticalScroll, can_focus=False):
@@ -10,3 +30,90 @@ class Form(VerticalScroll, can_focus=False):
     a focusable container would also restyle every field below it on each focus change."""
 
     HELP = "A settings column: Tab and shift+Tab move between its fields."
+
+
+def field_row(label: str, *widgets: Widget, id: str | None = None, classes: str | None = "field",
+              label_classes: str | None = "field-name") -> Horizontal:
+    """A label and its widget (or widgets) on one line.
+
+    ``classes`` and ``label_classes`` are the ones the place's stylesheet gives a field: app.tcss's
+    ``field`` and ``field-name`` unless a panel has its own (None: no class)."""
+    return Horizontal(Label(label, classes=label_classes), *widgets, id=id, classes=classes)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+class _Blank(Enum):
+    REQUIRED = "required"
+
+
+REQUIRED: Final = _Blank.REQUIRED
+"""``parse_number(blank=REQUIRED)``: a blank field is not a number (the default)."""
+
+# The messages, as str.format templates of name, text, noun, minimum and below.
+NOT_A_NUMBER = "{name}: {text!r} is not a valid {noun}"
+TOO_SMALL = "{name} must be ≥ {minimum}"
+TOO_LARGE = "{name} must be < {below}"
+
+
+def number_validator(kind: type[int] | type[float]) -> Number:
+    """The validator Textual attaches to an ``Input(type="integer")`` (int) or ``type="number"`` (float)."""
+    return Integer() if kind is int else Number()
+
+
+@overload
+def parse_number(text: str, kind: type[int], name: str, *, minimum: float | None = ..., below: float | None = ...,
+                 blank: Literal[_Blank.REQUIRED] = ..., noun: str | None = ..., not_a_number: str = ...,
+                 too_small: str = ..., too_large: str = ...) -> int: ...
+@overload
+def parse_number(text: str, kind: type[float], name: str, *, minimum: float | None = ..., below: float | None = ...,
+                 blank: Literal[_Blank.REQUIRED] = ..., noun: str | None = ..., not_a_number: str = ...,
+                 too_small: str = ..., too_large: str = ...) -> float: ...
+@overload
+def parse_number(text: str, kind: type[int], name: str, *, minimum: float | None = ..., below: float | None = ...,
+                 blank: int | None, noun: str | None = ..., not_a_number: str = ..., too_small: str = ...,
+                 too_large: str = ...) -> int | None: ...
+@overload
+def parse_number(text: str, kind: type[float], name: str, *, minimum: float | None = ..., below: float | None = ...,
+                 blank: float | None, noun: str | None = ..., not_a_number: str = ..., too_small: str = ...,
+                 too_large: str = ...) -> float | None: ...
+
+
+def parse_number(text: str, kind: type[int] | type[float], name: str, *, minimum: float | None = None,
+                 below: float | None = None, blank: int | float | None | _Blank = REQUIRED, noun: str | None = None,
+                 not_a_number: str = NOT_A_NUMBER, too_small: str = TOO_SMALL,
+                 too_large: str = TOO_LARGE) -> int | float | None:
+    """A field's text (spaces around it ignored) as ``kind``, at least ``minimum`` and under ``below``.
+
+    A blank field gives ``blank`` (REQUIRED: it is not a number).  Otherwise a ValueError says what
+    is wrong, from the templates: ``not_a_number`` (``noun`` names the kind, by default ``int`` or
+    ``float``), ``too_small``, ``too_large``; each may use ``{name}``, ``{text}``, ``{noun}``,
+    ``{minimum}`` and ``{below}`` (the bounds as given: ``0.0`` reads "0.0", ``0`` reads "0")."""
+    text = text.strip()
+    if not text and blank is not REQUIRED:
+        return blank
+    words = {"name": name, "text": text, "noun": noun or kind.__name__, "minimum": minimum, "below": below}
+    if not number_validator(kind).validate(text).is_valid:
+        raise ValueError(not_a_number.format(**words))
+    value = kind(text)
+    if minimum is not None and value < minimum:
+        raise ValueError(too_small.format(**words))
+    if below is not None and value >= below:
+        raise ValueError(too_large.format(**words))
+    return value
+
+
+class Parses(Validator):
+    """Valid when ``parse(text)`` gives a value, invalid when it raises ValueError."""
+
+    def __init__(self, parse: Callable[[str], object], failure_description: str | None = None) -> None:
+        super().__init__(failure_description=failure_description)
+        self.parse = parse
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            self.parse(value)
+        except ValueError:
+            return self.failure(value=value)
+        return self.success()
