@@ -3,7 +3,9 @@ predictions; open a model file to edit, evaluate, train further or predict; expo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -13,24 +15,24 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 
-from kerastui.ui.widgets.form import Form
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
 from kerastui.ui.session import Origin
-from kerastui.ui.widgets.pictures import image_strip
 from kerastui.ui.widgets.footer import KeyFooter
-from kerastui.ui.widgets.tables import add_rows, set_columns
+from kerastui.ui.widgets.form import Form, field_row
+from kerastui.ui.widgets.predictions import predictions_view
 from kerastui.ui.widgets.status_line import StatusLine
+from kerastui.ui.widgets.tables import add_rows, set_columns
+
+if TYPE_CHECKING:
+    from kerastui.core.builder import LayerRow
+    from kerastui.core.saving import SaveResult
 
 FORMATS = {"keras": ".keras", "h5": ".h5 (HDF5)", "savedmodel": "SavedModel"}
 VERIFY_SAMPLES = 256  # the fixed batch of test inputs every reloaded file is run on
 PREDICT_COUNT = 8
 VERIFY_COLUMNS = ("format", "max |Δ|", "same", "file", "size", "save s", "load s", "check s")
-
-
-def field_row(label: str, widget) -> Horizontal:
-    return Horizontal(Label(label, classes="field-name"), widget, classes="field")
 
 
 def save_target(text: str) -> tuple[Path, str]:
@@ -70,11 +72,47 @@ class VerifyTable(DataTable):
     HELP = ("The verification table: each saved file was reloaded from disk and run on the same test inputs; "
             "max |Δ| is the largest absolute difference from the in-memory model's predictions.")
 
+    def on_mount(self) -> None:
+        self.display = False  # columns and rows come with the first save
+
+    def show(self, results: Sequence[SaveResult], *, verify: bool, deterministic: bool = False) -> None:
+        """The files of one save (a SavedModel's TFSMLayer check on a row of its own under it);
+        without ``verify`` the load and check columns stay blank.  ``deterministic``: no sizes or times."""
+        set_columns(self, VERIFY_COLUMNS)
+
+        def secs(value: float) -> str:
+            return "…" if deterministic else f"{value:.3f}"
+
+        rows = []
+        for r in results:
+            diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
+            same = "" if r.same is None else ("✓" if r.max_abs_diff is not None and r.max_abs_diff <= 1e-6
+                                              else "✗ differs")
+            rows.append((r.format, diff, same, Path(r.path).name, "…" if deterministic else _size(r.bytes),
+                         secs(r.save_seconds), secs(r.load_seconds) if verify else "",
+                         secs(r.verify_seconds) if verify else ""))
+            if r.tfsm_max_abs_diff is not None:
+                ok = r.tfsm_max_abs_diff <= 1e-6
+                rows.append(("└ TFSMLayer", f"{r.tfsm_max_abs_diff:.1e}", "✓" if ok else "✗ differs", "serve",
+                             "", "", "", ""))
+        add_rows(self, rows)
+        self.display = True
+
 
 class OpenedLayers(DataTable):
     """The opened model's layers: type, output shape, parameters, trainable."""
 
     HELP = "The layers of the opened model file (read-only here; a Sequential model is also in the Model workspace)."
+
+    def on_mount(self) -> None:
+        self.display = False  # shown with the first model file opened
+
+    def show(self, rows: Sequence[LayerRow]) -> None:
+        """The opened model's layers (none: the table is hidden)."""
+        set_columns(self, ("#", "name", "type", "output shape", "params", "trainable"))
+        add_rows(self, [(str(row.index), row.name, row.type, row.output_shape, f"{row.params:,}",
+                         "✓" if row.trainable else "·") for row in rows])
+        self.display = bool(rows)
 
 
 class SaveLoadScreen(Workspace):
@@ -145,8 +183,6 @@ class SaveLoadScreen(Workspace):
 
     def on_mount(self) -> None:
         self._default_paths()
-        self.query_one(VerifyTable).display = False  # columns and rows come with the first save
-        self.query_one(OpenedLayers).display = False
         self.redraw(full=True)
 
     def on_screen_resume(self) -> None:
@@ -188,7 +224,7 @@ class SaveLoadScreen(Workspace):
         table = self.query_one(OpenedLayers)
         if opened is None:
             title.update("")
-            table.display = False
+            table.show([])
             return
         counts = opened.counts
         lines = [f"[b]opened[/b]  {opened.path} · {opened.format} · {opened.bytes / 1024:,.0f} KiB · "
@@ -203,10 +239,7 @@ class SaveLoadScreen(Workspace):
         elif opened.read_only_reason:
             lines.append(f"[yellow]read-only: {opened.read_only_reason}[/yellow]")
         title.update("\n".join(lines))
-        set_columns(table, ("#", "name", "type", "output shape", "params", "trainable"))
-        add_rows(table, [(str(row.index), row.name, row.type, row.output_shape, f"{row.params:,}",
-                          "✓" if row.trainable else "·") for row in opened.rows])
-        table.display = bool(opened.rows)
+        table.show(opened.rows)
 
     # ------------------------------------------------------------------ data for verify/evaluate/predict
 
@@ -309,27 +342,7 @@ class SaveLoadScreen(Workspace):
 
     def _saved(self, results, verify: bool) -> None:
         self.results = results
-        table = self.query_one(VerifyTable)
-        set_columns(table, VERIFY_COLUMNS)
-        deterministic = self.app.deterministic
-
-        def secs(value: float) -> str:
-            return "…" if deterministic else f"{value:.3f}"
-
-        rows = []
-        for r in results:
-            diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
-            same = "" if r.same is None else ("✓" if r.max_abs_diff is not None and r.max_abs_diff <= 1e-6
-                                              else "✗ differs")
-            rows.append((r.format, diff, same, Path(r.path).name, "…" if deterministic else _size(r.bytes),
-                         secs(r.save_seconds), secs(r.load_seconds) if verify else "",
-                         secs(r.verify_seconds) if verify else ""))
-            if r.tfsm_max_abs_diff is not None:
-                ok = r.tfsm_max_abs_diff <= 1e-6
-                rows.append(("└ TFSMLayer", f"{r.tfsm_max_abs_diff:.1e}", "✓" if ok else "✗ differs", "serve",
-                             "", "", "", ""))
-        add_rows(table, rows)
-        table.display = True
+        self.query_one(VerifyTable).show(results, verify=verify, deterministic=self.app.deterministic)
         verdict = self.query_one("#verify-verdict", Static)
         if not verify:
             verdict.update("[dim]saved without verification[/dim]")
@@ -511,7 +524,8 @@ class SaveLoadScreen(Workspace):
         self.app.call_from_thread(self._predicted, [item], None, [values], data.feature_names)
 
     def _predicted(self, predictions: list[dict], images, rows, features: list[str]) -> None:
-        self.query_one("#predictions", Static).update(predictions_view(predictions, images, rows, features))
+        self.query_one("#predictions", Static).update(
+            predictions_view(predictions, images=images, rows=rows, features=features))
         self.message(f"predicted {len(predictions)} sample(s)")
 
     # ------------------------------------------------------------------ script
@@ -560,37 +574,3 @@ def _size(size: int) -> str:
         size /= 1024
     return str(size)
 
-
-def predictions_view(predictions: list[dict], images, rows, features: list[str]):
-    """Images with predicted/true labels under each, or a table of rows; confidence and top 3."""
-    table = Table(box=None, pad_edge=False, title_justify="left", title="predictions")
-    table.add_column("#", no_wrap=True, min_width=5)
-    table.add_column("predicted", no_wrap=True, min_width=10)
-    table.add_column("conf.", no_wrap=True, min_width=5)
-    table.add_column("true", no_wrap=True, min_width=6)
-    table.add_column("top 3", overflow="fold")
-    for p in predictions:
-        truth = p.get("true")
-        mark = "" if "correct" not in p else ("✓ " if p["correct"] else "✗ ")
-        predicted = f"{p['predicted']:.4g}" if isinstance(p["predicted"], float) else str(p["predicted"])
-        table.add_row(str(p.get("index", "")), Text(mark + predicted, style="green" if p.get("correct") else
-                                                     ("red" if "correct" in p else "")),
-                      f"{p['confidence']:.3f}" if "confidence" in p else "",
-                      "" if truth is None else (f"{truth:.4g}" if isinstance(truth, float) else str(truth)),
-                      "  ".join(f"{name} {prob:.2f}" for name, prob in p.get("top3", [])))
-    parts = []
-    if images is not None and len(images):
-        labels = [f"{p['predicted']}/{p.get('true', '?')}" for p in predictions]
-        parts.append(Text("test samples (predicted/true)\n", style="bold") + image_strip(images, labels, max_width=90))
-    elif rows is not None and len(rows):
-        header = features or [f"x{i}" for i in range(len(rows[0]))]
-        values = Table(box=None, pad_edge=False, title="inputs", title_justify="left")
-        values.add_column("#")
-        for name in header[:8]:
-            values.add_column(name, justify="right")
-        for p, row in zip(predictions, rows):
-            values.add_row(str(p.get("index", "")), *(f"{float(v):.3g}" for v in list(row)[:8]))
-        parts.append(values)
-    from rich.console import Group
-
-    return Group(*parts, table)

@@ -21,15 +21,15 @@ from kerastui.core.specs import (
     ReduceLRSpec,
     TensorBoardSpec,
 )
-from kerastui.ui.widgets.form import Form
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import MetricChart, family
-from kerastui.ui.widgets.pictures import image_strip
 from kerastui.ui.widgets.footer import KeyFooter
-from kerastui.ui.widgets.tables import add_rows, set_columns
+from kerastui.ui.widgets.form import Form, field_row, parse_number
+from kerastui.ui.widgets.predictions import predictions_view
 from kerastui.ui.widgets.status_line import StatusLine
+from kerastui.ui.widgets.tables import add_rows, set_columns
 
 OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion"]
 LOSSES = ["categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
@@ -44,14 +44,31 @@ def suggested_loss(summary: dict | None) -> str | None:
     return "categorical_crossentropy" if summary.get("label_mode") == "categorical" else "sparse_categorical_crossentropy"
 
 
-def field_row(label: str, widget) -> Horizontal:
-    return Horizontal(Label(label, classes="field-name"), widget, classes="field")
-
-
 class EpochTable(DataTable):
     """Every epoch's metrics, learning rate and duration."""
 
     HELP = "The epoch table: one row per finished epoch with every metric Keras logged."
+
+    def show(self, state: RunState, *, full: bool = False, deterministic: bool = False) -> None:
+        """The run's finished epochs: the new ones are added; ``full`` (or new metrics) starts over.
+        ``deterministic`` leaves the seconds column blank (snapshots)."""
+        keys = list(state.history)
+        columns = ["epoch", *keys, "s"]
+        if full or [str(c.label) for c in self.columns.values()] != columns:
+            set_columns(self, columns)
+        rows = []
+        for row in range(self.row_count, state.epochs_done):
+            cells = [str(row + 1)]
+            for key in keys:
+                values = state.history[key]
+                value = values[row] if row < len(values) else float("nan")
+                cells.append(f"{value:.3g}" if key == "learning_rate" else f"{value:.4f}")
+            seconds = state.epoch_seconds[row] if row < len(state.epoch_seconds) else 0.0
+            cells.append("" if deterministic else f"{seconds:.1f}")
+            rows.append(cells)
+        add_rows(self, rows)
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
 
 
 class TrainScreen(Workspace):
@@ -201,43 +218,30 @@ class TrainScreen(Workspace):
         """The app's preset with this form applied; ValueError names the field."""
         preset = self.app.session.current_preset()
 
-        def number(widget_id: str, kind, name: str, *, minimum=None, allow_empty=False):
-            text = self.query_one(widget_id, Input).value.strip()
-            if not text and allow_empty:
-                return None
-            try:
-                value = kind(text)
-            except ValueError:
-                raise ValueError(f"{name}: {text!r} is not a valid {kind.__name__}") from None
-            if minimum is not None and value < minimum:
-                raise ValueError(f"{name} must be ≥ {minimum}")
-            return value
+        def text(widget_id: str) -> str:
+            return self.query_one(widget_id, Input).value
 
-        lr = number("#opt-lr", float, "learning rate", minimum=0.0, allow_empty=True)
+        lr = parse_number(text("#opt-lr"), float, "learning rate", minimum=0.0, blank=None)
         metrics = [m.strip() for m in self.query_one("#opt-metrics", Input).value.split(",") if m.strip()]
-        val = number("#opt-val", float, "val split", minimum=0.0)
-        if val >= 1:
-            raise ValueError("val split must be < 1")
+        val = parse_number(text("#opt-val"), float, "val split", minimum=0.0, below=1)
         preset.compile = replace(preset.compile, optimizer=str(self.query_one("#opt-optimizer", Select).value),
                                  learning_rate=lr, loss=str(self.query_one("#opt-loss", Select).value),
                                  metrics=metrics)
-        preset.fit = replace(preset.fit, epochs=number("#opt-epochs", int, "epochs", minimum=1),
-                             batch_size=number("#opt-batch", int, "batch size", minimum=1),
-                             seed=number("#opt-fit-seed", int, "seed"),
+        preset.fit = replace(preset.fit, epochs=parse_number(text("#opt-epochs"), int, "epochs", minimum=1),
+                             batch_size=parse_number(text("#opt-batch"), int, "batch size", minimum=1),
+                             seed=parse_number(text("#opt-fit-seed"), int, "seed"),
                              shuffle=self.query_one("#opt-shuffle", Checkbox).value)
         preset.data = replace(preset.data, validation_split=val)
         cb = copy.deepcopy(preset.callbacks)
         if self.query_one("#cb-early", Checkbox).value:
             cb.early_stopping = EarlyStoppingSpec(
                 monitor=self.query_one("#cb-early-monitor", Input).value.strip() or "val_loss",
-                patience=number("#cb-early-patience", int, "patience", minimum=0),
+                patience=parse_number(text("#cb-early-patience"), int, "patience", minimum=0),
                 restore_best_weights=self.query_one("#cb-early-restore", Checkbox).value)
         else:
             cb.early_stopping = None
         if self.query_one("#cb-reduce", Checkbox).value:
-            factor = number("#cb-reduce-factor", float, "factor", minimum=0.0)
-            if factor >= 1:
-                raise ValueError("factor must be < 1")
+            factor = parse_number(text("#cb-reduce-factor"), float, "factor", minimum=0.0, below=1)
             cb.reduce_lr = replace(cb.reduce_lr or ReduceLRSpec(), factor=factor)
         else:
             cb.reduce_lr = None
@@ -276,7 +280,7 @@ class TrainScreen(Workspace):
             return
         if full or epoch:
             self._charts(state)
-            self._epoch_table(state, full=full)
+            self.query_one(EpochTable).show(state, full=full, deterministic=self.app.deterministic)
         if full or state.result is not None or state.status == "failed":
             self._evaluation(state)
 
@@ -338,26 +342,6 @@ class TrainScreen(Workspace):
             for chart in existing.values():
                 chart.set_series(state.history, state.boundaries)
 
-    def _epoch_table(self, state: RunState, *, full: bool) -> None:
-        table = self.query_one(EpochTable)
-        keys = [k for k in state.history]
-        columns = ["epoch", *keys, "s"]
-        if full or [str(c.label) for c in table.columns.values()] != columns:
-            set_columns(table, columns)
-        rows = []
-        for row in range(table.row_count, state.epochs_done):
-            cells = [str(row + 1)]
-            for key in keys:
-                values = state.history[key]
-                value = values[row] if row < len(values) else float("nan")
-                cells.append(f"{value:.3g}" if key == "learning_rate" else f"{value:.4f}")
-            seconds = state.epoch_seconds[row] if row < len(state.epoch_seconds) else 0.0
-            cells.append("" if self.app.deterministic else f"{seconds:.1f}")
-            rows.append(cells)
-        add_rows(table, rows)
-        if table.row_count:
-            table.move_cursor(row=table.row_count - 1)
-
     def _evaluation(self, state: RunState) -> None:
         widget = self.query_one("#evaluation-text", Static)
         result = state.result
@@ -378,7 +362,7 @@ class TrainScreen(Workspace):
             parts.append(table)
             parts.append(confusion_table(evaluation["confusion_matrix"], [r["class"] for r in evaluation["per_class"]]))
         if state.predictions:
-            parts.append(predictions_view(state.predictions, self.app))
+            parts.append(predictions_view(state.predictions, images=self.app.session.prediction_images, brief=True))
         if result.saved:
             parts.append(Text("  ".join(f"{fmt}: max|Δ| {s['max_abs_diff']:.1e}" for fmt, s in result.saved.items()
                                         if s.get("max_abs_diff") is not None)))
@@ -413,17 +397,3 @@ def confusion_table(matrix: list[list[int]], names: list[str]) -> Table:
         table.add_row(short[i] if i < len(short) else str(i), *cells)
     return table
 
-
-def predictions_view(predictions: list[dict], app) -> Text | Table:
-    labels = [f"{'✓' if p.get('correct') else '✗'} {p['predicted']}/{p['true']}" if "correct" in p
-              else f"{p['predicted']:.3g}/{p['true']:.3g}" for p in predictions]
-    images = app.session.prediction_images
-    if images is not None and len(images):
-        return Text("test samples (predicted/true)\n", style="bold") + image_strip(images, labels, max_width=90)
-    table = Table(title="test samples", title_justify="left", box=None, pad_edge=False)
-    for column in ("#", "predicted", "true", "confidence"):
-        table.add_column(column, no_wrap=True)
-    for p in predictions:
-        table.add_row(str(p["index"]), str(p["predicted"]), str(p["true"]),
-                      f"{p['confidence']:.2f}" if "confidence" in p else "")
-    return table
