@@ -18,12 +18,12 @@ from textual.widgets import Checkbox, Header, Input, Label, OptionList, Select, 
 from textual.widgets.option_list import Option
 
 from kerastui.core.specs import DataSpec
-
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
 from kerastui.ui.screens.base import Workspace
-from kerastui.ui.widgets.pictures import bar_chart, image_strip
 from kerastui.ui.widgets.footer import KeyFooter
+from kerastui.ui.widgets.form import field_row, parse_number
+from kerastui.ui.widgets.pictures import bar_chart, image_strip
 from kerastui.ui.widgets.status_line import StatusLine
 
 FILE_SCHEMES = ("npz", "csv", "images")
@@ -68,22 +68,16 @@ class DataOptions(Vertical):
     HELP = "Preprocessing options for the next load: validation split, limit, seed, resize, one-hot, normalise."
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="field"):
-            yield Label("val split", classes="field-name")
-            yield Input(id="opt-validation", type="number", compact=True, tooltip="fraction of training data for validation")
-        with Horizontal(classes="field"):
-            yield Label("limit", classes="field-name")
-            yield Input(id="opt-limit", type="integer", compact=True, placeholder="all", tooltip="cap on training samples")
-        with Horizontal(classes="field"):
-            yield Label("seed", classes="field-name")
-            yield Input(id="opt-seed", type="integer", compact=True, tooltip="seed for splits and synthetic data")
-        with Horizontal(classes="field"):
-            yield Label("resize", classes="field-name")
-            yield Input(id="opt-resize", placeholder="H, W", compact=True, tooltip="resize images, e.g. 32, 32")
-        with Horizontal(classes="field"):
-            yield Label("one-hot", classes="field-name")
-            yield Select([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
-                         allow_blank=False, id="opt-onehot", compact=True)
+        yield field_row("val split", Input(id="opt-validation", type="number", compact=True,
+                                           tooltip="fraction of training data for validation"))
+        yield field_row("limit", Input(id="opt-limit", type="integer", compact=True, placeholder="all",
+                                       tooltip="cap on training samples"))
+        yield field_row("seed", Input(id="opt-seed", type="integer", compact=True,
+                                      tooltip="seed for splits and synthetic data"))
+        yield field_row("resize", Input(id="opt-resize", placeholder="H, W", compact=True,
+                                        tooltip="resize images, e.g. 32, 32"))
+        yield field_row("one-hot", Select([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
+                                          allow_blank=False, id="opt-onehot", compact=True))
         yield Checkbox("normalise", value=True, id="opt-normalize", compact=True)
 
 
@@ -182,23 +176,16 @@ class DataScreen(Workspace):
         base = copy.deepcopy(self.app.session.preset.data)
         if not self.options_ready:
             return replace(base, source=source)
-        try:
-            validation = float(self.query_one("#opt-validation", Input).value or 0)
-        except ValueError:
-            raise ValueError("val split must be a number") from None
-        if not 0 <= validation < 1:
-            raise ValueError("val split must be in [0, 1)")
-        limit_text = self.query_one("#opt-limit", Input).value.strip()
-        seed_text = self.query_one("#opt-seed", Input).value.strip()
-        resize_text = self.query_one("#opt-resize", Input).value.replace(",", " ").split()
-        try:
-            limit = int(limit_text) if limit_text else None
-            seed = int(seed_text) if seed_text else 0
-            resize = [int(v) for v in resize_text] or None
-        except ValueError:
-            raise ValueError("limit, seed and resize take whole numbers") from None
-        if limit is not None and limit < 1:
-            raise ValueError("limit must be ≥ 1")
+        outside = "{name} must be in [0, 1)"
+        validation = parse_number(self.query_one("#opt-validation", Input).value or "0", float, "val split",
+                                  minimum=0, below=1, not_a_number="{name} must be a number", too_small=outside,
+                                  too_large=outside)
+        whole = "limit, seed and resize take whole numbers"
+        seed = parse_number(self.query_one("#opt-seed", Input).value, int, "seed", blank=0, not_a_number=whole)
+        resize = [parse_number(v, int, "resize", not_a_number=whole)
+                  for v in self.query_one("#opt-resize", Input).value.replace(",", " ").split()] or None
+        limit = parse_number(self.query_one("#opt-limit", Input).value, int, "limit", minimum=1, blank=None,
+                             not_a_number=whole)
         if resize is not None and len(resize) != 2:
             raise ValueError("resize is H, W")
         one_hot = {"auto": None, "yes": True, "no": False}[self.query_one("#opt-onehot", Select).value]

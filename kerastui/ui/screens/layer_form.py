@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import Any, Callable
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.validation import Function
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
 
 from kerastui.core.layers import LayerInfo
 from kerastui.core.specs import LayerSpec
 from kerastui.ui.latest import Requests
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
+from kerastui.ui.widgets.form import Parses, field_row
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,17 +56,6 @@ def parse_value(kind: str, text: str) -> Any:
         if text in ("True", "False"):
             return text == "True"
         return text
-
-
-def _checker(kind: str) -> Callable[[str], bool]:
-    def check(text: str) -> bool:
-        try:
-            parse_value(kind, text)
-        except ValueError:
-            return False
-        return True
-
-    return check
 
 
 class LayerFormDialog(Dialog):
@@ -121,11 +111,9 @@ class LayerFormDialog(Dialog):
 
     def _row(self, name: str, kind: str, value: str, hint: str) -> ComposeResult:
         kind_for_input = {"int": "integer", "float": "number"}.get(kind, "text")
-        with Horizontal(classes="field"):
-            yield Label(name, classes="field-name")
-            yield Input(value=value, placeholder=hint, type=kind_for_input, id=f"field-{name}", compact=True,
-                        validators=[Function(_checker(kind), f"not a valid {kind}")], tooltip=hint,
-                        valid_empty=True)
+        yield field_row(name, Input(value=value, placeholder=hint, type=kind_for_input, id=f"field-{name}",
+                                    compact=True, validators=[Parses(partial(parse_value, kind), f"not a valid {kind}")],
+                                    tooltip=hint, valid_empty=True))
 
     def on_mount(self) -> None:
         first = next(iter(self.query(Input)), None)
@@ -166,7 +154,6 @@ class LayerFormDialog(Dialog):
 
     def show_error(self, text: str) -> None:
         self.query_one("#form-error", Static).update(f"[red]✗ {text}[/red]")
-        self.add_class("-invalid")
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#form-apply")

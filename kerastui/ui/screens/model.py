@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -12,13 +14,15 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Header, Static
 
 from kerastui.core.specs import LayerSpec, Preset
-
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import PresetOpened, StackChecked
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.footer import KeyFooter
-from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.status_line import StatusLine
+from kerastui.ui.widgets.tables import add_rows, set_columns
+
+if TYPE_CHECKING:
+    from kerastui.core.builder import StackReport
 
 READ_ONLY = "a subclass model is read-only here: edit its .py file"
 
@@ -28,6 +32,50 @@ class LayerTable(DataTable):
 
     HELP = ("The layer table. a adds a layer after the cursor, enter edits, x deletes, "
             "shift+up/down moves, c duplicates, u undoes and r redoes. Shapes and counts come from Keras.")
+
+    def show(self, layers: Sequence[LayerSpec], report: StackReport | None, *, functional: bool = False,
+             read_only: bool = False, cursor: int | None = None) -> None:
+        """The stack's layers, with Keras's shapes and counts from ``report`` (None: still checking, "…").
+
+        A transfer base comes first (key "base"); each layer's row key is its index in the stack, and a
+        layer Keras rejected is marked in red.  A read-only (subclass) model shows the report's rows
+        only.  The cursor stays on its row, or moves to row ``cursor``."""
+        from kerastui.core.builder import args_text
+
+        keep = self.cursor_row if cursor is None else cursor
+        columns = ["#", "type", *(["name", "inputs"] if functional else []), "arguments", "output shape", "params"]
+        set_columns(self, columns)
+        rows = report.rows if report is not None and report.error is None else None
+        error_index = report.error_index if report is not None else None
+        cells_list: list[list[object]] = []
+        keys: list[str | None] = []
+        if read_only and rows is not None:
+            for row in rows:
+                cells_list.append(["·", row.type, "", row.output_shape,
+                                   f"{row.params:,}" if row.params is not None else ""])
+                keys.append(None)
+        else:
+            extra = [r for r in rows if r.index < 0] if rows else []
+            for row in extra:  # a transfer base
+                cells_list.append(["base", Text(row.type, style="bold"), *(["", ""] if functional else []), row.args,
+                                   row.output_shape, f"{row.params:,}"])
+                keys.append("base")
+            by_index = {r.index: r for r in rows or [] if r.index >= 0}
+            for i, spec in enumerate(layers):
+                stack_row = by_index.get(i)
+                bad = error_index == i
+                style = "bold red" if bad else ""
+                cells: list[object] = [Text(str(i), style=style), Text(("✗ " if bad else "") + spec.type, style=style)]
+                if functional:
+                    cells += [spec.name or "", ", ".join(spec.inputs or [])]
+                cells += [args_text(spec.kwargs),
+                          stack_row.output_shape if stack_row else ("…" if report is None else ""),
+                          f"{stack_row.params:,}" if stack_row and stack_row.params is not None else ""]
+                cells_list.append(cells)
+                keys.append(str(i))
+        add_rows(self, cells_list, keys)
+        if self.row_count:
+            self.move_cursor(row=max(0, min(keep, self.row_count - 1)))
 
 
 class ModelScreen(Workspace):
@@ -139,44 +187,10 @@ class ModelScreen(Workspace):
 
     # ------------------------------------------------------------------ drawing
 
-    def _fill(self, layers: list[LayerSpec], report, cursor: int | None) -> None:
-        from kerastui.core.builder import args_text
-
-        table = self.query_one(LayerTable)
-        keep = table.cursor_row if cursor is None else cursor
+    def _fill(self, layers: list[LayerSpec], report: StackReport | None, cursor: int | None) -> None:
         functional = self.app.session.preset.model.type == "functional"
-        columns = ["#", "type", *(["name", "inputs"] if functional else []), "arguments", "output shape", "params"]
-        set_columns(table, columns)
-        rows = report.rows if report is not None and report.error is None else None
-        error_index = report.error_index if report is not None else None
-        cells_list: list[list] = []
-        keys: list[str | None] = []
-        if self.read_only and rows is not None:
-            for row in rows:
-                cells_list.append(["·", row.type, "", row.output_shape,
-                                   f"{row.params:,}" if row.params is not None else ""])
-                keys.append(None)
-        else:
-            extra = [r for r in rows if r.index < 0] if rows else []
-            for row in extra:  # a transfer base
-                cells_list.append(["base", Text(row.type, style="bold"), *(["", ""] if functional else []), row.args,
-                                   row.output_shape, f"{row.params:,}"])
-                keys.append("base")
-            by_index = {r.index: r for r in rows or [] if r.index >= 0}
-            for i, spec in enumerate(layers):
-                row = by_index.get(i)
-                bad = error_index == i
-                style = "bold red" if bad else ""
-                cells = [Text(str(i), style=style), Text(("✗ " if bad else "") + spec.type, style=style)]
-                if functional:
-                    cells += [spec.name or "", ", ".join(spec.inputs or [])]
-                cells += [args_text(spec.kwargs), row.output_shape if row else ("…" if report is None else ""),
-                          f"{row.params:,}" if row and row.params is not None else ""]
-                cells_list.append(cells)
-                keys.append(str(i))
-        add_rows(table, cells_list, keys)
-        if table.row_count:
-            table.move_cursor(row=max(0, min(keep, table.row_count - 1)))
+        self.query_one(LayerTable).show(layers, report, functional=functional, read_only=self.read_only,
+                                        cursor=cursor)
         self._show_totals(report)
 
     def _show_totals(self, report) -> None:

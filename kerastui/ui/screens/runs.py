@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -17,6 +19,9 @@ from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.charts import plot_epochs
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from kerastui.core.runs import RunInfo
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,6 +60,27 @@ class RunTable(DataTable):
     """Runs on disk, newest first: space marks runs to compare, enter reopens one."""
 
     HELP = "Runs: space marks a run, c overlays the marked runs' curves and diffs their configs, enter reopens."
+
+    COLUMNS = (("", 1), ("preset", 16), ("started", 19), ("epochs", 6), ("best val", 22), ("test", 8), ("seconds", 8),
+               ("status", 14))
+
+    def show(self, runs: Sequence[RunInfo], marked: Collection[str]) -> None:
+        """One row per run (its key: the run's directory), ✓ in the first column when ``marked``."""
+        self.clear(columns=True)
+        for label, width in self.COLUMNS:
+            self.add_column(label, width=width)
+        for run in runs:
+            key = "val_loss" if "val_loss" in run.best_val else next(iter(sorted(run.best_val)), None)
+            best = (key, run.best_val[key]) if key else None
+            test = run.test.get("accuracy", run.test.get("loss"))
+            self.add_row("✓" if str(run.path) in marked else " ", run.preset, run.started.replace("T", " "),
+                         str(run.epochs), f"{best[0]} {best[1]:.4f}" if best else "",
+                         f"{test:.4f}" if isinstance(test, float) else "",
+                         f"{run.seconds:.1f}" if run.seconds else "", run.status, key=str(run.path))
+
+    def mark(self, key: str, marked: bool) -> None:
+        """Show the run with row ``key`` as marked, or not."""
+        self.update_cell(key, self.ordered_columns[0].key, "✓" if marked else " ")
 
 
 class OverlayChart(PlotextPlot):
@@ -114,19 +140,7 @@ class RunsScreen(Workspace):
         self.runs = list_runs(default_runs_dir())
         self.query_one("#runs-title", Static).update(f"[b]{len(self.runs)} runs[/b] in {default_runs_dir()}  "
                                                      "(space marks · c compares · enter reopens)")
-        table = self.query_one(RunTable)
-        table.clear(columns=True)
-        for label, width in (("", 1), ("preset", 16), ("started", 19), ("epochs", 6), ("best val", 22),
-                             ("test", 8), ("seconds", 8), ("status", 14)):
-            table.add_column(label, width=width)
-        for run in self.runs:
-            key = "val_loss" if "val_loss" in run.best_val else next(iter(sorted(run.best_val)), None)
-            best = (key, run.best_val[key]) if key else None
-            test = run.test.get("accuracy", run.test.get("loss"))
-            table.add_row("✓" if str(run.path) in self.marked else " ", run.preset, run.started.replace("T", " "),
-                          str(run.epochs), f"{best[0]} {best[1]:.4f}" if best else "",
-                          f"{test:.4f}" if isinstance(test, float) else "",
-                          f"{run.seconds:.1f}" if run.seconds else "", run.status, key=str(run.path))
+        self.query_one(RunTable).show(self.runs, self.marked)
 
     def _current(self):
         table = self.query_one(RunTable)
@@ -142,7 +156,7 @@ class RunsScreen(Workspace):
         key = str(run.path)
         self.marked.symmetric_difference_update({key})
         table = self.query_one(RunTable)
-        table.update_cell(key, table.ordered_columns[0].key, "✓" if key in self.marked else " ")
+        table.mark(key, key in self.marked)
         table.action_cursor_down()
 
     def action_compare(self) -> None:
