@@ -188,7 +188,7 @@ class DataScreen(Workspace):
                              not_a_number=whole)
         if resize is not None and len(resize) != 2:
             raise ValueError("resize is H, W")
-        one_hot = {"auto": None, "yes": True, "no": False}[self.query_one("#opt-onehot", Select).value]
+        one_hot = {"auto": None, "yes": True, "no": False}[str(self.query_one("#opt-onehot", Select).value)]
         return replace(base, source=source, validation_split=validation, limit=limit, seed=seed, resize=resize,
                        one_hot=one_hot, normalize=self.query_one("#opt-normalize", Checkbox).value)
 
@@ -196,7 +196,7 @@ class DataScreen(Workspace):
         sources = self.query_one(SourceList)
         if sources.highlighted is None:
             return None
-        source = sources.get_option_at_index(sources.highlighted).id
+        source = str(sources.get_option_at_index(sources.highlighted).id)  # every option has one
         if source.endswith(":"):
             path = self.query_one("#data-path", Input).value.strip()
             if not path:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,6 +18,9 @@ from textual.worker import Worker
 
 from kerastui.core.specs import Preset
 
+if TYPE_CHECKING:
+    from kerastui.ui.app import KerasTUI
+
 CLOSE = Binding("escape", "dismiss_dialog", "Close", tooltip="Close this dialog without changes", id="dialog.close")
 
 
@@ -25,6 +29,9 @@ class Dialog(ModalScreen):
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [CLOSE]
+
+    if TYPE_CHECKING:
+        app = getters.app(KerasTUI)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -104,7 +111,7 @@ class PresetsDialog(Dialog):
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
-        self.dismiss(Path(event.row_key.value))
+        self.dismiss(Path(str(event.row_key.value)))
 
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -379,6 +379,7 @@ class ModelScreen(Workspace):
         from textual.app import SystemCommand
 
         for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
             yield SystemCommand(f"Model: {binding.description}", binding.tooltip,
                                 lambda action=binding.action: self.run_action(action))
 

@@ -6,6 +6,7 @@ from itertools import groupby
 
 from rich.text import Text
 from textual import events
+from textual.dom import DOMNode
 from textual.widget import Widget
 
 
@@ -43,8 +44,8 @@ class KeyFooter(Widget):
 
     def __init__(self) -> None:
         super().__init__()
-        self._items: list[tuple[list[tuple[str, str, object, bool]], str]] = []
-        self._spans: list[tuple[int, int, str, object]] = []  # (start, end, action, node) for clicks
+        self._items: list[tuple[list[tuple[str, str, DOMNode, bool]], str]] = []
+        self._spans: list[tuple[int, int, str, DOMNode]] = []  # (start, end, action, node) for clicks
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -61,8 +62,8 @@ class KeyFooter(Widget):
             if binding.show:
                 by_action.setdefault((id(node), binding.action), []).append((key, node, binding, enabled))
         items = []
-        for group, entries in groupby(by_action.values(), lambda entries: entries[0][2].group):
-            entries = list(entries)
+        for group, grouped in groupby(by_action.values(), lambda entries: entries[0][2].group):
+            entries = list(grouped)
             keys = [(self.app.get_key_display(e[0][2]), e[0][2].action, e[0][1], e[0][3]) for e in entries]
             if group is not None and len(entries) > 1:
                 items.append((keys, group.description))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Final, Literal, overload
+from typing import Final, Literal, TypeVar, overload
 
 from textual.containers import Horizontal, VerticalScroll
 from textual.validation import Integer, Number, ValidationResult, Validator
@@ -62,28 +62,23 @@ def number_validator(kind: type[int] | type[float]) -> Number:
     return Integer() if kind is int else Number()
 
 
+N = TypeVar("N", int, float)
+B = TypeVar("B")
+
+
 @overload
-def parse_number(text: str, kind: type[int], name: str, *, minimum: float | None = ..., below: float | None = ...,
+def parse_number(text: str, kind: type[N], name: str, *, minimum: float | None = ..., below: float | None = ...,
                  blank: Literal[_Blank.REQUIRED] = ..., noun: str | None = ..., not_a_number: str = ...,
-                 too_small: str = ..., too_large: str = ...) -> int: ...
+                 too_small: str = ..., too_large: str = ...) -> N: ...
 @overload
-def parse_number(text: str, kind: type[float], name: str, *, minimum: float | None = ..., below: float | None = ...,
-                 blank: Literal[_Blank.REQUIRED] = ..., noun: str | None = ..., not_a_number: str = ...,
-                 too_small: str = ..., too_large: str = ...) -> float: ...
-@overload
-def parse_number(text: str, kind: type[int], name: str, *, minimum: float | None = ..., below: float | None = ...,
-                 blank: int | None, noun: str | None = ..., not_a_number: str = ..., too_small: str = ...,
-                 too_large: str = ...) -> int | None: ...
-@overload
-def parse_number(text: str, kind: type[float], name: str, *, minimum: float | None = ..., below: float | None = ...,
-                 blank: float | None, noun: str | None = ..., not_a_number: str = ..., too_small: str = ...,
-                 too_large: str = ...) -> float | None: ...
+def parse_number(text: str, kind: type[N], name: str, *, minimum: float | None = ..., below: float | None = ...,
+                 blank: B, noun: str | None = ..., not_a_number: str = ..., too_small: str = ...,
+                 too_large: str = ...) -> N | B: ...
 
 
 def parse_number(text: str, kind: type[int] | type[float], name: str, *, minimum: float | None = None,
-                 below: float | None = None, blank: int | float | None | _Blank = REQUIRED, noun: str | None = None,
-                 not_a_number: str = NOT_A_NUMBER, too_small: str = TOO_SMALL,
-                 too_large: str = TOO_LARGE) -> int | float | None:
+                 below: float | None = None, blank: object = REQUIRED, noun: str | None = None,
+                 not_a_number: str = NOT_A_NUMBER, too_small: str = TOO_SMALL, too_large: str = TOO_LARGE) -> object:
     """A field's text (spaces around it ignored) as ``kind``, at least ``minimum`` and under ``below``.
 
     A blank field gives ``blank`` (REQUIRED: it is not a number).  Otherwise a ValueError says what

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from textual import getters
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from kerastui.ui.app import KerasTUI
 
 
 class StatusLine(Static):
     """Preset · dataset · model size · TensorFlow version and devices (or 'loading TensorFlow…')."""
 
     HELP = "The status line: the open preset, the loaded dataset, the model's size and TensorFlow's state."
+
+    if TYPE_CHECKING:
+        app = getters.app(KerasTUI)
 
     def on_mount(self) -> None:
         for attribute in ("preset_label", "data_label", "model_label", "tf_label"):
