@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Literal, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -110,7 +110,8 @@ class LayerFormDialog(Dialog):
         yield from self._row(f.name, f.kind, show_value(value), hint)
 
     def _row(self, name: str, kind: str, value: str, hint: str) -> ComposeResult:
-        kind_for_input = {"int": "integer", "float": "number"}.get(kind, "text")
+        kind_for_input: Literal["integer", "number", "text"] = "integer" if kind == "int" else (
+            "number" if kind == "float" else "text")
         yield field_row(name, Input(value=value, placeholder=hint, type=kind_for_input, id=f"field-{name}",
                                     compact=True, validators=[Parses(partial(parse_value, kind), f"not a valid {kind}")],
                                     tooltip=hint, valid_empty=True))
@@ -131,10 +132,11 @@ class LayerFormDialog(Dialog):
             if isinstance(widget, Checkbox):
                 value = widget.value
             else:
+                text = cast(Input, widget).value
                 try:
-                    value = parse_value(f.kind, widget.value)
+                    value = parse_value(f.kind, text)
                 except ValueError:
-                    raise ValueError(f"{f.name}: {widget.value!r} is not a valid {f.kind}") from None
+                    raise ValueError(f"{f.name}: {text!r} is not a valid {f.kind}") from None
             if value is None:
                 if f.required:
                     raise ValueError(f"{f.name} is required")
@@ -172,10 +174,12 @@ class LayerFormDialog(Dialog):
 
     @work(thread=True, exclusive=True, group="form", exit_on_error=False)
     def _check(self, ticket: int, spec: LayerSpec) -> None:
+        from kerastui.core.errors import user_message
+
         try:
             error = self.validate(spec)
         except Exception as failure:  # noqa: BLE001 - shown in the form, never a traceback
-            error = f"{type(failure).__name__}: {failure}"
+            error = user_message(failure)
         self.app.call_from_thread(self._checked, ticket, spec, error)
 
     def _checked(self, ticket: int, spec: LayerSpec, error: str | None) -> None:

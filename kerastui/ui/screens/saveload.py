@@ -27,6 +27,7 @@ from kerastui.ui.widgets.tables import add_rows, set_columns
 
 if TYPE_CHECKING:
     from kerastui.core.builder import LayerRow
+    from kerastui.core.datasets import Dataset
     from kerastui.core.saving import SaveResult
 
 FORMATS = {"keras": ".keras", "h5": ".h5 (HDF5)", "savedmodel": "SavedModel"}
@@ -141,10 +142,10 @@ class SaveLoadScreen(Workspace):
 
     def __init__(self) -> None:
         super().__init__()
-        self.data = None  # core Dataset for the preset's data (loaded on first need)
-        self._data_key = None
+        self.data: Dataset | None = None  # core Dataset for the preset's data (loaded on first need)
+        self._data_key: tuple[str, str, str] | None = None
         self._next_sample = 0
-        self.results = []  # core SaveResults of the last save, as the verify table shows them
+        self.results: list[SaveResult] = []  # the last save's files, as the verify table shows them
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -258,12 +259,12 @@ class SaveLoadScreen(Workspace):
 
     def _failed(self, what: str, error: Exception) -> None:
         """From a worker: a failure as one line (our own errors already name what and where)."""
-        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.errors import KerasTUIError, user_message
 
         if isinstance(error, (KerasTUIError, ValueError)):
             text = str(error)
         else:
-            text = f"{what}: {type(error).__name__}: {one_line(error)}"
+            text = f"{what}: {user_message(error)}"
         self.app.call_from_thread(self.message, text, error=True)
 
     def _working_or_say(self):
@@ -375,7 +376,7 @@ class SaveLoadScreen(Workspace):
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def _open(self, path: Path, preset, safe_mode: bool = True) -> None:
-        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.errors import KerasTUIError, user_message
         from kerastui.core.saving import UnsafeModelError, open_model
 
         try:
@@ -387,7 +388,7 @@ class SaveLoadScreen(Workspace):
             self.app.call_from_thread(self.message, f"{error} — the current model is kept", error=True)
             return
         except Exception as error:  # noqa: BLE001 - any loader failure: one line, model kept
-            self.app.call_from_thread(self.message, f"{path}: cannot open: {type(error).__name__}: {one_line(error)} "
+            self.app.call_from_thread(self.message, f"{path}: cannot open: {user_message(error)} "
                                       "— the current model is kept", error=True)
             return
         self.app.call_from_thread(self._opened, opened)
@@ -468,7 +469,7 @@ class SaveLoadScreen(Workspace):
     def _predict(self, model, fmt: str, text: str) -> None:
         import numpy as np
 
-        from kerastui.core.evaluation import sample_predictions
+        from kerastui.core.evaluation import display_images, sample_predictions
         from kerastui.core.saving import predict
 
         try:
@@ -483,11 +484,7 @@ class SaveLoadScreen(Workspace):
         except Exception as error:  # noqa: BLE001 - one line in the workspace, never a traceback
             self._failed("predict", error)
             return
-        images = None
-        if data.kind == "image":
-            x = np.asarray(data.x_test[indices], dtype="float32")
-            low, high = x.min(axis=(1, 2, 3), keepdims=True), x.max(axis=(1, 2, 3), keepdims=True)
-            images = (x - low) / np.maximum(high - low, 1e-6)
+        images = display_images(data.x_test[indices]) if data.kind == "image" else None
         rows = None
         if data.kind != "image":  # shown in the units the user would type
             rows = np.asarray(data.x_test[indices], dtype="float64").reshape(len(indices), -1)
@@ -563,11 +560,12 @@ class SaveLoadScreen(Workspace):
         from textual.app import SystemCommand
 
         for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
             yield SystemCommand(f"Save/Load: {binding.description}", binding.tooltip,
                                 lambda action=binding.action: self.run_action(action))
 
 
-def _size(size: int) -> str:
+def _size(size: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"

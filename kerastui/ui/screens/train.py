@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -293,8 +293,7 @@ class TrainScreen(Workspace):
         parts = [f"[b]{state.status}[/b]"]
         if state.phase and state.phase != "train":
             parts.append(f"phase {state.phase}")
-        current = state.epoch + 1 if state.running else state.epochs_done
-        parts.append(f"epoch {min(current, state.epochs_planned)}/{state.epochs_planned}")
+        parts.append(state.epoch_label)
         if best is not None:
             parts.append(f"best epoch {best} (val_loss)")
         if state.notices:
@@ -348,7 +347,7 @@ class TrainScreen(Workspace):
         if result is None:
             widget.update(Text(state.error, style="red") if state.error else "")
             return
-        parts = [Text("Evaluation on the test split", style="bold")]
+        parts: list[RenderableType] = [Text("Evaluation on the test split", style="bold")]
         shown = {k: v for k, v in result.test.items() if isinstance(v, float)}
         parts.append(Text("  ".join(f"{k} {v:.4f}" for k, v in shown.items())))
         evaluation = result.evaluation

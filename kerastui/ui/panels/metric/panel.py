@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -109,8 +109,7 @@ class MetricPanel(Vertical):
     """
 
     if TYPE_CHECKING:
-        @property
-        def app(self) -> KerasTUI: ...
+        app = getters.app(KerasTUI)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -209,7 +208,7 @@ class MetricPanel(Vertical):
 
     @work(thread=True, group="metric-check", exit_on_error=False)
     def _check(self, ticket: int, value: str, base_dir: Path, default_mirror: str) -> None:
-        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.errors import KerasTUIError, user_message
         from kerastui.core.metrics import check_metric_file
 
         path, class_name = parse_ref(value, base_dir)
@@ -219,7 +218,7 @@ class MetricPanel(Vertical):
         except KerasTUIError as problem:
             error = str(problem)
         except Exception as problem:  # noqa: BLE001 - anything else the user's file does: one line
-            error = f"{path}: {type(problem).__name__}: {one_line(problem)}"
+            error = f"{path}: {user_message(problem)}"
         self.app.call_from_thread(self._checked, ticket, report, error)
 
     def _checked(self, ticket: int, report: MetricReport | None, error: str | None) -> None:
@@ -355,9 +354,8 @@ class MetricPanel(Vertical):
             widget.update(text, layout=False)
             return
         text.append(state.status, style="bold")
-        current = state.epoch + 1 if state.running else state.epochs_done
         if state.epochs_planned:
-            text.append(f" · epoch {min(current, state.epochs_planned)}/{state.epochs_planned}")
+            text.append(f" · {state.epoch_label}")
         if pair is not None:
             builtin, custom = pair
             text.append(f" · built-in {builtin} · custom {custom}")

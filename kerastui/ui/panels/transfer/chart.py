@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 from rich.console import JustifyMethod
 from rich.table import Table
 
+from kerastui.core.metricnames import accuracy_key
 from kerastui.ui.widgets.charts import MetricChart
 
 if TYPE_CHECKING:
     from kerastui.ui.state import RunState
-
-ACCURACY_KEYS = ("accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy")
 
 
 class PhaseChart(MetricChart):
@@ -32,7 +31,7 @@ def phase_table(state: RunState) -> Table:
     history = state.history
     cut = state.boundaries[0] if state.boundaries else state.epochs_done
     recorded = list(getattr(state.result, "phases", None) or []) if state.result is not None else []
-    acc = next((k for k in ACCURACY_KEYS if k in history), None)
+    acc = accuracy_key(history)
 
     def last(key: str, phase: int) -> float | None:
         values = history.get(key) or []

@@ -12,15 +12,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
+from kerastui.core.metricnames import accuracy_key
 from kerastui.core.specs import LayerSpec, Preset, TensorBoardSpec, TransferSpec
 from kerastui.ui.latest import Requests
-from kerastui.ui.panels.transfer.chart import ACCURACY_KEYS, PhaseChart, phase_table
+from kerastui.ui.panels.transfer.chart import PhaseChart, phase_table
 from kerastui.ui.panels.transfer.settings import BN_WHY, DEFAULT_LAST, WEIGHTS, TransferSettings
 from kerastui.ui.panels.transfer.stages import StageTable, counts_text
 
@@ -85,8 +86,7 @@ class TransferPanel(Vertical):
     """
 
     if TYPE_CHECKING:
-        @property
-        def app(self) -> KerasTUI: ...
+        app = getters.app(KerasTUI)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -236,7 +236,7 @@ class TransferPanel(Vertical):
     @work(thread=True, exit_on_error=False, group="transfer-base")
     def _inspect(self, ticket: int, spec: TransferSpec, preset: Preset) -> None:
         from kerastui.core import datasets
-        from kerastui.core.errors import KerasTUIError, one_line
+        from kerastui.core.errors import KerasTUIError, user_message
         from kerastui.core.transfer import check_weights, inspect_base, transfer_image_shape
 
         try:
@@ -250,10 +250,8 @@ class TransferPanel(Vertical):
             self.app.call_from_thread(self._inspected, ticket, table, tuple(data_shape))
             ok, message = check_weights(spec, shape)
             self.app.call_from_thread(self._weights_checked, ticket, ok, message)
-        except KerasTUIError as error:
-            self.app.call_from_thread(self._failed, ticket, str(error))
         except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
-            self.app.call_from_thread(self._failed, ticket, f"{type(error).__name__}: {one_line(error)}")
+            self.app.call_from_thread(self._failed, ticket, user_message(error))
 
     def _inspected(self, ticket: int, table: BaseTable, data_shape: tuple[int, ...]) -> None:
         if not self.builds.is_latest(ticket):
@@ -431,8 +429,7 @@ class TransferPanel(Vertical):
             return
         parts = [f"[b]{state.status}[/b]", {"head": "phase 1 · head", "fine_tune": "phase 2 · fine-tune"}.get(
             state.phase, state.phase)]
-        current = state.epoch + 1 if state.running else state.epochs_done
-        parts.append(f"epoch {min(current, state.epochs_planned)}/{state.epochs_planned}")
+        parts.append(state.epoch_label)
         if state.error:
             parts.append(f"[red]{state.error}[/red]")
         result = state.result
@@ -441,7 +438,7 @@ class TransferPanel(Vertical):
         run.update(" · ".join(parts), layout=False)
         if full or epoch:
             chart = self.query_one(PhaseChart)
-            metric = next((k for k in ACCURACY_KEYS if k in state.history), "loss")
+            metric = accuracy_key(state.history) or "loss"
             chart.metric = metric
             chart.set_series(state.history, state.boundaries)
             self.query_one("#tl-phases", Static).update(phase_table(state))
