@@ -485,15 +485,18 @@ def target_paths(folder: Path, formats: list[str], stem: str = "model") -> list[
     return [default_path(folder, fmt, stem) for fmt in sorted(dict.fromkeys(formats), key=ORDER.index)]
 
 
-def save_and_verify(model: Any, folder: Path, formats: list[str], x: np.ndarray, *,
+def save_and_verify(model: Any, folder: Path, formats: list[str], x: np.ndarray | None, *,
                     custom_objects: dict[str, Any] | None = None, verify: bool = True, stem: str = "model",
                     tolerance: float = 1e-6, safe_mode: bool = True) -> list[SaveResult]:
     """Save in each format (``.keras`` first), reload each file and compare predictions on ``x``.
 
     ``safe_mode=False`` reloads with Keras's safe mode off: only for a model whose stored code the
-    user already chose to run (a file opened with ``safe_mode=False``), which the saved file repeats."""
+    user already chose to run (a file opened with ``safe_mode=False``), which the saved file repeats.
+    ``verify=False`` only saves (``x`` may then be None)."""
+    if verify and x is None:
+        raise ValueError("save_and_verify: verify needs samples to predict")
     folder.mkdir(parents=True, exist_ok=True)
-    reference = predict(model, x, "keras") if verify else None
+    reference = predict(model, x, "keras") if verify and x is not None else None
     results = []
     for fmt in sorted(dict.fromkeys(formats), key=ORDER.index):
         path = default_path(folder, fmt, stem)
@@ -501,7 +504,7 @@ def save_and_verify(model: Any, folder: Path, formats: list[str], x: np.ndarray,
         save_model(model, path, fmt)
         saved_in = time.perf_counter() - start
         result = SaveResult(fmt, str(path), size_on_disk(path), round(saved_in, 4), 0.0, None, None)
-        if verify:
+        if x is not None and reference is not None:
             start = time.perf_counter()
             loaded = load_model(path, fmt, custom_objects, safe_mode=safe_mode)
             result.load_seconds = round(time.perf_counter() - start, 4)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from kerastui.core.presets import PresetInfo
+from kerastui.core.presets import PresetInfo, available
 
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI
@@ -19,8 +19,6 @@ class PresetCommands(Provider):
     """Open any shipped or user preset by name or title."""
 
     def _entries(self) -> Iterator[tuple[str, PresetInfo]]:
-        from kerastui.core.presets import available
-
         for info in available():
             yield f"Open preset {info.name}: {info.title or info.error}", info
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from textual.message import Message
 
+from kerastui.core.events import BatchEnded
+
 
 class TensorFlowLoaded(Message):
     def __init__(self, versions: dict[str, str], devices: list[dict[str, str]]) -> None:
@@ -65,7 +67,6 @@ class TrainingEvent(Message):
 
     def can_replace(self, message: Message) -> bool:
         # A newer batch event makes an unprocessed older one stale.
-        from kerastui.core.events import BatchEnded
 
         return (isinstance(message, TrainingEvent) and isinstance(self.event, BatchEnded)
                 and isinstance(message.event, BatchEnded))

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from kerastui.core.errors import cache_dir
+
 
 def log_path() -> Path:
-    from kerastui.core.errors import cache_dir
-
     return cache_dir() / "stderr.log"
 
 

@@ -34,7 +34,8 @@ def test_parse_number_reads_what_the_field_holds(text, kind, options, expected):
     ("fast", float, "fine-tune learn rate", {"minimum": 0, "noun": "number"},
      "fine-tune learn rate: 'fast' is not a valid number"),
     ("-1e-5", float, "fine-tune learn rate", {"minimum": 0, "noun": "number"}, "fine-tune learn rate must be ≥ 0"),
-    ("two", int, "head epochs", {"minimum": 1, "noun": "whole number"}, "head epochs: 'two' is not a valid whole number"),
+    ("two", int, "head epochs", {"minimum": 1, "noun": "whole number"},
+     "head epochs: 'two' is not a valid whole number"),
     # the Data workspace's own wording
     ("half", float, "val split", {"not_a_number": "{name} must be a number"}, "val split must be a number"),
     ("1.5", float, "val split", {"minimum": 0, "below": 1, "too_large": "{name} must be in [0, 1)"},

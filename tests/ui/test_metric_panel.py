@@ -210,7 +210,7 @@ def recorded() -> list:
     train = [0.42, 0.61, 0.70, 0.78, 0.83, 0.87, 0.90, 0.92]
     val = [0.48, 0.62, 0.71, 0.81, 0.86, 0.90, 0.90, 0.95]
     events = [TrainStarted("train", 8, 0, 6, 96, 16)]
-    for epoch, (t, v) in enumerate(zip(train, val)):
+    for epoch, (t, v) in enumerate(zip(train, val, strict=True)):
         logs = {"loss": 1.1 - 0.1 * epoch, "accuracy": t, "my_accuracy": t, "val_loss": 1.0 - 0.1 * epoch,
                 "val_accuracy": v, "val_my_accuracy": v + (6e-8 if epoch == 4 else 0.0), "learning_rate": 0.01}
         events.append(EpochEnded("train", epoch, logs, 0.1))

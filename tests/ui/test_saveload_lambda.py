@@ -61,7 +61,8 @@ async def test_a_lambda_model_opens_only_after_an_explicit_yes_naming_the_risk_a
         await pilot.press("y")
         await settle(app, pilot)
         assert isinstance(app.screen, SaveLoadScreen)
-        assert app.session.opened is not None and app.session.opened.path == str(path) and app.session.opened.safe_mode is False
+        opened = app.session.opened
+        assert opened is not None and opened.path == str(path) and opened.safe_mode is False
         assert "safe mode off" in shown(app, "#saveload-message", joiner=" ")
         x = np.ones((2, 4), "float32")
         assert np.allclose(app.session.opened.predict(x), np.asarray(model(x)), atol=1e-6)

@@ -99,7 +99,8 @@ async def test_corrupt_files_are_refused_in_one_line_and_the_current_model_is_ke
             message = shown(app, "#saveload-message", joiner=" ")
             assert path.name in message and reason in message, message
             assert "Traceback" not in message and "current model is kept" in message
-            assert app.session.opened is None and app.session.origin is Origin.TRAINED and app.session.trainer.model is model
+            session = app.session
+            assert session.opened is None and session.origin is Origin.TRAINED and session.trainer.model is model
         assert "trained here" in shown(app, "#working-model", joiner=" ")
 
 

@@ -38,7 +38,8 @@ def after(*keys: str):
             await settle(app, pilot)
         await drawn(app, pilot)
         # What the screenshot must show, so a baseline is never taken of a half-drawn screen.
-        assert app.session.dataset_preview is not None and app.session.dataset_preview.summary["source"] == "synthetic:classification"
+        preview = app.session.dataset_preview
+        assert preview is not None and preview.summary["source"] == "synthetic:classification"
         assert app.model_label == "1,539 params"
         assert app.tf_label == "TensorFlow (not probed)"
 

@@ -14,8 +14,8 @@ import io
 import pyte
 import pytest
 from rich.console import Console
-from textual.app import App
 from textual._compositor import CompositorUpdate
+from textual.app import App
 
 from kerastui.ui.app import make_app
 from tests.ui.helpers import settle, started
@@ -65,7 +65,7 @@ async def test_incremental_updates_equal_a_full_repaint_after_every_key(terminal
                     widget.refresh()  # no cached lines: the reference is drawn from scratch
                 full = pyte.Screen(W, H)
                 pyte.Stream(full).feed(app.screen._compositor.render_update(full=True).render_segments(console))
-                stale = [(y, x) for y, (a, b) in enumerate(zip(cells(live), cells(full)))
+                stale = [(y, x) for y, (a, b) in enumerate(zip(cells(live), cells(full), strict=True))
                          for x in range(W) if a[x] != b[x]]
                 assert not stale, (f"{app.current_mode}: after {key!r} ({type(app.focused).__name__} focused) "
                                    f"{len(stale)} cells differ from a full repaint, first at {stale[:3]}")

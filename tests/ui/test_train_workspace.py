@@ -163,9 +163,9 @@ async def test_tui_and_headless_give_the_same_history(tmp_path, capsys):
 
 
 async def test_runs_view_lists_compares_and_reopens(tmp_path):
-    from kerastui.cli import main
-
     import os
+
+    from kerastui.cli import main
 
     runs = os.environ["KERASTUI_RUNS"]
     for epochs in ("2", "3"):
@@ -194,9 +194,11 @@ async def test_runs_view_lists_compares_and_reopens(tmp_path):
 RECORDED = [
     TrainStarted("train", 4, 0, 20, 639, 32),
     *[BatchEnded("train", 0, b, 20, {"loss": 1.0 - b * 0.01, "accuracy": 0.5}) for b in range(20)],
-    EpochEnded("train", 0, {"loss": 0.95, "accuracy": 0.55, "val_loss": 0.66, "val_accuracy": 0.76, "learning_rate": 1e-3}),
+    EpochEnded("train", 0, {"loss": 0.95, "accuracy": 0.55, "val_loss": 0.66, "val_accuracy": 0.76,
+                            "learning_rate": 1e-3}),
     *[BatchEnded("train", 1, b, 20, {"loss": 0.6, "accuracy": 0.8}) for b in range(20)],
-    EpochEnded("train", 1, {"loss": 0.58, "accuracy": 0.82, "val_loss": 0.40, "val_accuracy": 0.92, "learning_rate": 1e-3}),
+    EpochEnded("train", 1, {"loss": 0.58, "accuracy": 0.82, "val_loss": 0.40, "val_accuracy": 0.92,
+                            "learning_rate": 1e-3}),
     BatchEnded("train", 2, 9, 20, {"loss": 0.41, "accuracy": 0.9}),
 ]
 

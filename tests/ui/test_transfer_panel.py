@@ -111,7 +111,8 @@ async def test_two_phase_run_by_keys_records_both_phases_with_the_boundary_and_t
         panel = await open_panel(app, pilot)
         expected = panel.table.phase2(10).trainable
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.status not in ("running", "stopping"))
+        await wait_for(pilot, lambda: app.session.run_state is not None
+                       and app.session.run_state.status not in ("running", "stopping"))
         await settle(app, pilot)
         state = app.session.run_state
         assert state.status == "done", state.error

@@ -25,7 +25,8 @@ def test_wheel_ships_presets_and_runs_from_another_directory(tmp_path):
     assert "kerastui/presets/top_k_accuracy.py" in names and "kerastui/presets/weighted_accuracy.py" in names
     # Every module and stylesheet of the TUI (a missing package breaks only the installed app).
     for module in ("ui/app.tcss", "ui/screens/saveload.py", "ui/screens/train.tcss", "ui/screens/dialogs.tcss",
-                   "ui/panels/metric.py", "ui/panels/transfer.py", "ui/widgets/charts.py", "core/metrics.py"):
+                   "ui/panels/metric/panel.py", "ui/panels/transfer/stages.py", "ui/widgets/charts.py",
+                   "core/metrics.py"):
         assert f"kerastui/{module}" in names, module
     # Packages are discovered (setup.py): every module and stylesheet in the source tree ships.
     source = REPO / "kerastui"
@@ -67,3 +68,15 @@ def test_info_reports_versions_devices_and_dataset_cache(tmp_path):
     human = run_cli("info", env=env)
     assert "keras:mnist" in human.stdout and "cached" in human.stdout
     assert Path(info["presets"]["shipped"]).is_dir()
+
+
+def test_ci_runs_the_readmes_test_command_with_lint_and_types():
+    """CI runs README.md's test command verbatim, and that command lints and type-checks first."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    (command,) = [line for line in ci.splitlines() if line.startswith("python3 -m venv")]
+    assert command in readme
+    steps = [step.strip() for step in command.split("&&")]
+    assert steps[-3:] == [".venv/bin/ruff check", ".venv/bin/mypy", ".venv/bin/python -m pytest -q"]
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert "[tool.ruff" in pyproject and "[tool.mypy]" in pyproject

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from textual import events, on
 from textual.app import SystemCommand
+from textual.binding import Binding
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
@@ -51,6 +52,13 @@ class Workspace(Screen[None]):
     def system_commands(self) -> Iterable[SystemCommand]:
         """This workspace's entries in the command palette."""
         return ()
+
+    def binding_commands(self, title: str) -> Iterator[SystemCommand]:
+        """A palette entry for each of this workspace's key bindings ("Model: Add", …)."""
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            yield SystemCommand(f"{title}: {binding.description}", binding.tooltip,
+                                lambda action=binding.action: self.run_action(action))
 
     @on(events.Mount)
     def _register(self) -> None:

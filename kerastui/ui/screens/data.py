@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import Suggester
 from textual.widgets import Checkbox, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from kerastui.core import sources as registry
+from kerastui.core.errors import KerasTUIError
 from kerastui.core.specs import DataSpec
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
@@ -101,7 +104,8 @@ class DataScreen(Workspace):
             with Vertical(id="data-side"):
                 yield Label("[b]Source[/b]")
                 yield SourceList(id="sources")
-                yield Input(placeholder="path for npz: csv: images:", id="data-path", suggester=PathSuggester(), compact=True,
+                yield Input(placeholder="path for npz: csv: images:", id="data-path", suggester=PathSuggester(),
+                            compact=True,
                             tooltip="A file (.npz, .csv) or a folder of class sub-folders of images")
             with DatasetCard(id="card"):
                 yield Static(id="card-error")
@@ -141,8 +145,6 @@ class DataScreen(Workspace):
     # ------------------------------------------------------------------ the form
 
     def _fill_sources(self) -> None:
-        from kerastui.core import sources as registry
-
         sources = self.query_one(SourceList)
         sources.clear_options()
         current = self.app.session.preset.data.source
@@ -237,8 +239,7 @@ class DataScreen(Workspace):
 
     @work(thread=True, exclusive=True, group="data", exit_on_error=False)
     def _load(self, ticket: int, spec: DataSpec, loss: str, base_dir: Path) -> None:
-        from kerastui.core import datasets
-        from kerastui.core.errors import KerasTUIError
+        from kerastui.core import datasets  # NumPy: imported after the first frame
 
         try:
             preview = datasets.preview(spec, loss=loss, base_dir=base_dir)
@@ -253,7 +254,8 @@ class DataScreen(Workspace):
             self._error(message.error)
 
     def _error(self, text: str) -> None:
-        kept = f" — still showing {self.app.session.preset.data.source}" if self.app.session.dataset_preview is not None else ""
+        session = self.app.session
+        kept = f" — still showing {session.preset.data.source}" if session.dataset_preview is not None else ""
         self.query_one("#card-error", Static).update(Text(f"✗ {text}{kept}", style="bold red"))
 
     @on(DatasetLoaded)
@@ -273,7 +275,10 @@ class DataScreen(Workspace):
         table.add_row("source", f"[b]{s['source']}[/b] ({s['kind']}, {s['task']})")
         table.add_row("samples", f"{total:,}  (train {s['train']:,} · val {s['val']:,} · test {s['test']:,})")
         shape = s["input_shape"]
-        table.add_row("features" if len(shape) == 1 else "shape", str(shape[0]) if len(shape) == 1 else str(tuple(shape)))
+        if len(shape) == 1:
+            table.add_row("features", str(shape[0]))
+        else:
+            table.add_row("shape", str(tuple(shape)))
         table.add_row("dtype", f"{s['dtype']} (raw {s['dtype_raw']})")
         if "classes" in s:
             table.add_row("classes", f"{s['classes']}  labels {s['label_mode']}")
@@ -303,14 +308,12 @@ class DataScreen(Workspace):
         if len(names) > len(shown):
             table.add_column(f"+{len(names) - len(shown)}")
         table.add_column("label", no_wrap=True)
-        for row, label in zip(preview.samples, preview.sample_labels):
+        for row, label in zip(preview.samples, preview.sample_labels, strict=False):
             cells = [f"{v:.3g}" for v in row[: len(shown)]]
             if len(names) > len(shown):
                 cells.append("…")
             table.add_row(*cells, label)
         return table
 
-    def system_commands(self):
-        from textual.app import SystemCommand
-
+    def system_commands(self) -> Iterator[SystemCommand]:
         yield SystemCommand("Data: load", "Load the selected source (l)", self.action_load)

@@ -16,6 +16,8 @@ from textual.widgets import DataTable, Input, Label, Markdown, OptionList, Stati
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
+from kerastui.core import presets
+from kerastui.core.presets import available, user_dir
 from kerastui.core.specs import Preset
 
 if TYPE_CHECKING:
@@ -78,8 +80,6 @@ class PresetsDialog(Dialog):
     HELP = "Presets: enter opens the highlighted preset, escape closes. Your presets live in the directory shown."
 
     def compose(self) -> ComposeResult:
-        from kerastui.core.presets import user_dir
-
         with Vertical(classes="dialog", id="presets-body"):
             yield Label("[b]Presets[/b]  (enter opens · escape closes)")
             yield DataTable(id="presets-table", cursor_type="row", zebra_stripes=True)
@@ -87,8 +87,6 @@ class PresetsDialog(Dialog):
             yield Label(f"your presets: {user_dir()}", classes="hint")
 
     def on_mount(self) -> None:
-        from kerastui.core.presets import available
-
         self.infos = available()
         table = self.query_one(DataTable)
         for label, width in (("name", 12), ("origin", 7), ("title", 48), ("data", 24)):
@@ -140,17 +138,14 @@ class SavePresetDialog(Dialog):
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         self._confirm = None
-        self.query_one("#save-message", Static).update(f"→ {self._target(event.value)}" if NAME.match(event.value) else "")
+        target = f"→ {self._target(event.value)}" if NAME.match(event.value) else ""
+        self.query_one("#save-message", Static).update(target)
 
     def _target(self, name: str) -> Path:
-        from kerastui.core.presets import user_dir
-
         return user_dir() / f"{name}.toml"
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        from kerastui.core import presets
-
         message = self.query_one("#save-message", Static)
         name = event.value.strip()
         if not NAME.match(name):
@@ -195,7 +190,8 @@ class CatalogueDialog(Dialog):
         options.clear_options()
         hits = search(text)
         if not text.strip():
-            hits.sort(key=lambda i: (GROUP_ORDER.index(i.group) if i.group in GROUP_ORDER else 99, i.name != "Input", i.name))
+            hits.sort(key=lambda i: (GROUP_ORDER.index(i.group) if i.group in GROUP_ORDER else 99,
+                                     i.name != "Input", i.name))
         self.hits = hits
         options.add_options([Option(f"{info.name:<28} [dim]{info.group}[/dim]", id=info.name) for info in hits])
         if hits:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable, Literal, cast
+from typing import Any, Literal, cast
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
 
+from kerastui.core.errors import user_message
 from kerastui.core.layers import LayerInfo
 from kerastui.core.specs import LayerSpec
 from kerastui.ui.latest import Requests
@@ -113,7 +115,8 @@ class LayerFormDialog(Dialog):
         kind_for_input: Literal["integer", "number", "text"] = "integer" if kind == "int" else (
             "number" if kind == "float" else "text")
         yield field_row(name, Input(value=value, placeholder=hint, type=kind_for_input, id=f"field-{name}",
-                                    compact=True, validators=[Parses(partial(parse_value, kind), f"not a valid {kind}")],
+                                    compact=True,
+                                    validators=[Parses(partial(parse_value, kind), f"not a valid {kind}")],
                                     tooltip=hint, valid_empty=True))
 
     def on_mount(self) -> None:
@@ -174,8 +177,6 @@ class LayerFormDialog(Dialog):
 
     @work(thread=True, exclusive=True, group="form", exit_on_error=False)
     def _check(self, ticket: int, spec: LayerSpec) -> None:
-        from kerastui.core.errors import user_message
-
         try:
             error = self.validate(spec)
         except Exception as failure:  # noqa: BLE001 - shown in the form, never a traceback

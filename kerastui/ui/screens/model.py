@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Header, Static
 
+from kerastui.core.errors import ModelError
 from kerastui.core.specs import LayerSpec, Preset
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import PresetOpened, StackChecked
@@ -94,7 +95,8 @@ class ModelScreen(Workspace):
                 show=False),
         Binding("u", "undo", "Undo", tooltip="Undo the last edit", id="stack.undo"),
         Binding("r", "redo", "Redo", tooltip="Redo the edit undone last", id="stack.redo", show=False),
-        Binding("f", "toggle_functional", "Seq/Func", tooltip="Switch between Sequential and Functional (names and inputs)",
+        Binding("f", "toggle_functional", "Seq/Func",
+                tooltip="Switch between Sequential and Functional (names and inputs)",
                 id="model.kind"),
         Binding("s", "show_summary", "Summary", tooltip="model.summary() of the current stack", id="model.summary"),
     ]
@@ -275,7 +277,6 @@ class ModelScreen(Workspace):
         self._open_form(spec.type, spec, index, insert=False)
 
     def _open_form(self, layer_type: str, spec: LayerSpec | None, index: int, *, insert: bool) -> None:
-        from kerastui.core.errors import ModelError
         from kerastui.core.layers import lookup
         from kerastui.ui.screens.layer_form import LayerFormDialog
 
@@ -375,11 +376,6 @@ class ModelScreen(Workspace):
             return
         self.app.push_screen(TextDialog("model.summary()", report.summary))
 
-    def system_commands(self):
-        from textual.app import SystemCommand
-
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            yield SystemCommand(f"Model: {binding.description}", binding.tooltip,
-                                lambda action=binding.action: self.run_action(action))
+    def system_commands(self) -> Iterator[SystemCommand]:
+        return self.binding_commands("Model")
 

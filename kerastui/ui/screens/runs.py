@@ -15,7 +15,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Select, Static
 from textual_plotext import PlotextPlot
 
+from kerastui.core import presets
+from kerastui.core.errors import KerasTUIError
 from kerastui.ui.screens.base import Workspace
+from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import plot_epochs
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
@@ -189,7 +192,7 @@ class RunsScreen(Workspace):
             text.append("none: same preset\n", style="dim")
         for key, values in diff:
             text.append(f"{key}\n", style="cyan")
-            for run, value in zip(chosen, values):
+            for run, value in zip(chosen, values, strict=False):
                 text.append(f"  {run.path.name[:28]}: {value!r}\n")
         self.query_one("#runs-diff", Static).update(text)
 
@@ -204,10 +207,7 @@ class RunsScreen(Workspace):
 
     @on(RunTable.RowSelected)
     def action_reopen(self) -> None:
-        from kerastui.core import presets
-        from kerastui.core.errors import KerasTUIError
         from kerastui.core.runs import read_metrics
-        from kerastui.ui.state import RunState
 
         run = self._current()
         if run is None:

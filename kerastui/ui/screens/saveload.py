@@ -3,18 +3,19 @@ predictions; open a model file to edit, evaluate, train further or predict; expo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 
+from kerastui.core.errors import KerasTUIError, user_message
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
@@ -259,8 +260,6 @@ class SaveLoadScreen(Workspace):
 
     def _failed(self, what: str, error: Exception) -> None:
         """From a worker: a failure as one line (our own errors already name what and where)."""
-        from kerastui.core.errors import KerasTUIError, user_message
-
         if isinstance(error, (KerasTUIError, ValueError)):
             text = str(error)
         else:
@@ -376,7 +375,6 @@ class SaveLoadScreen(Workspace):
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def _open(self, path: Path, preset, safe_mode: bool = True) -> None:
-        from kerastui.core.errors import KerasTUIError, user_message
         from kerastui.core.saving import UnsafeModelError, open_model
 
         try:
@@ -539,7 +537,6 @@ class SaveLoadScreen(Workspace):
             if not yes:
                 self.message(f"not written: {path} kept")
                 return
-            from kerastui.core.errors import KerasTUIError
             from kerastui.core.script import write_script
 
             try:
@@ -556,13 +553,8 @@ class SaveLoadScreen(Workspace):
         else:
             write()
 
-    def system_commands(self):
-        from textual.app import SystemCommand
-
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            yield SystemCommand(f"Save/Load: {binding.description}", binding.tooltip,
-                                lambda action=binding.action: self.run_action(action))
+    def system_commands(self) -> Iterator[SystemCommand]:
+        return self.binding_commands("Save/Load")
 
 
 def _size(size: float) -> str:

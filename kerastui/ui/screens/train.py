@@ -41,7 +41,9 @@ def suggested_loss(summary: dict | None) -> str | None:
         return None
     if summary.get("task") == "regression":
         return "mean_squared_error"
-    return "categorical_crossentropy" if summary.get("label_mode") == "categorical" else "sparse_categorical_crossentropy"
+    if summary.get("label_mode") == "categorical":
+        return "categorical_crossentropy"
+    return "sparse_categorical_crossentropy"
 
 
 class EpochTable(DataTable):
@@ -245,7 +247,8 @@ class TrainScreen(Workspace):
             cb.reduce_lr = replace(cb.reduce_lr or ReduceLRSpec(), factor=factor)
         else:
             cb.reduce_lr = None
-        cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if self.query_one("#cb-checkpoint", Checkbox).value else None
+        checkpoint = self.query_one("#cb-checkpoint", Checkbox).value
+        cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if checkpoint else None
         if self.query_one("#cb-tensorboard", Checkbox).value:
             cb.tensorboard = TensorBoardSpec(log_dir=self.query_one("#cb-tb-dir", Input).value.strip() or None)
         else:

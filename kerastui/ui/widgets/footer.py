@@ -68,7 +68,7 @@ class KeyFooter(Widget):
             if group is not None and len(entries) > 1:
                 items.append((keys, group.description))
             else:
-                items.extend(([k], e[0][2].description) for k, e in zip(keys, entries))
+                items.extend(([k], e[0][2].description) for k, e in zip(keys, entries, strict=True))
         if items != self._items:
             self._items = items
             self.refresh()

@@ -3,7 +3,7 @@ colour per cell, two pixel rows per line) and horizontal bar charts."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.style import Style
 from rich.text import Text
@@ -66,7 +66,7 @@ def bar_chart(labels: Sequence[str], counts: Sequence[int], width: int = 30) -> 
         return out
     top = max(counts) or 1
     name_width = min(max(len(str(label)) for label in labels), 16)
-    for label, count in zip(labels, counts):
+    for label, count in zip(labels, counts, strict=False):
         filled = count / top * width
         whole = int(filled)
         bar = "█" * whole + ("▌" if filled - whole >= 0.5 else "")

@@ -94,6 +94,6 @@ def inputs_table(predictions: Sequence[Prediction], rows: Sequence[Sequence[floa
     values.add_column("#")
     for name in header[:8]:
         values.add_column(name, justify="right")
-    for p, row in zip(predictions, rows):
+    for p, row in zip(predictions, rows, strict=False):
         values.add_row(str(p.get("index", "")), *(f"{float(v):.3g}" for v in list(row)[:8]))
     return values

@@ -33,7 +33,7 @@ def set_columns(table: DataTable, labels: Iterable[str | Text]) -> None:
 def add_rows(table: DataTable, rows: Iterable[Sequence[object]], keys: Iterable[str | None] | None = None) -> None:
     """Add rows, widening each column first to fit its cells."""
     columns = table.ordered_columns
-    for cells, key in zip(rows, repeat(None) if keys is None else keys):
-        for column, cell in zip(columns, cells):
+    for cells, key in zip(rows, repeat(None) if keys is None else keys, strict=False):
+        for column, cell in zip(columns, cells, strict=False):
             column.width = max(column.width, cell_width(cell))
         table.add_row(*cells, key=key)

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Select, Static
 
+from kerastui.core.errors import KerasTUIError, user_message
 from kerastui.core.metrics import Comparison, MetricReport, compare_history, format_diff, parse_ref
 from kerastui.core.specs import Preset
 from kerastui.ui.latest import Requests
@@ -208,7 +209,6 @@ class MetricPanel(Vertical):
 
     @work(thread=True, group="metric-check", exit_on_error=False)
     def _check(self, ticket: int, value: str, base_dir: Path, default_mirror: str) -> None:
-        from kerastui.core.errors import KerasTUIError, user_message
         from kerastui.core.metrics import check_metric_file
 
         path, class_name = parse_ref(value, base_dir)
@@ -273,14 +273,16 @@ class MetricPanel(Vertical):
                 why = "the metric file is still being checked"
             self.app.notify(self._short(why), title="metric", severity="error")
             return
+        mirror = report.mirrors
+        assert mirror is not None  # a metric that checked ok is compared with a built-in
         preset = self.app.session.current_preset()
         metrics = list(preset.compile.metrics)
-        if report.mirrors not in metrics:
-            metrics.append(report.mirrors)
+        if mirror not in metrics:
+            metrics.append(mirror)
         file = split_ref(self.query_one("#metric-file", Input).value.strip())[0]
         ref = f"{file}:{report.class_name}"
         preset.compile = replace(copy.deepcopy(preset.compile), metrics=metrics, custom_metrics=[ref])
-        self._run_pair = (report.mirrors, report.name or report.class_name)
+        self._run_pair = (mirror, report.name or report.class_name)
         self._run = None
         self.app.start_training(preset)
         self._run = self.app.session.run_state

@@ -12,6 +12,7 @@ from textual.suggester import Suggester
 from textual.validation import ValidationResult, Validator
 
 from kerastui.core.metrics import parse_ref
+from kerastui.core.presets import shipped_dir
 
 # The metric files shipped beside the presets: (file, class, what it shows).
 EXAMPLES = [
@@ -23,8 +24,6 @@ EXAMPLES = [
 
 def shipped_examples() -> list[tuple[str, str]]:
     """(label, absolute ref) for each shipped example metric."""
-    from kerastui.core.presets import shipped_dir
-
     folder = shipped_dir()
     return [(f"{cls} · {what}", f"{folder / file}:{cls}") for file, cls, what in EXAMPLES]
 

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
+from kerastui.core.errors import KerasTUIError, one_line, user_message
 from kerastui.core.metricnames import accuracy_key
 from kerastui.core.specs import LayerSpec, Preset, TensorBoardSpec, TransferSpec
 from kerastui.ui.latest import Requests
@@ -236,7 +237,6 @@ class TransferPanel(Vertical):
     @work(thread=True, exit_on_error=False, group="transfer-base")
     def _inspect(self, ticket: int, spec: TransferSpec, preset: Preset) -> None:
         from kerastui.core import datasets
-        from kerastui.core.errors import KerasTUIError, user_message
         from kerastui.core.transfer import check_weights, inspect_base, transfer_image_shape
 
         try:
@@ -371,7 +371,6 @@ class TransferPanel(Vertical):
             self.notify(str(error), title="transfer", severity="error")
             return
         except Exception as error:  # noqa: BLE001 - e.g. the data's description failing: one line
-            from kerastui.core.errors import one_line
 
             self.notify(one_line(error), title="transfer", severity="error")
             return
