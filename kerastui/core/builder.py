@@ -6,6 +6,9 @@ an invalid argument, a shape that does not fit — is reported with the layer's 
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,8 +220,6 @@ def custom_metric_classes(preset: Preset) -> dict[str, type]:
 
 def optimizer_names() -> list[str]:
     """Keras's own optimizers (lower-case names, as compile accepts them)."""
-    import inspect
-
     keras = load_keras()
     names = []
     for name in dir(keras.optimizers):
@@ -242,7 +243,6 @@ def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type]
     except Exception:  # noqa: BLE001
         known = sorted(n for n in dir(keras.optimizers)
                        if n[:1].isupper() and n not in ("Optimizer", "LossScaleOptimizer", "Schedule"))
-        import difflib
 
         close = difflib.get_close_matches(spec.optimizer, known + [k.lower() for k in known], n=2)
         hint = f"; did you mean {' or '.join(close)}?" if close else f"; known: {', '.join(known)}"
@@ -354,8 +354,6 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...], on_model: Callabl
     Everything here comes from shapes, so it can run under ``keras.StatelessScope`` (no weight
     allocated: see ``resources.stateless_report``); ``on_model`` sees the built model first.
     """
-    import re
-
     specs = preset.model.layers
     try:
         _check_input_matches(specs, input_shape)
@@ -455,8 +453,6 @@ def specs_from_model(model: Any) -> tuple[list[LayerSpec] | None, str | None]:
 
 def _changed_arguments(layer: Any) -> dict[str, Any]:
     """The layer's config minus what a fresh layer of the same class has by default."""
-    import inspect
-
     config = layer.get_config()
     cls = type(layer)
     signature = inspect.signature(cls.__init__)

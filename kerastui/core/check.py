@@ -4,11 +4,13 @@ and whether training it fits in memory.  ``kerastui check`` and the TUI's model 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kerastui.core.builder import StackReport
-from kerastui.core.errors import KerasTUIError, processing
+from kerastui.core.errors import KerasTUIError, ModelError, ResourceError, TransferError, processing
 from kerastui.core.specs import Preset, TransferSpec
 
 if TYPE_CHECKING:
@@ -21,11 +23,8 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     The model's size is estimated from shapes first, so a stack that cannot fit in memory is
     reported, never allocated.
     """
-    from dataclasses import replace
-
     from kerastui.core import datasets
     from kerastui.core.builder import model_input_shape, stack_report
-    from kerastui.core.errors import ResourceError
     from kerastui.core.resources import require_model
 
     try:
@@ -77,12 +76,8 @@ def check(preset: Preset) -> CheckResult:
     that do not fit the data, or a model that would not fit in memory.  A transfer base is built
     without its weights (nothing is downloaded); whether they are at hand is said in ``notes``.
     """
-    import time
-    from dataclasses import replace
-
     from kerastui.core import datasets
     from kerastui.core.builder import model_input_shape
-    from kerastui.core.errors import ModelError
     from kerastui.core.resources import available_memory, require_model, size_text
     from kerastui.core.training import check_shapes
 
@@ -132,9 +127,6 @@ def check(preset: Preset) -> CheckResult:
 
 def _weights_note(transfer: TransferSpec) -> str:
     """Where a transfer base's weights come from, without loading (or downloading) them."""
-    from pathlib import Path
-
-    from kerastui.core.errors import TransferError
     from kerastui.core.transfer import keras_models_dir, weights_file
 
     weights = transfer.weights

@@ -123,7 +123,8 @@ def user_message(error: BaseException) -> str:
     and where), anything else as ``ExceptionType: first meaningful line``."""
     if isinstance(error, KerasTUIError):
         return str(error)
-    return f"{type(error).__name__}: {one_line(error)}"
+    name, text = type(error).__name__, one_line(error)
+    return name if text == name else f"{name}: {text}"  # an exception with no text: its type alone
 
 
 def one_line(error: BaseException) -> str:

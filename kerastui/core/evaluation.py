@@ -181,7 +181,8 @@ def describe_prediction(prediction: np.ndarray, data: Dataset, truth: Any = None
 
 def display_images(x: Any) -> np.ndarray:
     """Images (``N × H × W × C``) for showing: each scaled on its own to [0, 1] (its darkest value
-    0, its brightest 1; a flat image all 0), as float32."""
+    0, its brightest 1; a flat image all 0), as float32.  For model inputs, whatever preprocessing
+    they went through (the Data workspace shows raw samples scaled by the source's pixel range)."""
     x = np.asarray(x, dtype="float32")
     axes = tuple(range(1, x.ndim))
     low = x.min(axis=axes, keepdims=True)

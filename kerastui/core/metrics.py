@@ -126,16 +126,6 @@ def _defined_here(module: ModuleType, tree: ast.Module) -> list[type]:
     return out
 
 
-def list_metric_classes(path: str | Path) -> list[str]:
-    """Names of the ``keras.metrics.Metric`` subclasses ``path`` defines, in file order."""
-    from kerastui.core.tfenv import load_keras
-
-    path = Path(path)
-    module = load_module(path)
-    keras = load_keras()
-    return [cls.__name__ for cls in _defined_here(module, _parse(path)) if issubclass(cls, keras.metrics.Metric)]
-
-
 # --------------------------------------------------------------------------- the check
 
 

@@ -18,7 +18,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -166,8 +166,6 @@ def estimate_model(preset: Preset, input_shape: tuple[int, ...], samples: int | 
     if preset.model.type == "subclass":
         return None
     if preset.transfer is not None and preset.transfer.weights != "none":
-        from dataclasses import replace
-
         preset = replace(preset, transfer=replace(preset.transfer, weights="none"))
     return _in_own_thread(lambda: _measure(preset, input_shape, samples))
 

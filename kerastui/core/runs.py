@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
 import re
 import time
@@ -12,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.events import EpochEnded, Event
-from kerastui.core.specs import Preset
+from kerastui.core.metricnames import lower_is_better
+from kerastui.core.specs import Preset, split_ref
 
 
 def default_runs_dir() -> Path:
@@ -71,9 +74,6 @@ class RunDir:
 
 def absolute_refs(preset: Preset) -> Preset:
     """A copy whose ``file.py:Class`` and file-source paths are absolute, so it runs from anywhere."""
-    import copy
-
-    from kerastui.core.specs import split_ref
 
     out = copy.deepcopy(preset)
     base = preset.base_dir
@@ -137,8 +137,8 @@ def list_runs(runs_dir: Path | None = None) -> list[RunInfo]:
         best: dict[str, float] = {}
         for row in metrics:
             for key, value in row.items():
-                if key.startswith("val_") and isinstance(value, (int, float)):
-                    better = min if "loss" in key or "error" in key else max
+                if key.startswith("val_") and isinstance(value, (int, float)) and math.isfinite(value):
+                    better = min if lower_is_better(key) else max
                     best[key] = better(best.get(key, value), value)
         found.append(RunInfo(
             path=path, preset=summary.get("preset", path.name), started=summary.get("started", path.name[:15]),

@@ -373,8 +373,6 @@ def _unsafe_what(text: str) -> str:
 
 
 def _missing_class(error: Exception) -> str | None:
-    import re
-
     text = str(error)
     match = (re.search(r"Could not locate (?:class|function) '([^']+)'", text)
              or re.search(r"Unknown (?:metric|layer|object)[^:]*: '?([A-Za-z_][\w]*)", text))

@@ -7,10 +7,12 @@ not kerastui's stratified splits), builds the same model, compiles, fits, evalua
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from kerastui.core.datasets import label_mode_for
+from kerastui.core.errors import KerasTUIError
 from kerastui.core.sources import parse_source
 from kerastui.core.specs import DataSpec, LayerSpec, Preset, split_ref
 
@@ -45,9 +47,6 @@ def export_script(preset: Preset, filename: str = "train.py") -> str:
 
 def write_script(preset: Preset, path: Path) -> Path:
     """Write the script atomically (a temporary file renamed over the target)."""
-    import os
-
-    from kerastui.core.errors import KerasTUIError
 
     path = Path(path).expanduser()
     if not path.parent.is_dir():

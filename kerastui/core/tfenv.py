@@ -8,6 +8,7 @@ wrote is kept in :data:`IMPORT_LOG` and replayed only when the import fails.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -33,8 +34,6 @@ def quiet_environment() -> None:
 
 
 def _silence_python_loggers() -> None:
-    import logging
-
     for name in ("tensorflow", "absl", "h5py", "keras"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:

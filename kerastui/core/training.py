@@ -19,7 +19,7 @@ import numpy as np
 
 from kerastui.core import datasets
 from kerastui.core.builder import BuiltModel, build_model, compile_model, parameter_counts, summary_text
-from kerastui.core.errors import KerasTUIError, processing
+from kerastui.core.errors import KerasTUIError, ModelError, one_line, processing
 from kerastui.core.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
 from kerastui.core.runs import RunDir, default_runs_dir
 from kerastui.core.specs import Preset
@@ -240,7 +240,6 @@ class Trainer:
         except KerasTUIError:
             raise
         except (ValueError, TypeError) as error:  # Keras rejecting data/model combinations at trace time
-            from kerastui.core.errors import one_line
 
             raise KerasTUIError(f"fit: {one_line(error)}") from None
         run = len(next(iter(history.history.values()), []))
@@ -367,8 +366,6 @@ def check_fits_data(model: Any, data: datasets.Dataset, preset: Preset) -> None:
 def check_shapes(preset: Preset, inputs: Sequence[tuple[int | None, ...]], outputs: Sequence[tuple[int | None, ...]],
                  *, sample_shape: tuple[int, ...], task: str, classes: int, label_mode: str, source: str) -> None:
     """The rules of :func:`check_fits_data` on shapes alone (``kerastui check`` has no data loaded)."""
-    from kerastui.core.errors import ModelError
-
     if len(inputs) == 1:
         expected = inputs[0]
         actual = tuple(sample_shape)

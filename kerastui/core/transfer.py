@@ -13,6 +13,7 @@ import difflib
 import importlib
 import io
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -94,8 +95,6 @@ def transfer_image_shape(spec: TransferSpec, data_shape: tuple[int, ...]) -> tup
 
 
 def keras_models_dir() -> Path:
-    import os
-
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "models"
 
 
@@ -184,7 +183,6 @@ def stages(base: Any) -> list[tuple[str, list[Any]]]:
 
 # --------------------------------------------------------------------------- the layer table
 
-COMMON_BASES = ["ResNet50", "MobileNetV2", "EfficientNetB0", "VGG16"]
 MAX_STAGES = 40  # more runs of names than this (InceptionV3's conv2d_N…) fold into even chunks
 
 

@@ -22,6 +22,7 @@ from kerastui.core import presets as preset_files
 from kerastui.core.errors import KerasTUIError, internal_error_line, user_message
 from kerastui.core.events import EpochEnded, Notice, TrainEnded, TrainStarted
 from kerastui.core.specs import Preset
+from kerastui.ui.commands import PresetCommands
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import (
     PresetOpened,
@@ -39,7 +40,6 @@ from kerastui.ui.throttle import RedrawThrottle
 
 if TYPE_CHECKING:
     import numpy as np
-    from textual.command import Provider
 
     from kerastui.core.datasets import Preview
     from kerastui.core.events import Event
@@ -77,13 +77,6 @@ def background_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
     except (AttributeError, OSError):  # pragma: no cover - not Linux, or not permitted
         pass
-
-
-def _preset_commands() -> type[Provider]:
-    """The palette's preset provider, imported when the palette first opens (textual.command is slow to import)."""
-    from kerastui.ui.commands import PresetCommands
-
-    return PresetCommands
 
 
 def _model_screen() -> Screen[None]:
@@ -125,7 +118,7 @@ class KerasTUI(App[None]):
     MODES = {"data": DataScreen, "model": _model_screen, "train": _train_screen, "saveload": _saveload_screen,
              "experiments": _experiments_screen, "runs": _runs_screen}
     DEFAULT_MODE = "data"
-    COMMANDS = App.COMMANDS | {_preset_commands}
+    COMMANDS = App.COMMANDS | {PresetCommands}
     BINDINGS = [
         # One footer group ("d m t v p h workspaces"): six labels would push a screen's own keys off 80 columns.
         *[Binding(key, f"switch_workspace('{mode}')", label, tooltip=f"{label} — {tip}", id=f"workspace.{mode}",
@@ -190,8 +183,7 @@ class KerasTUI(App[None]):
 
     def dataset_loaded(self, spec: DataSpec, preview: Preview, *, by: Workspace | None = None) -> None:
         """A workspace loaded a dataset: it becomes the session's; the others are told."""
-        self.session.preset.data = spec
-        self.session.dataset_preview = preview
+        self.session.dataset_loaded(spec, preview)
         for workspace in self.workspaces:
             if workspace is not by:
                 workspace.data_changed()
@@ -306,12 +298,9 @@ class KerasTUI(App[None]):
         self._train(preset)
 
     def stop_training(self) -> None:
-        session = self.session
-        if session.run_state is None or not session.training or session.trainer is None:
+        if not self.session.stop_requested():
             self.notify("nothing is training", title="train")
             return
-        session.trainer.request_stop()
-        session.run_state.status = "stopping"
         self.redraw_training()
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
@@ -376,20 +365,13 @@ class KerasTUI(App[None]):
 
     @on(TrainingFinished)
     def _training_finished(self, message: TrainingFinished) -> None:
-        state = self.session.run_state
+        result = message.result
+        state = self.session.training_finished(result, message.predictions, message.images)
         if state is None:
             return
-        result = message.result
-        state.result = result
-        state.predictions = message.predictions
-        self.session.prediction_images = message.images
-        state.run_dir = result.run_dir
-        self.session.training_ended()
-        if result.status == "nan":
-            state.status, state.error = "nan", result.error
+        if state.status == "nan":
             self.notify(result.error or "loss became NaN", title="training stopped", severity="error", timeout=10)
         else:
-            state.status = {"completed": "done"}.get(result.status, result.status)
             acc = result.test.get("accuracy")
             summary = f"test accuracy {acc:.4f}" if acc is not None else f"test loss {result.test.get('loss', 0):.4f}"
             self.notify(f"{result.epochs_run} epoch(s), {summary}", title=f"training {state.status}")
@@ -397,10 +379,7 @@ class KerasTUI(App[None]):
 
     @on(TrainingFailed)
     def _training_failed(self, message: TrainingFailed) -> None:
-        state = self.session.run_state
-        if state is not None:
-            state.status = "failed"
-            state.error = message.error
+        self.session.training_failed(message.error)
         self.notify(message.error, title="training failed", severity="error", timeout=10)
         self.redraw_training(full=True)
 
@@ -471,11 +450,7 @@ class KerasTUI(App[None]):
 
         def saved(path: Path | None) -> None:
             if path is not None:
-                # The preset now lives in the user folder: keep its file references reachable.
-                session = self.session
-                session.preset = absolute_refs(session.preset)
-                session.preset.name = path.stem
-                session.preset.path = path
+                self.session.preset_saved(path)  # its file references made absolute
                 self._label_preset()
                 self.notify(f"saved {path}", title="preset")
 

@@ -3,8 +3,10 @@
 Plain Python (no Textual): the preset, its layer stack, the dataset preview, the current run, the
 last run's trainer, a model file opened for work, and which of the last two is the *working
 model* (what Save/Load saves, evaluates and predicts with).  The app (the shell) holds one
-Session; workspaces read it and ask the app to change it, so that the app can tell every
-workspace what changed.  Unit-tested without a pilot (tests/unit/test_session.py).
+Session.  Workspaces read it; a workspace edits what only it shows (the Model workspace the layer
+stack), and asks the app for every change other workspaces must hear of: the app calls the
+Session's methods below, then tells the workspaces.  Unit-tested without a pilot
+(tests/unit/test_session.py).
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from kerastui.core.specs import Preset
 from kerastui.core.stack import LayerStack
-from kerastui.ui.state import RunState
+from kerastui.ui.state import RunState, run_status
 
 if TYPE_CHECKING:  # heavy modules (TensorFlow): imported by the workers that create these objects
+    from pathlib import Path
+
     import numpy as np
 
     from kerastui.core.datasets import Preview
     from kerastui.core.saving import OpenedModel
-    from kerastui.core.training import Trainer
+    from kerastui.core.specs import DataSpec
+    from kerastui.core.training import RunResult, Trainer
 
 
 class Origin(Enum):
@@ -104,10 +109,49 @@ class Session:
         self.prediction_images = None
         return self.run_state
 
-    def training_ended(self) -> None:
-        """The run ended with a model (finished, stopped or NaN): it is the working model now."""
+    def stop_requested(self) -> bool:
+        """Ask the run to stop at the end of its batch; False when nothing is training."""
+        if self.run_state is None or not self.training or self.trainer is None:
+            return False
+        self.trainer.request_stop()
+        self.run_state.status = "stopping"
+        return True
+
+    def training_finished(self, result: RunResult, predictions: list[dict[str, Any]],
+                          images: np.ndarray | None) -> RunState | None:
+        """The run ended with a model (finished, stopped, NaN, or evaluated again): its result, sample
+        predictions and images are shown, and its model is the working model now."""
+        state = self.run_state
+        if state is None:
+            return None
+        state.result = result
+        state.predictions = predictions
+        state.run_dir = result.run_dir
+        self.prediction_images = images
         if self._trained_model() is not None:
             self.origin = Origin.TRAINED
+        if result.status == "nan":
+            state.status, state.error = "nan", result.error
+        else:
+            state.status = "done" if result.status == "completed" else run_status(result.status)
+        return state
+
+    def training_failed(self, error: str) -> None:
+        if self.run_state is not None:
+            self.run_state.status = "failed"
+            self.run_state.error = error
+
+    def dataset_loaded(self, spec: DataSpec, preview: Preview) -> None:
+        self.preset.data = spec
+        self.dataset_preview = preview
+
+    def preset_saved(self, path: Path) -> None:
+        """The preset was saved as ``path`` (in the user's folder): its file references made absolute."""
+        from kerastui.core.runs import absolute_refs
+
+        self.preset = absolute_refs(self.preset)
+        self.preset.name = path.stem
+        self.preset.path = path
 
     # ------------------------------------------------------------------ questions
 

@@ -7,16 +7,29 @@ Plain Python (no Textual), so it is fed the same way by a live run, a recorded e
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
 from kerastui.core.metricnames import best_epoch
 
+if TYPE_CHECKING:
+    from kerastui.core.training import RunResult
+
+# What a run is doing or how it ended: the TUI's own states, then those a run directory records.
+RunStatus = Literal["idle", "running", "stopping", "done", "stopped", "early_stopping", "nan", "failed",
+                    "completed", "interrupted", "incomplete"]
+
+
+def run_status(text: str) -> RunStatus:
+    """A status read from a run directory or a run's result (unknown text: "incomplete")."""
+    return cast(RunStatus, text) if text in get_args(RunStatus) else "incomplete"
+
 
 @dataclass
 class RunState:
-    status: str = "idle"  # idle | running | stopping | done | stopped | nan | failed | early_stopping
+    status: RunStatus = "idle"
     phase: str = ""
     epochs_planned: int = 0
     initial_epoch: int = 0
@@ -30,13 +43,12 @@ class RunState:
     epoch_seconds: list[float] = field(default_factory=list)
     boundaries: list[int] = field(default_factory=list)  # epochs where a new phase began
     notices: list[str] = field(default_factory=list)
-    result: Any = None  # core RunResult when finished
+    result: RunResult | None = None  # when finished
     predictions: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     run_dir: str | None = None
-    clock: Any = time.perf_counter
+    clock: Callable[[], float] = time.perf_counter
     _epoch_started: float = 0.0
-    _phase_started: float = 0.0
 
     @property
     def running(self) -> bool:
@@ -59,7 +71,7 @@ class RunState:
             self.batch_size = event.batch_size
             self.epoch = event.initial_epoch
             self.batch = 0
-            self._phase_started = self._epoch_started = self.clock()
+            self._epoch_started = self.clock()
         elif isinstance(event, BatchEnded):
             if event.epoch != self.epoch or event.batch < self.batch:
                 self._epoch_started = self.clock()
@@ -77,7 +89,8 @@ class RunState:
             self._epoch_started = self.clock()
         elif isinstance(event, TrainEnded):
             if event.reason != "completed" or self.status == "stopping":
-                self.status = {"early_stopping": "early_stopping", "nan": "nan"}.get(event.reason, "stopped")
+                self.status = ("early_stopping" if event.reason == "early_stopping" else
+                               "nan" if event.reason == "nan" else "stopped")
         elif isinstance(event, Notice):
             self.notices.append(event.message)
 
@@ -114,7 +127,7 @@ class RunState:
     @classmethod
     def from_metrics(cls, rows: list[dict[str, Any]], status: str = "done") -> RunState:
         """A finished run rebuilt from ``metrics.jsonl`` (reopened from the Runs view)."""
-        state = cls(status=status)
+        state = cls(status=run_status(status))
         phase = None
         for row in rows:
             if phase is not None and row.get("phase") != phase:

@@ -1,16 +1,20 @@
 """core.metricnames: which end of a metric is better, its best epoch and the accuracy key — one
-rule that the run state (status line) and the charts both follow; and evaluation.display_images."""
+rule that the run state (status line), the charts and the Runs table follow; evaluation.display_images;
+errors.user_message."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
+from kerastui.core.errors import KerasTUIError, user_message
 from kerastui.core.evaluation import display_images
 from kerastui.core.events import EpochEnded
 from kerastui.core.metricnames import ACCURACY_KEYS, accuracy_key, best_epoch, lower_is_better
+from kerastui.core.runs import list_runs
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import MetricChart
 
@@ -103,3 +107,21 @@ def test_display_images_scales_each_image_to_zero_one():
 def test_display_images_accepts_integer_pixels():
     x = np.array([[[[0], [255]], [[51], [102]]]], dtype="uint8")
     np.testing.assert_allclose(display_images(x)[0, :, :, 0], [[0.0, 1.0], [0.2, 0.4]], rtol=1e-6)
+
+
+def test_the_runs_table_takes_the_best_validation_value_the_same_way(tmp_path):
+    """The Runs table's best validation values: lowest mae/loss, highest accuracy, NaN never best."""
+    run = tmp_path / "20261130-000000-reg"
+    run.mkdir()
+    rows = [{"epoch": 1, "val_loss": float("nan"), "val_mae": 3.0, "val_accuracy": 0.5},
+            {"epoch": 2, "val_loss": 0.9, "val_mae": 1.5, "val_accuracy": 0.7},
+            {"epoch": 3, "val_loss": 1.1, "val_mae": 2.0, "val_accuracy": 0.6}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (info,) = list_runs(tmp_path)
+    assert info.best_val == {"val_loss": 0.9, "val_mae": 1.5, "val_accuracy": 0.7}
+
+
+def test_user_message_is_one_line_naming_the_type_once():
+    assert user_message(KerasTUIError("data.source: no such file")) == "data.source: no such file"
+    assert user_message(ValueError("bad value\n  at line 3")) == "ValueError: bad value"
+    assert user_message(ValueError()) == "ValueError"

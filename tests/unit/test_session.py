@@ -55,9 +55,10 @@ def test_a_finished_run_is_the_working_model_until_a_file_is_opened(trained: Tra
     assert session.training and session.run_state is state and state.status == "running"
     session.trainer = trained
     assert session.working_model() is None  # never the model of a run still going
-    state.status = "done"
+    assert session.training_finished(trained.result, [{"index": 0}], None) is state
+    assert state.status == "done" and state.result is trained.result and state.predictions == [{"index": 0}]
+    assert not session.training and state.run_dir == trained.result.run_dir
     state.run_dir = "runs/x"
-    session.training_ended()
     assert session.origin is Origin.TRAINED
     assert session.working_model() == WorkingModel(trained.model, "keras", "trained here (runs/x)")
     assert session.trained_data() is trained.data
@@ -97,6 +98,45 @@ def test_training_started_takes_the_runs_settings_but_keeps_the_stack() -> None:
     session.training_started(run)
     assert session.preset.fit.epochs == 7 and session.prediction_images is None
     assert len(session.stack.layers) == len(run.model.layers) - 1
+
+
+def test_a_stop_is_asked_only_of_a_run_that_is_going(trained: Trainer) -> None:
+    session = Session(tiny())
+    assert not session.stop_requested()  # nothing is training
+    state = session.training_started(session.current_preset())
+    session.trainer = Trainer(tiny())
+    assert session.stop_requested() and state.status == "stopping" and session.trainer.stop_requested
+    assert session.training  # still going until its batch ends
+
+
+@pytest.mark.parametrize(("result_status", "shown"), [("completed", "done"), ("stopped", "stopped"),
+                                                      ("early_stopping", "early_stopping"), ("nan", "nan"),
+                                                      ("interrupted", "interrupted"), ("something new", "incomplete")])
+def test_how_a_run_ended_is_shown(trained: Trainer, result_status: str, shown: str) -> None:
+    session = Session(tiny())
+    session.training_started(session.current_preset())
+    result = copy.copy(trained.result)
+    result.status, result.error = result_status, "loss became nan" if result_status == "nan" else None
+    state = session.training_finished(result, [], None)
+    assert state is not None and state.status == shown and state.error == result.error
+
+
+def test_a_failed_run_says_why_and_nothing_finishes_without_a_run(trained: Trainer) -> None:
+    session = Session(tiny())
+    assert session.training_finished(trained.result, [], None) is None  # no run was started
+    session.training_failed("model.layers[1]: bad")  # no run: nothing to mark
+    state = session.training_started(session.current_preset())
+    session.training_failed("model.layers[1]: bad")
+    assert state.status == "failed" and state.error == "model.layers[1]: bad" and not session.training
+
+
+def test_a_saved_preset_takes_its_new_name_and_absolute_file_references(tmp_path) -> None:
+    session = Session(presets.load("ex4"))
+    session.preset_saved(tmp_path / "mine.toml")
+    assert session.preset.name == "mine" and session.name == "mine" and session.preset.path == tmp_path / "mine.toml"
+    assert session.preset.compile.custom_metrics
+    for ref in session.preset.compile.custom_metrics:
+        assert ref.startswith("/"), ref  # still found from the user's preset folder
 
 
 # ---------------------------------------------------------------------- RedrawThrottle

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -17,14 +16,12 @@ from textual_plotext import PlotextPlot
 
 from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
+from kerastui.core.runs import RunInfo, default_runs_dir, list_runs, read_metrics
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import plot_epochs
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
-
-if TYPE_CHECKING:
-    from kerastui.core.runs import RunInfo
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,6 +113,10 @@ class RunsScreen(Workspace):
         Binding("f5", "reload", "Reload", tooltip="Read the runs directory again", id="runs.reload"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.histories: list[tuple[RunInfo, dict[str, list[float]]]] = []  # the compared runs' curves
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="runs-body"):
@@ -138,8 +139,6 @@ class RunsScreen(Workspace):
         self.action_reload()
 
     def action_reload(self) -> None:
-        from kerastui.core.runs import default_runs_dir, list_runs
-
         self.runs = list_runs(default_runs_dir())
         self.query_one("#runs-title", Static).update(f"[b]{len(self.runs)} runs[/b] in {default_runs_dir()}  "
                                                      "(space marks · c compares · enter reopens)")
@@ -163,8 +162,6 @@ class RunsScreen(Workspace):
         table.action_cursor_down()
 
     def action_compare(self) -> None:
-        from kerastui.core.runs import read_metrics
-
         chosen = [run for run in self.runs if str(run.path) in self.marked]
         if len(chosen) < 2:
             self.notify("mark two or more runs with space first", title="compare")
@@ -198,7 +195,7 @@ class RunsScreen(Workspace):
 
     @on(Select.Changed, "#overlay-metric")
     def _metric_changed(self, event: Select.Changed) -> None:
-        if getattr(self, "histories", None):
+        if self.histories:
             self._overlay(str(event.value))
 
     def _overlay(self, metric: str) -> None:
@@ -207,8 +204,6 @@ class RunsScreen(Workspace):
 
     @on(RunTable.RowSelected)
     def action_reopen(self) -> None:
-        from kerastui.core.runs import read_metrics
-
         run = self._current()
         if run is None:
             return

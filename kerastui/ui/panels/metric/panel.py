@@ -337,7 +337,7 @@ class MetricPanel(Vertical):
         agree = comparison.agree
         text = Text(comparison.verdict(), style="bold green" if agree else ("bold red" if agree is False else "dim"))
         state = self.app.session.run_state
-        result = getattr(state, "result", None)
+        result = state.result if state is not None else None
         report = (result.custom_metrics or {}).get(comparison.custom) if result is not None else None
         if report and report.get("test_abs_diff") is not None:
             text.append(f" · test |Δ| {format_diff(report['test_abs_diff'])}", style="dim")

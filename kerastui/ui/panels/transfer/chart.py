@@ -30,7 +30,7 @@ def phase_table(state: RunState) -> Table:
     """Phase 1 against phase 2: accuracy and loss on train, validation and test, and Δ."""
     history = state.history
     cut = state.boundaries[0] if state.boundaries else state.epochs_done
-    recorded = list(getattr(state.result, "phases", None) or []) if state.result is not None else []
+    recorded = list(state.result.phases) if state.result is not None else []
     acc = accuracy_key(history)
 
     def last(key: str, phase: int) -> float | None:

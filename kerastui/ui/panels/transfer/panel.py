@@ -25,6 +25,7 @@ from kerastui.ui.latest import Requests
 from kerastui.ui.panels.transfer.chart import PhaseChart, phase_table
 from kerastui.ui.panels.transfer.settings import BN_WHY, DEFAULT_LAST, WEIGHTS, TransferSettings
 from kerastui.ui.panels.transfer.stages import StageTable, counts_text
+from kerastui.ui.widgets.form import parse_number
 
 if TYPE_CHECKING:
     from kerastui.core.transfer import BaseTable
@@ -371,7 +372,6 @@ class TransferPanel(Vertical):
             self.notify(str(error), title="transfer", severity="error")
             return
         except Exception as error:  # noqa: BLE001 - e.g. the data's description failing: one line
-
             self.notify(one_line(error), title="transfer", severity="error")
             return
         self.app.start_training(preset)
@@ -390,11 +390,10 @@ class TransferPanel(Vertical):
     @on(Input.Changed, "#tl-n")
     def _n_typed(self, event: Input.Changed) -> None:
         try:
-            value = int(event.value)
+            value = parse_number(event.value, int, "N", minimum=0)
         except ValueError:
-            return
-        if value >= 0:
-            self.set_last(value)
+            return  # a half-typed N: the last one stays
+        self.set_last(value)
 
     @on(Select.Changed, "#tl-base")
     @on(Select.Changed, "#tl-weights")
@@ -420,7 +419,7 @@ class TransferPanel(Vertical):
         """Training events from the app: the run line always; chart and phase table per epoch."""
         state = self.app.session.run_state
         transfer_run = state is not None and (state.phase in ("head", "fine_tune") or bool(
-            state.result is not None and getattr(state.result, "phases", None)))
+            state.result is not None and state.result.phases))
         self.set_class(transfer_run, "-has-run")
         run = self.query_one("#tl-run", Static)
         if state is None or not transfer_run:
@@ -432,7 +431,7 @@ class TransferPanel(Vertical):
         if state.error:
             parts.append(f"[red]{state.error}[/red]")
         result = state.result
-        if result is not None and getattr(result, "tensorboard", None):
+        if result is not None and result.tensorboard:
             parts.append(result.tensorboard)
         run.update(" · ".join(parts), layout=False)
         if full or epoch:
