@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from kerastui.core import presets
-from kerastui.core.presets import available, user_dir
+from kerastui.core.presets import PresetInfo, available, user_dir
 from kerastui.core.specs import Preset
 
 if TYPE_CHECKING:
@@ -74,6 +74,20 @@ class HelpDialog(Dialog):
             yield Label("escape closes", classes="hint")
 
 
+class PresetTable(DataTable):
+    """Every preset found: name, shipped or yours, title (or why it does not load), data source."""
+
+    COLUMNS = (("name", 12), ("origin", 7), ("title", 48), ("data", 24))
+
+    def show(self, infos: list[PresetInfo]) -> None:
+        self.clear(columns=True)
+        for label, width in self.COLUMNS:
+            self.add_column(label, width=width)
+        for info in infos:
+            self.add_row(info.name, info.origin, info.title or f"[red]{info.error}[/red]", info.source,
+                         key=str(info.path))
+
+
 class PresetsDialog(Dialog):
     """Browse presets: shipped (ex1…ex5) and yours; Enter opens the highlighted one."""
 
@@ -82,18 +96,14 @@ class PresetsDialog(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="presets-body"):
             yield Label("[b]Presets[/b]  (enter opens · escape closes)")
-            yield DataTable(id="presets-table", cursor_type="row", zebra_stripes=True)
+            yield PresetTable(id="presets-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="preset-description")
             yield Label(f"your presets: {user_dir()}", classes="hint")
 
     def on_mount(self) -> None:
         self.infos = available()
-        table = self.query_one(DataTable)
-        for label, width in (("name", 12), ("origin", 7), ("title", 48), ("data", 24)):
-            table.add_column(label, width=width)
-        for info in self.infos:
-            table.add_row(info.name, info.origin, info.title or f"[red]{info.error}[/red]", info.source,
-                          key=str(info.path))
+        table = self.query_one(PresetTable)
+        table.show(self.infos)
         table.focus()
         self._describe(0)
 
