@@ -208,10 +208,10 @@ def _load_keras(spec: DataSpec, name: str) -> RawData:
         # get_file prints "Downloading data from …" and a progress bar on stdout: keep stdout ours.
         with contextlib.redirect_stdout(io.StringIO()):
             (x_train, y_train), (x_test, y_test) = module.load_data()
-    except Exception as error:  # noqa: BLE001 - any download/cache failure
+    except Exception:  # noqa: BLE001 - any download/cache failure (its type, "Exception", says nothing)
         files = " or ".join(KERAS_DATASETS[name][2][:1])
         raise DatasetError(
-            f"keras:{name} is not in the Keras cache and could not be downloaded ({type(error).__name__}); "
+            f"keras:{name} is not in the Keras cache and could not be downloaded; "
             f"put {files} from {KERAS_URLS[name]} in {keras_cache_dir()}/, or use an offline source such as "
             f"{OFFLINE_FALLBACK}"
         ) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -78,6 +79,64 @@ async def test_save_by_key_round_trips_every_format_and_asks_before_overwriting(
         await settle(app, pilot)
         assert "nothing was overwritten" in shown(app, "#saveload-message", joiner=" ")
         assert (tmp_path / "iris.keras").read_bytes() == before
+
+
+async def test_missing_folders_are_created_asking_first_outside_the_current_and_run_folders(tmp_path, monkeypatch):
+    """The default path works on first use; a new folder elsewhere is created only after a yes; a
+    path under a file is a one-line error; the script's folder is created too."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    app = make_app("ex4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await trained_ex4(app, pilot, epochs=1)
+        for fmt in ("h5", "savedmodel"):  # .keras only: the folders are what this test is about
+            app.screen.query_one(f"#fmt-{fmt}").value = False
+        app.screen.query_one(VerifyTable).focus()
+        assert app.screen.query_one("#save-path").value == str(work / "models" / "ex4")
+        assert not (work / "models").exists()
+        await pilot.press("s")  # the default path, first use: models/ is created, no question
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert (work / "models" / "ex4.keras").is_file(), shown(app, "#saveload-message", joiner=" ")
+
+        # Inside the run's own folder: created at once too.
+        run_dir = Path(app.session.run_state.run_dir)
+        set_value(app, "#save-path", str(run_dir / "export" / "best"))
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmDialog) and (run_dir / "export" / "best.keras").is_file()
+
+        # Outside both: asked first; no leaves nothing behind, yes creates every missing level.
+        elsewhere = tmp_path / "elsewhere" / "a" / "b"
+        set_value(app, "#save-path", str(elsewhere / "iris"))
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog) and str(elsewhere) in app.screen.question
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert not (tmp_path / "elsewhere").exists()
+        assert "was not created" in shown(app, "#saveload-message", joiner=" ")
+        await pilot.press("s")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert (elsewhere / "iris.keras").is_file()
+
+        # A file where a folder should be: one line naming it, nothing written.
+        (work / "notes").write_text("not a folder")
+        set_value(app, "#save-path", str(work / "notes" / "sub" / "m"))
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmDialog)
+        line = shown(app, "#saveload-message", joiner=" ")
+        assert f"{work / 'notes'}: is a file, not a folder" in line and not (work / "notes").is_dir()
+
+        # The script's folder is created like the model's.
+        set_value(app, "#script-path", str(work / "scripts" / "ex4_train.py"))
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert (work / "scripts" / "ex4_train.py").is_file(), shown(app, "#saveload-message", joiner=" ")
 
 
 async def test_corrupt_files_are_refused_in_one_line_and_the_current_model_is_kept(tmp_path):

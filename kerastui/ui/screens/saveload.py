@@ -3,7 +3,7 @@ predictions; open a model file to edit, evaluate, train further or predict; expo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from kerastui.core.errors import KerasTUIError, user_message
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
+from kerastui.ui.screens.dialogs import ConfirmDialog, RiskDialog
 from kerastui.ui.session import Origin
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import Form, field_row
@@ -294,15 +295,15 @@ class SaveLoadScreen(Workspace):
             self.message("save: type a path (folder/name)", error=True)
             return
         folder, stem = save_target(text)
-        if not folder.is_dir():
-            self.message(f"{folder}: folder does not exist", error=True)
-            return
         verify = self.query_one("#save-verify", Checkbox).value
+        if not folder.is_dir():
+            self._in_new_folder(folder, lambda: self._start_save(model, folder, stem, formats, verify),
+                                "not saved")
+            return
         existing = [p for p in target_paths(folder, formats, stem) if p.exists()]
         if not existing:
             self._start_save(model, folder, stem, formats, verify)
             return
-        from kerastui.ui.screens.dialogs import ConfirmDialog
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -312,6 +313,30 @@ class SaveLoadScreen(Workspace):
 
         names = ", ".join(p.name for p in existing)
         self.app.push_screen(ConfirmDialog(f"Overwrite {names} in {folder}?"), answered)
+
+    def _in_new_folder(self, folder: Path, write: Callable[[], None], refused: str) -> None:
+        """``write`` into ``folder``, which does not exist yet: it is created (with its parents) by the
+        writer.  Inside the current directory or the run's directory at once; anywhere else only after
+        the user says yes."""
+        folder = folder.absolute()
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not existing.is_dir():
+            self.message(f"{existing}: is a file, not a folder: {folder} cannot be created", error=True)
+            return
+        state = self.app.session.run_state
+        homes = [Path.cwd(), *([Path(state.run_dir).absolute()] if state is not None and state.run_dir else [])]
+        if any(folder.is_relative_to(home) for home in homes):
+            write()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                write()
+            else:
+                self.message(f"{refused}: {folder} was not created")
+
+        self.app.push_screen(ConfirmDialog(f"{folder} does not exist. Create it (outside the current "
+                                           f"folder {Path.cwd()}) and write there?"), answered)
 
     def _start_save(self, model, folder: Path, stem: str, formats: list[str], verify: bool) -> None:
         self.message(f"saving {', '.join(formats)} to {folder}…")
@@ -394,8 +419,6 @@ class SaveLoadScreen(Workspace):
     def _ask_unsafe(self, path: Path, preset, error) -> None:
         """Keras's safe mode refused the file: say why, and open it with safe mode off only if the
         user says y to a question naming the risk. Asked for this file, this once: never remembered."""
-        from kerastui.ui.screens.dialogs import RiskDialog
-
         self.message(f"{error} — the current model is kept", error=True)
 
         def answered(yes: bool | None) -> None:
@@ -540,16 +563,20 @@ class SaveLoadScreen(Workspace):
             from kerastui.core.script import write_script
 
             try:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 write_script(preset, path)
             except KerasTUIError as error:
                 self.message(str(error), error=True)
                 return
+            except OSError as error:
+                self.message(f"{path}: cannot write: {user_message(error)}", error=True)
+                return
             self.message(f"wrote {path}: python {path.name} trains the preset with plain Keras")
 
         if path.exists() and not path.is_dir():
-            from kerastui.ui.screens.dialogs import ConfirmDialog
-
             self.app.push_screen(ConfirmDialog(f"Overwrite {path}?"), write)
+        elif not path.parent.is_dir():
+            self._in_new_folder(path.parent, write, "not written")
         else:
             write()
 
