@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import Input
 from textual.worker import Worker
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ class Workspace(Screen[None]):
     # key press, also while training; tests/ui/test_terminal_output.py checks nothing goes stale.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
+    # Escape from a text field back to the workspace, where its keys (and d m t v p h) work again.
+    # Shown in the footer only while a text field has the focus; a widget's own escape comes first.
+    BINDINGS = [Binding("escape", "leave_field", "Leave field", id="workspace.leave_field",
+                        tooltip="Leave the text field: the workspace's keys work again")]
+
     if TYPE_CHECKING:
         app: KerasTUI  # the app is this one (for the type checker only)
 
@@ -48,6 +54,22 @@ class Workspace(Screen[None]):
 
     def stack_changed(self) -> None:
         """The session's layer stack was replaced."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":
+            return isinstance(self.focused, Input)
+        return True
+
+    def action_leave_field(self) -> None:
+        """Focus the workspace's own widget (its AUTO_FOCUS when shown), else the first widget in
+        focus order that is not a text field."""
+        chain = [widget for widget in self.focus_chain if not isinstance(widget, Input)]
+        home = [widget for widget in self.query(self.AUTO_FOCUS) if widget in chain] if self.AUTO_FOCUS else []
+        targets = home or chain
+        if targets:
+            targets[0].focus()
+        else:
+            self.set_focus(None)
 
     def system_commands(self) -> Iterable[SystemCommand]:
         """This workspace's entries in the command palette."""

@@ -57,8 +57,6 @@ class MetricPanel(Vertical):
                 id="metric.file"),
         Binding("e", "examples", "Examples", tooltip="Pick one of the metric files shipped with kerastui",
                 id="metric.examples"),
-        Binding("escape", "leave_input", "Table", tooltip="Back from the file field to the table", show=False,
-                id="metric.table"),
     ]
 
     DEFAULT_CSS = """
@@ -296,9 +294,6 @@ class MetricPanel(Vertical):
 
     def action_edit_file(self) -> None:
         self.query_one("#metric-file", Input).focus()
-
-    def action_leave_input(self) -> None:
-        self.query_one(MetricTable).focus()
 
     def action_examples(self) -> None:
         select = self.query_one("#metric-example", Select)
