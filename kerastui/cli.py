@@ -3,8 +3,14 @@
     kerastui [PRESET]                       open the workbench (with PRESET loaded)
     kerastui train PRESET [options]         train headless; --json prints one JSON object
     kerastui check PRESET [--json]          validate, describe the data, build the model; no training
+    kerastui runs [--json]                  every run: state (live ones with epoch and heartbeat), results
+    kerastui attach [RUN]                   open the workbench following RUN (default: the newest live run)
+    kerastui stop RUN                       ask a live run to finish its batch, evaluate, save and stop
+    kerastui resume RUN                     continue an interrupted or died run from its checkpoint
     kerastui presets                        list shipped and user presets
     kerastui info                           TensorFlow/Keras versions, devices, dataset cache
+
+RUN is a run directory's name, a unique prefix of one, ``last``, or a path.
 
 Nothing here imports TensorFlow at module level: ``kerastui --help`` stays fast.
 """
@@ -15,27 +21,28 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kerastui import __version__
 
 if TYPE_CHECKING:
-    from types import FrameType
     from typing import TextIO
 
     from rich.progress import Progress, TaskID
 
     from kerastui.core.check import CheckResult
     from kerastui.core.events import Event
+    from kerastui.core.runs import RunDir
     from kerastui.core.specs import Preset
     from kerastui.core.training import RunResult, Trainer
 
-COMMANDS = ("train", "check", "presets", "info", "export-script")
+COMMANDS = ("train", "check", "presets", "info", "export-script", "runs", "attach", "stop", "resume")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -64,6 +71,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", type=Path, help="where run directories go (default: $KERASTUI_RUNS or "
                                                      "~/.local/share/kerastui/runs)")
     train.add_argument("--json", action="store_true", help="print one JSON object at the end (progress to stderr)")
+    train.add_argument("--run-dir", type=Path, help="train into this run directory (made by the TUI: it holds "
+                                                    "the preset), instead of a new one under --runs-dir")
+    train.add_argument("--model", metavar="FILE", help="train further from this saved model (.keras or .h5) "
+                                                       "instead of building the preset's")
+    train.add_argument("--trust-model", action="store_true",
+                       help="let --model run the Python code it stores (a Lambda layer)")
+
+    runs_help = "where run directories are (default: $KERASTUI_RUNS or ~/.local/share/kerastui/runs)"
+    runs = sub.add_parser("runs", help="list runs: state, epochs, preset, dataset, best and test metrics",
+                          description="Every run directory: live runs first (epoch/total and the age of their "
+                                      "heartbeat), then the newest first.")
+    runs.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    runs.add_argument("--runs-dir", type=Path, help=runs_help)
+    attach = sub.add_parser("attach", help="open the workbench following a run (live or finished)",
+                            description="Open the TUI in the Train workspace, following RUN with its whole "
+                                        "history drawn (default: the newest live run).")
+    attach.add_argument("run", metavar="RUN", nargs="?", help="name, unique prefix, 'last', or path")
+    attach.add_argument("--runs-dir", type=Path, help=runs_help)
+    stop = sub.add_parser("stop", help="ask a live run to finish its batch, evaluate, save and stop")
+    stop.add_argument("run", metavar="RUN", help="name, unique prefix, 'last', or path")
+    stop.add_argument("--runs-dir", type=Path, help=runs_help)
+    stop.add_argument("--wait", action="store_true", help="wait until the run has ended")
+    resume = sub.add_parser("resume", help="continue an interrupted or died run from its last checkpoint",
+                            description="Continue RUN in its own directory: same preset, weights and optimizer "
+                                        "state from the checkpoint, epochs and logs counted on.")
+    resume.add_argument("run", metavar="RUN", help="name, unique prefix, 'last', or path")
+    resume.add_argument("--runs-dir", type=Path, help=runs_help)
+    resume.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
     check = sub.add_parser("check", help="validate a preset and build its model without training",
                            description="Validate a preset, describe its data and build its model (shapes, "
@@ -109,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return _open_tui([])
     handler = {"train": cmd_train, "check": cmd_check, "presets": cmd_presets, "info": cmd_info,
-               "export-script": cmd_export_script}[args.command]
+               "export-script": cmd_export_script, "runs": cmd_runs, "attach": cmd_attach, "stop": cmd_stop,
+               "resume": cmd_resume}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -124,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _internal_error(error)
 
 
-def _open_tui(argv: list[str]) -> int:
+def _open_tui(argv: list[str], attach: Path | None = None) -> int:
     """``kerastui [PRESET]``: the workbench.  Only Textual is imported before the first frame."""
     from kerastui.core.errors import KerasTUIError
 
@@ -137,7 +173,7 @@ def _open_tui(argv: list[str]) -> int:
 
     quiet_environment()
     try:
-        app = make_app(argv[0] if argv else None)
+        app = make_app(argv[0] if argv else None, attach=attach)
     except KerasTUIError as error:
         _error(str(error))
         return EXIT_ERROR
@@ -238,68 +274,226 @@ def _print_check(result: CheckResult) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from kerastui.core.errors import KerasTUIError, PresetError
+    from kerastui.core.runs import RunDir
 
+    run_dir = None
+    if args.run_dir is not None:
+        run_dir = RunDir(args.run_dir.expanduser())
+        if not run_dir.path.is_dir():
+            _error(f"{run_dir.path}: no such run directory")
+            return EXIT_ERROR
     preset = _load_preset(args)
-    from kerastui.core.tfenv import load_keras
-    from kerastui.core.training import Trainer
+    return _run(preset, args, run_dir=run_dir, model_path=args.model, trusted=args.trust_model)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from kerastui.core import presets
+    from kerastui.core.runproc import check_resumable
+    from kerastui.core.runs import find_run
+
+    run_dir = find_run(args.run, args.runs_dir)
+    status = check_resumable(run_dir)
+    preset = presets.load(run_dir.preset_path)
+    model = status.get("model")
+    return _run(preset, args, run_dir=run_dir, resume=True, model_path=model if isinstance(model, str) else None,
+                trusted=bool(status.get("trusted")))
+
+
+def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, resume: bool = False,
+         model_path: str | None = None, trusted: bool = False) -> int:
+    """The run process: lock and status (as soon as there is a run directory), signals, training."""
+    from kerastui.core.errors import KerasTUIError, PresetError, internal_error_line
+    from kerastui.core.runproc import STOP_SIGNAL, RunProcess
+    from kerastui.core.runs import RunDir
 
     start = time.perf_counter()
-    load_keras()
     progress = ProgressPrinter(quiet=args.json)
-    trainer = Trainer(preset, [progress], runs_dir=args.runs_dir)
-    previous = _install_sigint(trainer, progress)
     stdout = sys.stdout
+
+    def said(signum: int, second: bool) -> None:
+        if signum == signal.SIGHUP:
+            progress.detach()  # the terminal is gone: writing to it would fail
+        if signum == STOP_SIGNAL:
+            progress.note("stop asked: stopping after this batch, then evaluating and saving")
+        elif not second:
+            name = signal.Signals(signum).name
+            progress.note(f"{name}: stopping after this batch and writing a checkpoint — Ctrl-C again to abort")
+
+    owner: RunProcess | None = None
+    trainer: Trainer | None = None
+
+    if run_dir is not None:  # its preset.toml is named "preset": the run keeps the user's name
+        from kerastui.core.runs import read_json
+
+        preset.name = str(read_json(run_dir.status_path).get("preset") or preset.name)
+
+    def own(directory: RunDir) -> RunProcess:
+        process = RunProcess(directory, on_signal=said)
+        process.__enter__()
+        process.starting(preset, **({"model": model_path, "trusted": trusted} if model_path else {}))
+        return process
+
     try:
+        if run_dir is not None:  # made by the TUI, or resumed: take the lock before anything slow
+            owner = own(run_dir)
+        from kerastui.core.tfenv import load_keras
+        from kerastui.core.training import Trainer
+
+        load_keras()
+        model = _open_model(model_path, preset, trusted) if model_path else None
+        trainer = Trainer(preset, [progress], runs_dir=args.runs_dir, model=model, trusted=trusted,
+                          run_dir=run_dir, resume=resume)
+        if owner is not None:
+            owner.trainer = trainer
         # With --json, stdout carries one JSON object only: library chatter (Keras's
         # "Downloading data from …") goes to stderr with the progress.
         redirect = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
         with redirect:
             trainer.prepare()
-            if trainer.result.summary and not args.json:
-                print(trainer.result.summary, flush=True)
+            if owner is None:
+                directory = RunDir.create(args.runs_dir or _default_runs_dir(), preset.name or "run")
+                directory.write_preset(preset)
+                trainer.run_dir = directory
+                owner = own(directory)
+                owner.trainer = trainer
+            trainer.sinks.append(owner)
+            if trainer.result.summary and not args.json and not resume:
+                progress.note(trainer.result.summary)
             result = trainer.run()
     except KerasTUIError as error:
         progress.close()
-        message = str(error) if isinstance(error, PresetError) else f"{preset.where}: {error}"
+        message = str(error) if isinstance(error, (PresetError,)) or str(error).startswith(preset.where) \
+            else f"{preset.where}: {error}"
+        if owner is not None:
+            owner.finished(trainer.result if trainer is not None else None, message)
         _error(message)
         return EXIT_ERROR
     except KeyboardInterrupt:
         progress.close()
-        where = f"; partial run in {trainer.run_dir.path}" if trainer.run_dir else ""
-        _error(f"interrupted during epoch {trainer.result.epochs_run + 1}{where}")
+        if owner is not None:
+            if trainer is not None:
+                trainer.result.status = "interrupted"
+            owner.finished(trainer.result if trainer is not None else None)
+            if owner.trainer is not None:
+                owner.run_dir.write_summary(jsonable(owner.trainer.result.to_json()))
+        done = trainer.result.epochs_run if trainer is not None else 0
+        where = f"; {_resume_hint(owner.run_dir)}" if owner is not None else ""
+        _error(f"interrupted after {done} epoch(s){where}")
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    except Exception as error:  # noqa: BLE001 - one line, the status says failed with the reason
         progress.close()
+        if owner is not None:
+            owner.finished(trainer.result if trainer is not None else None, internal_error_line(error))
+        return _internal_error(error)
+    finally:
+        progress.close()
+        if owner is not None:
+            owner.__exit__(None, None, None)
+    owner.finished(result)
     result.seconds = time.perf_counter() - start
-    if args.json:
-        print(json.dumps(jsonable(result.to_json())), file=stdout, flush=True)
-    else:
-        print_report(result)
+    try:
+        if args.json:
+            print(json.dumps(jsonable(result.to_json())), file=stdout, flush=True)
+        else:
+            print_report(result)
+    except OSError:  # the terminal went away (SIGHUP): the run directory has everything
+        pass
     if result.status == "nan":
         _error(f"{preset.where}: {result.error}")
         return EXIT_ERROR
+    if result.status == "interrupted":
+        name = signal.Signals(owner.signal or signal.SIGINT).name
+        _error(f"interrupted by {name} after {result.epochs_run} epoch(s); {_resume_hint(owner.run_dir)}")
+        return owner.exit_code
     if result.status == "stopped":
-        _error(f"stopped by Ctrl-C after {result.epochs_run} epoch(s); run saved in {result.run_dir}")
-        return EXIT_INTERRUPTED
+        progress.note(f"stopped after {result.epochs_run} epoch(s); model saved in {result.run_dir}")
     return EXIT_OK
 
 
-def _install_sigint(trainer: Trainer, progress: ProgressPrinter
-                    ) -> Callable[[int, FrameType | None], Any] | int | signal.Handlers | None:
-    """First Ctrl-C stops at the end of the current batch; a second one aborts."""
+def _resume_hint(run_dir: RunDir) -> str:
+    return f"checkpoint in {run_dir.path / 'checkpoints'}; continue with: kerastui resume {run_dir.name}"
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if trainer.stop_requested:
-            raise KeyboardInterrupt
-        trainer.request_stop()
-        progress.note("stopping after this batch — Ctrl-C again to abort")
 
-    try:
-        return signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread
-        return signal.getsignal(signal.SIGINT)
+def _default_runs_dir() -> Path:
+    from kerastui.core.runs import default_runs_dir
+
+    return default_runs_dir()
+
+
+def _open_model(path: str, preset: Preset, trusted: bool) -> Any:
+    from kerastui.core.builder import custom_metric_classes
+    from kerastui.core.saving import load_model
+
+    return load_model(path, custom_objects=custom_metric_classes(preset), safe_mode=not trusted)
+
+
+# --------------------------------------------------------------------------- runs, stop, attach
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from kerastui.core.runs import default_runs_dir, list_runs
+
+    runs_dir = args.runs_dir or default_runs_dir()
+    found = list_runs(runs_dir)
+    if args.json:
+        print(json.dumps([r.to_json() for r in found], indent=2))
+        return EXIT_OK
+    if not found:
+        print(f"no runs in {runs_dir}")
+        return EXIT_OK
+    rows = [("RUN", "STATE", "EPOCHS", "PRESET", "DATASET", "BEST VALIDATION", "TEST", "DURATION")]
+    for r in found:
+        state = r.status
+        if r.live and r.heartbeat_age is not None:
+            state += f" ({r.heartbeat_age:.0f}s ago)"
+        epochs = f"{r.epochs}/{r.epochs_planned}" if r.epochs_planned else str(r.epochs)
+        best = (f"{r.best['metric']} {r.best['value']:.4f} @{r.best['epoch']}" if r.best.get("value") is not None
+                else "")
+        key = "accuracy" if "accuracy" in r.test else "loss" if "loss" in r.test else None
+        test = f"{key} {r.test[key]:.4f}" if key and isinstance(r.test.get(key), (int, float)) else ""
+        rows.append((r.name, state, epochs, r.preset, r.dataset, best, test, _duration(r.seconds)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from kerastui.core.runproc import stop
+    from kerastui.core.runs import LIVE_STATES, find_run
+
+    run_dir = find_run(args.run, args.runs_dir)
+    pid = stop(run_dir)
+    print(f"asked {run_dir.name} (pid {pid}) to stop after its batch", file=sys.stderr)
+    if args.wait:
+        while run_dir.status().get("state") in LIVE_STATES:
+            time.sleep(0.2)
+        print(f"{run_dir.name}: {run_dir.status().get('state')}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from kerastui.core.errors import KerasTUIError
+    from kerastui.core.runs import find_run, live_runs
+
+    if args.run is not None:
+        run_dir = find_run(args.run, args.runs_dir)
+    else:
+        live = live_runs(args.runs_dir)
+        if not live:
+            raise KerasTUIError("no live run to attach to (kerastui runs lists every run; kerastui attach RUN "
+                                "opens a finished one)")
+        run_dir = find_run(str(live[0].path), args.runs_dir)
+    return _open_tui([], attach=run_dir.path)
 
 
 def jsonable(value: Any) -> Any:
@@ -372,8 +566,15 @@ class ProgressPrinter:
 
     def close(self) -> None:
         if self._progress is not None:
-            self._progress.stop()
+            with contextlib.suppress(OSError):
+                self._progress.stop()
             self._progress = None
+
+    def detach(self) -> None:
+        """The terminal is gone: say nothing more (the run directory keeps everything)."""
+        self._progress = None
+        self.stream = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+        self.tty = False
 
 
 def print_report(result: RunResult) -> None:

@@ -7,6 +7,9 @@ recorder appends ``metrics.jsonl``.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,7 +45,7 @@ class EpochEnded:
 class TrainEnded:
     phase: str
     epochs_run: int  # in this phase
-    reason: str  # "completed" | "stopped" | "early_stopping" | "nan"
+    reason: str  # "completed" | "stopped" | "interrupted" | "early_stopping" | "nan"
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,39 @@ class Notice:
 
 Event = TrainStarted | BatchEnded | EpochEnded | TrainEnded | Notice
 Sink = Callable[[Event], None]
+
+
+EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (TrainStarted, BatchEnded, EpochEnded, TrainEnded, Notice)}
+
+
+def event_to_json(event: Event, when: float | None = None) -> dict[str, object]:
+    """One line of a run's event log: ``{"type": "EpochEnded", "t": 1712.3, ...fields}``."""
+    def clean(value: object) -> object:  # strict JSON: NaN and infinities as strings a reader turns back
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    fields = {f.name: clean(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    return {"type": type(event).__name__, "t": round(time.time() if when is None else when, 3), **fields}
+
+
+def event_from_json(line: dict[str, object]) -> Event | None:
+    """The event a log line holds (None for a line of a type this version does not know)."""
+    cls = EVENT_TYPES.get(str(line.get("type")))
+    if cls is None:
+        return None
+    def number(value: object) -> object:
+        return float(value) if value in ("nan", "inf", "-inf") else value
+
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in line:
+            value = line[f.name]
+            kwargs[f.name] = ({k: number(v) for k, v in value.items()} if isinstance(value, dict) else number(value))
+    try:
+        event: Event = cls(**kwargs)
+    except TypeError:
+        return None
+    return event

@@ -1,0 +1,203 @@
+"""The run process: the one process that trains a run and writes its directory.
+
+``kerastui train`` and ``kerastui resume`` are run processes; the TUI starts one detached from
+its terminal (:func:`launch`) and follows its directory.  A run process holds the directory's
+lock, keeps ``status.json`` current (state, epoch, heartbeat), and turns signals into an
+orderly end:
+
+- SIGINT, SIGTERM, SIGHUP: finish the batch, checkpoint, status ``interrupted``, exit 128+signal;
+  a second SIGINT aborts at once (the checkpoint of the last epoch stays);
+- SIGUSR1 (``kerastui stop``, the TUI's stop key): finish the batch, evaluate, save, ``stopped``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from kerastui.core.errors import KerasTUIError
+from kerastui.core.events import EpochEnded, Event, TrainEnded, TrainStarted
+from kerastui.core.runs import RESUMABLE, RunDir, default_runs_dir, state_of
+
+if TYPE_CHECKING:
+    from kerastui.core.specs import Preset
+    from kerastui.core.training import RunResult, Trainer
+
+STOP_SIGNAL = signal.SIGUSR1
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class RunProcess:
+    """Owns a run directory for the life of this process (``with RunProcess(...) as rp``)."""
+
+    def __init__(self, run_dir: RunDir, *, on_signal: Callable[[int, bool], None] | None = None) -> None:
+        self.run_dir = run_dir
+        self.trainer: Trainer | None = None
+        self.signal: int | None = None  # the first interrupting signal received
+        self.on_signal = on_signal  # (signum, second) → None: the CLI says what happens
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> RunProcess:
+        self.run_dir.acquire()
+        self._install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+        self.run_dir.release()
+
+    # ------------------------------------------------------------------ status
+
+    def starting(self, preset: Preset, **fields: Any) -> None:
+        self.run_dir.set_status(
+            state="starting", pid=os.getpid(), host=socket.gethostname(), started=time.time(),
+            started_at=time.strftime("%Y-%m-%dT%H:%M:%S"), preset=preset.name or preset.title or "preset",
+            dataset=preset.data.source, epochs_planned=_planned(preset), epoch=0, error=None, outcome=None,
+            ended=None, signal=None, stopping=None, **fields)
+        self.run_dir.start_heartbeat()
+
+    def __call__(self, event: Event) -> None:
+        """A sink: the status follows the events (the heartbeat thread keeps it fresh between)."""
+        if isinstance(event, TrainStarted):
+            self.run_dir.set_status(state="running", phase=event.phase, epoch=event.initial_epoch,
+                                    steps=event.steps_per_epoch)
+        elif isinstance(event, EpochEnded):
+            self.run_dir.set_status(epoch=event.epoch + 1)
+        elif isinstance(event, TrainEnded) and event.reason == "interrupted":
+            self.run_dir.set_status(state="running", stopping="interrupted")
+
+    def finished(self, result: RunResult | None, error: str | None = None) -> None:
+        """The end, whatever it was: state, outcome, the true epoch count, the reason of a failure."""
+        self.run_dir.stop_heartbeat()
+        if result is None:
+            fields: dict[str, Any] = {"state": "failed", "outcome": "failed", "error": error}
+        else:
+            outcome = result.status if result.status != "running" else "failed"
+            fields = {"state": state_of(outcome), "outcome": outcome, "epoch": result.epochs_run,
+                      "error": error or result.error}
+        if self.signal is not None and fields["state"] == "interrupted":
+            fields["signal"] = signal.Signals(self.signal).name
+        try:
+            self.run_dir.set_status(ended=time.time(), **fields)
+        except KerasTUIError:  # a full disk: the caller's error line names the file already
+            pass
+
+    # ------------------------------------------------------------------ signals
+
+    def _install(self) -> None:
+        for signum in (*INTERRUPTS, STOP_SIGNAL):
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # pragma: no cover - not the main thread
+                pass
+
+    def _restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        trainer = self.trainer
+        if signum == STOP_SIGNAL:
+            if trainer is not None:
+                trainer.request_stop("stopped")
+            if self.on_signal is not None:
+                self.on_signal(signum, False)
+            return
+        second = self.signal is not None
+        if not second:
+            self.signal = signum
+        if self.on_signal is not None:
+            self.on_signal(signum, second)
+        if second and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if trainer is not None:
+            trainer.request_stop("interrupted")
+        elif not second:  # nothing trains yet (TensorFlow still importing): leave now
+            raise KeyboardInterrupt
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signal or signal.SIGINT)
+
+
+def _planned(preset: Preset) -> int:
+    transfer = preset.transfer
+    extra = transfer.fine_tune_epochs if transfer is not None and transfer.fine_tune_last > 0 else 0
+    return preset.fit.epochs + extra
+
+
+# --------------------------------------------------------------------------- launching
+
+
+@dataclass
+class Launched:
+    run_dir: RunDir
+    process: subprocess.Popen[bytes]
+
+
+def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | None = None,
+           trusted: bool = False, resume: RunDir | None = None) -> Launched:
+    """Start a run process detached from this terminal: its own session (a hang-up of ours never
+    reaches it), stdin closed, stdout and stderr into ``output.log`` in the run directory."""
+    if resume is not None:
+        run_dir = resume
+        command = ["resume", str(run_dir.path)]
+    else:
+        run_dir = RunDir.create(Path(runs_dir) if runs_dir is not None else default_runs_dir(),
+                                preset.name or "run")
+        run_dir.write_preset(preset)
+        command = ["train", str(run_dir.preset_path), "--run-dir", str(run_dir.path)]
+        if model_path is not None:
+            command += ["--model", model_path] + (["--trust-model"] if trusted else [])
+    try:
+        log = run_dir.output_path.open("ab")
+    except OSError as error:
+        raise KerasTUIError(f"{run_dir.output_path}: cannot write ({error.strerror})") from None
+    with log:
+        process = subprocess.Popen([sys.executable, "-m", "kerastui", *command], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    if resume is None:  # until the process takes the lock: "starting", with its pid
+        run_dir.set_status(state="starting", pid=process.pid, host=socket.gethostname(), started=time.time(),
+                           started_at=time.strftime("%Y-%m-%dT%H:%M:%S"), preset=preset.name or "preset",
+                           dataset=preset.data.source, epochs_planned=_planned(preset), epoch=0)
+    return Launched(run_dir, process)
+
+
+def stop(run_dir: RunDir) -> int:
+    """Ask a live run to finish its batch, evaluate, save and stop; the pid asked."""
+    status = run_dir.status()
+    pid = status.get("pid")
+    if status.get("state") not in ("starting", "running") or not isinstance(pid, int):
+        raise KerasTUIError(f"{run_dir.name}: not running ({status.get('state', 'unknown')})")
+    if status.get("host") not in (None, socket.gethostname()):
+        raise KerasTUIError(f"{run_dir.name}: runs on {status['host']}; stop it there")
+    try:
+        os.kill(pid, STOP_SIGNAL)
+    except ProcessLookupError:
+        raise KerasTUIError(f"{run_dir.name}: its process {pid} is gone") from None
+    except PermissionError:
+        raise KerasTUIError(f"{run_dir.name}: process {pid} belongs to another user") from None
+    return pid
+
+
+def check_resumable(run_dir: RunDir) -> dict[str, Any]:
+    """The status of a run that ``resume`` may continue, or one line saying why not."""
+    status = run_dir.status()
+    state = status.get("state")
+    if state in ("starting", "running"):
+        raise KerasTUIError(f"{run_dir.name}: run is live (pid {status.get('pid', '?')}); nothing to resume")
+    if state not in RESUMABLE:
+        raise KerasTUIError(f"{run_dir.name}: run {state}; only an interrupted, died or failed run resumes")
+    if not run_dir.preset_path.is_file():
+        raise KerasTUIError(f"{run_dir.preset_path}: missing; this run cannot be resumed")
+    return status
