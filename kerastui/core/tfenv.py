@@ -25,6 +25,26 @@ QUIET_ENV = {
 IMPORT_LOG = ""
 _lock = threading.Lock()
 _keras: ModuleType | None = None
+_cpu_only = False
+
+
+def keep_off_gpus() -> None:
+    """This process's TensorFlow never touches a GPU (the TUI: it builds models only to show
+    shapes; run processes own the devices).  Effective when called before TensorFlow's devices are
+    initialised — before the import, or after it but before the first op."""
+    global _cpu_only
+    _cpu_only = True
+    if _keras is not None:
+        _hide_gpus()
+
+
+def _hide_gpus() -> None:
+    import tensorflow as tf
+
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except (RuntimeError, ValueError):  # devices already initialised (a test process): nothing to do
+        pass
 
 
 def quiet_environment() -> None:
@@ -75,6 +95,8 @@ def load_keras() -> ModuleType:
             capture.seek(0)
             IMPORT_LOG = capture.read().decode(errors="replace")
         _silence_python_loggers()
+        if _cpu_only:
+            _hide_gpus()
         module: ModuleType = keras
         _keras = module
         return module

@@ -184,6 +184,7 @@ class Trainer:
                 self._save()
             with processing(self.preset.where, "compile.custom_metrics"):
                 self._compare_custom_metrics()
+            self._write_samples()
         except KeyboardInterrupt:
             self.result.status = "interrupted"
             raise
@@ -384,6 +385,24 @@ class Trainer:
         if "keras" not in spec.formats:
             save_model(self.model, self.run_dir.path / "model.keras", "keras")
 
+    def _write_samples(self) -> None:
+        """A few test predictions (and their images, scaled for display) in the run directory: what
+        the TUI shows when the run ends, without preparing the data again."""
+        from kerastui.core.evaluation import display_images, sample_predictions
+        from kerastui.core.runs import write_atomic
+
+        if self.run_dir is None:
+            return
+        _, data = self._prepared
+        predictions = sample_predictions(self.model, data, SAMPLES)
+        write_atomic(self.run_dir.path / "predictions.json", json.dumps(_jsonable(predictions)))
+        if data.kind == "image":
+            path = self.run_dir.path / "samples.npy"
+            try:
+                np.save(path, display_images(data.x_test[: len(predictions)]))
+            except OSError as error:
+                raise KerasTUIError(f"{path}: cannot write ({error.strerror})") from None
+
     def _compare_custom_metrics(self) -> None:
         custom = [c for c in self._prepared[0].custom_objects.values()
                   if isinstance(c, type) and _is_metric(c)]
@@ -498,6 +517,7 @@ def floats(logs: dict[str, Any] | None) -> dict[str, float]:
 
 
 BATCH_EVENT_HZ = 20
+SAMPLES = 8  # test predictions a run keeps for the TUI
 
 
 def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> Any:

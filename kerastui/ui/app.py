@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -16,25 +16,27 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from kerastui.core import presets as preset_files
-from kerastui.core.errors import KerasTUIError, internal_error_line, user_message
-from kerastui.core.events import EpochEnded, Notice, TrainEnded, TrainStarted
+from kerastui.core.errors import KerasTUIError, user_message
+from kerastui.core.events import EpochEnded, Notice, TrainEnded
 from kerastui.core.specs import Preset
+from kerastui.core.tfenv import keep_off_gpus
 from kerastui.ui.commands import PresetCommands
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import (
     PresetOpened,
+    RunEnded,
     TensorFlowFailed,
     TensorFlowLoaded,
-    TrainingEvent,
+    TrainingEvents,
     TrainingFailed,
     TrainingFinished,
 )
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import DataScreen
-from kerastui.ui.session import Session
+from kerastui.ui.session import Session, TrainedModel
 from kerastui.ui.state import RunState
 from kerastui.ui.throttle import RedrawThrottle
 
@@ -42,19 +44,17 @@ if TYPE_CHECKING:
     import numpy as np
 
     from kerastui.core.datasets import Preview
-    from kerastui.core.events import Event
     from kerastui.core.saving import OpenedModel
     from kerastui.core.specs import DataSpec
-    from kerastui.core.training import Trainer
+    from kerastui.core.training import RunResult
 
-# While training, a thread waiting for the GIL asks for it after this many seconds (Python's
-# default is 0.005).  Each pass of the UI's event loop waits that long behind a training thread
-# busy in Keras's Python code, and a key press takes dozens of passes: shorter waits, snappier keys.
-TRAINING_SWITCH_INTERVAL = 0.0005
 # TensorFlow's thread pools are created by the thread that first runs an op and inherit its
-# priority: started from a worker at this niceness, training yields the CPU to the UI thread
-# whenever the UI has work (a key press), and loses nothing when the UI is idle.
+# priority: started from a worker at this niceness, the TUI's own model building (shapes) yields
+# the CPU to the UI thread whenever the UI has work (a key press).
 BACKGROUND_NICE = 10
+FOLLOW_SECONDS = 0.05  # how often the followed run's event log is read
+STATUS_SECONDS = 0.5  # how often its status file is (has its process ended?)
+REPLAY_QUIET = 50  # a batch of events this long is a history replayed on attach: no toasts
 FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
 WORKSPACES = {
     "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
@@ -143,8 +143,11 @@ class KerasTUI(App[None]):
     tf_ready = reactive(False)
 
     def __init__(self, preset: Preset | None = None, *, load_tensorflow: bool = True,
-                 deterministic: bool = False) -> None:
+                 deterministic: bool = False, attach: Path | None = None, runs_dir: Path | None = None) -> None:
         super().__init__()
+        keep_off_gpus()  # the TUI never takes GPU memory: run processes own the devices
+        self.attach_to = attach  # a run directory to follow from the start (kerastui attach)
+        self.runs_dir = runs_dir  # where runs started here go (None: the default runs folder)
         # Snapshots and screenshots: no clocks (load times) and no device probe.
         self.deterministic = deterministic
         self.session = Session(preset) if preset is not None else Session()
@@ -222,6 +225,7 @@ class KerasTUI(App[None]):
         self.after_first_frame(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
+        self._attach_live()
         if self.load_tensorflow_at_start:
             self.load_tensorflow()
         else:
@@ -284,93 +288,166 @@ class KerasTUI(App[None]):
         text = user_message(event.worker.error)
         self.notify(" ".join(text.split())[:300], title=event.worker.name or "error", severity="error", timeout=8)
 
-    # ------------------------------------------------------------------ training
+    # ------------------------------------------------------------------ training: runs are processes
 
     def start_training(self, preset: Preset) -> None:
+        """Start a run process for ``preset`` (detached from this terminal) and follow it."""
         session = self.session
         if session.training:
             self.notify("training is already running; x stops it", title="train", severity="warning")
             return
         session.training_started(preset)
-        if session.continued_model(preset) is not None and session.opened is not None:
-            self.notify(f"training further from the weights of {session.opened.path}", title="train")
-        self.redraw_training(full=True)
-        self._train(preset)
-
-    def stop_training(self) -> None:
-        if not self.session.stop_requested():
-            self.notify("nothing is training", title="train")
-            return
-        self.redraw_training()
-
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _train(self, preset: Preset) -> None:
-        from kerastui.core.training import Trainer
-
-        background_priority()
-        session = self.session
         continued = session.continued_model(preset)
-        trusted = continued is not None and session.opened is not None and not session.opened.safe_mode
-        trainer = Trainer(preset, [self._training_sink], model=continued, trusted=trusted)
-        session.trainer = trainer
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch_interval, TRAINING_SWITCH_INTERVAL))
+        opened = session.opened
+        model_path = opened.path if continued is not None and opened is not None else None
+        if model_path is not None:
+            self.notify(f"training further from the weights of {model_path}", title="train")
+        trusted = model_path is not None and opened is not None and not opened.safe_mode
+        self.redraw_training(full=True)
+        self._launch(preset, model_path, trusted)
+
+    @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
+    def _launch(self, preset: Preset, model_path: str | None, trusted: bool) -> None:
+        from kerastui.core.runproc import launch
+
         try:
-            result = trainer.run()
+            launched = launch(preset, runs_dir=self.runs_dir, model_path=model_path, trusted=trusted)
         except KerasTUIError as error:
             self.post_message(TrainingFailed(str(error)))
             return
-        except Exception as error:  # noqa: BLE001 - shown, never a traceback
-            self.post_message(TrainingFailed(internal_error_line(error)))
+        except OSError as error:
+            self.post_message(TrainingFailed(f"cannot start the run process: {user_message(error)}"))
             return
-        finally:
-            sys.setswitchinterval(switch_interval)
-            gc.unfreeze()  # what training left behind is collectable again
-        predictions, images = self._predictions(trainer) if result.status != "nan" else ([], None)
-        self.post_message(TrainingFinished(result, predictions, images))
+        self.call_from_thread(self.attach, launched.run_dir.path, launched.process)
 
-    def _training_sink(self, event: Event) -> None:
-        if isinstance(event, TrainStarted):
-            # The model and data are built: freeze every object alive now (TensorFlow, Keras, the
-            # app) out of the cyclic GC until training ends.  A full collection otherwise walks them
-            # all — about 0.3 s holding the GIL, mid-fit, often in the UI thread, which the
-            # renders' allocations make the one to trigger it: a stalled key and a slower epoch.
-            gc.freeze()
-        self.post_message(TrainingEvent(event))
+    def attach(self, run_dir: Path, process: subprocess.Popen[bytes] | None = None, *, quiet: bool = False) -> None:
+        """Follow the run in ``run_dir``: its whole history drawn, then live until it ends."""
+        state = self.session.run_state
+        if state is None or not state.running or self.session.run_dir is not None:
+            state = RunState(status="running")  # a run found on disk, not the one just started here
+        self.session.attached(run_dir, state)
+        if not quiet:
+            self.notify(f"following {run_dir.name}: it runs on if kerastui closes", title="run", timeout=4)
+        self.redraw_training(full=True)
+        self._follow(run_dir, process)
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def _follow(self, run_dir: Path, process: subprocess.Popen[bytes] | None) -> None:
+        """Read the run's event log as it grows (every FOLLOW_SECONDS) until its process ends."""
+        from kerastui.core.runs import LIVE_STATES, EventFollower, RunDir
+
+        worker = get_current_worker()
+        run = RunDir(run_dir)
+        follower = EventFollower(run)
+        last_status = 0.0
+        while not worker.is_cancelled:
+            events = follower.poll()
+            if events:
+                self.post_message(TrainingEvents(run_dir, events))
+            now = time.monotonic()
+            if now - last_status >= STATUS_SECONDS:
+                last_status = now
+                if process is not None:
+                    process.poll()  # reap it: an exited child must not look alive
+                status = run.status()
+                if status.get("state") not in LIVE_STATES:
+                    events = follower.poll()  # what it wrote last
+                    if events:
+                        self.post_message(TrainingEvents(run_dir, events))
+                    self.post_message(RunEnded(run_dir, status))
+                    return
+            time.sleep(FOLLOW_SECONDS)
+
+    @on(TrainingEvents)
+    def _training_events(self, message: TrainingEvents) -> None:
+        state = self.session.run_state
+        if state is None or message.run_dir != self.session.run_dir:
+            return  # a run no longer followed
+        epoch = final = False
+        for event in message.events:
+            state.apply(event)
+            if isinstance(event, Notice) and event.level != "error" and len(message.events) < REPLAY_QUIET:
+                self.notify(event.message, title="train", timeout=8,  # (a replayed history stays quiet)
+                            severity="warning" if event.level == "warning" else "information")
+            epoch = epoch or isinstance(event, EpochEnded)
+            final = final or isinstance(event, TrainEnded)
+        self._throttle.event(epoch=epoch, final=final)
+
+    @on(RunEnded)
+    def _run_ended(self, message: RunEnded) -> None:
+        if message.run_dir != self.session.run_dir:
+            return
+        self._load_run(message.run_dir, message.status, self.session.current_preset())
+
+    @work(thread=True, exclusive=True, group="run-result", exit_on_error=False)
+    def _load_run(self, run_dir: Path, status: dict[str, Any], fallback: Preset) -> None:
+        """The run ended: its result from ``summary.json``; its saved model loaded back (the working
+        model now) with the data it was trained on, and sample predictions."""
+        from kerastui.core.runs import RunDir, read_json
+        from kerastui.core.training import RunResult
+
+        run = RunDir(run_dir)
+        state = status.get("state")
+        summary = read_json(run.summary_path)
+        if state == "died" or not summary:
+            self.post_message(TrainingFailed(
+                f"the run process ended without a result (state {state}); see {run.output_path}"
+                + ("; r in Runs resumes it" if run.checkpoint_dir("train").parent.is_dir() else "")))
+            return
+        result = RunResult.from_json(summary)
+        if state == "failed" and result.status != "nan":
+            self.post_message(TrainingFailed(str(status.get("error") or result.error or "the run failed")))
+            return
+        trained = None
+        predictions: list[dict[str, Any]] = []
+        images = None
+        if (run.path / "model.keras").is_file() and result.status != "interrupted":
+            try:
+                trained, predictions, images = self._trained(run, fallback)
+            except Exception as error:  # noqa: BLE001 - the run's result is still shown
+                self.post_message(TrainingFinished(result, [], None))
+                self.call_from_thread(self.notify, f"{run.path / 'model.keras'}: cannot load it back: "
+                                      f"{user_message(error)}", title="run", severity="warning", timeout=10)
+                return
+        self.post_message(TrainingFinished(result, predictions, images, trained))
 
     @staticmethod
-    def _predictions(trainer: Trainer) -> tuple[list[dict[str, Any]], np.ndarray | None]:
-        from kerastui.core.evaluation import display_images, sample_predictions
+    def _trained(run: Any, fallback: Preset) -> tuple[TrainedModel, list[dict[str, Any]], np.ndarray | None]:
+        """The run's saved model loaded back, and the sample predictions (and images) it wrote."""
+        import json
 
-        data = trainer.data
-        if data is None:  # the run failed before its data existed
-            return [], None
-        predictions = sample_predictions(trainer.model, data, 8)
-        images = display_images(data.x_test[: len(predictions)]) if data.kind == "image" else None
-        return predictions, images
+        import numpy as np
 
-    @on(TrainingEvent)
-    def _training_event(self, message: TrainingEvent) -> None:
-        state, trainer = self.session.run_state, self.session.trainer
-        if state is None:
-            return
-        event = message.event
-        state.apply(event)
-        if trainer is not None and trainer.run_dir is not None:
-            state.run_dir = str(trainer.run_dir.path)
-        if isinstance(event, Notice) and event.level != "error":  # the run's error: said once, when it ends
-            self.notify(event.message, title="train", timeout=8,
-                        severity="warning" if event.level == "warning" else "information")
-        self._throttle.event(epoch=isinstance(event, EpochEnded), final=isinstance(event, TrainEnded))
+        from kerastui.core import presets
+        from kerastui.core.builder import custom_metric_classes
+        from kerastui.core.runs import read_json
+        from kerastui.core.saving import load_model
+
+        try:
+            preset = presets.load(run.preset_path)
+        except KerasTUIError:
+            preset = fallback
+        custom = custom_metric_classes(preset)
+        trusted = bool(read_json(run.status_path).get("trusted"))
+        model = load_model(run.path / "model.keras", custom_objects=custom, safe_mode=not trusted)
+        try:
+            predictions = json.loads((run.path / "predictions.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            predictions = []
+        images = np.load(run.path / "samples.npy") if (run.path / "samples.npy").is_file() else None
+        return TrainedModel(model, None, custom, str(run.path)), predictions, images
 
     @on(TrainingFinished)
     def _training_finished(self, message: TrainingFinished) -> None:
         result = message.result
-        state = self.session.training_finished(result, message.predictions, message.images)
+        state = self.session.training_finished(result, message.predictions, message.images, message.trained)
         if state is None:
             return
         if state.status == "nan":
             self.notify(result.error or "loss became NaN", title="training stopped", severity="error", timeout=10)
+        elif result.status == "interrupted":
+            self.notify(f"interrupted after {result.epochs_run} epoch(s); r in Runs resumes it from its checkpoint",
+                        title="run interrupted", severity="warning", timeout=10)
         else:
             acc = result.test.get("accuracy")
             summary = f"test accuracy {acc:.4f}" if acc is not None else f"test loss {result.test.get('loss', 0):.4f}"
@@ -383,42 +460,78 @@ class KerasTUI(App[None]):
         self.notify(message.error, title="training failed", severity="error", timeout=10)
         self.redraw_training(full=True)
 
+    def stop_training(self) -> None:
+        run_dir = self.session.stop_requested()
+        if run_dir is None:
+            self.notify("nothing is training", title="train")
+            return
+        from kerastui.core.runproc import stop
+        from kerastui.core.runs import RunDir
+
+        try:
+            stop(RunDir(run_dir))
+        except KerasTUIError as error:
+            self.notify(str(error), title="stop", severity="warning")
+        self.redraw_training()
+
     def redraw_training(self, *, full: bool = False, epoch: bool = False) -> None:
         """Every workspace redraws what it shows of the current run."""
         for workspace in self.workspaces:
             workspace.redraw(full=full, epoch=epoch)
 
     def evaluate_again(self) -> None:
-        trainer = self.session.trainer
-        if trainer is None or trainer.model is None or self.session.training:
+        trained = self.session.trained
+        state = self.session.run_state
+        if trained is None or self.session.training or state is None or state.result is None:
             self.notify("train a model first (and wait for it to finish)", title="evaluate")
             return
-        self._evaluate(trainer)
+        self._evaluate(trained, state.result)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
-    def _evaluate(self, trainer: Trainer) -> None:
-        from kerastui.core.evaluation import evaluate, split_report
+    def _evaluate(self, trained: TrainedModel, result: RunResult) -> None:
+        from kerastui.core.evaluation import display_images, evaluate, sample_predictions, split_report
+        from kerastui.core.training import prepare_data
 
-        result, data = trainer.result, trainer.data
-        if data is None:
-            return
-        result.test, result.evaluation = split_report(evaluate(trainer.model, data))
-        predictions, images = self._predictions(trainer)
-        self.post_message(TrainingFinished(result, predictions, images))
+        data = trained.data
+        if data is None:  # the run's data, prepared here once
+            data = prepare_data(self.session.current_preset())
+            trained = replace(trained, data=data)
+        result.test, result.evaluation = split_report(evaluate(trained.model, data))
+        predictions = sample_predictions(trained.model, data, 8)
+        images = display_images(data.x_test[: len(predictions)]) if data.kind == "image" else None
+        self.post_message(TrainingFinished(result, predictions, images, trained))
 
     def action_request_quit(self) -> None:
         if not self.session.training:
             self.exit()
             return
-        from kerastui.ui.screens.dialogs import ConfirmDialog
+        from kerastui.ui.screens.dialogs import QuitDialog
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                if self.session.trainer is not None:
-                    self.session.trainer.request_stop()
+        def answered(choice: str | None) -> None:
+            if choice == "stop":
+                self.stop_training()
+                self.exit()
+            elif choice == "leave":
                 self.exit()
 
-        self.push_screen(ConfirmDialog("Training is running. Stop it and quit?"), answered)
+        run = self.session.run_dir.name if self.session.run_dir is not None else "a run"
+        self.push_screen(QuitDialog(run), answered)
+
+    def _attach_live(self) -> None:
+        """At start: follow the run named on the command line, else the newest live run."""
+        from kerastui.core.runs import live_runs
+
+        if self.attach_to is not None:
+            self.attach(self.attach_to)
+            self.action_switch_workspace("train")
+            return
+        if self.deterministic or self.session.run_state is not None:
+            return
+        live = live_runs(self.runs_dir)
+        if live:
+            self.attach(live[0].path, quiet=True)
+            others = f" (and {len(live) - 1} more: h shows them)" if len(live) > 1 else ""
+            self.notify(f"following live run {live[0].name}{others}", title="run", timeout=6)
 
     # ------------------------------------------------------------------ actions
 
@@ -475,8 +588,10 @@ class KerasTUI(App[None]):
 
 
 def make_app(preset: str | Path | Preset | None = None, *, load_tensorflow: bool = True,
-             deterministic: bool = False) -> KerasTUI:
-    """The one factory used by the CLI and by tests (``deterministic`` for snapshots: no clocks, no probe)."""
+             deterministic: bool = False, attach: Path | None = None, runs_dir: Path | None = None) -> KerasTUI:
+    """The one factory used by the CLI and by tests (``deterministic`` for snapshots: no clocks, no
+    probe, no live runs looked for).  ``attach``: a run directory to follow from the start."""
     if isinstance(preset, (str, Path)):
         preset = preset_files.load(preset)
-    return KerasTUI(preset, load_tensorflow=load_tensorflow and not deterministic, deterministic=deterministic)
+    return KerasTUI(preset, load_tensorflow=load_tensorflow and not deterministic, deterministic=deterministic,
+                    attach=attach, runs_dir=runs_dir)

@@ -6,8 +6,6 @@ from typing import Any
 
 from textual.message import Message
 
-from kerastui.core.events import BatchEnded
-
 
 class TensorFlowLoaded(Message):
     def __init__(self, versions: dict[str, str], devices: list[dict[str, str]]) -> None:
@@ -58,26 +56,32 @@ class StackChecked(Message):
         return isinstance(message, StackChecked)
 
 
-class TrainingEvent(Message):
-    """A core training event (TrainStarted, BatchEnded, EpochEnded, TrainEnded, Notice)."""
+class TrainingEvents(Message):
+    """Core training events (TrainStarted, BatchEnded, EpochEnded, TrainEnded, Notice) read from the
+    followed run's event log since the last read; ``run_dir`` says which run they belong to."""
 
-    def __init__(self, event: Any) -> None:
+    def __init__(self, run_dir: Any, events: list[Any]) -> None:
         super().__init__()
-        self.event = event
+        self.run_dir = run_dir
+        self.events = events
 
-    def can_replace(self, message: Message) -> bool:
-        # A newer batch event makes an unprocessed older one stale.
 
-        return (isinstance(message, TrainingEvent) and isinstance(self.event, BatchEnded)
-                and isinstance(message.event, BatchEnded))
+class RunEnded(Message):
+    """The followed run's process ended (its status file says how)."""
+
+    def __init__(self, run_dir: Any, status: dict[str, Any]) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.status = status
 
 
 class TrainingFinished(Message):
-    def __init__(self, result: Any, predictions: list[dict[str, Any]], images: Any) -> None:
+    def __init__(self, result: Any, predictions: list[dict[str, Any]], images: Any, trained: Any = None) -> None:
         super().__init__()
         self.result = result
         self.predictions = predictions
         self.images = images
+        self.trained = trained  # the run's saved model loaded back (a TrainedModel), or None
 
 
 class TrainingFailed(Message):

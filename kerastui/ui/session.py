@@ -1,7 +1,8 @@
 """The workbench's session: what the user is working on, apart from any screen.
 
-Plain Python (no Textual): the preset, its layer stack, the dataset preview, the current run, the
-last run's trainer, a model file opened for work, and which of the last two is the *working
+Plain Python (no Textual): the preset, its layer stack, the dataset preview, the current run (a
+run process the TUI follows through its directory), the last run's model, a model file opened for
+work, and which of the last two is the *working
 model* (what Save/Load saves, evaluates and predicts with).  The app (the shell) holds one
 Session.  Workspaces read it; a workspace edits what only it shows (the Model workspace the layer
 stack), and asks the app for every change other workspaces must hear of: the app calls the
@@ -25,10 +26,10 @@ if TYPE_CHECKING:  # heavy modules (TensorFlow): imported by the workers that cr
 
     import numpy as np
 
-    from kerastui.core.datasets import Preview
+    from kerastui.core.datasets import Dataset, Preview
     from kerastui.core.saving import OpenedModel
     from kerastui.core.specs import DataSpec
-    from kerastui.core.training import RunResult, Trainer
+    from kerastui.core.training import RunResult
 
 
 class Origin(Enum):
@@ -49,13 +50,25 @@ class WorkingModel:
     where: str
 
 
+@dataclass(frozen=True)
+class TrainedModel:
+    """A finished run's model, loaded back into the TUI from the run directory, with the data it
+    was trained on (prepared here again) and the custom objects its file needs."""
+
+    model: Any
+    data: Dataset | None
+    custom_objects: dict[str, Any]
+    run_dir: str
+
+
 @dataclass
 class Session:
     preset: Preset = field(default_factory=lambda: Preset(title="untitled", name="untitled"))
     stack: LayerStack = field(init=False)
     dataset_preview: Preview | None = None
     run_state: RunState | None = None  # the current or last run, as the TUI shows it
-    trainer: Trainer | None = None  # the last run's core Trainer: its model and data stay usable
+    run_dir: Path | None = None  # the directory of the run followed now (live or just ended)
+    trained: TrainedModel | None = None  # the last finished run's model: it stays usable
     opened: OpenedModel | None = None
     origin: Origin = Origin.NONE
     prediction_images: np.ndarray | None = None  # the last run's sample images, scaled for display
@@ -106,29 +119,37 @@ class Session:
         self.preset.callbacks, self.preset.data = preset.callbacks, preset.data
         self.preset.transfer = preset.transfer
         self.run_state = RunState(status="running")
+        self.run_dir = None  # until its run process has a directory
         self.prediction_images = None
         return self.run_state
 
-    def stop_requested(self) -> bool:
-        """Ask the run to stop at the end of its batch; False when nothing is training."""
-        if self.run_state is None or not self.training or self.trainer is None:
-            return False
-        self.trainer.request_stop()
+    def attached(self, run_dir: Path, state: RunState) -> None:
+        """The TUI follows the run in ``run_dir`` (started here, or one found live)."""
+        self.run_dir = run_dir
+        self.run_state = state
+        state.run_dir = str(run_dir)
+
+    def stop_requested(self) -> Path | None:
+        """The run to ask to stop at the end of its batch (None when nothing is training)."""
+        if self.run_state is None or not self.training or self.run_dir is None:
+            return None
         self.run_state.status = "stopping"
-        return True
+        return self.run_dir
 
     def training_finished(self, result: RunResult, predictions: list[dict[str, Any]],
-                          images: np.ndarray | None) -> RunState | None:
-        """The run ended with a model (finished, stopped, NaN, or evaluated again): its result, sample
-        predictions and images are shown, and its model is the working model now."""
+                          images: np.ndarray | None, trained: TrainedModel | None = None) -> RunState | None:
+        """The run ended (finished, stopped, NaN, interrupted, or evaluated again): its result, sample
+        predictions and images are shown, and its model, when it saved one, is the working model now."""
         state = self.run_state
         if state is None:
             return None
         state.result = result
         state.predictions = predictions
-        state.run_dir = result.run_dir
+        state.run_dir = result.run_dir or state.run_dir
         self.prediction_images = images
-        if self._trained_model() is not None:
+        if trained is not None:
+            self.trained = trained
+        if trained is not None:
             self.origin = Origin.TRAINED
         if result.status == "nan":
             state.status, state.error = "nan", result.error
@@ -170,17 +191,23 @@ class Session:
             return WorkingModel(self.opened.model, self.opened.format, f"opened {self.opened.path}")
         model = self._trained_model()
         if model is not None and not self.training:
-            state = self.run_state
-            where = f"trained here ({state.run_dir})" if state is not None and state.run_dir else "trained here"
+            run_dir = self.trained.run_dir if self.trained is not None else None
+            where = f"trained here ({run_dir})" if run_dir else "trained here"
             return WorkingModel(model, "keras", where)
         return None
 
     def trained_data(self) -> Any | None:
         """The last run's prepared data while its model is the working model (Save/Load reuses it)."""
-        trainer = self.trainer
-        if trainer is not None and trainer.data is not None and self.origin is Origin.TRAINED:
-            return trainer.data
+        trained = self.trained
+        if trained is not None and trained.data is not None and self.origin is Origin.TRAINED:
+            return trained.data
         return None
 
+    def custom_objects(self) -> dict[str, Any]:
+        """What the working model's file needs to load (custom metrics, a subclass)."""
+        if self.origin is Origin.OPENED and self.opened is not None:
+            return dict(self.opened.custom_objects or {})
+        return dict(self.trained.custom_objects) if self.trained is not None else {}
+
     def _trained_model(self) -> Any | None:
-        return self.trainer.model if self.trainer is not None else None
+        return self.trained.model if self.trained is not None else None

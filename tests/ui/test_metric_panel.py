@@ -13,7 +13,7 @@ import pytest
 from kerastui.core import presets
 from kerastui.core.events import EpochEnded, TrainEnded, TrainStarted
 from kerastui.ui.app import make_app
-from kerastui.ui.messages import TrainingEvent
+from kerastui.ui.messages import TrainingEvents
 from kerastui.ui.panels.metric import MetricPanel, MetricTable
 from kerastui.ui.state import RunState
 from tests.ui.helpers import settle, started
@@ -228,7 +228,7 @@ def test_snapshot_metric_panel_after_a_recorded_run(snap_compare, size):
         assert panel.report is not None and panel.report.ok
         app.session.run_state = RunState(status="running", clock=lambda: 0.0)
         for event in recorded():
-            app.post_message(TrainingEvent(event))
+            app.post_message(TrainingEvents(None, [event]))
         await settle(app, pilot)
         app.session.run_state.status = "done"
         app.redraw_training(full=True)

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kerastui.core.runs import RunDir
 from kerastui.core.saving import save_model
+from kerastui.core.training import prepare_data
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.dialogs import ConfirmDialog
 from kerastui.ui.screens.saveload import SaveLoadScreen, VerifyTable, parse_indices, save_target
@@ -143,7 +145,7 @@ async def test_corrupt_files_are_refused_in_one_line_and_the_current_model_is_ke
     app = make_app("ex4")
     async with app.run_test(size=(120, 40)) as pilot:
         await trained_ex4(app, pilot, epochs=1)
-        model = app.session.trainer.model
+        model = app.session.trained.model
         good = save_model(model, tmp_path / "good.keras")
         truncated = tmp_path / "truncated.keras"
         truncated.write_bytes(good.read_bytes()[:300])
@@ -159,7 +161,7 @@ async def test_corrupt_files_are_refused_in_one_line_and_the_current_model_is_ke
             assert path.name in message and reason in message, message
             assert "Traceback" not in message and "current model is kept" in message
             session = app.session
-            assert session.opened is None and session.origin is Origin.TRAINED and session.trainer.model is model
+            assert session.opened is None and session.origin is Origin.TRAINED and session.trained.model is model
         assert "trained here" in shown(app, "#working-model", joiner=" ")
 
 
@@ -167,9 +169,9 @@ async def test_opened_keras_model_becomes_editable_layers_and_trains_further(tmp
     app = make_app("ex4")
     async with app.run_test(size=(120, 40)) as pilot:
         await trained_ex4(app, pilot, epochs=3)
-        path = save_model(app.session.trainer.model, tmp_path / "iris.keras")
-        x = app.session.trainer.data.x_test
-        expected = np.asarray(app.session.trainer.model(x, training=False))
+        path = save_model(app.session.trained.model, tmp_path / "iris.keras")
+        x = prepare_data(app.session.current_preset()).x_test
+        expected = np.asarray(app.session.trained.model(x, training=False))
 
         await submit(app, pilot, "#open-path", str(path))
         opened = app.session.opened
@@ -193,7 +195,10 @@ async def test_opened_keras_model_becomes_editable_layers_and_trains_further(tmp
         loss_before = app.session.run_state.history["loss"][-1]
         app.start_training(app.session.current_preset())
         await wait_for(pilot, lambda: not app.session.run_state.running and app.session.run_state.result is not None)
-        assert app.session.trainer.model is opened.model
+        # The run process started from the opened file's weights (it names the file in its status).
+        run = RunDir(Path(app.session.run_state.run_dir))
+        assert run.status()["model"] == opened.path and run.status()["state"] == "completed"
+        assert app.session.trained.model.count_params() == opened.model.count_params()
         fresh_first_loss = 1.2  # an untrained 3-class softmax starts near ln(3) ≈ 1.1
         assert app.session.run_state.history["loss"][0] < min(loss_before + 0.1, fresh_first_loss)
         assert app.session.origin is Origin.TRAINED
@@ -207,7 +212,7 @@ async def test_savedmodel_opens_for_inference_evaluate_and_predict(tmp_path):
     app = make_app("ex4")
     async with app.run_test(size=(120, 40)) as pilot:
         await trained_ex4(app, pilot, epochs=2)
-        export = save_model(app.session.trainer.model, tmp_path / "iris_savedmodel", "savedmodel")
+        export = save_model(app.session.trained.model, tmp_path / "iris_savedmodel", "savedmodel")
         layers_before = list(app.session.stack.layers)
         await submit(app, pilot, "#open-path", str(export))
         assert app.session.opened is not None and app.session.opened.format == "savedmodel"
@@ -235,14 +240,14 @@ async def test_typed_row_is_scaled_like_training_and_predicted(tmp_path):
     app = make_app("ex4")
     async with app.run_test(size=(120, 40)) as pilot:
         await trained_ex4(app, pilot, epochs=3)
-        data = app.session.trainer.data
+        data = prepare_data(app.session.current_preset())
         # The first test sample, typed back in raw units, gets the model's prediction for that sample.
         mean, std = data.feature_scale
         raw = data.x_test[0] * std + mean
         await submit(app, pilot, "#predict-row", ", ".join(f"{v:.6f}" for v in raw))
         predictions = shown(app, "#predictions")
         assert "typed" in predictions
-        proba = np.asarray(app.session.trainer.model(data.x_test[:1], training=False))[0]
+        proba = np.asarray(app.session.trained.model(data.x_test[:1], training=False))[0]
         assert data.class_names[int(proba.argmax())] in predictions
         assert f"{proba.max():.3f}" in predictions
 
@@ -324,7 +329,7 @@ async def test_image_predictions_draw_the_samples_with_predicted_and_true_labels
         await submit(app, pilot, "#predict-samples", "0-3")
         picture = shown(app, "#predictions")
         assert any(ch in picture for ch in "▀▄█"), "the digits are drawn with half blocks"
-        data = app.session.trainer.data
+        data = prepare_data(app.session.current_preset())
         truth = [data.class_names[int(label)] for label in data.labels_test[:4]]
         for name in truth:
             assert f"/{name}" in picture  # predicted/true under each image

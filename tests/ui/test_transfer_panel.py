@@ -15,7 +15,7 @@ from kerastui.core import presets
 from kerastui.core.events import BatchEnded, EpochEnded, TrainEnded, TrainStarted
 from kerastui.core.training import RunResult
 from kerastui.ui.app import make_app
-from kerastui.ui.messages import TrainingEvent
+from kerastui.ui.messages import TrainingEvents
 from kerastui.ui.panels.transfer import PhaseChart, StageTable, TransferPanel
 from kerastui.ui.state import RunState
 from tests.conftest import REPO, offline_env
@@ -210,7 +210,7 @@ def test_snapshot_transfer_panel_after_a_recorded_two_phase_run(snap_compare, si
         assert panel.last_n == 10
         app.session.run_state = RunState(status="running", clock=lambda: 0.0)
         for event in RECORDED:
-            app.post_message(TrainingEvent(event))
+            app.post_message(TrainingEvents(None, [event]))
         await settle(app, pilot)
         app.session.run_state.result = RunResult(preset="ex5", status="completed", epochs_run=4, phases=PHASES)
         app.session.run_state.status = "done"

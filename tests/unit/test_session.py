@@ -12,7 +12,7 @@ from kerastui.core.saving import open_model, save_model
 from kerastui.core.specs import LayerSpec
 from kerastui.core.training import Trainer
 from kerastui.ui.latest import Requests
-from kerastui.ui.session import Origin, Session, WorkingModel
+from kerastui.ui.session import Origin, Session, TrainedModel, WorkingModel
 from kerastui.ui.throttle import RedrawThrottle
 
 
@@ -53,12 +53,11 @@ def test_a_finished_run_is_the_working_model_until_a_file_is_opened(trained: Tra
     session = Session(tiny())
     state = session.training_started(session.current_preset())
     assert session.training and session.run_state is state and state.status == "running"
-    session.trainer = trained
     assert session.working_model() is None  # never the model of a run still going
-    assert session.training_finished(trained.result, [{"index": 0}], None) is state
+    model = TrainedModel(trained.model, trained.data, {}, "runs/x")
+    assert session.training_finished(trained.result, [{"index": 0}], None, model) is state
     assert state.status == "done" and state.result is trained.result and state.predictions == [{"index": 0}]
     assert not session.training and state.run_dir == trained.result.run_dir
-    state.run_dir = "runs/x"
     assert session.origin is Origin.TRAINED
     assert session.working_model() == WorkingModel(trained.model, "keras", "trained here (runs/x)")
     assert session.trained_data() is trained.data
@@ -82,6 +81,16 @@ def test_a_finished_run_is_the_working_model_until_a_file_is_opened(trained: Tra
     assert session.opened is None and session.origin is Origin.TRAINED and session.dataset_preview is None
 
 
+def test_an_interrupted_run_leaves_the_working_model_as_it_was(trained: Trainer) -> None:
+    session = Session(tiny())
+    session.training_started(session.current_preset())
+    result = copy.copy(trained.result)
+    result.status = "interrupted"
+    state = session.training_finished(result, [], None)  # no model saved: nothing loaded back
+    assert state is not None and state.status == "interrupted"
+    assert session.origin is Origin.NONE and session.working_model() is None
+
+
 def test_opening_a_preset_with_no_run_leaves_no_working_model(trained: Trainer, tmp_path) -> None:
     session = Session(tiny())
     session.model_opened(open_model(save_model(trained.model, tmp_path / "m.keras"), session.current_preset()))
@@ -100,12 +109,13 @@ def test_training_started_takes_the_runs_settings_but_keeps_the_stack() -> None:
     assert len(session.stack.layers) == len(run.model.layers) - 1
 
 
-def test_a_stop_is_asked_only_of_a_run_that_is_going(trained: Trainer) -> None:
+def test_a_stop_is_asked_only_of_a_run_that_is_going(tmp_path) -> None:
     session = Session(tiny())
-    assert not session.stop_requested()  # nothing is training
+    assert session.stop_requested() is None  # nothing is training
     state = session.training_started(session.current_preset())
-    session.trainer = Trainer(tiny())
-    assert session.stop_requested() and state.status == "stopping" and session.trainer.stop_requested
+    assert session.stop_requested() is None  # its run process has no directory yet
+    session.attached(tmp_path, state)
+    assert session.stop_requested() == tmp_path and state.status == "stopping"
     assert session.training  # still going until its batch ends
 
 

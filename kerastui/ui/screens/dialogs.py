@@ -275,6 +275,30 @@ class ConfirmDialog(Dialog):
         self.dismiss(yes)
 
 
+class QuitDialog(Dialog):
+    """Quitting while a run is live: leave it running (the default: it needs no terminal), stop it
+    (it finishes its batch, evaluates and saves), or stay."""
+
+    BINDINGS = [Binding("l,enter", "answer('leave')", "Leave it running", tooltip="Quit; the run goes on",
+                        id="quit.leave"),
+                Binding("s", "answer('stop')", "Stop it", tooltip="Ask the run to stop after its batch, then quit",
+                        id="quit.stop"),
+                Binding("escape,n", "answer(None)", "Stay", tooltip="Do not quit", id="quit.stay")]
+
+    def __init__(self, run: str) -> None:
+        super().__init__()
+        self.run = run
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="quit-body"):
+            yield Label(f"{self.run} is running in its own process.")
+            yield Label("It goes on without kerastui; `kerastui attach` follows it again.")
+            yield Label("l or enter: quit, leave it running · s: stop it and quit · escape: stay", classes="hint")
+
+    def action_answer(self, choice: str | None) -> None:
+        self.dismiss(choice)
+
+
 class RiskDialog(ConfirmDialog, inherit_bindings=False):
     """A yes/no question about a risk: only y says yes; n, enter and escape say no, so a stray enter
     (the one that opened a file, say) never accepts it."""

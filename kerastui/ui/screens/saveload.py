@@ -20,7 +20,6 @@ from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
 from kerastui.ui.screens.dialogs import ConfirmDialog, RiskDialog
-from kerastui.ui.session import Origin
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import Form, field_row
 from kerastui.ui.widgets.predictions import predictions_view
@@ -349,11 +348,7 @@ class SaveLoadScreen(Workspace):
         try:
             data = self._dataset() if verify else None
             x = data.x_test[:VERIFY_SAMPLES] if data is not None else None
-            session = self.app.session
-            opened = session.opened if session.origin is Origin.OPENED else None
-            trainer = self.app.session.trainer
-            custom = (opened.custom_objects if opened is not None else
-                      trainer.built.custom_objects if trainer is not None and trainer.built else {})
+            custom = self.app.session.custom_objects()
             # The reload runs the stored code only when this is the very model the user chose to open
             # with safe mode off (its code already runs here); any other model reloads in safe mode.
             allowed = self.app.session.opened
