@@ -166,10 +166,12 @@ def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | No
     with log:
         process = subprocess.Popen([sys.executable, "-m", "kerastui", *command], stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=log, start_new_session=True, close_fds=True)
-    if resume is None:  # until the process takes the lock: "starting", with its pid
-        run_dir.set_status(state="starting", pid=process.pid, host=socket.gethostname(), started=time.time(),
-                           started_at=time.strftime("%Y-%m-%dT%H:%M:%S"), preset=preset.name or "preset",
-                           dataset=preset.data.source, epochs_planned=_planned(preset), epoch=0)
+    # Until the process takes the lock: "starting", with its pid (a follower must not read the
+    # status of the run's previous process, "interrupted", as this one's end).
+    fields = {} if resume is not None else {"started": time.time(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                             "preset": preset.name or "preset", "dataset": preset.data.source,
+                                             "epochs_planned": _planned(preset), "epoch": 0}
+    run_dir.set_status(state="starting", pid=process.pid, host=socket.gethostname(), **fields)
     return Launched(run_dir, process)
 
 
@@ -194,6 +196,8 @@ def check_resumable(run_dir: RunDir) -> dict[str, Any]:
     """The status of a run that ``resume`` may continue, or one line saying why not."""
     status = run_dir.status()
     state = status.get("state")
+    if state == "starting" and status.get("pid") == os.getpid():
+        return status  # launched to resume it: the launcher wrote "starting" with this process's pid
     if state in ("starting", "running"):
         raise KerasTUIError(f"{run_dir.name}: run is live (pid {status.get('pid', '?')}); nothing to resume")
     if state not in RESUMABLE:

@@ -306,12 +306,35 @@ class KerasTUI(App[None]):
         self.redraw_training(full=True)
         self._launch(preset, model_path, trusted)
 
+    def resume_run(self, run_dir: Path) -> None:
+        """Continue an interrupted or died run in its own directory, and follow it."""
+        from kerastui.core.runproc import check_resumable
+        from kerastui.core.runs import RunDir
+
+        if self.session.training:
+            self.notify("a run is being followed; x stops it first", title="resume", severity="warning")
+            return
+        try:
+            status = check_resumable(RunDir(run_dir))
+            preset = preset_files.load(run_dir / "preset.toml")
+        except KerasTUIError as error:
+            self.notify(str(error), title="resume", severity="error", timeout=8)
+            return
+        preset.name = str(status.get("preset") or preset.name)
+        self.open_preset(preset)
+        self.session.training_started(preset)
+        self.action_switch_workspace("train")
+        self.redraw_training(full=True)
+        self._launch(preset, None, False, resume=run_dir)
+
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
-    def _launch(self, preset: Preset, model_path: str | None, trusted: bool) -> None:
+    def _launch(self, preset: Preset, model_path: str | None, trusted: bool, resume: Path | None = None) -> None:
         from kerastui.core.runproc import launch
+        from kerastui.core.runs import RunDir
 
         try:
-            launched = launch(preset, runs_dir=self.runs_dir, model_path=model_path, trusted=trusted)
+            launched = launch(preset, runs_dir=self.runs_dir, model_path=model_path, trusted=trusted,
+                              resume=RunDir(resume) if resume is not None else None)
         except KerasTUIError as error:
             self.post_message(TrainingFailed(str(error)))
             return

@@ -57,15 +57,21 @@ def config_diff(paths: list[Path]) -> list[tuple[str, list[object]]]:
 
 
 class RunTable(DataTable):
-    """Runs on disk, newest first: space marks runs to compare, enter reopens one."""
+    """Runs on disk, live ones first, then newest first: space marks runs to compare, enter follows a
+    live run or reopens a finished one, r resumes an interrupted one."""
 
-    HELP = "Runs: space marks a run, c overlays the marked runs' curves and diffs their configs, enter reopens."
+    HELP = ("Runs: live runs first. enter follows a live run (or reopens a finished one), r resumes an "
+            "interrupted or died run, x stops a live one; space marks runs, c overlays their curves and diffs "
+            "their configs.")
 
-    COLUMNS = (("", 1), ("preset", 16), ("started", 19), ("epochs", 6), ("best val", 22), ("test", 8), ("seconds", 8),
-               ("status", 14))
+    COLUMNS = (("", 1), ("state", 18), ("preset", 14), ("started", 19), ("epochs", 7), ("best val", 22),
+               ("test", 8), ("time", 7))
+    STATE_STYLES = {"running": "bold green", "starting": "green", "interrupted": "yellow", "died": "bold red",
+                    "failed": "red", "stopped": "cyan"}
 
     def show(self, runs: Sequence[RunInfo], marked: Collection[str]) -> None:
         """One row per run (its key: the run's directory), ✓ in the first column when ``marked``."""
+        cursor = self.cursor_row
         self.clear(columns=True)
         for label, width in self.COLUMNS:
             self.add_column(label, width=width)
@@ -73,14 +79,29 @@ class RunTable(DataTable):
             key = "val_loss" if "val_loss" in run.best_val else next(iter(sorted(run.best_val)), None)
             best = (key, run.best_val[key]) if key else None
             test = run.test.get("accuracy", run.test.get("loss"))
-            self.add_row("✓" if str(run.path) in marked else " ", run.preset, run.started.replace("T", " "),
-                         str(run.epochs), f"{best[0]} {best[1]:.4f}" if best else "",
-                         f"{test:.4f}" if isinstance(test, float) else "",
-                         f"{run.seconds:.1f}" if run.seconds else "", run.status, key=str(run.path))
+            state = run.status
+            if run.live and run.heartbeat_age is not None:
+                state += f" ·{run.heartbeat_age:.0f}s"
+            epochs = f"{run.epochs}/{run.epochs_planned}" if run.live and run.epochs_planned else str(run.epochs)
+            shown = Text(state, style=self.STATE_STYLES.get(run.status, ""))
+            self.add_row("✓" if str(run.path) in marked else " ", shown, run.preset, run.started.replace("T", " "),
+                         epochs, f"{best[0]} {best[1]:.4f}" if best else "",
+                         f"{test:.4f}" if isinstance(test, float) else "", duration(run.seconds), key=str(run.path))
+        if self.row_count:
+            self.move_cursor(row=min(cursor, self.row_count - 1))
 
     def mark(self, key: str, marked: bool) -> None:
         """Show the run with row ``key`` as marked, or not."""
         self.update_cell(key, self.ordered_columns[0].key, "✓" if marked else " ")
+
+
+def duration(seconds: float | None) -> str:
+    if not seconds:
+        return ""
+    whole = int(seconds)
+    if whole >= 3600:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 60}m{whole % 60:02d}s" if whole >= 60 else f"{seconds:.1f}s"
 
 
 class OverlayChart(PlotextPlot):
@@ -103,15 +124,22 @@ class RunsScreen(Workspace):
 
     CSS_PATH = "runs.tcss"
 
-    HELP = "## Runs\nEvery run writes a directory; they are listed here, newest first."
+    HELP = ("## Runs\nEvery run is a process and a directory; they are listed here, live runs first, then "
+            "newest first. A live run goes on without kerastui: enter follows it, x stops it. An interrupted "
+            "(signal) or died (killed) run resumes from its last checkpoint with r.")
     BINDINGS = [
         Binding("space", "mark", "Mark", tooltip="Mark or unmark the run under the cursor", id="runs.mark"),
         Binding("c", "compare", "Compare", tooltip="Overlay the marked runs' curves and diff their configs",
                 id="runs.compare"),
-        Binding("enter", "reopen", "Reopen", tooltip="Open this run's preset and history in the Train workspace",
-                id="runs.reopen"),
+        Binding("enter", "reopen", "Open", tooltip="Follow this live run, or open this finished run's preset and "
+                "history in the Train workspace", id="runs.reopen"),
+        Binding("r", "resume", "Resume", tooltip="Continue this interrupted or died run from its last checkpoint",
+                id="runs.resume"),
+        Binding("x", "stop", "Stop", tooltip="Ask this live run to finish its batch, evaluate, save and stop",
+                id="runs.stop"),
         Binding("f5", "reload", "Reload", tooltip="Read the runs directory again", id="runs.reload"),
     ]
+    REFRESH_SECONDS = 2.0  # while a run is live, its row (epochs, heartbeat) is read again this often
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,14 +162,22 @@ class RunsScreen(Workspace):
     def on_mount(self) -> None:
         self.marked: set[str] = set()
         self.action_reload()
+        self.set_interval(self.REFRESH_SECONDS, self._refresh_live)
 
     def on_screen_resume(self) -> None:
         self.action_reload()
 
+    def _refresh_live(self) -> None:
+        if self.is_current and any(run.live for run in self.runs):
+            self.action_reload()
+
     def action_reload(self) -> None:
-        self.runs = list_runs(default_runs_dir())
-        self.query_one("#runs-title", Static).update(f"[b]{len(self.runs)} runs[/b] in {default_runs_dir()}  "
-                                                     "(space marks · c compares · enter reopens)")
+        folder = self.app.runs_dir or default_runs_dir()
+        self.runs = list_runs(folder)
+        live = sum(run.live for run in self.runs)
+        self.query_one("#runs-title", Static).update(
+            f"[b]{len(self.runs)} runs[/b]{f' ({live} live)' if live else ''} in {folder}  "
+            "(enter follows/opens · r resumes · x stops · space marks · c compares)")
         self.query_one(RunTable).show(self.runs, self.marked)
 
     def _current(self):
@@ -202,10 +238,42 @@ class RunsScreen(Workspace):
         curves = [(run.path.name, history.get(metric, [])) for run, history in self.histories]
         self.query_one(OverlayChart).show(metric, curves)
 
+    def action_resume(self) -> None:
+        run = self._current()
+        if run is None:
+            return
+        if not run.resumable:
+            self.notify(f"{run.name} is {run.status}: only an interrupted, died or failed run resumes",
+                        title="resume", severity="warning")
+            return
+        self.app.resume_run(run.path)
+
+    def action_stop(self) -> None:
+        run = self._current()
+        if run is None or not run.live:
+            self.notify("the run under the cursor is not running", title="stop")
+            return
+        from kerastui.core.runproc import stop
+        from kerastui.core.runs import RunDir
+
+        try:
+            stop(RunDir(run.path))
+        except KerasTUIError as error:
+            self.notify(str(error), title="stop", severity="warning")
+            return
+        if self.app.session.run_dir == run.path and self.app.session.run_state is not None:
+            self.app.session.run_state.status = "stopping"
+        self.notify(f"asked {run.name} to stop after its batch", title="stop")
+
     @on(RunTable.RowSelected)
     def action_reopen(self) -> None:
         run = self._current()
         if run is None:
+            return
+        if run.live:
+            if self.app.session.run_dir != run.path:
+                self.app.attach(run.path)
+            self.app.action_switch_workspace("train")
             return
         try:
             preset = presets.load(run.path / "preset.toml")
