@@ -1,6 +1,6 @@
 """When training events are drawn.
 
-Every repaint takes the GIL from the training thread, so a live run is drawn at a bounded rate:
+A live run is drawn at a bounded rate (a run of tiny epochs must not keep the UI busy repainting):
 charts and the epoch table at ``chart_hz`` at most (an epoch that ends sooner is drawn when the
 interval is up, never dropped), the progress line at ``progress_hz``, the run's end at once.
 Plain Python with an injected clock and timer, so its rule is unit-tested without an app.
@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 PROGRESS_HZ = 2  # progress line repaints per second while training
-CHART_HZ = 1  # chart and epoch-table repaints per second at most
+CHART_HZ = 4  # chart and epoch-table repaints per second at most (the run trains in its own process)
 
 
 class RedrawThrottle:

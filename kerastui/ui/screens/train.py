@@ -12,6 +12,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select, Static
 
 from kerastui.core.specs import (
@@ -50,6 +52,12 @@ class EpochTable(DataTable):
     """Every epoch's metrics, learning rate and duration."""
 
     HELP = "The epoch table: one row per finished epoch with every metric Keras logged."
+
+    # Its size is the layout's (CSS), never its rows': a row added each epoch changes only what it
+    # scrolls over, so it needs no layout pass of the whole screen (Widget's default asks for one,
+    # which made each epoch of a followed run cost a full re-render).  A scroll bar appearing still
+    # asks for its own layout.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def show(self, state: RunState, *, full: bool = False, deterministic: bool = False) -> None:
         """The run's finished epochs: the new ones are added; ``full`` (or new metrics) starts over.
