@@ -113,7 +113,9 @@ epochs = 2
     assert "confusion_matrix" not in result.evaluation
 
 
-def test_ctrl_c_stops_gracefully_and_keeps_the_run(tmp_path):
+def test_ctrl_c_interrupts_with_a_checkpoint_to_resume_from(tmp_path):
+    """Ctrl-C (SIGINT) ends a run as interrupted, not stopped: the batch finishes, the checkpoint of
+    the last epoch stays, nothing is evaluated or saved, and the error line says how to resume."""
     runs = tmp_path / "runs"
     proc = subprocess.Popen(
         [sys.executable, "-m", "kerastui", "train", "ex1", "--epochs", "400", "--runs-dir", str(runs)],
@@ -130,10 +132,16 @@ def test_ctrl_c_stops_gracefully_and_keeps_the_run(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert "Traceback" not in err and "Traceback" not in out
-    assert "stopped by Ctrl-C" in err
     (run,) = list(runs.iterdir())
+    errors = [e for e in err.splitlines() if e.startswith("kerastui: error:")]
+    assert len(errors) == 1 and "interrupted by SIGINT" in errors[0], err
+    assert f"kerastui resume {run.name}" in errors[0]
     rows = read_metrics(run)
     assert 2 <= len(rows) < 400
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "interrupted" and status["signal"] == "SIGINT"
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["status"] == "stopped"
-    assert (run / "model.keras").is_file()
+    assert summary["status"] == "interrupted" and summary["epochs_run"] == len(rows)
+    state = json.loads((run / "checkpoints" / "train" / "state.json").read_text())
+    assert state["epoch"] == len(rows) and (run / "checkpoints" / "train" / state["weights"]).is_file()
+    assert not (run / "model.keras").exists(), "an interrupted run is not evaluated and saved"
