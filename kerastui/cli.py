@@ -183,7 +183,10 @@ def _open_tui(argv: list[str], attach: Path | None = None) -> int:
 
 
 def _error(message: str) -> None:
-    print(f"kerastui: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    try:
+        print(f"kerastui: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    except OSError:  # no terminal any more (a hang-up): the run directory says it all
+        pass
 
 
 def _internal_error(error: BaseException) -> int:
@@ -304,14 +307,14 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     """The run process: lock and status (as soon as there is a run directory), signals, training."""
     from kerastui.core.errors import KerasTUIError, PresetError, internal_error_line
     from kerastui.core.runproc import STOP_SIGNAL, RunProcess
-    from kerastui.core.runs import RunDir
+    from kerastui.core.runs import RunDir, check_runs_dir
 
     start = time.perf_counter()
     progress = ProgressPrinter(quiet=args.json)
     stdout = sys.stdout
 
     def said(signum: int, second: bool) -> None:
-        if signum == signal.SIGHUP:
+        if signum == signal.SIGHUP and progress.tty:  # (asked at start: a hung-up terminal no longer says it is one)
             progress.detach()  # the terminal is gone: writing to it would fail
         if signum == STOP_SIGNAL:
             progress.note("stop asked: stopping after this batch, then evaluating and saving")
@@ -330,12 +333,14 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     def own(directory: RunDir) -> RunProcess:
         process = RunProcess(directory, on_signal=said)
         process.__enter__()
-        process.starting(preset, **({"model": model_path, "trusted": trusted} if model_path else {}))
+        process.starting(preset, resumed=resume, **({"model": model_path, "trusted": trusted} if model_path else {}))
         return process
 
     try:
         if run_dir is not None:  # made by the TUI, or resumed: take the lock before anything slow
             owner = own(run_dir)
+        else:  # a runs folder that cannot hold a run is said now, not after TensorFlow and the data
+            check_runs_dir(args.runs_dir or _default_runs_dir())
         from kerastui.core.tfenv import load_keras
         from kerastui.core.training import Trainer
 
@@ -352,10 +357,10 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
             trainer.prepare()
             if owner is None:
                 directory = RunDir.create(args.runs_dir or _default_runs_dir(), preset.name or "run")
+                owner = own(directory)  # the lock first: never a moment where it reads "died"
+                owner.trainer = trainer
                 directory.write_preset(preset)
                 trainer.run_dir = directory
-                owner = own(directory)
-                owner.trainer = trainer
             trainer.sinks.append(owner)
             if trainer.result.summary and not args.json and not resume:
                 progress.note(trainer.result.summary)
@@ -390,7 +395,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
         if owner is not None:
             owner.__exit__(None, None, None)
     owner.finished(result)
-    result.seconds = time.perf_counter() - start
+    result.seconds = time.perf_counter() - start + trainer.previous_seconds
     try:
         if args.json:
             print(json.dumps(jsonable(result.to_json())), file=stdout, flush=True)
@@ -572,9 +577,17 @@ class ProgressPrinter:
 
     def detach(self) -> None:
         """The terminal is gone: say nothing more (the run directory keeps everything)."""
-        self._progress = None
-        self.stream = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+        devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+        if self._progress is not None:
+            self._progress.console.file = devnull  # its last refresh must not write to the dead terminal
+            with contextlib.suppress(OSError):
+                self._progress.stop()
+            self._progress = None
+        self.stream = devnull
         self.tty = False
+        with contextlib.suppress(OSError):
+            os.dup2(devnull.fileno(), 2)  # and nothing else (a library's warning) writes there either
+            sys.stderr = devnull
 
 
 def print_report(result: RunResult) -> None:

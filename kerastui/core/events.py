@@ -39,6 +39,7 @@ class EpochEnded:
     epoch: int  # 0-based, counted across phases
     logs: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    batches: int | None = None  # set when the epoch was cut short (stopped or interrupted): batches run
 
 
 @dataclass(frozen=True)

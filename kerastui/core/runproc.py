@@ -60,12 +60,18 @@ class RunProcess:
 
     # ------------------------------------------------------------------ status
 
-    def starting(self, preset: Preset, **fields: Any) -> None:
+    def starting(self, preset: Preset, *, resumed: bool = False, **fields: Any) -> None:
+        """This process runs now (a resumed run keeps when it first started, and counts resumes)."""
+        previous = self.run_dir.status() if resumed else {}
+        first = ({"started": previous["started"], "started_at": previous.get("started_at")}
+                 if resumed and previous.get("started") else
+                 {"started": time.time(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
         self.run_dir.set_status(
-            state="starting", pid=os.getpid(), host=socket.gethostname(), started=time.time(),
-            started_at=time.strftime("%Y-%m-%dT%H:%M:%S"), preset=preset.name or preset.title or "preset",
-            dataset=preset.data.source, epochs_planned=_planned(preset), epoch=0, error=None, outcome=None,
-            ended=None, signal=None, stopping=None, **fields)
+            state="starting", pid=os.getpid(), host=socket.gethostname(), **first,
+            preset=preset.name or preset.title or "preset", dataset=preset.data.source,
+            epochs_planned=_planned(preset), epoch=previous.get("epoch", 0), error=None, outcome=None, ended=None,
+            signal=None, stopping=None, resumes=int(previous.get("resumes", 0)) + (1 if resumed else 0),
+            resumed_at=time.time() if resumed else None, **fields)
         self.run_dir.start_heartbeat()
 
     def __call__(self, event: Event) -> None:

@@ -40,6 +40,7 @@ from kerastui.core.specs import Preset, split_ref
 LIVE_STATES = ("starting", "running")
 END_STATES = ("completed", "stopped", "interrupted", "failed", "died")
 RESUMABLE = ("interrupted", "died", "failed")
+ROW_FIELDS = ("phase", "epoch", "seconds", "batches")  # a metrics.jsonl row's fields that are not metrics
 HEARTBEAT_SECONDS = 2.0
 HEARTBEAT_STALE = 30.0  # a run on another host is taken as died after this long without a heartbeat
 
@@ -85,6 +86,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def check_runs_dir(runs_dir: Path) -> Path:
+    """The runs folder, or one line on why no run can go there (checked before anything slow)."""
+    runs_dir = Path(runs_dir).expanduser()
+    if runs_dir.is_symlink() and not runs_dir.exists():
+        raise KerasTUIError(f"{runs_dir}: the runs folder is a broken symbolic link (to {os.readlink(runs_dir)})")
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise KerasTUIError(f"{runs_dir}: is a file, not a folder for runs")
+    existing = next((p for p in [runs_dir, *runs_dir.parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise KerasTUIError(f"{runs_dir}: cannot be created ({existing} is a file)")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise KerasTUIError(f"{runs_dir}: cannot be written ({existing} is not writable)")
+    return runs_dir
+
+
 class RunBusy(KerasTUIError):
     """Another process writes this run directory."""
 
@@ -115,9 +131,7 @@ class RunDir:
     @classmethod
     def create(cls, runs_dir: Path, preset_name: str) -> RunDir:
         """A new, empty run directory; two runs started in the same second get two."""
-        runs_dir = Path(runs_dir).expanduser()
-        if runs_dir.is_symlink() and not runs_dir.exists():
-            raise KerasTUIError(f"{runs_dir}: the runs folder is a broken symbolic link (to {os.readlink(runs_dir)})")
+        runs_dir = check_runs_dir(runs_dir)
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
@@ -255,7 +269,7 @@ class RunDir:
         try:
             if isinstance(event, EpochEnded):
                 line = {"phase": event.phase, "epoch": event.epoch + 1, "seconds": round(event.seconds, 4),
-                        **event.logs}
+                        **({"batches": event.batches} if event.batches is not None else {}), **event.logs}
                 with self.metrics_path.open("a", encoding="utf-8") as handle:
                     handle.write(json.dumps(line) + "\n")
             self._events.write(json.dumps(event_to_json(event)) + "\n")

@@ -97,6 +97,7 @@ class Trainer:
         self.run_dir: RunDir | None = run_dir  # given: a directory prepared by the launcher (or resumed)
         self.resume = resume and run_dir is not None
         self._resume_from: dict[str, Any] = {}  # the checkpoint's state.json when resuming
+        self.previous_seconds = 0.0  # resuming: the seconds the run's earlier processes trained
         self._last_report: dict[str, Any] | None = None
         self.result = RunResult(preset=preset.name or preset.title or "preset")
 
@@ -201,7 +202,7 @@ class Trainer:
                 raise
             raise KerasTUIError(located) from error
         finally:
-            self.result.seconds = time.perf_counter() - start
+            self.result.seconds = time.perf_counter() - start + self.previous_seconds
             if self.run_dir is not None:
                 self.run_dir.write_summary(_jsonable(self.result.to_json()))
         return self.result
@@ -224,7 +225,9 @@ class Trainer:
         if self._resume_from.get("phase") != "fine_tune":
             self._fit_phase("head", preset.fit.epochs)
             self._record_phase("head", preset.compile.learning_rate)
-            if self.result.status not in ("completed", "early_stopping") or self.stop_requested:
+            if self.stop_requested:  # asked between the phases (after the head's last batch)
+                self.result.status = self.stop_reason
+            if self.result.status not in ("completed", "early_stopping"):
                 return
         if transfer.fine_tune_last > 0 and transfer.fine_tune_epochs > 0:
             unfrozen = unfreeze_last(base, transfer.fine_tune_last)
@@ -246,7 +249,8 @@ class Trainer:
                                  **parameter_counts(self.model), "history": history, "status": self.result.status}
         if unfrozen is not None:
             phase["unfrozen_layers"] = unfrozen
-        if self.result.status != "nan":
+        if self.result.status not in ("nan", "interrupted") and not (self.stop_requested and
+                                                                  self.stop_reason == "interrupted"):
             self._last_report = evaluate(self.model, self._prepared[1], self.preset.fit.batch_size)
             phase["test"] = split_report(self._last_report)[0]
         self.result.phases.append(phase)
@@ -298,7 +302,7 @@ class Trainer:
 
     def _restore_progress(self) -> None:
         """Resuming: the epochs, history and phases of the checkpoint; logs cut back to it."""
-        from kerastui.core.runs import read_json, read_metrics
+        from kerastui.core.runs import ROW_FIELDS, read_json, read_metrics
 
         assert self.run_dir is not None
         phases = ("head", "fine_tune") if self.preset.transfer is not None else ("train",)
@@ -317,10 +321,13 @@ class Trainer:
         rows = read_metrics(self.run_dir.path)
         for row in rows:
             for key, value in row.items():
-                if key not in ("phase", "epoch", "seconds", "partial"):
+                if key not in ROW_FIELDS:
                     self.result.history.setdefault(key, []).append(math.nan if value is None else float(value))
         self.result.epochs_run = epoch
         self.result.phases = list(state.get("phases", []))
+        previous = read_json(self.run_dir.summary_path)
+        self.result.started = str(previous.get("started") or self.result.started)
+        self.previous_seconds = float(previous.get("seconds") or 0.0)
         self._resume_from = state
         self.emit(Notice(f"resumed after epoch {epoch} from the checkpoint in "
                          f"{self.run_dir.checkpoint_dir(state['phase'])}"))
@@ -535,12 +542,15 @@ def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> An
             self._epoch = 0
             self._epoch_start = time.perf_counter()
             self._last_emit = 0.0
+            self._batches = 0
 
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self._epoch = epoch
             self._epoch_start = time.perf_counter()
+            self._batches = 0
 
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            self._batches = batch + 1
             if trainer.stop_requested and self.reason is None:
                 self.reason = trainer.stop_reason
                 self.model.stop_training = True
@@ -566,7 +576,13 @@ def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> An
             loss = values.get("loss")
             if loss is not None and not math.isfinite(loss) and self.reason != "nan":
                 self._nan(f"loss became {loss} at epoch {epoch + 1}")
-            trainer.epoch_ended(EpochEnded(phase, epoch, values, time.perf_counter() - self._epoch_start))
+            # Stopped or interrupted mid-epoch, Keras still ends the epoch (validation included): it
+            # counts as an epoch, and says how many of its batches ran.
+            cut = self.reason in ("stopped", "interrupted") and 0 < self._batches < steps
+            if cut:
+                trainer.emit(Notice(f"epoch {epoch + 1} was cut short after {self._batches} of {steps} batches"))
+            trainer.epoch_ended(EpochEnded(phase, epoch, values, time.perf_counter() - self._epoch_start,
+                                           batches=self._batches if cut else None))
 
         def _nan(self, where: str) -> None:
             self.reason = "nan"
@@ -642,7 +658,7 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self._wait()
-            arrays = [np.array(v) for v in variables(self.model)]
+            arrays = [_numpy(v) for v in variables(self.model)]
             callbacks: dict[str, dict[str, Any]] = {}
             best = None
             for callback in kept:
@@ -693,6 +709,13 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
                 self._failed = error
 
     return [Checkpoint()]
+
+
+def _numpy(variable: Any) -> Any:
+    """A variable's values as a NumPy array of their own (TensorFlow's tensor read: faster than
+    ``np.array(variable)``, and a later update of the variable does not change it)."""
+    value: Any = getattr(variable, "value", None)
+    return value.numpy() if hasattr(value, "numpy") else np.array(variable)
 
 
 def _plain(value: Any) -> Any:

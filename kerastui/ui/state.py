@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
 from kerastui.core.metricnames import best_epoch
+from kerastui.core.runs import ROW_FIELDS
 
 if TYPE_CHECKING:
     from kerastui.core.training import RunResult
@@ -134,7 +135,7 @@ class RunState:
                 state.boundaries.append(row["epoch"] - 1)
             phase = row.get("phase")
             logs = {k: float(v) for k, v in row.items()
-                    if k not in ("phase", "epoch", "seconds") and isinstance(v, (int, float))}
+                    if k not in ROW_FIELDS and isinstance(v, (int, float))}
             state.apply(EpochEnded(phase or "train", int(row["epoch"]) - 1, logs, float(row.get("seconds", 0.0))))
         state.phase = phase or ""
         state.epochs_planned = state.epochs_done

@@ -288,11 +288,6 @@ def test_resume_after_a_signal_finishes_the_planned_epochs(signalled, name):
     assert len(list((snap.run / "checkpoints" / "train").glob("epoch-*.npz"))) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: after a real hang-up the final `kerastui: error: interrupted by SIGHUP` line (cli.py _run, "
-    "_error after result.status == 'interrupted') is written to the dead terminal through the rich "
-    "progress bar's sys.stderr proxy (ProgressPrinter.detach drops the Progress without stopping it): "
-    "OSError EIO, caught as an internal error, exit 1 instead of 129"))
 def test_closing_the_terminal_interrupts_the_run(tmp_path):
     """SIGHUP as a terminal sends it: the run is the session leader of a pseudo-terminal whose
     master side is closed; writes to the terminal fail from then on (EIO)."""
@@ -503,10 +498,6 @@ def test_a_transfer_run_resumes_in_fine_tuning(fine_tune_interrupted):
     assert snap.status["state"] == "completed"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: Trainer._fit_all returns after the head when stop_requested, but leaves result.status "
-    "'completed' (the head's), so run() evaluates, saves and reports completed: exit 0, state "
-    "'completed' after 1 of the planned epochs, fine-tuning silently skipped, nothing to resume"))
 def test_a_signal_between_the_phases_interrupts_the_run(tmp_path):
     """SIGTERM after the head's last batch, before fine-tuning starts (here: as the head's fit ends,
     delivered in this process to a RunProcess's handler) must still end the run interrupted."""

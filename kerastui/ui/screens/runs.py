@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.runs import RunInfo, default_runs_dir, list_runs, read_metrics
+from kerastui.core.runs import ROW_FIELDS, RunInfo, default_runs_dir, list_runs, read_metrics
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import plot_epochs
@@ -209,7 +209,7 @@ class RunsScreen(Workspace):
             history: dict[str, list[float]] = {}
             for row in rows:
                 for key, value in row.items():
-                    if key not in ("epoch", "phase", "seconds") and isinstance(value, (int, float)):
+                    if key not in ROW_FIELDS and isinstance(value, (int, float)):
                         history.setdefault(key, []).append(float(value))
             histories.append((run, history))
             metrics += [k for k in history if k not in metrics]
