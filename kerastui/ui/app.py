@@ -343,16 +343,30 @@ class KerasTUI(App[None]):
             return
         self.call_from_thread(self.attach, launched.run_dir.path, launched.process)
 
-    def attach(self, run_dir: Path, process: subprocess.Popen[bytes] | None = None, *, quiet: bool = False) -> None:
-        """Follow the run in ``run_dir``: its whole history drawn, then live until it ends."""
+    def attach(self, run_dir: Path, process: subprocess.Popen[bytes] | None = None, *, quiet: bool = False,
+               adopt: bool = False) -> None:
+        """Follow the run in ``run_dir``: its whole history drawn, then live until it ends.  ``adopt``:
+        a run found on disk brings its preset too (the workspaces show the settings it runs with)."""
         state = self.session.run_state
         if state is None or not state.running or self.session.run_dir is not None:
             state = RunState(status="running")  # a run found on disk, not the one just started here
+            if adopt:
+                self._adopt_preset(run_dir)
         self.session.attached(run_dir, state)
         if not quiet:
             self.notify(f"following {run_dir.name}: it runs on if kerastui closes", title="run", timeout=4)
         self.redraw_training(full=True)
         self._follow(run_dir, process)
+
+    def _adopt_preset(self, run_dir: Path) -> None:
+        from kerastui.core.runs import read_json
+
+        try:
+            preset = preset_files.load(run_dir / "preset.toml")
+        except KerasTUIError:
+            return  # the history is still drawn; the workspaces keep what they show
+        preset.name = str(read_json(run_dir / "status.json").get("preset") or preset.name)
+        self.open_preset(preset)
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def _follow(self, run_dir: Path, process: subprocess.Popen[bytes] | None) -> None:
@@ -545,14 +559,15 @@ class KerasTUI(App[None]):
         from kerastui.core.runs import live_runs
 
         if self.attach_to is not None:
-            self.attach(self.attach_to)
+            self.attach(self.attach_to, adopt=True)
             self.action_switch_workspace("train")
             return
         if self.deterministic or self.session.run_state is not None:
             return
         live = live_runs(self.runs_dir)
         if live:
-            self.attach(live[0].path, quiet=True)
+            # Its settings too, unless kerastui was opened with a preset to work on.
+            self.attach(live[0].path, quiet=True, adopt=self.session.preset.path is None)
             others = f" (and {len(live) - 1} more: h shows them)" if len(live) > 1 else ""
             self.notify(f"following live run {live[0].name}{others}", title="run", timeout=6)
 

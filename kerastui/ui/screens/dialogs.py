@@ -293,7 +293,7 @@ class QuitDialog(Dialog):
         with Vertical(classes="dialog", id="quit-body"):
             yield Label(f"{self.run} is running in its own process.")
             yield Label("It goes on without kerastui; `kerastui attach` follows it again.")
-            yield Label("l or enter: quit, leave it running · s: stop it and quit · escape: stay", classes="hint")
+            yield Label("l/enter: quit, it goes on · s: stop it, quit · esc: stay", classes="hint")
 
     def action_answer(self, choice: str | None) -> None:
         self.dismiss(choice)

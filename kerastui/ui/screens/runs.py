@@ -272,7 +272,7 @@ class RunsScreen(Workspace):
             return
         if run.live:
             if self.app.session.run_dir != run.path:
-                self.app.attach(run.path)
+                self.app.attach(run.path, adopt=True)
             self.app.action_switch_workspace("train")
             return
         try:
