@@ -277,6 +277,7 @@ def _print_check(result: CheckResult) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from kerastui.core.errors import KerasTUIError
     from kerastui.core.runs import RunDir
 
     run_dir = None
@@ -285,7 +286,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not run_dir.path.is_dir():
             _error(f"{run_dir.path}: no such run directory")
             return EXIT_ERROR
-    preset = _load_preset(args)
+    try:
+        preset = _load_preset(args)
+    except KerasTUIError as error:
+        if run_dir is not None:  # a run launched by the TUI: its status says why it never started
+            with contextlib.suppress(KerasTUIError):
+                run_dir.set_status(state="failed", outcome="failed", error=str(error), pid=os.getpid())
+        raise
     return _run(preset, args, run_dir=run_dir, model_path=args.model, trusted=args.trust_model)
 
 

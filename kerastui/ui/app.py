@@ -427,9 +427,10 @@ class KerasTUI(App[None]):
         state = status.get("state")
         summary = read_json(run.summary_path)
         if state == "died" or not summary:
-            self.post_message(TrainingFailed(
+            said = _last_error_line(run.output_path)  # a run process that refused to start says why there
+            self.post_message(TrainingFailed(said or (
                 f"the run process ended without a result (state {state}); see {run.output_path}"
-                + ("; r in Runs resumes it" if run.checkpoint_dir("train").parent.is_dir() else "")))
+                + ("; r in Runs resumes it" if run.checkpoint_dir("train").parent.is_dir() else ""))))
             return
         result = RunResult.from_json(summary)
         if state == "failed" and result.status != "nan":
@@ -623,6 +624,16 @@ class KerasTUI(App[None]):
         yield SystemCommand("Help", "Help for the focused widget (F1)", self.action_help)
         if isinstance(screen, Workspace):
             yield from screen.system_commands()
+
+
+def _last_error_line(path: Path) -> str | None:
+    """The last ``kerastui: error:`` line a run process wrote to its output log, without the prefix."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    found = [line for line in lines if line.startswith("kerastui: error: ")]
+    return found[-1].removeprefix("kerastui: error: ") if found else None
 
 
 def make_app(preset: str | Path | Preset | None = None, *, load_tensorflow: bool = True,

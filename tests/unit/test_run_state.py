@@ -162,3 +162,18 @@ def test_a_second_ctrl_c_aborts_at_once_and_the_status_counts_the_epochs_that_ra
     assert re.search(rf"interrupted (by SIGINT )?after {len(rows)} epoch\(s\)", err) and "kerastui resume" in err
     assert "Traceback" not in err
     assert Path(path / "checkpoints" / "train" / "state.json").is_file()
+
+
+def test_a_launched_run_whose_preset_fails_says_why_in_its_status_and_log(tmp_path) -> None:
+    run = RunDir.create(tmp_path, "broken")
+    run.preset_path.write_text("[fit]\nepochs = -3\n")
+    with run.output_path.open("wb") as log:
+        proc = subprocess.run([sys.executable, "-m", "kerastui", "train", str(run.preset_path), "--run-dir",
+                               str(run.path)], stdout=log, stderr=log, timeout=120)
+    assert proc.returncode == 1
+    status = run.status()
+    assert status["state"] == "failed" and "fit.epochs" in status["error"]
+    from kerastui.ui.app import _last_error_line
+
+    line = _last_error_line(run.output_path)  # what the TUI shows for a run that never started
+    assert line is not None and "fit.epochs" in line and str(run.preset_path) in line
