@@ -372,6 +372,9 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
             if trainer.result.summary and not args.json and not resume:
                 progress.note(trainer.result.summary)
             result = trainer.run()
+            # The end recorded while the lock is still held (a follower must never see "running"
+            # with no process behind it, which reads "died").
+            owner.finished(result)
     except KerasTUIError as error:
         progress.close()
         message = str(error) if isinstance(error, (PresetError,)) or str(error).startswith(preset.where) \
@@ -401,7 +404,6 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
         progress.close()
         if owner is not None:
             owner.__exit__(None, None, None)
-    owner.finished(result)
     result.seconds = time.perf_counter() - start + trainer.previous_seconds
     try:
         if args.json:
