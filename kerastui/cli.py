@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import signal
 import sys
@@ -242,6 +241,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         _error(str(error))
         return EXIT_ERROR
     from kerastui.core.check import check
+    from kerastui.core.runs import jsonable
 
     result = check(preset)
     result.seconds = time.perf_counter() - start
@@ -314,7 +314,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     """The run process: lock and status (as soon as there is a run directory), signals, training."""
     from kerastui.core.errors import KerasTUIError, PresetError, internal_error_line
     from kerastui.core.runproc import STOP_SIGNAL, RunProcess
-    from kerastui.core.runs import RunDir, check_runs_dir
+    from kerastui.core.runs import RunDir, check_runs_dir, jsonable
 
     start = time.perf_counter()
     progress = ProgressPrinter(quiet=args.json)
@@ -508,17 +508,6 @@ def cmd_attach(args: argparse.Namespace) -> int:
                                 "opens a finished one)")
         run_dir = find_run(str(live[0].path), args.runs_dir)
     return _open_tui([], attach=run_dir.path)
-
-
-def jsonable(value: Any) -> Any:
-    """Strict JSON: NaN and infinities become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 class ProgressPrinter:

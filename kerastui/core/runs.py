@@ -76,13 +76,14 @@ def read_json(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Strict JSON: NaN and infinities become null (in summaries, status files, ``--json`` output)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -218,7 +219,7 @@ class RunDir:
                 self._status = read_json(self.status_path)
             self._status.update(fields)
             self._status["heartbeat"] = round(time.time(), 3)
-            write_atomic(self.status_path, json.dumps(_jsonable(self._status)))
+            write_atomic(self.status_path, json.dumps(jsonable(self._status)))
 
     def start_heartbeat(self, every: float = HEARTBEAT_SECONDS) -> None:
         def beat() -> None:
@@ -436,7 +437,7 @@ class RunInfo:
         return self.status in RESUMABLE
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = _jsonable({
+        out: dict[str, Any] = jsonable({
             "run": self.name, "path": str(self.path), "state": self.status, "outcome": self.outcome,
             "preset": self.preset, "dataset": self.dataset, "started": self.started, "epochs": self.epochs,
             "epochs_planned": self.epochs_planned, "phase": self.phase, "pid": self.pid, "host": self.host,

@@ -24,7 +24,7 @@ from kerastui.core import datasets
 from kerastui.core.builder import BuiltModel, build_model, compile_model, parameter_counts, summary_text
 from kerastui.core.errors import KerasTUIError, ModelError, one_line, processing
 from kerastui.core.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
-from kerastui.core.runs import RunDir, default_runs_dir
+from kerastui.core.runs import RunDir, default_runs_dir, jsonable
 from kerastui.core.specs import Preset
 from kerastui.core.tfenv import load_keras
 
@@ -204,7 +204,7 @@ class Trainer:
         finally:
             self.result.seconds = time.perf_counter() - start + self.previous_seconds
             if self.run_dir is not None:
-                self.run_dir.write_summary(_jsonable(self.result.to_json()))
+                self.run_dir.write_summary(jsonable(self.result.to_json()))
         return self.result
 
     # ------------------------------------------------------------------ fitting
@@ -402,7 +402,7 @@ class Trainer:
             return
         _, data = self._prepared
         predictions = sample_predictions(self.model, data, SAMPLES)
-        write_atomic(self.run_dir.path / "predictions.json", json.dumps(_jsonable(predictions)))
+        write_atomic(self.run_dir.path / "predictions.json", json.dumps(jsonable(predictions)))
         if data.kind == "image":
             path = self.run_dir.path / "samples.npy"
             try:
@@ -701,7 +701,7 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
                             tmp.unlink()
                         raise KerasTUIError(f"{path}: cannot write the checkpoint ({error.strerror})") from None
                 previous = read_json(folder / "state.json").get("weights")
-                write_atomic(folder / "state.json", json.dumps(_jsonable(state)))
+                write_atomic(folder / "state.json", json.dumps(jsonable(state)))
                 if previous and previous != state["weights"]:
                     with contextlib.suppress(OSError):
                         (folder / str(previous)).unlink()
@@ -723,16 +723,6 @@ def _plain(value: Any) -> Any:
         return float(value) if not isinstance(value, (int, type(None))) else value
     except (TypeError, ValueError):
         return None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def train(preset: Preset, sinks: Iterable[Sink] = (), *, runs_dir: Path | None = None,
