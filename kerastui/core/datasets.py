@@ -4,10 +4,15 @@ Sources
     ``keras:mnist|fashion_mnist|cifar10|cifar100``  the real ``keras.datasets`` loaders and cache
     ``sklearn:iris|digits|wine|breast_cancer``      bundled with scikit-learn, always offline
     ``synthetic:classification|regression|images``  generated, learnable, seeded
-    ``npz:PATH`` ``csv:PATH`` ``images:DIR``        the user's files
+    ``npz:PATH`` ``npy:X.npy,Y.npy`` ``npy:DIR``   the user's arrays (memory-mapped, not read into RAM)
+    ``csv:PATH``                                    a table (delimiter sniffed, BOM, text labels, missing values)
+    ``images:DIR``                                  one sub-folder of images per class (streamed)
+    ``tfds:NAME``                                   TensorFlow Datasets, prepared in a data_dir (optional extra)
 
 Raw loads are cached in the process (keyed by everything that changes them), so a second run
-with the same source does not read or generate the data again.
+with the same source does not read or generate the data again.  Sources too large to hold as
+arrays (image folders, big memory-mapped arrays, TFDS) become :class:`Streams`: ``tf.data``
+pipelines that ``model.fit`` reads batch by batch.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import contextlib
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +52,7 @@ class RawData:
     y_train: np.ndarray
     x_test: np.ndarray | None
     y_test: np.ndarray | None
-    kind: str  # "image" | "tabular"
+    kind: str  # "image" | "tabular" | "sequence"
     task: str  # "classification" | "regression"
     class_names: list[str] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
@@ -56,8 +61,23 @@ class RawData:
 
 
 @dataclass
+class Streams:
+    """A source fed to Keras as ``tf.data`` pipelines rather than arrays held in memory."""
+
+    # (split, batch_size, shuffle) → a batched, prefetched tf.data.Dataset of (inputs, encoded labels);
+    # split is "train", "val" or "test".
+    make: Callable[[str, int, bool], Any]
+    counts: dict[str, int]  # samples per split: train, val, test
+    shape: tuple[int, ...]  # one sample as the model gets it
+    array: np.ndarray | None = None  # the memory-mapped source array the pipelines read, if any
+    class_counts: list[int] = field(default_factory=list)  # training samples per class, when known
+
+
+@dataclass
 class Dataset:
-    """Prepared splits, ready for ``model.fit``."""
+    """Prepared splits, ready for ``model.fit`` (arrays, or :class:`Streams` for large sources:
+    then ``x_train``/``x_val`` are empty, ``x_test`` holds the first test samples only, and the
+    labels are the whole splits' where the source knows them)."""
 
     source: str
     kind: str
@@ -75,6 +95,8 @@ class Dataset:
     feature_names: list[str] = field(default_factory=list)
     # (mean, std) of the training features when normalised: a typed row is scaled the same way.
     feature_scale: tuple[np.ndarray, np.ndarray] | None = None
+    stream: Streams | None = None
+    corrupt: list[str] = field(default_factory=list)  # files the source's scan found unreadable (left out)
 
     def scale_row(self, values: ArrayLike) -> np.ndarray:
         """One tabular sample as the user wrote it → the model's input (normalised like training)."""
@@ -90,7 +112,23 @@ class Dataset:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        if self.stream is not None:
+            return tuple(self.stream.shape)
         return tuple(int(d) for d in self.x_train.shape[1:])
+
+    @property
+    def train_count(self) -> int:
+        return self.stream.counts["train"] if self.stream is not None else len(self.x_train)
+
+    @property
+    def val_count(self) -> int:
+        if self.stream is not None:
+            return self.stream.counts["val"]
+        return len(self.x_val) if self.x_val is not None else 0
+
+    @property
+    def test_count(self) -> int:
+        return self.stream.counts["test"] if self.stream is not None else len(self.x_test)
 
     @property
     def num_classes(self) -> int:
@@ -102,11 +140,15 @@ class Dataset:
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "source": self.source, "kind": self.kind, "task": self.task,
-            "input_shape": list(self.input_shape), "train": int(len(self.x_train)),
-            "val": int(len(self.x_val)) if self.x_val is not None else 0, "test": int(len(self.x_test)),
+            "input_shape": list(self.input_shape), "train": self.train_count,
+            "val": self.val_count, "test": self.test_count,
             "dtype": str(self.x_train.dtype), "label_mode": self.label_mode,
             "load_seconds": round(self.load_seconds, 3),
         }
+        if self.stream is not None:
+            out["streamed"] = True
+        if self.corrupt:
+            out["corrupt"] = list(self.corrupt)
         if self.task == "classification":
             out["classes"] = self.num_classes
             out["class_names"] = list(self.class_names)
@@ -147,6 +189,17 @@ def describe(spec: DataSpec, base_dir: Path | None = None) -> DataInfo:
         task = "regression" if name == "regression" else "classification"
         classes = 0 if task == "regression" else _kept_classes(spec, spec.num_classes or 3)
         return DataInfo("tabular", task, (spec.features or 20,), classes, True)
+    if scheme == "images":  # a scan of the folder: no image is decoded
+        from kerastui.core.imagefolder import scan_folder, target_size
+
+        found = scan_folder(_resolve_path(name, base_dir))
+        return DataInfo("image", "classification", (*target_size(spec, found), 3),
+                        _kept_classes(spec, len(found.classes)), True)
+    if scheme == "tfds":
+        from kerastui.core.tfds_source import describe_tfds
+
+        info = describe_tfds(spec, name)
+        return replace(info, num_classes=_kept_classes(spec, info.num_classes))
     raw = load_raw(spec, base_dir)
     classes = len(raw.class_names) if raw.task == "classification" else 0
     return DataInfo(raw.kind, raw.task, tuple(raw.x_train.shape[1:]), _kept_classes(spec, classes), True)
@@ -170,11 +223,16 @@ def load_raw(spec: DataSpec, base_dir: Path | None = None) -> RawData:
     key: tuple[Any, ...] = (scheme, name)
     if scheme == "synthetic":
         key += (spec.samples, spec.features, spec.num_classes, tuple(spec.image_shape or ()), spec.noise, spec.seed)
+    elif scheme == "npy":
+        stats = []
+        for file in _npy_files(name, base_dir).values():
+            stats.append((str(file), file.stat().st_mtime_ns if file.exists() else None))
+        key = (scheme, tuple(stats), spec.kind)
     elif scheme in FILE_SOURCES:
         path = _resolve_path(name, base_dir)
         stat = path.stat() if path.exists() else None
         key = (scheme, str(path), stat.st_mtime_ns if stat else None, spec.label_column,
-               tuple(spec.resize or ()))
+               tuple(spec.resize or ()), spec.kind, spec.missing)
     if key in _CACHE:
         return _CACHE[key]
     start = time.perf_counter()
@@ -182,8 +240,12 @@ def load_raw(spec: DataSpec, base_dir: Path | None = None) -> RawData:
         "keras": _load_keras, "sklearn": _load_sklearn, "synthetic": _load_synthetic,
         "npz": _load_npz, "csv": _load_csv, "images": _load_image_dir,
     }
+    if scheme == "tfds":
+        raise DatasetError(f"{spec.source}: TensorFlow Datasets are streamed; they have no raw arrays")
     loader = loaders[scheme]
-    if scheme in FILE_SOURCES:
+    if scheme == "npy":
+        raw = _load_npy(spec, name, base_dir)
+    elif scheme in FILE_SOURCES:
         raw = loader(spec, _resolve_path(name, base_dir))
     else:
         raw = loader(spec, name)
@@ -310,30 +372,131 @@ def _need_file(path: Path, what: str, scheme: str) -> None:
 def _load_npz(spec: DataSpec, path: Path) -> RawData:
     _need_file(path, "file", "npz")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        arrays = _npz_arrays(path)
     except Exception as error:  # noqa: BLE001
         raise DatasetError(f"npz:{path}: not a readable .npz file ({error})") from None
+    return _arrays_raw(spec, f"npz:{path}", arrays)
+
+
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The members of an .npz: stored (uncompressed, as ``np.savez`` writes them) members memory-mapped
+    in place, compressed ones read (``np.load`` would read every member into memory)."""
+    import struct
+    import zipfile
+
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as handle:
+        for info in archive.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if info.compress_type != zipfile.ZIP_STORED:
+                with archive.open(info) as member:
+                    out[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
+            handle.seek(info.header_offset)
+            local = handle.read(30)
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            handle.seek(info.header_offset + 30 + name_len + extra_len)
+            out[name] = _memmap_npy(handle, path)
+    return out
+
+
+def _memmap_npy(handle: Any, path: Path) -> np.ndarray:
+    """The .npy array starting at ``handle``'s position, memory-mapped (read if it holds objects)."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects (pickled), which kerastui does not load")
+    if not shape or int(np.prod(shape)) == 0:
+        return np.zeros(shape, dtype)
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape, order="F" if fortran else "C", offset=handle.tell())
+
+
+def _npy_files(text: str, base_dir: Path | None) -> dict[str, Path]:
+    """``npy:X.npy,Y.npy`` or ``npy:DIR`` (x.npy/y.npy, or x_train.npy/y_train.npy and optionally the tests)."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) == 2:
+        return {"x": _resolve_path(parts[0], base_dir), "y": _resolve_path(parts[1], base_dir)}
+    if len(parts) != 1:
+        raise DatasetError(f"npy:{text}: expected npy:X.npy,Y.npy or npy:FOLDER")
+    folder = _resolve_path(parts[0], base_dir)
+    _need_file(folder, "folder", "npy")
+    if not folder.is_dir():
+        raise DatasetError(f"npy:{folder}: expected a folder with x.npy and y.npy, or npy:X.npy,Y.npy")
+    found = {p.stem: p for p in folder.glob("*.npy")}
+    return found
+
+
+def _load_npy(spec: DataSpec, text: str, base_dir: Path | None) -> RawData:
+    files = _npy_files(text, base_dir)
+    arrays: dict[str, np.ndarray] = {}
+    for key, file in files.items():
+        _need_file(file, "file", "npy")
+        try:
+            arrays[key] = np.load(file, mmap_mode="r", allow_pickle=False)
+        except Exception as error:  # noqa: BLE001
+            raise DatasetError(f"npy:{file}: not a readable .npy file ({error})") from None
+    return _arrays_raw(spec, f"npy:{text}", arrays)
+
+
+def _arrays_raw(spec: DataSpec, where: str, arrays: dict[str, np.ndarray]) -> RawData:
+    """x/y (and x_test/y_test) arrays → RawData; x stays memory-mapped, the labels are read."""
     if "x_train" in arrays and "y_train" in arrays:
         x, y = arrays["x_train"], arrays["y_train"]
         xt, yt = arrays.get("x_test"), arrays.get("y_test")
     elif "x" in arrays and "y" in arrays:
         x, y, xt, yt = arrays["x"], arrays["y"], None, None
     else:
-        raise DatasetError(f"npz:{path}: expected arrays x_train/y_train (and x_test/y_test) or x/y, "
+        raise DatasetError(f"{where}: expected arrays x_train/y_train (and x_test/y_test) or x/y, "
                            f"found {', '.join(arrays) or 'none'}")
     if len(x) != len(y):
-        raise DatasetError(f"npz:{path}: x has {len(x)} samples but y has {len(y)}")
+        raise DatasetError(f"{where}: x has {len(x)} samples but y has {len(y)}")
     if (xt is None) != (yt is None):
-        raise DatasetError(f"npz:{path}: has {'x_test' if xt is not None else 'y_test'} without "
+        raise DatasetError(f"{where}: has {'x_test' if xt is not None else 'y_test'} without "
                            f"{'y_test' if xt is not None else 'x_test'}; give both or neither")
     if xt is not None and yt is not None and len(xt) != len(yt):
-        raise DatasetError(f"npz:{path}: x_test has {len(xt)} samples but y_test has {len(yt)}")
-    kind = "image" if x.ndim >= 3 else "tabular"
+        raise DatasetError(f"{where}: x_test has {len(xt)} samples but y_test has {len(yt)}")
+    if xt is not None and xt.shape[1:] != x.shape[1:]:
+        raise DatasetError(f"{where}: x_test's samples are {list(xt.shape[1:])}, x's {list(x.shape[1:])}")
+    kind = _array_kind(spec, where, x)
+    if kind == "tabular" and x.ndim > 2:
+        x = x.reshape(len(x), -1)
+        xt = None if xt is None else xt.reshape(len(xt), -1)
+    y, yt = np.asarray(y), None if yt is None else np.asarray(yt)  # labels are small: read them
     task, y_all, names = _labels(np.concatenate([y, yt]) if yt is not None else y)
     y, yt = (y_all[: len(y)], y_all[len(y):]) if yt is not None else (y_all, None)
-    pixel_max = 255.0 if x.dtype == np.uint8 else float(np.max(x)) if kind == "image" and x.size else None
+    pixel_max = None
+    if kind == "image":
+        pixel_max = 255.0 if x.dtype == np.uint8 else _chunked_max(x) if x.size else None
     return RawData(x, y, xt, yt, kind, task, names, pixel_max=pixel_max)
+
+
+def _array_kind(spec: DataSpec, where: str, x: np.ndarray) -> str:
+    """data.kind, checked against the array's shape; else the guess: (N, F) tabular, (N, T, F)
+    sequences (uint8 (N, H, W): grey images), (N, H, W, C) images."""
+    if spec.kind is None:
+        if x.ndim >= 4:
+            return "image"
+        if x.ndim == 3:
+            return "image" if x.dtype == np.uint8 else "sequence"
+        return "tabular"
+    if spec.kind == "sequence" and x.ndim != 3:
+        raise DatasetError(f"data.kind: \"sequence\" needs x of shape (samples, steps, features); "
+                           f"{where} has {list(x.shape)}")
+    if spec.kind == "image" and x.ndim not in (3, 4):
+        raise DatasetError(f"data.kind: \"image\" needs x of shape (samples, height, width(, channels)); "
+                           f"{where} has {list(x.shape)}")
+    if spec.kind == "tabular" and x.ndim < 2:
+        raise DatasetError(f"data.kind: \"tabular\" needs x of shape (samples, features); {where} has "
+                           f"{list(x.shape)}")
+    return spec.kind
+
+
+def _chunked_max(x: np.ndarray, rows: int = 4096) -> float:
+    """The largest value of a (memory-mapped) array, read a slab at a time."""
+    return float(max(np.max(x[i:i + rows]) for i in range(0, len(x), rows)))
 
 
 def _labels(y: np.ndarray) -> tuple[str, np.ndarray, list[str]]:
@@ -357,36 +520,90 @@ def _labels(y: np.ndarray) -> tuple[str, np.ndarray, list[str]]:
     return "classification", idx.astype("int64"), [str(v) for v in values]
 
 
+MISSING = ("", "na", "n/a", "nan", "null", "none", "?", "-")
+CSV_DELIMITERS = ",;\t|"
+
+
 def _load_csv(spec: DataSpec, path: Path) -> RawData:
     import csv
 
     _need_file(path, "file", "csv")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
+        # utf-8-sig: a byte-order mark written by Excel and others is not part of the first name.
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            sample = handle.read(65536)
+            handle.seek(0)
+            try:
+                dialect: Any = csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS)
+            except csv.Error:
+                dialect = csv.excel
+            rows = list(csv.reader(handle, dialect))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DatasetError(f"csv:{path}: cannot read ({error})") from None
-    if len([r for r in rows if r]) < 3:
-        raise DatasetError(f"csv:{path}: needs a header row and at least two data rows")
-    header = rows[0]
-    numbered = [(n, r) for n, r in enumerate(rows[1:], start=2) if r]
-    column = spec.label_column or header[-1]
-    if column not in header:
-        raise DatasetError(f"csv:{path}: label column {column!r} not in the header ({', '.join(header)})")
-    li = header.index(column)
+    numbered = [(n, [v.strip() for v in r]) for n, r in enumerate(rows, start=1) if r and any(v.strip() for v in r)]
+    if not numbered:
+        raise DatasetError(f"csv:{path}: the file is empty")
+    width = len(numbered[0][1])
+    if width < 2:
+        raise DatasetError(f"csv:{path}: line {numbered[0][0]} parses as one column ({numbered[0][1][0][:40]!r}); "
+                           "expected a label and at least one feature separated by , ; tab or |")
+    column = spec.label_column
+    has_header = not isinstance(column, int) or not all(_is_float(v) or v.lower() in MISSING
+                                                          for v in numbered[0][1])
+    if has_header:
+        header = numbered[0][1]
+        numbered = numbered[1:]
+    else:
+        header = [f"x{i}" for i in range(width)]
+    if len(numbered) < 2:
+        raise DatasetError(f"csv:{path}: needs {'a header row and ' if has_header else ''}at least two data rows")
+    if isinstance(column, int):
+        if not -width <= column < width:
+            raise DatasetError(f"csv:{path}: label_column {column} is out of range; the rows have {width} columns")
+        li = column % width
+    else:
+        name = column or header[-1]
+        if name not in header:
+            raise DatasetError(f"csv:{path}: label column {name!r} not in the header ({', '.join(header)})")
+        li = header.index(name)
+    if not has_header:
+        header[li] = "label"
     features = [h for i, h in enumerate(header) if i != li]
     x = np.empty((len(numbered), len(features)), dtype="float32")
+    keep = np.ones(len(numbered), dtype=bool)
     labels = []
     for k, (r, row) in enumerate(numbered):
-        if len(row) != len(header):
-            raise DatasetError(f"csv:{path}: line {r} has {len(row)} fields, the header has {len(header)}")
-        values = [v for i, v in enumerate(row) if i != li]
-        try:
-            x[k] = [float(v) for v in values]
-        except ValueError:
-            bad = next(v for v in values if not _is_float(v))
-            raise DatasetError(f"csv:{path}: line {r}: {bad!r} is not a number") from None
+        if len(row) != width:
+            raise DatasetError(f"csv:{path}: line {r} has {len(row)} fields, "
+                               f"{'the header has' if has_header else 'the first line has'} {width}")
+        if row[li].lower() in MISSING:
+            if spec.missing != "drop":
+                raise DatasetError(f"csv:{path}: line {r}, column {header[li]!r}: the label is missing "
+                                   "(set data.missing = \"drop\" to leave such rows out)")
+            keep[k] = False
+        for j, (i, v) in enumerate((i, v) for i, v in enumerate(row) if i != li):
+            if v.lower() in MISSING:
+                if spec.missing == "error":
+                    raise DatasetError(f"csv:{path}: line {r}, column {header[i]!r}: missing value "
+                                       "(set data.missing = \"drop\" or \"mean\")")
+                x[k, j] = np.nan
+                if spec.missing == "drop":
+                    keep[k] = False
+                continue
+            try:
+                x[k, j] = float(v)
+            except ValueError:
+                raise DatasetError(f"csv:{path}: line {r}, column {header[i]!r}: {v!r} is not a number") from None
         labels.append(row[li])
+    x = x[keep]
+    labels = [v for v, kept in zip(labels, keep, strict=True) if kept]
+    if len(labels) < 2:
+        raise DatasetError(f"csv:{path}: fewer than two rows are left once rows with missing values are dropped")
+    if spec.missing == "mean":
+        counted = np.maximum((~np.isnan(x)).sum(axis=0), 1)
+        means = np.nansum(x, axis=0) / counted  # a column with no value at all: 0
+        rows_nan, cols_nan = np.where(np.isnan(x))
+        x[rows_nan, cols_nan] = means[cols_nan]
     arr = np.array(labels)
     if all(_is_float(v) for v in labels):
         arr = arr.astype("float64")
@@ -488,13 +705,31 @@ def prepare(
     image_size: tuple[int, int] | None = None,
     rgb: bool = False,
     preprocess: Callable[[np.ndarray], np.ndarray] | None = None,
+    cache_dir: Path | None = None,
 ) -> Dataset:
     """Load (cached) and split, scale and shape the data for a model.
 
     ``image_size``/``rgb``/``preprocess`` come from a transfer base: images are resized, grey
     images get three channels, and the base's ``preprocess_input`` replaces plain scaling.
+    Image folders, TFDS and large memory-mapped arrays come back as :class:`Streams`
+    (``cache_dir``: where ``data.cache = "file"`` keeps decoded samples, e.g. the run directory).
     """
+    scheme, name = parse_source(spec.source)
+    if scheme == "images":
+        from kerastui.core.imagefolder import prepare_folder
+
+        return prepare_folder(spec, _resolve_path(name, base_dir), loss=loss, image_size=image_size, rgb=rgb,
+                              preprocess=preprocess, cache_dir=cache_dir)
+    if scheme == "tfds":
+        from kerastui.core.tfds_source import prepare_tfds
+
+        return prepare_tfds(spec, name, loss=loss, image_size=image_size, rgb=rgb, preprocess=preprocess,
+                            cache_dir=cache_dir)
     raw = load_raw(spec, base_dir)
+    if scheme in ("npz", "npy") and streams_arrays(spec, raw):
+        from kerastui.core.streaming import prepare_array_streams
+
+        return prepare_array_streams(spec, raw, loss=loss, image_size=image_size, rgb=rgb, preprocess=preprocess)
     rng = np.random.default_rng(spec.seed)
     x, y, xt, yt = raw.x_train, raw.y_train, raw.x_test, raw.y_test
     class_names = list(raw.class_names)
@@ -555,6 +790,58 @@ def prepare(
         class_names=class_names, label_mode=mode, load_seconds=raw.load_seconds,
         feature_names=list(raw.feature_names), feature_scale=feature_scale,
     )
+
+
+# Arrays larger than this are streamed from their memory map rather than copied into splits.
+STREAM_BYTES = 512 * 2**20
+
+
+def streams_arrays(spec: DataSpec, raw: RawData) -> bool:
+    """Whether ``raw``'s arrays are fed as a stream: data.stream, else when x is memory-mapped and large."""
+    if spec.stream is not None:
+        return spec.stream
+    return isinstance(raw.x_train, np.memmap) and raw.x_train.nbytes > STREAM_BYTES
+
+
+def plan_splits(spec: DataSpec, y: np.ndarray, yt: np.ndarray | None, total: int, *, stratify: bool,
+                val_given: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    """Index-level splits (of samples, or files): ``(y, yt, train, val, test)`` with the labels renumbered
+    for data.classes (-1: left out), train/val indices into ``y`` and test indices into ``yt`` (or ``y``
+    when the source has no test split).  Deterministic by data.seed, stratified by class."""
+    rng = np.random.default_rng(spec.seed)
+    train = np.arange(len(y))
+    test = np.arange(len(yt)) if yt is not None else np.zeros(0, "int64")
+    if spec.classes:
+        lut = np.full(max(total, 1), -1, dtype="int64")
+        lut[spec.classes] = np.arange(len(spec.classes))
+        y = lut[y]
+        train = np.flatnonzero(y >= 0)
+        if yt is not None:
+            yt = lut[yt]
+            test = np.flatnonzero(yt >= 0)
+        if len(train) == 0:
+            raise DatasetError(f"data.classes: {spec.classes} keeps no sample of {spec.source}")
+    if yt is None:
+        if spec.test_split <= 0:
+            raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, "
+                               "so test_split must be > 0")
+        first, second = _split(y[train], spec.test_split, rng, stratify)
+        train, test = train[first], train[second]
+        if len(train) == 0 or len(test) == 0:
+            raise DatasetError(f"data.test_split: {len(first) + len(second):,} sample(s) of {spec.source} leave "
+                               f"{'no test' if len(test) == 0 else 'no training'} sample (test_split = "
+                               f"{spec.test_split}); use more samples")
+    if spec.limit:
+        train = train[_take(y[train], spec.limit, rng, stratify)]
+        test_labels = yt if yt is not None else y
+        test = test[_take(test_labels[test], max(spec.limit // 4, 1), rng, stratify)]
+    val = np.zeros(0, "int64")
+    if not val_given and spec.validation_split > 0 and len(train) >= 4:
+        first, second = _split(y[train], spec.validation_split, rng, stratify)
+        train, val = train[first], train[second]
+    else:
+        train = train[rng.permutation(len(train))]
+    return y, yt, train, val, test
 
 
 def _check_image_size(x: np.ndarray, xv: np.ndarray | None, xt: np.ndarray, size: tuple[int, int] | None,
@@ -693,6 +980,8 @@ def class_counts(data: Dataset) -> list[int]:
     """Training samples per class (classification), from the encoded labels."""
     if data.task != "classification":
         return []
+    if data.stream is not None and (data.stream.class_counts or not len(data.y_train)):
+        return list(data.stream.class_counts)
     y = np.asarray(data.y_train)
     labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1).astype("int64")
     counts: list[int] = np.bincount(labels, minlength=data.num_classes).tolist()
@@ -713,7 +1002,19 @@ class Preview:
 def preview(spec: DataSpec, *, loss: str = "categorical_crossentropy", base_dir: Path | None = None,
             count: int = 8) -> Preview:
     start = time.perf_counter()
+    scheme, name = parse_source(spec.source)
+    if scheme == "images":  # from a scan: only the samples shown are decoded, TensorFlow is not loaded
+        from kerastui.core.imagefolder import preview_folder
+
+        return preview_folder(spec, _resolve_path(name, base_dir), loss=loss, count=count)
     data = prepare(spec, loss=loss, base_dir=base_dir)
+    if data.stream is not None and scheme == "tfds":
+        summary = data.summary()
+        summary["total_seconds"] = round(time.perf_counter() - start, 3)
+        summary["dtype_raw"] = str(data.x_test.dtype)
+        shown = data.x_test[:count]
+        labels = [data.class_names[int(v)] for v in data.labels_test[:count]]
+        return Preview(summary, class_counts(data), shown if data.kind != "image" else _unit(shown), labels, [])
     raw = load_raw(spec, base_dir)
     summary = data.summary()
     summary["total_seconds"] = round(time.perf_counter() - start, 3)
@@ -729,3 +1030,9 @@ def preview(spec: DataSpec, *, loss: str = "categorical_crossentropy", base_dir:
     labels = [names[int(v)] if raw.task == "classification" and int(v) < len(names) else f"{float(v):.3g}"
               for v in raw.y_train[idx]]
     return Preview(summary, class_counts(data), samples, labels, list(raw.feature_names))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    from kerastui.core.evaluation import display_images
+
+    return display_images(x) if len(x) else x

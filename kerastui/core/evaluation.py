@@ -5,29 +5,61 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from kerastui.core.datasets import Dataset
+from kerastui.core.specs import ObjectSpec
 
 
 def evaluate(model: Any, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
     """One prediction pass over the test split; the compiled loss and metrics come from it."""
-    predictions = model.predict(data.x_test, batch_size=batch_size, verbose=0)
+    if data.stream is not None:
+        predictions, data = _predict_stream(model, data, batch_size)
+    else:
+        predictions = model.predict(data.x_test, batch_size=batch_size, verbose=0)
     return report_from_predictions(predictions, data, compiled_metrics(model, data.y_test, predictions))
 
 
-def evaluate_predictions(predictions: Any, data: Dataset, loss: str | None = None) -> dict[str, Any]:
+def _predict_stream(model: Any, data: Dataset, batch_size: int) -> tuple[np.ndarray, Dataset]:
+    """Predictions over a streamed test split, with the labels read alongside them (a file the pipeline
+    could not decode is left out of both)."""
+    assert data.stream is not None
+    outputs, encoded = [], []
+    for x, y in data.stream.make("test", batch_size, False):
+        outputs.append(np.asarray(model.predict_on_batch(x)))
+        encoded.append(np.asarray(y))
+    if not outputs:
+        return np.zeros((0, max(data.num_classes, 1)), "float32"), data
+    predictions = np.concatenate(outputs)
+    y_test = np.concatenate(encoded)
+    if data.label_mode == "categorical":
+        labels = y_test.argmax(axis=1)
+    elif data.label_mode in ("binary", "sparse"):
+        labels = y_test.reshape(len(y_test), -1)[:, 0].astype("int64")
+    else:
+        labels = y_test
+    return predictions, replace(data, y_test=y_test, labels_test=labels)
+
+
+def evaluate_predictions(predictions: Any, data: Dataset, loss: str | ObjectSpec | None = None) -> dict[str, Any]:
     """The report for predictions of a model with no compiled metrics (a SavedModel export):
     the loss named in the preset, then the same classification/regression figures."""
     numbers: dict[str, Any] = {}
+    if data.stream is not None and len(predictions) < len(data.labels_test):
+        # A streamed source keeps only its first test samples as an array: those were predicted.
+        count = len(predictions)
+        data = replace(data, y_test=data.y_test[:count], labels_test=data.labels_test[:count])
     if loss:
+        from kerastui.core.kerasobjects import make_loss
         from kerastui.core.tfenv import load_keras
 
         keras = load_keras()
-        value = keras.losses.get(loss)(data.y_test, np.asarray(predictions))
+        function = keras.losses.get(loss) if isinstance(loss, str) else make_loss(loss)  # a table: its class
+        value = function(data.y_test, np.asarray(predictions))
         numbers["loss"] = _num(keras.ops.mean(value))
     return report_from_predictions(predictions, data, numbers)
 

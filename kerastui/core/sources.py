@@ -31,7 +31,8 @@ SKLEARN_DATASETS = {
     "breast_cancer": ((30,), 2, "tabular"),
 }
 SYNTHETIC = ("classification", "regression", "images")
-FILE_SOURCES = ("npz", "csv", "images")
+# npy:X.npy,Y.npy (or npy:DIR holding x.npy/y.npy or x_train.npy/y_train.npy/x_test.npy/y_test.npy)
+FILE_SOURCES = ("npz", "npy", "csv", "images")
 OFFLINE_FALLBACK = "sklearn:digits or synthetic:images"
 
 
@@ -51,9 +52,12 @@ def parse_source(source: str) -> tuple[str, str]:
                            f"known: {', '.join(SKLEARN_DATASETS)}")
     if scheme == "synthetic" and rest not in SYNTHETIC:
         raise DatasetError(f"data.source {source!r}: unknown synthetic dataset; known: {', '.join(SYNTHETIC)}")
-    if scheme not in ("keras", "sklearn", "synthetic", *FILE_SOURCES):
+    if scheme == "tfds" and not rest.split("/")[0].isidentifier():
+        raise DatasetError(f"data.source {source!r}: expected tfds:NAME (a TensorFlow Datasets name, "
+                           "e.g. tfds:mnist or tfds:mnist/3.0.1)")
+    if scheme not in ("keras", "sklearn", "synthetic", "tfds", *FILE_SOURCES):
         raise DatasetError(f"data.source {source!r}: unknown scheme {scheme!r}; "
-                           "use keras, sklearn, synthetic, npz, csv or images")
+                           "use keras, sklearn, synthetic, tfds, npz, npy, csv or images")
     return scheme, rest
 
 
@@ -68,4 +72,23 @@ def keras_cached(name: str) -> bool:
 
 def all_sources() -> list[str]:
     return ([f"keras:{n}" for n in KERAS_DATASETS] + [f"sklearn:{n}" for n in SKLEARN_DATASETS]
-            + [f"synthetic:{n}" for n in SYNTHETIC] + [f"{s}:PATH" for s in FILE_SOURCES])
+            + [f"synthetic:{n}" for n in SYNTHETIC] + [f"{s}:PATH" for s in FILE_SOURCES] + ["tfds:NAME"])
+
+
+def tfds_data_dir(data_dir: str | None) -> Path:
+    """Where TensorFlow Datasets keeps prepared datasets: data.data_dir, $TFDS_DATA_DIR or ~/tensorflow_datasets."""
+    text = data_dir or os.environ.get("TFDS_DATA_DIR") or str(Path.home() / "tensorflow_datasets")
+    return Path(text).expanduser()
+
+
+def tfds_prepared(data_dir: str | None = None) -> list[str]:
+    """NAME/VERSION of every dataset prepared under a TFDS data_dir (a folder holding dataset_info.json)."""
+    root = tfds_data_dir(data_dir)
+    found = []
+    try:
+        for info in sorted(root.glob("*/*/dataset_info.json")) + sorted(root.glob("*/*/*/dataset_info.json")):
+            parts = info.parent.relative_to(root).parts
+            found.append("/".join(parts))
+    except OSError:
+        return []
+    return found

@@ -466,7 +466,8 @@ def test_describe_offline_sources(tmp_path: Path):
     path = tmp_path / "d.npz"
     np.savez(path, x=np.zeros((10, 3, 4)), y=np.arange(10) % 5)
     npz = datasets.describe(DataSpec(source=f"npz:{path}"))
-    assert (npz.kind, npz.shape, npz.num_classes) == ("image", (3, 4), 5)
+    # Issue 13: a float (N, T, F) array is sequences (uint8 (N, H, W) stays grey images).
+    assert (npz.kind, npz.shape, npz.num_classes) == ("sequence", (3, 4), 5)
 
 
 # --------------------------------------------------------------------------- caching

@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from kerastui.core.errors import KerasTUIError, user_message
 from kerastui.ui.messages import PresetOpened
@@ -25,6 +25,7 @@ from kerastui.ui.widgets.form import Form, field_row
 from kerastui.ui.widgets.predictions import predictions_view
 from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tables import add_rows, set_columns
+from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if TYPE_CHECKING:
     from kerastui.core.builder import LayerRow
@@ -149,7 +150,7 @@ class SaveLoadScreen(Workspace):
         self.results: list[SaveResult] = []  # the last save's files, as the verify table shows them
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield WorkspaceTabs("saveload")
         with Horizontal(id="saveload-body"):
             with Form(id="saveload-side"):
                 yield Label("[b]Save[/b]")
@@ -250,7 +251,7 @@ class SaveLoadScreen(Workspace):
         from kerastui.core.training import prepare_data
 
         preset = self.app.session.current_preset()
-        key = (repr(preset.data), preset.compile.loss, repr(preset.transfer))
+        key = (repr(preset.data), repr(preset.compile.loss), repr(preset.transfer))
         trained = self.app.session.trained_data()
         if trained is not None:
             return trained
@@ -453,13 +454,15 @@ class SaveLoadScreen(Workspace):
             data = self._dataset()
             if fmt == "savedmodel" or getattr(model, "compiled", True) is False:
                 report = evaluate_predictions(predict(model, data.x_test, fmt), data, preset.compile.loss)
+                count = len(data.x_test)  # a streamed source: its first test samples
             else:
                 report = evaluate(model, data)
+                count = data.test_count
         except Exception as error:  # noqa: BLE001 - one line in the workspace, never a traceback
             self._failed("evaluate", error)
             return
         numbers, _ = split_report(report)
-        self.app.call_from_thread(self._evaluated, numbers, len(data.x_test))
+        self.app.call_from_thread(self._evaluated, numbers, count)
 
     def _evaluated(self, numbers: dict, count: int) -> None:
         table = Table(title=f"test split ({count} samples)", title_justify="left", box=None, pad_edge=False)

@@ -1,0 +1,133 @@
+"""Arrays fed to Keras batch by batch: ``tf.data`` over sample indices that reads each batch from the
+(memory-mapped) array, so a 10 GB ``npy``/``npz`` is never copied whole into RAM.  Splits are index
+arrays; scaling (pixel range, or the training split's mean and standard deviation, computed a slab
+at a time) is applied per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from kerastui.core.datasets import (
+    Dataset,
+    RawData,
+    Streams,
+    _encode,
+    check_labels,
+    plan_splits,
+)
+from kerastui.core.specs import DataSpec
+
+TEST_SAMPLES = 256  # test samples kept as an array (predictions shown, saved models verified)
+SLAB = 4096  # rows read at a time when computing statistics
+
+
+def prepare_array_streams(spec: DataSpec, raw: RawData, *, loss: str, image_size: tuple[int, int] | None = None,
+                          rgb: bool = False, preprocess: Callable[..., Any] | None = None) -> Dataset:
+    from kerastui.core.tfenv import load_keras
+
+    load_keras()
+    import tensorflow as tf
+
+    class_names = list(raw.class_names)
+    mode = check_labels(spec, loss, raw.task, len(class_names))
+    stratify = raw.task == "classification"
+    y, yt, train, val, test = plan_splits(spec, raw.y_train, raw.y_test, len(class_names), stratify=stratify)
+    test = np.sort(test)  # read in file order; the labels follow the same order
+    if spec.classes:
+        class_names = [class_names[c] for c in spec.classes]
+    classes = len(class_names)
+    x = raw.x_train
+    xt = raw.x_test if raw.x_test is not None else x
+    y_test_all = yt if yt is not None else y
+    labels = _encode(np.maximum(y, 0), mode, classes)
+    labels_t = labels if yt is None else _encode(np.maximum(yt, 0), mode, classes)
+
+    feature_scale: tuple[np.ndarray, np.ndarray] | None = None
+    if raw.kind == "image":
+        pixel_max = float(raw.pixel_max or 255.0)
+
+        def batch_arrays(a: np.ndarray) -> np.ndarray:
+            a = np.asarray(a, dtype="float32")
+            if a.ndim == 3:
+                a = a[..., None]
+            if rgb and a.shape[-1] == 1:
+                a = np.repeat(a, 3, axis=-1)
+            return a
+
+        sample = batch_arrays(x[:1])
+        size = tuple(image_size) if image_size is not None else tuple(sample.shape[1:3])
+        shape: tuple[int, ...] = (*size, sample.shape[-1])
+
+        def finish(t: Any) -> Any:
+            if tuple(sample.shape[1:3]) != tuple(size):
+                t = tf.image.resize(t, size)
+            if preprocess is not None:
+                return preprocess(t * (255.0 / pixel_max))
+            return t / pixel_max if spec.normalize else t
+    else:
+        shape = tuple(int(d) for d in x.shape[1:])
+        mean, std = (_mean_std(x, train) if spec.normalize
+                     else (np.zeros(shape, "float32"), np.ones(shape, "float32")))
+        if spec.normalize and raw.kind == "tabular":
+            feature_scale = (mean, std)
+
+        def batch_arrays(a: np.ndarray) -> np.ndarray:
+            out: np.ndarray = ((np.asarray(a, dtype="float32") - mean) / std).astype("float32", copy=False)
+            return out
+
+        def finish(t: Any) -> Any:
+            return t
+
+    def make(split: str, batch_size: int, shuffle: bool) -> Any:
+        index = {"train": train, "val": val, "test": test}[split]
+        source, encoded = (xt, labels_t) if split == "test" else (x, labels)
+
+        def gather(i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            i = np.sort(i)  # a memory map reads sorted rows fastest; the batch's members stay random
+            return batch_arrays(source[i]), encoded[i]
+
+        def read(i: Any) -> tuple[Any, Any]:
+            xb, yb = tf.numpy_function(gather, [i], (tf.float32, tf.as_dtype(encoded.dtype)), stateful=False)
+            xb.set_shape((None, *(d for d in batch_arrays(source[:1]).shape[1:])))
+            yb.set_shape((None, *encoded.shape[1:]))
+            return finish(xb), yb
+
+        ds = tf.data.Dataset.from_tensor_slices(index.astype("int64"))
+        if shuffle:
+            ds = ds.shuffle(max(len(index), 1), seed=spec.seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size).map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    first = test[:TEST_SAMPLES]
+    x_test = np.asarray(finish(tf.constant(batch_arrays(xt[first]))) if len(first) else
+                        np.zeros((0, *shape), "float32"), dtype="float32")
+    counts = np.bincount(y[train], minlength=classes).tolist() if raw.task == "classification" else []
+    streams = Streams(make=make, counts={"train": len(train), "val": len(val), "test": len(test)}, shape=shape,
+                      array=x, class_counts=counts)
+    return Dataset(
+        source=spec.source, kind=raw.kind, task=raw.task,
+        x_train=np.zeros((0, *shape), "float32"), y_train=labels[train],
+        x_val=None, y_val=labels[val] if len(val) else None,
+        x_test=x_test, y_test=labels_t[test], labels_test=np.asarray(y_test_all[test]),
+        class_names=class_names, label_mode=mode, load_seconds=raw.load_seconds,
+        feature_names=list(raw.feature_names), feature_scale=feature_scale, stream=streams,
+    )
+
+
+def _mean_std(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-position mean and standard deviation of ``x[rows]``, read a slab at a time (float64 sums)."""
+    rows = np.sort(rows)
+    total = np.zeros(x.shape[1:], "float64")
+    squares = np.zeros(x.shape[1:], "float64")
+    for start in range(0, len(rows), SLAB):
+        part = np.asarray(x[rows[start:start + SLAB]], dtype="float64")
+        total += part.sum(axis=0)
+        squares += (part * part).sum(axis=0)
+    n = max(len(rows), 1)
+    mean = total / n
+    std = np.sqrt(np.maximum(squares / n - mean * mean, 0.0))
+    std[std == 0] = 1.0
+    return mean.astype("float32"), std.astype("float32")
