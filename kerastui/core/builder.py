@@ -6,7 +6,6 @@ an invalid argument, a shape that does not fit — is reported with the layer's 
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from collections.abc import Callable, Sequence
@@ -232,32 +231,17 @@ def optimizer_names() -> list[str]:
 
 def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type] | None = None,
                   learning_rate: float | None = None) -> list[str]:
-    """Compile with the spec; returns the names of the custom metrics it added."""
+    """Compile with the spec; returns the names of the custom metrics it added.
+
+    Each of the optimizer, the loss and the metrics is a Keras name or a class with its arguments
+    (:mod:`kerastui.core.kerasobjects` checks them against the class's signature)."""
+    from kerastui.core import kerasobjects
+
     keras = load_keras()
     lr = learning_rate if learning_rate is not None else spec.learning_rate
-    config: dict[str, Any] = {}
-    if lr is not None:
-        config["learning_rate"] = lr
-    try:
-        optimizer = keras.optimizers.get({"class_name": spec.optimizer, "config": config})
-    except Exception:  # noqa: BLE001
-        known = sorted(n for n in dir(keras.optimizers)
-                       if n[:1].isupper() and n not in ("Optimizer", "LossScaleOptimizer", "Schedule"))
-
-        close = difflib.get_close_matches(spec.optimizer, known + [k.lower() for k in known], n=2)
-        hint = f"; did you mean {' or '.join(close)}?" if close else f"; known: {', '.join(known)}"
-        raise ModelError(f"compile.optimizer: unknown optimizer {spec.optimizer!r}{hint}") from None
-    try:
-        keras.losses.get(spec.loss)
-    except Exception:  # noqa: BLE001
-        raise ModelError(f"compile.loss: unknown loss {spec.loss!r}") from None
-    metrics: list[Any] = []
-    for i, name in enumerate(spec.metrics):
-        try:
-            keras.metrics.get(name)
-        except Exception:  # noqa: BLE001
-            raise ModelError(f"compile.metrics[{i}]: unknown metric {name!r}") from None
-        metrics.append(name)
+    optimizer = kerasobjects.make_optimizer(spec.optimizer, lr)
+    loss = kerasobjects.make_loss(spec.loss)
+    metrics, _ = kerasobjects.make_metrics(list(spec.metrics))
     added = []
     for cls in (custom_objects or {}).values():
         if isinstance(cls, type) and issubclass(cls, keras.metrics.Metric):
@@ -268,7 +252,7 @@ def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type]
                                  f"{user_code_location(error)}: {one_line(error)}") from None
             metrics.append(metric)
             added.append(metric.name)
-    model.compile(optimizer=optimizer, loss=spec.loss, metrics=metrics)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return added
 
 

@@ -89,7 +89,7 @@ def check(preset: Preset) -> CheckResult:
             info = datasets.describe(spec, preset.base_dir)
             total = (datasets.describe(replace(spec, classes=None), preset.base_dir).num_classes
                      if spec.classes else None)
-            label_mode = datasets.check_labels(spec, preset.compile.loss, info.task,
+            label_mode = datasets.check_labels(spec, preset.compile.loss_name, info.task,
                                                total if total is not None else info.num_classes)
             shape = model_input_shape(preset, info)
         result.data = {"source": spec.source, "kind": info.kind, "task": info.task,
@@ -110,6 +110,10 @@ def check(preset: Preset) -> CheckResult:
                 raise ModelError(report.error)
             check_shapes(preset, report.inputs, report.outputs, sample_shape=shape, task=info.task,
                          classes=info.num_classes, label_mode=label_mode, source=spec.source)
+        with processing(preset.where, "compile"):  # metrics, optimizer, loss: their classes and arguments
+            from kerastui.core.kerasobjects import check_compile
+
+            check_compile(preset.compile)
     except KerasTUIError as error:
         result.error = _located(preset, str(error))
         result.seconds = time.perf_counter() - start

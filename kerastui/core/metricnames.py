@@ -7,7 +7,12 @@ Plain Python: imports neither Keras nor textual, rich or plotext.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kerastui.core.specs import ObjectSpec
 
 # A metric whose name contains one of these is better lower (the rest — accuracy, auc,
 # precision, recall, f1, iou, … — better higher).  None of them occurs inside "accuracy".
@@ -15,6 +20,28 @@ LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "msle", "mape", "hinge
                    "poisson", "logcosh", "log_cosh", "huber")
 # The keys Keras logs accuracy under, most usual first.
 ACCURACY_KEYS = ("accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy")
+# Keras metric classes whose default name is not the snake case of the class name (Keras 3.15;
+# the tests compare every keras.metrics class with this rule).
+DEFAULT_NAMES = {"FBetaScore": "fbeta_score", "LogCoshError": "logcosh"}
+
+
+def snake_case(name: str) -> str:
+    """Keras's ``to_snake_case``: ``TopKCategoricalAccuracy`` → ``top_k_categorical_accuracy``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def logged_name(metric: str | ObjectSpec) -> str:
+    """The key Keras logs a compile metric under: a string as written (``"top_k_categorical_accuracy"``),
+    a class by its ``name`` argument, else its default name (``TopKCategoricalAccuracy(k=2)`` →
+    ``top_k_categorical_accuracy``, whatever its k)."""
+    if isinstance(metric, str):
+        return metric
+    name = metric.kwargs.get("name")
+    if isinstance(name, str) and name:
+        return name
+    return DEFAULT_NAMES.get(metric.type) or snake_case(metric.type)
 
 
 def lower_is_better(name: str) -> bool:

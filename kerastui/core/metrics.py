@@ -16,7 +16,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from kerastui.core import usercode
-from kerastui.core.errors import KerasTUIError, one_line, user_message
+from kerastui.core.errors import KerasTUIError, PresetError, one_line, user_message
+from kerastui.core.metricnames import logged_name
+from kerastui.core.specs import ObjectSpec, object_text
 from kerastui.core.usercode import describe_error, user_frame
 
 if TYPE_CHECKING:
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 TOLERANCE = 1e-6  # the largest |built-in − custom| that still counts as "the same"
 METHODS = ("update_state", "result", "reset_state")
 DEFAULT_MIRROR = "accuracy"
+# Keras's top-k metrics by their string names (k = 5) and the class that takes another k.
+TOP_K_STRINGS = {"top_k_categorical_accuracy": "TopKCategoricalAccuracy",
+                 "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy"}
 
 
 class MetricFileError(KerasTUIError):
@@ -41,7 +46,7 @@ class MetricReport:
     classes: list[str] = field(default_factory=list)  # every keras.metrics.Metric subclass the file defines
     is_metric: bool = False
     methods: dict[str, int | None] = field(default_factory=dict)  # method → line in the file (None: not defined)
-    mirrors: str | None = None  # the built-in metric it is compared with
+    mirrors: str | ObjectSpec | None = None  # the built-in metric it is compared with
     mirrors_declared: bool = False  # from a ``mirrors`` class attribute (else guessed)
     name: str | None = None  # the metric's name: its key in Keras's logs
     warnings: list[str] = field(default_factory=list)
@@ -58,6 +63,16 @@ class MetricReport:
     def where(self, line: int | None = None) -> str:
         line = line if line is not None else self.line
         return f"{self.path}:{line}" if line else str(self.path)
+
+    @property
+    def mirror_key(self) -> str | None:
+        """The key the built-in is logged under (``top_k_categorical_accuracy`` for any k)."""
+        return logged_name(self.mirrors) if self.mirrors is not None else None
+
+    @property
+    def mirror_text(self) -> str:
+        """The built-in as one reads it: ``accuracy``, ``TopKCategoricalAccuracy(k=2)``."""
+        return object_text(self.mirrors) if self.mirrors is not None else ""
 
 
 # --------------------------------------------------------------------------- refs and loading
@@ -129,18 +144,92 @@ def _defined_here(module: ModuleType, tree: ast.Module) -> list[type]:
 # --------------------------------------------------------------------------- the check
 
 
-def guess_mirror(class_name: str, metric_name: str | None, default: str = DEFAULT_MIRROR) -> str:
-    """The built-in a metric without a ``mirrors`` attribute is most likely meant to match."""
+def guess_mirror(class_name: str, metric_name: str | None, default: str | ObjectSpec = DEFAULT_MIRROR,
+                 k: Any = None) -> str | ObjectSpec:
+    """The built-in a metric without a ``mirrors`` attribute is most likely meant to match; a
+    top-k metric with its own ``k`` is matched with ``TopKCategoricalAccuracy(k=k)``."""
     text = f"{class_name} {metric_name or ''}".lower().replace("_", "")
     if "topk" in text:
-        return "top_k_categorical_accuracy"
+        return with_k("top_k_categorical_accuracy", k)
     if "accuracy" in text or "acc" in text.split():
         return "accuracy"
     return default
 
 
+def with_k(mirror: str | ObjectSpec, k: Any) -> str | ObjectSpec:
+    """A top-k built-in with the custom metric's ``k``: the string ``top_k_categorical_accuracy``
+    is top-5, so a top-2 metric is compared with ``TopKCategoricalAccuracy(k=2)``."""
+    if not isinstance(k, int) or isinstance(k, bool) or k == 5:
+        return mirror
+    if isinstance(mirror, str) and mirror in TOP_K_STRINGS:
+        return ObjectSpec(TOP_K_STRINGS[mirror], {"k": k})
+    if isinstance(mirror, ObjectSpec) and mirror.type in TOP_K_STRINGS.values() and "k" not in mirror.kwargs:
+        return ObjectSpec(mirror.type, {**mirror.kwargs, "k": k})
+    return mirror
+
+
+def declared_mirror(value: Any, where: str = "mirrors") -> str | ObjectSpec | None:
+    """A class's ``mirrors`` attribute: a Keras metric name, a table ``{"type": ..., "k": 2}`` or
+    an ObjectSpec; None when it declares none.  PresetError for a table without a type."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, ObjectSpec):
+        return value
+    if isinstance(value, dict):
+        return ObjectSpec.from_dict(value, where, "mirrors")
+    return None
+
+
+def same_metric(a: str | ObjectSpec, b: str | ObjectSpec) -> bool:
+    """The same built-in, whatever either is named (``name`` aside, same class and arguments)."""
+    if isinstance(a, ObjectSpec) and isinstance(b, ObjectSpec):
+        strip = ("name",)
+        return a.type == b.type and ({k: v for k, v in a.kwargs.items() if k not in strip}
+                                     == {k: v for k, v in b.kwargs.items() if k not in strip})
+    return a == b
+
+
+def place_mirror(metrics: list[str | ObjectSpec], mirror: str | ObjectSpec) -> tuple[list[str | ObjectSpec], str]:
+    """``metrics`` with the built-in ``mirror`` among them, and the key it is logged under: an equal
+    metric already listed is used; one that would share its logged name gets a name of its own."""
+    for metric in metrics:
+        if same_metric(metric, mirror):
+            return list(metrics), logged_name(metric)
+    taken = {logged_name(m) for m in metrics}
+    if logged_name(mirror) in taken and isinstance(mirror, ObjectSpec):
+        base = logged_name(mirror)
+        k = mirror.kwargs.get("k")
+        name = base.replace("top_k", f"top_{k}") if isinstance(k, int) and "top_k" in base else f"{base}_mirror"
+        while name in taken:
+            name += "_"
+        mirror = ObjectSpec(mirror.type, {**mirror.kwargs, "name": name})
+    return [*metrics, mirror], logged_name(mirror)
+
+
+def mirror_key_for(cls: type, metrics: list[str | ObjectSpec]) -> tuple[str, str] | None:
+    """What a trained custom metric class is compared with in a run's history: (the built-in's
+    logged key, its text), or None when ``metrics`` logs no such built-in."""
+    try:
+        instance: Any = cls()
+    except Exception:  # noqa: BLE001 - user code: no instance, no k
+        instance = None
+    try:
+        mirror = declared_mirror(getattr(cls, "mirrors", None))
+    except PresetError:
+        mirror = None
+    if mirror is None:
+        if not metrics:
+            return None
+        mirror = metrics[0]
+    mirror = with_k(mirror, getattr(instance, "k", None))
+    for metric in metrics:
+        if same_metric(metric, mirror):
+            return logged_name(metric), object_text(mirror)
+    return (mirror, mirror) if isinstance(mirror, str) else None
+
+
 def check_metric_file(path: str | Path, class_name: str | None = None, *,
-                      default_mirror: str = DEFAULT_MIRROR) -> MetricReport:
+                      default_mirror: str | ObjectSpec = DEFAULT_MIRROR) -> MetricReport:
     """Load ``path`` and check ``class_name`` (or the file's first metric class) as a Keras 3 metric.
 
     Problems with the class are listed in the report's ``errors`` and ``warnings`` (each naming
@@ -201,19 +290,35 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
         instance = None
     if instance is not None:
         report.name = str(getattr(instance, "name", None) or class_name)
-    if isinstance(declared, str) and declared:
-        report.mirrors, report.mirrors_declared = declared, True
-    else:
-        report.mirrors = guess_mirror(class_name, report.name, default_mirror)
+    k = getattr(instance, "k", None)
     try:
-        keras.metrics.get(report.mirrors)
-    except Exception:  # noqa: BLE001
-        report.errors.append(f"{report.where()}: {class_name}.mirrors = {report.mirrors!r} is not a Keras "
-                             "built-in metric")
-    if report.name is not None and report.name == report.mirrors:
+        mirror = declared_mirror(declared, report.where())
+    except PresetError as error:
+        report.errors.append(f"{report.where()}: {class_name}.mirrors: {error.reason}")
+        mirror = None
+    if mirror is not None:
+        report.mirrors, report.mirrors_declared = with_k(mirror, k), True
+    else:
+        report.mirrors = guess_mirror(class_name, report.name, default_mirror, k)
+    problem = _builtin_problem(report.mirrors)
+    if problem:
+        report.errors.append(f"{report.where()}: {class_name}.mirrors = {report.mirror_text} is not a Keras "
+                             f"built-in metric ({problem})")
+    if report.name is not None and report.name == report.mirror_key:
         report.errors.append(f"{report.where()}: {class_name}'s name {report.name!r} is the built-in's own name; "
                              "give it another (name=... in __init__) so both appear in the logs")
     return report
+
+
+def _builtin_problem(mirror: str | ObjectSpec) -> str | None:
+    """Why ``mirror`` is not a metric Keras builds, or None."""
+    from kerastui.core.kerasobjects import make_metric
+
+    try:
+        make_metric(mirror, "mirrors")
+    except KerasTUIError as error:
+        return str(error)
+    return None
 
 
 def _line_of(obj: Any) -> int | None:

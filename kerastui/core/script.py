@@ -14,7 +14,7 @@ from typing import Any
 from kerastui.core.datasets import label_mode_for
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.sources import parse_source
-from kerastui.core.specs import DataSpec, LayerSpec, Preset, split_ref
+from kerastui.core.specs import DataSpec, LayerSpec, ObjectSpec, Preset, split_ref
 
 HEADER = '''"""{title}
 
@@ -140,7 +140,7 @@ def _data(preset: Preset) -> str:
     else:
         lines += ["x_val = y_val = None"]
     lines += _scale(preset, kind)
-    mode = label_mode_for(preset.compile.loss, "regression" if name == "regression" else "classification",
+    mode = label_mode_for(preset.compile.loss_name, "regression" if name == "regression" else "classification",
                           spec.one_hot)
     if mode == "categorical":
         lines += ["CLASSES = int(max(y_train.max(), y_test.max())) + 1",
@@ -306,13 +306,29 @@ def _model(preset: Preset) -> str:
 # --------------------------------------------------------------------------- compile, fit, evaluate, save
 
 
+def _keras_object(module: str, value: str | ObjectSpec, **extra: Any) -> str:
+    """A compile entry as code: a name stays a string; a table is ``keras.metrics.Class(k=v, ...)``."""
+    if isinstance(value, str):
+        return repr(value)
+    kwargs = {**value.kwargs, **extra}
+    return f"keras.{module}.{value.type}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+
+
+def _optimizer(optimizer: str | ObjectSpec, learning_rate: float | None) -> str:
+    config = {"learning_rate": learning_rate} if learning_rate is not None else {}
+    if isinstance(optimizer, str):
+        return f"keras.optimizers.get({{'class_name': {optimizer!r}, 'config': {config!r}}})"
+    return _keras_object("optimizers", optimizer, **config)
+
+
 def _compile_fit(preset: Preset) -> str:
     c, f, cb = preset.compile, preset.fit, preset.callbacks
-    config = {"learning_rate": c.learning_rate} if c.learning_rate is not None else {}
-    metrics = [repr(m) for m in c.metrics] + [f"{split_ref(r)[1]}()" for r in c.custom_metrics]
+    metrics = ([_keras_object("metrics", m) for m in c.metrics]
+               + [f"{split_ref(r)[1]}()" for r in c.custom_metrics])
+    loss = _keras_object("losses", c.loss)
     lines = ["", "# ---------------------------------------------------------------- compile and fit", "",
-             f"optimizer = keras.optimizers.get({{'class_name': {c.optimizer!r}, 'config': {config!r}}})",
-             f"model.compile(optimizer=optimizer, loss={c.loss!r}, metrics=[{', '.join(metrics)}])",
+             f"optimizer = {_optimizer(c.optimizer, c.learning_rate)}",
+             f"model.compile(optimizer=optimizer, loss={loss}, metrics=[{', '.join(metrics)}])",
              "callbacks = []"]
     if cb.early_stopping is not None:
         e = cb.early_stopping
@@ -337,8 +353,7 @@ def _compile_fit(preset: Preset) -> str:
                   f"for layer in base.layers[:-{t.fine_tune_last}]:", "    layer.trainable = False",
                   f"for layer in base.layers[-{t.fine_tune_last}:]:",
                   "    layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)",
-                  f"model.compile(optimizer=keras.optimizers.get({{'class_name': {c.optimizer!r}, 'config': "
-                  f"{{'learning_rate': {t.fine_tune_learning_rate!r}}}}}), loss={c.loss!r}, "
+                  f"model.compile(optimizer={_optimizer(c.optimizer, t.fine_tune_learning_rate)}, loss={loss}, "
                   f"metrics=[{', '.join(metrics)}])",
                   f"model.fit(x_train, y_train, validation_data=validation, initial_epoch={f.epochs}, "
                   f"epochs={f.epochs + t.fine_tune_epochs}, batch_size={f.batch_size}, callbacks=callbacks)"]

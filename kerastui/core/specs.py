@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 LAYER_RESERVED = ("type", "name", "inputs")
 MODEL_TYPES = ("sequential", "functional", "subclass")
 SAVE_FORMATS = ("keras", "h5", "savedmodel")
+DATA_KINDS = ("tabular", "image", "sequence")
+MISSING_VALUES = ("error", "drop", "mean")
+CACHE_KINDS = ("memory", "file")
 SEED_MAX = 2**32 - 1  # NumPy's and Keras's seeds are unsigned 32-bit integers
 COUNT_MAX = 2**31 - 1  # epochs, batch sizes, patience: TensorFlow counts them in int32
 # Keras 3.15 builds a Sequential stack of ~1,000 layers into "maximum recursion depth exceeded"
@@ -91,6 +94,47 @@ class LayerSpec:
 
 
 @dataclass
+class ObjectSpec:
+    """A Keras object named by its class with its own keyword arguments: a metric
+    (``{type = "TopKCategoricalAccuracy", k = 2}``), an optimizer or a loss.  Checked against the
+    class's signature when Keras is loaded (``kerastui.core.kerasobjects``)."""
+
+    type: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **self.kwargs}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str, key: str) -> ObjectSpec:
+        if not isinstance(data, dict):
+            raise PresetError(where, key, f"must be a name or a table like {{type = \"ClassName\", ...}}, "
+                                          f"got {_show(data)}")
+        if "type" not in data:
+            raise PresetError(where, key, "a table needs a 'type' (the Keras class name)")
+        kind = data["type"]
+        if not isinstance(kind, str) or not kind.isidentifier():
+            raise PresetError(where, f"{key}.type", f"must be a Keras class name, got {_show(kind)}")
+        kwargs = {k: v for k, v in data.items() if k != "type"}
+        check_finite(kwargs, where, key)
+        return cls(type=kind, kwargs=kwargs)
+
+    def call_text(self) -> str:
+        """``TopKCategoricalAccuracy(k=2)``: how the object reads in Python (and in the Train form)."""
+        return f"{self.type}({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
+
+
+def object_name(value: str | ObjectSpec) -> str:
+    """A compile entry's name: the string itself, or a table's class name (``CategoricalCrossentropy``)."""
+    return value if isinstance(value, str) else value.type
+
+
+def object_text(value: str | ObjectSpec) -> str:
+    """A compile entry as one reads it: the string, or ``ClassName(k=v, ...)``."""
+    return value if isinstance(value, str) else value.call_text()
+
+
+@dataclass
 class DataSpec:
     source: str = field(default="synthetic:classification", metadata=_meta(
         doc="keras:NAME, sklearn:NAME, synthetic:classification|regression|images, npz:PATH, csv:PATH, images:DIR"))
@@ -111,7 +155,19 @@ class DataSpec:
     num_classes: int | None = field(default=None, metadata=_meta(min=2))
     image_shape: list[int] | None = field(default=None, metadata=_meta(min=1, doc="[height, width(, channels)]"))
     noise: float | None = field(default=None, metadata=_meta(min=0.0))
-    label_column: str | None = None
+    label_column: str | int | None = field(default=None, metadata=_meta(
+        doc="csv: the label column's name, or its index (-1: the last) for a file without a header"))
+    kind: str | None = field(default=None, metadata=_meta(
+        choices=DATA_KINDS, doc="what the arrays are; None: guessed from their shape and dtype"))
+    missing: str = field(default="error", metadata=_meta(
+        choices=MISSING_VALUES, doc="csv: an empty or NA cell is an error, drops its row, or takes the column mean"))
+    stream: bool | None = field(default=None, metadata=_meta(
+        doc="feed training from a tf.data pipeline (images:, npy:, npz:); None: when the data is large"))
+    cache: str | None = field(default=None, metadata=_meta(
+        choices=CACHE_KINDS, doc="a streamed pipeline's decoded samples kept in memory or a file in the run"))
+    split: str | None = field(default=None, metadata=_meta(doc="tfds: the split to train on (default train)"))
+    data_dir: str | None = field(default=None, metadata=_meta(doc="tfds: the folder of prepared datasets"))
+    as_supervised: bool = True
 
 
 @dataclass
@@ -128,12 +184,19 @@ class ModelSpec:
 
 @dataclass
 class CompileSpec:
-    optimizer: str = "adam"
+    # Each of optimizer, loss and metrics[i] is a Keras name ("adam") or an ObjectSpec table
+    # ({type = "SGD", momentum = 0.9}).
+    optimizer: str | ObjectSpec = "adam"
     learning_rate: float | None = field(default=None, metadata=_meta(above=0.0))
-    loss: str = "categorical_crossentropy"
-    metrics: list[str] = field(default_factory=lambda: ["accuracy"], metadata=_meta(unique=True))
+    loss: str | ObjectSpec = "categorical_crossentropy"
+    metrics: list[str | ObjectSpec] = field(default_factory=lambda: ["accuracy"], metadata=_meta(unique=True))
     custom_metrics: list[str] = field(default_factory=list, metadata=_meta(
         unique=True, doc="file.py:ClassName, relative to the preset"))
+
+    @property
+    def loss_name(self) -> str:
+        """The loss's name for decisions on labels: ``categorical_crossentropy`` or ``CategoricalCrossentropy``."""
+        return object_name(self.loss)
 
 
 @dataclass
@@ -199,6 +262,32 @@ class TransferSpec:
     fine_tune_learning_rate: float = field(default=1e-5, metadata=_meta(above=0.0))
 
 
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclass
+class DevicesSpec:
+    """Where a run trains: one model on the devices of ONE machine (kerastui/core/devices.py).
+
+    More than one selected device → ``tf.distribute.MirroredStrategy``; ``fit.batch_size`` is then
+    the global batch, split over the replicas.  Training one model over several machines is not
+    supported (Keras 3's TensorFlow trainer cannot run MultiWorkerMirroredStrategy, keras-team/keras
+    #20585); a multi-machine mode would be a new key here (e.g. ``workers``), not a change of these.
+    """
+
+    gpus: Any = field(default="all", metadata=_meta(
+        doc='"all", "none", or GPU indices like [0, 2] (numbered as nvidia-smi does); several → MirroredStrategy'))
+    memory_growth: bool = field(default=True, metadata=_meta(
+        doc="take GPU memory as the run needs it, not all of every GPU at start"))
+    precision: str = field(default="float32", metadata=_meta(
+        choices=PRECISIONS, doc="mixed_*: layers compute in float16/bfloat16, the output layer in float32"))
+    jit_compile: Any = field(default="auto", metadata=_meta(
+        doc='"auto" (XLA where safe: off on the CPU and under MirroredStrategy), true or false'))
+    logical_cpus: int | None = field(default=None, metadata=_meta(
+        min=2, max=64, doc="without GPU: split the CPU into N logical devices and mirror the model over "
+                           "them (proves the multi-device path; slower than one device)"))
+
+
 @dataclass
 class Preset:
     title: str = ""
@@ -210,6 +299,7 @@ class Preset:
     callbacks: CallbacksSpec = field(default_factory=CallbacksSpec)
     save: SaveSpec = field(default_factory=SaveSpec)
     transfer: TransferSpec | None = None
+    devices: DevicesSpec = field(default_factory=DevicesSpec)
     # Where the preset came from; not part of its TOML.
     name: str = field(default="", compare=False, metadata={"transient": True})
     path: Path | None = field(default=None, compare=False, metadata={"transient": True})
@@ -237,7 +327,7 @@ class Preset:
 
 def to_dict(obj: Any) -> Any:
     """A TOML-ready mapping: ``None`` values are left out (TOML has no null)."""
-    if isinstance(obj, LayerSpec):
+    if isinstance(obj, (LayerSpec, ObjectSpec)):
         return obj.to_dict()
     if dataclasses.is_dataclass(obj):
         out = {}
@@ -286,6 +376,12 @@ def _convert(hint: Any, value: Any, where: str, key: str) -> Any:
         options = [a for a in args if a is not type(None)]
         if len(options) == 1:
             return _convert(options[0], value, where, key)
+        if set(options) == {str, int}:  # a name or an index (data.label_column)
+            if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+                return value
+            raise PresetError(where, key, f"must be a string or an integer, got {_show(value)}")
+        if set(options) == {str, ObjectSpec}:  # a Keras name or {type = "ClassName", ...} (compile)
+            return value if isinstance(value, str) else ObjectSpec.from_dict(value, where, key)
         raise TypeError(f"unsupported annotation {hint}")  # pragma: no cover - specs only use X | None
     if hint is LayerSpec:
         return LayerSpec.from_dict(value, where, key)
@@ -327,11 +423,13 @@ def _check_range(meta: Any, value: Any, where: str, key: str) -> None:
     items = value if isinstance(value, list) else [value]
     choices = meta.get("choices")
     if meta.get("unique") and isinstance(value, list):
-        seen: set[Any] = set()  # the items are strings and integers: hashable
+        seen: set[Any] = set()  # strings and integers, or a table's repr (ObjectSpec)
         for i, item in enumerate(value):
-            if item in seen:
-                raise PresetError(where, f"{key}[{i}]", f"{_show(item)} is listed twice")
-            seen.add(item)
+            marker = repr(item) if isinstance(item, ObjectSpec) else item
+            if marker in seen:
+                shown = item.call_text() if isinstance(item, ObjectSpec) else item
+                raise PresetError(where, f"{key}[{i}]", f"{_show(shown)} is listed twice")
+            seen.add(marker)
     for i, item in enumerate(items):
         item_key = f"{key}[{i}]" if isinstance(value, list) else key
         if choices and item not in choices:
@@ -403,6 +501,11 @@ def check_preset(preset: Preset, where: str) -> None:
         raise PresetError(where, "transfer", "a transfer base takes a sequential head in model.layers")
     for i, ref in enumerate(preset.compile.custom_metrics):
         _check_ref(ref, where, f"compile.custom_metrics[{i}]")
+    optimizer = preset.compile.optimizer
+    if (isinstance(optimizer, ObjectSpec) and "learning_rate" in optimizer.kwargs
+            and preset.compile.learning_rate is not None):
+        raise PresetError(where, "compile.optimizer.learning_rate", "given twice (compile.learning_rate sets it "
+                                                                     "too): keep one")
     shape = preset.transfer.input_shape if preset.transfer else None
     if shape is not None and len(shape) != 3:
         raise PresetError(where, "transfer.input_shape", f"must be [height, width, channels], got {_show(shape)}")
@@ -414,10 +517,30 @@ def check_preset(preset: Preset, where: str) -> None:
                                                      f"got {_show(image_shape)}")
     if preset.data.classes is not None and not preset.data.classes:
         raise PresetError(where, "data.classes", "an empty list keeps no class; leave the key out to keep all")
+    check_devices(preset.devices, where)
     if len(preset.model.layers) > MAX_LAYERS:
         raise PresetError(where, "model.layers", f"{len(preset.model.layers):,} layers; kerastui builds stacks of "
                                                  f"at most {MAX_LAYERS:,} layers (a deeper model belongs in a "
                                                  "model.subclass file)")
+
+
+def check_devices(spec: DevicesSpec, where: str) -> None:
+    """The two keys whose values are a word or something else (whether a GPU exists is the run's check)."""
+    gpus = spec.gpus
+    if isinstance(gpus, list):
+        if not gpus:
+            raise PresetError(where, "devices.gpus", 'an empty list selects no GPU; write gpus = "none"')
+        for i, index in enumerate(gpus):
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise PresetError(where, f"devices.gpus[{i}]",
+                                  f"must be a GPU index (an integer ≥ 0), got {_show(index)}")
+            if index in gpus[:i]:
+                raise PresetError(where, f"devices.gpus[{i}]", f"GPU {index} is listed twice")
+    elif gpus not in ("all", "none") or isinstance(gpus, bool):
+        raise PresetError(where, "devices.gpus", f'must be "all", "none" or a list of GPU indices like [0, 2], '
+                                                 f"got {_show(gpus)}")
+    if spec.jit_compile != "auto" and not isinstance(spec.jit_compile, bool):
+        raise PresetError(where, "devices.jit_compile", f'must be "auto", true or false, got {_show(spec.jit_compile)}')
 
 
 def check_finite(value: Any, where: str, key: str) -> None:

@@ -16,8 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Select, Static
 
 from kerastui.core.errors import KerasTUIError, user_message
-from kerastui.core.metrics import Comparison, MetricReport, compare_history, format_diff, parse_ref
-from kerastui.core.specs import Preset
+from kerastui.core.metrics import Comparison, MetricReport, compare_history, format_diff, parse_ref, place_mirror
+from kerastui.core.specs import ObjectSpec, Preset
 from kerastui.ui.latest import Requests
 from kerastui.ui.panels.metric.chart import MetricOverlay
 from kerastui.ui.panels.metric.source import (
@@ -39,7 +39,9 @@ class MetricPanel(Vertical):
     """The custom-metric comparison of the Experiments workspace."""
 
     HELP = ("## Custom metric\nA keras.metrics.Metric subclass from a .py file, trained beside the built-in "
-            "metric it mirrors (its `mirrors` class attribute, else a guess from its name).\n\n"
+            "metric it mirrors (its `mirrors` class attribute, else a guess from its name). A top-k metric with "
+            "its own `k` is compared with TopKCategoricalAccuracy(k=…): the string top_k_categorical_accuracy "
+            "is top-5.\n\n"
             "f: type a path (→ accepts the completion of a folder, a file or `file.py:Class`; enter checks it; "
             "escape leaves the field). e: pick a shipped example. The check wants update_state, result and "
             "reset_state, and warns when the class only has Keras 2's reset_states, which Keras 3 never calls.\n\n"
@@ -206,7 +208,7 @@ class MetricPanel(Vertical):
         self._check(ticket, value.strip(), self._base_dir(), metrics[0] if metrics else "accuracy")
 
     @work(thread=True, group="metric-check", exit_on_error=False)
-    def _check(self, ticket: int, value: str, base_dir: Path, default_mirror: str) -> None:
+    def _check(self, ticket: int, value: str, base_dir: Path, default_mirror: str | ObjectSpec) -> None:
         from kerastui.core.metrics import check_metric_file
 
         path, class_name = parse_ref(value, base_dir)
@@ -248,7 +250,7 @@ class MetricPanel(Vertical):
                 text.append(f" · {name}")
                 text.append(f":{line} ✓" if line else " (inherited)", style="green" if line else "dim")
             if report.mirrors:
-                text.append(f" · mirrors {report.mirrors}")
+                text.append(f" · mirrors {report.mirror_text}")
                 if not report.mirrors_declared:
                     text.append(" (guessed; set mirrors = \"…\")", style="dim")
             for warning in report.warnings:
@@ -274,13 +276,13 @@ class MetricPanel(Vertical):
         mirror = report.mirrors
         assert mirror is not None  # a metric that checked ok is compared with a built-in
         preset = self.app.session.current_preset()
-        metrics = list(preset.compile.metrics)
-        if mirror not in metrics:
-            metrics.append(mirror)
+        # The built-in joins the metrics (a top-2 metric's TopKCategoricalAccuracy(k=2) beside a
+        # top-5 string gets a name of its own); the comparison reads the key it is logged under.
+        metrics, mirror_key = place_mirror(list(preset.compile.metrics), mirror)
         file = split_ref(self.query_one("#metric-file", Input).value.strip())[0]
         ref = f"{file}:{report.class_name}"
         preset.compile = replace(copy.deepcopy(preset.compile), metrics=metrics, custom_metrics=[ref])
-        self._run_pair = (mirror, report.name or report.class_name)
+        self._run_pair = (mirror_key, report.name or report.class_name)
         self._run = None
         self.app.start_training(preset)
         self._run = self.app.session.run_state
@@ -306,8 +308,8 @@ class MetricPanel(Vertical):
         """(built-in, custom) the shared run is compared on."""
         if self._run is not None and self.app.session.run_state is self._run and self._run_pair:
             return self._run_pair
-        if self.report is not None and self.report.mirrors and self.report.name:
-            return self.report.mirrors, self.report.name
+        if self.report is not None and self.report.mirror_key and self.report.name:
+            return self.report.mirror_key, self.report.name
         return None
 
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
@@ -347,7 +349,7 @@ class MetricPanel(Vertical):
             if self.report is not None and self.report.ok:
                 fit = self.app.session.preset.fit
                 text.append(f"s trains {self.app.preset_label} with {self.report.class_name} beside "
-                            f"{self.report.mirrors} ({fit.epochs} epochs, batch {fit.batch_size})", style="dim")
+                            f"{self.report.mirror_text} ({fit.epochs} epochs, batch {fit.batch_size})", style="dim")
             widget.update(text, layout=False)
             return
         text.append(state.status, style="bold")
