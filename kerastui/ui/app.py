@@ -39,6 +39,7 @@ from kerastui.ui.screens.data import DataScreen
 from kerastui.ui.session import Session, TrainedModel
 from kerastui.ui.state import RunState
 from kerastui.ui.throttle import RedrawThrottle
+from kerastui.ui.widgets.tabs import WORKSPACES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,18 +57,6 @@ FOLLOW_SECONDS = 0.05  # how often the followed run's event log is read
 STATUS_SECONDS = 0.5  # how often its status file is (has its process ended?)
 REPLAY_QUIET = 50  # a batch of events this long is a history replayed on attach: no toasts
 FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
-WORKSPACES = {
-    "data": ("d", "Data", "Data workspace: pick a dataset, preprocess it, see shapes, balance and samples"),
-    "model": ("m", "Model", "Model workspace: edit the layer stack, with live shapes and parameter counts"),
-    "train": ("t", "Train", "Train workspace: compile and fit settings, live charts, stop, evaluation"),
-    "saveload": ("v", "Save/Load", "Save/Load workspace: save in every format, prove reloads predict the same, "
-                 "open a saved model, predict, export a script"),
-    "experiments": ("p", "Experiments", "Experiments: a custom metric beside the built-in one; transfer learning "
-                    "with the freeze boundary"),
-    "runs": ("h", "Runs", "Runs: every run on disk; overlay curves, diff configs, reopen"),
-}
-
-
 WORKSPACE_KEYS = Binding.Group("workspaces", compact=True)
 
 
@@ -120,16 +109,20 @@ class KerasTUI(App[None]):
     DEFAULT_MODE = "data"
     COMMANDS = App.COMMANDS | {PresetCommands}
     BINDINGS = [
-        # One footer group ("d m t v p h workspaces"): six labels would push a screen's own keys off 80 columns.
-        *[Binding(key, f"switch_workspace('{mode}')", label, tooltip=f"{label} — {tip}", id=f"workspace.{mode}",
-                  group=WORKSPACE_KEYS)
-          for mode, (key, label, tip) in WORKSPACES.items()],
+        # One footer group ("dmtvph workspaces"): six labels would push a screen's own keys off 80 columns.
+        # The letters first: the footer shows the first key of an action that works now, so F2–F7 appear
+        # only while a text field has the focus (it types letters; function keys pass through).
+        *[Binding(f"{key},{fkey}", f"switch_workspace('{mode}')", label, tooltip=f"{label} — {tip}",
+                  id=f"workspace.{mode}", group=WORKSPACE_KEYS)
+          for mode, (key, fkey, label, tip) in WORKSPACES.items()],
         Binding("o", "open_preset", "Presets", tooltip="Browse shipped and user presets and open one",
                 id="preset.open"),
         Binding("ctrl+s", "save_preset", "Save preset", tooltip="Save the current workspace as a preset TOML",
                 id="preset.save"),
         Binding("f1", "help", "Help", tooltip="Help for the focused widget and the keys that work here",
                 id="app.help"),
+        Binding("g", "devices", "GPUs", tooltip="The machine's GPUs (NVML): memory, utilisation, temperature, "
+                "power, and the runs on each", id="app.devices"),
         Binding("ctrl+q", "request_quit", "Quit", tooltip="Leave kerastui (asks first while training)",
                 id="app.quit", show=False, priority=True),
         Binding("ctrl+c", "request_quit", "Quit", tooltip="Leave kerastui (asks first while training)",
@@ -609,6 +602,11 @@ class KerasTUI(App[None]):
         # Saved elsewhere than the original, its file.py:Class and data paths must stay reachable.
         self.push_screen(SavePresetDialog(absolute_refs(self.session.current_preset())), saved)
 
+    def action_devices(self) -> None:
+        from kerastui.ui.screens.devices import DevicesDialog
+
+        self.push_screen(DevicesDialog(self.runs_dir, sample=not self.deterministic))
+
     def action_help(self) -> None:
         from kerastui.ui.screens.dialogs import HelpDialog
 
@@ -616,8 +614,8 @@ class KerasTUI(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for mode, (key, label, tip) in WORKSPACES.items():
-            yield SystemCommand(f"Workspace: {label}", f"{tip} (key {key})",
+        for mode, (key, fkey, label, tip) in WORKSPACES.items():
+            yield SystemCommand(f"Workspace: {label}", f"{tip} (key {key}, or {fkey.upper()} from a text field)",
                                 lambda mode=mode: self.action_switch_workspace(mode))
         yield SystemCommand("Open preset…", "Browse shipped and user presets (key o)", self.action_open_preset)
         yield SystemCommand("Save preset…", "Save the workspace as a preset (ctrl+s)", self.action_save_preset)

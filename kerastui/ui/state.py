@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 RunStatus = Literal["idle", "running", "stopping", "done", "stopped", "early_stopping", "nan", "failed",
                     "completed", "interrupted", "incomplete"]
 
+STEP_POINTS = 4000  # per-step loss points kept (a chart is at most a few hundred columns wide)
+
 
 def run_status(text: str) -> RunStatus:
     """A status read from a run directory or a run's result (unknown text: "incomplete")."""
@@ -41,7 +43,14 @@ class RunState:
     batch: int = 0
     batch_logs: dict[str, float] = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
+    # The training loss at each batch event (throttled by the run), x in epochs (epoch + batch/steps);
+    # halved (every other point) whenever it reaches STEP_POINTS, so a long run costs a bounded list.
+    step_loss: list[tuple[float, float]] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    peak_memory: list[int | None] = field(default_factory=list)  # per epoch: bytes on the busiest GPU
+    devices: list[str] = field(default_factory=list)  # where the run trains (TrainStarted)
+    replicas: int = 1
+    precision: str = "float32"
     boundaries: list[int] = field(default_factory=list)  # epochs where a new phase began
     notices: list[str] = field(default_factory=list)
     result: RunResult | None = None  # when finished
@@ -70,6 +79,7 @@ class RunState:
             self.steps = event.steps_per_epoch
             self.samples = event.samples
             self.batch_size = event.batch_size
+            self.devices, self.replicas, self.precision = list(event.devices), event.replicas, event.precision
             self.epoch = event.initial_epoch
             self.batch = 0
             self._epoch_started = self.clock()
@@ -78,6 +88,11 @@ class RunState:
                 self._epoch_started = self.clock()
             self.epoch, self.batch, self.steps = event.epoch, event.batch, event.steps
             self.batch_logs = dict(event.logs)
+            loss = event.logs.get("loss")
+            if loss is not None and event.steps:
+                self.step_loss.append((event.epoch + (event.batch + 1) / event.steps, float(loss)))
+                if len(self.step_loss) >= STEP_POINTS:
+                    del self.step_loss[1::2]
         elif isinstance(event, EpochEnded):
             for key, value in event.logs.items():
                 self.history.setdefault(key, [])
@@ -85,6 +100,7 @@ class RunState:
                 column.extend([float("nan")] * (event.epoch - len(column)))
                 column.append(value)
             self.epoch_seconds.append(event.seconds)
+            self.peak_memory.append(event.peak_memory)
             self.epoch = event.epoch + 1
             self.batch = 0
             self._epoch_started = self.clock()

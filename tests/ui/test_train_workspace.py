@@ -58,8 +58,8 @@ async def test_train_ex1_by_key_streams_epochs_into_charts_table_and_evaluation(
         charts = list(app.screen.query(MetricChart))
         assert {c.metric for c in charts} == {"loss", "accuracy"}
         for chart in charts:
-            assert set(chart.series) == {chart.metric, f"val_{chart.metric}"}
-            assert all(len(values) == 3 for values in chart.series.values())
+            assert set(chart.history) == {chart.metric, f"val_{chart.metric}"}
+            assert all(len(values) == 3 for values in chart.history.values())
         assert app.screen.query_one(EpochTable).row_count == 3
         matrix = np.array(state.result.evaluation["confusion_matrix"])
         assert matrix.sum() == state.result.data["test"] == 201

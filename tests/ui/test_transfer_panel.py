@@ -125,7 +125,7 @@ async def test_two_phase_run_by_keys_records_both_phases_with_the_boundary_and_t
         assert result.phases[1]["trainable"] == expected
         assert state.boundaries == [1]
         chart = app.screen.query_one(PhaseChart)
-        assert chart.boundaries == [1] and len(chart.series["accuracy"]) == 2
+        assert chart.boundaries == [1] and len(chart.history["accuracy"]) == 2
         assert "TransferPanel" in {type(n).__name__ for n in chart.ancestors}
         assert "-has-run" in panel.classes
         phases = shown(app, "#tl-phases")

@@ -80,7 +80,7 @@ def test_the_chart_marks_the_same_epoch_as_the_run_state():
     state = _state(history)
     for metric, expected in (("mae", 2), ("accuracy", 2)):
         chart = MetricChart(metric)
-        chart.series = {k: v for k, v in history.items() if k.removeprefix("val_") == metric}
+        chart.history = {k: v for k, v in history.items() if k.removeprefix("val_") == metric}
         assert chart.best_epoch == state.best_epoch(f"val_{metric}") == expected
 
 

@@ -14,6 +14,8 @@ from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import Worker
 
+from kerastui.ui.chartview import ChartView
+
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI
 
@@ -45,6 +47,18 @@ class Workspace(Screen[None]):
 
     if TYPE_CHECKING:
         app: KerasTUI  # the app is this one (for the type checker only)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chart_view = ChartView()  # smoothing, log scale, zoom, cursor: shared by the workspace's charts
+
+    def charts_changed(self) -> None:
+        """A chart key changed ``chart_view``: every chart redraws (a workspace may add or drop charts)."""
+        from kerastui.ui.widgets.charts import EpochChart
+
+        with self.app.batch_update():
+            for chart in self.query(EpochChart):
+                chart.replot()
 
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
         """The current run changed: ``epoch`` when an epoch ended, ``full`` to redraw everything."""

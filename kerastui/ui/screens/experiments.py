@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Header, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.panels.metric import MetricPanel
@@ -13,6 +13,7 @@ from kerastui.ui.panels.transfer import TransferPanel
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
+from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 
 class ExperimentsScreen(Workspace):
@@ -31,7 +32,7 @@ class ExperimentsScreen(Workspace):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield WorkspaceTabs("experiments")
         with TabbedContent(id="experiments-tabs", initial="metric"):
             with TabPane("Custom metric", id="metric"):
                 yield MetricPanel(id="metric-panel")

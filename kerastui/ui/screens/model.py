@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Static
 
 from kerastui.core.errors import ModelError
 from kerastui.core.specs import LayerSpec, Preset
@@ -21,6 +21,7 @@ from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tables import add_rows, set_columns
+from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if TYPE_CHECKING:
     from kerastui.core.builder import StackReport
@@ -110,7 +111,7 @@ class ModelScreen(Workspace):
         self.input_shape: tuple[int, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield WorkspaceTabs("model")
         with Vertical(id="model-body"):
             yield Static(id="model-title")
             yield LayerTable(id="layers", cursor_type="row", zebra_stripes=True)

@@ -11,17 +11,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Header, Select, Static
-from textual_plotext import PlotextPlot
+from textual.widgets import DataTable, Select, Static
 
 from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.runs import ROW_FIELDS, RunInfo, default_runs_dir, list_runs, read_metrics
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
-from kerastui.ui.widgets.charts import plot_epochs
+from kerastui.ui.widgets.charts import EpochChart, Series
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
+from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,6 +29,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 COLORS = ["cyan", "orange", "green", "magenta", "yellow", "red", "blue", "white"]
+MARKERS = ["braille", "hd", "dot", "x", "+", "•", "o", "*"]  # runs differ by marker too (monochrome)
 
 
 def flatten(data, prefix: str = "") -> dict[str, object]:
@@ -104,8 +105,10 @@ def duration(seconds: float | None) -> str:
     return f"{whole // 60}m{whole % 60:02d}s" if whole >= 60 else f"{seconds:.1f}s"
 
 
-class OverlayChart(PlotextPlot):
-    """One metric of several runs on the same axes."""
+class OverlayChart(EpochChart):
+    """One metric of several runs on the same axes (colours and markers by run)."""
+
+    HELP = "The compared runs' curves of one metric (pick it above). " + EpochChart.HELP.split(". ", 1)[1]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -114,9 +117,12 @@ class OverlayChart(PlotextPlot):
 
     def show(self, metric: str, curves: list[tuple[str, list[float]]]) -> None:
         self.metric, self.curves = metric, curves
-        coloured = [(label[-24:], values, COLORS[i % len(COLORS)]) for i, (label, values) in enumerate(curves)]
-        plot_epochs(self.plt, metric, coloured, max(self.size.width - 8, 20))
-        self.refresh()
+        self.chart_title = metric
+        self.replot()
+
+    def series(self) -> list[Series]:
+        return [Series(label[-24:], values, COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)])
+                for i, (label, values) in enumerate(self.curves)]
 
 
 class RunsScreen(Workspace):
@@ -137,7 +143,7 @@ class RunsScreen(Workspace):
                 id="runs.resume"),
         Binding("x", "stop", "Stop", tooltip="Ask this live run to finish its batch, evaluate, save and stop",
                 id="runs.stop"),
-        Binding("f5", "reload", "Reload", tooltip="Read the runs directory again", id="runs.reload"),
+        Binding("ctrl+r", "reload", "Reload", tooltip="Read the runs directory again", id="runs.reload"),
     ]
     REFRESH_SECONDS = 2.0  # while a run is live, its row (epochs, heartbeat) is read again this often
 
@@ -146,7 +152,7 @@ class RunsScreen(Workspace):
         self.histories: list[tuple[RunInfo, dict[str, list[float]]]] = []  # the compared runs' curves
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield WorkspaceTabs("runs")
         with Vertical(id="runs-body"):
             yield Static(id="runs-title")
             yield RunTable(id="runs-table", cursor_type="row", zebra_stripes=True)

@@ -1,11 +1,34 @@
-"""MetricChart: one metric family (loss, accuracy, …), train and validation lines together, the
-best epoch marked.  It owns its series and re-renders from them on every resize."""
+"""Epoch charts.  Every chart of a workspace draws with the workspace's ``ChartView``: smoothing
+(TensorBoard's, the raw curve kept faint), log-y, "last N epochs", a cursor showing exact values,
+and the per-step loss curve.  Series differ by marker as well as colour (monochrome terminals).
+
+- ``MetricChart``: train vs validation of one metric, the best epoch marked (Train, transfer).
+- ``StepChart``: the training loss batch by batch, for long epochs.
+- Overlays (Runs, custom metric) subclass ``EpochChart`` with their own series."""
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
+from textual.binding import Binding
 from textual_plotext import PlotextPlot
 
 from kerastui.core.metricnames import best_epoch
+from kerastui.ui.chartview import ChartView, positive, smooth
+
+CHART_KEYS = Binding.Group("chart", compact=True)
+FAINT = "gray"  # the raw curve under a smoothed one
+TRAIN, VAL = ("cyan", "braille"), ("orange", "hd")  # colour and marker: braille dots vs block quadrants
+
+
+class Series(NamedTuple):
+    label: str
+    values: list[float]  # y values; at epochs 1..n unless ``xs`` is given
+    color: str
+    marker: str = "braille"
+    points: bool = False  # drawn as points (scatter), never smoothed
+    xs: list[float] | None = None
 
 
 def thin(points: list, limit: int) -> list:
@@ -21,60 +44,250 @@ def family(metric: str) -> str:
     return metric.removeprefix("val_")
 
 
-class MetricChart(PlotextPlot):
+class EpochChart(PlotextPlot):
+    """A chart of per-epoch series, drawn with its workspace's chart settings.  Focus it (Tab) for
+    its keys: ←/→ cursor, < > smoothing, l log scale, z last N epochs, b per-step loss."""
+
+    HELP = ("A chart. Keys while it has the focus: ←/→ move a cursor that shows every series' exact value at "
+            "that epoch (esc hides it); < and > smooth less or more (TensorBoard's moving average; the raw "
+            "curve stays faint); l toggles a log scale; z shows the last 10/25/50/100 epochs or all; b adds "
+            "the per-step loss curve. Every chart of the workspace follows the same settings.")
+    can_focus = True
+    # One footer group ("←→<>lzb chart"): the workspace's own keys must still fit 80 columns.
+    BINDINGS = [
+        Binding("left", "cursor(-1)", "Cursor back", tooltip="Move the cursor one epoch back",
+                id="chart.cursor_left", group=CHART_KEYS),
+        Binding("right", "cursor(1)", "Cursor on", tooltip="Move the cursor one epoch on", id="chart.cursor_right",
+                group=CHART_KEYS),
+        Binding("escape", "hide_cursor", "Hide cursor", show=False, id="chart.hide_cursor"),
+        Binding("less_than_sign", "smooth(-1)", "Smooth less", tooltip="Smooth less", id="chart.smooth_less",
+                group=CHART_KEYS),
+        Binding("greater_than_sign", "smooth(1)", "Smooth more", tooltip="Smooth more (TensorBoard's moving "
+                "average; the raw curve stays faint)", id="chart.smooth_more", group=CHART_KEYS),
+        Binding("l", "log_scale", "Log scale", tooltip="Toggle a logarithmic y axis", id="chart.log",
+                group=CHART_KEYS),
+        Binding("z", "zoom", "Last N", tooltip="Show the last 10, 25, 50, 100 epochs, or all", id="chart.zoom",
+                group=CHART_KEYS),
+        Binding("b", "per_step", "Per step", tooltip="Show or hide the per-step (batch) loss curve",
+                id="chart.per_step", group=CHART_KEYS),
+    ]
+    DEFAULT_CSS = """
+    EpochChart:focus {
+        background-tint: $foreground 6%;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._view = ChartView()  # used when the screen has none (a chart on its own)
+        self.chart_title = ""
+
+    # ------------------------------------------------------------------ what subclasses give
+
+    def series(self) -> list[Series]:
+        return []
+
+    def marks(self, plt, first: int) -> None:
+        """Extra vertical lines (best epoch, phase boundaries) at epochs >= ``first``."""
+
+    # ------------------------------------------------------------------ drawing
+
+    @property
+    def view(self) -> ChartView:
+        return getattr(self.screen, "chart_view", None) or self._view if self.is_mounted else self._view
+
+    @property
+    def epochs(self) -> int:
+        return max((len(s.values) for s in self.series() if s.xs is None), default=0)
+
+    def cursor_values(self) -> dict[str, float]:
+        """The exact (unsmoothed) value of every per-epoch series at the cursor's epoch."""
+        cursor = self.view.cursor
+        if cursor is None:
+            return {}
+        values = {}
+        for s in self.series():
+            if s.xs is None:
+                if 0 < cursor <= len(s.values):
+                    values[s.label] = s.values[cursor - 1]
+            elif s.points and cursor in s.xs:
+                values[s.label] = s.values[s.xs.index(cursor)]
+        return values
+
+    def on_resize(self) -> None:
+        self.replot()
+
+    def replot(self) -> None:
+        view = self.view
+        series = self.series()
+        epochs = max((len(s.values) for s in series if s.xs is None), default=0)
+        first = view.first_epoch(epochs)
+        limit = max(self.size.width - 8, 20)
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        shown: list[tuple[Series, list[tuple[float, float]]]] = []
+        for s in series:
+            xs = s.xs if s.xs is not None else list(range(1, len(s.values) + 1))
+            points = [(x, v) for x, v in zip(xs, s.values, strict=False) if x > first - 1]
+            shown.append((s, points))
+        log = view.log_y and all(positive([v for _, v in points]) for _, points in shown)
+        for s, points in shown:
+            if view.smoothing and not s.points and len(points) > 1:
+                raw = thin([p for p in points if math.isfinite(p[1])], limit)
+                if raw:
+                    plt.plot([p[0] for p in raw], [p[1] for p in raw], marker="braille", color=FAINT)
+                ys = smooth([v for _, v in points], view.smoothing)
+                points = list(zip([x for x, _ in points], ys, strict=True))
+            clean = thin([p for p in points if math.isfinite(p[1])], limit)
+            if not clean:
+                continue
+            draw = plt.scatter if s.points else plt.plot
+            draw([p[0] for p in clean], [p[1] for p in clean], label=s.label, marker=s.marker, color=s.color)
+        if log:
+            plt.yscale("log")
+        self.marks(plt, first)
+        title = self.chart_title
+        values = self.cursor_values()
+        if values and view.cursor is not None and first <= view.cursor <= epochs:
+            plt.vline(view.cursor, "white")
+            title = f"{title} @{view.cursor}: " + " ".join(f"{k} {_number(v)}" for k, v in values.items())
+        settings = view.describe()
+        if view.log_y and not log:
+            settings = settings.replace("log", "linear: values ≤ 0")
+        room = max(self.size.width - 2, 10)
+        if settings and len(title) + len(settings) + 3 <= room:
+            title = f"{title} · {settings}"
+        # plotext leaves out a title wider than the chart: cut it instead.
+        title = title if len(title) <= room else title[:room - 1] + "…"
+        plt.title(title)
+        plt.xlabel("epoch")
+        epoch_ticks(plt, epochs, limit, first)
+        self.refresh()
+
+    # ------------------------------------------------------------------ keys
+
+    def _changed(self) -> None:
+        """Every chart of the workspace redraws (the screen may add or drop charts)."""
+        changed = getattr(self.screen, "charts_changed", None)
+        if changed is not None:
+            changed()
+        else:
+            self.replot()
+
+    def action_cursor(self, step: int) -> None:
+        self.view.move_cursor(step, self.epochs)
+        self._changed()
+
+    def action_hide_cursor(self) -> None:
+        self.view.cursor = None
+        self._changed()
+
+    def action_smooth(self, step: int) -> None:
+        self.view.smoother(step)
+        self._changed()
+
+    def action_log_scale(self) -> None:
+        view = self.view
+        if not view.log_y:
+            bad = next((s for s in self.series() if not positive(s.values)), None)
+            if bad is not None:
+                low = min(v for v in bad.values if math.isfinite(v))
+                self.notify(f"{bad.label} has values ≤ 0 (lowest {_number(low)}): a log scale cannot show them",
+                            title="log scale", severity="warning")
+                return
+        view.log_y = not view.log_y
+        self._changed()
+
+    def action_zoom(self) -> None:
+        self.view.zoom(self.epochs)
+        self._changed()
+
+    def action_per_step(self) -> None:
+        self.view.per_step = not self.view.per_step
+        self._changed()
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
+
+
+class MetricChart(EpochChart):
     """Train vs validation curves of one metric; a vertical line at the best validation epoch."""
 
-    HELP = "A live chart: train (solid) and validation lines of one metric; the marker is the best validation epoch."
+    HELP = ("A live chart: train (cyan, dots) and validation (orange, blocks) of one metric; the green line is "
+            "the best validation epoch. " + EpochChart.HELP.split(". ", 1)[1])
 
     def __init__(self, metric: str, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="metric-chart")
         self.metric = metric
-        self.series: dict[str, list[float]] = {}
+        self.chart_title = metric
+        self.history: dict[str, list[float]] = {}
         self.boundaries: list[int] = []  # epochs where a new phase starts (transfer: fine-tuning)
 
     def set_series(self, history: dict[str, list[float]], boundaries: list[int] | None = None) -> None:
-        self.series = {k: list(v) for k, v in history.items() if family(k) == self.metric}
+        self.history = {k: list(v) for k, v in history.items() if family(k) == self.metric}
         self.boundaries = list(boundaries or [])
         self.replot()
 
+    def series(self) -> list[Series]:
+        out = []
+        for name, values in sorted(self.history.items()):
+            val = name.startswith("val_")
+            color, marker = VAL if val else TRAIN
+            out.append(Series("val" if val else "train", values, color, marker))
+        return out
+
     @property
     def best_epoch(self) -> int | None:
-        values = self.series.get(f"val_{self.metric}") or self.series.get(self.metric)
+        values = self.history.get(f"val_{self.metric}") or self.history.get(self.metric)
         return best_epoch(values or [], self.metric)
 
-    def replot(self) -> None:
-        curves = []
-        for name, values in sorted(self.series.items()):
-            label = "val" if name.startswith("val_") else "train"
-            curves.append((label, values, "orange" if label == "val" else "cyan"))
-        plt = plot_epochs(self.plt, self.metric, curves, max(self.size.width - 8, 20))
+    def marks(self, plt, first: int) -> None:
         best = self.best_epoch
-        if best is not None:
+        if best is not None and best >= first:
             plt.vline(best, "green")
         for boundary in self.boundaries:
-            plt.vline(boundary + 0.5, "magenta")
-        self.refresh()
+            if boundary + 0.5 >= first:
+                plt.vline(boundary + 0.5, "magenta")
 
 
-def plot_epochs(plt, title: str, curves: list[tuple[str, list[float], str]], max_points: int):
-    """Draw per-epoch curves (label, values, colour) on a cleared plot: NaN/inf skipped, long series
-    thinned to ``max_points``, whole-epoch ticks when there are few epochs.  Returns ``plt``."""
-    plt.clear_data()
-    plt.clear_figure()
-    plt.title(title)
-    for label, values, color in curves:
-        points = thin([(i + 1, v) for i, v in enumerate(values) if v == v and abs(v) != float("inf")], max_points)
-        if points:
-            plt.plot([p[0] for p in points], [p[1] for p in points], label=label, marker="braille", color=color)
-    plt.xlabel("epoch")
-    epoch_ticks(plt, max((len(values) for _, values, _ in curves), default=0), max_points)
-    return plt
+class StepChart(EpochChart):
+    """The training loss at each (throttled, thinned) batch, x in epochs: what happens inside long epochs."""
+
+    HELP = ("The per-step chart: the training loss batch by batch (x in epochs, thinned to the chart's width). "
+            + EpochChart.HELP.split(". ", 1)[1])
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="metric-chart")
+        self.chart_title = "loss per step"
+        self.points: list[tuple[float, float]] = []
+
+    def set_points(self, points: list[tuple[float, float]]) -> None:
+        self.points = points
+        self.replot()
+
+    @property
+    def epochs(self) -> int:
+        return math.ceil(self.points[-1][0]) if self.points else 0
+
+    def series(self) -> list[Series]:
+        if not self.points:
+            return []
+        return [Series("batch loss", [p[1] for p in self.points], *TRAIN, xs=[p[0] for p in self.points])]
+
+    def replot(self) -> None:
+        super().replot()
+        epochs = self.epochs
+        if epochs:
+            epoch_ticks(self.plt, epochs, max(self.size.width - 8, 20), self.view.first_epoch(epochs))
 
 
-def epoch_ticks(plt, epochs: int, width: int) -> None:
+def epoch_ticks(plt, epochs: int, width: int, first: int = 1) -> None:
     """Whole-epoch ticks, only as many as fit ``width`` columns (3 each).  Given more than fit,
     plotext drops colliding ticks in an order that varies between processes (hash seeds)."""
-    if not 0 < epochs <= 12:
+    count = epochs - first + 1
+    if not 0 < count <= 12:
         return
-    step = max(1, -(-3 * epochs // max(width, 1)))
-    plt.xticks(list(range(1, epochs + 1, step)))
+    step = max(1, -(-3 * count // max(width, 1)))
+    plt.xticks(list(range(first, epochs + 1, step)))

@@ -10,6 +10,17 @@ from textual.dom import DOMNode
 from textual.widget import Widget
 
 
+def _key_range(keys: list) -> list:
+    """A group's keys as shown: f2 f3 f4 f5 f6 f7 (the workspace keys from a text field) as "f2–f7",
+    clicking it running the first; letters stay side by side ("dmtvph")."""
+    displays = [k[0] for k in keys]
+    numbers = [int(d[1:]) for d in displays if d[:1] == "f" and d[1:].isdigit()]
+    if len(numbers) == len(displays) > 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+        first = keys[0]
+        return [(f"{displays[0]}–{displays[-1]}", first[1], first[2], all(k[3] for k in keys))]
+    return keys
+
+
 class KeyFooter(Widget):
     """The keys of the focused widget, the screen and the app, as Textual's Footer shows them
     (grouped bindings share one label; the command palette on the right; click runs the action).
@@ -66,7 +77,7 @@ class KeyFooter(Widget):
             entries = list(grouped)
             keys = [(self.app.get_key_display(e[0][2]), e[0][2].action, e[0][1], e[0][3]) for e in entries]
             if group is not None and len(entries) > 1:
-                items.append((keys, group.description))
+                items.append((_key_range(keys), group.description))
             else:
                 items.extend(([k], e[0][2].description) for k, e in zip(keys, entries, strict=True))
         if items != self._items:

@@ -21,9 +21,9 @@ class PhaseChart(MetricChart):
             "magenta marks where fine-tuning began, green the best validation epoch.")
 
     def replot(self) -> None:
+        self.chart_title = (f"{self.metric} · head | fine-tune from epoch {self.boundaries[0] + 1}"
+                            if self.boundaries else self.metric)
         super().replot()
-        if self.boundaries:
-            self.plt.title(f"{self.metric} · head | fine-tune from epoch {self.boundaries[0] + 1}")
 
 
 def phase_table(state: RunState) -> Table:
