@@ -242,13 +242,12 @@ def load_raw(spec: DataSpec, base_dir: Path | None = None) -> RawData:
     }
     if scheme == "tfds":
         raise DatasetError(f"{spec.source}: TensorFlow Datasets are streamed; they have no raw arrays")
-    loader = loaders[scheme]
     if scheme == "npy":
         raw = _load_npy(spec, name, base_dir)
     elif scheme in FILE_SOURCES:
-        raw = loader(spec, _resolve_path(name, base_dir))
+        raw = loaders[scheme](spec, _resolve_path(name, base_dir))
     else:
-        raw = loader(spec, name)
+        raw = loaders[scheme](spec, name)
     raw.load_seconds = time.perf_counter() - start
     _CACHE[key] = raw
     return raw
@@ -548,8 +547,9 @@ def _load_csv(spec: DataSpec, path: Path) -> RawData:
         raise DatasetError(f"csv:{path}: line {numbered[0][0]} parses as one column ({numbered[0][1][0][:40]!r}); "
                            "expected a label and at least one feature separated by , ; tab or |")
     column = spec.label_column
-    has_header = not isinstance(column, int) or not all(_is_float(v) or v.lower() in MISSING
-                                                          for v in numbered[0][1])
+    # With a label column index, a first row whose features are all numbers is data, not a header.
+    has_header = not isinstance(column, int) or not (-width <= column < width) or not all(
+        _is_float(v) or v.lower() in MISSING for i, v in enumerate(numbered[0][1]) if i != column % width)
     if has_header:
         header = numbered[0][1]
         numbered = numbered[1:]
