@@ -67,7 +67,6 @@ def test_folder_of_2000_jpegs_trains_streamed_and_the_card_names_the_corrupt_fil
     assert card.summary["train"] + card.summary["val"] + card.summary["test"] == 2100
     assert card.class_counts == [card.summary["train"] // 3] * 3
     assert card.samples.shape == (8, 16, 16, 3) and 0.0 <= card.samples.min() and card.samples.max() <= 1.0
-    assert "tensorflow" not in card.summary["dtype_raw"]
 
     preset = tiny_preset(f"images:{big_folder}", stream=True)
     preset.fit.epochs = 1
@@ -78,6 +77,15 @@ def test_folder_of_2000_jpegs_trains_streamed_and_the_card_names_the_corrupt_fil
     assert any("2 unreadable file(s)" in n and "blue/broken.jpg" in n for n in result.notices)
     assert result.test["accuracy"] > 0.6  # colour is easy: well above a third
     assert (Path(result.run_dir or "") / "model.keras").exists()
+
+
+def test_the_image_folder_card_decodes_only_its_samples_without_tensorflow(big_folder: Path):
+    script = ("import sys, json; from kerastui.core import datasets; from kerastui.core.specs import DataSpec; "
+              f"card = datasets.preview(DataSpec(source='images:{big_folder}')); "
+              "print(json.dumps([card.summary['files'], len(card.samples), 'tensorflow' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert json.loads(out.stdout) == [2100, 8, False]
 
 
 RSS_SCRIPT = textwrap.dedent("""

@@ -15,7 +15,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import Suggester
-from textual.widgets import Checkbox, Header, Input, Label, OptionList, Select, Static
+from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from kerastui.core import sources as registry
@@ -28,8 +28,9 @@ from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import field_row, parse_number
 from kerastui.ui.widgets.pictures import bar_chart, image_strip
 from kerastui.ui.widgets.status_line import StatusLine
+from kerastui.ui.widgets.tabs import WorkspaceTabs
 
-FILE_SCHEMES = ("npz", "csv", "images")
+FILE_SCHEMES = ("npz", "npy", "csv", "images")
 
 
 class PathSuggester(Suggester):
@@ -99,7 +100,7 @@ class DataScreen(Workspace):
         self._loads = Requests()  # dataset loads: the latest wins
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield WorkspaceTabs("data")
         with Horizontal(id="data-body"):
             with Vertical(id="data-side"):
                 yield Label("[b]Source[/b]")
@@ -235,7 +236,7 @@ class DataScreen(Workspace):
     def load(self, spec: DataSpec) -> None:
         self.query_one("#card-error", Static).update(f"[dim]loading {spec.source}…[/dim]")
         preset = self.app.session.preset
-        self._load(self._loads.new(), spec, preset.compile.loss, preset.base_dir)
+        self._load(self._loads.new(), spec, preset.compile.loss_name, preset.base_dir)
 
     @work(thread=True, exclusive=True, group="data", exit_on_error=False)
     def _load(self, ticket: int, spec: DataSpec, loss: str, base_dir: Path) -> None:
@@ -282,6 +283,12 @@ class DataScreen(Workspace):
         table.add_row("dtype", f"{s['dtype']} (raw {s['dtype_raw']})")
         if "classes" in s:
             table.add_row("classes", f"{s['classes']}  labels {s['label_mode']}")
+        if s.get("streamed"):
+            table.add_row("feeding", "streamed (tf.data): decoded batch by batch")
+        corrupt = s.get("corrupt") or []
+        if corrupt:
+            names = ", ".join(corrupt[:3]) + (f", … (+{len(corrupt) - 3})" if len(corrupt) > 3 else "")
+            table.add_row("corrupt", Text(f"{len(corrupt)} file(s) skipped: {names}", style="yellow"))
         if not self.app.deterministic:
             table.add_row("load time", f"{s['total_seconds']:.3f} s (source {s['load_seconds']:.3f} s)")
         self.query_one("#card-summary", Static).update(table)
@@ -297,6 +304,8 @@ class DataScreen(Workspace):
         self.app.data_label = f"{s['source']} {total:,}×{tuple(shape)}{classes}"
 
     def _samples(self, preview, summary):
+        if summary["kind"] == "sequence":
+            return self._sequences(preview)
         if summary["kind"] == "image":
             return Text("samples\n", style="bold") + image_strip(preview.samples, preview.sample_labels, max_width=100)
         table = Table(title="samples", title_justify="left", show_edge=False, pad_edge=False, box=None)
@@ -314,6 +323,22 @@ class DataScreen(Workspace):
                 cells.append("…")
             table.add_row(*cells, label)
         return table
+
+    def _sequences(self, preview) -> Text:
+        """A few sequences as a small line plot of their first feature (plotext)."""
+        import plotext as plt
+
+        width = max(30, min(90, self.query_one(DatasetCard).size.width - 4))
+        plt.clear_figure()
+        plt.plotsize(width, 12)
+        plt.theme("clear")
+        for sample, label in list(zip(preview.samples, preview.sample_labels, strict=False))[:3]:
+            series = sample.reshape(len(sample), -1)[:, 0]
+            plt.plot([float(v) for v in series], label=str(label)[:12])
+        plt.title("samples (feature 0 over time)")
+        chart = plt.build()
+        plt.clear_figure()
+        return Text.from_ansi(chart)
 
     def system_commands(self) -> Iterator[SystemCommand]:
         yield SystemCommand("Data: load", "Load the selected source (l)", self.action_load)
