@@ -348,11 +348,15 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
             owner = own(run_dir)
         else:  # a runs folder that cannot hold a run is said now, not after TensorFlow and the data
             check_runs_dir(args.runs_dir or _default_runs_dir())
+        from kerastui.core.devices import configure, prepare_environment
         from kerastui.core.tfenv import load_keras
         from kerastui.core.training import Trainer
 
+        prepare_environment()
         load_keras()
-        model = _open_model(model_path, preset, trusted) if model_path else None
+        plan = configure(preset.devices, preset.where)  # before anything initialises TensorFlow's devices
+        with plan.scope():  # a model trained further under MirroredStrategy is loaded in its scope
+            model = _open_model(model_path, preset, trusted) if model_path else None
         trainer = Trainer(preset, [progress], runs_dir=args.runs_dir, model=model, trusted=trusted,
                           run_dir=run_dir, resume=resume)
         if owner is not None:
@@ -455,7 +459,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not found:
         print(f"no runs in {runs_dir}")
         return EXIT_OK
-    rows = [("RUN", "STATE", "EPOCHS", "PRESET", "DATASET", "BEST VALIDATION", "TEST", "DURATION")]
+    from kerastui.core.devices import describe
+    from kerastui.core.resources import size_text
+
+    rows = [("RUN", "STATE", "EPOCHS", "PRESET", "DATASET", "DEVICES", "PEAK MEM", "BEST VALIDATION", "TEST",
+             "DURATION")]
     for r in found:
         state = r.status
         if r.live and r.heartbeat_age is not None:
@@ -465,7 +473,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 else "")
         key = "accuracy" if "accuracy" in r.test else "loss" if "loss" in r.test else None
         test = f"{key} {r.test[key]:.4f}" if key and isinstance(r.test.get(key), (int, float)) else ""
-        rows.append((r.name, state, epochs, r.preset, r.dataset, best, test, _duration(r.seconds)))
+        peak = size_text(r.peak_memory) if r.peak_memory is not None else ""
+        rows.append((r.name, state, epochs, r.preset, r.dataset, describe(r.devices), peak, best, test,
+                     _duration(r.seconds)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -523,6 +533,7 @@ class ProgressPrinter:
         self._initial = 0
 
     def __call__(self, event: Event) -> None:
+        from kerastui.core.devices import describe
         from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
 
         if isinstance(event, Notice):
@@ -532,8 +543,10 @@ class ProgressPrinter:
             return
         elif isinstance(event, TrainStarted):
             self._epochs, self._initial = event.epochs, event.initial_epoch
+            split = (f" ({event.replicas} replicas × {event.per_replica_batch})" if event.replicas > 1 else "")
+            where = f" on {describe(event.devices, event.precision)}" if event.devices else ""
             self.note(f"{event.phase}: {event.epochs} epoch(s), {event.samples} samples, "
-                      f"batch {event.batch_size}, {event.steps_per_epoch} steps/epoch")
+                      f"batch {event.batch_size}{split}, {event.steps_per_epoch} steps/epoch{where}")
             if self.tty:
                 self._start_bar(event.steps_per_epoch)
         elif isinstance(event, BatchEnded):
@@ -657,13 +670,16 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from kerastui.core.devices import machine_report, prepare_environment
     from kerastui.core.presets import shipped_dir, user_dir
     from kerastui.core.runs import default_runs_dir
     from kerastui.core.sources import KERAS_DATASETS, keras_cache_dir, keras_cached
     from kerastui.core.tfenv import devices, versions
 
+    prepare_environment()
     info: dict[str, Any] = {
         "kerastui": __version__, "python": sys.version.split()[0], **versions(), "devices": devices(),
+        "gpu": machine_report(),
         "datasets": {name: keras_cached(name) for name in KERAS_DATASETS},
         "keras_cache": str(keras_cache_dir()),
         "presets": {"shipped": str(shipped_dir()), "user": str(user_dir())},
@@ -679,12 +695,41 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"device {d['name']} {d.get('model', '')}".rstrip())
     if not gpus:
         print("no GPU visible to TensorFlow: training runs on the CPU")
+    _print_gpu_report(info["gpu"])
     for name, cached in info["datasets"].items():
         print(f"keras:{name:<14} {'cached' if cached else 'not cached (needs a download)'}")
     print(f"keras cache: {info['keras_cache']}")
     print(f"presets: {info['presets']['shipped']} (shipped), {info['presets']['user']} (user)")
     print(f"runs: {info['runs_dir']}")
     return EXIT_OK
+
+
+def _print_gpu_report(report: dict[str, Any]) -> None:
+    from kerastui.core.resources import size_text
+
+    build = report["build"]
+    if build.get("cuda_build"):
+        print(f"tensorflow built with CUDA {build.get('cuda') or '?'}, cuDNN {build.get('cudnn') or '?'}")
+    else:
+        print("tensorflow built without CUDA" + (f" ({build['error']})" if build.get("error") else ""))
+    if report["nvml"] != "ok":
+        print(report["nvml"])
+    else:
+        print(f"NVIDIA driver {report['driver'] or '?'}" + (f" (CUDA {report['cuda_driver']})"
+                                                           if report["cuda_driver"] else ""))
+    for gpu in report["gpus"]:
+        parts = []
+        if gpu["memory_total"] is not None:
+            parts.append(f"memory {size_text(gpu['memory_used'] or 0)} / {size_text(gpu['memory_total'])}")
+        if gpu["utilization"] is not None:
+            parts.append(f"{gpu['utilization']} % busy")
+        if gpu["temperature"] is not None:
+            parts.append(f"{gpu['temperature']} °C")
+        if gpu["power"] is not None:
+            parts.append(f"{gpu['power']:.0f} W" + (f" / {gpu['power_limit']:.0f} W" if gpu["power_limit"] else ""))
+        print(f"gpu {gpu['index']}: {gpu['name']}" + (f" — {', '.join(parts)}" if parts else ""))
+    print(f"host memory available: {size_text(report['host_memory_available'])}")
+    print(f"scope: {report['scope']}")
 
 
 if __name__ == "__main__":  # pragma: no cover

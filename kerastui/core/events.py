@@ -21,7 +21,15 @@ class TrainStarted:
     initial_epoch: int  # epochs already run before this phase
     steps_per_epoch: int
     samples: int
-    batch_size: int
+    batch_size: int  # the global batch: split over the replicas under MirroredStrategy
+    devices: list[str] = field(default_factory=list)  # where it trains: ["GPU:0", "GPU:1"], ["CPU:0"]
+    gpus: list[int] = field(default_factory=list)  # the GPUs used, numbered as nvidia-smi does
+    replicas: int = 1
+    precision: str = "float32"
+
+    @property
+    def per_replica_batch(self) -> int:
+        return max(1, self.batch_size // max(1, self.replicas))
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class EpochEnded:
     logs: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     batches: int | None = None  # set when the epoch was cut short (stopped or interrupted): batches run
+    peak_memory: int | None = None  # bytes: the epoch's peak on the run's busiest GPU (None without GPU)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ class RunProcess:
         """A sink: the status follows the events (the heartbeat thread keeps it fresh between)."""
         if isinstance(event, TrainStarted):
             self.run_dir.set_status(state="running", phase=event.phase, epoch=event.initial_epoch,
-                                    steps=event.steps_per_epoch)
+                                    steps=event.steps_per_epoch, devices=event.devices, gpus=event.gpus,
+                                    replicas=event.replicas, precision=event.precision)
         elif isinstance(event, EpochEnded):
             self.run_dir.set_status(epoch=event.epoch + 1)
         elif isinstance(event, TrainEnded) and event.reason == "interrupted":

@@ -40,7 +40,8 @@ from kerastui.core.specs import Preset, split_ref
 LIVE_STATES = ("starting", "running")
 END_STATES = ("completed", "stopped", "interrupted", "failed", "died")
 RESUMABLE = ("interrupted", "died", "failed")
-ROW_FIELDS = ("phase", "epoch", "seconds", "batches")  # a metrics.jsonl row's fields that are not metrics
+# A metrics.jsonl row's fields that are not metrics.
+ROW_FIELDS = ("phase", "epoch", "seconds", "batches", "peak_memory")
 HEARTBEAT_SECONDS = 2.0
 HEARTBEAT_STALE = 30.0  # a run on another host is taken as died after this long without a heartbeat
 
@@ -270,7 +271,8 @@ class RunDir:
         try:
             if isinstance(event, EpochEnded):
                 line = {"phase": event.phase, "epoch": event.epoch + 1, "seconds": round(event.seconds, 4),
-                        **({"batches": event.batches} if event.batches is not None else {}), **event.logs}
+                        **({"batches": event.batches} if event.batches is not None else {}),
+                        **({"peak_memory": event.peak_memory} if event.peak_memory is not None else {}), **event.logs}
                 with self.metrics_path.open("a", encoding="utf-8") as handle:
                     handle.write(json.dumps(line) + "\n")
             self._events.write(json.dumps(event_to_json(event)) + "\n")
@@ -423,6 +425,9 @@ class RunInfo:
     phase: str = ""
     error: str | None = None
     best: dict[str, Any] = field(default_factory=dict)  # {"metric", "value", "epoch"}: the headline
+    devices: tuple[str, ...] = ()  # where it trains: ("GPU:0", "GPU:1"), ("CPU:0",); () before it started
+    gpus: tuple[int, ...] = ()  # the GPUs it uses, numbered as nvidia-smi does
+    peak_memory: int | None = None  # bytes: the highest per-epoch peak of device memory (None without GPU)
 
     @property
     def name(self) -> str:
@@ -443,6 +448,7 @@ class RunInfo:
             "epochs_planned": self.epochs_planned, "phase": self.phase, "pid": self.pid, "host": self.host,
             "heartbeat_age": None if self.heartbeat_age is None else round(self.heartbeat_age, 1),
             "best": self.best, "test": self.test, "seconds": self.seconds, "error": self.error,
+            "devices": list(self.devices), "gpus": list(self.gpus), "peak_memory": self.peak_memory,
         })
         return out
 
@@ -497,6 +503,10 @@ def run_info(path: Path) -> RunInfo:
         epochs_planned=status.get("epochs_planned"), heartbeat_age=age, pid=status.get("pid"),
         host=str(status.get("host", "")), dataset=str(dataset), phase=str(status.get("phase", "")),
         error=status.get("error") or summary.get("error"), best=headline,
+        devices=tuple(str(d) for d in status.get("devices") or (summary.get("devices") or {}).get("devices") or ()),
+        gpus=tuple(int(g) for g in status.get("gpus") or () if isinstance(g, int)),
+        peak_memory=max((int(r["peak_memory"]) for r in metrics if isinstance(r.get("peak_memory"), int)),
+                        default=None),
     )
 
 

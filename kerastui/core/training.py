@@ -22,6 +22,15 @@ import numpy as np
 
 from kerastui.core import datasets
 from kerastui.core.builder import BuiltModel, build_model, compile_model, parameter_counts, summary_text
+from kerastui.core.devices import (
+    DevicePlan,
+    float32_outputs,
+    peak_memory,
+    policy_notices,
+    precision_policy,
+    reset_peaks,
+)
+from kerastui.core.devices import configure as configure_devices
 from kerastui.core.errors import KerasTUIError, ModelError, one_line, processing
 from kerastui.core.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
 from kerastui.core.runs import RunDir, default_runs_dir, jsonable
@@ -49,6 +58,7 @@ class RunResult:
     started: str = ""
     seconds: float = 0.0
     error: str | None = None
+    devices: dict[str, Any] = field(default_factory=dict)  # the run's DevicePlan (devices, replicas, precision…)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -56,7 +66,7 @@ class RunResult:
             "test": self.test, "run_dir": self.run_dir, "seconds": round(self.seconds, 3), "started": self.started,
             "model": self.model, "data": self.data, "evaluation": self.evaluation,
         }
-        for key in ("saved", "phases", "custom_metrics", "notices"):
+        for key in ("saved", "phases", "custom_metrics", "notices", "devices"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         for key in ("tensorboard", "summary", "error"):
@@ -94,6 +104,7 @@ class Trainer:
         self.model: Any = None  # the keras.Model, once prepared
         self.built: BuiltModel | None = None
         self.data: datasets.Dataset | None = None
+        self.devices: DevicePlan | None = None  # set by prepare(): what the run trains on
         self.run_dir: RunDir | None = run_dir  # given: a directory prepared by the launcher (or resumed)
         self.resume = resume and run_dir is not None
         self._resume_from: dict[str, Any] = {}  # the checkpoint's state.json when resuming
@@ -113,6 +124,10 @@ class Trainer:
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()
+
+    def _scope(self) -> contextlib.AbstractContextManager[Any]:
+        """The distribution strategy's scope (fit, and a transfer run's recompiles, under it)."""
+        return self.devices.scope() if self.devices is not None else contextlib.nullcontext()
 
     @property
     def _prepared(self) -> tuple[BuiltModel, datasets.Dataset]:
@@ -134,10 +149,17 @@ class Trainer:
             return
         keras = load_keras()
         preset = self.preset
+        # Devices first: they must be set before anything initialises TensorFlow's runtime.
+        self.devices = plan = configure_devices(preset.devices, preset.where)
+        self.result.devices = {**plan.to_json(), "per_replica_batch": plan.per_replica(preset.fit.batch_size)}
         keras.utils.set_random_seed(preset.fit.seed)
         with processing(preset.where, "data"):
-            self.data = prepare_data(preset)
+            self.data = prepare_data(preset, self.run_dir.path if self.run_dir is not None else None)
         self.result.data = self.data.summary()
+        if self.data.corrupt:
+            shown = ", ".join(self.data.corrupt[:5]) + (", …" if len(self.data.corrupt) > 5 else "")
+            self.emit(Notice(f"{preset.data.source}: skipping {len(self.data.corrupt)} unreadable file(s): {shown}",
+                             "warning"))
         if self.initial_model is not None:
             from kerastui.core.builder import custom_metric_classes
 
@@ -147,19 +169,29 @@ class Trainer:
 
             with processing(preset.where, "model"):
                 # From shapes alone: a model that cannot fit is refused before anything is allocated.
-                check_model(preset, self.data.input_shape, len(self.data.x_train))
-                self.built = build_model(preset, self.data.input_shape)
+                check_model(preset, self.data.input_shape, self.data.train_count)
+                mixed = plan.precision != "float32"
+                # Built in the strategy's scope (mirrored variables) under the precision policy,
+                # the output layer in float32 (Keras's mixed-precision rule).
+                with plan.scope(), precision_policy(plan.precision):
+                    self.built = build_model(float32_outputs(preset) if mixed else preset, self.data.input_shape)
+                self.built.notices.extend(policy_notices(self.built.model, plan.precision))
         self.model = self.built.model
         check_fits_data(self.model, self.data, preset)
         if preset.callbacks.checkpoint is not None:  # refused before any training, not after
             inside_run(Path("run"), preset.callbacks.checkpoint.filename)
         for notice in self.built.notices:
             self.emit(Notice(notice, "warning"))
-        with processing(preset.where, "compile"):
+        with processing(preset.where, "compile"), plan.scope():
             compile_model(self.model, preset.compile, self.built.custom_objects)
         self.result.model = {**parameter_counts(self.model), "layers": len(self.model.layers), "name": self.model.name}
         if preset.model.summary:
-            self.result.summary = summary_text(self.model)
+            policy = getattr(getattr(self.model, "dtype_policy", None), "name", plan.precision)
+            self.result.summary = (f"{summary_text(self.model)}\nPrecision policy: {policy}\n"
+                                   f"Devices: {plan.label() or 'CPU:0'}"
+                                   + (f" ({plan.replicas} replicas, batch {preset.fit.batch_size} = "
+                                      f"{plan.per_replica(preset.fit.batch_size)} per replica)"
+                                      if plan.replicas > 1 else ""))
 
     def run(self) -> RunResult:
         start = time.perf_counter()
@@ -175,7 +207,7 @@ class Trainer:
                 self.result.run_dir = str(self.run_dir.path)
                 if self.resume:
                     self._restore_progress()
-            with processing(self.preset.where, "fit"):
+            with processing(self.preset.where, "fit"), self._scope():
                 self._fit_all()
             if self.result.status in ("nan", "interrupted"):
                 return self.result
@@ -262,17 +294,28 @@ class Trainer:
         # Epochs are counted across phases; a resumed phase goes on from its checkpoint's epoch.
         first = sum(p["epochs"] for p in self.result.phases)
         initial = self.result.epochs_run
-        steps = math.ceil(len(data.x_train) / fit.batch_size)
+        steps = math.ceil(data.train_count / fit.batch_size)
         stream = _stream_callback(keras, self, phase, steps)
         callbacks = [stream, *self._keras_callbacks(phase)]
         if self.run_dir is not None:
             callbacks += _checkpoint_callbacks(keras, self, phase, callbacks)
-        self.emit(TrainStarted(phase, first + epochs - initial, initial, steps, len(data.x_train), fit.batch_size))
+        plan = self.devices
+        if plan is not None and plan.jit_compile != "auto":
+            self.model.jit_compile = plan.jit_compile
+        self.emit(TrainStarted(phase, first + epochs - initial, initial, steps, data.train_count, fit.batch_size,
+                               **(plan_fields(plan) if plan is not None else {})))
         try:
-            self.model.fit(
-                data.x_train, data.y_train, validation_data=data.validation_data(), epochs=first + epochs,
-                initial_epoch=initial, batch_size=fit.batch_size, shuffle=fit.shuffle, callbacks=callbacks, verbose=0,
-            )
+            if data.stream is not None:  # tf.data pipelines: batched, shuffled and prefetched by the source
+                validation = (data.stream.make("val", fit.batch_size, False) if data.stream.counts["val"] else None)
+                self.model.fit(data.stream.make("train", fit.batch_size, fit.shuffle), validation_data=validation,
+                               epochs=first + epochs, initial_epoch=initial, callbacks=callbacks, verbose=0,
+                               shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
+            else:
+                self.model.fit(
+                    data.x_train, data.y_train, validation_data=data.validation_data(), epochs=first + epochs,
+                    initial_epoch=initial, batch_size=fit.batch_size, shuffle=fit.shuffle, callbacks=callbacks,
+                    verbose=0,
+                )
         except KerasTUIError:
             raise
         except (ValueError, TypeError) as error:  # Keras rejecting data/model combinations at trace time
@@ -415,12 +458,16 @@ class Trainer:
                   if isinstance(c, type) and _is_metric(c)]
         if not custom:
             return
-        builtins = [m for m in self.preset.compile.metrics]
+        from kerastui.core.metrics import mirror_key_for
+
+        builtins = list(self.preset.compile.metrics)
         for cls in custom:
             name = _metric_name(cls)
-            mirror = getattr(cls, "mirrors", None) or (builtins[0] if builtins else None)
-            if mirror is None or name not in self.result.history:
+            # The logged key of the built-in it mirrors, with the custom metric's own k for top-k.
+            found = mirror_key_for(cls, builtins)
+            if found is None or name not in self.result.history:
                 continue
+            mirror = found[0]
             report: dict[str, Any] = {"builtin": mirror}
             for prefix in ("", "val_"):
                 a = self.result.history.get(prefix + mirror)
@@ -447,7 +494,7 @@ def inside_run(run_dir: Path, filename: str) -> Path:
     return run_dir / path
 
 
-def prepare_data(preset: Preset) -> datasets.Dataset:
+def prepare_data(preset: Preset, cache_dir: Path | None = None) -> datasets.Dataset:
     """The preset's data as its model sees it (a transfer base's size, channels and preprocessing)."""
     kwargs: dict[str, Any] = {}
     if preset.transfer is not None:
@@ -459,7 +506,8 @@ def prepare_data(preset: Preset) -> datasets.Dataset:
         shape = transfer_image_shape(preset.transfer, info.shape if len(info.shape) == 3 else (*info.shape, 1))
         kwargs = {"image_size": shape[:2], "rgb": shape[2] == 3,
                   "preprocess": preprocess_function(preset.transfer.base)}
-    return datasets.prepare(preset.data, loss=preset.compile.loss, base_dir=preset.base_dir, **kwargs)
+    return datasets.prepare(preset.data, loss=preset.compile.loss_name, base_dir=preset.base_dir, cache_dir=cache_dir,
+                            **kwargs)
 
 
 def check_fits_data(model: Any, data: datasets.Dataset, preset: Preset) -> None:
@@ -496,8 +544,14 @@ def check_shapes(preset: Preset, inputs: Sequence[tuple[int | None, ...]], outpu
         raise ModelError(f"{where}: gives {units} outputs but {source} has {classes} classes "
                          f"(set its units to {classes})")
     if label_mode == "binary" and units != 1:
-        raise ModelError(f"{where}: compile.loss {preset.compile.loss!r} needs one sigmoid output, "
+        raise ModelError(f"{where}: compile.loss {preset.compile.loss_name!r} needs one sigmoid output, "
                          f"this layer gives {units}")
+
+
+def plan_fields(plan: DevicePlan) -> dict[str, Any]:
+    """A TrainStarted's device fields: where the run trains and how the batch is split."""
+    return {"devices": list(plan.devices), "gpus": list(plan.gpus), "replicas": plan.replicas,
+            "precision": plan.precision}
 
 
 def _is_metric(cls: type) -> bool:
@@ -548,6 +602,7 @@ def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> An
             self._epoch = epoch
             self._epoch_start = time.perf_counter()
             self._batches = 0
+            reset_peaks(trainer.devices)  # the epoch's own peak of device memory
 
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
             self._batches = batch + 1
@@ -582,7 +637,8 @@ def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> An
             if cut:
                 trainer.emit(Notice(f"epoch {epoch + 1} was cut short after {self._batches} of {steps} batches"))
             trainer.epoch_ended(EpochEnded(phase, epoch, values, time.perf_counter() - self._epoch_start,
-                                           batches=self._batches if cut else None))
+                                           batches=self._batches if cut else None,
+                                           peak_memory=peak_memory(trainer.devices)))
 
         def _nan(self, where: str) -> None:
             self.reason = "nan"

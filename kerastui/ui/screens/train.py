@@ -14,8 +14,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.reactive import Reactive
-from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 
+from kerastui.core.kerasobjects import COMPILE_HELP
+from kerastui.core.resources import size_text
 from kerastui.core.specs import (
     CheckpointSpec,
     EarlyStoppingSpec,
@@ -26,12 +28,24 @@ from kerastui.core.specs import (
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
-from kerastui.ui.widgets.charts import MetricChart, family
+from kerastui.ui.widgets.charts import EpochChart, MetricChart, StepChart, family
+from kerastui.ui.widgets.devices_line import DevicesLine
 from kerastui.ui.widgets.footer import KeyFooter
-from kerastui.ui.widgets.form import Form, field_row, parse_number
+from kerastui.ui.widgets.form import (
+    Form,
+    Parses,
+    compile_entry,
+    entry_fields,
+    field_row,
+    metrics_text,
+    parse_arguments,
+    parse_metrics,
+    parse_number,
+)
 from kerastui.ui.widgets.predictions import predictions_view
 from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tables import add_rows, set_columns
+from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion"]
 LOSSES = ["categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
@@ -63,7 +77,8 @@ class EpochTable(DataTable):
         """The run's finished epochs: the new ones are added; ``full`` (or new metrics) starts over.
         ``deterministic`` leaves the seconds column blank (snapshots)."""
         keys = list(state.history)
-        columns = ["epoch", *keys, "s"]
+        memory = any(m is not None for m in state.peak_memory)  # a run on a GPU reports its peak
+        columns = ["epoch", *keys, *(["peak mem"] if memory else []), "s"]
         if full or [str(c.label) for c in self.columns.values()] != columns:
             set_columns(self, columns)
         rows = []
@@ -73,6 +88,9 @@ class EpochTable(DataTable):
                 values = state.history[key]
                 value = values[row] if row < len(values) else float("nan")
                 cells.append(f"{value:.3g}" if key == "learning_rate" else f"{value:.4f}")
+            if memory:
+                peak = state.peak_memory[row] if row < len(state.peak_memory) else None
+                cells.append(size_text(peak) if peak is not None else "")
             seconds = state.epoch_seconds[row] if row < len(state.epoch_seconds) else 0.0
             cells.append("" if deterministic else f"{seconds:.1f}")
             rows.append(cells)
@@ -87,27 +105,39 @@ class TrainScreen(Workspace):
     CSS_PATH = "train.tcss"
 
     HELP = ("## Train workspace\nSet compile and fit options on the left; s starts, x stops at the end of the "
-            "current batch. Charts redraw after epochs (at most once a second), the progress line twice a second.")
+            "current batch. Charts redraw after epochs (at most once a second), the progress line twice a second.\n\n"
+            + COMPILE_HELP)
     BINDINGS = [
         Binding("s", "start", "Start", tooltip="Train the workspace's model with these settings", id="train.start"),
         Binding("x", "stop", "Stop", tooltip="Stop at the end of the current batch, keeping history and model",
                 id="train.stop"),
         Binding("e", "evaluate", "Evaluate", tooltip="Evaluate the trained model on the test split again",
                 id="train.evaluate"),
+        Binding("c", "charts_only", "Charts", tooltip="Hide or show the settings column and the evaluation: the "
+                "charts take the room (at 80×24 each gets 10+ plot rows)", id="train.charts_only"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield WorkspaceTabs("train")
         with Horizontal(id="train-body"):
             with Form(id="train-side"):
                 yield Label("[b]Compile[/b]")
                 yield field_row("optimizer", Select([(o, o) for o in OPTIMIZERS], value="adam", allow_blank=False,
                                                     id="opt-optimizer", compact=True))
+                yield field_row("  args", Input(id="opt-optimizer-args", placeholder="momentum=0.9, nesterov=True",
+                                                validators=[Parses(lambda t: parse_arguments(t, "optimizer args"))],
+                                                compact=True, tooltip="The optimizer class's keyword arguments"))
                 yield field_row("learn rate", Input(id="opt-lr", type="number", placeholder="default", compact=True))
                 yield field_row("loss", Select([(name, name) for name in LOSSES], value=LOSSES[0],
                                                allow_blank=False, id="opt-loss", compact=True))
+                yield field_row("  args", Input(id="opt-loss-args", placeholder="label_smoothing=0.1",
+                                                validators=[Parses(lambda t: parse_arguments(t, "loss args"))],
+                                                compact=True, tooltip="The loss class's keyword arguments"))
                 yield Static(id="loss-hint", classes="hint")
-                yield field_row("metrics", Input(id="opt-metrics", placeholder="accuracy", compact=True))
+                yield field_row("metrics", Input(id="opt-metrics", placeholder="accuracy, TopKCategoricalAccuracy(k=2)",
+                                                 validators=[Parses(parse_metrics)], compact=True,
+                                                 tooltip="Keras names or ClassName(arg=value); top_k_categorical_"
+                                                         "accuracy is top-5: TopKCategoricalAccuracy(k=2) for k=2"))
                 yield Static(id="custom-metrics", classes="hint")
                 yield Label("[b]Fit[/b]")
                 yield field_row("epochs", Input(id="opt-epochs", type="integer", compact=True))
@@ -129,6 +159,7 @@ class TrainScreen(Workspace):
             with Vertical(id="train-main"):
                 yield Static(id="train-status")
                 yield Static(id="progress-text")
+                yield DevicesLine(id="devices-line", classes="hint")
                 yield Horizontal(id="charts")
                 yield EpochTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
                 with VerticalScroll(id="evaluation"):
@@ -173,15 +204,17 @@ class TrainScreen(Workspace):
     def show_settings(self, preset: Preset) -> None:
         c, f, cb = preset.compile, preset.fit, preset.callbacks
         optimizer = self.query_one("#opt-optimizer", Select)
-        if c.optimizer.lower() not in OPTIMIZERS:
-            optimizer.set_options([(o, o) for o in [*OPTIMIZERS, c.optimizer.lower()]])
-        optimizer.value = c.optimizer.lower()
+        name, self.query_one("#opt-optimizer-args", Input).value = entry_fields(c.optimizer, "optimizer")
+        if name not in OPTIMIZERS:
+            optimizer.set_options([(o, o) for o in [*OPTIMIZERS, name]])
+        optimizer.value = name
         self.query_one("#opt-lr", Input).value = "" if c.learning_rate is None else f"{c.learning_rate:g}"
         loss = self.query_one("#opt-loss", Select)
-        if c.loss not in LOSSES:
-            loss.set_options([(name, name) for name in [*LOSSES, c.loss]])
-        loss.value = c.loss
-        self.query_one("#opt-metrics", Input).value = ", ".join(c.metrics)
+        name, self.query_one("#opt-loss-args", Input).value = entry_fields(c.loss, "loss")
+        if name not in LOSSES:
+            loss.set_options([(n, n) for n in [*LOSSES, name]])
+        loss.value = name
+        self.query_one("#opt-metrics", Input).value = metrics_text(c.metrics)
         custom = ", ".join(ref.rpartition(":")[2] for ref in c.custom_metrics)
         self.query_one("#custom-metrics", Static).update(f"custom: {custom}" if custom else "")
         self.query_one("#opt-epochs", Input).value = str(f.epochs)
@@ -232,11 +265,16 @@ class TrainScreen(Workspace):
             return self.query_one(widget_id, Input).value
 
         lr = parse_number(text("#opt-lr"), float, "learning rate", minimum=0.0, blank=None)
-        metrics = [m.strip() for m in self.query_one("#opt-metrics", Input).value.split(",") if m.strip()]
+        metrics = parse_metrics(text("#opt-metrics"))
         val = parse_number(text("#opt-val"), float, "val split", minimum=0.0, below=1)
-        preset.compile = replace(preset.compile, optimizer=str(self.query_one("#opt-optimizer", Select).value),
-                                 learning_rate=lr, loss=str(self.query_one("#opt-loss", Select).value),
-                                 metrics=metrics)
+        c = preset.compile
+        optimizer = compile_entry("optimizer", str(self.query_one("#opt-optimizer", Select).value),
+                                  text("#opt-optimizer-args"), c.optimizer, "optimizer args")
+        loss = compile_entry("loss", str(self.query_one("#opt-loss", Select).value), text("#opt-loss-args"),
+                             c.loss, "loss args")
+        if lr is not None and not isinstance(optimizer, str) and "learning_rate" in optimizer.kwargs:
+            raise ValueError("learning rate: set in the field and in the optimizer's args; keep one")
+        preset.compile = replace(c, optimizer=optimizer, learning_rate=lr, loss=loss, metrics=metrics)
         preset.fit = replace(preset.fit, epochs=parse_number(text("#opt-epochs"), int, "epochs", minimum=1),
                              batch_size=parse_number(text("#opt-batch"), int, "batch size", minimum=1),
                              seed=parse_number(text("#opt-fit-seed"), int, "seed"),
@@ -287,6 +325,7 @@ class TrainScreen(Workspace):
         state: RunState | None = self.app.session.run_state
         self._status(state)
         self._progress(state)
+        self.query_one(DevicesLine).show(state, self.app.session.preset.devices)
         if state is None:
             return
         if full or epoch:
@@ -335,6 +374,7 @@ class TrainScreen(Workspace):
         text.update(line, layout=False)
 
     def _charts(self, state: RunState) -> None:
+        """A chart per metric family (three at most), and the per-step loss when asked for."""
         families = []
         for key in state.history:
             name = family(key)
@@ -342,15 +382,42 @@ class TrainScreen(Workspace):
                 families.append(name)
         charts = self.query_one("#charts", Horizontal)
         existing = {chart.metric: chart for chart in charts.query(MetricChart)}
+        steps = list(charts.query(StepChart))
         wanted = families[:3]
-        if list(existing) != wanted:
+        per_step = self.chart_view.per_step and bool(state.step_loss)
+        if list(existing) != wanted or bool(steps) != per_step:
+            focused = self.focused in charts.children
             charts.remove_children()
-            charts.mount_all([MetricChart(name, id=f"chart-{name}") for name in wanted])
+            new: list[EpochChart] = [MetricChart(name, id=f"chart-{name}") for name in wanted]
+            if per_step:
+                new.append(StepChart(id="chart-steps"))
+            charts.mount_all(new)
+            if focused and new:
+                self.call_after_refresh(new[0].focus)
             self.call_after_refresh(self._charts, state)
             return
         with self.app.batch_update():
             for chart in existing.values():
                 chart.set_series(state.history, state.boundaries)
+            for step_chart in steps:
+                step_chart.set_points(state.step_loss)
+
+    def charts_changed(self) -> None:
+        state = self.app.session.run_state
+        if state is not None:
+            self._charts(state)
+        else:
+            super().charts_changed()
+
+    def action_charts_only(self) -> None:
+        """Hide the settings (and evaluation) so the charts get the screen; again to bring them back."""
+        self.toggle_class("charts-only")
+        if self.has_class("charts-only") and not isinstance(self.focused, EpochChart):
+            chart = next(iter(self.query(EpochChart)), None)
+            if chart is not None:
+                chart.focus()
+            else:
+                self.set_focus(None)
 
     def _evaluation(self, state: RunState) -> None:
         widget = self.query_one("#evaluation-text", Static)

@@ -1,0 +1,38 @@
+"""The Train workspace's devices line: where the run trains, how its batch is split, its precision."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from kerastui.core.devices import describe
+from kerastui.core.specs import DevicesSpec
+from kerastui.ui.state import RunState
+
+
+def devices_text(state: RunState | None, spec: DevicesSpec | None) -> str:
+    """What the run trains on (once it started), else what the preset asks for."""
+    if state is not None and state.devices:
+        text = f"devices: {describe(state.devices, state.precision)}"
+        if state.replicas > 1 and state.batch_size:
+            text += (f" · batch {state.batch_size} = {state.replicas} × {max(1, state.batch_size // state.replicas)}"
+                     " per replica")
+        return text
+    if spec is None:
+        return ""
+    gpus = spec.gpus if isinstance(spec.gpus, str) else ", ".join(str(i) for i in spec.gpus)
+    parts = [f"gpus {gpus}", spec.precision]
+    if spec.logical_cpus:
+        parts.append(f"{spec.logical_cpus} logical CPUs")
+    if spec.jit_compile != "auto":
+        parts.append(f"jit {'on' if spec.jit_compile else 'off'}")
+    return "devices: " + " · ".join(parts) + " (g: the machine's GPUs)"
+
+
+class DevicesLine(Static):
+    """One line; repainted without a layout pass."""
+
+    HELP = ("The devices line: the devices the run trains on, the per-replica batch under MirroredStrategy "
+            "and the precision policy; g opens the devices view.")
+
+    def show(self, state: RunState | None, spec: DevicesSpec | None) -> None:
+        self.update(devices_text(state, spec), layout=False)

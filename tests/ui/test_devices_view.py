@@ -1,0 +1,97 @@
+"""Pilot: the devices view (key g) says in one line that there is no NVIDIA driver, from a real NVML
+probe in a worker; the Train workspace's devices line shows the preset's settings, then where a run
+trains with its per-replica batch, and the epoch table gains a peak-memory column only when the
+run reports one."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable
+
+from kerastui.core.devices import NvmlSampler
+from kerastui.core.events import EpochEnded, TrainStarted
+from kerastui.ui.app import make_app
+from kerastui.ui.screens.devices import DevicesDialog
+from kerastui.ui.screens.train import EpochTable
+from kerastui.ui.state import RunState
+from kerastui.ui.widgets.footer import KeyFooter
+from tests.ui.helpers import settle, shown
+
+
+def _has_nvml() -> bool:
+    sampler = NvmlSampler()
+    try:
+        return sampler.start() is None
+    finally:
+        sampler.close()
+
+
+async def _sampled(app, pilot, at_least: int = 1) -> DevicesDialog:
+    for _ in range(200):
+        await pilot.pause(0.05)
+        screen = app.screen
+        if isinstance(screen, DevicesDialog) and screen.samples >= at_least:
+            return screen
+    raise AssertionError("the devices view never drew a sample")
+
+
+@pytest.mark.skipif(_has_nvml(), reason="this machine has an NVIDIA driver: the view shows its GPUs")
+async def test_without_nvml_the_devices_view_says_so_in_one_line(tmp_path):
+    app = make_app("ex1", load_tensorflow=False, runs_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.1)
+        assert "GPUs" in app.screen.query_one(KeyFooter).render().plain  # the key is in the footer
+        await pilot.press("g")
+        view = await _sampled(app, pilot, at_least=2)  # sampled again, about a second later
+        note = shown(app, "#devices-note", joiner=" ")
+        assert note.startswith("no NVIDIA driver: NVML is not available"), note
+        assert note.endswith("training runs on the CPU")
+        assert "\n" not in str(view.query_one("#devices-note").render())  # one line, wrapped only by the width
+        assert view.query_one(DataTable).row_count == 0
+        (sampler,) = [w for w in app.workers if w.name == "devices-sampler"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, DevicesDialog)
+        for _ in range(200):  # the sampler stops with its screen
+            if sampler.is_finished:
+                break
+            await pilot.pause(0.05)
+        assert sampler.is_cancelled
+
+
+@pytest.mark.skipif(not _has_nvml(), reason="no NVIDIA driver here")
+async def test_with_nvml_the_devices_view_lists_every_gpu(tmp_path):
+    app = make_app("ex1", load_tensorflow=False, runs_dir=tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("g")
+        view = await _sampled(app, pilot)
+        assert shown(app, "#devices-note").startswith("NVIDIA driver")
+        assert view.query_one(DataTable).row_count >= 1
+
+
+async def test_the_train_workspace_shows_devices_per_replica_batch_and_peak_memory():
+    app = make_app("ex1", deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert shown(app, "#devices-line").startswith("devices: gpus all · float32")
+        table = app.screen.query_one(EpochTable)
+        # A run's events as the run process writes them: two replicas, a GPU's peak memory.
+        state = RunState(status="running")
+        state.apply(TrainStarted("train", 2, 0, 25, 800, 64, devices=["GPU:0", "GPU:1"], gpus=[0, 1], replicas=2,
+                                 precision="mixed_float16"))
+        app.session.run_state = state
+        app.screen.redraw(full=True)
+        assert shown(app, "#devices-line") == ("devices: 2 × GPU (mirrored) · mixed_float16 · batch 64 = 2 × 32 "
+                                               "per replica")
+        state.apply(EpochEnded("train", 0, {"loss": 0.5}, 1.0))
+        app.screen.redraw(epoch=True)
+        assert "peak mem" not in [str(c.label) for c in table.columns.values()]  # none reported (a CPU run)
+        state.apply(EpochEnded("train", 1, {"loss": 0.4}, 1.0, peak_memory=3 * 2**30))
+        app.screen.redraw(full=True)
+        labels = [str(c.label) for c in table.columns.values()]
+        assert "peak mem" in labels
+        assert table.get_row_at(1)[labels.index("peak mem")] == "3.0 GiB"
+        assert table.get_row_at(0)[labels.index("peak mem")] == ""
