@@ -38,6 +38,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TRAIN_FOLDERS = ("train",)
 TEST_FOLDERS = ("test",)
 VALIDATION_FOLDERS = ("validation", "val")
+HEAD_BYTES = 16384  # read at once by the header check (a whole small JPEG)
 TEST_SAMPLES = 256  # test images kept decoded as an array when streaming (shown, verify a saved model)
 
 
@@ -98,6 +99,7 @@ def scan_folder(root: Path) -> FolderScan:
         raise DatasetError(f"images:{root}: needs at least two class sub-folders, found {len(classes)}")
     corrupt: list[str] = []
     splits: dict[str, list[tuple[str, int]]] = {}
+    listed: list[tuple[str, list[tuple[str, int]]]] = []
     for split, folder in (("train", train_dir), ("val", val_dir), ("test", test_dir)):
         if folder is None:
             continue
@@ -116,15 +118,13 @@ def scan_folder(root: Path) -> FolderScan:
                 entries = sorted(e.name for e in os.scandir(class_dir) if e.is_file())
             except OSError as error:
                 raise DatasetError(f"images:{class_dir}: cannot list the folder ({error.strerror})") from None
-            for entry in entries:
-                if os.path.splitext(entry)[1].lower() not in IMAGE_SUFFIXES:
-                    continue
-                path = os.path.join(class_dir, entry)
-                if looks_like_image(path):
-                    files.append((path, label))
-                else:
-                    corrupt.append(os.path.relpath(path, root))
-        splits[split] = files
+            files += [(os.path.join(class_dir, entry), label) for entry in entries
+                      if os.path.splitext(entry)[1].lower() in IMAGE_SUFFIXES]
+        listed.append((split, files))
+    valid = {path: looks_like_image(path) for _, files in listed for path, _ in files}
+    for split, files in listed:
+        splits[split] = [(path, label) for path, label in files if valid[path]]
+        corrupt += [os.path.relpath(path, root) for path, _ in files if not valid[path]]
     if len(splits["train"]) < 2:
         raise DatasetError(f"images:{root}: found {len(splits['train'])} readable images "
                            f"({', '.join(IMAGE_SUFFIXES)})")
@@ -144,11 +144,15 @@ def looks_like_image(path: str) -> bool:
     """A JPEG, PNG, GIF or BMP header and, for the first three, the format's end marker: a file cut
     short, empty, or not an image at all is caught without decoding it."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(16)
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - 32))
-            tail = handle.read()
+        with open(path, "rb", buffering=0) as handle:
+            head = handle.read(HEAD_BYTES)  # a small image whole, in one system call
+            size = len(head)
+            if size == HEAD_BYTES:
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, size - 32))
+                tail = handle.read()
+            else:
+                tail = head[-32:]
     except OSError:
         return False
     if head[:3] == b"\xff\xd8\xff":
