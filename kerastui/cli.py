@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Every run directory: live runs first (epoch/total and the age of their "
                                       "heartbeat), then the newest first.")
     runs.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    runs.add_argument("--csv", action="store_true", help="the runs table as CSV on stdout (raw values, every "
+                      "test metric); with --epochs, per-epoch metrics instead")
+    runs.add_argument("--epochs", nargs="*", metavar="RUN", default=None,
+                      help="with --csv: every epoch's metrics of these runs (name, prefix, 'last'; none: all)")
     runs.add_argument("--runs-dir", type=Path, help=runs_help)
     attach = sub.add_parser("attach", help="open the workbench following a run (live or finished)",
                             description="Open the TUI in the Train workspace, following RUN with its whole "
@@ -453,6 +457,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     runs_dir = args.runs_dir or default_runs_dir()
     found = list_runs(runs_dir)
+    if args.epochs is not None and not args.csv:
+        from kerastui.core.errors import KerasTUIError
+
+        raise KerasTUIError("runs: --epochs goes with --csv")
+    if args.csv:
+        from kerastui.core.runs import find_run
+        from kerastui.core.runtable import epochs_csv, table_csv
+
+        if args.epochs is None:
+            sys.stdout.write(table_csv(found))
+            return EXIT_OK
+        paths = {find_run(text, runs_dir).path.resolve() for text in args.epochs}
+        sys.stdout.write(epochs_csv([r for r in found if not paths or r.path.resolve() in paths]))
+        return EXIT_OK
     if args.json:
         print(json.dumps([r.to_json() for r in found], indent=2))
         return EXIT_OK
@@ -461,6 +479,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return EXIT_OK
     from kerastui.core.devices import describe
     from kerastui.core.resources import size_text
+    from kerastui.core.runtable import duration_text
 
     rows = [("RUN", "STATE", "EPOCHS", "PRESET", "DATASET", "DEVICES", "PEAK MEM", "BEST VALIDATION", "TEST",
              "DURATION")]
@@ -475,20 +494,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
         test = f"{key} {r.test[key]:.4f}" if key and isinstance(r.test.get(key), (int, float)) else ""
         peak = size_text(r.peak_memory) if r.peak_memory is not None else ""
         rows.append((r.name, state, epochs, r.preset, r.dataset, describe(r.devices), peak, best, test,
-                     _duration(r.seconds)))
+                     duration_text(r.seconds)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return EXIT_OK
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -682,6 +692,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "gpu": machine_report(),
         "datasets": {name: keras_cached(name) for name in KERAS_DATASETS},
         "keras_cache": str(keras_cache_dir()),
+        "tfds": _tfds_info(),
         "presets": {"shipped": str(shipped_dir()), "user": str(user_dir())},
         "runs_dir": str(default_runs_dir()),
     }
@@ -699,9 +710,27 @@ def cmd_info(args: argparse.Namespace) -> int:
     for name, cached in info["datasets"].items():
         print(f"keras:{name:<14} {'cached' if cached else 'not cached (needs a download)'}")
     print(f"keras cache: {info['keras_cache']}")
+    _print_tfds(info["tfds"])
     print(f"presets: {info['presets']['shipped']} (shipped), {info['presets']['user']} (user)")
     print(f"runs: {info['runs_dir']}")
     return EXIT_OK
+
+
+def _tfds_info() -> dict[str, Any]:
+    """TensorFlow Datasets prepared locally (tfds:NAME sources), and whether the extra is installed."""
+    import importlib.util
+
+    from kerastui.core.sources import tfds_data_dir, tfds_prepared
+
+    return {"installed": importlib.util.find_spec("tensorflow_datasets") is not None,
+            "data_dir": str(tfds_data_dir(None)), "prepared": tfds_prepared()}
+
+
+def _print_tfds(tfds: dict[str, Any]) -> None:
+    missing = "" if tfds["installed"] else ' (tensorflow-datasets not installed: pip install "kerastui[tfds]")'
+    print(f"tfds data_dir: {tfds['data_dir']}{missing}")
+    for name in tfds["prepared"]:
+        print(f"tfds:{name:<14} prepared")
 
 
 def _print_gpu_report(report: dict[str, Any]) -> None:

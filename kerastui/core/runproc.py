@@ -71,7 +71,7 @@ class RunProcess:
             preset=preset.name or preset.title or "preset", dataset=preset.data.source,
             epochs_planned=_planned(preset), epoch=previous.get("epoch", 0), error=None, outcome=None, ended=None,
             signal=None, stopping=None, resumes=int(previous.get("resumes", 0)) + (1 if resumed else 0),
-            resumed_at=time.time() if resumed else None, **fields)
+            resumed_at=time.time() if resumed else None, settings=_settings(preset), **fields)
         self.run_dir.start_heartbeat()
 
     def __call__(self, event: Event) -> None:
@@ -138,6 +138,17 @@ class RunProcess:
     @property
     def exit_code(self) -> int:
         return 128 + (self.signal or signal.SIGINT)
+
+
+def _settings(preset: Preset) -> dict[str, Any]:
+    """What the runs table shows of a run's settings, kept in its status (no preset parsing to list runs)."""
+    optimizer = preset.compile.optimizer
+    rate = preset.compile.learning_rate
+    if not isinstance(optimizer, str):  # a Keras class with its arguments
+        given = optimizer.kwargs.get("learning_rate")
+        rate = given if isinstance(given, (int, float)) else rate
+        optimizer = optimizer.type
+    return {"optimizer": optimizer, "learning_rate": rate, "batch_size": preset.fit.batch_size}
 
 
 def _planned(preset: Preset) -> int:

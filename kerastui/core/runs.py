@@ -23,6 +23,7 @@ import math
 import os
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +35,11 @@ from kerastui.core.errors import KerasTUIError
 from kerastui.core.events import EpochEnded, Event, event_from_json, event_to_json
 from kerastui.core.metricnames import best_epoch, lower_is_better
 from kerastui.core.specs import Preset, split_ref
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 # What a run is doing (``starting``, ``running``) or how it ended.  ``died``: the status says it
 # runs, but no process holds the run's lock (killed, power cut).
@@ -428,6 +434,11 @@ class RunInfo:
     devices: tuple[str, ...] = ()  # where it trains: ("GPU:0", "GPU:1"), ("CPU:0",); () before it started
     gpus: tuple[int, ...] = ()  # the GPUs it uses, numbered as nvidia-smi does
     peak_memory: int | None = None  # bytes: the highest per-epoch peak of device memory (None without GPU)
+    # Its settings, from the resolved preset, and its model's size, from its summary.
+    optimizer: str = ""
+    learning_rate: float | None = None
+    batch_size: int | None = None
+    params: int | None = None
 
     @property
     def name(self) -> str:
@@ -449,6 +460,8 @@ class RunInfo:
             "heartbeat_age": None if self.heartbeat_age is None else round(self.heartbeat_age, 1),
             "best": self.best, "test": self.test, "seconds": self.seconds, "error": self.error,
             "devices": list(self.devices), "gpus": list(self.gpus), "peak_memory": self.peak_memory,
+            "optimizer": self.optimizer, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
+            "params": self.params,
         })
         return out
 
@@ -507,15 +520,62 @@ def run_info(path: Path) -> RunInfo:
         gpus=tuple(int(g) for g in status.get("gpus") or () if isinstance(g, int)),
         peak_memory=max((int(r["peak_memory"]) for r in metrics if isinstance(r.get("peak_memory"), int)),
                         default=None),
+        params=(summary.get("model") or {}).get("total"),
+        **_settings(path, status),
     )
 
 
+def _settings(path: Path, status: dict[str, Any]) -> dict[str, Any]:
+    """Optimizer, learning rate and batch size: from the status (runs write them when they start), else
+    from the run's resolved preset (runs of earlier versions)."""
+    known = status.get("settings")
+    if isinstance(known, dict):
+        return {"optimizer": str(known.get("optimizer") or ""), "learning_rate": known.get("learning_rate"),
+                "batch_size": known.get("batch_size")}
+    try:
+        data = tomllib.loads((Path(path) / "preset.toml").read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    compile_, fit = data.get("compile") or {}, data.get("fit") or {}
+    optimizer = compile_.get("optimizer", "adam")
+    rate = compile_.get("learning_rate")
+    if isinstance(optimizer, dict):  # { type = "SGD", learning_rate = 0.01, ... }
+        rate = optimizer.get("learning_rate", rate)
+        optimizer = optimizer.get("type", "")
+    return {"optimizer": str(optimizer), "learning_rate": float(rate) if isinstance(rate, (int, float)) else None,
+            "batch_size": fit.get("batch_size", 32) if isinstance(fit.get("batch_size", 32), int) else None}
+
+
+_INFO_CACHE: dict[Path, tuple[tuple[int, int], RunInfo]] = {}
+
+
+def _cached_info(path: Path) -> RunInfo:
+    """``run_info``, read again only when the run's status file changed (a run rewrites it last,
+    after its summary, when it ends or resumes); a live run always (its heartbeat's age, and whether
+    its process still exists, change without any file changing)."""
+    try:
+        stat = (path / "status.json").stat()
+        key = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = (0, 0)
+    hit = _INFO_CACHE.get(path)
+    if hit is not None and hit[0] == key and key != (0, 0) and not hit[1].live:
+        return hit[1]
+    info = run_info(path)
+    _INFO_CACHE[path] = (key, info)
+    return info
+
+
 def list_runs(runs_dir: Path | None = None) -> list[RunInfo]:
-    """Every run in ``runs_dir``: live ones first, then the newest first."""
+    """Every run in ``runs_dir``: live ones first, then the newest first (finished runs' rows are
+    cached in this process until their status file changes)."""
     runs_dir = Path(runs_dir or default_runs_dir()).expanduser()
-    if not runs_dir.is_dir():
+    try:
+        with os.scandir(runs_dir) as entries:
+            names = sorted((entry.name for entry in entries if entry.is_dir()), reverse=True)
+    except OSError:
         return []
-    found = [run_info(p) for p in sorted((p for p in runs_dir.iterdir() if p.is_dir()), reverse=True)]
+    found = [_cached_info(runs_dir / name) for name in names]
     return sorted(found, key=lambda r: not r.live)
 
 

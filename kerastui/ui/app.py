@@ -550,20 +550,32 @@ class KerasTUI(App[None]):
 
     def _attach_live(self) -> None:
         """At start: follow the run named on the command line, else the newest live run."""
-        from kerastui.core.runs import live_runs
-
         if self.attach_to is not None:
             self.attach(self.attach_to, adopt=True)
             self.action_switch_workspace("train")
             return
         if self.deterministic or self.session.run_state is not None:
             return
+        self._scan_runs()
+
+    @work(thread=True, exclusive=True, group="scan-runs", exit_on_error=False)
+    def _scan_runs(self) -> None:
+        """Read every run directory off the UI thread (hundreds take a while; the Runs workspace then
+        opens from the cache), and follow the newest live run."""
+        from kerastui.core.runs import live_runs
+
+        background_priority()
         live = live_runs(self.runs_dir)
         if live:
-            # Its settings too, unless kerastui was opened with a preset to work on.
-            self.attach(live[0].path, quiet=True, adopt=self.session.preset.path is None)
-            others = f" (and {len(live) - 1} more: h shows them)" if len(live) > 1 else ""
-            self.notify(f"following live run {live[0].name}{others}", title="run", timeout=6)
+            self.call_from_thread(self._follow_live, live)
+
+    def _follow_live(self, live: list[Any]) -> None:
+        if self.session.run_state is not None:  # something started meanwhile
+            return
+        # Its settings too, unless kerastui was opened with a preset to work on.
+        self.attach(live[0].path, quiet=True, adopt=self.session.preset.path is None)
+        others = f" (and {len(live) - 1} more: h shows them)" if len(live) > 1 else ""
+        self.notify(f"following live run {live[0].name}{others}", title="run", timeout=6)
 
     # ------------------------------------------------------------------ actions
 

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Select, Static
+from textual.widgets import Input, Select, Static
 
 from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.runs import ROW_FIELDS, RunInfo, default_runs_dir, list_runs, read_metrics
+from kerastui.core.runtable import COLUMNS, export, filter_runs, sort_runs
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, Series
 from kerastui.ui.widgets.footer import KeyFooter
+from kerastui.ui.widgets.grid import LineTable, TableColumn
 from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
@@ -57,52 +60,42 @@ def config_diff(paths: list[Path]) -> list[tuple[str, list[object]]]:
     return [(k, [f.get(k, "—") for f in flat]) for k in keys if len({repr(f.get(k, "—")) for f in flat}) > 1]
 
 
-class RunTable(DataTable):
-    """Runs on disk, live ones first, then newest first: space marks runs to compare, enter follows a
-    live run or reopens a finished one, r resumes an interrupted one."""
+class RunTable(LineTable):
+    """Runs on disk, live ones first, then newest first (or sorted by a column): space marks runs to
+    compare or export, enter follows a live run or reopens a finished one, r resumes an interrupted one.
+    Only the rows on screen are drawn: hundreds of runs cost what a screenful does."""
 
     HELP = ("Runs: live runs first. enter follows a live run (or reopens a finished one), r resumes an "
-            "interrupted or died run, x stops a live one; space marks runs, c overlays their curves and diffs "
-            "their configs.")
+            "interrupted or died run, x stops a live one; s sorts by the next column (S reverses; or click a "
+            "header), / filters by text, space marks runs, c overlays their curves and diffs their configs, "
+            "e exports the table and the marked runs' per-epoch metrics to CSV.")
 
-    COLUMNS = (("", 1), ("state", 18), ("preset", 14), ("started", 19), ("epochs", 7), ("best val", 22),
-               ("test", 8), ("time", 7))
     STATE_STYLES = {"running": "bold green", "starting": "green", "interrupted": "yellow", "died": "bold red",
                     "failed": "red", "stopped": "cyan"}
 
-    def show(self, runs: Sequence[RunInfo], marked: Collection[str]) -> None:
-        """One row per run (its key: the run's directory), ✓ in the first column when ``marked``."""
-        cursor = self.cursor_row
-        self.clear(columns=True)
-        for label, width in self.COLUMNS:
-            self.add_column(label, width=width)
+    def show(self, runs: Sequence[RunInfo], marked: Collection[str], sort: tuple[str, bool] | None = None) -> None:
+        """One row per run (its key: the run's directory), ✓ in the first column when ``marked``;
+        the sorted column's header carries ↑ or ↓."""
+        columns = [TableColumn("mark", "", 1)]
+        for column in COLUMNS:
+            label = column.label
+            if sort is not None and sort[0] == column.key:
+                label += " ↓" if sort[1] else " ↑"
+            columns.append(TableColumn(column.key, label, max(column.width, len(label))))
+        rows = []
         for run in runs:
-            key = "val_loss" if "val_loss" in run.best_val else next(iter(sorted(run.best_val)), None)
-            best = (key, run.best_val[key]) if key else None
-            test = run.test.get("accuracy", run.test.get("loss"))
             state = run.status
             if run.live and run.heartbeat_age is not None:
                 state += f" ·{run.heartbeat_age:.0f}s"
-            epochs = f"{run.epochs}/{run.epochs_planned}" if run.live and run.epochs_planned else str(run.epochs)
-            shown = Text(state, style=self.STATE_STYLES.get(run.status, ""))
-            self.add_row("✓" if str(run.path) in marked else " ", shown, run.preset, run.started.replace("T", " "),
-                         epochs, f"{best[0]} {best[1]:.4f}" if best else "",
-                         f"{test:.4f}" if isinstance(test, float) else "", duration(run.seconds), key=str(run.path))
-        if self.row_count:
-            self.move_cursor(row=min(cursor, self.row_count - 1))
+            cells: list[str | Text] = ["✓" if str(run.path) in marked else " ",
+                                       Text(state, style=self.STATE_STYLES.get(run.status, ""))]
+            cells += [column.text(run) for column in COLUMNS[1:]]
+            rows.append((str(run.path), cells))
+        self.set_rows(columns, rows)
 
     def mark(self, key: str, marked: bool) -> None:
         """Show the run with row ``key`` as marked, or not."""
-        self.update_cell(key, self.ordered_columns[0].key, "✓" if marked else " ")
-
-
-def duration(seconds: float | None) -> str:
-    if not seconds:
-        return ""
-    whole = int(seconds)
-    if whole >= 3600:
-        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-    return f"{whole // 60}m{whole % 60:02d}s" if whole >= 60 else f"{seconds:.1f}s"
+        self.update_cell(key, "mark", "✓" if marked else " ")
 
 
 class OverlayChart(EpochChart):
@@ -129,6 +122,7 @@ class RunsScreen(Workspace):
     """Runs workspace."""
 
     CSS_PATH = "runs.tcss"
+    AUTO_FOCUS = "#runs-table"
 
     HELP = ("## Runs\nEvery run is a process and a directory; they are listed here, live runs first, then "
             "newest first. A live run goes on without kerastui: enter follows it, x stops it. An interrupted "
@@ -143,6 +137,13 @@ class RunsScreen(Workspace):
                 id="runs.resume"),
         Binding("x", "stop", "Stop", tooltip="Ask this live run to finish its batch, evaluate, save and stop",
                 id="runs.stop"),
+        Binding("s", "sort(1)", "Sort", tooltip="Sort by the next column (the header shows which)",
+                id="runs.sort"),
+        Binding("S", "reverse", "Reverse", tooltip="Reverse the sort order", id="runs.reverse", show=False),
+        Binding("slash", "filter", "Filter", tooltip="Filter runs by text (every word, any column)",
+                id="runs.filter"),
+        Binding("e", "export", "Export CSV", tooltip="Write the table (as shown) and the marked runs' per-epoch "
+                "metrics (the run under the cursor when none is marked) to CSV files here", id="runs.export"),
         Binding("ctrl+r", "reload", "Reload", tooltip="Read the runs directory again", id="runs.reload"),
     ]
     REFRESH_SECONDS = 2.0  # while a run is live, its row (epochs, heartbeat) is read again this often
@@ -154,8 +155,10 @@ class RunsScreen(Workspace):
     def compose(self) -> ComposeResult:
         yield WorkspaceTabs("runs")
         with Vertical(id="runs-body"):
-            yield Static(id="runs-title")
-            yield RunTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="runs-top"):
+                yield Static(id="runs-title")
+                yield Input(id="runs-filter", placeholder="/ filter", compact=True)
+            yield RunTable(id="runs-table")
             with Horizontal(id="runs-compare"):
                 with Vertical(id="overlay-side"):
                     yield Select([("val_loss", "val_loss")], value="val_loss", allow_blank=False, id="overlay-metric",
@@ -167,30 +170,91 @@ class RunsScreen(Workspace):
 
     def on_mount(self) -> None:
         self.marked: set[str] = set()
-        self.action_reload()
+        self.sort: tuple[str, bool] | None = None  # (column key, descending); None: live first, newest first
+        self.runs: list[RunInfo] = []
+        self.shown: list[RunInfo] = []
         self.set_interval(self.REFRESH_SECONDS, self._refresh_live)
 
     def on_screen_resume(self) -> None:
-        self.action_reload()
+        self.action_reload()  # also when first shown
 
     def _refresh_live(self) -> None:
         if self.is_current and any(run.live for run in self.runs):
             self.action_reload()
 
     def action_reload(self) -> None:
-        folder = self.app.runs_dir or default_runs_dir()
-        self.runs = list_runs(folder)
+        self.folder = self.app.runs_dir or default_runs_dir()
+        self._read(self.folder)
+
+    @work(thread=True, exclusive=True, group="read-runs", exit_on_error=False)
+    def _read(self, folder: Path) -> None:
+        """Read the runs directory off the UI thread (finished runs come from a cache; the app warms
+        it at start), then show it."""
+        runs = list_runs(folder)
+        self.app.call_from_thread(self._loaded, runs)
+
+    def _loaded(self, runs: list[RunInfo]) -> None:
+        self.runs = runs
+        self._show()
+
+    def _show(self) -> None:
+        """The table: the runs read, filtered and sorted as asked."""
+        runs = filter_runs(self.runs, self.query_one("#runs-filter", Input).value)
+        if self.sort is not None:
+            runs = sort_runs(runs, self.sort[0], descending=self.sort[1])
+        self.shown = runs
         live = sum(run.live for run in self.runs)
+        counts = f"{len(runs)} of {len(self.runs)}" if len(runs) != len(self.runs) else f"{len(self.runs)}"
         self.query_one("#runs-title", Static).update(
-            f"[b]{len(self.runs)} runs[/b]{f' ({live} live)' if live else ''} in {folder}  "
-            "(enter follows/opens · r resumes · x stops · space marks · c compares)")
-        self.query_one(RunTable).show(self.runs, self.marked)
+            f"[b]{counts} runs[/b]{f' ({live} live)' if live else ''} in {self.folder}")
+        self.query_one(RunTable).show(runs, self.marked, self.sort)
+
+    def action_sort(self, step: int) -> None:
+        keys = [column.key for column in COLUMNS]
+        at = keys.index(self.sort[0]) if self.sort is not None else -1
+        self.sort = (keys[(at + step) % len(keys)], self.sort[1] if self.sort is not None else False)
+        self._show()
+
+    def action_reverse(self) -> None:
+        self.sort = (self.sort[0], not self.sort[1]) if self.sort is not None else ("started", True)
+        self._show()
+
+    @on(RunTable.HeaderSelected, "#runs-table")
+    def _header(self, event: RunTable.HeaderSelected) -> None:
+        key = event.key
+        if key in {column.key for column in COLUMNS}:
+            self.sort = (key, not self.sort[1]) if self.sort is not None and self.sort[0] == key else (key, False)
+            self._show()
+
+    def action_filter(self) -> None:
+        self.query_one("#runs-filter", Input).focus()
+
+    @on(Input.Changed, "#runs-filter")
+    def _filtered(self) -> None:
+        self._show()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_done(self) -> None:
+        self.query_one(RunTable).focus()
+
+    def action_export(self) -> None:
+        chosen = [run for run in self.shown if str(run.path) in self.marked]
+        if not chosen:
+            current = self._current()
+            chosen = [current] if current is not None else []
+        try:
+            table, epochs = export(self.shown, chosen, Path.cwd(), time.strftime("%Y%m%d-%H%M%S"))
+        except KerasTUIError as error:
+            self.notify(str(error), title="export", severity="error")
+            return
+        self.notify(f"{len(self.shown)} runs → {table.name}; {len(chosen)} runs' epochs → {epochs.name} "
+                    f"(in {table.parent})", title="export", timeout=8)
 
     def _current(self):
         table = self.query_one(RunTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = table.cursor_key
         return next((run for run in self.runs if str(run.path) == key), None)
 
     def action_mark(self) -> None:
@@ -201,10 +265,10 @@ class RunsScreen(Workspace):
         self.marked.symmetric_difference_update({key})
         table = self.query_one(RunTable)
         table.mark(key, key in self.marked)
-        table.action_cursor_down()
+        table.action_cursor(1)
 
     def action_compare(self) -> None:
-        chosen = [run for run in self.runs if str(run.path) in self.marked]
+        chosen = [run for run in self.shown if str(run.path) in self.marked]
         if len(chosen) < 2:
             self.notify("mark two or more runs with space first", title="compare")
             return

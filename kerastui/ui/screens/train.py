@@ -168,6 +168,7 @@ class TrainScreen(Workspace):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self._rebuilding = False  # charts being replaced (a new set of metrics)
         self.show_settings(self.app.session.preset)
         self.redraw(full=True)
         self._keras_optimizers()
@@ -386,21 +387,33 @@ class TrainScreen(Workspace):
         wanted = families[:3]
         per_step = self.chart_view.per_step and bool(state.step_loss)
         if list(existing) != wanted or bool(steps) != per_step:
-            focused = self.focused in charts.children
-            charts.remove_children()
-            new: list[EpochChart] = [MetricChart(name, id=f"chart-{name}") for name in wanted]
-            if per_step:
-                new.append(StepChart(id="chart-steps"))
-            charts.mount_all(new)
-            if focused and new:
-                self.call_after_refresh(new[0].focus)
-            self.call_after_refresh(self._charts, state)
+            if not self._rebuilding:
+                self._rebuilding = True
+                self.call_later(self._rebuild_charts, wanted, per_step)
             return
         with self.app.batch_update():
             for chart in existing.values():
                 chart.set_series(state.history, state.boundaries)
             for step_chart in steps:
                 step_chart.set_points(state.step_loss)
+
+    async def _rebuild_charts(self, wanted: list[str], per_step: bool) -> None:
+        """New charts for a new set of metrics (the old ones removed first: their ids come back)."""
+        charts = self.query_one("#charts", Horizontal)
+        focused = self.focused in charts.children
+        try:
+            await charts.remove_children()
+            new: list[EpochChart] = [MetricChart(name, id=f"chart-{name}") for name in wanted]
+            if per_step:
+                new.append(StepChart(id="chart-steps"))
+            await charts.mount_all(new)
+        finally:
+            self._rebuilding = False
+        if focused and new:
+            new[0].focus()
+        state = self.app.session.run_state
+        if state is not None:
+            self._charts(state)
 
     def charts_changed(self) -> None:
         state = self.app.session.run_state

@@ -80,6 +80,7 @@ class EpochChart(PlotextPlot):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._view = ChartView()  # used when the screen has none (a chart on its own)
+        self._log_drawn = False
         self.chart_title = ""
 
     # ------------------------------------------------------------------ what subclasses give
@@ -118,6 +119,18 @@ class EpochChart(PlotextPlot):
         self.replot()
 
     def replot(self) -> None:
+        self.draw()
+        self.refresh()
+
+    def render(self):
+        # plotext's build takes the logarithm of the figure's data in place: a second build of the
+        # same figure (a repaint without new data) would take it again.  A log plot is drawn anew.
+        if self._log_drawn:
+            self.draw()
+        return super().render()
+
+    def draw(self) -> None:
+        """Put the series on the (cleared) plotext figure with the workspace's chart settings."""
         view = self.view
         series = self.series()
         epochs = max((len(s.values) for s in series if s.xs is None), default=0)
@@ -131,7 +144,9 @@ class EpochChart(PlotextPlot):
             xs = s.xs if s.xs is not None else list(range(1, len(s.values) + 1))
             points = [(x, v) for x, v in zip(xs, s.values, strict=False) if x > first - 1]
             shown.append((s, points))
-        log = view.log_y and all(positive([v for _, v in points]) for _, points in shown)
+        # An empty plot stays linear: plotext's default axis (0..1) has no logarithm.
+        log = (view.log_y and any(points for _, points in shown)
+               and all(positive([v for _, v in points]) for _, points in shown))
         for s, points in shown:
             if view.smoothing and not s.points and len(points) > 1:
                 raw = thin([p for p in points if math.isfinite(p[1])], limit)
@@ -144,6 +159,7 @@ class EpochChart(PlotextPlot):
                 continue
             draw = plt.scatter if s.points else plt.plot
             draw([p[0] for p in clean], [p[1] for p in clean], label=s.label, marker=s.marker, color=s.color)
+        self._log_drawn = bool(log)
         if log:
             plt.yscale("log")
         self.marks(plt, first)
@@ -163,7 +179,6 @@ class EpochChart(PlotextPlot):
         plt.title(title)
         plt.xlabel("epoch")
         epoch_ticks(plt, epochs, limit, first)
-        self.refresh()
 
     # ------------------------------------------------------------------ keys
 
@@ -276,8 +291,8 @@ class StepChart(EpochChart):
             return []
         return [Series("batch loss", [p[1] for p in self.points], *TRAIN, xs=[p[0] for p in self.points])]
 
-    def replot(self) -> None:
-        super().replot()
+    def draw(self) -> None:
+        super().draw()
         epochs = self.epochs
         if epochs:
             epoch_ticks(self.plt, epochs, max(self.size.width - 8, 20), self.view.first_epoch(epochs))

@@ -20,10 +20,10 @@ class PhaseChart(MetricChart):
     HELP = ("The transfer chart: train (cyan) and validation (orange) of one metric across both phases; "
             "magenta marks where fine-tuning began, green the best validation epoch.")
 
-    def replot(self) -> None:
+    def draw(self) -> None:
         self.chart_title = (f"{self.metric} · head | fine-tune from epoch {self.boundaries[0] + 1}"
                             if self.boundaries else self.metric)
-        super().replot()
+        super().draw()
 
 
 def phase_table(state: RunState) -> Table:

@@ -1,0 +1,217 @@
+"""LineTable: a read-only table that draws only the rows on screen.
+
+Textual's DataTable measures every cell of every row it is given (its idle ``_update_dimensions``):
+500 runs × 17 columns took seconds to show.  Here each row is one line of text built once, with
+fixed column widths, and ``render_line`` crops the lines in view — any number of rows costs the
+same to draw.  The cursor, keys, clicks and messages follow DataTable's (``RowSelected`` on enter
+or a click on the cursor row, ``HeaderSelected`` on a click on a column's header)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+GAP = 2  # cells between columns
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    key: str
+    label: str
+    width: int
+
+
+class LineTable(ScrollView, can_focus=True):
+    """Rows of cells under a fixed header line; one row is the cursor."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
+        Binding("enter", "select", "Select", show=False),
+    ]
+    COMPONENT_CLASSES = {"line-table--header", "line-table--cursor", "line-table--odd"}
+    DEFAULT_CSS = """
+    LineTable {
+        background: $surface;
+        .line-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $text;
+        }
+        .line-table--cursor {
+            background: $block-cursor-blurred-background;
+        }
+        .line-table--odd {
+            background: $surface-lighten-1 40%;
+        }
+    }
+    LineTable:focus .line-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    """
+
+    cursor_row: reactive[int] = reactive(0, repaint=False, always_update=True)
+
+    class RowSelected(Message):
+        def __init__(self, table: LineTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+    class HeaderSelected(Message):
+        def __init__(self, table: LineTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.columns: list[TableColumn] = []
+        self.keys: list[str] = []
+        self.rows: list[list[Text]] = []
+        self._lines: dict[int, Text] = {}  # row index → its line (built when first drawn)
+
+    # ------------------------------------------------------------------ content
+
+    def set_rows(self, columns: Sequence[TableColumn], rows: Sequence[tuple[str, Sequence[str | Text]]]) -> None:
+        """Replace columns and rows (``(key, cells)`` each); the cursor stays on the same row index."""
+        self.columns = list(columns)
+        self.keys = [key for key, _ in rows]
+        self.rows = [[cell if isinstance(cell, Text) else Text(str(cell)) for cell in cells] for _, cells in rows]
+        self._lines.clear()
+        width = sum(c.width for c in self.columns) + GAP * max(len(self.columns) - 1, 0) + 1
+        self.virtual_size = Size(width, len(self.rows) + 1)
+        self.cursor_row = min(self.cursor_row, max(len(self.rows) - 1, 0))
+        self.refresh()
+
+    def update_cell(self, key: str, column: str, value: str | Text) -> None:
+        index = self.keys.index(key)
+        at = [c.key for c in self.columns].index(column)
+        self.rows[index][at] = value if isinstance(value, Text) else Text(value)
+        self._lines.pop(index, None)
+        self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def get_row_at(self, index: int) -> list[Text]:
+        return self.rows[index]
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self.keys[self.cursor_row] if self.rows else None
+
+    def move_cursor(self, *, row: int) -> None:
+        self.cursor_row = max(0, min(row, len(self.rows) - 1))
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        top = round(self.scroll_offset.y)
+        visible = max(self.size.height - 1, 1)
+        if new < top:
+            self.scroll_to(y=new, animate=False)
+        elif new >= top + visible:
+            self.scroll_to(y=new - visible + 1, animate=False)
+        self.refresh()
+
+    # ------------------------------------------------------------------ drawing
+
+    def _line(self, index: int) -> Text:
+        line = self._lines.get(index)
+        if line is None:
+            line = self._join(self.rows[index])
+            self._lines[index] = line
+        return line
+
+    def _join(self, cells: Sequence[Text]) -> Text:
+        line = Text(no_wrap=True, end="")
+        for i, (column, cell) in enumerate(zip(self.columns, cells, strict=False)):
+            if i:
+                line.append(" " * GAP)
+            piece = cell.copy()
+            piece.truncate(column.width, overflow="ellipsis", pad=True)
+            line.append_text(piece)
+        return line
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        scroll_x, scroll_y = self.scroll_offset
+        if y == 0:
+            header = self._join([Text(c.label) for c in self.columns])
+            style = self.get_component_rich_style("line-table--header")
+            return self._strip(header, style, scroll_x, width)
+        index = round(scroll_y) + y - 1
+        if index >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        if index == self.cursor_row:
+            style = self.get_component_rich_style("line-table--cursor")
+        elif index % 2:
+            style = self.get_component_rich_style("line-table--odd")
+        else:
+            style = Style()
+        return self._strip(self._line(index), style, scroll_x, width)
+
+    def _strip(self, line: Text, style: Style, scroll_x: int, width: int) -> Strip:
+        segments = list(line.render(self.app.console))
+        strip = Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width)
+        base = self.rich_style + style
+        return Strip([Segment(text, base + seg_style if seg_style else base, control)
+                      for text, seg_style, control in strip], strip.cell_length)
+
+    # ------------------------------------------------------------------ keys and mouse
+
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(row=self.cursor_row + step)
+
+    def action_page(self, step: int) -> None:
+        self.move_cursor(row=self.cursor_row + step * max(self.size.height - 2, 1))
+
+    def action_jump(self, where: int) -> None:
+        self.move_cursor(row=where if where >= 0 else len(self.rows) - 1)
+
+    def action_select(self) -> None:
+        if self.rows:
+            self.post_message(self.RowSelected(self, self.keys[self.cursor_row]))
+
+    async def _on_click(self, event: events.Click) -> None:
+        scroll_x, scroll_y = self.scroll_offset
+        if event.y == 0:
+            x = event.x + round(scroll_x)
+            for column in self.columns:
+                if x < column.width + GAP:
+                    self.post_message(self.HeaderSelected(self, column.key))
+                    return
+                x -= column.width + GAP
+            return
+        index = round(scroll_y) + event.y - 1
+        if 0 <= index < len(self.rows):
+            if index == self.cursor_row:
+                self.action_select()
+            self.move_cursor(row=index)
