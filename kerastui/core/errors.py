@@ -127,6 +127,19 @@ def user_message(error: BaseException) -> str:
     return name if text == name else f"{name}: {text}"  # an exception with no text: its type alone
 
 
+def plain_message(error: BaseException) -> str:
+    """``error`` for the screen: its own words, without the exception's class name unless the words
+    need it (an empty text, or a bare value such as a KeyError's ``'units'``).  User code errors and
+    internal errors keep the class (``user_message``): there it is the information."""
+    if isinstance(error, KerasTUIError):
+        return str(error)
+    text = one_line(error)
+    name = type(error).__name__
+    if text == name or " " not in text.strip() or len(text) < 12:
+        return user_message(error)
+    return text
+
+
 def one_line(error: BaseException) -> str:
     """Keras and TensorFlow errors often span many lines; keep the first meaningful one."""
     text = _ANSI.sub("", str(error)).strip()

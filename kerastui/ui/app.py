@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from kerastui.core import presets as preset_files
-from kerastui.core.errors import KerasTUIError, user_message
+from kerastui.core.errors import KerasTUIError, plain_message
 from kerastui.core.events import EpochEnded, Notice, TrainEnded
 from kerastui.core.specs import Preset
 from kerastui.core.tfenv import keep_off_gpus
@@ -235,7 +235,7 @@ class KerasTUI(App[None]):
             start_runtime()
             self.post_message(TensorFlowLoaded(versions(), devices()))
         except Exception as error:  # noqa: BLE001 - shown in the status line
-            self.post_message(TensorFlowFailed(user_message(error)))
+            self.post_message(TensorFlowFailed(plain_message(error)))
 
     @on(TensorFlowLoaded)
     def _tensorflow_loaded(self, message: TensorFlowLoaded) -> None:
@@ -278,7 +278,7 @@ class KerasTUI(App[None]):
         """Every worker failure, app or screen (their StateChanged does not bubble), lands here."""
         if event.state != WorkerState.ERROR or event.worker.error is None:
             return
-        text = user_message(event.worker.error)
+        text = plain_message(event.worker.error)
         self.notify(" ".join(text.split())[:300], title=event.worker.name or "error", severity="error", timeout=8)
 
     # ------------------------------------------------------------------ training: runs are processes
@@ -332,7 +332,7 @@ class KerasTUI(App[None]):
             self.post_message(TrainingFailed(str(error)))
             return
         except OSError as error:
-            self.post_message(TrainingFailed(f"cannot start the run process: {user_message(error)}"))
+            self.post_message(TrainingFailed(f"cannot start the run process: {plain_message(error)}"))
             return
         self.call_from_thread(self.attach, launched.run_dir.path, launched.process)
 
@@ -438,7 +438,7 @@ class KerasTUI(App[None]):
             except Exception as error:  # noqa: BLE001 - the run's result is still shown
                 self.post_message(TrainingFinished(result, [], None))
                 self.call_from_thread(self.notify, f"{run.path / 'model.keras'}: cannot load it back: "
-                                      f"{user_message(error)}", title="run", severity="warning", timeout=10)
+                                      f"{plain_message(error)}", title="run", severity="warning", timeout=10)
                 return
         self.post_message(TrainingFinished(result, predictions, images, trained))
 

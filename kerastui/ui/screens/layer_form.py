@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
 
-from kerastui.core.errors import user_message
+from kerastui.core.errors import plain_message
 from kerastui.core.layers import LayerInfo
 from kerastui.core.specs import LayerSpec
 from kerastui.ui.latest import Requests
@@ -180,7 +180,7 @@ class LayerFormDialog(Dialog):
         try:
             error = self.validate(spec)
         except Exception as failure:  # noqa: BLE001 - shown in the form, never a traceback
-            error = user_message(failure)
+            error = plain_message(failure)
         self.app.call_from_thread(self._checked, ticket, spec, error)
 
     def _checked(self, ticket: int, spec: LayerSpec, error: str | None) -> None:

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
-from kerastui.core.errors import KerasTUIError, user_message
+from kerastui.core.errors import KerasTUIError, plain_message
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
@@ -264,7 +264,7 @@ class SaveLoadScreen(Workspace):
         if isinstance(error, (KerasTUIError, ValueError)):
             text = str(error)
         else:
-            text = f"{what}: {user_message(error)}"
+            text = f"{what}: {plain_message(error)}"
         self.app.call_from_thread(self.message, text, error=True)
 
     def _working_or_say(self):
@@ -407,7 +407,7 @@ class SaveLoadScreen(Workspace):
             self.app.call_from_thread(self.message, f"{error} — the current model is kept", error=True)
             return
         except Exception as error:  # noqa: BLE001 - any loader failure: one line, model kept
-            self.app.call_from_thread(self.message, f"{path}: cannot open: {user_message(error)} "
+            self.app.call_from_thread(self.message, f"{path}: cannot open: {plain_message(error)} "
                                       "— the current model is kept", error=True)
             return
         self.app.call_from_thread(self._opened, opened)
@@ -567,7 +567,7 @@ class SaveLoadScreen(Workspace):
                 self.message(str(error), error=True)
                 return
             except OSError as error:
-                self.message(f"{path}: cannot write: {user_message(error)}", error=True)
+                self.message(f"{path}: cannot write: {plain_message(error)}", error=True)
                 return
             self.message(f"wrote {path}: python {path.name} trains the preset with plain Keras")
 

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
-from kerastui.core.errors import KerasTUIError, one_line, user_message
+from kerastui.core.errors import KerasTUIError, one_line, plain_message
 from kerastui.core.metricnames import accuracy_key
 from kerastui.core.specs import LayerSpec, Preset, TensorBoardSpec, TransferSpec
 from kerastui.ui.latest import Requests
@@ -252,7 +252,7 @@ class TransferPanel(Vertical):
             ok, message = check_weights(spec, shape)
             self.app.call_from_thread(self._weights_checked, ticket, ok, message)
         except Exception as error:  # noqa: BLE001 - shown as one line, never a traceback
-            self.app.call_from_thread(self._failed, ticket, user_message(error))
+            self.app.call_from_thread(self._failed, ticket, plain_message(error))
 
     def _inspected(self, ticket: int, table: BaseTable, data_shape: tuple[int, ...]) -> None:
         if not self.builds.is_latest(ticket):
