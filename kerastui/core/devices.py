@@ -55,6 +55,7 @@ class DevicePlan:
     memory_growth: bool = True
     logical_cpus: int | None = None
     distribute: Any = field(default=None, repr=False, compare=False)  # the tf.distribute strategy
+    notes: list[str] = field(default_factory=list, compare=False)  # what could not be applied, said once
 
     def scope(self) -> contextlib.AbstractContextManager[Any]:
         """Build and compile in here: under MirroredStrategy the variables are mirrored."""
@@ -110,17 +111,28 @@ def configure(spec: DevicesSpec, where: str = "preset") -> DevicePlan:
                           f"logical CPU devices are for a run without GPU; this machine has {len(physical)} "
                           'GPU(s) (set devices.gpus = "none" to split the CPU anyway)')
     wanted = [physical[i] for i in selected]
-    if [d.name for d in tf.config.get_visible_devices("GPU")] != [d.name for d in wanted]:
+    notes: list[str] = []
+    visible = [d.name for d in tf.config.get_visible_devices("GPU")]
+    if visible != [d.name for d in wanted]:
         try:
             tf.config.set_visible_devices(wanted, "GPU")
         except RuntimeError:
-            raise _initialised(where, "devices.gpus") from None
+            if spec.gpus != "all":
+                raise _initialised(where, "devices.gpus") from None
+            # The default in a process whose TensorFlow started already (a test, after the TUI's
+            # keep_off_gpus): it trains on what this process sees, and says so.
+            selected = [i for i, d in enumerate(physical) if d.name in visible]
+            wanted = [physical[i] for i in selected]
+            notes.append(f"devices.gpus: TensorFlow had started in this process; training on the "
+                         f"{len(wanted)} GPU(s) it sees")
     for gpu in wanted:
         if bool(tf.config.experimental.get_memory_growth(gpu)) != spec.memory_growth:
             try:
                 tf.config.experimental.set_memory_growth(gpu, spec.memory_growth)
-            except RuntimeError:
-                raise _initialised(where, "devices.memory_growth") from None
+            except RuntimeError:  # not fatal: the run trains, with the GPU memory as it was set
+                notes.append(f"devices.memory_growth: TensorFlow had started in this process; memory growth "
+                             f"stays {'on' if not spec.memory_growth else 'off'}")
+                break
     if spec.logical_cpus:
         cpu = tf.config.list_physical_devices("CPU")[0]
         current = tf.config.get_logical_device_configuration(cpu)
@@ -146,6 +158,7 @@ def configure(spec: DevicesSpec, where: str = "preset") -> DevicePlan:
             _strategies[key] = tf.distribute.MirroredStrategy(devices=[f"/{d}" for d in devices])
         plan.distribute = _strategies[key]
     plan.jit_compile = resolve_jit(spec.jit_compile, plan)
+    plan.notes = notes
     _runtime["plan"] = plan
     return plan
 

@@ -151,6 +151,8 @@ class Trainer:
         preset = self.preset
         # Devices first: they must be set before anything initialises TensorFlow's runtime.
         self.devices = plan = configure_devices(preset.devices, preset.where)
+        for note in plan.notes:
+            self.emit(Notice(note, "warning"))
         self.result.devices = {**plan.to_json(), "per_replica_batch": plan.per_replica(preset.fit.batch_size)}
         keras.utils.set_random_seed(preset.fit.seed)
         with processing(preset.where, "data"):

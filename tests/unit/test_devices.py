@@ -121,6 +121,7 @@ def test_jit_auto_is_off_on_the_cpu_and_under_a_strategy_and_explicit_values_win
     assert peak_memory(cpu) is None  # TensorFlow counts device memory on GPUs only
 
 
+@pytest.mark.skipif(GPUS > 0, reason="this test process's TensorFlow may see GPUs; the refusal is shown on a CPU box")
 def test_devices_in_an_initialised_tensorflow_agree_or_say_one_line():
     """The test process's TensorFlow is initialised: the defaults pass, a new split is refused."""
     from kerastui.core.devices import configure
