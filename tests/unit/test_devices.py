@@ -146,9 +146,10 @@ def _env(runs: Path) -> dict[str, str]:
 
 # Logical devices need a fresh process: those runs are real ``kerastui train`` processes.
 PROCESSES = {
-    "mirrored": ["ex1", "--epochs", "2", "--set", "devices.logical_cpus=2", "--set", 'devices.gpus="none"'],
+    "info": ["info", "--json"],
+    "mirrored": ["train", "ex1", "--epochs", "2", "--set", "devices.logical_cpus=2", "--set", 'devices.gpus="none"'],
     # A GPU that does not exist: 0 on a machine without GPU, 64 elsewhere.
-    "no_such_gpu": ["ex1", "--epochs", "1", "--set", f"devices.gpus=[{64 if GPUS else 0}]"],
+    "no_such_gpu": ["train", "ex1", "--epochs", "1", "--set", f"devices.gpus=[{64 if GPUS else 0}]"],
 }
 # The rest trains in this process with the same trainer (a precision policy is scoped to the build).
 IN_PROCESS = {
@@ -167,9 +168,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     procs = {}
     for name, args in PROCESSES.items():
         folder = tmp_path_factory.mktemp(name)
-        procs[name] = subprocess.Popen([sys.executable, "-m", "kerastui", "train", *args, "--json", "--runs-dir",
-                                        str(folder)], cwd=folder, env=_env(folder), stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True)
+        extra = ["--json", "--runs-dir", str(folder)] if args[0] == "train" else []
+        procs[name] = subprocess.Popen([sys.executable, "-m", "kerastui", *args, *extra], cwd=folder,
+                                       env=_env(folder), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out: dict[str, Any] = {}
     for name, (preset_name, overrides) in IN_PROCESS.items():
         result = Trainer(load(preset_name, overrides), runs_dir=tmp_path_factory.mktemp(name)).run()
@@ -274,6 +275,19 @@ def test_a_gpu_that_does_not_exist_is_one_line_not_a_traceback(runs):
     index = 64 if GPUS else 0
     assert lines[0].startswith("kerastui: error: ") and f"devices.gpus[0]: GPU {index} does not exist" in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_kerastui_info_json_reports_the_build_the_driver_and_one_machine(runs):
+    done = runs["info"]
+    assert done.returncode == 0, done.stderr[-2000:]
+    gpu = json.loads(done.stdout)["gpu"]
+    assert set(gpu["build"]) >= {"cuda", "cudnn", "cuda_build"}
+    assert "one model trains on the GPUs of one machine" in gpu["scope"] and "keras-team/keras#20585" in gpu["scope"]
+    assert gpu["host_memory_available"] > 0
+    if GPUS:
+        assert gpu["nvml"] == "ok" and len(gpu["gpus"]) == GPUS and gpu["driver"]
+    else:
+        assert gpu["nvml"].startswith("no NVIDIA driver") and gpu["gpus"] == [] and gpu["driver"] is None
 
 
 # --------------------------------------------------------------------------- NVML
