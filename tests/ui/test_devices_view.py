@@ -95,3 +95,31 @@ async def test_the_train_workspace_shows_devices_per_replica_batch_and_peak_memo
         assert "peak mem" in labels
         assert table.get_row_at(1)[labels.index("peak mem")] == "3.0 GiB"
         assert table.get_row_at(0)[labels.index("peak mem")] == ""
+
+
+async def test_the_train_form_edits_the_device_settings():
+    from textual.widgets import Checkbox, Input, Select
+
+    from kerastui.ui.screens.train import TrainScreen
+
+    app = make_app("ex1", load_tensorflow=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+        assert screen.query_one("#dev-gpus", Input).value == "all"  # the preset's (default) settings
+        screen.query_one("#dev-gpus", Input).value = "0, 2"
+        screen.query_one("#dev-precision", Select).value = "mixed_bfloat16"
+        screen.query_one("#dev-jit", Select).value = False
+        screen.query_one("#dev-growth", Checkbox).value = False
+        devices = screen.preset_from_form().devices
+        assert (devices.gpus, devices.precision, devices.jit_compile, devices.memory_growth) == (
+            [0, 2], "mixed_bfloat16", False, False)
+        screen.show_settings(screen.preset_from_form())  # shown back as typed
+        assert screen.query_one("#dev-gpus", Input).value == "0, 2"
+        screen.query_one("#dev-gpus", Input).value = "first"
+        with pytest.raises(ValueError, match="gpus: all, none, or GPU indices"):
+            screen.preset_from_form()
+        screen.query_one("#dev-gpus", Input).value = "none"
+        assert screen.preset_from_form().devices.gpus == "none"

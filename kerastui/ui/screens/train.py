@@ -19,6 +19,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 from kerastui.core.kerasobjects import COMPILE_HELP
 from kerastui.core.resources import size_text
 from kerastui.core.specs import (
+    PRECISIONS,
     CheckpointSpec,
     EarlyStoppingSpec,
     Preset,
@@ -60,6 +61,25 @@ def suggested_loss(summary: dict | None) -> str | None:
     if summary.get("label_mode") == "categorical":
         return "categorical_crossentropy"
     return "sparse_categorical_crossentropy"
+
+
+def gpus_text(gpus: object) -> str:
+    """``devices.gpus`` as the form shows it: all, none, or "0, 2"."""
+    return ", ".join(str(g) for g in gpus) if isinstance(gpus, list) else str(gpus)
+
+
+def parse_gpus(text: str) -> str | list[int]:
+    """The form's gpus field: blank or "all", "none", or GPU indices ("0, 2"); ValueError names the field."""
+    text = text.strip().lower()
+    if text in ("", "all", "none"):
+        return text or "all"
+    try:
+        indices = [int(part) for part in text.replace(",", " ").split()]
+    except ValueError:
+        raise ValueError(f"gpus: all, none, or GPU indices like 0, 2 (got {text!r})") from None
+    if any(i < 0 for i in indices) or len(set(indices)) != len(indices):
+        raise ValueError(f"gpus: GPU indices are distinct and ≥ 0 (got {text!r})")
+    return indices
 
 
 class EpochTable(DataTable):
@@ -156,6 +176,15 @@ class TrainScreen(Workspace):
                 yield Checkbox("TensorBoard", id="cb-tensorboard", compact=True)
                 yield field_row("log dir", Input(id="cb-tb-dir", placeholder="run dir/tensorboard", compact=True))
                 yield Static(id="tb-command", classes="hint")
+                yield Label("[b]Devices[/b]")
+                yield field_row("gpus", Input(id="dev-gpus", placeholder="all | none | 0, 2", compact=True,
+                                              tooltip="The GPUs this run uses (numbered as nvidia-smi does); "
+                                                      "several: MirroredStrategy, batch size is the global batch"))
+                yield field_row("precision", Select([(p, p) for p in PRECISIONS], value="float32",
+                                                    allow_blank=False, id="dev-precision", compact=True))
+                yield field_row("XLA", Select([("auto", "auto"), ("on", True), ("off", False)], value="auto",
+                                              allow_blank=False, id="dev-jit", compact=True))
+                yield Checkbox("GPU memory growth", value=True, id="dev-growth", compact=True)
             with Vertical(id="train-main"):
                 yield Static(id="train-status")
                 yield Static(id="progress-text")
@@ -234,6 +263,11 @@ class TrainScreen(Workspace):
         self.query_one("#cb-checkpoint", Checkbox).value = cb.checkpoint is not None
         self.query_one("#cb-tensorboard", Checkbox).value = cb.tensorboard is not None
         self.query_one("#cb-tb-dir", Input).value = (cb.tensorboard.log_dir or "") if cb.tensorboard else ""
+        d = preset.devices
+        self.query_one("#dev-gpus", Input).value = gpus_text(d.gpus)
+        self.query_one("#dev-precision", Select).value = d.precision
+        self.query_one("#dev-jit", Select).value = d.jit_compile
+        self.query_one("#dev-growth", Checkbox).value = d.memory_growth
         self._loss_hint()
         self._tensorboard_hint()
 
@@ -301,6 +335,10 @@ class TrainScreen(Workspace):
         else:
             cb.tensorboard = None
         preset.callbacks = cb
+        preset.devices = replace(preset.devices, gpus=parse_gpus(text("#dev-gpus")),
+                                 precision=str(self.query_one("#dev-precision", Select).value),
+                                 jit_compile=self.query_one("#dev-jit", Select).value,
+                                 memory_growth=self.query_one("#dev-growth", Checkbox).value)
         return preset
 
     # ------------------------------------------------------------------ actions
