@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from kerastui.ui.widgets.charts import MetricChart, StepChart
 from tests.ui.helpers import settle, shown, started
 
 EPOCHS = 30
+SNAPSHOT_RUNS = Path("/tmp/kerastui-snapshot/runs")
 
 
 def recorded() -> list:
@@ -186,9 +188,11 @@ async def test_runs_table_sorts_filters_and_exports(tmp_path, monkeypatch):
         assert [r["optimizer"] for r in table_rows] == ["sgd"]  # the table as shown (filtered)
 
 
-def test_snapshot_runs_table(snap_compare, tmp_path):
-    fake_runs(tmp_path / "runs")
-    app = make_app("ex1", deterministic=True, runs_dir=tmp_path / "runs")
+def test_snapshot_runs_table(snap_compare):
+    folder = SNAPSHOT_RUNS  # the title shows the folder: the same path on every machine
+    shutil.rmtree(folder, ignore_errors=True)
+    fake_runs(folder)
+    app = make_app("ex1", deterministic=True, runs_dir=folder)
 
     async def run_before(pilot):
         await started(app, pilot)
@@ -197,4 +201,7 @@ def test_snapshot_runs_table(snap_compare, tmp_path):
         await pilot.press("s", "s", "s", "s", "s", "s", "s", "s")  # by epochs
         await settle(app, pilot)
 
-    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+    try:
+        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)

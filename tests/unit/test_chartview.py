@@ -83,3 +83,22 @@ def test_log_scale_needs_positive_values():
     assert positive([0.1, 2.0, float("nan")])
     assert not positive([0.1, 0.0])
     assert not positive([-1.0, 2.0])
+
+
+def test_epoch_ticks_are_whole_epochs_at_a_round_step():
+    from kerastui.ui.widgets.charts import epoch_ticks
+
+    class Plot:
+        def xticks(self, ticks):
+            self.ticks = ticks
+
+    def ticks(epochs, width, first=1):
+        plot = Plot()
+        epoch_ticks(plot, epochs, width, first)
+        return plot.ticks
+
+    assert ticks(5, 40) == [1, 2, 3, 4, 5]
+    assert ticks(30, 40) == [1, 10, 20, 30]
+    assert ticks(500, 60) == [1, 100, 200, 300, 400, 500]
+    assert ticks(30, 40, first=21) == [21, 22, 23, 24, 25, 26, 27, 28, 29, 30]
+    assert all(isinstance(t, int) for t in ticks(1234, 100))

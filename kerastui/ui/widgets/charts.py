@@ -299,10 +299,19 @@ class StepChart(EpochChart):
 
 
 def epoch_ticks(plt, epochs: int, width: int, first: int = 1) -> None:
-    """Whole-epoch ticks, only as many as fit ``width`` columns (3 each).  Given more than fit,
-    plotext drops colliding ticks in an order that varies between processes (hash seeds)."""
+    """Whole-epoch ticks at a round step (1, 2, 5, 10, 20, 50, …), as many as fit ``width`` columns
+    (about 8 each; 3 for a dozen epochs or fewer).  Left to itself plotext puts ticks at fractions
+    (8.2, 15.5), and given more than fit it drops colliding ones in an order that varies between
+    processes (hash seeds)."""
     count = epochs - first + 1
-    if not 0 < count <= 12:
+    if count <= 0:
         return
-    step = max(1, -(-3 * count // max(width, 1)))
-    plt.xticks(list(range(first, epochs + 1, step)))
+    room = max(width // (3 if count <= 12 else 8), 1)
+    step = 1
+    while -(-count // step) > room:
+        step = next(n * 10 ** k for k in range(8) for n in (1, 2, 5) if n * 10 ** k > step)
+    start = first if step == 1 else max(first, -(-first // step) * step)
+    ticks = list(range(start, epochs + 1, step))
+    if first not in ticks and (not ticks or ticks[0] - first >= step / 2):
+        ticks.insert(0, first)
+    plt.xticks(ticks)
