@@ -98,6 +98,11 @@ def _data(preset: Preset) -> str:
         kind = "tabular" if name != "images" else "image"
         lines += _synthetic(spec, name)
         lines += _test_split(spec.test_split)
+    elif scheme == "npy":
+        lines += _npy(name, preset.base_dir)
+        lines += ["    " + line if line else line for line in _test_split(spec.test_split)]
+        lines += _array_kind(spec)
+        kind = "npz"
     elif scheme == "npz":
         lines += [f"arrays = np.load({_abs(name, preset.base_dir)!r})",
                   "if 'x_train' in arrays:",
@@ -106,7 +111,7 @@ def _data(preset: Preset) -> str:
                   "else:",
                   "    x, y = arrays['x'], arrays['y']"]
         lines += ["    " + line if line else line for line in _test_split(spec.test_split)]
-        lines += ["PIXEL_MAX = float(max(x_train.max(), 1))"]
+        lines += _array_kind(spec)
         kind = "npz"
     elif scheme == "csv":
         kind = "tabular"
@@ -118,12 +123,10 @@ def _data(preset: Preset) -> str:
                   "x = np.array([[float(v) for i, v in enumerate(r) if i != label] for r in rows[1:]], 'float32')",
                   "names, y = np.unique([r[label] for r in rows[1:]], return_inverse=True)"]
         lines += _test_split(spec.test_split)
-    else:  # images:DIR
-        lines += [f"train = keras.utils.image_dataset_from_directory({_abs(name, preset.base_dir)!r}, "
-                  "batch_size=None, shuffle=False)",
-                  "x = np.stack([image.numpy() for image, _ in train])",
-                  "y = np.array([int(label) for _, label in train])", "PIXEL_MAX = 255.0"]
-        lines += _test_split(spec.test_split)
+    elif scheme in ("images", "tfds"):
+        return "\n".join(lines + (_images(preset, name) if scheme == "images" else _tfds(preset, name)))
+    else:  # pragma: no cover - parse_source knows no other scheme
+        raise KerasTUIError(f"data.source: export-script cannot write a loader for {spec.source!r}")
     if spec.classes:
         lines += [f"KEEP = {list(spec.classes)}",
                   "keep_train, keep_test = np.isin(y_train, KEEP), np.isin(y_test, KEEP)",
@@ -148,8 +151,210 @@ def _data(preset: Preset) -> str:
                   "keras.utils.to_categorical(y_test, CLASSES)",
                   "if y_val is not None:", "    y_val = keras.utils.to_categorical(y_val, CLASSES)"]
     lines += ["validation = (x_val, y_val) if x_val is not None else None",
+              "input_shape = x_train.shape[1:]",
               "print('data:', x_train.shape, x_test.shape)"]
     return "\n".join(lines)
+
+
+def streamed(preset: Preset) -> bool:
+    """Whether the script feeds tf.data pipelines (image folders, TFDS) rather than arrays."""
+    return parse_source(preset.data.source)[0] in ("images", "tfds")
+
+
+def _scaling(preset: Preset, module_var: str = "x") -> tuple[list[str], str]:
+    """The per-batch scaling of a pipeline (kerastui's: 0..1 pixels, or the transfer base's
+    preprocess_input on 0..255 ones) and the image size line(s) it needs."""
+    spec = preset.data
+    if preset.transfer is not None:
+        from kerastui.core.transfer import KNOWN_BASES, min_size
+
+        module = KNOWN_BASES.get(preset.transfer.base, ("resnet50",))[0]
+        if preset.transfer.input_shape:
+            size = [f"IMAGE_SIZE = {tuple(int(d) for d in preset.transfer.input_shape[:2])}"]
+        else:
+            smallest = min_size(preset.transfer.base)
+            size = [f"IMAGE_SIZE = tuple(max(int(d), {smallest}) for d in IMAGE_SIZE)  # the base's smallest input"]
+        return size, f"keras.applications.{module}.preprocess_input({module_var})"
+    return [], f"{module_var} / 255.0" if spec.normalize else module_var
+
+
+def _encode_lines(preset: Preset) -> list[str]:
+    mode = label_mode_for(preset.compile.loss_name, "classification", preset.data.one_hot)
+    if mode == "categorical":
+        return ["def encode(x, y):", "    return x, tf.one_hot(y, len(CLASS_NAMES))"]
+    if mode == "binary":
+        return ["def encode(x, y):", "    return x, tf.cast(tf.reshape(y, (-1, 1)), tf.float32)"]
+    return ["def encode(x, y):", "    return x, y"]
+
+
+def _feed(preset: Preset) -> list[str]:
+    """Batch, cache and prefetch the unbatched (image, label) pipelines train_ds, val_ds, test_ds."""
+    spec, fit = preset.data, preset.fit
+    lines = ["", "", "def feed(ds, split, shuffle=False):",
+             "    ds = ds.ignore_errors()  # a file that cannot be decoded is skipped"]
+    if spec.cache == "memory":
+        lines += ["    ds = ds.cache()"]
+    elif spec.cache == "file":
+        lines += ["    os.makedirs('data-cache', exist_ok=True)",
+                  "    ds = ds.cache(os.path.join('data-cache', split))"]
+    if spec.cache is not None:
+        lines += ["    if shuffle:  # the cache replays one order",
+                  "        ds = ds.shuffle(1024, seed=DATA_SEED, reshuffle_each_iteration=True)"]
+    lines += [f"    return ds.batch({fit.batch_size}).map(encode).prefetch(tf.data.AUTOTUNE)", "",
+              "",
+              "train_ds = feed(train_ds, 'train', shuffle=True)",
+              "val_ds = feed(val_ds, 'val') if val_ds is not None else None",
+              "test_ds = feed(test_ds, 'test')",
+              "validation = val_ds",
+              "input_shape = tuple(train_ds.element_spec[0].shape[1:])",
+              "print('data:', CLASS_NAMES, input_shape)"]
+    return lines
+
+
+def _images(preset: Preset, name: str) -> list[str]:
+    """images:DIR as kerastui reads it: class sub-folders; test/ and validation/ (or val/) sub-folders
+    when present, else file-level splits by seed; resized to data.resize or the first image's size;
+    decoded in parallel and streamed by keras.utils.image_dataset_from_directory."""
+    spec = preset.data
+    size_lines, scale = _scaling(preset)
+    lines = ["import tensorflow as tf  # noqa: E402", "",
+             f"ROOT = {_abs(name, preset.base_dir)!r}",
+             f"DATA_SEED = {spec.seed}",
+             "IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')",
+             "",
+             "",
+             "def sub(*names):",
+             "    return next((os.path.join(ROOT, n) for n in names if os.path.isdir(os.path.join(ROOT, n))), None)",
+             "",
+             "",
+             "TRAIN_DIR, TEST_DIR, VAL_DIR = sub('train') or ROOT, sub('test'), sub('validation', 'val')",
+             "CLASS_NAMES = sorted(d for d in os.listdir(TRAIN_DIR) if os.path.isdir(os.path.join(TRAIN_DIR, d))",
+             "                     and not d.startswith('.') and (TRAIN_DIR != ROOT or d not in "
+             "('train', 'test', 'validation', 'val')))"]
+    if spec.classes:
+        lines += [f"CLASS_NAMES = [CLASS_NAMES[i] for i in {list(spec.classes)}]  # data.classes"]
+    if spec.resize:
+        lines += [f"IMAGE_SIZE = {tuple(int(d) for d in spec.resize)}"]
+    else:
+        lines += ["first = min(f for f in os.listdir(os.path.join(TRAIN_DIR, CLASS_NAMES[0]))",
+                  "            if f.lower().endswith(IMAGE_SUFFIXES))",
+                  "IMAGE_SIZE = keras.utils.load_img(os.path.join(TRAIN_DIR, CLASS_NAMES[0], first)).size[::-1]  "
+                  "# (height, width) of the first image"]
+    lines += size_lines
+    test, val = spec.test_split, spec.validation_split
+    lines += ["",
+              "",
+              "def folder(path, **kwargs):",
+              "    # unbatched (image, label) pairs: 0..255 float pixels resized to IMAGE_SIZE, class indices",
+              "    return keras.utils.image_dataset_from_directory(path, class_names=CLASS_NAMES,",
+              "                                                    image_size=IMAGE_SIZE, batch_size=None,",
+              "                                                    seed=DATA_SEED, verbose=False, **kwargs)",
+              "",
+              "",
+              "# splits at file level, fixed by DATA_SEED (Keras shuffles the file list with it; a held-out subset",
+              "# keeps that order)",
+              "val_ds = folder(VAL_DIR, shuffle=False) if VAL_DIR else None",
+              "if TEST_DIR:",
+              "    test_ds = folder(TEST_DIR, shuffle=False)",
+              f"    if val_ds is None and {val!r} > 0:",
+              f"        train_ds, val_ds = folder(TRAIN_DIR, validation_split={val!r}, subset='both')",
+              "    else:",
+              "        train_ds = folder(TRAIN_DIR)",
+              "elif val_ds is None and " + f"{val!r} > 0:",
+              f"    held_out = {test!r} + {val!r} * (1 - {test!r})",
+              "    train_ds, held = folder(TRAIN_DIR, validation_split=held_out, subset='both')",
+              f"    n_test = int(round(int(held.cardinality()) * {test!r} / held_out))",
+              "    test_ds, val_ds = held.take(n_test), held.skip(n_test)",
+              "else:",
+              f"    train_ds, test_ds = folder(TRAIN_DIR, validation_split={test!r}, subset='both')",
+              "",
+              "",
+              "def scale(x, y):",
+              f"    return {scale}, y",
+              "",
+              "",
+              *_encode_lines(preset),
+              "",
+              "",
+              "train_ds, test_ds = train_ds.map(scale), test_ds.map(scale)",
+              "val_ds = val_ds.map(scale) if val_ds is not None else None"]
+    return lines + _feed(preset)
+
+
+def _tfds(preset: Preset, name: str) -> list[str]:
+    """tfds:NAME from a prepared data_dir: its own test/validation splits, else percent slices of the
+    training split (kerastui's); images cast to float32, resized when asked, scaled."""
+    spec = preset.data
+    from kerastui.core.sources import tfds_data_dir
+
+    data_dir = str(tfds_data_dir(spec.data_dir))
+    size_lines, scale = _scaling(preset)
+    train = spec.split or "train"
+    test_pct = int(round(spec.test_split * 100))
+    lines = ["import tensorflow as tf  # noqa: E402",
+             "import tensorflow_datasets as tfds  # noqa: E402", "",
+             f"NAME, DATA_DIR, TRAIN = {name!r}, {data_dir!r}, {train!r}",
+             f"DATA_SEED = {spec.seed}",
+             "info = tfds.builder(NAME, data_dir=DATA_DIR).info  # prepared there: nothing is downloaded",
+             "CLASS_NAMES = info.features[info.supervised_keys[1]].names",
+             "own_test = 'test' in info.splits and TRAIN != 'test'",
+             "own_val = 'validation' in info.splits and TRAIN != 'validation'",
+             f"test_pct = 0 if own_test else {test_pct}",
+             f"val_pct = 0 if own_val else int(round({spec.validation_split!r} * (100 - test_pct)))",
+             "cut = 100 - test_pct - val_pct",
+             "splits = [TRAIN if cut == 100 or '[' in TRAIN else f'{TRAIN}[:{cut}%]',",
+             "          'test' if own_test else f'{TRAIN}[{100 - test_pct}%:]']",
+             "if own_val or val_pct:",
+             "    splits.append('validation' if own_val else f'{TRAIN}[{cut}%:{100 - test_pct}%]')",
+             "loaded = tfds.load(NAME, split=splits, data_dir=DATA_DIR, as_supervised=True, download=False,",
+             "                   shuffle_files=False)",
+             "train_ds, test_ds = loaded[0], loaded[1]",
+             "val_ds = loaded[2] if len(loaded) > 2 else None",
+             "train_ds = train_ds.shuffle(1024, seed=DATA_SEED, reshuffle_each_iteration=True)"]
+    resize = tuple(int(d) for d in spec.resize) if spec.resize else None
+    image = ["    x = tf.cast(x, tf.float32)"]
+    if preset.transfer is not None:
+        lines += ["IMAGE_SIZE = " + (repr(resize) if resize else "tuple(info.features[info.supervised_keys[0]]"
+                                     ".shape[:2])")] + size_lines
+        image += ["    if x.shape[-1] == 1:", "        x = tf.image.grayscale_to_rgb(x)",
+                  "    x = tf.image.resize(x, IMAGE_SIZE)"]
+    elif resize:
+        image += [f"    x = tf.image.resize(x, {resize})"]
+    lines += ["", "", "def scale(x, y):", *image, f"    return {scale}, y", "", "", *_encode_lines(preset), "", "",
+              "train_ds, test_ds = train_ds.map(scale), test_ds.map(scale)",
+              "val_ds = val_ds.map(scale) if val_ds is not None else None"]
+    return lines + _feed(preset)
+
+
+def _npy(name: str, base: Path) -> list[str]:
+    """``npy:X.npy,Y.npy`` or ``npy:DIR`` (x.npy/y.npy, or x_train.npy … y_test.npy): memory-mapped."""
+    parts = [part.strip() for part in name.split(",")]
+    if len(parts) == 2:
+        files = f"{{'x': {_abs(parts[0], base)!r}, 'y': {_abs(parts[1], base)!r}}}"
+        lines = [f"files = {files}"]
+    else:
+        lines = ["import glob", "",
+                 f"files = {{os.path.basename(f)[:-4]: f for f in glob.glob(os.path.join({_abs(name, base)!r}, "
+                 "'*.npy'))}"]
+    return lines + ["# memory-mapped: each split below reads its rows from the file, the file is not loaded whole",
+                    "arrays = {key: np.load(path, mmap_mode='r') for key, path in files.items()}",
+                    "if 'x_train' in arrays and 'x_test' in arrays:",
+                    "    x_train, y_train = arrays['x_train'], np.asarray(arrays['y_train'])",
+                    "    x_test, y_test = arrays['x_test'], np.asarray(arrays['y_test'])",
+                    "else:",
+                    "    x, y = ((arrays['x_train'], np.asarray(arrays['y_train'])) if 'x_train' in arrays",
+                    "            else (arrays['x'], np.asarray(arrays['y'])))"]
+
+
+def _array_kind(spec: DataSpec) -> list[str]:
+    """The arrays' kind as kerastui guesses it (data.kind overrides): (N, F) tabular, float (N, T, F)
+    sequences, uint8 (N, H, W) and (N, H, W, C) images."""
+    guess = ("'image' if x_train.ndim >= 4 or (x_train.ndim == 3 and x_train.dtype == np.uint8) "
+             "else 'sequence' if x_train.ndim == 3 else 'tabular'")
+    return [f"KIND = {spec.kind!r}" if spec.kind else f"KIND = {guess}",
+            "if KIND == 'tabular':",
+            "    x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)",
+            "PIXEL_MAX = float(max(x_train.max(), 1)) if KIND == 'image' and x_train.dtype != np.uint8 else 255.0"]
 
 
 def _test_split(fraction: float) -> list[str]:
@@ -218,7 +423,12 @@ def _scale(preset: Preset, kind: str) -> list[str]:
     lines += ["", "x_train, x_test = images(x_train), images(x_test)",
               "if x_val is not None:", "    x_val = images(x_val)"]
     if kind == "npz":
-        return ["if x_train.ndim >= 3:", *["    " + line if line else "" for line in lines]]
+        tabular = _scale(preset, "tabular") or ["pass"]
+        return ["if KIND == 'image':", *["    " + line if line else "" for line in lines],
+                "else:  # tabular features or sequences: float32, standardised per position",
+                "    x_train, x_test = x_train.astype('float32'), x_test.astype('float32')",
+                "    if x_val is not None:", "        x_val = x_val.astype('float32')",
+                *["    " + line for line in tabular]]
     return lines
 
 
@@ -252,9 +462,9 @@ def _model(preset: Preset) -> str:
         t = preset.transfer
         weights = None if t.weights in ("none", "", "random") else t.weights
         lines += [f"base = keras.applications.{t.base}(include_top=False, weights={weights!r}, "
-                  "input_shape=x_train.shape[1:])",
+                  "input_shape=input_shape)",
                   f"base.trainable = {not t.freeze}",
-                  "inputs = keras.Input(shape=x_train.shape[1:])",
+                  "inputs = keras.Input(shape=input_shape)",
                   "x = base(inputs, training=False)  # BatchNormalization in inference mode"]
         lines += [f"x = {_layer(spec)}(x)" for spec in model.layers]
         lines += ["model = keras.Model(inputs, x)"]
@@ -262,7 +472,7 @@ def _model(preset: Preset) -> str:
         assert model.subclass is not None  # check_preset: a subclass model names its class
         file, cls = split_ref(model.subclass)
         kwargs = ", ".join(f"{k}={_py(v)}" for k, v in model.kwargs.items())
-        lines += [f"model = {cls}({kwargs})", "model(x_train[:1])  # build the weights"]
+        lines += [f"model = {cls}({kwargs})", "model(np.zeros((1, *input_shape), 'float32'))  # build the weights"]
     elif model.type == "functional":
         tensors: list[str] = []
         for spec in model.layers:
@@ -270,11 +480,11 @@ def _model(preset: Preset) -> str:
             assert var is not None  # check_preset: functional layers have names
             if spec.type in ("Input", "InputLayer"):
                 shape = spec.kwargs.get("shape")
-                shape_text = _py(shape) if shape is not None else "x_train.shape[1:]"
+                shape_text = _py(shape) if shape is not None else "input_shape"
                 lines.append(f"{var} = keras.Input(shape={shape_text}, name={var!r})")
             else:
                 if not tensors and spec.inputs is None:
-                    lines.append("inputs_ = keras.Input(shape=x_train.shape[1:])")
+                    lines.append("inputs_ = keras.Input(shape=input_shape)")
                     tensors.append("inputs_")
                 args = spec.inputs or [tensors[-1]]
                 arg = args[0] if len(args) == 1 else f"[{', '.join(args)}]"
@@ -294,7 +504,7 @@ def _model(preset: Preset) -> str:
             shape = specs.pop(0).kwargs.get("shape")
             entries.append(f"keras.Input(shape={_py(shape)})")
         else:
-            entries.append("keras.Input(shape=x_train.shape[1:])")
+            entries.append("keras.Input(shape=input_shape)")
         entries += [_layer(spec) for spec in specs]
         lines.append("model = keras.Sequential([")
         lines += [f"    {entry}," for entry in entries]
@@ -344,8 +554,11 @@ def _compile_fit(preset: Preset) -> str:
     if cb.tensorboard is not None:
         lines.append(f"callbacks.append(keras.callbacks.TensorBoard(log_dir={cb.tensorboard.log_dir or 'logs'!r}))"
                      "  # view: tensorboard --logdir " + (cb.tensorboard.log_dir or "logs"))
-    lines += [f"history = model.fit(x_train, y_train, validation_data=validation, epochs={f.epochs}, "
-              f"batch_size={f.batch_size}, shuffle={f.shuffle}, callbacks=callbacks)"]
+    pipelines = streamed(preset)  # batched and shuffled by the pipeline
+    data = "train_ds" if pipelines else "x_train, y_train"
+    batching = "" if pipelines else f"batch_size={f.batch_size}, "
+    lines += [f"history = model.fit({data}, validation_data=validation, epochs={f.epochs}, "
+              f"{batching}{'' if pipelines else f'shuffle={f.shuffle}, '}callbacks=callbacks)"]
     t = preset.transfer
     if t is not None and t.fine_tune_last > 0 and t.fine_tune_epochs > 0:
         lines += ["", "# fine-tune: the last layers of the base, BatchNormalization kept frozen",
@@ -355,10 +568,11 @@ def _compile_fit(preset: Preset) -> str:
                   "    layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)",
                   f"model.compile(optimizer={_optimizer(c.optimizer, t.fine_tune_learning_rate)}, loss={loss}, "
                   f"metrics=[{', '.join(metrics)}])",
-                  f"model.fit(x_train, y_train, validation_data=validation, initial_epoch={f.epochs}, "
-                  f"epochs={f.epochs + t.fine_tune_epochs}, batch_size={f.batch_size}, callbacks=callbacks)"]
+                  f"model.fit({data}, validation_data=validation, initial_epoch={f.epochs}, "
+                  f"epochs={f.epochs + t.fine_tune_epochs}, {batching}callbacks=callbacks)"]
     lines += ["", "# ---------------------------------------------------------------- evaluate and save", "",
-              "print('test:', model.evaluate(x_test, y_test, return_dict=True, verbose=0))",
+              f"print('test:', model.evaluate({'test_ds' if pipelines else 'x_test, y_test'}, return_dict=True, "
+              "verbose=0))",
               "model.save('model.keras')"]
     for fmt in preset.save.formats:
         if fmt == "h5":
