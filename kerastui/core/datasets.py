@@ -71,6 +71,9 @@ class Streams:
     shape: tuple[int, ...]  # one sample as the model gets it
     array: np.ndarray | None = None  # the memory-mapped source array the pipelines read, if any
     class_counts: list[int] = field(default_factory=list)  # training samples per class, when known
+    # Where data.cache = "file" writes (``cache_dir/data-cache/SPLIT``): the run directory, which the trainer
+    # sets once it exists; read when a pipeline is made.  None: the cache is kept in memory.
+    cache_dir: Path | None = None
 
 
 @dataclass

@@ -27,11 +27,14 @@ def evaluate(model: Any, data: Dataset, batch_size: int = 256) -> dict[str, Any]
 def _predict_stream(model: Any, data: Dataset, batch_size: int) -> tuple[np.ndarray, Dataset]:
     """Predictions over a streamed test split, with the labels read alongside them (a file the pipeline
     could not decode is left out of both)."""
+    from kerastui.core.streaming import memory_returned
+
     assert data.stream is not None
     outputs, encoded = [], []
-    for x, y in data.stream.make("test", batch_size, False):
-        outputs.append(np.asarray(model.predict_on_batch(x)))
-        encoded.append(np.asarray(y))
+    with memory_returned():  # freed batches back to the system: peak RSS does not grow with the split
+        for x, y in data.stream.make("test", batch_size, False):
+            outputs.append(np.asarray(model.predict_on_batch(x)))
+            encoded.append(np.asarray(y))
     if not outputs:
         return np.zeros((0, max(data.num_classes, 1)), "float32"), data
     predictions = np.concatenate(outputs)

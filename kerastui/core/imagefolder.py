@@ -5,7 +5,11 @@ The scan lists the class sub-folders (the labels), the files of each, and ``test
 each file's header and end marker, so truncated or non-image files are counted and named before
 training, not met mid-epoch.  The pipeline takes Keras's own steps
 (``keras.utils.image_dataset_from_directory``): read and decode files in parallel, resize, batch,
-prefetch; optionally cache the decoded images in memory or a file.  Splits are made at file level,
+prefetch; optionally cache the decoded images in memory or a file (``data.cache = "file"``: the run
+directory's ``data-cache/`` — kept after the run, so ``kerastui resume`` reads it instead of decoding
+again; delete it to reclaim the space; in memory when there is no run directory).  File paths are
+shuffled before decoding (a buffer of paths costs nothing); a cache replays one order, so then the
+decoded images are shuffled in a buffer bounded in bytes.  Splits are made at file level,
 deterministic by ``data.seed``.  A small folder is decoded once into arrays through the same
 pipeline; a large one (or ``data.stream = true``) is streamed.
 """
@@ -33,6 +37,8 @@ from kerastui.core.datasets import (
 )
 from kerastui.core.errors import DatasetError
 from kerastui.core.specs import DataSpec
+from kerastui.core.streaming import cache as cache_in
+from kerastui.core.streaming import shuffle_buffer
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TRAIN_FOLDERS = ("train",)
@@ -235,11 +241,10 @@ def image_pipeline(paths: list[str], labels: np.ndarray, size: tuple[int, int], 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
     ds = ds.ignore_errors()
     if cache is not None:
-        if cache == "file" and cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-        ds = ds.cache(str(cache_file) if cache == "file" and cache_file is not None else "")
-        if shuffle:
-            ds = ds.shuffle(min(max(len(paths), 1), 8192), seed=seed, reshuffle_each_iteration=True)
+        ds = cache_in(ds, cache_file if cache == "file" else None)
+        if shuffle:  # the cache replays one order: shuffle the decoded images, a buffer bounded in bytes
+            ds = ds.shuffle(shuffle_buffer(len(paths), height * width * 3 * 4), seed=seed,
+                            reshuffle_each_iteration=True)
     return ds
 
 
@@ -288,11 +293,12 @@ def prepare_folder(spec: DataSpec, root: Path, *, loss: str, image_size: tuple[i
         stream = True  # a cache belongs to a pipeline
     shape = (height, width, 3)
 
-    def pairs(split: str, shuffle: bool) -> Any:
+    def pairs(split: str, shuffle: bool, cache: str | None = None) -> Any:
         paths, labels = splits[split]
-        cache_file = (cache_dir / "data-cache" / split) if cache_dir is not None else None
+        where = streams.cache_dir if stream else None
+        cache_file = (where / "data-cache" / split) if where is not None else None
         return image_pipeline(paths, labels, (height, width), scale, shuffle=shuffle, seed=spec.seed,
-                              cache=spec.cache, cache_file=cache_file)
+                              cache=cache, cache_file=cache_file)
 
     def make(split: str, batch_size: int, shuffle: bool) -> Any:
         import tensorflow as tf
@@ -304,7 +310,7 @@ def prepare_folder(spec: DataSpec, root: Path, *, loss: str, image_size: tuple[i
                 return images, tf.cast(tf.reshape(labels, (-1, 1)), tf.float32)
             return images, labels
 
-        return pairs(split, shuffle).batch(batch_size).map(encode).prefetch(tf.data.AUTOTUNE)
+        return pairs(split, shuffle, spec.cache).batch(batch_size).map(encode).prefetch(tf.data.AUTOTUNE)
 
     def decoded(split: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         ds = pairs(split, False).batch(256)
@@ -331,9 +337,10 @@ def prepare_folder(spec: DataSpec, root: Path, *, loss: str, image_size: tuple[i
             class_names=class_names, label_mode=mode, load_seconds=time.perf_counter() - start,
             corrupt=list(found.corrupt),
         )
-    x_test, _ = decoded("test", TEST_SAMPLES)
     streams = Streams(make=make, counts={"train": len(train_files), "val": len(val_files), "test": len(test_files)},
-                      shape=shape, class_counts=np.bincount(train_labels, minlength=classes).tolist())
+                      shape=shape, class_counts=np.bincount(train_labels, minlength=classes).tolist(),
+                      cache_dir=cache_dir)
+    x_test, _ = decoded("test", TEST_SAMPLES)  # (read past any cache: a part read would be thrown away)
     return Dataset(
         source=spec.source, kind="image", task="classification",
         x_train=np.zeros((0, *shape), "float32"), y_train=_encode(train_labels, mode, classes),

@@ -8,6 +8,7 @@ builder code; a dataset that is not there is one line saying what to prepare and
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ from kerastui.core.datasets import DataInfo, Dataset, Streams, _encode, check_la
 from kerastui.core.errors import DatasetError
 from kerastui.core.sources import tfds_data_dir
 from kerastui.core.specs import DataSpec
+from kerastui.core.streaming import cache as cache_in
+from kerastui.core.streaming import shuffle_buffer
 
 TEST_SAMPLES = 256
 
@@ -155,6 +158,7 @@ def prepare_tfds(spec: DataSpec, name: str, *, loss: str, image_size: tuple[int,
     else:
         out_shape = tuple(int(d) for d in shape if d is not None)
     classes = len(class_names)
+    sample_bytes = 4 * math.prod(out_shape)  # float32 as fed; the decoded uint8 files take no more
     if spec.classes:
         keep = tf.constant(spec.classes, dtype=tf.int64)
         class_names = [class_names[c] for c in spec.classes]
@@ -175,20 +179,24 @@ def prepare_tfds(spec: DataSpec, name: str, *, loss: str, image_size: tuple[int,
             x = tf.cast(x, tf.float32)
         return x, y
 
-    def pairs(split: str, shuffle: bool) -> Any:
+    def pairs(split: str, shuffle: bool, cache: str | None = None) -> Any:
         ds = builder.as_dataset(split=splits[split], as_supervised=spec.as_supervised, shuffle_files=shuffle)
         if not spec.as_supervised:
             ds = ds.map(lambda d: (d[input_key], d[label_key]))
         if spec.classes:
             ds = ds.filter(lambda x, y: tf.reduce_any(tf.equal(tf.cast(y, tf.int64), keep)))
+        # Examples come decoded: a shuffle buffer holds images, so it is bounded in bytes, and without a
+        # cache it shuffles them before they are resized and turned into float32.
+        if shuffle and cache is None:
+            ds = ds.shuffle(shuffle_buffer(counts[split], sample_bytes), seed=spec.seed, reshuffle_each_iteration=True)
         ds = ds.map(features, num_parallel_calls=tf.data.AUTOTUNE)
-        if spec.cache is not None:
-            file = cache_dir / "data-cache" / f"tfds-{split}" if spec.cache == "file" and cache_dir else None
-            if file is not None:
-                file.parent.mkdir(parents=True, exist_ok=True)
-            ds = ds.cache(str(file) if file is not None else "")
-        if shuffle:
-            ds = ds.shuffle(10_000, seed=spec.seed, reshuffle_each_iteration=True)
+        if cache is not None:
+            where = streams.cache_dir
+            file = where / "data-cache" / f"tfds-{split}" if cache == "file" and where is not None else None
+            ds = cache_in(ds, file)
+            if shuffle:
+                ds = ds.shuffle(shuffle_buffer(counts[split], sample_bytes), seed=spec.seed,
+                                reshuffle_each_iteration=True)
         return ds
 
     def make(split: str, batch_size: int, shuffle: bool) -> Any:
@@ -199,15 +207,15 @@ def prepare_tfds(spec: DataSpec, name: str, *, loss: str, image_size: tuple[int,
                 return x, tf.cast(tf.reshape(y, (-1, 1)), tf.float32)
             return x, y
 
-        return pairs(split, shuffle).batch(batch_size).map(encode).prefetch(tf.data.AUTOTUNE)
+        return pairs(split, shuffle, spec.cache).batch(batch_size).map(encode).prefetch(tf.data.AUTOTUNE)
 
+    streams = Streams(make=make, counts=counts, shape=out_shape, cache_dir=cache_dir)
     xs, ys = [], []
-    for x, y in pairs("test", False).batch(TEST_SAMPLES).take(1).as_numpy_iterator():
+    for x, y in pairs("test", False).batch(TEST_SAMPLES).take(1).as_numpy_iterator():  # past any cache
         xs.append(x)
         ys.append(y)
     x_test = np.concatenate(xs).astype("float32") if xs else np.zeros((0, *out_shape), "float32")
     y_first = np.concatenate(ys).astype("int64") if ys else np.zeros(0, "int64")
-    streams = Streams(make=make, counts=counts, shape=out_shape)
     return Dataset(
         source=spec.source, kind=kind, task="classification",
         x_train=np.zeros((0, *out_shape), "float32"), y_train=np.zeros(0, "int64"), x_val=None, y_val=None,

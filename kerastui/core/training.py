@@ -207,6 +207,9 @@ class Trainer:
                 if self.run_dir not in self.sinks:
                     self.sinks.append(self.run_dir)
                 self.result.run_dir = str(self.run_dir.path)
+                stream = self._prepared[1].stream
+                if stream is not None and stream.cache_dir is None:  # data.cache = "file": in the run directory
+                    stream.cache_dir = self.run_dir.path
                 if self.resume:
                     self._restore_progress()
             with processing(self.preset.where, "fit"), self._scope():
@@ -417,8 +420,11 @@ class Trainer:
     def _evaluate(self) -> None:
         from kerastui.core.evaluation import evaluate, split_report
 
-        # A transfer run evaluated the final model when it recorded its last phase.
-        report = self._last_report if self._last_report is not None else evaluate(self.model, self._prepared[1], 256)
+        # A transfer run evaluated the final model when it recorded its last phase.  A streamed test split
+        # is read at the training batch size: its batches are decoded images, as large as the user allows.
+        data = self._prepared[1]
+        batch = self.preset.fit.batch_size if data.stream is not None else 256
+        report = self._last_report if self._last_report is not None else evaluate(self.model, data, batch)
         self.result.test, self.result.evaluation = split_report(report)
 
     def _save(self) -> None:

@@ -60,23 +60,13 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_folder(tmp_path_factory.mktemp("jpegs") / "pics", 700)  # 2,100 JPEGs + 2 corrupt
 
 
-def test_folder_of_2000_jpegs_trains_streamed_and_the_card_names_the_corrupt_files(big_folder: Path,
-                                                                                     tmp_path: Path):
+def test_folder_of_2000_jpegs_card_names_the_corrupt_files(big_folder: Path):
     card = datasets.preview(DataSpec(source=f"images:{big_folder}"))
     assert card.summary["corrupt"] == ["blue/broken.jpg", "green/truncated.jpg"]
     assert card.summary["train"] + card.summary["val"] + card.summary["test"] == 2100
     assert card.class_counts == [card.summary["train"] // 3] * 3
     assert card.samples.shape == (8, 16, 16, 3) and 0.0 <= card.samples.min() and card.samples.max() <= 1.0
-
-    preset = tiny_preset(f"images:{big_folder}", stream=True)
-    preset.fit.epochs = 1
-    result = train(preset, runs_dir=tmp_path)
-    assert result.status == "completed", result.error
-    assert result.data["streamed"] is True
-    assert result.data["corrupt"] == ["blue/broken.jpg", "green/truncated.jpg"]
-    assert any("2 unreadable file(s)" in n and "blue/broken.jpg" in n for n in result.notices)
-    assert result.test["accuracy"] > 0.6  # colour is easy: well above a third
-    assert (Path(result.run_dir or "") / "model.keras").exists()
+    # (Training on this folder, streamed, skipping the 2 files with a notice: the peak RSS test's run.)
 
 
 def test_the_image_folder_card_decodes_only_its_samples_without_tensorflow(big_folder: Path):
@@ -96,10 +86,14 @@ RSS_SCRIPT = textwrap.dedent("""
     preset = Preset.from_dict({
         "data": {"source": "images:" + sys.argv[1], "stream": True},
         "model": {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 3, "activation": "softmax"}]},
+        "compile": {"learning_rate": 0.05},
         "fit": {"epochs": 1, "batch_size": 64}}, "rss")
     result = train(preset, runs_dir=Path(sys.argv[2]))
     peak = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
-    print(json.dumps({"status": result.status, "train": result.data["train"], "peak_kb": peak}))
+    print(json.dumps({"status": result.status, "error": result.error, "train": result.data["train"],
+                      "streamed": result.data["streamed"], "corrupt": result.data.get("corrupt"),
+                      "notices": result.notices, "accuracy": result.test.get("accuracy"),
+                      "saved": (Path(result.run_dir) / "model.keras").exists(), "peak_kb": peak}))
 """)
 
 
@@ -116,11 +110,15 @@ def _peaks(*jobs: tuple[Path, Path]) -> list[dict]:
     return out
 
 
-def test_peak_rss_does_not_grow_with_the_folder(big_folder: Path, tmp_path: Path):
+def test_2000_jpegs_train_streamed_and_peak_rss_does_not_grow_with_the_folder(big_folder: Path, tmp_path: Path):
     small = write_folder(tmp_path / "small", 167, corrupt=False)  # ~500 JPEGs
     few, many = _peaks((small, tmp_path / "runs-a"), (big_folder, tmp_path / "runs-b"))
-    assert few["status"] == many["status"] == "completed"
+    assert few["status"] == many["status"] == "completed", (few["error"], many["error"])
     assert many["train"] > 3 * few["train"]
+    # The big folder: streamed, its 2 corrupt files skipped with a notice naming them, learnt, saved.
+    assert many["streamed"] is True and many["corrupt"] == ["blue/broken.jpg", "green/truncated.jpg"]
+    assert any("2 unreadable file(s)" in n and "blue/broken.jpg" in n for n in many["notices"])
+    assert many["accuracy"] > 0.6 and many["saved"]  # colour is easy: well above a third
     # A size, not a timing: 4× the images may cost a small constant, not 4× the decoded pixels.
     assert many["peak_kb"] <= few["peak_kb"] + 40 * 1024, (few, many)
 
@@ -189,6 +187,40 @@ def test_transfer_preprocessing_and_resize_on_a_streamed_folder(tmp_path: Path):
     expected = np.asarray(preprocess(np.stack(raw)))
     got = next(iter(first))[0].numpy()[0]
     assert any(np.allclose(got, e, atol=1e-3) for e in expected)
+
+
+def test_streamed_validation_folder_and_file_cache_in_the_run_directory(tmp_path: Path):
+    import shutil
+
+    root = write_folder(tmp_path / "pics", 8, size=8, corrupt=False)
+    write_folder(root / "validation", 2, size=8, corrupt=False, seed=1)
+    write_folder(root / "test", 2, size=8, corrupt=False, seed=2)
+    preset = tiny_preset(f"images:{root}", stream=True, cache="file")
+    preset.fit.batch_size = 8
+    result = train(preset, runs_dir=tmp_path / "runs")
+    assert result.status == "completed", result.error
+    assert (result.data["train"], result.data["val"], result.data["test"]) == (24, 6, 6)
+    assert result.data["streamed"] is True
+    assert len(result.history["val_loss"]) == 2 and all(np.isfinite(result.history["val_loss"]))
+    cache = Path(result.run_dir or "") / "data-cache"
+    # Written by the run, kept after it (documented: a resumed run reads it rather than decoding again).
+    assert sorted(p.name for p in cache.glob("*.index")) == ["test.index", "train.index", "val.index"]
+    assert not list(cache.glob("*.lockfile"))
+
+    # Reused: the same splits read from the cache while the files are gone.
+    data = datasets.prepare(DataSpec(source=f"images:{root}", stream=True, cache="file"), cache_dir=cache.parent,
+                            loss="sparse_categorical_crossentropy")
+    assert data.stream is not None and data.stream.cache_dir == cache.parent
+    assert data.val_count == 6 and sorted(data.y_val.tolist()) == [0, 0, 1, 1, 2, 2]  # the validation/ folder's
+    uncached = datasets.prepare(DataSpec(source=f"images:{root}", stream=True))
+    for name, _ in CLASSES:
+        shutil.rmtree(root / name)
+    (cache / "val_0.lockfile").write_text("left by a killed process")  # TensorFlow would refuse to start
+    for split, count in (("train", 24), ("val", 6)):
+        labels = np.concatenate([y.numpy() for _, y in data.stream.make(split, 8, False)])
+        assert np.bincount(labels, minlength=3).tolist() == [count // 3] * 3, split
+    assert uncached.stream is not None  # without the cache the training files are gone: nothing to read
+    assert list(uncached.stream.make("train", 8, False)) == []
 
 
 # --------------------------------------------------------------------------- arrays
