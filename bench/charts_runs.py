@@ -62,6 +62,23 @@ import asyncio, json, time
 from pathlib import Path
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.runs import RunTable
+from kerastui.ui.widgets import grid
+
+painted = []  # when the table drew a line of rows (the user sees the runs)
+original = grid.LineTable.render_line
+def render_line(self, y):
+    if self.rows and y == 1:
+        painted.append(time.perf_counter())
+    return original(self, y)
+grid.LineTable.render_line = render_line
+
+async def shown(pilot, app, key, start):
+    painted.clear()
+    await pilot.press(key)
+    while not painted:
+        await pilot.pause(0)
+    assert app.screen.query_one(RunTable).row_count == COUNT
+    return painted[0] - start
 
 async def main():
     app = make_app("ex1", load_tensorflow=False, runs_dir=Path(RUNS_DIR))
@@ -70,25 +87,19 @@ async def main():
             await pilot.pause(0.05)
             if app.session.dataset_preview is not None and all(w.is_finished for w in app.workers):
                 break
-        start = time.perf_counter()
-        await pilot.press("h")
-        while not (app.current_mode == "runs" and app.screen.query_one(RunTable).row_count == COUNT):
-            await pilot.pause(0)
-        await pilot.pause(0)
-        opened = time.perf_counter() - start
+        first = await shown(pilot, app, "h", time.perf_counter())
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        again = await shown(pilot, app, "h", time.perf_counter())
         sorts = []
         for _ in range(5):
-            table = app.screen.query_one(RunTable)
-            start = time.perf_counter()
-            await pilot.press("s")
-            await pilot.pause(0)
-            sorts.append(time.perf_counter() - start)
+            sorts.append(await shown(pilot, app, "s", time.perf_counter()))
         from kerastui.core import runs as runs_module
         runs_module._INFO_CACHE.clear()
         start = time.perf_counter()
         runs_module.list_runs(Path(RUNS_DIR))
         cold = time.perf_counter() - start
-        print(json.dumps({"open": opened, "sort": sorts, "cold": cold}))
+        print(json.dumps({"first": first, "again": again, "sort": sorts, "cold": cold}))
 
 asyncio.run(main())
 """
@@ -137,9 +148,11 @@ def main() -> None:
         make_runs(Path(tmp), 500)
         result = python(RUNS.replace("RUNS_DIR", repr(tmp)).replace("COUNT", "500"))
     sort = statistics.median(result["sort"])
-    print(f"Runs workspace, 500 runs: key → table filled {result['open'] * 1000:.0f} ms, sort by a column median "
-          f"{sort * 1000:.0f} ms (target ≤ 300 ms) — {'OK' if max(result['open'], sort) <= 0.3 else 'OVER'}; "
-          f"reading the 500 run directories cold (background, at start): {result['cold'] * 1000:.0f} ms")
+    worst = max(result["first"], sort)
+    print(f"Runs workspace, 500 runs: key → rows on screen {result['first'] * 1000:.0f} ms the first time "
+          f"(the screen is created), {result['again'] * 1000:.0f} ms after; sort by a column (s) → redrawn "
+          f"median {sort * 1000:.0f} ms (target ≤ 300 ms) — {'OK' if worst <= 0.3 else 'OVER'}; reading the 500 "
+          f"run directories cold (a background worker at start): {result['cold'] * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

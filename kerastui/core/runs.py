@@ -575,8 +575,18 @@ def list_runs(runs_dir: Path | None = None) -> list[RunInfo]:
             names = sorted((entry.name for entry in entries if entry.is_dir()), reverse=True)
     except OSError:
         return []
-    found = [_cached_info(runs_dir / name) for name in names]
-    return sorted(found, key=lambda r: not r.live)
+    found = sorted((_cached_info(runs_dir / name) for name in names), key=lambda r: not r.live)
+    _LAST_LIST[runs_dir] = found
+    return found
+
+
+_LAST_LIST: dict[Path, list[RunInfo]] = {}
+
+
+def last_listed(runs_dir: Path | None = None) -> list[RunInfo] | None:
+    """What ``list_runs`` last returned for ``runs_dir`` in this process (None: never read): shown at
+    once while the directory is read again."""
+    return _LAST_LIST.get(Path(runs_dir or default_runs_dir()).expanduser())
 
 
 def live_runs(runs_dir: Path | None = None) -> list[RunInfo]:

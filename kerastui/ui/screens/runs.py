@@ -16,7 +16,7 @@ from textual.widgets import Input, Select, Static
 
 from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.runs import ROW_FIELDS, RunInfo, default_runs_dir, list_runs, read_metrics
+from kerastui.core.runs import ROW_FIELDS, RunInfo, default_runs_dir, last_listed, list_runs, read_metrics
 from kerastui.core.runtable import COLUMNS, export, filter_runs, sort_runs
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
@@ -184,6 +184,9 @@ class RunsScreen(Workspace):
 
     def action_reload(self) -> None:
         self.folder = self.app.runs_dir or default_runs_dir()
+        known = last_listed(self.folder)
+        if known is not None and not self.runs:  # first shown: the runs read at start, at once
+            self._loaded(known)
         self._read(self.folder)
 
     @work(thread=True, exclusive=True, group="read-runs", exit_on_error=False)
