@@ -223,6 +223,15 @@ def test_streamed_validation_folder_and_file_cache_in_the_run_directory(tmp_path
     assert list(uncached.stream.make("train", 8, False)) == []
 
 
+def test_shuffle_buffers_of_decoded_samples_are_bounded_in_bytes():
+    from kerastui.core.streaming import SHUFFLE_BYTES, shuffle_buffer
+
+    assert shuffle_buffer(100, 64 * 64 * 3 * 4) == 100  # a small split: whole
+    assert shuffle_buffer(20_000, 64 * 64 * 3 * 4) == SHUFFLE_BYTES // (64 * 64 * 3 * 4) == 1365
+    assert shuffle_buffer(10**6, 224 * 224 * 3 * 4) == 256  # never fewer than 256 images
+    assert shuffle_buffer(0, 4) == 1
+
+
 # --------------------------------------------------------------------------- arrays
 
 
