@@ -18,7 +18,7 @@ from kerastui.core.metricnames import best_epoch
 from kerastui.ui.chartview import ChartView, positive, smooth
 
 CHART_KEYS = Binding.Group("chart", compact=True)
-FAINT = "gray"  # the raw curve under a smoothed one
+FAINT, FAINT_MARKER = "gray", "dot"  # the raw curve under a smoothed one
 TRAIN, VAL = ("cyan", "braille"), ("orange", "hd")  # colour and marker: braille dots vs block quadrants
 
 
@@ -81,6 +81,8 @@ class EpochChart(PlotextPlot):
         super().__init__(id=id, classes=classes)
         self._view = ChartView()  # used when the screen has none (a chart on its own)
         self._log_drawn = False
+        self._built = False  # the figure was built (rendered) since the plan was put on it
+        self._plan: tuple = ([], False, 1, None, "", 0, 20)
         self.chart_title = ""
 
     # ------------------------------------------------------------------ what subclasses give
@@ -124,21 +126,20 @@ class EpochChart(PlotextPlot):
 
     def render(self):
         # plotext's build takes the logarithm of the figure's data in place: a second build of the
-        # same figure (a repaint without new data) would take it again.  A log plot is drawn anew.
-        if self._log_drawn:
-            self.draw()
+        # same figure (a repaint without new data) would take it again.  A log plot built once is
+        # put on the figure again (from the plan: nothing recomputed) before the next build.
+        if self._log_drawn and self._built:
+            self._apply()
+        self._built = True
         return super().render()
 
     def draw(self) -> None:
-        """Put the series on the (cleared) plotext figure with the workspace's chart settings."""
+        """Work out what to plot with the workspace's chart settings, and put it on the figure."""
         view = self.view
         series = self.series()
         epochs = max((len(s.values) for s in series if s.xs is None), default=0)
         first = view.first_epoch(epochs)
         limit = max(self.size.width - 8, 20)
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
         shown: list[tuple[Series, list[tuple[float, float]]]] = []
         for s in series:
             xs = s.xs if s.xs is not None else list(range(1, len(s.values) + 1))
@@ -147,27 +148,24 @@ class EpochChart(PlotextPlot):
         # An empty plot stays linear: plotext's default axis (0..1) has no logarithm.
         log = (view.log_y and any(points for _, points in shown)
                and all(positive([v for _, v in points]) for _, points in shown))
+        calls: list[tuple[str, list[float], list[float], dict[str, str]]] = []
         for s, points in shown:
             if view.smoothing and not s.points and len(points) > 1:
                 raw = thin([p for p in points if math.isfinite(p[1])], limit)
                 if raw:
-                    plt.plot([p[0] for p in raw], [p[1] for p in raw], marker="braille", color=FAINT)
+                    calls.append(("plot", [p[0] for p in raw], [p[1] for p in raw],
+                                  {"marker": FAINT_MARKER, "color": FAINT}))
                 ys = smooth([v for _, v in points], view.smoothing)
                 points = list(zip([x for x, _ in points], ys, strict=True))
             clean = thin([p for p in points if math.isfinite(p[1])], limit)
-            if not clean:
-                continue
-            draw = plt.scatter if s.points else plt.plot
-            draw([p[0] for p in clean], [p[1] for p in clean], label=s.label, marker=s.marker, color=s.color)
-        self._log_drawn = bool(log)
-        if log:
-            plt.yscale("log")
-        self.marks(plt, first)
+            if clean:
+                calls.append(("scatter" if s.points else "plot", [p[0] for p in clean], [p[1] for p in clean],
+                              {"label": s.label, "marker": s.marker, "color": s.color}))
         title = self.chart_title
         values = self.cursor_values()
-        if values and view.cursor is not None and first <= view.cursor <= epochs:
-            plt.vline(view.cursor, "white")
-            title = f"{title} @{view.cursor}: " + " ".join(f"{k} {_number(v)}" for k, v in values.items())
+        cursor = view.cursor if values and view.cursor is not None and first <= view.cursor <= epochs else None
+        if cursor is not None:
+            title = f"{title} @{cursor}: " + " ".join(f"{k} {_number(v)}" for k, v in values.items())
         settings = view.describe()
         if view.log_y and not log:
             settings = settings.replace("log", "linear: values ≤ 0")
@@ -176,9 +174,27 @@ class EpochChart(PlotextPlot):
             title = f"{title} · {settings}"
         # plotext leaves out a title wider than the chart: cut it instead.
         title = title if len(title) <= room else title[:room - 1] + "…"
+        self._plan = (calls, bool(log), first, cursor, title, epochs, limit)
+        self._log_drawn = bool(log)
+        self._apply()
+
+    def _apply(self) -> None:
+        """Put the plan on a cleared plotext figure."""
+        calls, log, first, cursor, title, epochs, limit = self._plan
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        for kind, xs, ys, options in calls:
+            getattr(plt, kind)(list(xs), list(ys), **options)
+        if log:
+            plt.yscale("log")
+        self.marks(plt, first)
+        if cursor is not None:
+            plt.vline(cursor, "white")
         plt.title(title)
         plt.xlabel("epoch")
         epoch_ticks(plt, epochs, limit, first)
+        self._built = False
 
     # ------------------------------------------------------------------ keys
 
@@ -291,8 +307,8 @@ class StepChart(EpochChart):
             return []
         return [Series("batch loss", [p[1] for p in self.points], *TRAIN, xs=[p[0] for p in self.points])]
 
-    def draw(self) -> None:
-        super().draw()
+    def _apply(self) -> None:
+        super()._apply()
         epochs = self.epochs
         if epochs:
             epoch_ticks(self.plt, epochs, max(self.size.width - 8, 20), self.view.first_epoch(epochs))
