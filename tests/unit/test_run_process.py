@@ -85,19 +85,21 @@ def kerastui(folder: Path, *args: str, env: dict[str, str]) -> Done:
     return start(folder, *args, env=env).finish()
 
 
-def wait_until(predicate: Callable[[], Any], proc: Proc, what: str) -> Any:
-    """Poll ``predicate`` until it is truthy; fail with the run's stderr if the run ends first."""
+def wait_until(predicate: Callable[[], Any], proc: Proc | None, what: str) -> Any:
+    """Poll ``predicate`` until it is truthy; fail with the run's stderr if the run ends first
+    (``proc`` None: the predicate watches its runs itself)."""
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        if proc.popen.poll() is not None:
+        if proc is not None and proc.popen.poll() is not None:
             pytest.fail(f"the run ended (exit {proc.popen.returncode}) before {what}:\n"
                         f"{proc.err.read_text()[-3000:]}")
         time.sleep(0.05)
-    proc.popen.kill()
-    pytest.fail(f"no {what} within {WAIT:.0f} s:\n{proc.err.read_text()[-3000:]}")
+    if proc is not None:
+        proc.popen.kill()
+    pytest.fail(f"no {what} within {WAIT:.0f} s" + (f":\n{proc.err.read_text()[-3000:]}" if proc else ""))
 
 
 def the_run(runs: Path) -> Path | None:
@@ -227,7 +229,9 @@ def signalled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Signalled]:
                             f"{procs[name].err.read_text()[-3000:]}")
         return not waiting
 
-    wait_until(signal_those_at_epoch_2, procs[names[0]], "epoch 2 in every run's metrics.jsonl")
+    # Each run is watched by the predicate while it waits for its signal: a run signalled first
+    # ends (as it should) while the others are still on their way to epoch 2.
+    wait_until(signal_those_at_epoch_2, None, "epoch 2 in every run's metrics.jsonl")
     runs, after, listed = {}, {}, {}
     for name in names:
         done = procs[name].finish()
