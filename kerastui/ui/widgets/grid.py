@@ -32,6 +32,19 @@ class TableColumn:
     width: int
 
 
+class _Picked(Message):
+    """Something of a LineTable picked by key (a row, a column)."""
+
+    def __init__(self, table: LineTable, key: str) -> None:
+        super().__init__()
+        self.table = table
+        self.key = key
+
+    @property
+    def control(self) -> LineTable:
+        return self.table
+
+
 class LineTable(ScrollView, can_focus=True):
     """Rows of cells under a fixed header line; one row is the cursor."""
 
@@ -71,25 +84,11 @@ class LineTable(ScrollView, can_focus=True):
 
     cursor_row: reactive[int] = reactive(0, repaint=False, always_update=True)
 
-    class RowSelected(Message):
-        def __init__(self, table: LineTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
+    class RowSelected(_Picked):
+        """Enter, or a click on the cursor row: ``key`` is the row's."""
 
-        @property
-        def control(self) -> LineTable:
-            return self.table
-
-    class HeaderSelected(Message):
-        def __init__(self, table: LineTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> LineTable:
-            return self.table
+    class HeaderSelected(_Picked):
+        """A click on a column's header: ``key`` is the column's."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
