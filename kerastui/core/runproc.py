@@ -12,6 +12,7 @@ orderly end:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -166,6 +167,21 @@ class Launched:
     process: subprocess.Popen[bytes]
 
 
+def lower_priority(pid: int, nice: int) -> None:
+    """Make process ``pid`` ``nice`` steps nicer than this one, at once (before its interpreter
+    starts threads: they inherit the main thread's niceness).  On Linux with autogrouping (the
+    default on desktops and many servers) a process in a session of its own, as a run is, also has
+    a scheduling group of its own, and the CPU is shared between groups before niceness counts
+    inside one: the group's niceness (``/proc/PID/autogroup``) is what puts a key press first."""
+    nice = os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
+    except OSError:  # pragma: no cover - not permitted: it runs at our priority
+        return
+    with contextlib.suppress(OSError):  # no autogroups here (or not permitted): niceness alone
+        Path(f"/proc/{pid}/autogroup").write_text(f"{min(nice, 19)}\n", encoding="ascii")
+
+
 def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | None = None,
            trusted: bool = False, resume: RunDir | None = None) -> Launched:
     """Start a run process detached from this terminal: its own session (a hang-up of ours never
@@ -187,10 +203,7 @@ def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | No
     with log:
         process = subprocess.Popen([sys.executable, "-m", "kerastui", *command], stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=log, start_new_session=True, close_fds=True)
-    try:  # at once, before its interpreter starts threads (they inherit the main thread's niceness)
-        os.setpriority(os.PRIO_PROCESS, process.pid, os.getpriority(os.PRIO_PROCESS, os.getpid()) + RUN_NICE)
-    except OSError:  # pragma: no cover - not permitted: it runs at our priority
-        pass
+    lower_priority(process.pid, RUN_NICE)
     # Until the process takes the lock: "starting", with its pid (a follower must not read the
     # status of the run's previous process, "interrupted", as this one's end).
     fields = {} if resume is not None else {"started": time.time(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

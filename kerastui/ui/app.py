@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -59,6 +59,13 @@ STATUS_SECONDS = 0.5  # how often its status file is (has its process ended?)
 REPLAY_QUIET = 50  # a batch of events this long is a history replayed on attach: no toasts
 FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
 WORKSPACE_KEYS = Binding.Group("workspaces", compact=True)
+# Workspaces are created when first shown, and creating one costs Textual ~0.3 s (its stylesheet is
+# parsed again, the screen composed and styled). Once TensorFlow is loaded and nobody has typed for
+# PREPARE_IDLE seconds, the ones not shown yet are created in the background, one per idle pause, so
+# that a first visit costs what a later one does. Runs first: it is where people go back to.
+PREPARE_ORDER = ("runs", "model", "train", "saveload", "experiments")
+PREPARE_IDLE = 1.0
+PREPARE_EVERY = 0.5
 
 
 def background_priority() -> None:
@@ -151,6 +158,9 @@ class KerasTUI(App[None]):
                                         every_event=deterministic)
         self.load_tensorflow_at_start = load_tensorflow
         self._label_preset()
+        self._last_input = time.monotonic()
+        self._shown_modes: set[str] = set()  # workspaces created (shown, or prepared in an idle pause)
+        self._mounting = False  # a prepared workspace is still being composed (quitting waits for it)
 
     # ------------------------------------------------------------------ workspaces
 
@@ -165,6 +175,48 @@ class KerasTUI(App[None]):
     def workspace_unmounted(self, workspace: Workspace) -> None:
         if workspace in self._workspaces:
             self._workspaces.remove(workspace)
+
+    def switch_mode(self, mode: str) -> Any:
+        self._shown_modes.add(self.current_mode)
+        self._shown_modes.add(mode)
+        return super().switch_mode(mode)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp,
+                              events.Paste)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _prepare_workspaces(self) -> None:
+        """Create the workspaces not shown yet in idle pauses (see PREPARE_ORDER)."""
+        if not self.deterministic:
+            self._preparing = self.set_interval(PREPARE_EVERY, self._prepare_next)
+
+    def _prepare_next(self) -> None:
+        if not self.is_running:  # shutting down: its screens are being closed
+            return
+        pending = [mode for mode in PREPARE_ORDER if mode not in self._shown_modes and mode != self.current_mode]
+        if not pending:
+            self._preparing.stop()
+            gc.freeze()  # the new screens join the rest of the long-lived heap
+            return
+        idle = time.monotonic() - self._last_input >= PREPARE_IDLE
+        # Not while a modal is open or a run is followed (its charts come first), nor mid-switch.
+        if (not idle or self._mounting or len(self.screen_stack) > 1 or self.session.training
+                or not self.screen.is_mounted):
+            return
+        current = self.current_mode
+        with self.batch_update():  # nothing of it reaches the terminal: the current screen stays
+            mounted = self.switch_mode(pending[0])
+            self.switch_mode(current)
+        self._mounting = True
+        self.run_worker(self._await_prepared(mounted), group="prepare", exit_on_error=False)
+
+    async def _await_prepared(self, mounted: Any) -> None:
+        try:
+            await mounted
+        finally:
+            self._mounting = False
 
     # ------------------------------------------------------------------ the session
 
@@ -239,6 +291,7 @@ class KerasTUI(App[None]):
         except Exception as error:  # noqa: BLE001 - shown in the status line
             self.post_message(TensorFlowFailed(plain_message(error)))
         self._settle_heap()
+        self.call_from_thread(self._prepare_workspaces)
 
     def _settle_heap(self) -> None:
         """Import the other workspaces' modules (each is created when first shown: this takes the
@@ -255,6 +308,7 @@ class KerasTUI(App[None]):
     def _warm_up(self) -> None:
         background_priority()
         self._settle_heap()
+        self.call_from_thread(self._prepare_workspaces)
 
     @on(TensorFlowLoaded)
     def _tensorflow_loaded(self, message: TensorFlowLoaded) -> None:
@@ -552,6 +606,9 @@ class KerasTUI(App[None]):
         self.post_message(TrainingFinished(result, predictions, images, trained))
 
     def action_request_quit(self) -> None:
+        if self._mounting:  # a workspace being prepared: closing it half-composed would fail
+            self.set_timer(0.05, self.action_request_quit)
+            return
         if not self.session.training:
             self.exit()
             return

@@ -586,3 +586,22 @@ def test_runs_on_an_empty_folder_says_no_runs(tmp_path):
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.strip() == f"no runs in {empty}"
     assert json.loads(kerastui(tmp_path, "runs", "--json", "--runs-dir", str(empty), env=env).stdout) == []
+
+
+def test_a_run_started_detached_runs_nicer_than_its_starter_group_included():
+    """A run has a session of its own; with Linux autogroups that is a scheduling group of its own,
+    where only the group's niceness puts the TUI's key presses before training."""
+    from kerastui.core.runproc import RUN_NICE, lower_priority
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        lower_priority(child.pid, RUN_NICE)
+        mine = os.getpriority(os.PRIO_PROCESS, os.getpid())
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(mine + RUN_NICE, 19)
+        group = Path(f"/proc/{child.pid}/autogroup")
+        if group.exists():  # autogroups on: the run's group is the nicer one
+            assert group.read_text().split()[-1] == str(min(mine + RUN_NICE, 19))
+            assert group.read_text().split()[0] != Path("/proc/self/autogroup").read_text().split()[0]
+    finally:
+        child.kill()
+        child.wait()

@@ -197,6 +197,8 @@ class RunsScreen(Workspace):
         self.app.call_from_thread(self._loaded, runs)
 
     def _loaded(self, runs: list[RunInfo]) -> None:
+        if runs == self.runs and self.shown:
+            return  # read again, nothing changed (the first show draws what was read at start, then this)
         self.runs = runs
         self._show()
 

@@ -94,7 +94,7 @@ class LineTable(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.columns: list[TableColumn] = []
         self.keys: list[str] = []
-        self.rows: list[list[Text]] = []
+        self.rows: list[list[str | Text]] = []  # as given: a plain cell becomes Text only when drawn
         self._lines: dict[int, Text] = {}  # row index → its line (built when first drawn)
 
     # ------------------------------------------------------------------ content
@@ -103,7 +103,7 @@ class LineTable(ScrollView, can_focus=True):
         """Replace columns and rows (``(key, cells)`` each); the cursor stays on the same row index."""
         self.columns = list(columns)
         self.keys = [key for key, _ in rows]
-        self.rows = [[cell if isinstance(cell, Text) else Text(str(cell)) for cell in cells] for _, cells in rows]
+        self.rows = [list(cells) for _, cells in rows]
         self._lines.clear()
         width = sum(c.width for c in self.columns) + GAP * max(len(self.columns) - 1, 0) + 1
         self.virtual_size = Size(width, len(self.rows) + 1)
@@ -113,7 +113,7 @@ class LineTable(ScrollView, can_focus=True):
     def update_cell(self, key: str, column: str, value: str | Text) -> None:
         index = self.keys.index(key)
         at = [c.key for c in self.columns].index(column)
-        self.rows[index][at] = value if isinstance(value, Text) else Text(value)
+        self.rows[index][at] = value
         self._lines.pop(index, None)
         self.refresh()
 
@@ -122,7 +122,7 @@ class LineTable(ScrollView, can_focus=True):
         return len(self.rows)
 
     def get_row_at(self, index: int) -> list[Text]:
-        return self.rows[index]
+        return [cell if isinstance(cell, Text) else Text(str(cell)) for cell in self.rows[index]]
 
     @property
     def cursor_key(self) -> str | None:
@@ -149,12 +149,12 @@ class LineTable(ScrollView, can_focus=True):
             self._lines[index] = line
         return line
 
-    def _join(self, cells: Sequence[Text]) -> Text:
+    def _join(self, cells: Sequence[str | Text]) -> Text:
         line = Text(no_wrap=True, end="")
         for i, (column, cell) in enumerate(zip(self.columns, cells, strict=False)):
             if i:
                 line.append(" " * GAP)
-            piece = cell.copy()
+            piece = cell.copy() if isinstance(cell, Text) else Text(str(cell))
             piece.truncate(column.width, overflow="ellipsis", pad=True)
             line.append_text(piece)
         return line
