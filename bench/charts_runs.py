@@ -80,9 +80,9 @@ async def shown(pilot, app, key, start):
     return painted[0] - start
 
 async def main():
-    app = make_app("ex1", load_tensorflow=False, runs_dir=Path(RUNS_DIR))
-    if not PREPARE:
-        app._prepare_workspaces = lambda: None  # as if h came before the first idle pause
+    # Headless, as the app runs in a terminal: it prepares workspaces in idle pauses (PREPARE), or
+    # h comes before the first idle pause (not PREPARE).
+    app = make_app("ex1", load_tensorflow=False, runs_dir=Path(RUNS_DIR), prepare=PREPARE)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(200):  # started: the dataset shown, the runs directory read (a background worker)
             await pilot.pause(0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import subprocess
@@ -144,7 +145,8 @@ class KerasTUI(App[None]):
     tf_ready = reactive(False)
 
     def __init__(self, preset: Preset | None = None, *, load_tensorflow: bool = True,
-                 deterministic: bool = False, attach: Path | None = None, runs_dir: Path | None = None) -> None:
+                 deterministic: bool = False, attach: Path | None = None, runs_dir: Path | None = None,
+                 prepare: bool | None = None) -> None:
         super().__init__()
         keep_off_gpus()  # the TUI never takes GPU memory: run processes own the devices
         self.attach_to = attach  # a run directory to follow from the start (kerastui attach)
@@ -161,6 +163,9 @@ class KerasTUI(App[None]):
         self._last_input = time.monotonic()
         self._shown_modes: set[str] = set()  # workspaces created (shown, or prepared in an idle pause)
         self._mounting = False  # a prepared workspace is still being composed (quitting waits for it)
+        # Headless (tests, scripted pilots) only when asked: nobody waits for a key there, and an
+        # app closed by its pilot mid-preparation would close a half-composed screen.
+        self.prepare = prepare
 
     # ------------------------------------------------------------------ workspaces
 
@@ -189,7 +194,8 @@ class KerasTUI(App[None]):
 
     def _prepare_workspaces(self) -> None:
         """Create the workspaces not shown yet in idle pauses (see PREPARE_ORDER)."""
-        if not self.deterministic:
+        prepare = self.prepare if self.prepare is not None else not self.is_headless
+        if prepare and not self.deterministic:
             self._preparing = self.set_interval(PREPARE_EVERY, self._prepare_next)
 
     def _prepare_next(self) -> None:
@@ -208,13 +214,18 @@ class KerasTUI(App[None]):
         current = self.current_mode
         with self.batch_update():  # nothing of it reaches the terminal: the current screen stays
             mounted = self.switch_mode(pending[0])
+            prepared = self.screen
             self.switch_mode(current)
         self._mounting = True
-        self.run_worker(self._await_prepared(mounted), group="prepare", exit_on_error=False)
+        self.run_worker(self._await_prepared(mounted, prepared), group="prepare", exit_on_error=False)
 
-    async def _await_prepared(self, mounted: Any) -> None:
+    async def _await_prepared(self, mounted: Any, screen: Screen[Any]) -> None:
+        """Until the prepared screen is composed and has handled its resume and suspend."""
         try:
             await mounted
+            handled = asyncio.Event()
+            screen.call_later(handled.set)  # queued after them
+            await handled.wait()
         finally:
             self._mounting = False
 
@@ -723,10 +734,13 @@ def _last_error_line(path: Path) -> str | None:
 
 
 def make_app(preset: str | Path | Preset | None = None, *, load_tensorflow: bool = True,
-             deterministic: bool = False, attach: Path | None = None, runs_dir: Path | None = None) -> KerasTUI:
+             deterministic: bool = False, attach: Path | None = None, runs_dir: Path | None = None,
+             prepare: bool | None = None) -> KerasTUI:
     """The one factory used by the CLI and by tests (``deterministic`` for snapshots: no clocks, no
-    probe, no live runs looked for).  ``attach``: a run directory to follow from the start."""
+    probe, no live runs looked for).  ``attach``: a run directory to follow from the start.
+    ``prepare``: create the workspaces not shown yet in idle pauses (default: in a terminal, not
+    headless)."""
     if isinstance(preset, (str, Path)):
         preset = preset_files.load(preset)
     return KerasTUI(preset, load_tensorflow=load_tensorflow and not deterministic, deterministic=deterministic,
-                    attach=attach, runs_dir=runs_dir)
+                    attach=attach, runs_dir=runs_dir, prepare=prepare)

@@ -1,5 +1,6 @@
 """Workspaces not shown yet are created in idle pauses once start-up work is done, without
-changing what is on screen, and not while a dialog is open."""
+changing what is on screen, and not while a dialog is open (in a terminal; headless apps such as
+the other tests' only when asked)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ async def test_idle_pauses_prepare_every_workspace_behind_the_current_one(runs_d
     run = runs_dir / "20260101-000000-ex1"
     run.mkdir(parents=True)
     (run / "status.json").write_text('{"state": "completed", "preset": "ex1", "epoch": 2, "epochs_planned": 2}')
-    app = make_app("ex1", load_tensorflow=False, runs_dir=runs_dir)
+    app = make_app("ex1", load_tensorflow=False, runs_dir=runs_dir, prepare=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(app, pilot)
         screen, focused = app.screen, app.screen.focused
@@ -40,7 +41,7 @@ async def test_idle_pauses_prepare_every_workspace_behind_the_current_one(runs_d
 
 
 async def test_no_workspace_is_prepared_behind_an_open_dialog(runs_dir: Path):
-    app = make_app("ex1", load_tensorflow=False, runs_dir=runs_dir)
+    app = make_app("ex1", load_tensorflow=False, runs_dir=runs_dir, prepare=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("o")  # the presets dialog, before start-up work ends
         await started(app, pilot)
@@ -52,3 +53,11 @@ async def test_no_workspace_is_prepared_behind_an_open_dialog(runs_dir: Path):
         await pilot.press("ctrl+q")  # quitting while the last one may still be composed: waits for it
         assert await _wait(pilot, lambda: not app._mounting)
         assert app.current_mode == "data" and isinstance(app.screen, DataScreen)
+
+
+async def test_headless_apps_prepare_nothing_unless_asked(runs_dir: Path):
+    app = make_app("ex1", load_tensorflow=False, runs_dir=runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        await pilot.pause(2.5)
+        assert not set(PREPARE_ORDER) & app._shown_modes
