@@ -29,10 +29,10 @@ async def test_idle_pauses_prepare_every_workspace_behind_the_current_one(runs_d
     async with app.run_test(size=(80, 24)) as pilot:
         await started(app, pilot)
         screen, focused = app.screen, app.screen.focused
-        assert await _wait(pilot, lambda: set(PREPARE_ORDER) <= app._shown_modes), app._shown_modes
-        # Each was created (mounted, its widgets composed) while the Data workspace stayed current.
-        assert {type(w).__name__ for w in app.workspaces} >= {"RunsScreen", "TrainScreen", "ModelScreen",
-                                                              "SaveLoadScreen", "ExperimentsScreen"}
+        names = {"RunsScreen", "TrainScreen", "ModelScreen", "SaveLoadScreen", "ExperimentsScreen"}
+        # Each is created (mounted, its widgets composed) while the Data workspace stays current.
+        assert await _wait(pilot, lambda: set(PREPARE_ORDER) <= app._shown_modes and not app._mounting
+                           and {type(w).__name__ for w in app.workspaces} >= names), app._shown_modes
         assert app.current_mode == "data" and app.screen is screen and isinstance(screen, DataScreen)
         assert app.screen.focused is focused
         await pilot.press("h")  # the prepared Runs workspace, with the run read at start
