@@ -187,7 +187,9 @@ class RunsScreen(Workspace):
         known = last_listed(self.folder)
         if known is not None and not self.runs:  # first shown: the runs read at start, at once
             self._loaded(known)
-        self._read(self.folder)
+        # Read again once the table is on screen: the reading thread would hold the GIL against
+        # the first paint.
+        self.call_after_refresh(self._read, self.folder)
 
     @work(thread=True, exclusive=True, group="read-runs", exit_on_error=False)
     def _read(self, folder: Path) -> None:
