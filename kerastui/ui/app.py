@@ -302,24 +302,24 @@ class KerasTUI(App[None]):
         except Exception as error:  # noqa: BLE001 - shown in the status line
             self.post_message(TensorFlowFailed(plain_message(error)))
         self._settle_heap()
-        self.call_from_thread(self._prepare_workspaces)
 
     def _settle_heap(self) -> None:
         """Import the other workspaces' modules (each is created when first shown: this takes the
         imports out of that key press), then move every object alive to the permanent generation.
         With TensorFlow loaded a full garbage collection walks millions of objects (~0.3 s, a frozen
-        screen); frozen, a collection walks only what the UI allocated since."""
+        screen); frozen, a collection walks only what the UI allocated since.  Start-up work ends
+        here (a worker thread): the UI thread starts preparing the workspaces in idle pauses."""
         import importlib
 
         for module in ("model", "train", "saveload", "experiments", "runs"):
             importlib.import_module(f"kerastui.ui.screens.{module}")
         gc.freeze()
+        self.call_from_thread(self._prepare_workspaces)
 
     @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
     def _warm_up(self) -> None:
         background_priority()
         self._settle_heap()
-        self.call_from_thread(self._prepare_workspaces)
 
     @on(TensorFlowLoaded)
     def _tensorflow_loaded(self, message: TensorFlowLoaded) -> None:
