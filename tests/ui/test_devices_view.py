@@ -98,9 +98,10 @@ async def test_the_train_workspace_shows_devices_per_replica_batch_and_peak_memo
 
 
 async def test_the_train_form_edits_the_device_settings():
-    from textual.widgets import Checkbox, Input, Select
+    from textual.widgets import Checkbox, Input
 
     from kerastui.ui.screens.train import TrainScreen
+    from kerastui.ui.widgets.choice import Choice
 
     app = make_app("ex1", load_tensorflow=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -110,8 +111,8 @@ async def test_the_train_form_edits_the_device_settings():
         assert isinstance(screen, TrainScreen)
         assert screen.query_one("#dev-gpus", Input).value == "all"  # the preset's (default) settings
         screen.query_one("#dev-gpus", Input).value = "0, 2"
-        screen.query_one("#dev-precision", Select).value = "mixed_bfloat16"
-        screen.query_one("#dev-jit", Select).value = False
+        screen.query_one("#dev-precision", Choice).value = "mixed_bfloat16"
+        screen.query_one("#dev-jit", Choice).value = False
         screen.query_one("#dev-growth", Checkbox).value = False
         devices = screen.preset_from_form().devices
         assert (devices.gpus, devices.precision, devices.jit_compile, devices.memory_growth) == (

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.reactive import Reactive
-from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from kerastui.core.kerasobjects import COMPILE_HELP
 from kerastui.core.resources import size_text
@@ -30,6 +30,7 @@ from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, MetricChart, StepChart, family
+from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.devices_line import DevicesLine
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import (
@@ -142,14 +143,13 @@ class TrainScreen(Workspace):
         with Horizontal(id="train-body"):
             with Form(id="train-side"):
                 yield Label("[b]Compile[/b]")
-                yield field_row("optimizer", Select([(o, o) for o in OPTIMIZERS], value="adam", allow_blank=False,
-                                                    id="opt-optimizer", compact=True))
+                yield field_row("optimizer", Choice([(o, o) for o in OPTIMIZERS], value="adam",
+                                                    id="opt-optimizer"))
                 yield field_row("  args", Input(id="opt-optimizer-args", placeholder="momentum=0.9, nesterov=True",
                                                 validators=[Parses(lambda t: parse_arguments(t, "optimizer args"))],
                                                 compact=True, tooltip="The optimizer class's keyword arguments"))
                 yield field_row("learn rate", Input(id="opt-lr", type="number", placeholder="default", compact=True))
-                yield field_row("loss", Select([(name, name) for name in LOSSES], value=LOSSES[0],
-                                               allow_blank=False, id="opt-loss", compact=True))
+                yield field_row("loss", Choice([(name, name) for name in LOSSES], value=LOSSES[0], id="opt-loss"))
                 yield field_row("  args", Input(id="opt-loss-args", placeholder="label_smoothing=0.1",
                                                 validators=[Parses(lambda t: parse_arguments(t, "loss args"))],
                                                 compact=True, tooltip="The loss class's keyword arguments"))
@@ -180,10 +180,9 @@ class TrainScreen(Workspace):
                 yield field_row("gpus", Input(id="dev-gpus", placeholder="all | none | 0, 2", compact=True,
                                               tooltip="The GPUs this run uses (numbered as nvidia-smi does); "
                                                       "several: MirroredStrategy, batch size is the global batch"))
-                yield field_row("precision", Select([(p, p) for p in PRECISIONS], value="float32",
-                                                    allow_blank=False, id="dev-precision", compact=True))
-                yield field_row("XLA", Select([("auto", "auto"), ("on", True), ("off", False)], value="auto",
-                                              allow_blank=False, id="dev-jit", compact=True))
+                yield field_row("precision", Choice([(p, p) for p in PRECISIONS], value="float32", id="dev-precision"))
+                yield field_row("XLA", Choice([("auto", "auto"), ("on", True), ("off", False)], value="auto",
+                                              id="dev-jit"))
                 yield Checkbox("GPU memory growth", value=True, id="dev-growth", compact=True)
             with Vertical(id="train-main"):
                 yield Static(id="train-status")
@@ -211,7 +210,7 @@ class TrainScreen(Workspace):
         self.app.call_from_thread(self._set_optimizers, names)
 
     def _set_optimizers(self, names: list[str]) -> None:
-        select = self.query_one("#opt-optimizer", Select)
+        select = self.query_one("#opt-optimizer", Choice)
         current = str(select.value)
         select.set_options([(n, n) for n in dict.fromkeys([*names, current])])
         select.value = current
@@ -233,13 +232,13 @@ class TrainScreen(Workspace):
 
     def show_settings(self, preset: Preset) -> None:
         c, f, cb = preset.compile, preset.fit, preset.callbacks
-        optimizer = self.query_one("#opt-optimizer", Select)
+        optimizer = self.query_one("#opt-optimizer", Choice)
         name, self.query_one("#opt-optimizer-args", Input).value = entry_fields(c.optimizer, "optimizer")
         if name not in OPTIMIZERS:
             optimizer.set_options([(o, o) for o in [*OPTIMIZERS, name]])
         optimizer.value = name
         self.query_one("#opt-lr", Input).value = "" if c.learning_rate is None else f"{c.learning_rate:g}"
-        loss = self.query_one("#opt-loss", Select)
+        loss = self.query_one("#opt-loss", Choice)
         name, self.query_one("#opt-loss-args", Input).value = entry_fields(c.loss, "loss")
         if name not in LOSSES:
             loss.set_options([(n, n) for n in [*LOSSES, name]])
@@ -265,8 +264,8 @@ class TrainScreen(Workspace):
         self.query_one("#cb-tb-dir", Input).value = (cb.tensorboard.log_dir or "") if cb.tensorboard else ""
         d = preset.devices
         self.query_one("#dev-gpus", Input).value = gpus_text(d.gpus)
-        self.query_one("#dev-precision", Select).value = d.precision
-        self.query_one("#dev-jit", Select).value = d.jit_compile
+        self.query_one("#dev-precision", Choice).value = d.precision
+        self.query_one("#dev-jit", Choice).value = d.jit_compile
         self.query_one("#dev-growth", Checkbox).value = d.memory_growth
         self._loss_hint()
         self._tensorboard_hint()
@@ -274,11 +273,11 @@ class TrainScreen(Workspace):
     def _loss_hint(self) -> None:
         preview = self.app.session.dataset_preview
         hint = suggested_loss(preview.summary if preview else None)
-        loss = self.query_one("#opt-loss", Select).value
+        loss = self.query_one("#opt-loss", Choice).value
         text = "" if hint is None else (f"suggested for this data: {hint}" if hint != loss else "✓ suits the data")
         self.query_one("#loss-hint", Static).update(text)
 
-    @on(Select.Changed, "#opt-loss")
+    @on(Choice.Changed, "#opt-loss")
     def _loss_changed(self) -> None:
         self._loss_hint()
 
@@ -303,9 +302,9 @@ class TrainScreen(Workspace):
         metrics = parse_metrics(text("#opt-metrics"))
         val = parse_number(text("#opt-val"), float, "val split", minimum=0.0, below=1)
         c = preset.compile
-        optimizer = compile_entry("optimizer", str(self.query_one("#opt-optimizer", Select).value),
+        optimizer = compile_entry("optimizer", str(self.query_one("#opt-optimizer", Choice).value),
                                   text("#opt-optimizer-args"), c.optimizer, "optimizer args")
-        loss = compile_entry("loss", str(self.query_one("#opt-loss", Select).value), text("#opt-loss-args"),
+        loss = compile_entry("loss", str(self.query_one("#opt-loss", Choice).value), text("#opt-loss-args"),
                              c.loss, "loss args")
         if lr is not None and not isinstance(optimizer, str) and "learning_rate" in optimizer.kwargs:
             raise ValueError("learning rate: set in the field and in the optimizer's args; keep one")
@@ -336,8 +335,8 @@ class TrainScreen(Workspace):
             cb.tensorboard = None
         preset.callbacks = cb
         preset.devices = replace(preset.devices, gpus=parse_gpus(text("#dev-gpus")),
-                                 precision=str(self.query_one("#dev-precision", Select).value),
-                                 jit_compile=self.query_one("#dev-jit", Select).value,
+                                 precision=str(self.query_one("#dev-precision", Choice).value),
+                                 jit_compile=self.query_one("#dev-jit", Choice).value,
                                  memory_growth=self.query_one("#dev-growth", Checkbox).value)
         return preset
 
