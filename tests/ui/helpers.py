@@ -40,6 +40,12 @@ async def drawn(app, pilot, *, timeout: float = 20.0) -> None:
     raise AssertionError(f"{app.screen!r} was still drawing after {timeout} s")
 
 
+def squashed(text: str) -> str:
+    """The text without whitespace: what a message says wherever its lines were folded (a long path
+    breaks at the width, not at a space, and the folds depend on the temporary folder's length)."""
+    return "".join(text.split())
+
+
 def shown(app, selector: str, *, joiner: str = "\n") -> str:
     """The text a widget of the current screen draws, line by line (what the user sees)."""
     widget = app.screen.query_one(selector)
