@@ -217,7 +217,7 @@ class Choice(Widget, can_focus=True):
         self.value = self._options[event.option_index][1]
         self.close(refocus=True)
 
-    def _on_click(self, event: events.Click) -> None:
+    async def _on_click(self, event: events.Click) -> None:
         if not self.is_open:
             self.focus()
             self.action_open()
