@@ -108,3 +108,23 @@ async def test_clicking_a_tab_switches_workspace():
         await pilot.click(WorkspaceTabs, offset=(text.index("Runs"), 0))
         await settle(app, pilot)
         assert app.current_mode == "runs"
+
+
+async def test_clicking_a_footer_key_runs_it_and_the_palette_key_opens_the_palette():
+    from textual.command import CommandPalette
+
+    from kerastui.ui.screens.dialogs import HelpDialog
+
+    app = make_app("ex1", deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        text = footer_text(app)
+        await pilot.click(KeyFooter, offset=(text.index("f1"), 0))
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpDialog)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, HelpDialog)
+        await pilot.click(KeyFooter, offset=(text.index("^p"), 0))
+        await settle(app, pilot)
+        assert isinstance(app.screen, CommandPalette)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from rich.text import Text
 from textual import events
+from textual.content import Content
 from textual.dom import DOMNode
+from textual.style import Style
 from textual.widget import Widget
 
 
@@ -57,6 +58,7 @@ class KeyFooter(Widget):
         super().__init__()
         self._items: list[tuple[list[tuple[str, str, DOMNode, bool]], str]] = []
         self._spans: list[tuple[int, int, str, DOMNode]] = []  # (start, end, action, node) for clicks
+        self._palette_keys: tuple[str, str] | None = None  # the command palette's key, on the right
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -69,7 +71,8 @@ class KeyFooter(Widget):
         if screen is not self.screen:
             return
         by_action: dict[tuple[int, str], list] = {}
-        for key, (node, binding, enabled, _tooltip) in screen.active_bindings.items():
+        active = screen.active_bindings
+        for key, (node, binding, enabled, _tooltip) in active.items():
             if binding.show:
                 by_action.setdefault((id(node), binding.action), []).append((key, node, binding, enabled))
         items = []
@@ -80,44 +83,51 @@ class KeyFooter(Widget):
                 items.append((_key_range(keys), group.description))
             else:
                 items.extend(([k], e[0][2].description) for k, e in zip(keys, entries, strict=True))
-        if items != self._items:
-            self._items = items
+        palette = self._palette(active)
+        if items != self._items or palette != self._palette_keys:
+            self._items, self._palette_keys = items, palette
             self.refresh()
 
-    def render(self) -> Text:
-        key_style = self.get_component_rich_style("key-footer--key")
-        text_style = self.get_component_rich_style("key-footer--description")
-        dim = self.get_component_rich_style("key-footer--disabled")
-        line = Text(no_wrap=True, overflow="ellipsis")
+    def render(self) -> Content:
+        # Textual's own Content with Textual styles: drawn without converting rich Text and rich
+        # styles span by span (this line is redrawn on each focus change that changes the keys).
+        key_style = self.get_visual_style("key-footer--key")
+        text_style = self.get_visual_style("key-footer--description")
+        dim = self.get_visual_style("key-footer--disabled")
+        parts: list[str | tuple[str, Style]] = []
         self._spans = []
+        length = 0
         for keys, description in self._items:
-            line.append("  " if len(line) else " ")
+            gap = "  " if length else " "
+            parts.append(gap)
+            length += len(gap)
             for display, action, node, enabled in keys:
-                start = len(line)
-                line.append(display, style=key_style + (dim if not enabled else None))
-                self._spans.append((start, len(line), action, node))
+                parts.append((display, key_style if enabled else key_style + dim))
+                self._spans.append((length, length + len(display), action, node))
+                length += len(display)
             if description:
-                line.append(" ")
-                line.append(description, style=text_style + (dim if not all(k[3] for k in keys) else None))
-        palette = self._palette()
+                parts.append(" ")
+                parts.append((description, text_style if all(k[3] for k in keys) else text_style + dim))
+                length += 1 + len(description)
+        line = Content.assemble(*parts)
+        palette = self._palette_keys
         width = len(palette[0]) + len(palette[1]) if palette is not None else 0
         if palette is not None and self.size.width > width + 2:
             room = self.size.width - width
-            line.truncate(room, overflow="ellipsis", pad=True)
-            start = len(line)
-            line.append(palette[0], style=key_style)
-            line.append(palette[1], style=text_style)
-            self._spans.append((start, len(line), "app.command_palette", self.app))
-        return line
+            line = line.truncate(room, ellipsis=True, pad=True)
+            self._spans.append((room, room + width, "app.command_palette", self.app))
+            return Content.assemble(line, (palette[0], key_style), (palette[1], text_style))
+        return line.truncate(self.size.width, ellipsis=True)
 
-    def _palette(self) -> tuple[str, str] | None:
+    def _palette(self, active: dict) -> tuple[str, str] | None:
+        """The command palette's key and name, given the screen's active bindings."""
         app = self.app
         if not app.ENABLE_COMMAND_PALETTE:
             return None
-        active = self.screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
-        if active is None:
+        palette = active.get(app.COMMAND_PALETTE_BINDING)
+        if palette is None:
             return None
-        binding = active[1]
+        binding = palette[1]
         return "│" + app.get_key_display(binding), f" {binding.description} "
 
     async def _on_click(self, event: events.Click) -> None:

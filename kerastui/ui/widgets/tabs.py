@@ -4,8 +4,9 @@ field has the focus and would type them — the function keys."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import events
+from textual.content import Content
+from textual.style import Style
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -71,27 +72,30 @@ class WorkspaceTabs(Widget):
             self.function_keys = in_field
             self.refresh()
 
-    def render(self) -> Text:
-        key_style = self.get_component_rich_style("workspace-tabs--key")
-        current_style = self.get_component_rich_style("workspace-tabs--current")
-        line = Text(no_wrap=True, overflow="ellipsis")
+    def render(self) -> Content:
+        # Textual's own Content and styles (see KeyFooter.render): redrawn when the focus moves
+        # into or out of a text field.
+        key_style = self.get_visual_style("workspace-tabs--key")
+        current_style = self.get_visual_style("workspace-tabs--current")
+        parts: list[str | tuple[str, Style]] = []
         self._spans = []
+        length = 0
         for mode, (letter, fkey, label, _tip) in WORKSPACES.items():
             key = fkey.upper() if self.function_keys else letter
-            start = len(line)
+            start = length
             if mode == self.current:
-                line.append(f" {key} {label} ", style=current_style)
+                parts.append((f" {key} {label} ", current_style))
+                length += len(key) + len(label) + 3
             else:
-                line.append(" ")
-                line.append(key, style=key_style)
-                line.append(f" {label} ")
-            self._spans.append((start, len(line), mode))
+                parts += [" ", (key, key_style), f" {label} "]
+                length += len(key) + len(label) + 3
+            self._spans.append((start, length, mode))
         title = self._title()
-        room = self.size.width - len(line) - 2
+        room = self.size.width - length - 2
         if title and room >= 8:
-            line.append(" " * max(room - len(title), 1))
-            line.append(title[:room], style=self.get_component_rich_style("workspace-tabs--title"))
-        return line
+            parts.append(" " * max(room - len(title), 1))
+            parts.append((title[:room], self.get_visual_style("workspace-tabs--title")))
+        return Content.assemble(*parts).truncate(self.size.width, ellipsis=True)
 
     def _title(self) -> str:
         name = getattr(self.app, "preset_label", "")
