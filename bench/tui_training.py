@@ -198,8 +198,8 @@ def main() -> None:
     print(f"key press → screen updated while a run is attached: median {statistics.median(latencies) * 1000:.1f} ms, "
           f"p95 {p95(latencies) * 1000:.1f} ms (n={len(latencies)}, target ≤ 25 ms) — "
           f"{'OK' if p95(latencies) <= 0.025 else 'OVER'}")
-    print(f"  the same, Tab on through the Train workspace (every field, charts, table): median {statistics.median(cycled) * 1000:.1f} ms, "
-          f"p95 {p95(cycled) * 1000:.1f} ms (n={len(cycled)})")
+    print(f"  the same, Tab on through the Train workspace (every field, charts, table): "
+          f"median {statistics.median(cycled) * 1000:.1f} ms, p95 {p95(cycled) * 1000:.1f} ms (n={len(cycled)})")
     print(f"epoch ended in the run → chart updated in the TUI: median {statistics.median(chart) * 1000:.0f} ms, "
           f"p95 {p95(chart) * 1000:.0f} ms (n={len(chart)}, target ≤ 250 ms) — "
           f"{'OK' if p95(chart) <= 0.25 else 'OVER'}")
