@@ -166,6 +166,12 @@ class KerasTUI(App[None]):
         # Headless (tests, scripted pilots) only when asked: nobody waits for a key there, and an
         # app closed by its pilot mid-preparation would close a half-composed screen.
         self.prepare = prepare
+        # No animations unless the user asks for them (TEXTUAL_ANIMATIONS=full): over SSH every
+        # frame of a scroll animation is sent, and Tab to a field below the fold of a settings
+        # column scrolled it over a dozen frames, each redrawing the column (a key press landing
+        # meanwhile waited).  Scrolling jumps to where it goes, in one frame.
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "none"
 
     # ------------------------------------------------------------------ workspaces
 

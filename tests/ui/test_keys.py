@@ -4,6 +4,8 @@ are not typed, F2–F7 from text fields); escape leaves each text field, and the
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.widgets import Input
 
 from kerastui.ui.app import make_app
@@ -128,3 +130,23 @@ async def test_clicking_a_footer_key_runs_it_and_the_palette_key_opens_the_palet
         await pilot.click(KeyFooter, offset=(text.index("^p"), 0))
         await settle(app, pilot)
         assert isinstance(app.screen, CommandPalette)
+
+
+async def test_tab_below_the_fold_scrolls_the_form_at_once_unless_animations_are_asked_for(monkeypatch):
+    """No animations by default (over SSH each frame of a scroll animation is sent): Tab to a field
+    below the fold of the Train form scrolls it there in one frame.  TEXTUAL_ANIMATIONS wins."""
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    app = make_app("ex1", deterministic=True)
+    assert app.animation_level == "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        await visit(app, pilot, "train")
+        form = app.screen.query_one("#train-side")
+        app.screen.query_one("#dev-gpus").focus()
+        for _ in range(3):  # not pilot.pause(): it waits for animations to end too
+            await asyncio.sleep(0.02)
+        assert form.scroll_y > 0 and form.scroll_y == form.scroll_target_y
+        assert not app.animator.is_being_animated(form, "scroll_y")
+        assert app.screen.can_view_entire(app.screen.query_one("#dev-gpus"))
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
+    assert make_app("ex1", deterministic=True).animation_level != "none"
