@@ -18,6 +18,7 @@ from kerastui.ui.app import make_app
 from kerastui.ui.messages import TrainingEvents
 from kerastui.ui.panels.transfer import PhaseChart, StageTable, TransferPanel
 from kerastui.ui.state import RunState
+from kerastui.ui.widgets.footer import KeyFooter
 from tests.conftest import REPO, offline_env
 from tests.ui.helpers import settle, shown, started
 
@@ -220,6 +221,11 @@ def test_snapshot_transfer_panel_after_a_recorded_two_phase_run(snap_compare, si
         await settle(app, pilot)
         assert app.session.run_state.boundaries == [2]
         assert shown(app, "#tl-info").startswith("ResNet50 · 175 layers · 32×32×3")
+        # The layer table has the focus (the panel's keys act on it): the footer follows the focus a
+        # refresh later, so the picture waits for it (it was taken either side of that, by load).
+        assert app.screen.focused is panel.stages
+        await wait_for(pilot, lambda: "Freeze" in app.screen.query_one(KeyFooter).render().plain)
+        await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
