@@ -15,7 +15,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import Suggester
-from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static
+from textual.widgets import Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kerastui.core import sources as registry
@@ -24,6 +24,7 @@ from kerastui.core.specs import DataSpec
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
 from kerastui.ui.screens.base import Workspace
+from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import field_row, parse_number
 from kerastui.ui.widgets.pictures import bar_chart, image_strip
@@ -80,8 +81,8 @@ class DataOptions(Vertical):
                                       tooltip="seed for splits and synthetic data"))
         yield field_row("resize", Input(id="opt-resize", placeholder="H, W", compact=True,
                                         tooltip="resize images, e.g. 32, 32"))
-        yield field_row("one-hot", Select([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
-                                          allow_blank=False, id="opt-onehot", compact=True))
+        yield field_row("one-hot", Choice([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
+                                          id="opt-onehot"))
         yield Checkbox("normalise", value=True, id="opt-normalize", compact=True)
 
 
@@ -171,7 +172,7 @@ class DataScreen(Workspace):
         self.query_one("#opt-limit", Input).value = "" if spec.limit is None else str(spec.limit)
         self.query_one("#opt-seed", Input).value = str(spec.seed)
         self.query_one("#opt-resize", Input).value = ", ".join(map(str, spec.resize or []))
-        self.query_one("#opt-onehot", Select).value = {None: "auto", True: "yes", False: "no"}[spec.one_hot]
+        self.query_one("#opt-onehot", Choice).value = {None: "auto", True: "yes", False: "no"}[spec.one_hot]
         self.query_one("#opt-normalize", Checkbox).value = spec.normalize
 
     def spec_from_form(self, source: str) -> DataSpec:
@@ -191,7 +192,7 @@ class DataScreen(Workspace):
                              not_a_number=whole)
         if resize is not None and len(resize) != 2:
             raise ValueError("resize is H, W")
-        one_hot = {"auto": None, "yes": True, "no": False}[str(self.query_one("#opt-onehot", Select).value)]
+        one_hot = {"auto": None, "yes": True, "no": False}[str(self.query_one("#opt-onehot", Choice).value)]
         return replace(base, source=source, validation_split=validation, limit=limit, seed=seed, resize=resize,
                        one_hot=one_hot, normalize=self.query_one("#opt-normalize", Checkbox).value)
 

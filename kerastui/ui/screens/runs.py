@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
@@ -21,6 +21,7 @@ from kerastui.core.runtable import COLUMNS, export, filter_runs, sort_runs
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, Series
+from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.grid import LineTable, TableColumn
 from kerastui.ui.widgets.status_line import StatusLine
@@ -161,8 +162,7 @@ class RunsScreen(Workspace):
             yield RunTable(id="runs-table")
             with Horizontal(id="runs-compare"):
                 with Vertical(id="overlay-side"):
-                    yield Select([("val_loss", "val_loss")], value="val_loss", allow_blank=False, id="overlay-metric",
-                                 compact=True)
+                    yield Choice([("val_loss", "val_loss")], value="val_loss", id="overlay-metric")
                     yield OverlayChart(id="overlay")
                 yield Static(id="runs-diff")
         yield StatusLine(id="status")
@@ -290,8 +290,8 @@ class RunsScreen(Workspace):
                         history.setdefault(key, []).append(float(value))
             histories.append((run, history))
             metrics += [k for k in history if k not in metrics]
-        select = self.query_one("#overlay-metric", Select)
-        select.set_options([(m, m) for m in metrics])
+        select = self.query_one("#overlay-metric", Choice)
+        select.set_options([(m, m) for m in metrics] or [("loss", "loss")])
         metric = "val_loss" if "val_loss" in metrics else (metrics[0] if metrics else "loss")
         select.value = metric
         self.histories = histories
@@ -306,8 +306,8 @@ class RunsScreen(Workspace):
                 text.append(f"  {run.path.name[:28]}: {value!r}\n")
         self.query_one("#runs-diff", Static).update(text)
 
-    @on(Select.Changed, "#overlay-metric")
-    def _metric_changed(self, event: Select.Changed) -> None:
+    @on(Choice.Changed, "#overlay-metric")
+    def _metric_changed(self, event: Choice.Changed) -> None:
         if self.histories:
             self._overlay(str(event.value))
 

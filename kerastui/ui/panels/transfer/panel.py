@@ -16,7 +16,7 @@ from textual import events, getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Checkbox, DataTable, Input, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
 
 from kerastui.core.errors import KerasTUIError, one_line, plain_message
 from kerastui.core.metricnames import accuracy_key
@@ -25,6 +25,7 @@ from kerastui.ui.latest import Requests
 from kerastui.ui.panels.transfer.chart import PhaseChart, phase_table
 from kerastui.ui.panels.transfer.settings import BN_WHY, DEFAULT_LAST, WEIGHTS, TransferSettings
 from kerastui.ui.panels.transfer.stages import StageTable, counts_text
+from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.form import parse_number
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class TransferPanel(Vertical):
     }
     TransferPanel .tl-field { height: 1; margin: 0; }
     TransferPanel .tl-name { width: 11; color: $text-muted; }
-    TransferPanel .tl-field Input, TransferPanel .tl-field Select { width: 1fr; }
+    TransferPanel .tl-field Input, TransferPanel .tl-field Choice { width: 1fr; }
     TransferPanel .tl-hint { color: $text-muted; height: auto; }
     TransferPanel .tl-heading { margin-top: 1; }
     TransferPanel #tl-main { width: 1fr; height: 1fr; padding: 0 1; }
@@ -352,7 +353,7 @@ class TransferPanel(Vertical):
         self.query_one("#tl-freeze", Checkbox).toggle()
 
     def action_cycle_weights(self) -> None:
-        select = self.query_one("#tl-weights", Select)
+        select = self.query_one("#tl-weights", Choice)
         order = [v for _, v in WEIGHTS]
         select.value = order[(order.index(str(select.value)) + 1) % len(order)]
         if select.value == "file":
@@ -395,8 +396,8 @@ class TransferPanel(Vertical):
             return  # a half-typed N: the last one stays
         self.set_last(value)
 
-    @on(Select.Changed, "#tl-base")
-    @on(Select.Changed, "#tl-weights")
+    @on(Choice.Changed, "#tl-base")
+    @on(Choice.Changed, "#tl-weights")
     @on(Input.Submitted, "#tl-input")
     @on(Input.Submitted, "#tl-file")
     def _rebuild(self) -> None:

@@ -7,9 +7,10 @@ import re
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Static
 
 from kerastui.core.specs import Preset, TransferSpec
+from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.form import Form, field_row, parse_number
 
 # The bases offered first; the rest of keras.applications follows once Keras is loaded.
@@ -55,9 +56,8 @@ class TransferSettings(Form):
 
     def compose(self) -> ComposeResult:
         yield Label("[b]Base[/b]")
-        yield _row("base", Select([(b, b) for b in BASES], value="ResNet50", allow_blank=False, id="tl-base",
-                                  compact=True))
-        yield _row("weights", Select(WEIGHTS, value="imagenet", allow_blank=False, id="tl-weights", compact=True))
+        yield _row("base", Choice([(b, b) for b in BASES], value="ResNet50", id="tl-base"))
+        yield _row("weights", Choice(WEIGHTS, value="imagenet", id="tl-weights"))
         yield _row("file", Input(id="tl-file", placeholder="weights .h5", compact=True))
         yield _row("input", Input(id="tl-input", placeholder="from data", compact=True))
         yield Static(id="tl-weights-hint", classes="tl-hint")
@@ -77,14 +77,14 @@ class TransferSettings(Form):
         """The preset's transfer section (or the default one) in the fields, without Changed messages;
         returns the section shown."""
         spec = preset.transfer or TransferSpec(fine_tune_last=DEFAULT_LAST, fine_tune_epochs=preset.fit.epochs)
-        with self.prevent(Select.Changed, Input.Changed, Checkbox.Changed):
-            base = self.query_one("#tl-base", Select)
+        with self.prevent(Choice.Changed, Input.Changed, Checkbox.Changed):
+            base = self.query_one("#tl-base", Choice)
             if spec.base not in self.bases:
                 self.bases.append(spec.base)
                 base.set_options([(b, b) for b in self.bases])
             base.value = spec.base
             weights = spec.weights if spec.weights in ("imagenet", "none") else "file"
-            self.query_one("#tl-weights", Select).value = weights
+            self.query_one("#tl-weights", Choice).value = weights
             self.query_one("#tl-file", Input).value = spec.weights if weights == "file" else ""
             shape = spec.input_shape
             self.query_one("#tl-input", Input).value = "x".join(str(d) for d in shape) if shape else ""
@@ -98,10 +98,10 @@ class TransferSettings(Form):
 
     def show_bases(self, names: list[str]) -> None:
         """Every base Keras has (after the first ones), the one chosen kept."""
-        select = self.query_one("#tl-base", Select)
+        select = self.query_one("#tl-base", Choice)
         current = str(select.value)
         self.bases = list(dict.fromkeys([*BASES, *names, current]))
-        with self.prevent(Select.Changed):
+        with self.prevent(Choice.Changed):
             select.set_options([(n, n) for n in self.bases])
             select.value = current
 
@@ -120,12 +120,12 @@ class TransferSettings(Form):
 
     @property
     def base(self) -> str:
-        return str(self.query_one("#tl-base", Select).value)
+        return str(self.query_one("#tl-base", Choice).value)
 
     @property
     def weights(self) -> str:
         """imagenet, none, or file (then the path is in the file field)."""
-        return str(self.query_one("#tl-weights", Select).value)
+        return str(self.query_one("#tl-weights", Choice).value)
 
     @property
     def tensorboard(self) -> bool:
