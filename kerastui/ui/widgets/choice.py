@@ -142,10 +142,6 @@ class Choice(Widget, can_focus=True):
             self.tooltip = tooltip
         self.set_reactive(Choice.value, self._checked(value))
 
-    @property
-    def options(self) -> list[tuple[str, Any]]:
-        return list(self._options)
-
     def set_options(self, options: Iterable[tuple[str, Any]]) -> None:
         """New options; the value stays if it is one of them, else becomes the first."""
         self._options = [(str(label), v) for label, v in options]

@@ -85,10 +85,9 @@ class WorkspaceTabs(Widget):
             start = length
             if mode == self.current:
                 parts.append((f" {key} {label} ", current_style))
-                length += len(key) + len(label) + 3
             else:
                 parts += [" ", (key, key_style), f" {label} "]
-                length += len(key) + len(label) + 3
+            length += len(key) + len(label) + 3  # " key label "
             self._spans.append((start, length, mode))
         title = self._title()
         room = self.size.width - length - 2
