@@ -79,8 +79,10 @@ async def main():
         # Tab and shift+tab between the form's first two fields (a choice and a text field), as
         # measured since issue 4; or Tab on and on through the workspace (every field, the charts, the table).
         keys = ["tab", "tab"] if KEY_CYCLE else ["tab", "shift+tab"]
+        # The settings form is one widget (SettingsGrid): Tab in it moves its cursor, not the focus.
         painted = asyncio.Event()
         app.screen.watch(app.screen, "focused", lambda _: app.call_after_refresh(painted.set), init=False)
+        app.screen.watch(app.screen.form, "cursor", lambda _: app.call_after_refresh(painted.set), init=False)
         i = 0
         while MEASURE_KEYS and app.session.run_state.running:
             painted.clear()

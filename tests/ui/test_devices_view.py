@@ -98,10 +98,7 @@ async def test_the_train_workspace_shows_devices_per_replica_batch_and_peak_memo
 
 
 async def test_the_train_form_edits_the_device_settings():
-    from textual.widgets import Checkbox, Input
-
     from kerastui.ui.screens.train import TrainScreen
-    from kerastui.ui.widgets.choice import Choice
 
     app = make_app("ex1", load_tensorflow=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -109,18 +106,19 @@ async def test_the_train_form_edits_the_device_settings():
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, TrainScreen)
-        assert screen.query_one("#dev-gpus", Input).value == "all"  # the preset's (default) settings
-        screen.query_one("#dev-gpus", Input).value = "0, 2"
-        screen.query_one("#dev-precision", Choice).value = "mixed_bfloat16"
-        screen.query_one("#dev-jit", Choice).value = False
-        screen.query_one("#dev-growth", Checkbox).value = False
+        form = screen.form
+        assert form.text("dev-gpus").value == "all"  # the preset's (default) settings
+        form.text("dev-gpus").value = "0, 2"
+        form.choice("dev-precision").value = "mixed_bfloat16"
+        form.choice("dev-jit").value = False
+        form.toggle("dev-growth").value = False
         devices = screen.preset_from_form().devices
         assert (devices.gpus, devices.precision, devices.jit_compile, devices.memory_growth) == (
             [0, 2], "mixed_bfloat16", False, False)
         screen.show_settings(screen.preset_from_form())  # shown back as typed
-        assert screen.query_one("#dev-gpus", Input).value == "0, 2"
-        screen.query_one("#dev-gpus", Input).value = "first"
+        assert form.text("dev-gpus").value == "0, 2"
+        form.text("dev-gpus").value = "first"
         with pytest.raises(ValueError, match="gpus: all, none, or GPU indices"):
             screen.preset_from_form()
-        screen.query_one("#dev-gpus", Input).value = "none"
+        form.text("dev-gpus").value = "none"
         assert screen.preset_from_form().devices.gpus == "none"

@@ -10,6 +10,8 @@ from textual.widgets import Input
 
 from kerastui.ui.app import make_app
 from kerastui.ui.widgets.footer import KeyFooter
+from kerastui.ui.widgets.form import types_text
+from kerastui.ui.widgets.settings_grid import ChoiceField, SettingsGrid, TextField, ToggleField
 from kerastui.ui.widgets.tabs import WORKSPACES, WorkspaceTabs
 from tests.ui.helpers import settle, started
 
@@ -51,29 +53,39 @@ async def test_every_workspace_is_reachable_from_every_widget_by_keys():
             assert tabs.current == mode
             for _, _, label, _ in WORKSPACES.values():
                 assert label in tabs_text(app), (mode, label)  # every tab fits 80 columns
-            pressed: set[type] = set()
+            pressed: set[tuple[type, type | None]] = set()
             for position, widget in enumerate(list(screen.focus_chain)):
-                widget.focus()
-                await pilot.pause()
-                typed = isinstance(widget, Input)
-                keys = FKEYS if typed else LETTERS
-                # Every workspace key is the one that acts from here: not typed, not shadowed.
-                active = screen.active_bindings
-                for target, key in keys.items():
-                    assert key in active, (mode, widget, key)
-                    assert active[key][1].action == f"switch_workspace('{target}')", (mode, widget, key)
-                # And one of them pressed for real, from one widget of each kind (a different target each).
-                if type(widget) in pressed:
-                    continue
-                pressed.add(type(widget))
-                target = modes[(index + position + 1) % len(modes)]
-                if target == mode:
-                    target = modes[(index + position + 2) % len(modes)]
-                await pilot.press(keys[target])
-                await switched(app, pilot)
-                assert app.current_mode == target, (mode, widget, keys[target])
-                assert app.screen.query_one(WorkspaceTabs).current == target
-                await visit(app, pilot, mode)
+                # A settings form drawn as one widget: from a field of each kind (text, choice, toggle).
+                spots: list[str | None] = [None]
+                if isinstance(widget, SettingsGrid):
+                    spots = [next(f.id for f in widget.fields if isinstance(f, kind))
+                             for kind in (TextField, ChoiceField, ToggleField)]
+                    widgets += len(widget.fields) - 1
+                for spot in spots:
+                    widget.focus()
+                    if spot is not None:
+                        widget.move_to(spot)
+                    await pilot.pause()
+                    typed = types_text(widget)
+                    keys = FKEYS if typed else LETTERS
+                    # Every workspace key is the one that acts from here: not typed, not shadowed.
+                    active = screen.active_bindings
+                    for target, key in keys.items():
+                        assert key in active, (mode, widget, spot, key)
+                        assert active[key][1].action == f"switch_workspace('{target}')", (mode, widget, spot, key)
+                    # And one of them pressed for real, from one widget of each kind (a different target each).
+                    kind = (type(widget), type(widget.current) if isinstance(widget, SettingsGrid) else None)
+                    if kind in pressed:
+                        continue
+                    pressed.add(kind)
+                    target = modes[(index + position + 1 + len(pressed)) % len(modes)]
+                    if target == mode:
+                        target = modes[(index + position + 2 + len(pressed)) % len(modes)]
+                    await pilot.press(keys[target])
+                    await switched(app, pilot)
+                    assert app.current_mode == target, (mode, widget, spot, keys[target])
+                    assert app.screen.query_one(WorkspaceTabs).current == target
+                    await visit(app, pilot, mode)
             widgets += len(screen.focus_chain)
         assert widgets >= 40
 
@@ -86,16 +98,22 @@ async def test_escape_leaves_every_text_field_and_the_footer_says_how():
         for mode in WORKSPACES:
             await visit(app, pilot, mode)
             screen = app.screen
-            for field in [w for w in screen.focus_chain if isinstance(w, Input)]:
+            # Every Input, and every text field of a settings form drawn as one widget.
+            fields = [(w, None) for w in screen.focus_chain if isinstance(w, Input)]
+            for grid in [w for w in screen.focus_chain if isinstance(w, SettingsGrid)]:
+                fields += [(grid, f.id) for f in grid.fields if isinstance(f, TextField)]
+            for field, spot in fields:
                 field.focus()
+                if isinstance(field, SettingsGrid) and spot is not None:
+                    field.move_to(spot)
                 await pilot.pause()
                 footer = footer_text(app)
-                assert "esc Leave field" in footer, (mode, field.id, footer)
-                assert "f2–f7 workspaces" in footer, (mode, field.id, footer)
+                assert "esc Leave field" in footer, (mode, field.id, spot, footer)
+                assert "f2–f7 workspaces" in footer, (mode, field.id, spot, footer)
                 assert "F2 Data" in tabs_text(app)  # the tabs show the keys that work in a field
                 await pilot.press("escape")
                 await pilot.pause()
-                assert not isinstance(screen.focused, Input), (mode, field.id, screen.focused)
+                assert not types_text(screen.focused), (mode, field.id, spot, screen.focused)
                 assert "Leave field" not in footer_text(app)
                 assert "d Data" in tabs_text(app)
                 left += 1
@@ -141,12 +159,16 @@ async def test_tab_below_the_fold_scrolls_the_form_at_once_unless_animations_are
     async with app.run_test(size=(80, 24)) as pilot:
         await started(app, pilot)
         await visit(app, pilot, "train")
-        form = app.screen.query_one("#train-side")
-        app.screen.query_one("#dev-gpus").focus()
+        form = app.screen.form
+        form.focus()
+        while form.current is not None and form.current.id != "dev-gpus":
+            await pilot.press("tab")
+            assert app.screen.focused is form  # Tab moves inside the form
         for _ in range(3):  # not pilot.pause(): it waits for animations to end too
             await asyncio.sleep(0.02)
         assert form.scroll_y > 0 and form.scroll_y == form.scroll_target_y
         assert not app.animator.is_being_animated(form, "scroll_y")
-        assert app.screen.can_view_entire(app.screen.query_one("#dev-gpus"))
+        line = form.line_of("dev-gpus")
+        assert form.scroll_y <= line < form.scroll_y + form.scrollable_content_region.height
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
     assert make_app("ex1", deterministic=True).animation_level != "none"

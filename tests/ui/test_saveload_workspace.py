@@ -27,7 +27,7 @@ async def trained_ex4(app, pilot, epochs: int = 2) -> None:
     app.session.preset.fit.epochs = epochs
     await pilot.press("t")
     await settle(app, pilot)
-    app.screen.query_one("#opt-epochs").value = str(epochs)
+    app.screen.form["opt-epochs"].value = str(epochs)
     await pilot.press("s")
     await wait_for(pilot, lambda: app.session.run_state is not None and not app.session.run_state.running and
                    app.session.run_state.result is not None)

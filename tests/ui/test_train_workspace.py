@@ -45,7 +45,7 @@ async def test_train_ex1_by_key_streams_epochs_into_charts_table_and_evaluation(
         await pilot.press("t")
         await settle(app, pilot)
         assert isinstance(app.screen, TrainScreen)
-        assert app.screen.query_one("#opt-epochs").value == "3"
+        assert app.screen.form["opt-epochs"].value == "3"
         await pilot.press("s")
         await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.result is not None)
         await settle(app, pilot)

@@ -9,18 +9,18 @@ from textual import events, on
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.reactive import Reactive
-from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Input
 from textual.worker import Worker
 
 from kerastui.ui.chartview import ChartView
+from kerastui.ui.widgets.form import types_text
+from kerastui.ui.widgets.settings_grid import FormScreen
 
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI
 
 
-class Workspace(Screen[None]):
+class Workspace(FormScreen):
     """A workspace (one of the app's MODES).
 
     The app tells its mounted workspaces what changed by calling these hooks; each is a no-op here
@@ -71,13 +71,13 @@ class Workspace(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_field":
-            return isinstance(self.focused, Input)
+            return types_text(self.focused)
         return True
 
     def action_leave_field(self) -> None:
         """Focus the workspace's own widget (its AUTO_FOCUS when shown), else the first widget in
         focus order that is not a text field."""
-        chain = [widget for widget in self.focus_chain if not isinstance(widget, Input)]
+        chain = [widget for widget in self.focus_chain if not types_text(widget)]
         home = [widget for widget in self.query(self.AUTO_FOCUS) if widget in chain] if self.AUTO_FOCUS else []
         targets = home or chain
         if targets:

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.reactive import Reactive
-from textual.widgets import Checkbox, DataTable, Input, Label, Static
+from textual.widgets import DataTable, Static
 
 from kerastui.core.kerasobjects import COMPILE_HELP
 from kerastui.core.resources import size_text
@@ -30,21 +30,25 @@ from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, MetricChart, StepChart, family
-from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.devices_line import DevicesLine
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import (
-    Form,
-    Parses,
     compile_entry,
     entry_fields,
-    field_row,
     metrics_text,
     parse_arguments,
     parse_metrics,
     parse_number,
 )
 from kerastui.ui.widgets.predictions import predictions_view
+from kerastui.ui.widgets.settings_grid import (
+    ChoiceField,
+    Heading,
+    Hint,
+    SettingsGrid,
+    TextField,
+    ToggleField,
+)
 from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.tabs import WorkspaceTabs
@@ -141,49 +145,47 @@ class TrainScreen(Workspace):
     def compose(self) -> ComposeResult:
         yield WorkspaceTabs("train")
         with Horizontal(id="train-body"):
-            with Form(id="train-side"):
-                yield Label("[b]Compile[/b]")
-                yield field_row("optimizer", Choice([(o, o) for o in OPTIMIZERS], value="adam",
-                                                    id="opt-optimizer"))
-                yield field_row("  args", Input(id="opt-optimizer-args", placeholder="momentum=0.9, nesterov=True",
-                                                validators=[Parses(lambda t: parse_arguments(t, "optimizer args"))],
-                                                compact=True, tooltip="The optimizer class's keyword arguments"))
-                yield field_row("learn rate", Input(id="opt-lr", type="number", placeholder="default", compact=True))
-                yield field_row("loss", Choice([(name, name) for name in LOSSES], value=LOSSES[0], id="opt-loss"))
-                yield field_row("  args", Input(id="opt-loss-args", placeholder="label_smoothing=0.1",
-                                                validators=[Parses(lambda t: parse_arguments(t, "loss args"))],
-                                                compact=True, tooltip="The loss class's keyword arguments"))
-                yield Static(id="loss-hint", classes="hint")
-                yield field_row("metrics", Input(id="opt-metrics", placeholder="accuracy, TopKCategoricalAccuracy(k=2)",
-                                                 validators=[Parses(parse_metrics)], compact=True,
-                                                 tooltip="Keras names or ClassName(arg=value); top_k_categorical_"
-                                                         "accuracy is top-5: TopKCategoricalAccuracy(k=2) for k=2"))
-                yield Static(id="custom-metrics", classes="hint")
-                yield Label("[b]Fit[/b]")
-                yield field_row("epochs", Input(id="opt-epochs", type="integer", compact=True))
-                yield field_row("batch size", Input(id="opt-batch", type="integer", compact=True))
-                yield field_row("val split", Input(id="opt-val", type="number", compact=True))
-                yield field_row("seed", Input(id="opt-fit-seed", type="integer", compact=True))
-                yield Checkbox("shuffle", value=True, id="opt-shuffle", compact=True)
-                yield Label("[b]Callbacks[/b]")
-                yield Checkbox("EarlyStopping", id="cb-early", compact=True)
-                yield field_row("monitor", Input(id="cb-early-monitor", value="val_loss", compact=True))
-                yield field_row("patience", Input(id="cb-early-patience", type="integer", value="3", compact=True))
-                yield Checkbox("restore best weights", value=True, id="cb-early-restore", compact=True)
-                yield Checkbox("ReduceLROnPlateau", id="cb-reduce", compact=True)
-                yield field_row("factor", Input(id="cb-reduce-factor", type="number", value="0.1", compact=True))
-                yield Checkbox("ModelCheckpoint (best)", id="cb-checkpoint", compact=True)
-                yield Checkbox("TensorBoard", id="cb-tensorboard", compact=True)
-                yield field_row("log dir", Input(id="cb-tb-dir", placeholder="run dir/tensorboard", compact=True))
-                yield Static(id="tb-command", classes="hint")
-                yield Label("[b]Devices[/b]")
-                yield field_row("gpus", Input(id="dev-gpus", placeholder="all | none | 0, 2", compact=True,
-                                              tooltip="The GPUs this run uses (numbered as nvidia-smi does); "
-                                                      "several: MirroredStrategy, batch size is the global batch"))
-                yield field_row("precision", Choice([(p, p) for p in PRECISIONS], value="float32", id="dev-precision"))
-                yield field_row("XLA", Choice([("auto", "auto"), ("on", True), ("off", False)], value="auto",
-                                              id="dev-jit"))
-                yield Checkbox("GPU memory growth", value=True, id="dev-growth", compact=True)
+            yield SettingsGrid(
+                Heading("Compile"),
+                ChoiceField("opt-optimizer", "optimizer", [(o, o) for o in OPTIMIZERS], "adam"),
+                TextField("opt-optimizer-args", "  args", placeholder="momentum=0.9, nesterov=True",
+                          check=lambda t: parse_arguments(t, "optimizer args"),
+                          tooltip="The optimizer class's keyword arguments"),
+                TextField("opt-lr", "learn rate", kind="number", placeholder="default"),
+                ChoiceField("opt-loss", "loss", [(name, name) for name in LOSSES], LOSSES[0]),
+                TextField("opt-loss-args", "  args", placeholder="label_smoothing=0.1",
+                          check=lambda t: parse_arguments(t, "loss args"),
+                          tooltip="The loss class's keyword arguments"),
+                Hint("loss-hint"),
+                TextField("opt-metrics", "metrics", placeholder="accuracy, TopKCategoricalAccuracy(k=2)",
+                          check=parse_metrics, tooltip="Keras names or ClassName(arg=value); top_k_categorical_"
+                                                       "accuracy is top-5: TopKCategoricalAccuracy(k=2) for k=2"),
+                Hint("custom-metrics"),
+                Heading("Fit"),
+                TextField("opt-epochs", "epochs", kind="integer"),
+                TextField("opt-batch", "batch size", kind="integer"),
+                TextField("opt-val", "val split", kind="number"),
+                TextField("opt-fit-seed", "seed", kind="integer"),
+                ToggleField("opt-shuffle", "shuffle", True),
+                Heading("Callbacks"),
+                ToggleField("cb-early", "EarlyStopping"),
+                TextField("cb-early-monitor", "monitor", "val_loss"),
+                TextField("cb-early-patience", "patience", "3", kind="integer"),
+                ToggleField("cb-early-restore", "restore best weights", True),
+                ToggleField("cb-reduce", "ReduceLROnPlateau"),
+                TextField("cb-reduce-factor", "factor", "0.1", kind="number"),
+                ToggleField("cb-checkpoint", "ModelCheckpoint (best)"),
+                ToggleField("cb-tensorboard", "TensorBoard"),
+                TextField("cb-tb-dir", "log dir", placeholder="run dir/tensorboard"),
+                Hint("tb-command"),
+                Heading("Devices"),
+                TextField("dev-gpus", "gpus", placeholder="all | none | 0, 2",
+                          tooltip="The GPUs this run uses (numbered as nvidia-smi does); several: "
+                                  "MirroredStrategy, batch size is the global batch"),
+                ChoiceField("dev-precision", "precision", [(p, p) for p in PRECISIONS], "float32"),
+                ChoiceField("dev-jit", "XLA", [("auto", "auto"), ("on", True), ("off", False)], "auto"),
+                ToggleField("dev-growth", "GPU memory growth", True),
+                id="train-side")
             with Vertical(id="train-main"):
                 yield Static(id="train-status")
                 yield Static(id="progress-text")
@@ -210,10 +212,10 @@ class TrainScreen(Workspace):
         self.app.call_from_thread(self._set_optimizers, names)
 
     def _set_optimizers(self, names: list[str]) -> None:
-        select = self.query_one("#opt-optimizer", Choice)
-        current = str(select.value)
-        select.set_options([(n, n) for n in dict.fromkeys([*names, current])])
-        select.value = current
+        field = self.form.choice("opt-optimizer")
+        current = str(field.value)
+        field.set_options([(n, n) for n in dict.fromkeys([*names, current])])
+        field.value = current
 
     def on_screen_resume(self) -> None:
         self._loss_hint()
@@ -230,114 +232,121 @@ class TrainScreen(Workspace):
 
     # ------------------------------------------------------------------ settings form
 
+    @property
+    def form(self) -> SettingsGrid:
+        """The settings column (compile, fit, callbacks, devices)."""
+        return self.query_one("#train-side", SettingsGrid)
+
     def show_settings(self, preset: Preset) -> None:
         c, f, cb = preset.compile, preset.fit, preset.callbacks
-        optimizer = self.query_one("#opt-optimizer", Choice)
-        name, self.query_one("#opt-optimizer-args", Input).value = entry_fields(c.optimizer, "optimizer")
+        form = self.form
+        optimizer = form.choice("opt-optimizer")
+        name, form.text("opt-optimizer-args").value = entry_fields(c.optimizer, "optimizer")
         if name not in OPTIMIZERS:
             optimizer.set_options([(o, o) for o in [*OPTIMIZERS, name]])
         optimizer.value = name
-        self.query_one("#opt-lr", Input).value = "" if c.learning_rate is None else f"{c.learning_rate:g}"
-        loss = self.query_one("#opt-loss", Choice)
-        name, self.query_one("#opt-loss-args", Input).value = entry_fields(c.loss, "loss")
+        form.text("opt-lr").value = "" if c.learning_rate is None else f"{c.learning_rate:g}"
+        loss = form.choice("opt-loss")
+        name, form.text("opt-loss-args").value = entry_fields(c.loss, "loss")
         if name not in LOSSES:
             loss.set_options([(n, n) for n in [*LOSSES, name]])
         loss.value = name
-        self.query_one("#opt-metrics", Input).value = metrics_text(c.metrics)
+        form.text("opt-metrics").value = metrics_text(c.metrics)
         custom = ", ".join(ref.rpartition(":")[2] for ref in c.custom_metrics)
-        self.query_one("#custom-metrics", Static).update(f"custom: {custom}" if custom else "")
-        self.query_one("#opt-epochs", Input).value = str(f.epochs)
-        self.query_one("#opt-batch", Input).value = str(f.batch_size)
-        self.query_one("#opt-val", Input).value = f"{preset.data.validation_split:g}"
-        self.query_one("#opt-fit-seed", Input).value = str(f.seed)
-        self.query_one("#opt-shuffle", Checkbox).value = f.shuffle
-        self.query_one("#cb-early", Checkbox).value = cb.early_stopping is not None
+        form.set_hint("custom-metrics", f"custom: {custom}" if custom else "")
+        form.text("opt-epochs").value = str(f.epochs)
+        form.text("opt-batch").value = str(f.batch_size)
+        form.text("opt-val").value = f"{preset.data.validation_split:g}"
+        form.text("opt-fit-seed").value = str(f.seed)
+        form.toggle("opt-shuffle").value = f.shuffle
+        form.toggle("cb-early").value = cb.early_stopping is not None
         if cb.early_stopping is not None:
-            self.query_one("#cb-early-monitor", Input).value = cb.early_stopping.monitor
-            self.query_one("#cb-early-patience", Input).value = str(cb.early_stopping.patience)
-            self.query_one("#cb-early-restore", Checkbox).value = cb.early_stopping.restore_best_weights
-        self.query_one("#cb-reduce", Checkbox).value = cb.reduce_lr is not None
+            form.text("cb-early-monitor").value = cb.early_stopping.monitor
+            form.text("cb-early-patience").value = str(cb.early_stopping.patience)
+            form.toggle("cb-early-restore").value = cb.early_stopping.restore_best_weights
+        form.toggle("cb-reduce").value = cb.reduce_lr is not None
         if cb.reduce_lr is not None:
-            self.query_one("#cb-reduce-factor", Input).value = f"{cb.reduce_lr.factor:g}"
-        self.query_one("#cb-checkpoint", Checkbox).value = cb.checkpoint is not None
-        self.query_one("#cb-tensorboard", Checkbox).value = cb.tensorboard is not None
-        self.query_one("#cb-tb-dir", Input).value = (cb.tensorboard.log_dir or "") if cb.tensorboard else ""
+            form.text("cb-reduce-factor").value = f"{cb.reduce_lr.factor:g}"
+        form.toggle("cb-checkpoint").value = cb.checkpoint is not None
+        form.toggle("cb-tensorboard").value = cb.tensorboard is not None
+        form.text("cb-tb-dir").value = (cb.tensorboard.log_dir or "") if cb.tensorboard else ""
         d = preset.devices
-        self.query_one("#dev-gpus", Input).value = gpus_text(d.gpus)
-        self.query_one("#dev-precision", Choice).value = d.precision
-        self.query_one("#dev-jit", Choice).value = d.jit_compile
-        self.query_one("#dev-growth", Checkbox).value = d.memory_growth
+        form.text("dev-gpus").value = gpus_text(d.gpus)
+        form.choice("dev-precision").value = d.precision
+        form.choice("dev-jit").value = d.jit_compile
+        form.toggle("dev-growth").value = d.memory_growth
         self._loss_hint()
         self._tensorboard_hint()
 
     def _loss_hint(self) -> None:
         preview = self.app.session.dataset_preview
         hint = suggested_loss(preview.summary if preview else None)
-        loss = self.query_one("#opt-loss", Choice).value
+        loss = self.form.choice("opt-loss").value
         text = "" if hint is None else (f"suggested for this data: {hint}" if hint != loss else "✓ suits the data")
-        self.query_one("#loss-hint", Static).update(text)
+        self.form.set_hint("loss-hint", text)
 
-    @on(Choice.Changed, "#opt-loss")
-    def _loss_changed(self) -> None:
-        self._loss_hint()
+    @on(SettingsGrid.Changed, "#train-side")
+    def _setting_changed(self, event: SettingsGrid.Changed) -> None:
+        if event.field.id == "opt-loss":
+            self._loss_hint()
+        elif event.field.id in ("cb-tensorboard", "cb-tb-dir"):
+            self._tensorboard_hint()
 
-    @on(Checkbox.Changed, "#cb-tensorboard")
-    @on(Input.Changed, "#cb-tb-dir")
     def _tensorboard_hint(self) -> None:
-        enabled = self.query_one("#cb-tensorboard", Checkbox).value
-        log_dir = self.query_one("#cb-tb-dir", Input).value.strip() or "<run dir>/tensorboard"
+        form = self.form
+        enabled = form.toggle("cb-tensorboard").value
+        typed = form.text("cb-tb-dir").value.strip()
+        log_dir = typed or "<run dir>/tensorboard"
         run_dir = self.app.session.run_state.run_dir if self.app.session.run_state else None
-        if enabled and not self.query_one("#cb-tb-dir", Input).value.strip() and run_dir:
+        if enabled and not typed and run_dir:
             log_dir = f"{run_dir}/tensorboard"
-        self.query_one("#tb-command", Static).update(f"view: tensorboard --logdir {log_dir}" if enabled else "")
+        form.set_hint("tb-command", f"view: tensorboard --logdir {log_dir}" if enabled else "")
 
     def preset_from_form(self) -> Preset:
         """The app's preset with this form applied; ValueError names the field."""
         preset = self.app.session.current_preset()
+        form = self.form
 
-        def text(widget_id: str) -> str:
-            return self.query_one(widget_id, Input).value
+        def text(field_id: str) -> str:
+            return form.text(field_id).value
 
-        lr = parse_number(text("#opt-lr"), float, "learning rate", minimum=0.0, blank=None)
-        metrics = parse_metrics(text("#opt-metrics"))
-        val = parse_number(text("#opt-val"), float, "val split", minimum=0.0, below=1)
+        def on(field_id: str) -> bool:
+            return form.toggle(field_id).value
+
+        lr = parse_number(text("opt-lr"), float, "learning rate", minimum=0.0, blank=None)
+        metrics = parse_metrics(text("opt-metrics"))
+        val = parse_number(text("opt-val"), float, "val split", minimum=0.0, below=1)
         c = preset.compile
-        optimizer = compile_entry("optimizer", str(self.query_one("#opt-optimizer", Choice).value),
-                                  text("#opt-optimizer-args"), c.optimizer, "optimizer args")
-        loss = compile_entry("loss", str(self.query_one("#opt-loss", Choice).value), text("#opt-loss-args"),
-                             c.loss, "loss args")
+        optimizer = compile_entry("optimizer", str(form.choice("opt-optimizer").value),
+                                  text("opt-optimizer-args"), c.optimizer, "optimizer args")
+        loss = compile_entry("loss", str(form.choice("opt-loss").value), text("opt-loss-args"), c.loss, "loss args")
         if lr is not None and not isinstance(optimizer, str) and "learning_rate" in optimizer.kwargs:
             raise ValueError("learning rate: set in the field and in the optimizer's args; keep one")
         preset.compile = replace(c, optimizer=optimizer, learning_rate=lr, loss=loss, metrics=metrics)
-        preset.fit = replace(preset.fit, epochs=parse_number(text("#opt-epochs"), int, "epochs", minimum=1),
-                             batch_size=parse_number(text("#opt-batch"), int, "batch size", minimum=1),
-                             seed=parse_number(text("#opt-fit-seed"), int, "seed"),
-                             shuffle=self.query_one("#opt-shuffle", Checkbox).value)
+        preset.fit = replace(preset.fit, epochs=parse_number(text("opt-epochs"), int, "epochs", minimum=1),
+                             batch_size=parse_number(text("opt-batch"), int, "batch size", minimum=1),
+                             seed=parse_number(text("opt-fit-seed"), int, "seed"),
+                             shuffle=on("opt-shuffle"))
         preset.data = replace(preset.data, validation_split=val)
         cb = copy.deepcopy(preset.callbacks)
-        if self.query_one("#cb-early", Checkbox).value:
+        if on("cb-early"):
             cb.early_stopping = EarlyStoppingSpec(
-                monitor=self.query_one("#cb-early-monitor", Input).value.strip() or "val_loss",
-                patience=parse_number(text("#cb-early-patience"), int, "patience", minimum=0),
-                restore_best_weights=self.query_one("#cb-early-restore", Checkbox).value)
+                monitor=text("cb-early-monitor").strip() or "val_loss",
+                patience=parse_number(text("cb-early-patience"), int, "patience", minimum=0),
+                restore_best_weights=on("cb-early-restore"))
         else:
             cb.early_stopping = None
-        if self.query_one("#cb-reduce", Checkbox).value:
-            factor = parse_number(text("#cb-reduce-factor"), float, "factor", minimum=0.0, below=1)
+        if on("cb-reduce"):
+            factor = parse_number(text("cb-reduce-factor"), float, "factor", minimum=0.0, below=1)
             cb.reduce_lr = replace(cb.reduce_lr or ReduceLRSpec(), factor=factor)
         else:
             cb.reduce_lr = None
-        checkpoint = self.query_one("#cb-checkpoint", Checkbox).value
-        cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if checkpoint else None
-        if self.query_one("#cb-tensorboard", Checkbox).value:
-            cb.tensorboard = TensorBoardSpec(log_dir=self.query_one("#cb-tb-dir", Input).value.strip() or None)
-        else:
-            cb.tensorboard = None
+        cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if on("cb-checkpoint") else None
+        cb.tensorboard = TensorBoardSpec(log_dir=text("cb-tb-dir").strip() or None) if on("cb-tensorboard") else None
         preset.callbacks = cb
-        preset.devices = replace(preset.devices, gpus=parse_gpus(text("#dev-gpus")),
-                                 precision=str(self.query_one("#dev-precision", Choice).value),
-                                 jit_compile=self.query_one("#dev-jit", Choice).value,
-                                 memory_growth=self.query_one("#dev-growth", Checkbox).value)
+        preset.devices = replace(preset.devices, gpus=parse_gpus(text("dev-gpus")),
+                                 precision=str(form.choice("dev-precision").value),
+                                 jit_compile=form.choice("dev-jit").value, memory_growth=on("dev-growth"))
         return preset
 
     # ------------------------------------------------------------------ actions

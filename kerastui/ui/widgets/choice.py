@@ -13,7 +13,7 @@ option that starts with what was typed, enter picks, escape (or leaving it) clos
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from rich.text import Text
 from textual import events, on
@@ -24,29 +24,38 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 
 
+class ListOwner(Protocol):
+    """What opened a ``ChoiceList``: told when a value is picked and when the list closes."""
+
+    def pick_from_list(self, index: int) -> None: ...
+
+    def close_list(self, *, refocus: bool) -> None: ...
+
+
 class ChoiceList(OptionList):
-    """The open list of a ``Choice``, drawn over what is below it."""
+    """The open list of a choice (a ``Choice``, or a choice field of a ``SettingsGrid``), drawn over
+    what is below it."""
 
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
     HELP = "Enter picks the highlighted value, escape closes the list; typing jumps to a matching value."
 
-    def __init__(self, labels: list[str], highlighted: int | None) -> None:
+    def __init__(self, labels: list[str], highlighted: int | None, owner: ListOwner) -> None:
         super().__init__(*labels, compact=True)
         self._start = highlighted
         self._typed = ""
+        self.owner = owner
 
     def on_mount(self) -> None:
         if self._start is not None:
             self.highlighted = self._start
 
     def action_close(self) -> None:
-        self.parent_choice.close(refocus=True)
+        self.owner.close_list(refocus=True)
 
-    @property
-    def parent_choice(self) -> Choice:
-        parent = self.parent
-        assert isinstance(parent, Choice)
-        return parent
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.owner.pick_from_list(event.option_index)
 
     def on_key(self, event: events.Key) -> None:
         if event.character is not None and event.is_printable and event.character != " ":
@@ -70,7 +79,7 @@ class ChoiceList(OptionList):
         return None
 
     def on_blur(self) -> None:
-        self.parent_choice.close(refocus=False)
+        self.owner.close_list(refocus=False)
 
 
 class Choice(Widget, can_focus=True):
@@ -193,12 +202,12 @@ class Choice(Widget, can_focus=True):
     def action_open(self) -> None:
         if self._list is not None or not self._options:
             return
-        self._list = ChoiceList([label for label, _ in self._options], self._index(self.value))
+        self._list = ChoiceList([label for label, _ in self._options], self._index(self.value), self)
         self.add_class("-open")
         self.mount(self._list)
         self._list.focus()
 
-    def close(self, *, refocus: bool) -> None:
+    def close_list(self, *, refocus: bool) -> None:
         listing, self._list = self._list, None
         if listing is None:
             return
@@ -207,14 +216,11 @@ class Choice(Widget, can_focus=True):
             self.focus()
         listing.remove()
 
-    @on(OptionList.OptionSelected)
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.value = self._options[event.option_index][1]
-        self.close(refocus=True)
+    def pick_from_list(self, index: int) -> None:
+        self.value = self._options[index][1]
+        self.close_list(refocus=True)
 
     async def _on_click(self, event: events.Click) -> None:
         if not self.is_open:
             self.focus()
             self.action_open()
-

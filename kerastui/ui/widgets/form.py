@@ -26,7 +26,7 @@ from typing import Any, Final, Literal, TypeVar, overload
 from textual.containers import Horizontal, VerticalScroll
 from textual.validation import Integer, Number, ValidationResult, Validator
 from textual.widget import Widget
-from textual.widgets import Label
+from textual.widgets import Input, Label
 
 from kerastui.core.kerasobjects import LOSS_CLASSES, class_name_for
 from kerastui.core.specs import ObjectSpec, object_text
@@ -37,6 +37,12 @@ class Form(VerticalScroll, can_focus=False):
     a focusable container would also restyle every field below it on each focus change."""
 
     HELP = "A settings column: Tab and shift+Tab move between its fields."
+
+
+def types_text(widget: object) -> bool:
+    """Whether the widget takes printable keys now (a text field, or a form drawn as one widget whose
+    current field is one: its ``types_text``): there the letter keys type, not run their actions."""
+    return isinstance(widget, Input) or bool(getattr(widget, "types_text", False))
 
 
 def field_row(label: str, *widgets: Widget, id: str | None = None, classes: str | None = "field",

@@ -8,7 +8,8 @@ from textual import events
 from textual.content import Content
 from textual.style import Style
 from textual.widget import Widget
-from textual.widgets import Input
+
+from kerastui.ui.widgets.form import types_text
 
 # mode: (letter, function key, label, what it is for).  The function keys work from every widget,
 # text fields included (a text field types letters); the letters everywhere else.
@@ -61,13 +62,18 @@ class WorkspaceTabs(Widget):
 
     def on_mount(self) -> None:
         self.watch(self.screen, "focused", self._focus_changed)
+        # A form drawn as one widget types letters on some fields only: it refreshes the bindings.
+        self.screen.bindings_updated_signal.subscribe(self, lambda screen: self._focus_changed(screen.focused))
         self.watch(self.app, "preset_label", self._title_changed, init=False)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _title_changed(self) -> None:
         self.refresh()
 
     def _focus_changed(self, focused: Widget | None) -> None:
-        in_field = isinstance(focused, Input)
+        in_field = types_text(focused)
         if in_field != self.function_keys:
             self.function_keys = in_field
             self.refresh()

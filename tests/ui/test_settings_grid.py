@@ -1,0 +1,249 @@
+"""The settings form drawn as one widget (SettingsGrid): keys, mouse, values by code, hints, the list
+of a choice, and what the rest of the screen sees (the focus stays on it; the footer and the tabs
+do not change from field to field)."""
+
+from __future__ import annotations
+
+import pytest
+from textual import events
+from textual.app import App, ComposeResult
+from textual.widgets import Button
+
+from kerastui.ui.widgets.settings_grid import (
+    ChoiceField,
+    FormScreen,
+    GridChoiceList,
+    Heading,
+    Hint,
+    SettingsGrid,
+    TextField,
+    ToggleField,
+)
+
+
+def make_grid() -> SettingsGrid:
+    return SettingsGrid(
+        Heading("Section"),
+        ChoiceField("kind", "kind", [("adam", "adam"), ("adamw", "adamw"), ("sgd", "sgd")], "adam",
+                    tooltip="which one"),
+        TextField("args", "  args", placeholder="k=v"),
+        TextField("count", "count", "3", kind="integer"),
+        Hint("note"),
+        ToggleField("flag", "flag", True),
+        ChoiceField("jit", "XLA", [("auto", "auto"), ("on", True), ("off", False)], "auto"),
+        id="grid")
+
+
+class Form(FormScreen):
+    def compose(self) -> ComposeResult:
+        yield Button("before", id="before")
+        yield make_grid()
+        yield Button("after", id="after")
+
+    def on_settings_grid_changed(self, event: SettingsGrid.Changed) -> None:
+        assert isinstance(self.app, Host)
+        self.app.changes.append((event.field.id, event.value))
+
+
+class Host(App):
+    CSS = "SettingsGrid { width: 30; height: 12; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes: list[tuple[str, object]] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(Form())
+
+
+def line_text(grid: SettingsGrid, line: int) -> str:
+    return grid.render_line(line - int(grid.scroll_y)).text
+
+
+async def test_tab_moves_a_cursor_inside_the_form_and_leaves_it_at_either_end():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        await pilot.pause()
+        assert grid.current.id == "kind"
+        seen = []
+        for _ in range(5):
+            seen.append(grid.current.id)
+            await pilot.press("tab")
+            if app.focused is not grid:
+                break
+        assert seen == ["kind", "args", "count", "flag", "jit"]
+        assert app.focused is app.screen.query_one("#after")  # Tab past the last field leaves the form
+        await pilot.press("shift+tab")
+        assert app.focused is grid and grid.current.id == "jit"  # shift+Tab in: the last field
+        await pilot.press("shift+tab", "shift+tab", "shift+tab", "shift+tab", "shift+tab")
+        assert app.focused is app.screen.query_one("#before")
+        await pilot.press("tab")
+        assert app.focused is grid and grid.current.id == "kind"  # Tab in: the first field
+        grid.move_to("jit")
+        await pilot.press("up", "up")
+        assert grid.current.id == "count"
+        grid.move_to("kind")
+        await pilot.press("up")  # the arrows stay in the form
+        assert app.focused is grid and grid.current.id == "kind"
+        await pilot.press("shift+tab")
+        assert app.focused is app.screen.query_one("#before")
+
+
+async def test_a_text_field_is_edited_in_place_as_an_input_is():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        grid.move_to("count")
+        await pilot.pause()
+        await pilot.press("7", "5")  # arriving selected the text: typing replaces it
+        assert grid["count"].value == "75"
+        await pilot.press("left", "backspace", "9", "end", "0")
+        assert grid["count"].value == "950"
+        assert ("count", "950") in app.changes
+        await pilot.press("x")
+        assert not grid.text("count").valid  # not an integer: marked, as a typed Input is
+        await pilot.press("ctrl+u")
+        assert grid["count"].value == ""
+        grid.move_to("args")
+        await pilot.press("k", "=", "2", "space", "enter")  # space types; enter goes on to the next field
+        assert grid["args"].value == "k=2 " and grid.current.id == "count"
+        grid.move_to("args")
+        grid.post_message(events.Paste("a=1\nb=2"))  # a terminal's paste arrives as one event
+        await pilot.pause()
+        assert grid["args"].value == "a=1"  # a paste over the selected text keeps its first line
+
+
+async def test_letters_type_in_a_text_field_only_and_a_choice_steps_with_the_arrows():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        await pilot.pause()
+        # On a choice or a toggle the letters are the app's keys (as beside a text field).
+        assert not grid.types_text and not grid.check_consume_key("s", "s")
+        await pilot.press("s")
+        assert grid["kind"].value == "adam"
+        await pilot.press("right")
+        assert grid["kind"].value == "adamw"
+        await pilot.press("left", "left")  # round the list
+        assert grid["kind"].value == "sgd"
+        grid.move_to("args")
+        assert grid.types_text and grid.check_consume_key("s", "s") and not grid.check_consume_key("tab", None)
+        grid.move_to("jit")
+        await pilot.press("right")
+        assert grid["jit"].value is True  # values keep their type
+        grid.move_to("flag")
+        await pilot.press("space")
+        assert grid["flag"].value is False
+        await pilot.press("enter")
+        assert grid["flag"].value is True
+
+
+async def test_a_choice_opens_its_list_under_the_field_and_enter_picks_escape_keeps():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        await pilot.pause()
+        await pilot.press("enter")
+        listing = app.screen.query_one(GridChoiceList)
+        assert app.focused is listing and grid.list_open
+        assert listing.region.y == grid.content_region.y + grid.line_of("kind") + 1  # just under the field
+        await pilot.press("down", "down", "enter")
+        assert grid["kind"].value == "sgd" and app.focused is grid and not grid.list_open
+        assert grid.current.id == "kind"  # back from the list on the same field
+        await pilot.press("space", "a", "d", "a", "m", "w")  # typing in the list jumps to a match
+        assert app.screen.query_one(GridChoiceList).highlighted == 1
+        await pilot.press("up", "escape")
+        assert grid["kind"].value == "sgd" and app.focused is grid and grid.current.id == "kind"
+        assert not app.screen.query(GridChoiceList)
+
+
+async def test_the_mouse_moves_the_cursor_flips_toggles_opens_choices_and_shows_tooltips():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        await pilot.click(SettingsGrid, offset=(2, grid.line_of("flag")))
+        assert app.focused is grid and grid.current.id == "flag" and grid["flag"].value is False
+        await pilot.click(SettingsGrid, offset=(14, grid.line_of("count")))
+        assert grid.current.id == "count"
+        await pilot.press("1")  # a click places the text cursor (nothing selected): typing inserts
+        assert grid["count"].value == "31"
+        await pilot.hover(SettingsGrid, offset=(2, grid.line_of("kind")))
+        assert grid.tooltip == "which one"
+        await pilot.click(SettingsGrid, offset=(14, grid.line_of("kind")))
+        assert grid.list_open
+        await pilot.press("escape")
+
+
+async def test_values_set_by_code_are_checked_drawn_and_announced():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid["count"].value = "12"
+        grid["flag"].value = False
+        await pilot.pause()
+        assert ("count", "12") in app.changes and ("flag", False) in app.changes
+        assert "12" in line_text(grid, grid.line_of("count"))
+        assert line_text(grid, grid.line_of("flag")).startswith("[ ] flag")
+        with pytest.raises(ValueError, match="^kind: 'nadam' is not one of adam, adamw, sgd"):
+            grid["kind"].value = "nadam"
+        with pytest.raises(ValueError, match="^flag: a toggle is True or False"):
+            grid["flag"].value = 1
+        grid.choice("kind").set_options([("nadam", "nadam"), ("lion", "lion")])
+        assert grid["kind"].value == "nadam"  # the old value is gone: the first option
+        with pytest.raises(KeyError, match="no field 'nope'"):
+            grid["nope"]
+
+
+async def test_a_hint_takes_lines_only_when_it_has_text_and_wraps_to_the_width():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        flag = grid.line_of("flag")
+        grid.set_hint("note", "a hint long enough to need two lines here")
+        await pilot.pause()
+        assert grid.line_of("flag") == flag + 2
+        first, second = line_text(grid, flag).strip(), line_text(grid, flag + 1).strip()
+        assert f"{first} {second}" == "a hint long enough to need two lines here" and len(first) <= grid.size.width
+        grid.set_hint("note", "")
+        await pilot.pause()
+        assert grid.line_of("flag") == flag
+
+
+async def test_the_train_form_keeps_the_focus_and_shows_what_letters_do_on_each_field():
+    """Tab through the Train workspace's settings never moves Textual's focus.  On a text field the
+    letters type: the workspace tabs show F-keys and the footer "esc Leave field"; on a choice or a
+    toggle the letters are the workspace's keys again, and the tabs and footer say so."""
+    from kerastui.ui.app import make_app
+    from kerastui.ui.widgets.settings_grid import TextField
+    from tests.ui.helpers import settle, shown
+
+    app = make_app("ex1", load_tensorflow=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await settle(app, pilot)
+        form = app.screen.form
+        assert app.screen.focused is form and form.current.id == "opt-optimizer"
+        visited = []
+        while app.screen.focused is form:
+            visited.append(form.current.id)
+            await settle(app, pilot)
+            tabs, footer = shown(app, "WorkspaceTabs"), shown(app, "KeyFooter")
+            if isinstance(form.current, TextField):
+                assert "F4 Train" in tabs and "esc Leave field" in footer and "Start" not in footer
+            else:
+                assert "t Train" in tabs and "s Start" in footer and "Leave field" not in footer
+            await pilot.press("tab")
+        assert visited == [field.id for field in form.fields] and len(visited) == 24
+        form.focus()
+        form.move_to("opt-epochs")
+        await pilot.press("t")  # a letter in a text field types
+        assert app.current_mode == "train" and form["opt-epochs"].value == "t"
+        await pilot.press("escape")  # leaves the form; the letters are the workspace's again
+        assert app.screen.focused is not form
+        await pilot.press("d")
+        assert app.current_mode == "data"
