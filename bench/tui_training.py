@@ -49,6 +49,7 @@ print(json.dumps({"fit": fit, "rss_mb": resource.getrusage(resource.RUSAGE_SELF)
 TUI = r"""
 import asyncio, json, resource, time, os
 from pathlib import Path
+import kerastui.ui  # first, as the kerastui command does: it sets Textual's frame cap before textual loads
 from textual import events
 from kerastui.core import presets
 from kerastui.core.runs import RunDir

@@ -172,3 +172,19 @@ async def test_tab_below_the_fold_scrolls_the_form_at_once_unless_animations_are
         assert form.scroll_y <= line < form.scroll_y + form.scrollable_content_region.height
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
     assert make_app("ex1", deterministic=True).animation_level != "none"
+
+
+def test_frames_are_capped_at_240_a_second_unless_textual_fps_says_otherwise():
+    """A key's frame waits at most one frame period behind the last one (4–8 ms at 240, up to 33 ms
+    at Textual's 60): kerastui sets TEXTUAL_FPS before Textual reads it, and the user's value wins."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import kerastui.ui.app, textual.constants as c; print(c.MAX_FPS)"
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert ours.stdout.split() == ["240"]
+    theirs = subprocess.run([sys.executable, "-c", code], env={**env, "TEXTUAL_FPS": "60"}, capture_output=True,
+                            text=True, check=True)
+    assert theirs.stdout.split() == ["60"]
