@@ -103,8 +103,10 @@ async def test_a_text_field_is_edited_in_place_as_an_input_is():
         await pilot.press("left", "backspace", "9", "end", "0")
         assert grid["count"].value == "950"
         assert ("count", "950") in app.changes
-        await pilot.press("x")
-        assert not grid.text("count").valid  # not an integer: marked, as a typed Input is
+        await pilot.press("x")  # refused, as Input(type="integer") refuses it
+        assert grid["count"].value == "950"
+        grid["count"].value = "1.5"
+        assert not grid.text("count").valid  # set by code: marked as not an integer
         await pilot.press("ctrl+u")
         assert grid["count"].value == ""
         grid.move_to("args")
@@ -240,10 +242,71 @@ async def test_the_train_form_keeps_the_focus_and_shows_what_letters_do_on_each_
             await pilot.press("tab")
         assert visited == [field.id for field in form.fields] and len(visited) == 24
         form.focus()
-        form.move_to("opt-epochs")
+        form.move_to("cb-early-monitor")
         await pilot.press("t")  # a letter in a text field types
-        assert app.current_mode == "train" and form["opt-epochs"].value == "t"
+        assert app.current_mode == "train" and form["cb-early-monitor"].value == "t"
         await pilot.press("escape")  # leaves the form; the letters are the workspace's again
         assert app.screen.focused is not form
         await pilot.press("d")
         assert app.current_mode == "data"
+
+
+async def test_number_fields_refuse_letters_and_the_clipboard_keys_work_as_in_an_input():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        grid.move_to("count")
+        await pilot.press("end", "a", "b", "-")  # an integer field takes what Input(type="integer") takes
+        assert grid["count"].value == "3"
+        await pilot.press("home", "-", "ctrl+shift+a", "ctrl+c")
+        assert app.clipboard == "-3"
+        grid.move_to("args")
+        await pilot.press("ctrl+v", "ctrl+v")
+        assert grid["args"].value == "-3-3"
+
+
+async def test_tab_in_an_open_list_goes_on_and_a_list_never_outlives_its_place():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        grid.move_to("jit")
+        await pilot.press("enter", "tab")  # the list closes; past the last field the form is left
+        assert not grid.list_open and app.focused is app.screen.query_one("#after")
+        grid.focus()
+        grid.move_to("kind")
+        await pilot.press("enter", "down", "tab")
+        assert not grid.list_open and grid.current.id == "args" and grid["kind"].value == "adam"
+        grid.move_to("kind")
+        await pilot.press("enter")
+        grid.choice("kind").set_options([("lion", "lion"), ("adam", "adam")])  # new options: the old list goes
+        await pilot.pause()
+        assert not grid.list_open and app.focused is grid and grid["kind"].value == "adam"
+        grid.set_hint("note", "\n".join(["a line of the hint"] * 8))  # long enough to scroll
+        await pilot.pause()
+        await pilot.press("enter")
+        assert grid.list_open
+        grid.scroll_to(y=3, animate=False, immediate=True)
+        await pilot.pause()
+        assert not grid.list_open and app.focused is grid
+
+
+async def test_the_terminal_window_coming_back_keeps_the_text_and_a_click_lands_on_its_character():
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        grid.move_to("args")
+        await pilot.press(*"hello")
+        app.post_message(events.AppBlur())
+        app.post_message(events.AppFocus())
+        await pilot.pause()
+        await pilot.press("x")  # not replaced: the window's focus is not arriving on the field
+        assert grid["args"].value == "hellox"
+        grid["args"].value = "abcdefghijklmnopqrstuvwxyz0123456789"
+        await pilot.press("end")  # scrolled: the end is in view
+        await pilot.click(SettingsGrid, offset=(12 + 3, grid.line_of("args")))
+        await pilot.press("_")
+        value = grid["args"].value
+        assert value.index("_") > 20, value  # where the click was in the scrolled text, not at its start

@@ -310,7 +310,7 @@ class TrainScreen(Workspace):
         def text(field_id: str) -> str:
             return form.text(field_id).value
 
-        def on(field_id: str) -> bool:
+        def ticked(field_id: str) -> bool:
             return form.toggle(field_id).value
 
         lr = parse_number(text("opt-lr"), float, "learning rate", minimum=0.0, blank=None)
@@ -326,27 +326,28 @@ class TrainScreen(Workspace):
         preset.fit = replace(preset.fit, epochs=parse_number(text("opt-epochs"), int, "epochs", minimum=1),
                              batch_size=parse_number(text("opt-batch"), int, "batch size", minimum=1),
                              seed=parse_number(text("opt-fit-seed"), int, "seed"),
-                             shuffle=on("opt-shuffle"))
+                             shuffle=ticked("opt-shuffle"))
         preset.data = replace(preset.data, validation_split=val)
         cb = copy.deepcopy(preset.callbacks)
-        if on("cb-early"):
+        if ticked("cb-early"):
             cb.early_stopping = EarlyStoppingSpec(
                 monitor=text("cb-early-monitor").strip() or "val_loss",
                 patience=parse_number(text("cb-early-patience"), int, "patience", minimum=0),
-                restore_best_weights=on("cb-early-restore"))
+                restore_best_weights=ticked("cb-early-restore"))
         else:
             cb.early_stopping = None
-        if on("cb-reduce"):
+        if ticked("cb-reduce"):
             factor = parse_number(text("cb-reduce-factor"), float, "factor", minimum=0.0, below=1)
             cb.reduce_lr = replace(cb.reduce_lr or ReduceLRSpec(), factor=factor)
         else:
             cb.reduce_lr = None
-        cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if on("cb-checkpoint") else None
-        cb.tensorboard = TensorBoardSpec(log_dir=text("cb-tb-dir").strip() or None) if on("cb-tensorboard") else None
+        cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if ticked("cb-checkpoint") else None
+        tensorboard = ticked("cb-tensorboard")
+        cb.tensorboard = TensorBoardSpec(log_dir=text("cb-tb-dir").strip() or None) if tensorboard else None
         preset.callbacks = cb
         preset.devices = replace(preset.devices, gpus=parse_gpus(text("dev-gpus")),
                                  precision=str(form.choice("dev-precision").value),
-                                 jit_compile=form.choice("dev-jit").value, memory_growth=on("dev-growth"))
+                                 jit_compile=form.choice("dev-jit").value, memory_growth=ticked("dev-growth"))
         return preset
 
     # ------------------------------------------------------------------ actions

@@ -8,6 +8,8 @@
   for an ``Input(type="integer")``, ``Number()`` for ``type="number"``: the validators such an Input
   attaches itself, which mark it ``-invalid``), so a field that does not look wrong parses.
 - ``Parses(parse)``: a Textual ``Validator`` that accepts what a parse function accepts.
+- ``types_text(widget)``: whether printable keys type into the widget now (an Input, or a
+  ``SettingsGrid`` on a text field): the workspace's letter keys do not work there.
 - ``parse_metrics`` / ``metrics_text``, ``compile_entry`` / ``entry_fields``: compile entries as
   typed — ``accuracy, TopKCategoricalAccuracy(k=2)`` in the metrics field, ``momentum=0.9,
   nesterov=True`` in an optimizer's or a loss's arguments field — and back, exactly.

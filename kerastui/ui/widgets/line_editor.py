@@ -1,11 +1,12 @@
-"""One line of text being edited, without a widget: the editing model of a property grid's text fields.
+"""One line of text being edited, without a widget: the editing model of a settings grid's text fields.
 
-The property grid draws a whole settings form as one widget, so its text fields are not Textual
-``Input`` widgets; this class is what such a field edits.  It mirrors ``Input``'s (Textual 8.2)
-editing behaviour key for key: the same key names (``Input.BINDINGS``), the same actions (moves,
-shift-selections, word moves and deletes with ``Input``'s word-start pattern, delete to either end),
-typing or pasting over a selection replaces it, a paste keeps only its first line, and ``start``
-selects the whole value as ``Input``'s ``select_on_focus`` does, so that typing replaces it.
+The settings grid (``settings_grid.SettingsGrid``) draws a whole settings form as one widget, so
+its text fields are not Textual ``Input`` widgets; this class is what such a field edits.  It
+mirrors ``Input``'s (Textual 8.2) editing behaviour key for key: the same key names
+(``Input.BINDINGS``), the same actions (moves, shift-selections, word moves and deletes with
+``Input``'s word-start pattern, delete to either end), typing or pasting over a selection replaces
+it, a paste keeps only its first line, and ``start`` selects the whole value as ``Input``'s
+``select_on_focus`` does, so that typing replaces it.
 
 Printable characters are not keys here: the caller passes them to ``insert``.  Clipboard keys (cut,
 copy, paste) are the caller's too: ``selected_text``, ``cut`` and ``insert`` are what they need.

@@ -28,6 +28,7 @@ user or by code, posts ``SettingsGrid.Changed``.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
@@ -50,6 +51,12 @@ from kerastui.ui.widgets.form import number_validator
 from kerastui.ui.widgets.line_editor import LineEditor
 
 LABEL_WIDTH = 12  # as app.tcss's .field-name
+
+# What an integer or number field lets be typed (Textual's Input(type=...) patterns): other keys are refused.
+RESTRICT = {
+    "integer": re.compile(r"[-+]?(?:\d*|\d+_)*"),
+    "number": re.compile(r"[-+]?(?:\d*|\d+_)*\.?(?:\d*|\d+_)*(?:\d[eE]?[-+]?(?:\d*|\d+_)*)?"),
+}
 
 # --------------------------------------------------------------------------- rows
 
@@ -145,6 +152,8 @@ class ChoiceField(Field):
         if not new:
             raise ValueError(f"{self.id}: no options to choose from")
         self.options = new
+        if self.grid is not None and self.grid.current is self:
+            self.grid.close_list(refocus=True)  # its list shows the old options
         if self.index(self._value) is None:
             self.value = new[0][1]
         elif self.grid is not None:
@@ -183,7 +192,20 @@ Row = Field | Heading | Hint
 
 
 class GridChoiceList(ChoiceList):
-    """A choice field's open list, over the form under the field."""
+    """A choice field's open list, over the form under the field.  Tab and shift+Tab close it and
+    go on to the next or previous field (the list is the screen's, not the field's, child)."""
+
+    BINDINGS = [
+        Binding("tab", "leave(1)", "Next field", show=False),
+        Binding("shift+tab", "leave(-1)", "Previous field", show=False),
+    ]
+
+    def action_leave(self, step: int) -> None:
+        owner = self.owner
+        if isinstance(owner, SettingsGrid):
+            owner.leave_list(step)
+        else:
+            owner.close_list(refocus=True)
 
     DEFAULT_CSS = """
     GridChoiceList {
@@ -240,7 +262,8 @@ class SettingsGrid(ScrollView, can_focus=True):
         Binding("left", "step(-1)", "Previous value", show=False),
         Binding("right", "step(1)", "Next value", show=False),
         Binding("ctrl+x", "cut", "Cut", show=False),
-        Binding("ctrl+c", "copy", "Copy", show=False),
+        Binding("ctrl+c,super+c", "copy", "Copy", show=False),
+        Binding("ctrl+v", "paste", "Paste", show=False),
     ]
     COMPONENT_CLASSES = {
         "settings-grid--label", "settings-grid--label-current", "settings-grid--heading", "settings-grid--hint",
@@ -281,10 +304,7 @@ class SettingsGrid(ScrollView, can_focus=True):
             super().__init__()
             self.grid = grid
             self.field = field
-
-        @property
-        def value(self) -> Any:
-            return self.field.value
+            self.value = field.value  # as it was then (typing posts one per key)
 
         @property
         def control(self) -> SettingsGrid:
@@ -310,6 +330,7 @@ class SettingsGrid(ScrollView, can_focus=True):
         self._line_of: dict[str, int] = {}
         self._width = 0
         self._list: GridChoiceList | None = None
+        self._before: tuple[str, int, int | None] = ("", 0, None)  # the editor before the last edit
         if self._order and isinstance(self._order[0], TextField):
             self._editor.start(self._order[0].value)
 
@@ -383,6 +404,13 @@ class SettingsGrid(ScrollView, can_focus=True):
         self._lines, self._line_of = lines, line_of
         self.virtual_size = Size(width, len(lines))
         self.refresh()
+        # A longer form may bring the scroll bar (the width shrinks, the widget's size does not):
+        # wrap the hints again at the width there is then.
+        self.call_after_refresh(self._check_width)
+
+    def _check_width(self) -> None:
+        if self.is_mounted and self._content_width() != self._width:
+            self._lay_out()
 
     def _content_width(self) -> int:
         return max(self.scrollable_content_region.width, LABEL_WIDTH + 4)
@@ -396,7 +424,13 @@ class SettingsGrid(ScrollView, can_focus=True):
         if self._order:
             self._move(0 if forward else len(self._order) - 1)
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._list is not None and round(old_value) != round(new_value):
+            self.close_list(refocus=True)  # it would no longer be under its field
+
     def on_resize(self) -> None:
+        self.close_list(refocus=True)
         if self._content_width() != self._width:
             self._lay_out()
 
@@ -554,6 +588,7 @@ class SettingsGrid(ScrollView, can_focus=True):
 
     def action_cut(self) -> None:
         if isinstance(self.current, TextField):
+            self._before = (self._editor.value, self._editor.cursor, self._editor.anchor)
             text = self._editor.cut()
             if text:
                 self.app.copy_to_clipboard(text)
@@ -563,8 +598,12 @@ class SettingsGrid(ScrollView, can_focus=True):
         if isinstance(self.current, TextField) and self._editor.selected_text():
             self.app.copy_to_clipboard(self._editor.selected_text())
 
+    def action_paste(self) -> None:
+        if isinstance(self.current, TextField) and self.app.clipboard:
+            self._type(self.app.clipboard)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("cut", "copy"):
+        if action in ("cut", "copy", "paste"):
             return isinstance(self.current, TextField)  # elsewhere ctrl+c is the app's
         return True
 
@@ -574,6 +613,7 @@ class SettingsGrid(ScrollView, can_focus=True):
         field = self.current
         printable = event.is_printable and event.character is not None
         if isinstance(field, TextField):
+            self._before = (self._editor.value, self._editor.cursor, self._editor.anchor)
             if self._editor.key(event.key):
                 self._store_edit()
             elif printable:
@@ -587,18 +627,28 @@ class SettingsGrid(ScrollView, can_focus=True):
         event.prevent_default()
 
     def _edit(self, key: str) -> None:
+        self._before = (self._editor.value, self._editor.cursor, self._editor.anchor)
         if self._editor.key(key):
             self._store_edit()
 
     def _type(self, text: str) -> None:
+        self._before = (self._editor.value, self._editor.cursor, self._editor.anchor)
         self._editor.insert(text)
         self._store_edit()
 
     def _store_edit(self) -> None:
+        """The editor's text becomes the field's value, unless the field refuses it (a letter in a
+        number field, as Input refuses it: the edit is undone and the terminal bell rings)."""
         field = self.current
         assert isinstance(field, TextField)
-        if field.value != self._editor.value:
-            field._value = self._editor.value
+        editor = self._editor
+        pattern = RESTRICT.get(field.kind)
+        if pattern is not None and not pattern.fullmatch(editor.value):
+            editor.value, editor.cursor, editor.anchor = self._before
+            self.app.bell()
+            return
+        if field.value != editor.value:
+            field._value = editor.value
             self.post_message(self.Changed(self, field))
         self._redraw_field(field)
 
@@ -621,7 +671,7 @@ class SettingsGrid(ScrollView, can_focus=True):
     def _on_focus(self, event: events.Focus) -> None:
         field = self.current
         if field is not None:
-            if isinstance(field, TextField):
+            if isinstance(field, TextField) and not event.from_app_focus:  # (the terminal's window came back)
                 self._editor.start(field.value)
                 self._offset = 0
             self._redraw_field(field)
@@ -645,19 +695,20 @@ class SettingsGrid(ScrollView, can_focus=True):
             return
         event.stop()
         self.focus()
-        self._move(self._order.index(row))
+        offset = self._offset if row is self.current else 0  # the current field keeps its horizontal scroll
+        if row is not self.current:
+            self._move(self._order.index(row))
         if isinstance(row, ToggleField):
             row.value = not row.value
         elif isinstance(row, ChoiceField):
             self.open_list()
         elif isinstance(row, TextField):
-            offset = event.get_content_offset(self)
-            if offset is not None:
-                column = offset.x - LABEL_WIDTH
-                if column >= 0:
-                    self._editor.cursor = min(self._offset + column, len(self._editor.value))
-                    self._editor.anchor = None
-                    self._redraw_field(row)
+            where = event.get_content_offset(self)
+            if where is not None and where.x >= LABEL_WIDTH:
+                self._offset = offset
+                self._editor.cursor = min(offset + where.x - LABEL_WIDTH, len(self._editor.value))
+                self._editor.anchor = None
+                self._redraw_field(row)
 
     def _on_mouse_move(self, event: events.MouseMove) -> None:
         line = self._line_at(event)
@@ -690,6 +741,24 @@ class SettingsGrid(ScrollView, can_focus=True):
         if isinstance(field, ChoiceField):
             field.value = field.options[index][1]
         self.close_list(refocus=True)
+
+    def leave_list(self, step: int) -> None:
+        """Tab (1) or shift+Tab (-1) in the open list: close it, and go to the next or previous field
+        (past either end, the widget after or before the form)."""
+        index = self.cursor + step
+        if 0 <= index < len(self._order):
+            self.close_list(refocus=True)
+            self._move(index)
+            return
+        chain = [widget for widget in self.screen.focus_chain if widget is not self._list]
+        self.close_list(refocus=False)
+        if self in chain and len(chain) > 1:
+            target = chain[(chain.index(self) + step) % len(chain)]
+            target.focus()
+            if isinstance(target, SettingsGrid):
+                target.entered(forward=step > 0)
+        else:
+            self.focus()
 
     def close_list(self, *, refocus: bool) -> None:
         listing, self._list = self._list, None
