@@ -24,6 +24,19 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 
 
+def option_index(options: list[tuple[str, Any]], value: Any) -> int | None:
+    """Where ``value`` is among (label, value) options; a value is equal and of the same type (XLA's
+    True is not 1)."""
+    for index, (_label, option) in enumerate(options):
+        if option == value and type(option) is type(value):
+            return index
+    return None
+
+
+def not_an_option(name: str, value: Any, options: list[tuple[str, Any]]) -> ValueError:
+    return ValueError(f"{name}: {value!r} is not one of {', '.join(label for label, _ in options)}")
+
+
 class ListOwner(Protocol):
     """What opened a ``ChoiceList``: told when a value is picked and when the list closes."""
 
@@ -161,15 +174,11 @@ class Choice(Widget, can_focus=True):
         self.refresh()
 
     def _index(self, value: Any) -> int | None:
-        for index, (_label, option) in enumerate(self._options):
-            if option == value and type(option) is type(value):
-                return index
-        return None
+        return option_index(self._options, value)
 
     def _checked(self, value: Any) -> Any:
         if self._index(value) is None:
-            choices = ", ".join(label for label, _ in self._options)
-            raise ValueError(f"{self.id or 'choice'}: {value!r} is not one of {choices}")
+            raise not_an_option(self.id or "choice", value, self._options)
         return value
 
     def validate_value(self, value: Any) -> Any:

@@ -46,7 +46,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from kerastui.ui.widgets.choice import ChoiceList
+from kerastui.ui.widgets.choice import ChoiceList, not_an_option, option_index
 from kerastui.ui.widgets.form import number_validator
 from kerastui.ui.widgets.line_editor import LineEditor
 
@@ -131,14 +131,11 @@ class ChoiceField(Field):
         self._value = self._checked(value)
 
     def index(self, value: Any) -> int | None:
-        for index, (_text, option) in enumerate(self.options):
-            if option == value and type(option) is type(value):
-                return index
-        return None
+        return option_index(self.options, value)
 
     def _checked(self, value: Any) -> Any:
         if self.index(value) is None:
-            raise ValueError(f"{self.id}: {value!r} is not one of {', '.join(t for t, _ in self.options)}")
+            raise not_an_option(self.id, value, self.options)
         return value
 
     @property
