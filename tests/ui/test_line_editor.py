@@ -162,32 +162,6 @@ def test_every_binding_is_handled():
     assert all(LineEditor("x").key(key) for key in EDITING_KEYS)
 
 
-def test_window_is_zero_while_the_text_and_cursor_fit():
-    editor = LineEditor("abcd")  # 4 characters and the cursor cell: 5 columns
-    assert editor.window(5, 0) == 0 and editor.window(5, 3) == 0 and editor.window(40, 0) == 0
-    editor.cursor = 0
-    assert editor.window(5, 2) == 0
-
-
-def test_window_keeps_the_cursor_visible():
-    editor = LineEditor("0123456789")  # cursor at 10, one past the end
-    assert editor.window(5, 0) == 6  # columns 6..10: the cursor in the last one
-    editor.cursor = 7
-    assert editor.window(5, 6) == 6  # visible already: no scrolling
-    editor.cursor = 3
-    assert editor.window(5, 6) == 3  # scrolled left just enough
-    editor.cursor = 8
-    assert editor.window(5, 3) == 4
-    editor.cursor = 9
-    assert editor.window(5, 20) == 6  # an offset past the text comes back: no blank columns at the end
-    for width in (1, 2, 3, 7):
-        for cursor in range(11):
-            for offset in range(12):
-                editor.cursor = cursor
-                new = editor.window(width, offset)
-                assert new <= cursor < new + width and new <= max(0, 11 - width)
-
-
 # --- the same keys on a real Input ---------------------------------------------------------------
 
 

@@ -310,3 +310,27 @@ async def test_the_terminal_window_coming_back_keeps_the_text_and_a_click_lands_
         await pilot.press("_")
         value = grid["args"].value
         assert value.index("_") > 20, value  # where the click was in the scrolled text, not at its start
+
+
+async def test_wide_characters_take_two_cells_and_the_caret_stays_in_view():
+    from rich.cells import cell_len
+
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid["args"].value = "ログ/日本語のパス/ディレクトリ"  # 17 characters, 33 cells: more than the field's 16
+        line = grid.line_of("args")
+        shown = line_text(grid, line)
+        assert cell_len(shown) == grid.size.width and shown.rstrip().endswith("…")  # cut to the field, marked
+        grid.focus()
+        grid.move_to("args")
+        await pilot.press("end", "x")
+        await pilot.pause()
+        shown = line_text(grid, line)
+        assert cell_len(shown) == grid.size.width and "リx" in shown  # the end, and the caret after it, in view
+        await pilot.press("home")
+        await pilot.pause()
+        assert line_text(grid, line)[12:].startswith("ログ/日本")
+        await pilot.click(SettingsGrid, offset=(12 + 7, line))  # 本: cells 7–8 (ロ 0–1, グ 2–3, / 4, 日 5–6)
+        await pilot.press("_")
+        assert grid["args"].value.startswith("ログ/日_本")

@@ -11,7 +11,7 @@ it, a paste keeps only its first line, and ``start`` selects the whole value as 
 Printable characters are not keys here: the caller passes them to ``insert``.  Clipboard keys (cut,
 copy, paste) are the caller's too: ``selected_text``, ``cut`` and ``insert`` are what they need.
 
-Positions are character indices; ``window`` scrolls in the same units (one column a character).
+Positions are character indices (the grid works out which of them fit its cells).
 """
 
 from __future__ import annotations
@@ -245,18 +245,3 @@ class LineEditor:
             self._replace("", self.cursor, len(self.value))
         else:
             self._delete_selection()
-
-    # --- drawing -------------------------------------------------------------------------------
-
-    def window(self, width: int, offset: int) -> int:
-        """The first visible column for a field ``width`` columns wide, scrolled least from ``offset``.
-
-        The cursor stays visible, including one past the end (the text plus the cursor's cell take
-        len + 1 columns); 0 whenever the text and that cell fit.
-        """
-        width = max(1, width)
-        if self.cursor < offset:
-            offset = self.cursor
-        elif self.cursor >= offset + width:
-            offset = self.cursor - width + 1
-        return _clamp(offset, 0, max(0, len(self.value) + 1 - width))

@@ -33,6 +33,7 @@ import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
+from rich.cells import cell_len, get_character_cell_size, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -57,6 +58,13 @@ RESTRICT = {
     "integer": re.compile(r"[-+]?(?:\d*|\d+_)*"),
     "number": re.compile(r"[-+]?(?:\d*|\d+_)*\.?(?:\d*|\d+_)*(?:\d[eE]?[-+]?(?:\d*|\d+_)*)?"),
 }
+
+def fitted(text: str, cells: int) -> str:
+    """``text`` in exactly ``cells`` terminal cells: padded, or cut with "…" (wide characters count two)."""
+    if cell_len(text) <= cells:
+        return set_cell_size(text, cells)
+    return set_cell_size(set_cell_size(text, max(cells - 1, 0)) + "…", cells)
+
 
 # --------------------------------------------------------------------------- rows
 
@@ -322,7 +330,7 @@ class SettingsGrid(ScrollView, can_focus=True):
                 self._hints[row.id] = row
         self._order = list(self._fields.values())  # the fields, top to bottom
         self._editor = LineEditor()
-        self._offset = 0  # the current text field's first visible column
+        self._offset = 0  # the first character shown of the current text field (it scrolls sideways)
         self._lines: list[tuple[Row | None, int]] = []  # (row, its line number) per line; None: a gap
         self._line_of: dict[str, int] = {}
         self._width = 0
@@ -470,10 +478,7 @@ class SettingsGrid(ScrollView, can_focus=True):
         room = max(width - LABEL_WIDTH, 2)
         value = base + style("settings-grid--value-current" if current else "settings-grid--value")
         if isinstance(field, ChoiceField):
-            text = field.text
-            if len(text) > room - 2:
-                text = text[: max(room - 3, 0)] + "…"
-            yield Segment(text.ljust(room - 2), value)
+            yield Segment(fitted(field.text, room - 2), value)
             yield Segment(" ▼", value + style("settings-grid--arrow"))
             return
         assert isinstance(field, TextField)
@@ -483,34 +488,59 @@ class SettingsGrid(ScrollView, can_focus=True):
             yield from self._editing_segments(room, value)
             return
         if current:  # an empty field being edited: the caret over its placeholder, as Input draws it
-            placeholder = field.placeholder[:room].ljust(room)
+            placeholder = fitted(field.placeholder, room)
             yield Segment(placeholder[0], value + self.get_component_rich_style("settings-grid--caret"))
-            yield Segment(placeholder[1:], value + style("settings-grid--placeholder"))
+            yield Segment(set_cell_size(placeholder[1:], room - cell_len(placeholder[0])),
+                          value + style("settings-grid--placeholder"))
             return
         if not field.value:
-            yield Segment(field.placeholder[:room].ljust(room), value + style("settings-grid--placeholder"))
+            yield Segment(fitted(field.placeholder, room), value + style("settings-grid--placeholder"))
             return
-        text = field.value if len(field.value) <= room else field.value[: room - 1] + "…"
-        yield Segment(text.ljust(room), value)
+        yield Segment(fitted(field.value, room), value)
+
+    def _window(self, room: int) -> int:
+        """The first character shown of the field being edited: the caret stays in view (a wide
+        character takes two of the ``room`` cells; the caret past the end takes one)."""
+        editor = self._editor
+        text, cursor = editor.value, editor.cursor
+        if cell_len(text) + 1 <= room:
+            return 0
+        start = min(self._offset, cursor)
+        while start < cursor and cell_len(text[start:cursor]) + 1 > room:
+            start += 1
+        return start
 
     def _editing_segments(self, room: int, value: Style) -> Iterator[Segment]:
         """The current text field as it is being edited: its visible window, selection and caret."""
         editor = self._editor
-        self._offset = editor.window(room, self._offset)
-        start = self._offset
-        text = editor.value[start: start + room]
+        self._offset = start = self._window(room)
         selection = editor.selection
-        caret = editor.cursor - start
         selected = self.get_component_rich_style("settings-grid--selection")
         caret_style = self.get_component_rich_style("settings-grid--caret")
-        for column in range(room):
-            char = text[column] if column < len(text) else " "
-            if column == caret:
+        used = 0
+        for index in range(start, len(editor.value) + 1):
+            char = editor.value[index] if index < len(editor.value) else " "
+            width = get_character_cell_size(char)
+            if used + width > room:
+                break
+            used += width
+            if index == editor.cursor:
                 yield Segment(char, value + caret_style)
-            elif selection is not None and selection[0] <= column + start < selection[1]:
+            elif selection is not None and selection[0] <= index < selection[1]:
                 yield Segment(char, value + selected)
             else:
                 yield Segment(char, value)
+        if used < room:
+            yield Segment(" " * (room - used), value)
+
+    def _index_at(self, column: int) -> int:
+        """The character of the field being edited under a cell of its value (0: the first shown)."""
+        text, used = self._editor.value, 0
+        for index in range(self._offset, len(text)):
+            used += get_character_cell_size(text[index])
+            if used > column:
+                return index
+        return len(text)
 
     def _redraw_field(self, field: Field) -> None:
         line = self._line_of.get(field.id)
@@ -703,7 +733,7 @@ class SettingsGrid(ScrollView, can_focus=True):
             where = event.get_content_offset(self)
             if where is not None and where.x >= LABEL_WIDTH:
                 self._offset = offset
-                self._editor.cursor = min(offset + where.x - LABEL_WIDTH, len(self._editor.value))
+                self._editor.cursor = self._index_at(where.x - LABEL_WIDTH)
                 self._editor.anchor = None
                 self._redraw_field(row)
 
