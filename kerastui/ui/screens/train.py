@@ -129,8 +129,10 @@ class TrainScreen(Workspace):
 
     CSS_PATH = "train.tcss"
 
-    HELP = ("## Train workspace\nSet compile and fit options on the left; s starts, x stops at the end of the "
-            "current batch. Charts redraw after epochs (at most once a second), the progress line twice a second.\n\n"
+    HELP = ("## Train workspace\nSet compile and fit options on the left (Tab or ↑ ↓ from field to field; type in "
+            "place; enter opens a choice, ← → step through it; space ticks a toggle); s starts, x stops at the end "
+            "of the current batch. Charts redraw after epochs (up to four times a second), the progress line twice "
+            "a second.\n\n"
             + COMPILE_HELP)
     BINDINGS = [
         Binding("s", "start", "Start", tooltip="Train the workspace's model with these settings", id="train.start"),
