@@ -23,6 +23,8 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import OptionList
 
+from kerastui.ui.widgets.form import fitted
+
 
 def option_index(options: list[tuple[str, Any]], value: Any) -> int | None:
     """Where ``value`` is among (label, value) options; a value is equal and of the same type (XLA's
@@ -195,10 +197,7 @@ class Choice(Widget, can_focus=True):
 
     def render(self) -> Text:
         width = max(self.content_region.width, 2)
-        label = self.label
-        if len(label) > width - 2:
-            label = label[: max(width - 3, 0)] + "…"
-        line = Text(label.ljust(width - 2), no_wrap=True, overflow="ellipsis")
+        line = Text(fitted(self.label, width - 2), no_wrap=True, overflow="ellipsis")
         line.append(" ▼", style=self.get_component_rich_style("choice--arrow"))
         return line
 

@@ -8,6 +8,7 @@
   for an ``Input(type="integer")``, ``Number()`` for ``type="number"``: the validators such an Input
   attaches itself, which mark it ``-invalid``), so a field that does not look wrong parses.
 - ``Parses(parse)``: a Textual ``Validator`` that accepts what a parse function accepts.
+- ``fitted(text, cells)``: a value in a field's width, cut with "…" (counted in terminal cells).
 - ``types_text(widget)``: whether printable keys type into the widget now (an Input, or a
   ``SettingsGrid`` on a text field): the workspace's letter keys do not work there.
 - ``parse_metrics`` / ``metrics_text``, ``compile_entry`` / ``entry_fields``: compile entries as
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, Final, Literal, TypeVar, overload
 
+from rich.cells import cell_len, set_cell_size
 from textual.containers import Horizontal, VerticalScroll
 from textual.validation import Integer, Number, ValidationResult, Validator
 from textual.widget import Widget
@@ -39,6 +41,13 @@ class Form(VerticalScroll, can_focus=False):
     a focusable container would also restyle every field below it on each focus change."""
 
     HELP = "A settings column: Tab and shift+Tab move between its fields."
+
+
+def fitted(text: str, cells: int) -> str:
+    """``text`` in exactly ``cells`` terminal cells: padded, or cut with "…" (wide characters count two)."""
+    if cell_len(text) <= cells:
+        return set_cell_size(text, cells)
+    return set_cell_size(set_cell_size(text, max(cells - 1, 0)) + "…", cells)
 
 
 def types_text(widget: object) -> bool:

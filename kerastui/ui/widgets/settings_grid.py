@@ -48,7 +48,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from kerastui.ui.widgets.choice import ChoiceList, not_an_option, option_index
-from kerastui.ui.widgets.form import number_validator
+from kerastui.ui.widgets.form import fitted, number_validator
 from kerastui.ui.widgets.line_editor import LineEditor
 
 LABEL_WIDTH = 12  # as app.tcss's .field-name
@@ -58,13 +58,6 @@ RESTRICT = {
     "integer": re.compile(r"[-+]?(?:\d*|\d+_)*"),
     "number": re.compile(r"[-+]?(?:\d*|\d+_)*\.?(?:\d*|\d+_)*(?:\d[eE]?[-+]?(?:\d*|\d+_)*)?"),
 }
-
-def fitted(text: str, cells: int) -> str:
-    """``text`` in exactly ``cells`` terminal cells: padded, or cut with "…" (wide characters count two)."""
-    if cell_len(text) <= cells:
-        return set_cell_size(text, cells)
-    return set_cell_size(set_cell_size(text, max(cells - 1, 0)) + "…", cells)
-
 
 # --------------------------------------------------------------------------- rows
 
@@ -205,12 +198,12 @@ class GridChoiceList(ChoiceList):
         Binding("shift+tab", "leave(-1)", "Previous field", show=False),
     ]
 
+    def __init__(self, grid: SettingsGrid, field: ChoiceField) -> None:
+        super().__init__([text for text, _ in field.options], field.index(field.value), grid)
+        self.grid = grid
+
     def action_leave(self, step: int) -> None:
-        owner = self.owner
-        if isinstance(owner, SettingsGrid):
-            owner.leave_list(step)
-        else:
-            owner.close_list(refocus=True)
+        self.grid.leave_list(step)
 
     DEFAULT_CSS = """
     GridChoiceList {
@@ -331,11 +324,10 @@ class SettingsGrid(ScrollView, can_focus=True):
         self._order = list(self._fields.values())  # the fields, top to bottom
         self._editor = LineEditor()
         self._offset = 0  # the first character shown of the current text field (it scrolls sideways)
-        self._lines: list[tuple[Row | None, int]] = []  # (row, its line number) per line; None: a gap
+        self._lines: list[tuple[Row | None, str]] = []  # per line its row (None: a gap) and, for a hint, its text
         self._line_of: dict[str, int] = {}
         self._width = 0
         self._list: GridChoiceList | None = None
-        self._before: tuple[str, int, int | None] = ("", 0, None)  # the editor before the last edit
         if self._order and isinstance(self._order[0], TextField):
             self._editor.start(self._order[0].value)
 
@@ -393,19 +385,18 @@ class SettingsGrid(ScrollView, can_focus=True):
         """Which row each line shows, for the width there is (hints wrap)."""
         width = self._content_width()
         self._width = width
-        lines: list[tuple[Row | None, int]] = []
+        lines: list[tuple[Row | None, str]] = []
         line_of: dict[str, int] = {}
         for row in self._rows:
             if isinstance(row, Hint):
-                wrapped = textwrap.wrap(row.text, max(width, 8)) if row.text else []
-                lines.extend((row, n) for n in range(len(wrapped)))
+                lines.extend((row, text) for text in textwrap.wrap(row.text, max(width, 8)))
             elif isinstance(row, Heading):
-                lines.append((row, 0))
+                lines.append((row, ""))
             else:
                 line_of[row.id] = len(lines)
-                lines.append((row, 0))
+                lines.append((row, ""))
                 if not isinstance(row, ToggleField):
-                    lines.append((None, 0))  # a gap under a text or choice field, as the old form had
+                    lines.append((None, ""))  # a gap under a text or choice field, as the old form had
         self._lines, self._line_of = lines, line_of
         self.virtual_size = Size(width, len(lines))
         self.refresh()
@@ -439,16 +430,12 @@ class SettingsGrid(ScrollView, can_focus=True):
         if self._content_width() != self._width:
             self._lay_out()
 
-    def _line_text(self, row: Row, n: int) -> str:
-        assert isinstance(row, Hint)
-        return textwrap.wrap(row.text, max(self._width, 8))[n]
-
     def render_line(self, y: int) -> Strip:
         number = y + self.scroll_offset.y
         width = self._content_width()
         if number >= len(self._lines):
             return Strip.blank(width, self.rich_style)
-        row, n = self._lines[number]
+        row, hint = self._lines[number]
         if row is None:
             return Strip.blank(width, self.rich_style)
         style = self.get_component_rich_style
@@ -456,7 +443,7 @@ class SettingsGrid(ScrollView, can_focus=True):
         if isinstance(row, Heading):
             segments = [Segment(row.text, base + style("settings-grid--heading"))]
         elif isinstance(row, Hint):
-            segments = [Segment(self._line_text(row, n), base + style("settings-grid--hint"))]
+            segments = [Segment(hint, base + style("settings-grid--hint"))]
         else:
             segments = list(self._field_segments(row, width))
         return Strip(segments).adjust_cell_length(width, base).simplify()
@@ -611,15 +598,13 @@ class SettingsGrid(ScrollView, can_focus=True):
             index = field.index(field.value) or 0
             field.value = field.options[(index + step) % len(field.options)][1]
         elif isinstance(field, TextField):
-            self._edit("left" if step < 0 else "right")
+            self._edit(lambda editor: editor.key("left" if step < 0 else "right"))
 
     def action_cut(self) -> None:
-        if isinstance(self.current, TextField):
-            self._before = (self._editor.value, self._editor.cursor, self._editor.anchor)
-            text = self._editor.cut()
-            if text:
-                self.app.copy_to_clipboard(text)
-                self._store_edit()
+        text = self._editor.selected_text()
+        if isinstance(self.current, TextField) and text:
+            self.app.copy_to_clipboard(text)
+            self._edit(lambda editor: editor.cut())
 
     def action_copy(self) -> None:
         if isinstance(self.current, TextField) and self._editor.selected_text():
@@ -637,47 +622,39 @@ class SettingsGrid(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ typing
 
     async def _on_key(self, event: events.Key) -> None:
-        field = self.current
-        printable = event.is_printable and event.character is not None
-        if isinstance(field, TextField):
-            self._before = (self._editor.value, self._editor.cursor, self._editor.anchor)
-            if self._editor.key(event.key):
-                self._store_edit()
-            elif printable:
-                assert event.character is not None
-                self._type(event.character)
-            else:
-                return
-        else:
+        if not isinstance(self.current, TextField):
             return  # on a choice or a toggle the letters are the workspace's and the app's keys
+        if not self._edit(lambda editor: editor.key(event.key)):
+            if not (event.is_printable and event.character is not None):
+                return
+            character = event.character
+            self._edit(lambda editor: editor.insert(character))
         event.stop()
         event.prevent_default()
 
-    def _edit(self, key: str) -> None:
-        self._before = (self._editor.value, self._editor.cursor, self._editor.anchor)
-        if self._editor.key(key):
-            self._store_edit()
-
     def _type(self, text: str) -> None:
-        self._before = (self._editor.value, self._editor.cursor, self._editor.anchor)
-        self._editor.insert(text)
-        self._store_edit()
+        self._edit(lambda editor: editor.insert(text))
 
-    def _store_edit(self) -> None:
-        """The editor's text becomes the field's value, unless the field refuses it (a letter in a
-        number field, as Input refuses it: the edit is undone and the terminal bell rings)."""
+    def _edit(self, change: Callable[[LineEditor], object]) -> bool:
+        """One editing step on the current text field (False from ``change``: not an editing key,
+        nothing done).  The editor's text becomes the field's value, unless the field refuses it (a
+        letter in a number field, as Input refuses it): then the step is undone and the bell rings."""
         field = self.current
         assert isinstance(field, TextField)
         editor = self._editor
+        before = (editor.value, editor.cursor, editor.anchor)
+        if change(editor) is False:
+            return False
         pattern = RESTRICT.get(field.kind)
         if pattern is not None and not pattern.fullmatch(editor.value):
-            editor.value, editor.cursor, editor.anchor = self._before
+            editor.value, editor.cursor, editor.anchor = before
             self.app.bell()
-            return
+            return True
         if field.value != editor.value:
             field._value = editor.value
             self.post_message(self.Changed(self, field))
         self._redraw_field(field)
+        return True
 
     @property
     def types_text(self) -> bool:
@@ -756,7 +733,7 @@ class SettingsGrid(ScrollView, can_focus=True):
             return
         line = self._line_of[field.id] - self.scroll_offset.y
         region = self.content_region
-        listing = GridChoiceList([text for text, _ in field.options], field.index(field.value), self)
+        listing = GridChoiceList(self, field)
         listing.styles.offset = (region.x + LABEL_WIDTH - 1, region.y + line + 1)
         listing.styles.min_width = max(region.width - LABEL_WIDTH + 1, 8)
         self._list = listing
