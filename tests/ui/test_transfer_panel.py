@@ -100,6 +100,16 @@ async def test_counts_follow_the_n_keys_and_the_freeze_toggle_and_match_keras():
         assert app.session.preset.transfer.freeze is False  # the preset follows: ctrl+s saves what is shown
         await pilot.press("enter")  # unfold the input stage
         assert table.row_count == 8 and str(table.get_cell("l0", "name")).strip() == panel.table.layers[0].name
+        # 1 and 2 put the keys in the panel shown, every time. Textual handed the focus of a widget
+        # hidden by the switch to a sibling in the hidden pane (the metric file field), where f, s, +…
+        # went unseen: timing-dependent at first, then on every 1 → 2.
+        for key, pane_id, first in [("1", "metric", "metric-table"), ("2", "transfer", "tl-layers")] * 4:
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen.focused is app.screen.query_one(f"#{first}"), (key, app.screen.focused)
+            assert app.screen.query_one(f"#{pane_id}").display
+        await pilot.press("plus")  # a panel key reaches the panel
+        assert panel.last_n == 1
 
 
 async def test_two_phase_run_by_keys_records_both_phases_with_the_boundary_and_the_phase_table(tmp_path):
@@ -229,3 +239,32 @@ def test_snapshot_transfer_panel_after_a_recorded_two_phase_run(snap_compare, si
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
+
+async def test_hiding_the_focused_chart_leaves_the_keys_with_the_panel():
+    """The chart has the focus; the terminal narrows under 100 columns, or c shows the phase table
+    instead: the layer table takes the focus (Textual would drop it: the chart has no focusable
+    sibling) and the panel's keys still work."""
+    app = make_app(ex5(**{"fit.epochs": 2, "transfer.fine_tune_epochs": 2}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        panel = await open_panel(app, pilot)
+        app.session.run_state = RunState(status="running")
+        for event in RECORDED:  # a run drawn: the chart is shown below the layer table
+            app.post_message(TrainingEvents(None, [event]))
+        await settle(app, pilot)
+        chart = app.screen.query_one(PhaseChart)
+        chart.focus()
+        await pilot.pause()
+        assert app.screen.focused is chart and chart.region.area > 0
+        await pilot.resize_terminal(80, 24)
+        await settle(app, pilot)
+        assert chart.region.area == 0 and app.screen.focused is panel.stages
+        await pilot.press("c")
+        await pilot.pause()
+        chart.focus()
+        await pilot.pause()
+        assert app.screen.focused is chart and chart.region.area > 0
+        before = panel.last_n
+        await pilot.press("c", "plus")
+        assert chart.region.area == 0 and app.screen.focused is panel.stages
+        assert panel.last_n == before + 1

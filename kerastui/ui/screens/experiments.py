@@ -43,16 +43,24 @@ class ExperimentsScreen(Workspace):
 
     def action_panel(self, name: str) -> None:
         tabs = self.query_one(TabbedContent)
+        if tabs.active == name:
+            self._panel(name).first_focus.focus()
+            return
+        # Nothing keeps the focus across the switch: Textual hands the focus of a widget that the
+        # switch hides to a sibling, one inside the hidden pane (the metric file field), where keys
+        # went unseen. The pane's widget takes it once shown (_tab_activated). Focusing it before the
+        # switch instead loses the pane's Show (no base is built).
+        self.set_focus(None)
         tabs.active = name
-        self.call_after_refresh(self._focus_panel, tabs.get_pane(name))
 
-    @staticmethod
-    def _focus_panel(pane: TabPane) -> None:
-        """Focus the first focusable widget of the pane shown, so its keys work without a Tab press."""
-        for widget in pane.query("*"):
-            if widget.focusable and widget.display:
-                widget.focus()
-                return
+    @on(TabbedContent.TabActivated, "#experiments-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """A panel shown (1, 2, or its tab clicked): its keys work at once, after the layout that shows it."""
+        if event.pane.id is not None:
+            self.call_after_refresh(self._panel(event.pane.id).first_focus.focus)
+
+    def _panel(self, name: str) -> MetricPanel | TransferPanel:
+        return self.query_one(MetricPanel) if name == "metric" else self.query_one(TransferPanel)
 
     @on(PresetOpened)
     def _preset_opened(self, message: PresetOpened) -> None:

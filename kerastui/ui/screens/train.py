@@ -475,11 +475,9 @@ class TrainScreen(Workspace):
         """Hide the settings (and evaluation) so the charts get the screen; again to bring them back."""
         self.toggle_class("charts-only")
         if self.has_class("charts-only") and not isinstance(self.focused, EpochChart):
-            chart = next(iter(self.query(EpochChart)), None)
-            if chart is not None:
-                chart.focus()
-            else:
-                self.set_focus(None)
+            # At once, not a call later: the settings column must have lost the focus before the
+            # layout hides it, or Textual hands it on to a widget of its own choosing.
+            self.set_focus(next(iter(self.query(EpochChart)), None), scroll_visible=False)
 
     def _evaluation(self, state: RunState) -> None:
         widget = self.query_one("#evaluation-text", Static)

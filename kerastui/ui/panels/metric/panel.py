@@ -142,6 +142,11 @@ class MetricPanel(Vertical):
     def on_mount(self) -> None:
         self.preset_opened(self.app.session.preset)
 
+    @property
+    def first_focus(self) -> MetricTable:
+        """What the workspace focuses when this panel's tab is picked: the panel's keys act on it."""
+        return self.query_one(MetricTable)
+
     def _base_dir(self) -> Path:
         return self.app.session.preset.base_dir
 

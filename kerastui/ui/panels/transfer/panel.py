@@ -134,16 +134,22 @@ class TransferPanel(Vertical):
         self.redraw(full=True)
         self._keras_bases()
 
+    @property
+    def first_focus(self) -> StageTable:
+        """What the workspace focuses when this panel's tab is picked: the panel's keys act on it."""
+        return self.stages
+
     def on_show(self, event: events.Show) -> None:
-        """Shown (its tab picked): the keys act on the layer table, and the base is built once."""
-        # After the layout: hiding the other tab moves the focus to this one's first field meanwhile.
-        self.call_after_refresh(self.stages.focus)
+        """Shown (its tab picked): the base is built once."""
         if self.table is None and not self._building and self.error is None:
             self.inspect()
 
     def on_resize(self, event: events.Resize) -> None:
         # Under 100 columns the chart and the phase table take turns (c) instead of squeezing both.
-        self.set_class(event.size.width < 100, "-narrow")
+        narrow = event.size.width < 100
+        if narrow and not self.has_class("-chart"):
+            self._chart_hides()
+        self.set_class(narrow, "-narrow")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_chart":
@@ -151,7 +157,15 @@ class TransferPanel(Vertical):
         return True
 
     def action_toggle_chart(self) -> None:
+        if self.has_class("-chart"):
+            self._chart_hides()
         self.toggle_class("-chart")
+
+    def _chart_hides(self) -> None:
+        """The chart is about to be hidden: a focus on it moves to the layer table first, or Textual
+        would drop it (no focusable sibling) and the panel's keys would reach nothing."""
+        if self.screen.focused is self.query_one(PhaseChart):
+            self.screen.set_focus(self.stages, scroll_visible=False)
 
     @work(thread=True, exit_on_error=False, group="transfer-bases")
     def _keras_bases(self) -> None:
