@@ -127,11 +127,7 @@ class LineEditor:
         """
         if not text:
             return
-        line = text.splitlines()[0]
-        if self.selection is None:
-            self._replace(line, self.cursor, self.cursor)
-        else:
-            self._replace(line, *self._ends())
+        self._replace(text.splitlines()[0], *self._ends())  # nothing selected: both ends are the cursor
 
     def cut(self) -> str:
         """Remove the selection and return it ("" and no change when nothing is selected)."""

@@ -476,7 +476,7 @@ class SettingsGrid(ScrollView, can_focus=True):
             return
         if current:  # an empty field being edited: the caret over its placeholder, as Input draws it
             placeholder = fitted(field.placeholder, room)
-            yield Segment(placeholder[0], value + self.get_component_rich_style("settings-grid--caret"))
+            yield Segment(placeholder[0], value + style("settings-grid--caret"))
             yield Segment(set_cell_size(placeholder[1:], room - cell_len(placeholder[0])),
                           value + style("settings-grid--placeholder"))
             return
