@@ -96,7 +96,7 @@ async def main():
         sorts = []
         for _ in range(5):
             sorts.append(await shown(pilot, app, "s", time.perf_counter()))
-        from kerastui.core import runs as runs_module
+        from kerastui.core.run import directory as runs_module
         runs_module._INFO_CACHE.clear()
         start = time.perf_counter()
         runs_module.list_runs(Path(RUNS_DIR))

@@ -51,8 +51,8 @@ def timers(keras: Any) -> tuple[Any, Any, list[float], list[float]]:
 
 def ex2_epochs(trainer: Any, epochs: int, checkpoint: bool) -> tuple[list[float], list[float]]:
     """Epoch times of one ``model.fit`` (the first left out), and the checkpoint hook's times."""
+    from kerastui.core.run.trainer import _checkpoint_callbacks
     from kerastui.core.tfenv import load_keras
-    from kerastui.core.training import _checkpoint_callbacks
 
     keras = load_keras()
     data, fit = trainer.data, trainer.preset.fit
@@ -69,9 +69,9 @@ def ex2_epochs(trainer: Any, epochs: int, checkpoint: bool) -> tuple[list[float]
 
 
 def part_ex2(rounds: int, epochs: int, folder: Path) -> None:
-    from kerastui.core import presets
-    from kerastui.core.runs import RunDir
-    from kerastui.core.training import Trainer
+    from kerastui.core.model import presets
+    from kerastui.core.run.directory import RunDir
+    from kerastui.core.run.trainer import Trainer
 
     preset = presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": epochs})
     trainer = Trainer(preset, run_dir=RunDir.create(folder, "bench-ex2"))
@@ -104,10 +104,10 @@ def part_ex2(rounds: int, epochs: int, folder: Path) -> None:
 
 
 def part_resnet50(reps: int, folder: Path) -> None:
-    from kerastui.core import presets
-    from kerastui.core.runs import RunDir
+    from kerastui.core.model import presets
+    from kerastui.core.run.directory import RunDir
+    from kerastui.core.run.trainer import Trainer, _checkpoint_callbacks
     from kerastui.core.tfenv import load_keras
-    from kerastui.core.training import Trainer, _checkpoint_callbacks
 
     keras = load_keras()
     model = keras.applications.ResNet50(weights=None)

@@ -42,7 +42,7 @@ def worker(tasks: mp.Queue, results: mp.Queue, runs_dir: str) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     from kerastui import cli
-    from kerastui.core import datasets
+    from kerastui.core.data import datasets
     from kerastui.core.tfenv import load_keras
 
     keras = load_keras()

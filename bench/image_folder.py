@@ -4,7 +4,7 @@
    the Trainer) ÷ a plain Keras script using image_dataset_from_directory(...).prefetch(AUTOTUNE) on
    the same folder; each in a fresh process, alternated, the epoch after the first (tracing) one.
 2. Time from choosing the folder to the dataset card: datasets.preview() in a fresh process
-   (kerastui.core.datasets already imported, as in the TUI's worker), the scan cache cold.
+   (kerastui.core.data.datasets already imported, as in the TUI's worker), the scan cache cold.
 3. Peak RSS (VmHWM) of a one-epoch kerastui run at 20,000 vs 2,000 images, each in its own process.
 
     .venv/bin/python bench/image_folder.py [--runs 3] [--images 20000]
@@ -50,9 +50,9 @@ print(json.dumps({"images": int(sys.argv[2]), "epoch_seconds": times, "peak_kb":
 KERASTUI = """
 import json, sys
 from pathlib import Path
-from kerastui.core.events import EpochEnded
-from kerastui.core.specs import Preset
-from kerastui.core.training import Trainer
+from kerastui.core.run.events import EpochEnded
+from kerastui.core.model.specs import Preset
+from kerastui.core.run.trainer import Trainer
 preset = Preset.from_dict({
     "data": {"source": "images:" + sys.argv[1], "stream": %(stream)s, "validation_split": 0.0,
              "test_split": float(sys.argv[3])},
@@ -72,8 +72,8 @@ print(json.dumps({"status": result.status, "images": result.data["train"], "epoc
 
 CARD = """
 import json, sys, time
-from kerastui.core import datasets
-from kerastui.core.specs import DataSpec
+from kerastui.core.data import datasets
+from kerastui.core.model.specs import DataSpec
 start = time.perf_counter()
 card = datasets.preview(DataSpec(source="images:" + sys.argv[1]))
 seconds = time.perf_counter() - start

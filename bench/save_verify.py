@@ -19,9 +19,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from kerastui.core import presets
+    from kerastui.core.model import presets
+    from kerastui.core.run.trainer import Trainer
     from kerastui.core.saving import ORDER, default_path, load_model, predict, save_model
-    from kerastui.core.training import Trainer
 
     trainer = Trainer(presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": 1}), record=False)
     trainer.run()

@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def ex5(samples: int, epochs: int):
-    from kerastui.core import presets
+    from kerastui.core.model import presets
 
     preset = presets.load("ex5", {"transfer.weights": "none", "data.source": "synthetic:images",
                                   "data.image_shape": [32, 32, 3], "data.samples": samples, "data.limit": samples,
@@ -38,8 +38,8 @@ def ex5(samples: int, epochs: int):
 
 def kerastui_epochs(preset, runs: str) -> list[float]:
     """Epoch times of one Trainer run as the CLI runs it (run directory, metrics.jsonl, saved model)."""
-    from kerastui.core.events import EpochEnded
-    from kerastui.core.training import Trainer
+    from kerastui.core.run.events import EpochEnded
+    from kerastui.core.run.trainer import Trainer
 
     ends: list[float] = []
 
@@ -86,7 +86,7 @@ def main() -> None:
     preset = ex5(args.samples, args.epochs)
     ours: list[float] = []
     plain: list[float] = []
-    from kerastui.core.training import prepare_data
+    from kerastui.core.run.trainer import prepare_data
 
     data = prepare_data(preset)  # the arrays the Trainer trains on, for the plain script
     with tempfile.TemporaryDirectory() as runs:

@@ -30,7 +30,7 @@ async def run(rounds: int) -> list[float]:
     from textual import events
     from textual.geometry import Region
 
-    from kerastui.core import presets
+    from kerastui.core.model import presets
     from kerastui.ui.app import make_app
     from kerastui.ui.panels.transfer import StageTable, TransferPanel
 

@@ -29,7 +29,8 @@ from pathlib import Path
 
 PLAIN = r"""
 import json, resource, time, sys
-from kerastui.core import presets, datasets
+from kerastui.core.model import presets
+from kerastui.core.data import datasets
 from kerastui.core.tfenv import load_keras
 keras = load_keras()
 preset = presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": EPOCHS})
@@ -51,8 +52,8 @@ import asyncio, json, resource, time, os
 from pathlib import Path
 import kerastui.ui  # first, as the kerastui command does: it sets Textual's frame cap before textual loads
 from textual import events
-from kerastui.core import presets
-from kerastui.core.runs import RunDir
+from kerastui.core.model import presets
+from kerastui.core.run.directory import RunDir
 from kerastui.ui.app import make_app
 
 async def main():

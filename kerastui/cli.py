@@ -36,10 +36,10 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from kerastui.core.check import CheckResult
-    from kerastui.core.events import Event
-    from kerastui.core.runs import RunDir
-    from kerastui.core.specs import Preset
-    from kerastui.core.training import RunResult, Trainer
+    from kerastui.core.model.specs import Preset
+    from kerastui.core.run.directory import RunDir
+    from kerastui.core.run.events import Event
+    from kerastui.core.run.trainer import RunResult, Trainer
 
 COMMANDS = ("train", "check", "presets", "info", "export-script", "runs", "attach", "stop", "resume")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -204,7 +204,7 @@ def _internal_error(error: BaseException) -> int:
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
-    from kerastui.core.presets import parse_assignment
+    from kerastui.core.model.presets import parse_assignment
 
     out: dict[str, Any] = {}
     for text in args.set:
@@ -226,8 +226,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _load_preset(args: argparse.Namespace) -> Preset:
-    from kerastui.core import presets
     from kerastui.core.errors import processing
+    from kerastui.core.model import presets
 
     with processing(args.preset, "(reading the preset)"):
         return presets.load(args.preset, overrides_from(args))
@@ -245,7 +245,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         _error(str(error))
         return EXIT_ERROR
     from kerastui.core.check import check
-    from kerastui.core.runs import jsonable
+    from kerastui.core.run.directory import jsonable
 
     result = check(preset)
     result.seconds = time.perf_counter() - start
@@ -282,7 +282,7 @@ def _print_check(result: CheckResult) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from kerastui.core.errors import KerasTUIError
-    from kerastui.core.runs import RunDir
+    from kerastui.core.run.directory import RunDir
 
     run_dir = None
     if args.run_dir is not None:
@@ -301,9 +301,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from kerastui.core import presets
-    from kerastui.core.runproc import check_resumable
-    from kerastui.core.runs import find_run
+    from kerastui.core.model import presets
+    from kerastui.core.run.directory import find_run
+    from kerastui.core.run.process import check_resumable
 
     run_dir = find_run(args.run, args.runs_dir)
     status = check_resumable(run_dir)
@@ -317,8 +317,8 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
          model_path: str | None = None, trusted: bool = False) -> int:
     """The run process: lock and status (as soon as there is a run directory), signals, training."""
     from kerastui.core.errors import KerasTUIError, PresetError, internal_error_line
-    from kerastui.core.runproc import STOP_SIGNAL, RunProcess
-    from kerastui.core.runs import RunDir, check_runs_dir, jsonable
+    from kerastui.core.run.directory import RunDir, check_runs_dir, jsonable
+    from kerastui.core.run.process import STOP_SIGNAL, RunProcess
 
     start = time.perf_counter()
     progress = ProgressPrinter(quiet=args.json)
@@ -337,7 +337,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     trainer: Trainer | None = None
 
     if run_dir is not None:  # its preset.toml is named "preset": the run keeps the user's name
-        from kerastui.core.runs import read_json
+        from kerastui.core.run.directory import read_json
 
         preset.name = str(read_json(run_dir.status_path).get("preset") or preset.name)
 
@@ -353,8 +353,8 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
         else:  # a runs folder that cannot hold a run is said now, not after TensorFlow and the data
             check_runs_dir(args.runs_dir or _default_runs_dir())
         from kerastui.core.devices import configure, prepare_environment
+        from kerastui.core.run.trainer import Trainer
         from kerastui.core.tfenv import load_keras
-        from kerastui.core.training import Trainer
 
         prepare_environment()
         load_keras()
@@ -437,13 +437,13 @@ def _resume_hint(run_dir: RunDir) -> str:
 
 
 def _default_runs_dir() -> Path:
-    from kerastui.core.runs import default_runs_dir
+    from kerastui.core.run.directory import default_runs_dir
 
     return default_runs_dir()
 
 
 def _open_model(path: str, preset: Preset, trusted: bool) -> Any:
-    from kerastui.core.builder import custom_metric_classes
+    from kerastui.core.model.builder import custom_metric_classes
     from kerastui.core.saving import load_model
 
     return load_model(path, custom_objects=custom_metric_classes(preset), safe_mode=not trusted)
@@ -453,7 +453,7 @@ def _open_model(path: str, preset: Preset, trusted: bool) -> Any:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from kerastui.core.runs import default_runs_dir, list_runs
+    from kerastui.core.run.directory import default_runs_dir, list_runs
 
     runs_dir = args.runs_dir or default_runs_dir()
     found = list_runs(runs_dir)
@@ -462,8 +462,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
         raise KerasTUIError("runs: --epochs goes with --csv")
     if args.csv:
-        from kerastui.core.runs import find_run
-        from kerastui.core.runtable import epochs_csv, table_csv
+        from kerastui.core.run.directory import find_run
+        from kerastui.core.run.table import epochs_csv, table_csv
 
         if args.epochs is None:
             sys.stdout.write(table_csv(found))
@@ -479,7 +479,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return EXIT_OK
     from kerastui.core.devices import describe
     from kerastui.core.resources import size_text
-    from kerastui.core.runtable import duration_text
+    from kerastui.core.run.table import duration_text
 
     rows = [("RUN", "STATE", "EPOCHS", "PRESET", "DATASET", "DEVICES", "PEAK MEM", "BEST VALIDATION", "TEST",
              "DURATION")]
@@ -502,8 +502,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from kerastui.core.runproc import stop
-    from kerastui.core.runs import LIVE_STATES, find_run
+    from kerastui.core.run.directory import LIVE_STATES, find_run
+    from kerastui.core.run.process import stop
 
     run_dir = find_run(args.run, args.runs_dir)
     pid = stop(run_dir)
@@ -517,7 +517,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_attach(args: argparse.Namespace) -> int:
     from kerastui.core.errors import KerasTUIError
-    from kerastui.core.runs import find_run, live_runs
+    from kerastui.core.run.directory import find_run, live_runs
 
     if args.run is not None:
         run_dir = find_run(args.run, args.runs_dir)
@@ -544,7 +544,7 @@ class ProgressPrinter:
 
     def __call__(self, event: Event) -> None:
         from kerastui.core.devices import describe
-        from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
+        from kerastui.core.run.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
 
         if isinstance(event, Notice):
             if event.level != "error":  # the run's error is the one `kerastui: error:` line at the end
@@ -664,7 +664,7 @@ def cmd_export_script(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from kerastui.core.presets import available, user_dir
+    from kerastui.core.model.presets import available, user_dir
 
     found = available()
     if args.json:
@@ -680,10 +680,10 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from kerastui.core.data.sources import KERAS_DATASETS, keras_cache_dir, keras_cached
     from kerastui.core.devices import machine_report, prepare_environment
-    from kerastui.core.presets import shipped_dir, user_dir
-    from kerastui.core.runs import default_runs_dir
-    from kerastui.core.sources import KERAS_DATASETS, keras_cache_dir, keras_cached
+    from kerastui.core.model.presets import shipped_dir, user_dir
+    from kerastui.core.run.directory import default_runs_dir
     from kerastui.core.tfenv import devices, versions
 
     prepare_environment()
@@ -720,7 +720,7 @@ def _tfds_info() -> dict[str, Any]:
     """TensorFlow Datasets prepared locally (tfds:NAME sources), and whether the extra is installed."""
     import importlib.util
 
-    from kerastui.core.sources import tfds_data_dir, tfds_prepared
+    from kerastui.core.data.sources import tfds_data_dir, tfds_prepared
 
     return {"installed": importlib.util.find_spec("tensorflow_datasets") is not None,
             "data_dir": str(tfds_data_dir(None)), "prepared": tfds_prepared()}

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kerastui.core.builder import StackReport
 from kerastui.core.errors import KerasTUIError, ModelError, ResourceError, TransferError, processing
-from kerastui.core.specs import Preset, TransferSpec
+from kerastui.core.model.builder import StackReport
+from kerastui.core.model.specs import Preset, TransferSpec
 
 if TYPE_CHECKING:
     from kerastui.core.resources import ModelEstimate
@@ -23,8 +23,8 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     The model's size is estimated from shapes first, so a stack that cannot fit in memory is
     reported, never allocated.
     """
-    from kerastui.core import datasets
-    from kerastui.core.builder import model_input_shape, stack_report
+    from kerastui.core.data import datasets
+    from kerastui.core.model.builder import model_input_shape, stack_report
     from kerastui.core.resources import require_model
 
     try:
@@ -76,10 +76,10 @@ def check(preset: Preset) -> CheckResult:
     that do not fit the data, or a model that would not fit in memory.  A transfer base is built
     without its weights (nothing is downloaded); whether they are at hand is said in ``notes``.
     """
-    from kerastui.core import datasets
-    from kerastui.core.builder import model_input_shape
+    from kerastui.core.data import datasets
+    from kerastui.core.model.builder import model_input_shape
     from kerastui.core.resources import available_memory, require_model, size_text
-    from kerastui.core.training import check_shapes
+    from kerastui.core.run.trainer import check_shapes
 
     start = time.perf_counter()
     result = CheckResult(preset=preset.name or preset.where, ok=False)
@@ -111,7 +111,7 @@ def check(preset: Preset) -> CheckResult:
             check_shapes(preset, report.inputs, report.outputs, sample_shape=shape, task=info.task,
                          classes=info.num_classes, label_mode=label_mode, source=spec.source)
         with processing(preset.where, "compile"):  # metrics, optimizer, loss: their classes and arguments
-            from kerastui.core.kerasobjects import check_compile
+            from kerastui.core.model.kerasobjects import check_compile
 
             check_compile(preset.compile)
     except KerasTUIError as error:
@@ -131,7 +131,7 @@ def check(preset: Preset) -> CheckResult:
 
 def _weights_note(transfer: TransferSpec) -> str:
     """Where a transfer base's weights come from, without loading (or downloading) them."""
-    from kerastui.core.transfer import keras_models_dir, weights_file
+    from kerastui.core.model.transfer import keras_models_dir, weights_file
 
     weights = transfer.weights
     if weights in ("none", "", "random"):
@@ -151,7 +151,7 @@ def _weights_note(transfer: TransferSpec) -> str:
 def measured_report(preset: Preset, shape: tuple[int, ...]) -> tuple[StackReport, ModelEstimate | None]:
     """(StackReport, ModelEstimate | None): built from shapes alone (no weight allocated, loaded
     or downloaded) where that can be done; a subclass model only by running its code."""
-    from kerastui.core.builder import stack_report
+    from kerastui.core.model.builder import stack_report
     from kerastui.core.resources import stateless_report
 
     if preset.model.type == "subclass":

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kerastui.core.errors import KerasTUIError, PresetError, one_line
-from kerastui.core.specs import DevicesSpec, Preset
+from kerastui.core.model.specs import DevicesSpec, Preset
 
 ONE_MACHINE = ("one model trains on the GPUs of one machine (MirroredStrategy); training one model over "
                "several machines is not supported by Keras 3 with TensorFlow (keras-team/keras#20585)")

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kerastui.core.datasets import Dataset
-from kerastui.core.specs import ObjectSpec
+from kerastui.core.data.datasets import Dataset
+from kerastui.core.model.specs import ObjectSpec
 
 
 def evaluate(model: Any, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def evaluate(model: Any, data: Dataset, batch_size: int = 256) -> dict[str, Any]
 def _predict_stream(model: Any, data: Dataset, batch_size: int) -> tuple[np.ndarray, Dataset]:
     """Predictions over a streamed test split, with the labels read alongside them (a file the pipeline
     could not decode is left out of both)."""
-    from kerastui.core.streaming import memory_returned
+    from kerastui.core.data.streaming import memory_returned
 
     assert data.stream is not None
     outputs, encoded = [], []
@@ -57,7 +57,7 @@ def evaluate_predictions(predictions: Any, data: Dataset, loss: str | ObjectSpec
         count = len(predictions)
         data = replace(data, y_test=data.y_test[:count], labels_test=data.labels_test[:count])
     if loss:
-        from kerastui.core.kerasobjects import make_loss
+        from kerastui.core.model.kerasobjects import make_loss
         from kerastui.core.tfenv import load_keras
 
         keras = load_keras()

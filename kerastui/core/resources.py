@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kerastui.core.errors import ResourceError
 
 if TYPE_CHECKING:
-    from kerastui.core.builder import StackReport
-    from kerastui.core.specs import Preset
+    from kerastui.core.model.builder import StackReport
+    from kerastui.core.model.specs import Preset
 
 _T = TypeVar("_T")
 
@@ -201,7 +201,7 @@ def stateless_report(preset: Preset, input_shape: tuple[int, ...],
     The report is the same as ``builder.stack_report``'s (it is made from shapes); the Model
     workspace checks every edit this way, so a layer of a billion units is measured, never built.
     """
-    from kerastui.core.builder import stack_report
+    from kerastui.core.model.builder import stack_report
     from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
@@ -217,7 +217,7 @@ def stateless_report(preset: Preset, input_shape: tuple[int, ...],
 
 
 def _measure(preset: Preset, input_shape: tuple[int, ...], samples: int | None) -> ModelEstimate:
-    from kerastui.core.builder import build_model
+    from kerastui.core.model.builder import build_model
     from kerastui.core.tfenv import load_keras
 
     keras = load_keras()

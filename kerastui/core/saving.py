@@ -51,8 +51,8 @@ from kerastui.core.tfenv import load_keras
 if TYPE_CHECKING:
     import ctypes
 
-    from kerastui.core.builder import LayerRow
-    from kerastui.core.specs import LayerSpec, Preset
+    from kerastui.core.model.builder import LayerRow
+    from kerastui.core.model.specs import LayerSpec, Preset
 
 
 class UnsafeModelError(SaveError):
@@ -413,7 +413,7 @@ def open_model(path: str | os.PathLike[str], preset: Preset | None = None, *, sa
 
     ``safe_mode=False`` (asked of the user for this one file, each time) runs the Python code the
     file stores, e.g. a ``Lambda`` layer's; otherwise such a file raises :class:`UnsafeModelError`."""
-    from kerastui.core.builder import custom_metric_classes, layer_rows, parameter_counts, specs_from_model
+    from kerastui.core.model.builder import custom_metric_classes, layer_rows, parameter_counts, specs_from_model
 
     path = Path(path).expanduser()
     if not path.exists():

@@ -20,10 +20,10 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from kerastui.core import presets as preset_files
 from kerastui.core.errors import KerasTUIError, plain_message
-from kerastui.core.events import EpochEnded, Notice, TrainEnded
-from kerastui.core.specs import Preset
+from kerastui.core.model import presets as preset_files
+from kerastui.core.model.specs import Preset
+from kerastui.core.run.events import EpochEnded, Notice, TrainEnded
 from kerastui.core.tfenv import keep_off_gpus
 from kerastui.ui.commands import PresetCommands
 from kerastui.ui.latest import Requests
@@ -46,10 +46,10 @@ from kerastui.ui.widgets.tabs import WORKSPACES
 if TYPE_CHECKING:
     import numpy as np
 
-    from kerastui.core.datasets import Preview
+    from kerastui.core.data.datasets import Preview
+    from kerastui.core.model.specs import DataSpec
+    from kerastui.core.run.trainer import RunResult
     from kerastui.core.saving import OpenedModel
-    from kerastui.core.specs import DataSpec
-    from kerastui.core.training import RunResult
 
 # TensorFlow's thread pools are created by the thread that first runs an op and inherit its
 # priority: started from a worker at this niceness, the TUI's own model building (shapes) yields
@@ -391,8 +391,8 @@ class KerasTUI(App[None]):
 
     def resume_run(self, run_dir: Path) -> None:
         """Continue an interrupted or died run in its own directory, and follow it."""
-        from kerastui.core.runproc import check_resumable
-        from kerastui.core.runs import RunDir
+        from kerastui.core.run.directory import RunDir
+        from kerastui.core.run.process import check_resumable
 
         if self.session.training:
             self.notify("a run is being followed; x stops it first", title="resume", severity="warning")
@@ -412,8 +412,8 @@ class KerasTUI(App[None]):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def _launch(self, preset: Preset, model_path: str | None, trusted: bool, resume: Path | None = None) -> None:
-        from kerastui.core.runproc import launch
-        from kerastui.core.runs import RunDir
+        from kerastui.core.run.directory import RunDir
+        from kerastui.core.run.process import launch
 
         try:
             launched = launch(preset, runs_dir=self.runs_dir, model_path=model_path, trusted=trusted,
@@ -442,7 +442,7 @@ class KerasTUI(App[None]):
         self._follow(run_dir, process)
 
     def _adopt_preset(self, run_dir: Path) -> None:
-        from kerastui.core.runs import read_json
+        from kerastui.core.run.directory import read_json
 
         try:
             preset = preset_files.load(run_dir / "preset.toml")
@@ -454,7 +454,7 @@ class KerasTUI(App[None]):
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def _follow(self, run_dir: Path, process: subprocess.Popen[bytes] | None) -> None:
         """Read the run's event log as it grows (every FOLLOW_SECONDS) until its process ends."""
-        from kerastui.core.runs import LIVE_STATES, EventFollower, RunDir
+        from kerastui.core.run.directory import LIVE_STATES, EventFollower, RunDir
 
         worker = get_current_worker()
         run = RunDir(run_dir)
@@ -503,8 +503,8 @@ class KerasTUI(App[None]):
     def _load_run(self, run_dir: Path, status: dict[str, Any], fallback: Preset) -> None:
         """The run ended: its result from ``summary.json``; its saved model loaded back (the working
         model now) with the data it was trained on, and sample predictions."""
-        from kerastui.core.runs import RunDir, read_json
-        from kerastui.core.training import RunResult
+        from kerastui.core.run.directory import RunDir, read_json
+        from kerastui.core.run.trainer import RunResult
 
         run = RunDir(run_dir)
         state = status.get("state")
@@ -539,9 +539,9 @@ class KerasTUI(App[None]):
 
         import numpy as np
 
-        from kerastui.core import presets
-        from kerastui.core.builder import custom_metric_classes
-        from kerastui.core.runs import read_json
+        from kerastui.core.model import presets
+        from kerastui.core.model.builder import custom_metric_classes
+        from kerastui.core.run.directory import read_json
         from kerastui.core.saving import load_model
 
         try:
@@ -586,8 +586,8 @@ class KerasTUI(App[None]):
         if run_dir is None:
             self.notify("nothing is training", title="train")
             return
-        from kerastui.core.runproc import stop
-        from kerastui.core.runs import RunDir
+        from kerastui.core.run.directory import RunDir
+        from kerastui.core.run.process import stop
 
         try:
             stop(RunDir(run_dir))
@@ -611,7 +611,7 @@ class KerasTUI(App[None]):
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
     def _evaluate(self, trained: TrainedModel, result: RunResult) -> None:
         from kerastui.core.evaluation import display_images, evaluate, sample_predictions, split_report
-        from kerastui.core.training import prepare_data
+        from kerastui.core.run.trainer import prepare_data
 
         data = trained.data
         if data is None:  # the run's data, prepared here once
@@ -655,7 +655,7 @@ class KerasTUI(App[None]):
     def _scan_runs(self) -> None:
         """Read every run directory off the UI thread (hundreds take a while; the Runs workspace then
         opens from the cache), and follow the newest live run."""
-        from kerastui.core.runs import live_runs
+        from kerastui.core.run.directory import live_runs
 
         background_priority()
         live = live_runs(self.runs_dir)
@@ -695,7 +695,7 @@ class KerasTUI(App[None]):
         self.notify(f"opened {preset.name}: {preset.title}", title="preset")
 
     def action_save_preset(self) -> None:
-        from kerastui.core.runs import absolute_refs
+        from kerastui.core.run.directory import absolute_refs
         from kerastui.ui.screens.dialogs import SavePresetDialog
 
         def saved(path: Path | None) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from kerastui.core.presets import PresetInfo, available
+from kerastui.core.model.presets import PresetInfo, available
 
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI

@@ -53,7 +53,7 @@ async def shoot(preset: str, out: Path) -> list[Path]:
     import os
     import tempfile
 
-    from kerastui.core import presets
+    from kerastui.core.model import presets
     from kerastui.ui.app import make_app
 
     os.environ["KERASTUI_RUNS"] = tempfile.mkdtemp(prefix="kerastui-screenshots-")

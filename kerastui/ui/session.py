@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from kerastui.core.specs import Preset
-from kerastui.core.stack import LayerStack
+from kerastui.core.model.specs import Preset
+from kerastui.core.model.stack import LayerStack
 from kerastui.ui.state import RunState, run_status
 
 if TYPE_CHECKING:  # heavy modules (TensorFlow): imported by the workers that create these objects
@@ -26,10 +26,10 @@ if TYPE_CHECKING:  # heavy modules (TensorFlow): imported by the workers that cr
 
     import numpy as np
 
-    from kerastui.core.datasets import Dataset, Preview
+    from kerastui.core.data.datasets import Dataset, Preview
+    from kerastui.core.model.specs import DataSpec
+    from kerastui.core.run.trainer import RunResult
     from kerastui.core.saving import OpenedModel
-    from kerastui.core.specs import DataSpec
-    from kerastui.core.training import RunResult
 
 
 class Origin(Enum):
@@ -168,7 +168,7 @@ class Session:
 
     def preset_saved(self, path: Path) -> None:
         """The preset was saved as ``path`` (in the user's folder): its file references made absolute."""
-        from kerastui.core.runs import absolute_refs
+        from kerastui.core.run.directory import absolute_refs
 
         self.preset = absolute_refs(self.preset)
         self.preset.name = path.stem

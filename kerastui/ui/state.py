@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
-from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
-from kerastui.core.metricnames import best_epoch
-from kerastui.core.runs import ROW_FIELDS
+from kerastui.core.model.metricnames import best_epoch
+from kerastui.core.run.directory import ROW_FIELDS
+from kerastui.core.run.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
 
 if TYPE_CHECKING:
-    from kerastui.core.training import RunResult
+    from kerastui.core.run.trainer import RunResult
 
 # What a run is doing or how it ended: the TUI's own states, then those a run directory records.
 RunStatus = Literal["idle", "running", "stopping", "done", "stopped", "early_stopping", "nan", "failed",
@@ -137,7 +137,7 @@ class RunState:
 
     def best_epoch(self, metric: str = "val_loss") -> int | None:
         """The 1-based epoch with the best ``metric`` (its training values when it has no
-        validation ones), by :func:`kerastui.core.metricnames.best_epoch`."""
+        validation ones), by :func:`kerastui.core.model.metricnames.best_epoch`."""
         values = self.history.get(metric) or self.history.get(metric.removeprefix("val_"))
         return best_epoch(values or [], metric)
 

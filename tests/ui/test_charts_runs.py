@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kerastui.core.events import BatchEnded, EpochEnded, TrainStarted
-from kerastui.core.runs import read_metrics
+from kerastui.core.run.directory import read_metrics
+from kerastui.core.run.events import BatchEnded, EpochEnded, TrainStarted
 from kerastui.ui.app import make_app
 from kerastui.ui.messages import TrainingEvents
 from kerastui.ui.screens.runs import RunTable

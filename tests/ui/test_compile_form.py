@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kerastui.core import presets
-from kerastui.core.specs import ObjectSpec
+from kerastui.core.model import presets
+from kerastui.core.model.specs import ObjectSpec
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.train import TrainScreen
 from kerastui.ui.widgets.form import compile_entry, entry_fields, metrics_text, parse_arguments, parse_metrics

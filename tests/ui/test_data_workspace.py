@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from kerastui.core import datasets
+from kerastui.core.data import datasets
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.data import DataScreen, SourceList
 from tests.ui.helpers import settle, shown, started

@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable
 
 from kerastui.core.devices import NvmlSampler
-from kerastui.core.events import EpochEnded, TrainStarted
+from kerastui.core.run.events import EpochEnded, TrainStarted
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.devices import DevicesDialog
 from kerastui.ui.screens.train import EpochTable

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kerastui.core import presets
-from kerastui.core.events import EpochEnded, TrainEnded, TrainStarted
+from kerastui.core.model import presets
+from kerastui.core.run.events import EpochEnded, TrainEnded, TrainStarted
 from kerastui.ui.app import make_app
 from kerastui.ui.messages import TrainingEvents
 from kerastui.ui.panels.metric import MetricPanel, MetricTable

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerastui.core.specs import DataSpec, Preset
+from kerastui.core.model.specs import DataSpec, Preset
 from kerastui.ui.app import KerasTUI
 from kerastui.ui.screens.layer_form import LayerFormDialog
 from kerastui.ui.screens.model import LayerTable, ModelScreen

@@ -8,7 +8,7 @@ from textual.command import CommandPalette
 from textual.widgets import DataTable, Markdown
 from textual.widgets._markdown import MarkdownTableContent
 
-from kerastui.core import presets
+from kerastui.core.model import presets
 from kerastui.ui.app import KerasTUI, make_app
 from kerastui.ui.screens.data import DataScreen
 from kerastui.ui.screens.dialogs import HelpDialog, PresetsDialog, SavePresetDialog
@@ -176,7 +176,7 @@ async def test_open_ex3_from_the_command_palette():
 async def test_saved_copies_of_ex4_still_find_its_custom_metric():
     """ex4's custom metric is a file next to the shipped preset: copies saved in the user folder (and
     the open preset, which lives there after a save) must still reach it."""
-    from kerastui.core.builder import custom_metric_classes
+    from kerastui.core.model.builder import custom_metric_classes
 
     app = make_app("ex4", load_tensorflow=False)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -17,7 +17,7 @@ import termios
 import time
 from pathlib import Path
 
-from kerastui.core.runs import RunDir, read_metrics
+from kerastui.core.run.directory import RunDir, read_metrics
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.train import EpochTable
 

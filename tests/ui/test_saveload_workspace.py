@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kerastui.core.runs import RunDir
+from kerastui.core.run.directory import RunDir
+from kerastui.core.run.trainer import prepare_data
 from kerastui.core.saving import save_model
-from kerastui.core.training import prepare_data
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.dialogs import ConfirmDialog
 from kerastui.ui.screens.saveload import SaveLoadScreen, VerifyTable, parse_indices, save_target
@@ -318,7 +318,7 @@ def test_the_tui_module_imports_no_keras():
 
 
 async def test_image_predictions_draw_the_samples_with_predicted_and_true_labels(tmp_path):
-    from kerastui.core import presets
+    from kerastui.core.model import presets
 
     app = make_app(presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": 1}))
     async with app.run_test(size=(120, 40)) as pilot:

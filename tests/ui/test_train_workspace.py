@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kerastui.core import presets
-from kerastui.core.events import BatchEnded, EpochEnded, TrainEnded, TrainStarted
-from kerastui.core.runs import RunDir, read_metrics
-from kerastui.core.training import prepare_data
+from kerastui.core.model import presets
+from kerastui.core.run.directory import RunDir, read_metrics
+from kerastui.core.run.events import BatchEnded, EpochEnded, TrainEnded, TrainStarted
+from kerastui.core.run.trainer import prepare_data
 from kerastui.ui.app import make_app
 from kerastui.ui.messages import TrainingEvents
 from kerastui.ui.screens.train import EpochTable, TrainScreen

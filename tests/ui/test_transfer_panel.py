@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from kerastui.core import presets
-from kerastui.core.events import BatchEnded, EpochEnded, TrainEnded, TrainStarted
-from kerastui.core.training import RunResult
+from kerastui.core.model import presets
+from kerastui.core.run.events import BatchEnded, EpochEnded, TrainEnded, TrainStarted
+from kerastui.core.run.trainer import RunResult
 from kerastui.ui.app import make_app
 from kerastui.ui.messages import TrainingEvents
 from kerastui.ui.panels.transfer import PhaseChart, StageTable, TransferPanel
@@ -54,8 +54,8 @@ def keras_trainable(model) -> int:
 
 def keras_counts(preset):
     """Keras's own trainable counts of ex5's model: base frozen, then the last 10 layers unfrozen."""
-    from kerastui.core.builder import build_model
-    from kerastui.core.transfer import freeze, unfreeze_last
+    from kerastui.core.model.builder import build_model
+    from kerastui.core.model.transfer import freeze, unfreeze_last
 
     built = build_model(preset, (32, 32, 3))
     freeze(built.base)

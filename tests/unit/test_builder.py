@@ -7,10 +7,10 @@ import textwrap
 
 import pytest
 
-from kerastui.core import presets
-from kerastui.core.builder import build_model, compile_model, layer_rows, parameter_counts, summary_text
 from kerastui.core.errors import ModelError
-from kerastui.core.training import Trainer
+from kerastui.core.model import presets
+from kerastui.core.model.builder import build_model, compile_model, layer_rows, parameter_counts, summary_text
+from kerastui.core.run.trainer import Trainer
 
 FUNCTIONAL = """
 [data]

@@ -14,16 +14,16 @@ import sys
 import numpy as np
 import pytest
 
-from kerastui.core import kerasobjects, presets
 from kerastui.core.check import check
 from kerastui.core.errors import ModelError, PresetError
-from kerastui.core.metricnames import logged_name
-from kerastui.core.metrics import check_metric_file, mirror_key_for, place_mirror
-from kerastui.core.presets import shipped_dir
+from kerastui.core.model import kerasobjects, presets
+from kerastui.core.model.metricnames import logged_name
+from kerastui.core.model.metrics import check_metric_file, mirror_key_for, place_mirror
+from kerastui.core.model.presets import shipped_dir
+from kerastui.core.model.specs import ObjectSpec
+from kerastui.core.run.trainer import Trainer
 from kerastui.core.saving import load_model, save_model
 from kerastui.core.script import export_script
-from kerastui.core.specs import ObjectSpec
-from kerastui.core.training import Trainer
 from tests.conftest import REPO, offline_env, run_cli
 
 TOP2 = {"type": "TopKCategoricalAccuracy", "k": 2}
@@ -274,7 +274,7 @@ def test_the_run_compares_a_top2_custom_metric_with_top_k_k2_epoch_by_epoch(tmp_
 
 
 def test_kerasobjects_imports_no_ui_and_no_keras_at_import():
-    code = ("import sys; import kerastui.core.kerasobjects, kerastui.core.metricnames; "
+    code = ("import sys; import kerastui.core.model.kerasobjects, kerastui.core.model.metricnames; "
             "print(sorted(m for m in ('textual', 'rich', 'plotext', 'keras', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kerastui.core import datasets
+from kerastui.core.data import datasets
 from kerastui.core.errors import DatasetError, PresetError
-from kerastui.core.specs import DataSpec, Preset
-from kerastui.core.training import train
+from kerastui.core.model.specs import DataSpec, Preset
+from kerastui.core.run.trainer import train
 
 ROWS = [(5.1, 3.5, "setosa"), (4.9, 3.0, "setosa"), (6.7, 3.1, "versicolor"), (6.3, 2.5, "versicolor"),
         (7.7, 3.8, "virginica"), (7.2, 3.0, "virginica")]

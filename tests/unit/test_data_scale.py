@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kerastui.core import datasets
+from kerastui.core.data import datasets
 from kerastui.core.errors import DatasetError
-from kerastui.core.specs import DataSpec, Preset
-from kerastui.core.training import train
+from kerastui.core.model.specs import DataSpec, Preset
+from kerastui.core.run.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = (("blue", 2), ("green", 1), ("red", 0))  # name, the channel that is bright
@@ -70,7 +70,7 @@ def test_folder_of_2000_jpegs_card_names_the_corrupt_files(big_folder: Path):
 
 
 def test_the_image_folder_card_decodes_only_its_samples_without_tensorflow(big_folder: Path):
-    script = ("import sys, json; from kerastui.core import datasets; from kerastui.core.specs import DataSpec; "
+    script = ("import sys, json; from kerastui.core import datasets; from kerastui.core.model.specs import DataSpec; "
               f"card = datasets.preview(DataSpec(source='images:{big_folder}')); "
               "print(json.dumps([card.summary['files'], len(card.samples), 'tensorflow' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -81,8 +81,8 @@ def test_the_image_folder_card_decodes_only_its_samples_without_tensorflow(big_f
 RSS_SCRIPT = textwrap.dedent("""
     import json, resource, sys
     from pathlib import Path
-    from kerastui.core.specs import Preset
-    from kerastui.core.training import train
+    from kerastui.core.model.specs import Preset
+    from kerastui.core.run.trainer import train
     preset = Preset.from_dict({
         "data": {"source": "images:" + sys.argv[1], "stream": True},
         "model": {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 3, "activation": "softmax"}]},
@@ -135,7 +135,7 @@ def test_test_subfolder_is_the_test_split_and_the_file_split_is_deterministic(tm
 
     def split_files(seed: int) -> list[str]:
         spec = DataSpec(source=f"images:{plain}", seed=seed)
-        from kerastui.core.imagefolder import scan_folder
+        from kerastui.core.data.imagefolder import scan_folder
 
         found = scan_folder(plain)
         y = np.array([label for _, label in found.splits["train"]])
@@ -168,7 +168,7 @@ def test_one_image_per_class_trains_evaluates_and_saves(tmp_path: Path):
 
 
 def test_transfer_preprocessing_and_resize_on_a_streamed_folder(tmp_path: Path):
-    from kerastui.core.transfer import preprocess_function
+    from kerastui.core.model.transfer import preprocess_function
 
     root = write_folder(tmp_path / "pics", 4, corrupt=False)
     preprocess = preprocess_function("ResNet50")
@@ -224,7 +224,7 @@ def test_streamed_validation_folder_and_file_cache_in_the_run_directory(tmp_path
 
 
 def test_shuffle_buffers_of_decoded_samples_are_bounded_in_bytes():
-    from kerastui.core.streaming import SHUFFLE_BYTES, shuffle_buffer
+    from kerastui.core.data.streaming import SHUFFLE_BYTES, shuffle_buffer
 
     assert shuffle_buffer(100, 64 * 64 * 3 * 4) == 100  # a small split: whole
     assert shuffle_buffer(20_000, 64 * 64 * 3 * 4) == SHUFFLE_BYTES // (64 * 64 * 3 * 4) == 1365
@@ -330,7 +330,7 @@ def _tiny_tfds(data_dir: Path) -> None:
 def test_tfds_source_built_locally_trains_one_epoch(tmp_path: Path):
     data_dir = tmp_path / "tfds"
     _tiny_tfds(data_dir)
-    from kerastui.core.sources import tfds_prepared
+    from kerastui.core.data.sources import tfds_prepared
 
     assert tfds_prepared(str(data_dir)) == ["tiny_shades/1.0.0"]
     info = datasets.describe(DataSpec(source="tfds:tiny_shades", data_dir=str(data_dir)))

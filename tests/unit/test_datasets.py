@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kerastui.core import datasets
+from kerastui.core.data import datasets
 from kerastui.core.errors import DatasetError
-from kerastui.core.specs import DataSpec
+from kerastui.core.model.specs import DataSpec
 
 
 def _total(d: datasets.Dataset) -> int:

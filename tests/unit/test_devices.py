@@ -31,9 +31,9 @@ from kerastui.core.devices import (
     runs_on_gpus,
 )
 from kerastui.core.errors import PresetError
-from kerastui.core.presets import load, save
-from kerastui.core.runs import RunInfo, run_info
-from kerastui.core.specs import DevicesSpec, Preset
+from kerastui.core.model.presets import load, save
+from kerastui.core.model.specs import DevicesSpec, Preset
+from kerastui.core.run.directory import RunInfo, run_info
 from tests.conftest import PRESETS, REPO
 
 WAIT = 300.0  # a deadline for a run, not an assertion about speed
@@ -162,8 +162,8 @@ IN_PROCESS = {
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from kerastui.core.runs import jsonable
-    from kerastui.core.training import Trainer
+    from kerastui.core.run.directory import jsonable
+    from kerastui.core.run.trainer import Trainer
 
     procs = {}
     for name, args in PROCESSES.items():

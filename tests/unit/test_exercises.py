@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from kerastui.core import datasets, presets
-from kerastui.core.builder import build_model, model_input_shape, parameter_counts
-from kerastui.core.training import Trainer
+from kerastui.core.data import datasets
+from kerastui.core.model import presets
+from kerastui.core.model.builder import build_model, model_input_shape, parameter_counts
+from kerastui.core.run.trainer import Trainer
 
 SHIPPED = ["ex1", "ex2", "ex3", "ex4", "ex5"]
 

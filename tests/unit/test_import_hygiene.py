@@ -22,10 +22,11 @@ from tests.conftest import REPO
 
 CORE_DIR = Path(kerastui.core.__file__).parent
 CORE_MODULES = ["kerastui.core"] + sorted(
-    f"kerastui.core.{info.name}" for info in pkgutil.iter_modules(kerastui.core.__path__))
+    info.name for info in pkgutil.walk_packages(kerastui.core.__path__, "kerastui.core."))
 UI_PACKAGES = ("textual", "rich", "plotext")
 # Modules a preset can be read, validated and listed with, before any model exists.
-TF_FREE = [f"kerastui.core.{name}" for name in ("specs", "presets", "datasets", "errors", "events", "runs")]
+TF_FREE = ["kerastui.core.model.specs", "kerastui.core.model.presets", "kerastui.core.data.datasets",
+           "kerastui.core.errors", "kerastui.core.run.events", "kerastui.core.run.directory"]
 HEAVY = ("tensorflow", "keras")
 MARK = "@@loaded@@"
 
@@ -50,10 +51,11 @@ def loaded_after(code: str, watch: tuple[str, ...]) -> dict:
 
 def test_core_modules_are_enumerated() -> None:
     """The parametrisation below comes from the package itself, so it has to find the core."""
-    files = {p.stem for p in CORE_DIR.glob("*.py") if p.stem != "__init__"}
-    assert {f"kerastui.core.{stem}" for stem in files} == set(CORE_MODULES) - {"kerastui.core"}
+    files = {".".join(p.relative_to(CORE_DIR).with_suffix("").parts) for p in CORE_DIR.rglob("*.py")}
+    names = {f"kerastui.core.{name}".removesuffix(".__init__") for name in files if name != "__init__"}
+    assert names == set(CORE_MODULES) - {"kerastui.core"}
     assert set(TF_FREE) <= set(CORE_MODULES)
-    assert {"kerastui.core.builder", "kerastui.core.training"} <= set(CORE_MODULES)
+    assert {"kerastui.core.model.builder", "kerastui.core.run.trainer"} <= set(CORE_MODULES)
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kerastui.core import layers
 from kerastui.core.errors import ModelError
+from kerastui.core.model import layers
 
 EXPECTED_GROUPS = {
     "Dense": "core",

@@ -12,9 +12,9 @@ import pytest
 
 from kerastui.core.errors import KerasTUIError, user_message
 from kerastui.core.evaluation import display_images
-from kerastui.core.events import EpochEnded
-from kerastui.core.metricnames import ACCURACY_KEYS, accuracy_key, best_epoch, lower_is_better
-from kerastui.core.runs import list_runs
+from kerastui.core.model.metricnames import ACCURACY_KEYS, accuracy_key, best_epoch, lower_is_better
+from kerastui.core.run.directory import list_runs
+from kerastui.core.run.events import EpochEnded
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import MetricChart
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.metrics import (
+from kerastui.core.model import presets
+from kerastui.core.model.metrics import (
     MetricFileError,
     check_metric_file,
     compare_history,
@@ -17,9 +17,9 @@ from kerastui.core.metrics import (
     load_module,
     metric_error,
 )
-from kerastui.core.presets import shipped_dir
+from kerastui.core.model.presets import shipped_dir
+from kerastui.core.run.trainer import Trainer
 from kerastui.core.tfenv import load_keras
-from kerastui.core.training import Trainer
 
 SHIPPED = [
     ("my_accuracy.py", "MyAccuracy", "accuracy", "my_accuracy"),

@@ -13,9 +13,9 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kerastui.core import presets
 from kerastui.core.errors import PresetError
-from kerastui.core.specs import (
+from kerastui.core.model import presets
+from kerastui.core.model.specs import (
     LAYER_RESERVED,
     SAVE_FORMATS,
     CallbacksSpec,

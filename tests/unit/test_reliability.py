@@ -21,8 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kerastui import cli
-from kerastui.core import datasets, presets
+from kerastui.core.data import datasets
 from kerastui.core.errors import KerasTUIError, ResourceError, being_processed, processing, shorten
+from kerastui.core.model import presets
 from kerastui.core.resources import available_memory, check_model, estimate_model
 from tests.conftest import PRESETS, run_cli
 from tests.mutants import mutant_text
@@ -282,7 +283,7 @@ def test_one_hot_labels_are_the_identity_rows_without_building_it():
 
 
 def test_the_estimate_does_not_change_the_initial_weights():
-    from kerastui.core.builder import build_model
+    from kerastui.core.model.builder import build_model
     from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
@@ -331,7 +332,7 @@ def test_check_of_a_transfer_preset_downloads_nothing_and_says_where_the_weights
 def test_the_stateless_report_is_the_real_builds_report(name: str, shape: tuple):
     from concurrent.futures import ThreadPoolExecutor
 
-    from kerastui.core.builder import stack_report
+    from kerastui.core.model.builder import stack_report
     from kerastui.core.resources import stateless_report
 
     preset = presets.load(name)

@@ -505,11 +505,11 @@ def test_a_transfer_run_resumes_in_fine_tuning(fine_tune_interrupted):
 def test_a_signal_between_the_phases_interrupts_the_run(tmp_path):
     """SIGTERM after the head's last batch, before fine-tuning starts (here: as the head's fit ends,
     delivered in this process to a RunProcess's handler) must still end the run interrupted."""
-    from kerastui.core import presets
-    from kerastui.core.events import TrainEnded
-    from kerastui.core.runproc import RunProcess
-    from kerastui.core.runs import RunDir
-    from kerastui.core.training import Trainer
+    from kerastui.core.model import presets
+    from kerastui.core.run.directory import RunDir
+    from kerastui.core.run.events import TrainEnded
+    from kerastui.core.run.process import RunProcess
+    from kerastui.core.run.trainer import Trainer
 
     preset = presets.load("ex5", {"transfer.weights": "none", "transfer.base": "MobileNet",
                                   "data.source": "synthetic:images", "data.limit": 64, "fit.epochs": 1,
@@ -591,7 +591,7 @@ def test_runs_on_an_empty_folder_says_no_runs(tmp_path):
 def test_a_run_started_detached_runs_nicer_than_its_starter_group_included():
     """A run has a session of its own; with Linux autogroups that is a scheduling group of its own,
     where only the group's niceness puts the TUI's key presses before training."""
-    from kerastui.core.runproc import RUN_NICE, lower_priority
+    from kerastui.core.run.process import RUN_NICE, lower_priority
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
     try:

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.events import BatchEnded
-from kerastui.core.runs import RunDir, find_run, read_json, read_metrics, write_atomic
-from kerastui.core.training import Trainer
+from kerastui.core.model import presets
+from kerastui.core.run.directory import RunDir, find_run, read_json, read_metrics, write_atomic
+from kerastui.core.run.events import BatchEnded
+from kerastui.core.run.trainer import Trainer
 from tests.conftest import REPO
 from tests.unit.test_cli_errors import isolated_env
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from kerastui.cli import main
-from kerastui.core.runs import list_runs, read_metrics
-from kerastui.core.runtable import BY_KEY, duration_text, epochs_csv, export, filter_runs, sort_runs, table_csv
+from kerastui.core.run.directory import list_runs, read_metrics
+from kerastui.core.run.table import BY_KEY, duration_text, epochs_csv, export, filter_runs, sort_runs, table_csv
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from kerastui.core import presets
-from kerastui.core.builder import build_model, compile_model, custom_metric_classes
 from kerastui.core.errors import SaveError
+from kerastui.core.model import presets
+from kerastui.core.model.builder import build_model, compile_model, custom_metric_classes
 from kerastui.core.saving import load_model, predict, save_and_verify, save_model
 from kerastui.core.tfenv import load_keras
 
@@ -118,9 +118,9 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from kerastui.core.builder import specs_from_model  # noqa: E402
-from kerastui.core.datasets import prepare  # noqa: E402
+from kerastui.core.data.datasets import prepare  # noqa: E402
 from kerastui.core.evaluation import evaluate, evaluate_predictions  # noqa: E402
+from kerastui.core.model.builder import specs_from_model  # noqa: E402
 from kerastui.core.saving import open_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from kerastui.core import datasets, presets
-from kerastui.core.builder import build_model, model_input_shape, parameter_counts
+from kerastui.core.data import datasets
+from kerastui.core.model import presets
+from kerastui.core.model.builder import build_model, model_input_shape, parameter_counts
 from kerastui.core.script import export_script
 from tests.conftest import offline_env, run_cli
 
@@ -93,7 +94,7 @@ def _run_script(text: str, tmp_path) -> subprocess.CompletedProcess:
 def test_exported_script_for_npy_and_image_folder_sources_runs(case, tmp_path):
     import numpy as np
 
-    from kerastui.core.specs import Preset
+    from kerastui.core.model.specs import Preset
 
     if case == "npy":  # float (N, T, F): sequences for an LSTM, read through a memory map
         rng = np.random.default_rng(0)
@@ -127,7 +128,7 @@ def test_exported_script_for_npy_and_image_folder_sources_runs(case, tmp_path):
 
 
 def test_exported_tfds_script_loads_the_prepared_split_offline():
-    from kerastui.core.specs import Preset
+    from kerastui.core.model.specs import Preset
 
     preset = Preset.from_dict({"data": {"source": "tfds:mnist", "data_dir": "/data/tfds", "test_split": 0.25},
                                "model": {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10}]}}, "t")

@@ -7,10 +7,10 @@ import copy
 import numpy as np
 import pytest
 
-from kerastui.core import presets
+from kerastui.core.model import presets
+from kerastui.core.model.specs import LayerSpec
+from kerastui.core.run.trainer import Trainer
 from kerastui.core.saving import open_model, save_model
-from kerastui.core.specs import LayerSpec
-from kerastui.core.training import Trainer
 from kerastui.ui.latest import Requests
 from kerastui.ui.session import Origin, Session, TrainedModel, WorkingModel
 from kerastui.ui.throttle import RedrawThrottle

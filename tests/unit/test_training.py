@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from kerastui.core import presets
-from kerastui.core.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
-from kerastui.core.runs import list_runs, read_metrics
-from kerastui.core.training import Trainer
+from kerastui.core.model import presets
+from kerastui.core.run.directory import list_runs, read_metrics
+from kerastui.core.run.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
+from kerastui.core.run.trainer import Trainer
 
 
 def tiny(epochs=3, **extra):

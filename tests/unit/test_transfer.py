@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from kerastui.core.errors import TransferError
-from kerastui.core.specs import TransferSpec
-from kerastui.core.transfer import load_base, stages, transfer_image_shape, unfreeze_last
+from kerastui.core.model.specs import TransferSpec
+from kerastui.core.model.transfer import load_base, stages, transfer_image_shape, unfreeze_last
 from tests.conftest import offline_env, run_cli
 
 
@@ -88,9 +88,9 @@ def _keras_trainable(model) -> int:
 def test_base_table_counts_equal_keras_counts_for_any_boundary():
     """The panel's counts come from a table measured once; for every N and the freeze toggle they must
     equal what Keras reports after freeze / unfreeze_last on the real transfer model."""
-    from kerastui.core import presets
-    from kerastui.core.builder import build_model
-    from kerastui.core.transfer import freeze, inspect_base
+    from kerastui.core.model import presets
+    from kerastui.core.model.builder import build_model
+    from kerastui.core.model.transfer import freeze, inspect_base
 
     preset = presets.load("ex5", {"transfer.weights": "none", "data.source": "synthetic:images"})
     table = inspect_base(preset.transfer, (32, 32, 3), preset.model.layers)
@@ -116,7 +116,7 @@ def test_base_table_counts_equal_keras_counts_for_any_boundary():
 
 
 def test_stage_labels_fold_the_bases_by_their_own_names():
-    from kerastui.core.transfer import fold_stages, stage_of
+    from kerastui.core.model.transfer import fold_stages, stage_of
 
     assert [stage_of(n) for n in ("input_layer", "conv1_conv", "pool1_pool", "conv2_block1_1_conv",
                                   "conv5_block3_out")] == ["input", "conv1", "pool1", "conv2_x", "conv5_x"]
@@ -129,7 +129,7 @@ def test_stage_labels_fold_the_bases_by_their_own_names():
 
 
 def test_stage_steps_move_n_to_stage_starts():
-    from kerastui.core.transfer import BaseLayer, BaseTable
+    from kerastui.core.model.transfer import BaseLayer, BaseTable
 
     layers = [BaseLayer(i, f"l{i}", "Conv2D", stage, 10, 10, False)
               for i, stage in enumerate(["input", "a", "a", "b", "b", "b"])]
@@ -140,7 +140,7 @@ def test_stage_steps_move_n_to_stage_starts():
 
 
 def test_weights_check_names_a_missing_file_and_accepts_none(tmp_path):
-    from kerastui.core.transfer import check_weights
+    from kerastui.core.model.transfer import check_weights
 
     assert check_weights(TransferSpec(weights="none"), (32, 32, 3)) == (True, "none: random initial weights")
     ok, message = check_weights(TransferSpec(weights=str(tmp_path / "nope.h5")), (32, 32, 3))
@@ -150,8 +150,8 @@ def test_weights_check_names_a_missing_file_and_accepts_none(tmp_path):
 def test_two_phase_run_tests_each_phase_and_logs_tensorboard_for_both(tmp_path, runs_dir):
     """Headless from a preset: phase 1 (head) and phase 2 (fine-tune) each evaluated on the test split,
     each with its own TensorBoard folder (train and validation) under the one log dir."""
-    from kerastui.core import presets
-    from kerastui.core.training import train
+    from kerastui.core.model import presets
+    from kerastui.core.run.trainer import train
 
     logs = tmp_path / "tb"
     preset = presets.load("ex5", {"transfer.base": "MobileNetV2", "transfer.weights": "none",

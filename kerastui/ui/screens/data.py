@@ -18,9 +18,9 @@ from textual.suggester import Suggester
 from textual.widgets import Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kerastui.core import sources as registry
+from kerastui.core.data import sources as registry
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.specs import DataSpec
+from kerastui.core.model.specs import DataSpec
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
 from kerastui.ui.screens.base import Workspace
@@ -241,7 +241,7 @@ class DataScreen(Workspace):
 
     @work(thread=True, exclusive=True, group="data", exit_on_error=False)
     def _load(self, ticket: int, spec: DataSpec, loss: str, base_dir: Path) -> None:
-        from kerastui.core import datasets  # NumPy: imported after the first frame
+        from kerastui.core.data import datasets  # NumPy: imported after the first frame
 
         try:
             preview = datasets.preview(spec, loss=loss, base_dir=base_dir)

@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 
 from kerastui.core.devices import NvmlSampler, Snapshot, describe, runs_on_gpus
 from kerastui.core.resources import size_text
-from kerastui.core.runs import RunInfo, live_runs
+from kerastui.core.run.directory import RunInfo, live_runs
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
 from kerastui.ui.widgets.tables import add_rows, set_columns
 

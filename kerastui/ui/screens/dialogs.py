@@ -16,9 +16,9 @@ from textual.widgets import DataTable, Input, Label, Markdown, OptionList, Stati
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from kerastui.core import presets
-from kerastui.core.presets import PresetInfo, available, user_dir
-from kerastui.core.specs import Preset
+from kerastui.core.model import presets
+from kerastui.core.model.presets import PresetInfo, available, user_dir
+from kerastui.core.model.specs import Preset
 
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI
@@ -194,7 +194,7 @@ class CatalogueDialog(Dialog):
         self.query_one(Input).focus()
 
     def _fill(self, text: str) -> None:
-        from kerastui.core.layers import GROUP_ORDER, search
+        from kerastui.core.model.layers import GROUP_ORDER, search
 
         options = self.query_one(OptionList)
         options.clear_options()

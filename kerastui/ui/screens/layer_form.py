@@ -13,8 +13,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
 
 from kerastui.core.errors import plain_message
-from kerastui.core.layers import LayerInfo
-from kerastui.core.specs import LayerSpec
+from kerastui.core.model.layers import LayerInfo
+from kerastui.core.model.specs import LayerSpec
 from kerastui.ui.latest import Requests
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
 from kerastui.ui.widgets.form import Parses, field_row

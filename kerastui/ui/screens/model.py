@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from kerastui.core.errors import ModelError
-from kerastui.core.specs import LayerSpec, Preset
+from kerastui.core.model.specs import LayerSpec, Preset
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import PresetOpened, StackChecked
 from kerastui.ui.screens.base import Workspace
@@ -24,7 +24,7 @@ from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if TYPE_CHECKING:
-    from kerastui.core.builder import StackReport
+    from kerastui.core.model.builder import StackReport
 
 READ_ONLY = "a subclass model is read-only here: edit its .py file"
 
@@ -42,7 +42,7 @@ class LayerTable(DataTable):
         A transfer base comes first (key "base"); each layer's row key is its index in the stack, and a
         layer Keras rejected is marked in red.  A read-only (subclass) model shows the report's rows
         only.  The cursor stays on its row, or moves to row ``cursor``."""
-        from kerastui.core.builder import args_text
+        from kerastui.core.model.builder import args_text
 
         keep = self.cursor_row if cursor is None else cursor
         columns = ["#", "type", *(["name", "inputs"] if functional else []), "arguments", "output shape", "params"]
@@ -278,7 +278,7 @@ class ModelScreen(Workspace):
         self._open_form(spec.type, spec, index, insert=False)
 
     def _open_form(self, layer_type: str, spec: LayerSpec | None, index: int, *, insert: bool) -> None:
-        from kerastui.core.layers import lookup
+        from kerastui.core.model.layers import lookup
         from kerastui.ui.screens.layer_form import LayerFormDialog
 
         try:

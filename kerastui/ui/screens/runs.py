@@ -14,10 +14,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
-from kerastui.core import presets
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.runs import ROW_FIELDS, RunInfo, default_runs_dir, last_listed, list_runs, read_metrics
-from kerastui.core.runtable import COLUMNS, export, filter_runs, sort_runs
+from kerastui.core.model import presets
+from kerastui.core.run.directory import ROW_FIELDS, RunInfo, default_runs_dir, last_listed, list_runs, read_metrics
+from kerastui.core.run.table import COLUMNS, export, filter_runs, sort_runs
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, Series
@@ -330,8 +330,8 @@ class RunsScreen(Workspace):
         if run is None or not run.live:
             self.notify("the run under the cursor is not running", title="stop")
             return
-        from kerastui.core.runproc import stop
-        from kerastui.core.runs import RunDir
+        from kerastui.core.run.directory import RunDir
+        from kerastui.core.run.process import stop
 
         try:
             stop(RunDir(run.path))

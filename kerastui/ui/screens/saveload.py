@@ -28,8 +28,8 @@ from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if TYPE_CHECKING:
-    from kerastui.core.builder import LayerRow
-    from kerastui.core.datasets import Dataset
+    from kerastui.core.data.datasets import Dataset
+    from kerastui.core.model.builder import LayerRow
     from kerastui.core.saving import SaveResult
 
 FORMATS = {"keras": ".keras", "h5": ".h5 (HDF5)", "savedmodel": "SavedModel"}
@@ -248,7 +248,7 @@ class SaveLoadScreen(Workspace):
 
     def _dataset(self):
         """The preset's prepared data (worker thread): the last run's when it used the same preset data."""
-        from kerastui.core.training import prepare_data
+        from kerastui.core.run.trainer import prepare_data
 
         preset = self.app.session.current_preset()
         key = (repr(preset.data), repr(preset.compile.loss), repr(preset.transfer))

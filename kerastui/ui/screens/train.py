@@ -16,9 +16,8 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import DataTable, Static
 
-from kerastui.core.kerasobjects import COMPILE_HELP
-from kerastui.core.resources import size_text
-from kerastui.core.specs import (
+from kerastui.core.model.kerasobjects import COMPILE_HELP
+from kerastui.core.model.specs import (
     PRECISIONS,
     CheckpointSpec,
     EarlyStoppingSpec,
@@ -26,6 +25,7 @@ from kerastui.core.specs import (
     ReduceLRSpec,
     TensorBoardSpec,
 )
+from kerastui.core.resources import size_text
 from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
@@ -208,7 +208,7 @@ class TrainScreen(Workspace):
     @work(thread=True, exit_on_error=False)
     def _keras_optimizers(self) -> None:
         """Replace the starter list with Keras's own optimizers once Keras is importable."""
-        from kerastui.core.builder import optimizer_names
+        from kerastui.core.model.builder import optimizer_names
 
         names = optimizer_names()
         self.app.call_from_thread(self._set_optimizers, names)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from textual.binding import Binding
 from textual_plotext import PlotextPlot
 
-from kerastui.core.metricnames import best_epoch
+from kerastui.core.model.metricnames import best_epoch
 from kerastui.ui.chartview import ChartView, positive, smooth
 
 CHART_KEYS = Binding.Group("chart", compact=True)

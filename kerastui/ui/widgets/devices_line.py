@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from kerastui.core.devices import describe
-from kerastui.core.specs import DevicesSpec
+from kerastui.core.model.specs import DevicesSpec
 from kerastui.ui.state import RunState
 
 

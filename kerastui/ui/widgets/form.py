@@ -32,8 +32,8 @@ from textual.validation import Integer, Number, ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-from kerastui.core.kerasobjects import LOSS_CLASSES, class_name_for
-from kerastui.core.specs import ObjectSpec, object_text
+from kerastui.core.model.kerasobjects import LOSS_CLASSES, class_name_for
+from kerastui.core.model.specs import ObjectSpec, object_text
 
 
 class Form(VerticalScroll, can_focus=False):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerastui.core.metrics import Comparison
+from kerastui.core.model.metrics import Comparison
 from kerastui.ui.widgets.charts import TRAIN, VAL, EpochChart, Series
 
 

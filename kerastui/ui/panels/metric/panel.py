@@ -16,8 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Select, Static
 
 from kerastui.core.errors import KerasTUIError, user_message
-from kerastui.core.metrics import Comparison, MetricReport, compare_history, format_diff, parse_ref, place_mirror
-from kerastui.core.specs import ObjectSpec, Preset
+from kerastui.core.model.metrics import Comparison, MetricReport, compare_history, format_diff, parse_ref, place_mirror
+from kerastui.core.model.specs import ObjectSpec, Preset
 from kerastui.ui.latest import Requests
 from kerastui.ui.panels.metric.chart import MetricOverlay
 from kerastui.ui.panels.metric.source import (
@@ -214,7 +214,7 @@ class MetricPanel(Vertical):
 
     @work(thread=True, group="metric-check", exit_on_error=False)
     def _check(self, ticket: int, value: str, base_dir: Path, default_mirror: str | ObjectSpec) -> None:
-        from kerastui.core.metrics import check_metric_file
+        from kerastui.core.model.metrics import check_metric_file
 
         path, class_name = parse_ref(value, base_dir)
         report = error = None

@@ -11,8 +11,8 @@ from pathlib import Path
 from textual.suggester import Suggester
 from textual.validation import ValidationResult, Validator
 
-from kerastui.core.metrics import parse_ref
-from kerastui.core.presets import shipped_dir
+from kerastui.core.model.metrics import parse_ref
+from kerastui.core.model.presets import shipped_dir
 
 # The metric files shipped beside the presets: (file, class, what it shows).
 EXAMPLES = [

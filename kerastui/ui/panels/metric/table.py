@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from kerastui.core.metrics import TOLERANCE, ComparisonRow, format_diff
+from kerastui.core.model.metrics import TOLERANCE, ComparisonRow, format_diff
 
 # Table columns: key → (header line 1, header line 2); widths fit the headers and "0.9583" / "6.0e-08".
 COLUMNS = {"epoch": ("", "epoch"), "tb": ("train", "built-in"), "tc": ("train", "custom"), "td": ("train", "|Δ|"),

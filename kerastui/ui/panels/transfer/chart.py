@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.console import JustifyMethod
 from rich.table import Table
 
-from kerastui.core.metricnames import accuracy_key
+from kerastui.core.model.metricnames import accuracy_key
 from kerastui.ui.widgets.charts import MetricChart
 
 if TYPE_CHECKING:

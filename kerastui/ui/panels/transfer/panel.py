@@ -19,8 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Static
 
 from kerastui.core.errors import KerasTUIError, one_line, plain_message
-from kerastui.core.metricnames import accuracy_key
-from kerastui.core.specs import LayerSpec, Preset, TensorBoardSpec, TransferSpec
+from kerastui.core.model.metricnames import accuracy_key
+from kerastui.core.model.specs import LayerSpec, Preset, TensorBoardSpec, TransferSpec
 from kerastui.ui.latest import Requests
 from kerastui.ui.panels.transfer.chart import PhaseChart, phase_table
 from kerastui.ui.panels.transfer.settings import BN_WHY, DEFAULT_LAST, WEIGHTS, TransferSettings
@@ -29,7 +29,7 @@ from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.form import parse_number
 
 if TYPE_CHECKING:
-    from kerastui.core.transfer import BaseTable
+    from kerastui.core.model.transfer import BaseTable
     from kerastui.ui.app import KerasTUI
 
 
@@ -169,7 +169,7 @@ class TransferPanel(Vertical):
 
     @work(thread=True, exit_on_error=False, group="transfer-bases")
     def _keras_bases(self) -> None:
-        from kerastui.core.transfer import application_names
+        from kerastui.core.model.transfer import application_names
 
         names = application_names()
         self.app.call_from_thread(self.settings.show_bases, names)
@@ -212,7 +212,7 @@ class TransferPanel(Vertical):
             pass  # shown when the value is used (s, enter)
 
     def head_layers(self, classes: int) -> list[LayerSpec]:
-        from kerastui.core.transfer import default_head
+        from kerastui.core.model.transfer import default_head
 
         if self._head is not None:
             return copy.deepcopy(self._head)
@@ -223,7 +223,7 @@ class TransferPanel(Vertical):
         preset = self.app.session.current_preset()
         spec = self.transfer_spec()
         if self._head is None:  # a preset without a transfer section: the exercise's head
-            from kerastui.core.datasets import describe
+            from kerastui.core.data.datasets import describe
 
             preset.model = replace(preset.model, type="sequential",
                                    layers=self.head_layers(describe(preset.data, preset.base_dir).num_classes or 2))
@@ -252,8 +252,8 @@ class TransferPanel(Vertical):
 
     @work(thread=True, exit_on_error=False, group="transfer-base")
     def _inspect(self, ticket: int, spec: TransferSpec, preset: Preset) -> None:
-        from kerastui.core import datasets
-        from kerastui.core.transfer import check_weights, inspect_base, transfer_image_shape
+        from kerastui.core.data import datasets
+        from kerastui.core.model.transfer import check_weights, inspect_base, transfer_image_shape
 
         try:
             info = datasets.describe(preset.data, preset.base_dir)
@@ -326,7 +326,7 @@ class TransferPanel(Vertical):
         self.query_one("#tl-info", Static).update(line)
 
     def _offline_hint(self) -> str:
-        from kerastui.core.transfer import WEIGHT_FILES, keras_models_dir
+        from kerastui.core.model.transfer import WEIGHT_FILES, keras_models_dir
 
         file = WEIGHT_FILES.get(self.settings.base)
         where = f"put {file} in {keras_models_dir()}/, " if file else ""

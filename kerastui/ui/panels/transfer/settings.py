@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Static
 
-from kerastui.core.specs import Preset, TransferSpec
+from kerastui.core.model.specs import Preset, TransferSpec
 from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.form import Form, field_row, parse_number
 

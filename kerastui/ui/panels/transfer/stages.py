@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 if TYPE_CHECKING:
-    from kerastui.core.transfer import BaseTable
+    from kerastui.core.model.transfer import BaseTable
 
 
 class StageTable(DataTable):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core.datasets import (
+from kerastui.core.data.datasets import (
     Dataset,
     RawData,
     Streams,
@@ -20,7 +20,7 @@ from kerastui.core.datasets import (
     check_labels,
     plan_splits,
 )
-from kerastui.core.specs import DataSpec
+from kerastui.core.model.specs import DataSpec
 
 TEST_SAMPLES = 256  # test samples kept as an array (predictions shown, saved models verified)
 SLAB = 4096  # rows read at a time when computing statistics

@@ -97,7 +97,7 @@ class LayerSpec:
 class ObjectSpec:
     """A Keras object named by its class with its own keyword arguments: a metric
     (``{type = "TopKCategoricalAccuracy", k = 2}``), an optimizer or a loss.  Checked against the
-    class's signature when Keras is loaded (``kerastui.core.kerasobjects``)."""
+    class's signature when Keras is loaded (``kerastui.core.model.kerasobjects``)."""
 
     type: str
     kwargs: dict[str, Any] = field(default_factory=dict)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core.datasets import (
+from kerastui.core.data.datasets import (
     STREAM_BYTES,
     Dataset,
     Preview,
@@ -35,10 +35,10 @@ from kerastui.core.datasets import (
     check_labels,
     plan_splits,
 )
+from kerastui.core.data.streaming import cache as cache_in
+from kerastui.core.data.streaming import shuffle_buffer
 from kerastui.core.errors import DatasetError
-from kerastui.core.specs import DataSpec
-from kerastui.core.streaming import cache as cache_in
-from kerastui.core.streaming import shuffle_buffer
+from kerastui.core.model.specs import DataSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TRAIN_FOLDERS = ("train",)

@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core import datasets
-from kerastui.core.builder import BuiltModel, build_model, compile_model, parameter_counts, summary_text
+from kerastui.core.data import datasets
 from kerastui.core.devices import (
     DevicePlan,
     float32_outputs,
@@ -33,9 +32,10 @@ from kerastui.core.devices import (
 )
 from kerastui.core.devices import configure as configure_devices
 from kerastui.core.errors import KerasTUIError, ModelError, one_line, processing
-from kerastui.core.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
-from kerastui.core.runs import RunDir, default_runs_dir, jsonable
-from kerastui.core.specs import Preset
+from kerastui.core.model.builder import BuiltModel, build_model, compile_model, parameter_counts, summary_text
+from kerastui.core.model.specs import Preset
+from kerastui.core.run.directory import RunDir, default_runs_dir, jsonable
+from kerastui.core.run.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
 from kerastui.core.tfenv import load_keras
 
 
@@ -164,7 +164,7 @@ class Trainer:
             self.emit(Notice(f"{preset.data.source}: skipping {len(self.data.corrupt)} unreadable file(s): {shown}",
                              "warning"))
         if self.initial_model is not None:
-            from kerastui.core.builder import custom_metric_classes
+            from kerastui.core.model.builder import custom_metric_classes
 
             self.built = BuiltModel(self.initial_model, self.data.input_shape, custom_metric_classes(preset))
         else:
@@ -229,7 +229,7 @@ class Trainer:
             raise
         except Exception as error:
             from kerastui.core.errors import internal_error_line
-            from kerastui.core.metrics import metric_error
+            from kerastui.core.model.metrics import metric_error
 
             # An exception raised inside the user's custom metric: one line with its file and line.
             located = metric_error(error, self.preset)
@@ -253,7 +253,7 @@ class Trainer:
         if transfer is None:
             self._fit_phase("train", preset.fit.epochs)
             return
-        from kerastui.core.transfer import freeze, unfreeze_last
+        from kerastui.core.model.transfer import freeze, unfreeze_last
 
         built, _ = self._prepared
         base = built.base
@@ -354,7 +354,7 @@ class Trainer:
 
     def _restore_progress(self) -> None:
         """Resuming: the epochs, history and phases of the checkpoint; logs cut back to it."""
-        from kerastui.core.runs import ROW_FIELDS, read_json, read_metrics
+        from kerastui.core.run.directory import ROW_FIELDS, read_json, read_metrics
 
         assert self.run_dir is not None
         phases = ("head", "fine_tune") if self.preset.transfer is not None else ("train",)
@@ -451,7 +451,7 @@ class Trainer:
         """A few test predictions (and their images, scaled for display) in the run directory: what
         the TUI shows when the run ends, without preparing the data again."""
         from kerastui.core.evaluation import display_images, sample_predictions
-        from kerastui.core.runs import write_atomic
+        from kerastui.core.run.directory import write_atomic
 
         if self.run_dir is None:
             return
@@ -470,7 +470,7 @@ class Trainer:
                   if isinstance(c, type) and _is_metric(c)]
         if not custom:
             return
-        from kerastui.core.metrics import mirror_key_for
+        from kerastui.core.model.metrics import mirror_key_for
 
         builtins = list(self.preset.compile.metrics)
         for cls in custom:
@@ -510,7 +510,7 @@ def prepare_data(preset: Preset, cache_dir: Path | None = None) -> datasets.Data
     """The preset's data as its model sees it (a transfer base's size, channels and preprocessing)."""
     kwargs: dict[str, Any] = {}
     if preset.transfer is not None:
-        from kerastui.core.transfer import preprocess_function, transfer_image_shape
+        from kerastui.core.model.transfer import preprocess_function, transfer_image_shape
 
         info = datasets.describe(preset.data, preset.base_dir)
         if info.kind != "image":
@@ -677,7 +677,7 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
     ``epoch-N.npz``; ``state.json`` is switched to it atomically only once it is complete, so a
     kill at any moment leaves the last complete checkpoint in place.  ``state.json`` also keeps
     the phases so far and the state of EarlyStopping and ReduceLROnPlateau, which Keras resets."""
-    from kerastui.core.runs import read_json, write_atomic
+    from kerastui.core.run.directory import read_json, write_atomic
 
     assert trainer.run_dir is not None
     folder = trainer.run_dir.checkpoint_dir(phase)

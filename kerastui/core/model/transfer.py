@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kerastui.core.errors import TransferError, one_line
-from kerastui.core.specs import LayerSpec, Preset, TransferSpec
+from kerastui.core.model.specs import LayerSpec, Preset, TransferSpec
 from kerastui.core.tfenv import load_keras
 
 if TYPE_CHECKING:
-    from kerastui.core.builder import BuiltModel
+    from kerastui.core.model.builder import BuiltModel
 
 # Bases we know the minimum input size and preprocessing module of; any other
 # keras.applications class also works (preprocessing found through its module).
@@ -135,7 +135,7 @@ def _looks_like_download_failure(error: Exception) -> bool:
 
 
 def build_transfer_model(preset: Preset, input_shape: tuple[int, ...]) -> BuiltModel:
-    from kerastui.core.builder import BuiltModel, apply_layer, make_layer
+    from kerastui.core.model.builder import BuiltModel, apply_layer, make_layer
 
     keras = load_keras()
     spec = preset.transfer
@@ -322,7 +322,7 @@ def default_head(num_classes: int) -> list[LayerSpec]:
 def inspect_base(spec: TransferSpec, input_shape: tuple[int, int, int], head: list[LayerSpec]) -> BaseTable:
     """Build the base once (random weights: the structure does not depend on them) and the head on
     its output, and measure every layer."""
-    from kerastui.core.builder import apply_layer, make_layer, parameter_counts
+    from kerastui.core.model.builder import apply_layer, make_layer, parameter_counts
 
     keras = load_keras()
     base, _ = load_base(replace(spec, weights="none"), input_shape)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.errors import PresetError
-from kerastui.core.specs import Preset
+from kerastui.core.model.specs import Preset
 
 if sys.version_info >= (3, 11):
     import tomllib

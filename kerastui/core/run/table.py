@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.resources import size_text
-from kerastui.core.runs import ROW_FIELDS, RunInfo, read_metrics, write_atomic
+from kerastui.core.run.directory import ROW_FIELDS, RunInfo, read_metrics, write_atomic
 
 
 def duration_text(seconds: float | None) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kerastui.core.specs import ObjectSpec
+    from kerastui.core.model.specs import ObjectSpec
 
 # A metric whose name contains one of these is better lower (the rest — accuracy, auc,
 # precision, recall, f1, iou, … — better higher).  None of them occurs inside "accuracy".

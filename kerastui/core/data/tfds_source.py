@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core.datasets import DataInfo, Dataset, Streams, _encode, check_labels
+from kerastui.core.data.datasets import DataInfo, Dataset, Streams, _encode, check_labels
+from kerastui.core.data.sources import tfds_data_dir
+from kerastui.core.data.streaming import cache as cache_in
+from kerastui.core.data.streaming import shuffle_buffer
 from kerastui.core.errors import DatasetError
-from kerastui.core.sources import tfds_data_dir
-from kerastui.core.specs import DataSpec
-from kerastui.core.streaming import cache as cache_in
-from kerastui.core.streaming import shuffle_buffer
+from kerastui.core.model.specs import DataSpec
 
 TEST_SAMPLES = 256
 

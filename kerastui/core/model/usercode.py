@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from kerastui.core.errors import ModelError, one_line, user_message
-from kerastui.core.specs import split_ref
+from kerastui.core.model.specs import split_ref
 
 # A frame whose file name contains one of these is Keras's, TensorFlow's or kerastui's, not the user's.
 LIBRARY_PARTS = ("site-packages", "kerastui/core", "<frozen")

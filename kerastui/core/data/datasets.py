@@ -28,8 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kerastui.core.errors import DatasetError
-from kerastui.core.sources import (  # noqa: F401 - re-exported: the registry lives without numpy
+from kerastui.core.data.sources import (  # noqa: F401 - re-exported: the registry lives without numpy
     FILE_SOURCES,
     KERAS_DATASETS,
     KERAS_URLS,
@@ -41,7 +40,8 @@ from kerastui.core.sources import (  # noqa: F401 - re-exported: the registry li
     keras_cached,
     parse_source,
 )
-from kerastui.core.specs import DataSpec
+from kerastui.core.errors import DatasetError
+from kerastui.core.model.specs import DataSpec
 
 
 @dataclass
@@ -193,13 +193,13 @@ def describe(spec: DataSpec, base_dir: Path | None = None) -> DataInfo:
         classes = 0 if task == "regression" else _kept_classes(spec, spec.num_classes or 3)
         return DataInfo("tabular", task, (spec.features or 20,), classes, True)
     if scheme == "images":  # a scan of the folder: no image is decoded
-        from kerastui.core.imagefolder import scan_folder, target_size
+        from kerastui.core.data.imagefolder import scan_folder, target_size
 
         found = scan_folder(_resolve_path(name, base_dir))
         return DataInfo("image", "classification", (*target_size(spec, found), 3),
                         _kept_classes(spec, len(found.classes)), True)
     if scheme == "tfds":
-        from kerastui.core.tfds_source import describe_tfds
+        from kerastui.core.data.tfds_source import describe_tfds
 
         info = describe_tfds(spec, name)
         return replace(info, num_classes=_kept_classes(spec, info.num_classes))
@@ -719,18 +719,18 @@ def prepare(
     """
     scheme, name = parse_source(spec.source)
     if scheme == "images":
-        from kerastui.core.imagefolder import prepare_folder
+        from kerastui.core.data.imagefolder import prepare_folder
 
         return prepare_folder(spec, _resolve_path(name, base_dir), loss=loss, image_size=image_size, rgb=rgb,
                               preprocess=preprocess, cache_dir=cache_dir)
     if scheme == "tfds":
-        from kerastui.core.tfds_source import prepare_tfds
+        from kerastui.core.data.tfds_source import prepare_tfds
 
         return prepare_tfds(spec, name, loss=loss, image_size=image_size, rgb=rgb, preprocess=preprocess,
                             cache_dir=cache_dir)
     raw = load_raw(spec, base_dir)
     if scheme in ("npz", "npy") and streams_arrays(spec, raw):
-        from kerastui.core.streaming import prepare_array_streams
+        from kerastui.core.data.streaming import prepare_array_streams
 
         return prepare_array_streams(spec, raw, loss=loss, image_size=image_size, rgb=rgb, preprocess=preprocess)
     rng = np.random.default_rng(spec.seed)
@@ -1007,7 +1007,7 @@ def preview(spec: DataSpec, *, loss: str = "categorical_crossentropy", base_dir:
     start = time.perf_counter()
     scheme, name = parse_source(spec.source)
     if scheme == "images":  # from a scan: only the samples shown are decoded, TensorFlow is not loaded
-        from kerastui.core.imagefolder import preview_folder
+        from kerastui.core.data.imagefolder import preview_folder
 
         return preview_folder(spec, _resolve_path(name, base_dir), loss=loss, count=count)
     data = prepare(spec, loss=loss, base_dir=base_dir)

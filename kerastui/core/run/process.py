@@ -26,12 +26,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.events import EpochEnded, Event, TrainEnded, TrainStarted
-from kerastui.core.runs import RESUMABLE, RunDir, default_runs_dir, state_of
+from kerastui.core.run.directory import RESUMABLE, RunDir, default_runs_dir, state_of
+from kerastui.core.run.events import EpochEnded, Event, TrainEnded, TrainStarted
 
 if TYPE_CHECKING:
-    from kerastui.core.specs import Preset
-    from kerastui.core.training import RunResult, Trainer
+    from kerastui.core.model.specs import Preset
+    from kerastui.core.run.trainer import RunResult, Trainer
 
 STOP_SIGNAL = signal.SIGUSR1
 # A run started from the TUI runs this much nicer than the TUI: on a box where training takes every

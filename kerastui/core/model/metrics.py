@@ -15,14 +15,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from kerastui.core import usercode
 from kerastui.core.errors import KerasTUIError, PresetError, one_line, user_message
-from kerastui.core.metricnames import logged_name
-from kerastui.core.specs import ObjectSpec, object_text
-from kerastui.core.usercode import describe_error, user_frame
+from kerastui.core.model import usercode
+from kerastui.core.model.metricnames import logged_name
+from kerastui.core.model.specs import ObjectSpec, object_text
+from kerastui.core.model.usercode import describe_error, user_frame
 
 if TYPE_CHECKING:
-    from kerastui.core.specs import Preset
+    from kerastui.core.model.specs import Preset
 
 TOLERANCE = 1e-6  # the largest |built-in − custom| that still counts as "the same"
 METHODS = ("update_state", "result", "reset_state")
@@ -312,7 +312,7 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
 
 def _builtin_problem(mirror: str | ObjectSpec) -> str | None:
     """Why ``mirror`` is not a metric Keras builds, or None."""
-    from kerastui.core.kerasobjects import make_metric
+    from kerastui.core.model.kerasobjects import make_metric
 
     try:
         make_metric(mirror, "mirrors")

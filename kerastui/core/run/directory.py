@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.events import EpochEnded, Event, event_from_json, event_to_json
-from kerastui.core.metricnames import best_epoch, lower_is_better
-from kerastui.core.specs import Preset, split_ref
+from kerastui.core.model.metricnames import best_epoch, lower_is_better
+from kerastui.core.model.specs import Preset, split_ref
+from kerastui.core.run.events import EpochEnded, Event, event_from_json, event_to_json
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -162,7 +162,7 @@ class RunDir:
         raise KerasTUIError(f"{runs_dir}: 1000 runs named {stamp}-{slug} already exist")  # pragma: no cover
 
     def write_preset(self, preset: Preset) -> Path:
-        from kerastui.core.presets import save
+        from kerastui.core.model.presets import save
 
         try:
             return save(absolute_refs(preset), self.preset_path)

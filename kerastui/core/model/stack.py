@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from kerastui.core.specs import LayerSpec
+from kerastui.core.model.specs import LayerSpec
 
 
 @dataclass

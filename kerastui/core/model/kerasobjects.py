@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kerastui.core.errors import ModelError, one_line
-from kerastui.core.specs import ObjectSpec, object_text
+from kerastui.core.model.specs import ObjectSpec, object_text
 
 KINDS = ("metric", "optimizer", "loss")
 _MODULES = {"metric": "metrics", "optimizer": "optimizers", "loss": "losses"}

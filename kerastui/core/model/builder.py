@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kerastui.core import layers as catalogue
-from kerastui.core.datasets import DataInfo
+from kerastui.core.data.datasets import DataInfo
 from kerastui.core.errors import KerasTUIError, ModelError, one_line, user_message
-from kerastui.core.specs import CompileSpec, LayerSpec, Preset
+from kerastui.core.model import layers as catalogue
+from kerastui.core.model.specs import CompileSpec, LayerSpec, Preset
+from kerastui.core.model.usercode import load_object, user_code_location
 from kerastui.core.tfenv import load_keras
-from kerastui.core.usercode import load_object, user_code_location
 
 INPUT_TYPES = ("Input", "InputLayer")
 
@@ -50,7 +50,7 @@ def model_input_shape(preset: Preset, info: DataInfo) -> tuple[int, ...]:
         if preset.data.resize:
             shape = (*preset.data.resize, shape[2])
         if preset.transfer is not None:
-            from kerastui.core.transfer import transfer_image_shape
+            from kerastui.core.model.transfer import transfer_image_shape
 
             shape = transfer_image_shape(preset.transfer, shape)
     return shape
@@ -116,7 +116,7 @@ def build_model(preset: Preset, input_shape: tuple[int, ...], *, num_classes: in
     load_keras()
     kind = preset.model.type
     if preset.transfer is not None:
-        from kerastui.core.transfer import build_transfer_model
+        from kerastui.core.model.transfer import build_transfer_model
 
         built = build_transfer_model(preset, input_shape)
     elif kind == "sequential":
@@ -234,8 +234,8 @@ def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type]
     """Compile with the spec; returns the names of the custom metrics it added.
 
     Each of the optimizer, the loss and the metrics is a Keras name or a class with its arguments
-    (:mod:`kerastui.core.kerasobjects` checks them against the class's signature)."""
-    from kerastui.core import kerasobjects
+    (:mod:`kerastui.core.model.kerasobjects` checks them against the class's signature)."""
+    from kerastui.core.model import kerasobjects
 
     keras = load_keras()
     lr = learning_rate if learning_rate is not None else spec.learning_rate
