@@ -477,39 +477,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not found:
         print(f"no runs in {runs_dir}")
         return EXIT_OK
-    from kerastui.core.devices import describe
-    from kerastui.core.resources import size_text
-    from kerastui.core.run.table import duration_text
+    from kerastui.core.run.table import CLI_KEYS, text_table
 
-    rows = [("RUN", "STATE", "EPOCHS", "PRESET", "DATASET", "DEVICES", "PEAK MEM", "BEST VALIDATION", "TEST",
-             "DURATION")]
-    for r in found:
-        state = r.status
-        if r.live and r.heartbeat_age is not None:
-            state += f" ({r.heartbeat_age:.0f}s ago)"
-        epochs = f"{r.epochs}/{r.epochs_planned}" if r.epochs_planned else str(r.epochs)
-        best = (f"{r.best['metric']} {r.best['value']:.4f} @{r.best['epoch']}" if r.best.get("value") is not None
-                else "")
-        key = "accuracy" if "accuracy" in r.test else "loss" if "loss" in r.test else None
-        test = f"{key} {r.test[key]:.4f}" if key and isinstance(r.test.get(key), (int, float)) else ""
-        peak = size_text(r.peak_memory) if r.peak_memory is not None else ""
-        rows.append((r.name, state, epochs, r.preset, r.dataset, describe(r.devices), peak, best, test,
-                     duration_text(r.seconds)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print("\n".join(text_table(found, CLI_KEYS)))
     return EXIT_OK
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from kerastui.core.run.directory import LIVE_STATES, find_run
+    from kerastui.core.run.directory import find_run
     from kerastui.core.run.process import stop
 
     run_dir = find_run(args.run, args.runs_dir)
     pid = stop(run_dir)
     print(f"asked {run_dir.name} (pid {pid}) to stop after its batch", file=sys.stderr)
     if args.wait:
-        while run_dir.status().get("state") in LIVE_STATES:
+        while run_dir.status()["state"].live:
             time.sleep(0.2)
         print(f"{run_dir.name}: {run_dir.status().get('state')}", file=sys.stderr)
     return EXIT_OK

@@ -454,7 +454,7 @@ class KerasTUI(App[None]):
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def _follow(self, run_dir: Path, process: subprocess.Popen[bytes] | None) -> None:
         """Read the run's event log as it grows (every FOLLOW_SECONDS) until its process ends."""
-        from kerastui.core.run.directory import LIVE_STATES, EventFollower, RunDir
+        from kerastui.core.run.directory import EventFollower, RunDir
 
         worker = get_current_worker()
         run = RunDir(run_dir)
@@ -470,7 +470,7 @@ class KerasTUI(App[None]):
                 if process is not None:
                     process.poll()  # reap it: an exited child must not look alive
                 status = run.status()
-                if status.get("state") not in LIVE_STATES:
+                if not status["state"].live:
                     events = follower.poll()  # what it wrote last
                     if events:
                         self.post_message(TrainingEvents(run_dir, events))

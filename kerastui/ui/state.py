@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from kerastui.core.model.metricnames import best_epoch
-from kerastui.core.run.directory import ROW_FIELDS
 from kerastui.core.run.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
+from kerastui.core.run.history import ROW_FIELDS
 
 if TYPE_CHECKING:
     from kerastui.core.run.trainer import RunResult

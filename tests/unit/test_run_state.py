@@ -18,6 +18,7 @@ import pytest
 
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model import presets
+from kerastui.core.run.checkpoint import read_arrays
 from kerastui.core.run.directory import RunDir, find_run, read_json, read_metrics, write_atomic
 from kerastui.core.run.events import BatchEnded
 from kerastui.core.run.trainer import Trainer
@@ -58,8 +59,9 @@ def test_resume_restores_the_optimizer_the_reduced_learning_rate_and_early_stopp
     assert state["epoch"] == result.epochs_run
     stored = state["callbacks"]
     assert set(stored) == {"EarlyStopping", "ReduceLROnPlateau"}
-    with np.load(run.checkpoint_dir("train") / state["weights"]) as arrays:
-        values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+    values, embedded = read_arrays(run.checkpoint_dir("train") / state["weights"])
+    assert embedded is not None and embedded["epoch"] == state["epoch"]  # the file carries its own state
+    assert [r["epoch"] for r in embedded["rows"]] == list(range(1, result.epochs_run + 1))
     weights = len(first.model.weights)
     iterations, learning_rate = int(values[weights]), float(values[weights + 1])
     assert learning_rate < rates[0]  # the checkpoint holds the reduced rate

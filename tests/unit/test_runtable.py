@@ -36,7 +36,7 @@ def test_columns_come_from_the_runs_settings_and_results(runs_dir):
     assert by_optimizer["adam"].batch_size == 64 and by_optimizer["adam"].epochs == 3
     for run in runs:
         assert run.params == 1539  # ex1: Dense(64) on 20 features, Dense(3)
-        assert run.best["metric"] == "val_accuracy" and 1 <= run.best["epoch"] <= run.epochs
+        assert run.best["metric"] == "val_loss" and 1 <= run.best["epoch"] <= run.epochs  # one rule: TUI and CLI
         assert BY_KEY["test"].text(run).startswith("accuracy 0.")
         assert run.dataset == "synthetic:classification"
 

@@ -32,24 +32,23 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.model.metricnames import best_epoch, lower_is_better
 from kerastui.core.model.specs import Preset, split_ref
 from kerastui.core.run.events import EpochEnded, Event, event_from_json, event_to_json
+from kerastui.core.run.history import best, event_of, fold, row_logs, row_of
+from kerastui.core.run.status import RunStatus, status_of
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-# What a run is doing (``starting``, ``running``) or how it ended.  ``died``: the status says it
-# runs, but no process holds the run's lock (killed, power cut).
-LIVE_STATES = ("starting", "running")
-END_STATES = ("completed", "stopped", "interrupted", "failed", "died")
-RESUMABLE = ("interrupted", "died", "failed")
-# A metrics.jsonl row's fields that are not metrics.
-ROW_FIELDS = ("phase", "epoch", "seconds", "batches", "peak_memory")
 HEARTBEAT_SECONDS = 2.0
 HEARTBEAT_STALE = 30.0  # a run on another host is taken as died after this long without a heartbeat
+STARTING_STALE = 120.0  # a "starting" status whose launcher vanished before recording a process: died
+
+
+class Damaged(KerasTUIError):
+    """A file of a run directory cannot be read as kerastui writes it (the message says which, why)."""
 
 
 def default_runs_dir() -> Path:
@@ -125,7 +124,15 @@ class RunDir:
         self.summary_path = self.path / "summary.json"
         self.preset_path = self.path / "preset.toml"
         self.output_path = self.path / "output.log"
+        self.lock_path = self.path / ".lock"
+        self.checkpoints_path = self.path / "checkpoints"
+        self.model_path = self.path / "model.keras"
+        self.predictions_path = self.path / "predictions.json"
+        self.samples_path = self.path / "samples.npy"
         self._lock_handle: Any = None
+        # Merged into every status write (a signal handler sets "stopping" without taking a lock).
+        self.overlay: dict[str, Any] = {}
+        self._span: tuple[float, float] | None = None  # (active seconds before this process, its start)
         self._events: Any = None
         self._status: dict[str, Any] = {}
         self._status_lock = threading.Lock()
@@ -173,9 +180,9 @@ class RunDir:
 
     def acquire(self) -> None:
         """Become this directory's only writer, or raise :class:`RunBusy` naming the live one."""
-        path = self.path / ".lock"
-        try:
-            handle = path.open("a+")
+        path = self.lock_path
+        try:  # never through a link planted at its name
+            handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644), "a+")
         except OSError as error:
             raise KerasTUIError(f"{path}: cannot open the run's lock ({error.strerror})") from None
         for attempt in range(10):  # a reader's probe holds it for microseconds: retry briefly
@@ -203,11 +210,11 @@ class RunDir:
 
     def locked(self) -> bool:
         """Whether a process holds this run's lock (it is live)."""
-        path = self.path / ".lock"
-        if not path.exists():
+        path = self.lock_path
+        if not path.is_file() or path.is_symlink():
             return False
         try:
-            with path.open("a+") as handle:
+            with path.open("r") as handle:
                 try:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -222,11 +229,23 @@ class RunDir:
     def set_status(self, **fields: Any) -> None:
         """Merge ``fields`` into ``status.json`` (rewritten atomically, with a fresh heartbeat)."""
         with self._status_lock:
-            if not self._status:
+            if not self._status or self._lock_handle is None:  # only the run's own process may trust its copy
                 self._status = read_json(self.status_path)
             self._status.update(fields)
-            self._status["heartbeat"] = round(time.time(), 3)
+            self._status.update(self.overlay)
+            now = time.time()
+            self._status["heartbeat"] = round(now, 3)
+            if self._span is not None:
+                self._status["active_seconds"] = round(self._span[0] + now - self._span[1], 3)
             write_atomic(self.status_path, json.dumps(jsonable(self._status)))
+
+    def begin_span(self, before: float) -> None:
+        """This process trains now: ``active_seconds`` counts on from ``before`` (its earlier processes')."""
+        self._span = (before, time.time())
+
+    def end_span(self) -> None:
+        self.set_status()
+        self._span = None
 
     def start_heartbeat(self, every: float = HEARTBEAT_SECONDS) -> None:
         def beat() -> None:
@@ -245,25 +264,33 @@ class RunDir:
         self._heartbeat = None
 
     def status(self) -> dict[str, Any]:
-        """``status.json`` as it should be read: a live-looking state whose process is gone is ``died``."""
-        status = read_json(self.status_path)
-        state = status.get("state")
+        """``status.json`` as it should be read: ``state`` a :class:`RunStatus`; a live-looking state
+        whose process is gone is ``died``; a file that is not what kerastui writes is ``damaged``, with
+        the reason in ``error``."""
+        try:
+            status = read_status(self.status_path)
+        except Damaged as error:
+            return {"state": RunStatus.DAMAGED, "error": str(error)}
+        state = RunStatus.parse(status.get("state"))
         if state is None:
             if self.summary_path.exists():  # a run from before status files
                 summary = read_json(self.summary_path)
-                status = {"state": state_of(summary.get("status", "completed")), "epoch": summary.get("epochs_run")}
-            else:
-                status = {"state": "died" if not self.locked() else "running"}
-            return status
-        if state in LIVE_STATES and not self.locked():
+                return {"state": status_of(str(summary.get("status") or "completed")),
+                        "epoch": summary.get("epochs_run")}
+            return {"state": RunStatus.RUNNING if self.locked() else RunStatus.DIED}
+        status["state"] = state
+        if state.live and not self.locked():
             same_host = status.get("host") in (None, socket.gethostname())
             pid = status.get("pid")
+            heartbeat = status.get("heartbeat")
             if same_host:
                 # "starting": the launcher wrote it and the run process has not taken the lock yet.
-                if not (state == "starting" and isinstance(pid, int) and pid_alive(pid)):
-                    status["state"] = "died"
-            elif time.time() - float(status.get("heartbeat", 0)) > HEARTBEAT_STALE:
-                status["state"] = "died"
+                recorded = status.get("pid_start")
+                if not (state == RunStatus.STARTING and isinstance(pid, int) and pid_alive(pid)
+                        and (not isinstance(recorded, int) or process_start(pid) == recorded)):
+                    status["state"] = RunStatus.DIED
+            elif time.time() - float(heartbeat if isinstance(heartbeat, (int, float)) else 0) > HEARTBEAT_STALE:
+                status["state"] = RunStatus.DIED
         return status
 
     # ------------------------------------------------------------------ the sink
@@ -276,11 +303,10 @@ class RunDir:
                 raise KerasTUIError(f"{self.events_path}: cannot write ({error.strerror})") from None
         try:
             if isinstance(event, EpochEnded):
-                line = {"phase": event.phase, "epoch": event.epoch + 1, "seconds": round(event.seconds, 4),
-                        **({"batches": event.batches} if event.batches is not None else {}),
-                        **({"peak_memory": event.peak_memory} if event.peak_memory is not None else {}), **event.logs}
+                if event.batches is not None:  # an epoch cut short is not an epoch
+                    return
                 with self.metrics_path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(line) + "\n")
+                    handle.write(json.dumps(jsonable(row_of(event))) + "\n")
             self._events.write(json.dumps(event_to_json(event)) + "\n")
             self._events.flush()
         except OSError as error:
@@ -291,24 +317,63 @@ class RunDir:
         write_atomic(self.summary_path, json.dumps(summary, indent=2, default=str))
         return self.summary_path
 
-    def truncate_to(self, epochs: int) -> None:
-        """Keep only the first ``epochs`` epochs in ``metrics.jsonl`` and ``events.jsonl`` (before a
-        resume from the checkpoint of that epoch: an epoch logged after it is run again)."""
-        rows = [r for r in read_metrics(self.path) if int(r.get("epoch", 0)) <= epochs]
-        write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
-        kept = []
-        for line in _lines(self.events_path):
-            if line.get("type") in ("EpochEnded", "BatchEnded") and int(line.get("epoch", 0)) >= epochs:
+    def intact_rows(self, epochs: int) -> list[dict[str, Any]]:
+        """``metrics.jsonl``'s rows of epochs 1..``epochs`` that read back whole (each epoch once)."""
+        rows, _ = metrics_rows(self.path)
+        return [r for r in rows if r["epoch"] <= epochs]
+
+    def rewrite_logs(self, rows: list[dict[str, Any]]) -> list[str]:
+        """Make ``metrics.jsonl`` and ``events.jsonl`` agree with ``rows`` (epochs 1..N, a resume's
+        checkpoint): each epoch once, as the rows say; what came after epoch N (or could not be
+        read) dropped.  What was dropped, one phrase each."""
+        epochs = len(rows)
+        _, problems = metrics_rows(self.path)
+        logged = [r["epoch"] for r in metrics_rows(self.path)[0]]
+        later = sorted({e for e in logged if e > epochs})
+        dropped = [f"epoch(s) {later[0]}–{later[-1]} logged after the checkpoint" if len(later) > 1 else
+                   f"epoch {later[0]} logged after the checkpoint"] if later else []
+        dropped += problems
+        if self._events is not None:  # the sink's handle would write on into the replaced file
+            with contextlib.suppress(OSError):
+                self._events.close()
+            self._events = None
+        write_atomic(self.metrics_path, "".join(json.dumps(jsonable(r)) + "\n" for r in rows))
+        authoritative = {int(r["epoch"]) - 1: r for r in rows}
+        kept: list[dict[str, Any]] = []
+        written: set[int] = set()
+
+        def epoch_line(epoch: int) -> dict[str, Any]:
+            written.add(epoch)
+            return event_to_json(event_of(authoritative[epoch]))
+
+        bad_lines = 0
+        for line in _lines(self.events_path, on_bad=lambda: None):
+            if line is None:
+                bad_lines += 1
                 continue
+            kind, epoch = line.get("type"), line.get("epoch")
+            if kind in ("EpochEnded", "BatchEnded"):
+                if not isinstance(epoch, int) or epoch >= epochs:
+                    continue
+                if kind == "EpochEnded":
+                    if epoch in written:
+                        continue
+                    kept += [epoch_line(e) for e in range(epoch) if e not in written]
+                    kept.append(epoch_line(epoch))
+                    continue
             kept.append(line)
+        kept += [epoch_line(e) for e in range(epochs) if e not in written]
+        if bad_lines:
+            dropped.append(f"{bad_lines} unreadable line(s) of {self.events_path.name}")
         write_atomic(self.events_path, "".join(json.dumps(r) + "\n" for r in kept))
+        return dropped
 
     @property
     def tensorboard_dir(self) -> Path:
         return self.path / "tensorboard"
 
     def checkpoint_dir(self, phase: str) -> Path:
-        return self.path / "checkpoints" / phase
+        return self.checkpoints_path / phase
 
     def events(self) -> list[Event]:
         """Every event of the log (a line cut short by a crash is skipped)."""
@@ -320,9 +385,11 @@ class RunDir:
         return out
 
 
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
+def _lines(path: Path, on_bad: Any = None) -> Iterator[Any]:
+    """The JSON objects of a JSON-lines file; a line that is not one is skipped (``on_bad`` given:
+    None is yielded for it)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return
     for raw in text.splitlines():
@@ -331,14 +398,11 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 value = json.loads(raw)
             except ValueError:
-                continue
+                value = None
             if isinstance(value, dict):
                 yield value
-
-
-def state_of(outcome: str) -> str:
-    """The status file's state for a trainer's result status (``running`` in a summary: it died)."""
-    return {"early_stopping": "completed", "nan": "failed", "running": "died"}.get(outcome, outcome)
+            elif on_bad is not None:
+                yield None
 
 
 def pid_alive(pid: int) -> bool:
@@ -354,6 +418,16 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (``/proc/PID/stat`` field 22): with the
+    pid, it names one process for good (a pid is reused; the pair is not).  None off Linux."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return int(stat.rpartition(")")[2].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class EventFollower:
@@ -421,7 +495,7 @@ class RunInfo:
     seconds: float | None  # duration: to the end, or so far for a live run
     test: dict[str, Any]
     best_val: dict[str, float]
-    status: str  # the run's state: starting, running, completed, stopped, interrupted, failed, died
+    status: RunStatus
     outcome: str = ""  # the trainer's own word when it ended: completed, early_stopping, nan, …
     epochs_planned: int | None = None
     heartbeat_age: float | None = None  # seconds since the run process last wrote its status
@@ -446,11 +520,11 @@ class RunInfo:
 
     @property
     def live(self) -> bool:
-        return self.status in LIVE_STATES
+        return self.status.live
 
     @property
     def resumable(self) -> bool:
-        return self.status in RESUMABLE
+        return self.status.resumable
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = jsonable({
@@ -466,58 +540,188 @@ class RunInfo:
         return out
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
+# What kerastui writes in a run's JSON files, field by field: (types, in words).  A field of another
+# type makes the run ``damaged`` (listed with the reason) instead of breaking whoever reads it.
+_NUMBER = ((int, float), "a number")
+_TEXT = ((str,), "text")
+_WHOLE = ((int,), "a whole number")
+_OBJECT = ((dict,), "an object")
+_LIST = ((list,), "a list")
+STATUS_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "state": _TEXT, "pid": _WHOLE, "host": _TEXT, "heartbeat": _NUMBER, "started": _NUMBER, "started_at": _TEXT,
+    "preset": _TEXT, "dataset": _TEXT, "epochs_planned": _WHOLE, "epoch": _WHOLE, "phase": _TEXT,
+    "error": _TEXT, "outcome": _TEXT, "devices": _LIST, "gpus": _LIST, "settings": _OBJECT,
+    "active_seconds": _NUMBER, "ended": _NUMBER, "resumes": _WHOLE, "model": _TEXT, "pid_start": _WHOLE,
+}
+SUMMARY_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "preset": _TEXT, "status": _TEXT, "epochs_run": _WHOLE, "started": _TEXT, "seconds": _NUMBER, "error": _TEXT,
+    "test": _OBJECT, "data": _OBJECT, "model": _OBJECT, "devices": _OBJECT, "history": _OBJECT,
+}
+
+
+def _checked(data: dict[str, Any], fields: dict[str, tuple[tuple[type, ...], str]], path: Path) -> dict[str, Any]:
+    for key, (types, words) in fields.items():
+        value = data.get(key)
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)
+                                  or (isinstance(value, float) and not math.isfinite(value))):
+            raise Damaged(f"{path.name}: {key!r} is not {words}")
+    return data
+
+
+def _strict_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``, None when missing; :class:`Damaged` when it is anything else."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise Damaged(f"{path.name}: unreadable ({getattr(error, 'strerror', None) or error})") from None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise Damaged(f"{path.name}: not JSON") from None
+    if not isinstance(value, dict):
+        raise Damaged(f"{path.name}: not a JSON object")
+    return value
+
+
+def read_status(path: Path) -> dict[str, Any]:
+    """``status.json`` checked field by field ({} when missing); :class:`Damaged` otherwise."""
+    found = _strict_json(path)
+    if found is None:
+        return {}
+    status = _checked(found, STATUS_FIELDS, path)
+    if status.get("state") is not None and RunStatus.parse(status["state"]) is None:
+        raise Damaged(f"{path.name}: state {str(status['state'])[:20]!r} is not a run state")
+    if not all(isinstance(d, str) for d in status.get("devices") or ()):
+        raise Damaged(f"{path.name}: 'devices' is not a list of names")
+    if not all(isinstance(g, int) and not isinstance(g, bool) for g in status.get("gpus") or ()):
+        raise Damaged(f"{path.name}: 'gpus' is not a list of GPU numbers")
+    return status
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """``summary.json`` checked field by field ({} when missing); :class:`Damaged` otherwise."""
+    found = _strict_json(path)
+    if found is None:
+        return {}
+    summary = _checked(found, SUMMARY_FIELDS, path)
+    for key in ("data", "model"):
+        inner = summary.get(key) or {}
+        for name, value in inner.items():
+            if name in ("source", "name") and not isinstance(value, str):
+                raise Damaged(f"{path.name}: {key}.{name} is not text")
+            if name == "total" and (not isinstance(value, int) or isinstance(value, bool)):
+                raise Damaged(f"{path.name}: {key}.{name} is not a whole number")
+    return summary
+
+
+def metrics_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """``metrics.jsonl``'s whole-epoch rows, each epoch once (a later row of an epoch replaces an
+    earlier one), in epoch order; and its problems, one phrase each.  A last line cut short (the
+    process was killed writing it) is a problem, not damage; a partial epoch (``batches``, written
+    by earlier versions) is not an epoch."""
     file = Path(path) / "metrics.jsonl"
-    if not file.is_file():
-        return []
-    rows = []
-    for line in file.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash
-    return rows
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return [], []
+    lines = text.split("\n")
+    by_epoch: dict[int, dict[str, Any]] = {}
+    problems: list[str] = []
+    for number, raw in enumerate(lines, start=1):
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            row = json.loads(raw)
+        except ValueError:
+            last = number == len(lines) or all(not rest.strip() for rest in lines[number:])
+            problems.append(f"metrics.jsonl line {number} {'cut short' if last else 'not JSON'}")
+            continue
+        epoch = row.get("epoch") if isinstance(row, dict) else None
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+            problems.append(f"metrics.jsonl line {number} has no epoch number")
+            continue
+        if any(not (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)))
+               for k, v in row.items() if k not in ("phase",)):
+            problems.append(f"metrics.jsonl line {number} holds a value that is not a number")
+            continue
+        if not isinstance(row.get("phase", ""), str):
+            problems.append(f"metrics.jsonl line {number}: 'phase' is not text")
+            continue
+        if row.get("batches") is not None:
+            continue
+        by_epoch[epoch] = row
+    return [by_epoch[e] for e in sorted(by_epoch)], problems
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """``metrics.jsonl``'s whole-epoch rows that read back (see :func:`metrics_rows`)."""
+    return metrics_rows(path)[0]
 
 
 def run_info(path: Path) -> RunInfo:
-    """What ``kerastui runs`` and the Runs workspace show of one run directory."""
+    """What ``kerastui runs`` and the Runs workspace show of one run directory: never raises; a run
+    whose files are not what kerastui writes is ``damaged``, with the reason."""
+    try:
+        return _run_info(path)
+    except Damaged as error:
+        return _damaged(path, str(error))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
+        return _damaged(path, f"unreadable ({type(error).__name__}: {error})")
+
+
+def _damaged(path: Path, reason: str) -> RunInfo:
+    return RunInfo(path=path, preset=path.name, started=path.name[:15], epochs=0, seconds=None, test={},
+                   best_val={}, status=RunStatus.DAMAGED, error=" ".join(reason.split())[:200])
+
+
+def _run_info(path: Path) -> RunInfo:
     run = RunDir(path)
-    summary = read_json(run.summary_path)
     status = run.status()
-    metrics = read_metrics(path)
-    best: dict[str, float] = {}
+    if status["state"] == RunStatus.DAMAGED:
+        raise Damaged(str(status.get("error")))
+    summary = read_summary(run.summary_path)
+    metrics, problems = metrics_rows(path)
+    damage = [p for p in problems if "cut short" not in p]
+    if damage:
+        raise Damaged(damage[0])
+    history: dict[str, list[float]] = {}
     for row in metrics:
-        for column, value in row.items():
-            if column.startswith("val_") and isinstance(value, (int, float)) and math.isfinite(value):
-                better = min if lower_is_better(column) else max
-                best[column] = better(best.get(column, value), value)
-    headline: dict[str, Any] = {}
-    key: str | None = next((k for k in ("val_accuracy", "val_loss") if k in best), next(iter(sorted(best)), None))
-    if key is not None:
-        epoch = best_epoch([float(r.get(key, math.nan)) for r in metrics], key)
-        headline = {"metric": key, "value": best[key], "epoch": epoch}
+        fold(history, row["epoch"] - 1, row_logs(row))
+    best_val = {}
+    for column in history:
+        if column.startswith("val_"):
+            found = best(history, column)
+            if found:
+                best_val[column] = float(found["value"])
+    state: RunStatus = status["state"]
     preset = summary.get("preset") or status.get("preset") or path.name
     dataset = (summary.get("data") or {}).get("source") or status.get("dataset") or ""
     started = summary.get("started") or status.get("started_at") or path.name[:15]
-    seconds = summary.get("seconds")
     heartbeat = status.get("heartbeat")
     age = time.time() - float(heartbeat) if isinstance(heartbeat, (int, float)) else None
-    state = str(status.get("state", "died"))
-    if state in LIVE_STATES and isinstance(status.get("started"), (int, float)):
+    active = status.get("active_seconds")
+    if isinstance(active, (int, float)):  # every span a process trained it, resumes included
+        seconds: float | None = float(active) + (max(0.0, age) if state.live and age is not None else 0.0)
+    elif state.live and isinstance(status.get("started"), (int, float)):
         seconds = time.time() - float(status["started"])
-    elif seconds is None and isinstance(status.get("started"), (int, float)) and isinstance(heartbeat, (int, float)):
-        seconds = float(heartbeat) - float(status["started"])
+    else:
+        seconds = summary.get("seconds")
+        if seconds is None and isinstance(status.get("started"), (int, float)) and isinstance(heartbeat, (int, float)):
+            seconds = float(heartbeat) - float(status["started"])
+    test = summary.get("test") or {}
     return RunInfo(
         path=path, preset=str(preset), started=str(started), epochs=len(metrics), seconds=seconds,
-        test=summary.get("test", {}) if state not in LIVE_STATES else {}, best_val=best, status=state,
+        test={k: v for k, v in test.items() if isinstance(v, (int, float, str))} if not state.live else {},
+        best_val=best_val, status=state,
         outcome=str(status.get("outcome") or summary.get("status") or ""),
         epochs_planned=status.get("epochs_planned"), heartbeat_age=age, pid=status.get("pid"),
-        host=str(status.get("host", "")), dataset=str(dataset), phase=str(status.get("phase", "")),
-        error=status.get("error") or summary.get("error"), best=headline,
-        devices=tuple(str(d) for d in status.get("devices") or (summary.get("devices") or {}).get("devices") or ()),
-        gpus=tuple(int(g) for g in status.get("gpus") or () if isinstance(g, int)),
+        host=str(status.get("host") or ""), dataset=str(dataset), phase=str(status.get("phase") or ""),
+        error=status.get("error") or summary.get("error"), best=best(history),
+        devices=tuple(status.get("devices") or (summary.get("devices") or {}).get("devices") or ()),
+        gpus=tuple(status.get("gpus") or ()),
         peak_memory=max((int(r["peak_memory"]) for r in metrics if isinstance(r.get("peak_memory"), int)),
                         default=None),
         params=(summary.get("model") or {}).get("total"),
@@ -530,8 +734,10 @@ def _settings(path: Path, status: dict[str, Any]) -> dict[str, Any]:
     from the run's resolved preset (runs of earlier versions)."""
     known = status.get("settings")
     if isinstance(known, dict):
-        return {"optimizer": str(known.get("optimizer") or ""), "learning_rate": known.get("learning_rate"),
-                "batch_size": known.get("batch_size")}
+        rate, batch = known.get("learning_rate"), known.get("batch_size")
+        return {"optimizer": str(known.get("optimizer") or ""),
+                "learning_rate": float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None,
+                "batch_size": batch if isinstance(batch, int) and not isinstance(batch, bool) else None}
     try:
         data = tomllib.loads((Path(path) / "preset.toml").read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -546,20 +752,22 @@ def _settings(path: Path, status: dict[str, Any]) -> dict[str, Any]:
             "batch_size": fit.get("batch_size", 32) if isinstance(fit.get("batch_size", 32), int) else None}
 
 
-_INFO_CACHE: dict[Path, tuple[tuple[int, int], RunInfo]] = {}
+_INFO_CACHE: dict[Path, tuple[tuple[int, ...], RunInfo]] = {}
 
 
 def _cached_info(path: Path) -> RunInfo:
     """``run_info``, read again only when the run's status file changed (a run rewrites it last,
     after its summary, when it ends or resumes); a live run always (its heartbeat's age, and whether
     its process still exists, change without any file changing)."""
-    try:
-        stat = (path / "status.json").stat()
-        key = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        key = (0, 0)
+    key: tuple[int, ...] = ()
+    for name in ("status.json", "summary.json", "metrics.jsonl"):
+        try:
+            stat = (path / name).stat()
+            key += (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            key += (0, 0)
     hit = _INFO_CACHE.get(path)
-    if hit is not None and hit[0] == key and key != (0, 0) and not hit[1].live:
+    if hit is not None and hit[0] == key and key[:2] != (0, 0) and not hit[1].live:
         return hit[1]
     info = run_info(path)
     _INFO_CACHE[path] = (key, info)

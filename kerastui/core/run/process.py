@@ -8,6 +8,10 @@ orderly end:
 - SIGINT, SIGTERM, SIGHUP: finish the batch, checkpoint, status ``interrupted``, exit 128+signal;
   a second SIGINT aborts at once (the checkpoint of the last epoch stays);
 - SIGUSR1 (``kerastui stop``, the TUI's stop key): finish the batch, evaluate, save, ``stopped``.
+
+A signal is honoured whenever it comes: one that arrives before anything trains is remembered and
+applied when the trainer exists, and a run launched detached starts with these signals blocked, so
+none of their default actions can end it before its handlers are in place.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.run.directory import RESUMABLE, RunDir, default_runs_dir, state_of
+from kerastui.core.run.directory import RunDir, default_runs_dir, process_start
 from kerastui.core.run.events import EpochEnded, Event, TrainEnded, TrainStarted
+from kerastui.core.run.status import RunStatus, status_of
 
 if TYPE_CHECKING:
     from kerastui.core.model.specs import Preset
@@ -38,6 +43,7 @@ STOP_SIGNAL = signal.SIGUSR1
 # core, a key press still gets the CPU at once (the TUI idles otherwise, so the run loses nothing).
 RUN_NICE = 5
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+HANDLED = (*INTERRUPTS, STOP_SIGNAL)
 
 
 class RunProcess:
@@ -45,7 +51,9 @@ class RunProcess:
 
     def __init__(self, run_dir: RunDir, *, on_signal: Callable[[int, bool], None] | None = None) -> None:
         self.run_dir = run_dir
-        self.trainer: Trainer | None = None
+        self._trainer: Trainer | None = None
+        self.stop_asked = False  # SIGUSR1 came (before the trainer existed, perhaps)
+        self.previous_seconds = 0.0  # resuming: the seconds its earlier processes trained
         self.signal: int | None = None  # the first interrupting signal received
         self.on_signal = on_signal  # (signum, second) → None: the CLI says what happens
         self._previous: dict[int, Any] = {}
@@ -59,16 +67,37 @@ class RunProcess:
         self._restore()
         self.run_dir.release()
 
+    @property
+    def trainer(self) -> Trainer | None:
+        return self._trainer
+
+    @trainer.setter
+    def trainer(self, trainer: Trainer | None) -> None:
+        """The trainer, from now on told of signals; one that came before it is applied to it now."""
+        self._trainer = trainer
+        if trainer is not None:
+            trainer.previous_seconds = self.previous_seconds
+            if self.signal is not None:
+                trainer.request_stop("interrupted")
+            elif self.stop_asked:
+                trainer.request_stop("stopped")
+
     # ------------------------------------------------------------------ status
 
     def starting(self, preset: Preset, *, resumed: bool = False, **fields: Any) -> None:
         """This process runs now (a resumed run keeps when it first started, and counts resumes)."""
         previous = self.run_dir.status() if resumed else {}
+        before = previous.get("active_seconds")
+        self.previous_seconds = float(before) if isinstance(before, (int, float)) else 0.0
+        if self._trainer is not None:
+            self._trainer.previous_seconds = self.previous_seconds
         first = ({"started": previous["started"], "started_at": previous.get("started_at")}
                  if resumed and previous.get("started") else
                  {"started": time.time(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        self.run_dir.begin_span(self.previous_seconds)
         self.run_dir.set_status(
-            state="starting", pid=os.getpid(), host=socket.gethostname(), **first,
+            state=RunStatus.STARTING, pid=os.getpid(), pid_start=process_start(os.getpid()),
+            host=socket.gethostname(), **first,
             preset=preset.name or preset.title or "preset", dataset=preset.data.source,
             epochs_planned=_planned(preset), epoch=previous.get("epoch", 0), error=None, outcome=None, ended=None,
             signal=None, stopping=None, resumes=int(previous.get("resumes", 0)) + (1 if resumed else 0),
@@ -78,38 +107,42 @@ class RunProcess:
     def __call__(self, event: Event) -> None:
         """A sink: the status follows the events (the heartbeat thread keeps it fresh between)."""
         if isinstance(event, TrainStarted):
-            self.run_dir.set_status(state="running", phase=event.phase, epoch=event.initial_epoch,
+            self.run_dir.set_status(state=RunStatus.RUNNING, phase=event.phase, epoch=event.initial_epoch,
                                     steps=event.steps_per_epoch, devices=event.devices, gpus=event.gpus,
                                     replicas=event.replicas, precision=event.precision)
         elif isinstance(event, EpochEnded):
             self.run_dir.set_status(epoch=event.epoch + 1)
-        elif isinstance(event, TrainEnded) and event.reason == "interrupted":
-            self.run_dir.set_status(state="running", stopping="interrupted")
+        elif isinstance(event, TrainEnded) and event.reason in ("interrupted", "stopped"):
+            self.run_dir.set_status(state=RunStatus.STOPPING, stopping=event.reason)
 
     def finished(self, result: RunResult | None, error: str | None = None) -> None:
         """The end, whatever it was: state, outcome, the true epoch count, the reason of a failure."""
         self.run_dir.stop_heartbeat()
         if result is None:
-            fields: dict[str, Any] = {"state": "failed", "outcome": "failed", "error": error}
+            fields: dict[str, Any] = {"state": RunStatus.FAILED, "outcome": "failed", "error": error}
         else:
             outcome = result.status if result.status != "running" else "failed"
-            fields = {"state": state_of(outcome), "outcome": outcome, "epoch": result.epochs_run,
+            fields = {"state": status_of(outcome), "outcome": outcome, "epoch": result.epochs_run,
                       "error": error or result.error}
-        if self.signal is not None and fields["state"] == "interrupted":
+        if self.signal is not None and fields["state"] == RunStatus.INTERRUPTED:
             fields["signal"] = signal.Signals(self.signal).name
+        self.run_dir.overlay.clear()
         try:
             self.run_dir.set_status(ended=time.time(), **fields)
+            self.run_dir.end_span()
         except KerasTUIError:  # a full disk: the caller's error line names the file already
             pass
 
     # ------------------------------------------------------------------ signals
 
     def _install(self) -> None:
-        for signum in (*INTERRUPTS, STOP_SIGNAL):
+        for signum in HANDLED:
             try:
                 self._previous[signum] = signal.signal(signum, self._handle)
             except ValueError:  # pragma: no cover - not the main thread
                 pass
+        # Launched with them blocked (see launch): handled now, so one that waited is delivered.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
 
     def _restore(self) -> None:
         for signum, previous in self._previous.items():
@@ -117,8 +150,10 @@ class RunProcess:
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        trainer = self.trainer
+        trainer = self._trainer
         if signum == STOP_SIGNAL:
+            self.stop_asked = True
+            self.run_dir.overlay["state"] = RunStatus.STOPPING  # written by the next heartbeat
             if trainer is not None:
                 trainer.request_stop("stopped")
             if self.on_signal is not None:
@@ -131,6 +166,7 @@ class RunProcess:
             self.on_signal(signum, second)
         if second and signum == signal.SIGINT:
             raise KeyboardInterrupt
+        self.run_dir.overlay["state"] = RunStatus.STOPPING
         if trainer is not None:
             trainer.request_stop("interrupted")
         elif not second:  # nothing trains yet (TensorFlow still importing): leave now
@@ -200,16 +236,23 @@ def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | No
         log = run_dir.output_path.open("ab")
     except OSError as error:
         raise KerasTUIError(f"{run_dir.output_path}: cannot write ({error.strerror})") from None
-    with log:
-        process = subprocess.Popen([sys.executable, "-m", "kerastui", *command], stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    # The run process starts with the signals it handles blocked (a mask survives fork and exec): a
+    # stop asked before its handlers exist waits for them instead of killing it.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    try:
+        with log:
+            process = subprocess.Popen([sys.executable, "-m", "kerastui", *command], stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     lower_priority(process.pid, RUN_NICE)
     # Until the process takes the lock: "starting", with its pid (a follower must not read the
     # status of the run's previous process, "interrupted", as this one's end).
     fields = {} if resume is not None else {"started": time.time(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                              "preset": preset.name or "preset", "dataset": preset.data.source,
                                              "epochs_planned": _planned(preset), "epoch": 0}
-    run_dir.set_status(state="starting", pid=process.pid, host=socket.gethostname(), **fields)
+    run_dir.set_status(state=RunStatus.STARTING, pid=process.pid, pid_start=process_start(process.pid),
+                       host=socket.gethostname(), **fields)
     return Launched(run_dir, process)
 
 
@@ -217,10 +260,14 @@ def stop(run_dir: RunDir) -> int:
     """Ask a live run to finish its batch, evaluate, save and stop; the pid asked."""
     status = run_dir.status()
     pid = status.get("pid")
-    if status.get("state") not in ("starting", "running") or not isinstance(pid, int):
-        raise KerasTUIError(f"{run_dir.name}: not running ({status.get('state', 'unknown')})")
+    state = status.get("state")
+    if not isinstance(state, RunStatus) or not state.live or not isinstance(pid, int):
+        raise KerasTUIError(f"{run_dir.name}: not running ({state or 'unknown'})")
     if status.get("host") not in (None, socket.gethostname()):
         raise KerasTUIError(f"{run_dir.name}: runs on {status['host']}; stop it there")
+    recorded = status.get("pid_start")
+    if pid <= 1 or (isinstance(recorded, int) and process_start(pid) != recorded):
+        raise KerasTUIError(f"{run_dir.name}: process {pid} is not this run's any more; nothing signalled")
     try:
         os.kill(pid, STOP_SIGNAL)
     except ProcessLookupError:
@@ -234,11 +281,13 @@ def check_resumable(run_dir: RunDir) -> dict[str, Any]:
     """The status of a run that ``resume`` may continue, or one line saying why not."""
     status = run_dir.status()
     state = status.get("state")
-    if state == "starting" and status.get("pid") == os.getpid():
+    if state == RunStatus.STARTING and status.get("pid") == os.getpid():
         return status  # launched to resume it: the launcher wrote "starting" with this process's pid
-    if state in ("starting", "running"):
+    if state == RunStatus.DAMAGED:
+        raise KerasTUIError(f"{run_dir.name}: run damaged ({status.get('error')}); it cannot be resumed")
+    if isinstance(state, RunStatus) and state.live:
         raise KerasTUIError(f"{run_dir.name}: run is live (pid {status.get('pid', '?')}); nothing to resume")
-    if state not in RESUMABLE:
+    if not isinstance(state, RunStatus) or not state.resumable:
         raise KerasTUIError(f"{run_dir.name}: run {state}; only an interrupted, died or failed run resumes")
     if not run_dir.preset_path.is_file():
         raise KerasTUIError(f"{run_dir.preset_path}: missing; this run cannot be resumed")

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.resources import size_text
-from kerastui.core.run.directory import ROW_FIELDS, RunInfo, read_metrics, write_atomic
+from kerastui.core.run.directory import RunInfo, read_metrics, write_atomic
+from kerastui.core.run.history import ROW_FIELDS
+from kerastui.core.run.status import RunStatus, status_label
 
 
 def duration_text(seconds: float | None) -> str:
@@ -52,12 +54,30 @@ class Column:
     text: Callable[[RunInfo], str]  # as the table shows it
 
 
+def _state_text(run: RunInfo) -> str:
+    """``running ·3s`` (a live run: its heartbeat's age), ``completed · early stopping``, ``damaged``."""
+    if run.live and run.heartbeat_age is not None:
+        return f"{run.status} ·{max(0.0, run.heartbeat_age):.0f}s"
+    return status_label(run.status, run.outcome)
+
+
+def text_table(runs: Sequence[RunInfo], keys: Sequence[str]) -> list[str]:
+    """The runs as plain text lines (``kerastui runs``), the columns ``keys`` as the Runs workspace
+    shows them; a damaged run's reason on a line of its own after the table."""
+    columns = [BY_KEY[k] for k in keys]
+    rows = [[c.label.upper() for c in columns]] + [[c.text(r) for c in columns] for r in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines += [f"{r.name}: damaged: {r.error}" for r in runs if r.status == RunStatus.DAMAGED]
+    return lines
+
+
 def _g(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("state", "state", 14, lambda r: r.status, lambda r: r.status),
+    Column("state", "state", 14, lambda r: str(r.status), lambda r: _state_text(r)),
     Column("run", "run", 24, lambda r: r.name, lambda r: r.name),
     Column("preset", "preset", 12, lambda r: r.preset, lambda r: r.preset),
     Column("dataset", "dataset", 18, lambda r: r.dataset, lambda r: r.dataset),
@@ -78,6 +98,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("started", "started", 19, lambda r: r.started, lambda r: r.started.replace("T", " ")),
 )
 BY_KEY = {column.key: column for column in COLUMNS}
+# What ``kerastui runs`` prints (every column goes to --csv and --json).
+CLI_KEYS = ("run", "state", "epochs", "preset", "dataset", "devices", "peak_memory", "best_metric", "best_value",
+            "best_epoch", "test", "seconds")
 
 
 def sort_runs(runs: Sequence[RunInfo], key: str, *, descending: bool = False) -> list[RunInfo]:

@@ -11,7 +11,6 @@ import contextlib
 import gc
 import json
 import math
-import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -36,6 +35,7 @@ from kerastui.core.model.builder import BuiltModel, build_model, compile_model, 
 from kerastui.core.model.specs import Preset
 from kerastui.core.run.directory import RunDir, default_runs_dir, jsonable
 from kerastui.core.run.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
+from kerastui.core.run.history import fold, row_logs, row_of
 from kerastui.core.tfenv import load_keras
 
 
@@ -110,6 +110,8 @@ class Trainer:
         self.resume = resume and run_dir is not None
         self._resume_from: dict[str, Any] = {}  # the checkpoint's state.json when resuming
         self.previous_seconds = 0.0  # resuming: the seconds the run's earlier processes trained
+        self.rows: list[dict[str, Any]] = []  # metrics.jsonl's rows: every whole epoch so far
+        self._resume_found: Any = None  # the checkpoint resumed from (checkpoint.Found)
         self._last_report: dict[str, Any] | None = None
         self.result = RunResult(preset=preset.name or preset.title or "preset")
 
@@ -213,6 +215,10 @@ class Trainer:
                     stream.cache_dir = self.run_dir.path
                 if self.resume:
                     self._restore_progress()
+            if self.stop_requested:  # asked before the first batch: it ends with what it had
+                self.result.status = self.stop_reason
+                self.emit(Notice(f"{self.stop_reason} before training began"))
+                return self.result
             with processing(self.preset.where, "fit"), self._scope():
                 self._fit_all()
             if self.result.status in ("nan", "interrupted"):
@@ -224,6 +230,8 @@ class Trainer:
             with processing(self.preset.where, "compile.custom_metrics"):
                 self._compare_custom_metrics()
             self._write_samples()
+            if self.stop_requested and self.result.status in ("completed", "early_stopping"):
+                self.result.status = self.stop_reason  # asked during the evaluation or the save: both done
         except KeyboardInterrupt:
             self.result.status = "interrupted"
             raise
@@ -343,46 +351,48 @@ class Trainer:
 
     def epoch_ended(self, event: EpochEnded) -> None:
         """The stream callback's epoch: counted at once (an abort mid-run still knows how many ran)."""
-        for key, value in event.logs.items():
-            column = self.result.history.setdefault(key, [])
-            column.extend([math.nan] * (self.result.epochs_run - len(column)))
-            column.append(value)
+        fold(self.result.history, event.epoch, event.logs)
+        self.rows[event.epoch:] = [row_of(event)]
         self.result.epochs_run = event.epoch + 1
         self.emit(event)
 
     # ------------------------------------------------------------------ resume
 
     def _restore_progress(self) -> None:
-        """Resuming: the epochs, history and phases of the checkpoint; logs cut back to it."""
-        from kerastui.core.run.directory import ROW_FIELDS, read_json, read_metrics
+        """Resuming: the newest intact checkpoint's epochs, history and phases; the logs rewritten to
+        agree with it (each epoch once), and one line on what was dropped."""
+        from kerastui.core.run.checkpoint import newest_intact
+        from kerastui.core.run.directory import read_json
 
         assert self.run_dir is not None
+        run_dir = self.run_dir
         phases = ("head", "fine_tune") if self.preset.transfer is not None else ("train",)
-        state: dict[str, Any] = {}
-        for phase in reversed(phases):
-            found = read_json(self.run_dir.checkpoint_dir(phase) / "state.json")
-            if found.get("weights") and (self.run_dir.checkpoint_dir(phase) / str(found["weights"])).is_file():
-                state = {**found, "phase": phase}
-                break
-        if not state:
-            self.emit(Notice("no checkpoint yet: the run starts again from epoch 1", "warning"))
-            self.run_dir.truncate_to(0)
-            return
-        epoch = int(state["epoch"])
-        self.run_dir.truncate_to(epoch)
-        rows = read_metrics(self.run_dir.path)
+        found, dropped = newest_intact({phase: run_dir.checkpoint_dir(phase) for phase in phases})
+        epoch = found.epoch if found is not None else 0
+        stored = found.state.get("rows") if found is not None else None
+        rows = run_dir.intact_rows(epoch) if not isinstance(stored, list) else stored
+        rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("epoch"), int) and 1 <= r["epoch"] <= epoch]
+        if [r["epoch"] for r in rows] != list(range(1, epoch + 1)):
+            missing = sorted(set(range(1, epoch + 1)) - {r["epoch"] for r in rows})
+            dropped.append(f"no metrics for epoch(s) {_spans(missing)}")
+        dropped += run_dir.rewrite_logs(rows)
+        self.rows = list(rows)
+        self.result.history = {}
         for row in rows:
-            for key, value in row.items():
-                if key not in ROW_FIELDS:
-                    self.result.history.setdefault(key, []).append(math.nan if value is None else float(value))
+            fold(self.result.history, int(row["epoch"]) - 1, row_logs(row))
         self.result.epochs_run = epoch
-        self.result.phases = list(state.get("phases", []))
-        previous = read_json(self.run_dir.summary_path)
+        previous = read_json(run_dir.summary_path)
         self.result.started = str(previous.get("started") or self.result.started)
-        self.previous_seconds = float(previous.get("seconds") or 0.0)
-        self._resume_from = state
-        self.emit(Notice(f"resumed after epoch {epoch} from the checkpoint in "
-                         f"{self.run_dir.checkpoint_dir(state['phase'])}"))
+        lost = f" (dropped: {'; '.join(dropped)})" if dropped else ""
+        if found is None:
+            self.emit(Notice(f"no intact checkpoint: the run starts again from epoch 1{lost}", "warning"))
+            return
+        so_far = found.state.get("phases")
+        self.result.phases = [p for p in so_far if isinstance(p, dict)] if isinstance(so_far, list) else []
+        self._resume_from = found.state
+        self._resume_found = found
+        self.emit(Notice(f"resumed after epoch {epoch} from {found.path.relative_to(run_dir.path)}{lost}",
+                         "warning" if dropped else "info"))
 
     def _keras_callbacks(self, phase: str = "train") -> list[Any]:
         keras = load_keras()
@@ -609,6 +619,7 @@ def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> An
             self._epoch_start = time.perf_counter()
             self._last_emit = 0.0
             self._batches = 0
+            self.cut = False  # the epoch that just ended was cut short (the checkpoint skips it)
 
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self._epoch = epoch
@@ -643,13 +654,15 @@ def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> An
             loss = values.get("loss")
             if loss is not None and not math.isfinite(loss) and self.reason != "nan":
                 self._nan(f"loss became {loss} at epoch {epoch + 1}")
-            # Stopped or interrupted mid-epoch, Keras still ends the epoch (validation included): it
-            # counts as an epoch, and says how many of its batches ran.
-            cut = self.reason in ("stopped", "interrupted") and 0 < self._batches < steps
-            if cut:
-                trainer.emit(Notice(f"epoch {epoch + 1} was cut short after {self._batches} of {steps} batches"))
+            # Stopped or interrupted mid-epoch, Keras still ends the epoch (validation included): it is
+            # not an epoch (its loss is that of a few batches) — not logged, plotted, exported or
+            # checkpointed; the model keeps what those batches taught it.
+            self.cut = self.reason in ("stopped", "interrupted") and self._batches < steps
+            if self.cut:
+                trainer.emit(Notice(f"epoch {epoch + 1} was cut short after {self._batches} of {steps} batches: "
+                                    "not counted"))
+                return
             trainer.epoch_ended(EpochEnded(phase, epoch, values, time.perf_counter() - self._epoch_start,
-                                           batches=self._batches if cut else None,
                                            peak_memory=peak_memory(trainer.devices)))
 
         def _nan(self, where: str) -> None:
@@ -675,13 +688,16 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
     corrupt file unless a second copy is made each epoch).  Here the values are copied off the
     variables on the training thread (a memory copy), then written by a helper thread to a new
     ``epoch-N.npz``; ``state.json`` is switched to it atomically only once it is complete, so a
-    kill at any moment leaves the last complete checkpoint in place.  ``state.json`` also keeps
-    the phases so far and the state of EarlyStopping and ReduceLROnPlateau, which Keras resets."""
-    from kerastui.core.run.directory import read_json, write_atomic
+    kill at any moment leaves the last complete checkpoint in place.  Each checkpoint also keeps
+    (:mod:`kerastui.core.run.checkpoint`) the phases so far, the metrics rows of its epochs and the
+    state of EarlyStopping and ReduceLROnPlateau, which Keras resets.  An epoch cut short by a stop
+    or a signal is not an epoch: no checkpoint of it (a resume runs it again, whole)."""
+    from kerastui.core.run import checkpoint
 
     assert trainer.run_dir is not None
     folder = trainer.run_dir.checkpoint_dir(phase)
     kept = [c for c in others if type(c).__name__ in CALLBACK_STATE]
+    stream = others[0]
 
     def variables(model: Any) -> list[Any]:
         return [*model.weights, *model.optimizer.variables]
@@ -694,17 +710,12 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
 
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
             # Last in the callback list: the others' on_train_begin (which resets them) ran first.
-            if trainer._resume_from.get("phase") != phase:
+            found = trainer._resume_found
+            if found is None or found.phase != phase:
                 return
-            state = trainer._resume_from
             if not self.model.optimizer.built:
                 self.model.optimizer.build(self.model.trainable_variables)
-            path = folder / str(state["weights"])
-            try:
-                with np.load(path) as stored:
-                    arrays = [stored[f"arr_{i}"] for i in range(len(stored.files))]
-            except (OSError, ValueError) as error:
-                raise KerasTUIError(f"{path}: cannot read the checkpoint ({one_line(error)})") from None
+            path, arrays = found.path, found.arrays
             targets = variables(self.model)
             if len(arrays) != len(targets):
                 raise KerasTUIError(f"{path}: the checkpoint holds {len(arrays)} values, the model and its "
@@ -714,18 +725,23 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
                     raise KerasTUIError(f"{path}: {variable.path} is {value.shape} in the checkpoint, "
                                         f"{tuple(variable.shape)} in the model")
                 variable.assign(value)
-            saved = state.get("callbacks", {})
+            found.arrays = []  # assigned: the memory goes back
+            saved = found.state.get("callbacks")
+            saved = saved if isinstance(saved, dict) else {}
             for callback in kept:
-                for attribute, value in saved.get(type(callback).__name__, {}).items():
-                    if value is not None:
+                values = saved.get(type(callback).__name__)
+                for attribute, value in (values.items() if isinstance(values, dict) else ()):
+                    if attribute in CALLBACK_STATE[type(callback).__name__] and isinstance(value, (int, float)):
                         setattr(callback, attribute, value)
                 best = folder / "best.npz"
-                if type(callback).__name__ == "EarlyStopping" and best.exists():
-                    with np.load(best) as stored:
-                        callback.best_weights = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+                if type(callback).__name__ == "EarlyStopping" and best.is_file():
+                    with contextlib.suppress(KerasTUIError):  # damaged: restore_best_weights keeps the last
+                        callback.best_weights = checkpoint.read_arrays(best)[0]
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self._wait()
+            if stream.cut:  # a partial epoch: the last whole one's checkpoint stays
+                return
             arrays = [_numpy(v) for v in variables(self.model)]
             callbacks: dict[str, dict[str, Any]] = {}
             best = None
@@ -734,9 +750,8 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
                 callbacks[name] = {a: _plain(getattr(callback, a, None)) for a in CALLBACK_STATE[name]}
                 if name == "EarlyStopping" and callback.best_weights is not None and callback.best_epoch == epoch:
                     best = [np.array(w) for w in callback.best_weights]
-            name = f"epoch-{epoch + 1:06d}.npz"
-            state = {"phase": phase, "epoch": epoch + 1, "weights": name, "phases": list(trainer.result.phases),
-                     "callbacks": callbacks}
+            state = jsonable({"phase": phase, "epoch": epoch + 1, "phases": list(trainer.result.phases),
+                              "callbacks": callbacks, "rows": list(trainer.rows[: epoch + 1])})
             self._writer = threading.Thread(target=self._write, args=(arrays, best, state), daemon=True,
                                             name="kerastui-checkpoint")
             self._writer.start()
@@ -753,30 +768,23 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
                 raise failed
 
         def _write(self, arrays: list[Any], best: list[Any] | None, state: dict[str, Any]) -> None:
-            target = folder / str(state["weights"])
             try:
-                folder.mkdir(parents=True, exist_ok=True)
-                for values, path in ((arrays, target), (best, folder / "best.npz")):
-                    if values is None:
-                        continue
-                    tmp = path.with_name(f".{path.name}.tmp")
-                    try:
-                        with tmp.open("wb") as handle:
-                            np.savez(handle, *values)
-                        os.replace(tmp, path)
-                    except OSError as error:
-                        with contextlib.suppress(OSError):
-                            tmp.unlink()
-                        raise KerasTUIError(f"{path}: cannot write the checkpoint ({error.strerror})") from None
-                previous = read_json(folder / "state.json").get("weights")
-                write_atomic(folder / "state.json", json.dumps(jsonable(state)))
-                if previous and previous != state["weights"]:
-                    with contextlib.suppress(OSError):
-                        (folder / str(previous)).unlink()
+                checkpoint.write(folder, arrays, state, best)
             except BaseException as error:  # noqa: BLE001 - raised on the training thread at the next epoch
                 self._failed = error
 
     return [Checkpoint()]
+
+
+def _spans(numbers: list[int]) -> str:
+    """``[1, 2, 3, 7]`` → ``1–3, 7``."""
+    out: list[str] = []
+    for n in numbers:
+        if out and out[-1].split("–")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('–')[0]}–{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
 
 
 def _numpy(variable: Any) -> Any:

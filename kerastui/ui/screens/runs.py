@@ -16,7 +16,8 @@ from textual.widgets import Input, Static
 
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model import presets
-from kerastui.core.run.directory import ROW_FIELDS, RunInfo, default_runs_dir, last_listed, list_runs, read_metrics
+from kerastui.core.run.directory import RunInfo, default_runs_dir, last_listed, list_runs, read_metrics
+from kerastui.core.run.history import ROW_FIELDS
 from kerastui.core.run.table import COLUMNS, export, filter_runs, sort_runs
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
@@ -72,7 +73,7 @@ class RunTable(LineTable):
             "e exports the table and the marked runs' per-epoch metrics to CSV.")
 
     STATE_STYLES = {"running": "bold green", "starting": "green", "interrupted": "yellow", "died": "bold red",
-                    "failed": "red", "stopped": "cyan"}
+                    "failed": "red", "stopped": "cyan", "damaged": "bold magenta", "stopping": "yellow"}
 
     def show(self, runs: Sequence[RunInfo], marked: Collection[str], sort: tuple[str, bool] | None = None) -> None:
         """One row per run (its key: the run's directory), ✓ in the first column when ``marked``;
@@ -85,11 +86,8 @@ class RunTable(LineTable):
             columns.append(TableColumn(column.key, label, max(column.width, len(label))))
         rows = []
         for run in runs:
-            state = run.status
-            if run.live and run.heartbeat_age is not None:
-                state += f" ·{run.heartbeat_age:.0f}s"
             cells: list[str | Text] = ["✓" if str(run.path) in marked else " ",
-                                       Text(state, style=self.STATE_STYLES.get(run.status, ""))]
+                                       Text(COLUMNS[0].text(run), style=self.STATE_STYLES.get(run.status, ""))]
             cells += [column.text(run) for column in COLUMNS[1:]]
             rows.append((str(run.path), cells))
         self.set_rows(columns, rows)

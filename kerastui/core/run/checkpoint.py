@@ -1,0 +1,138 @@
+"""Checkpoint files: what a run resumes from, and how the newest intact one is found.
+
+A phase's folder (``checkpoints/PHASE/``) holds ``epoch-NNNNNN.npz`` files — the model's and its
+optimizer's values (``arr_0``…) and, as ``__state__``, the checkpoint's own state in JSON (phase,
+epoch, the phases so far, the callbacks' state, and the metrics rows of every epoch up to it) —
+plus ``state.json``, a copy of the newest file's state naming it.  Each file is written under a
+temporary name and renamed when complete; ``state.json`` moves on only after that, and the older
+file is removed last.  So a kill at any moment leaves at least one complete checkpoint, and a
+damaged ``state.json`` loses nothing: every npz carries its state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kerastui.core.errors import KerasTUIError
+from kerastui.core.run.directory import read_json, write_atomic
+
+STATE = "__state__"
+FILE = re.compile(r"^epoch-(\d{6})\.npz$")
+
+
+def file_name(epoch: int) -> str:
+    return f"epoch-{epoch:06d}.npz"
+
+
+def write_file(path: Path, arrays: Sequence[Any], state: dict[str, Any] | None = None) -> None:
+    """``arrays`` (and ``state``) to ``path`` through a temporary file created afresh (never through a
+    link planted at its name), renamed over ``path`` once complete."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # a stale one (or a link someone planted): replaced, never followed
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            named: dict[str, Any] = {f"arr_{i}": a for i, a in enumerate(arrays)}
+            if state is not None:
+                named[STATE] = np.array(json.dumps(state))
+            np.savez(handle, **named)
+        os.replace(tmp, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise KerasTUIError(f"{path}: cannot write the checkpoint ({error.strerror or error})") from None
+
+
+def write(folder: Path, arrays: Sequence[Any], state: dict[str, Any], best: Sequence[Any] | None = None) -> None:
+    """A phase's checkpoint of ``state["epoch"]``: the npz, then ``state.json``, then the older npz gone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = file_name(int(state["epoch"]))
+    state = {**state, "weights": name}
+    write_file(folder / name, arrays, state)
+    if best is not None:
+        write_file(folder / "best.npz", best)
+    previous = read_json(folder / "state.json").get("weights")
+    write_atomic(folder / "state.json", json.dumps(state))
+    for old in folder.glob("epoch-*.npz"):
+        if old.name != name and (old.name == previous or FILE.match(old.name)):
+            with contextlib.suppress(OSError):
+                old.unlink()
+    for tmp in folder.glob(".*.tmp"):  # left by a process killed while writing
+        if tmp.name != f".{name}.{os.getpid()}.tmp":
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def read_arrays(path: Path) -> tuple[list[Any], dict[str, Any] | None]:
+    """The values and the embedded state of a checkpoint file, every byte checked (a file cut short
+    or altered raises :class:`KerasTUIError` naming it)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            names = [n for n in stored.files if n.startswith("arr_")]
+            arrays = [stored[f"arr_{i}"] for i in range(len(names))]
+            state = json.loads(str(stored[STATE])) if STATE in stored.files else None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as error:
+        reason = str(error).split("\n")[0] or type(error).__name__
+        raise KerasTUIError(f"{path}: cannot read the checkpoint ({reason})") from None
+    if state is not None and not isinstance(state, dict):
+        raise KerasTUIError(f"{path}: cannot read the checkpoint (its state is not an object)")
+    return arrays, state
+
+
+@dataclass
+class Found:
+    """The checkpoint a resume continues from."""
+
+    phase: str
+    epoch: int
+    path: Path
+    state: dict[str, Any]
+    arrays: list[Any]
+    dropped: list[str] = field(default_factory=list)  # what could not be used, one phrase each
+
+
+def newest_intact(folders: dict[str, Path]) -> tuple[Found | None, list[str]]:
+    """The newest checkpoint that reads back whole, over the phases in order (a later phase is
+    newer): ``(found or None, what was passed over)``.  ``state.json`` is a hint, not a need."""
+    candidates: list[tuple[int, int, str, Path]] = []
+    dropped: list[str] = []
+    for rank, (phase, folder) in enumerate(folders.items()):
+        try:
+            names = sorted(p.name for p in folder.iterdir())
+        except OSError:
+            continue
+        for name in names:
+            matched = FILE.match(name)
+            if matched is not None:
+                candidates.append((rank, int(matched.group(1)), phase, folder / name))
+        pointer = folder / "state.json"
+        if pointer.exists():
+            hint = read_json(pointer)
+            if not isinstance(hint.get("weights"), str) or not isinstance(hint.get("epoch"), int):
+                dropped.append(f"{pointer.name} of {phase} unreadable")
+    for _, epoch, phase, path in sorted(candidates, reverse=True):
+        if path.is_symlink() or not path.is_file():
+            dropped.append(f"{path.name} not a plain file")
+            continue
+        try:
+            arrays, state = read_arrays(path)
+        except KerasTUIError:
+            dropped.append(f"{path.parent.name}/{path.name} damaged")
+            continue
+        if state is None:  # written by an earlier version: its state is in state.json, if that names it
+            hint = read_json(path.parent / "state.json")
+            state = hint if hint.get("weights") == path.name else {}
+        state = {**state, "phase": phase, "epoch": epoch, "weights": path.name}
+        return Found(phase, epoch, path, state, arrays, dropped), dropped
+    return None, dropped

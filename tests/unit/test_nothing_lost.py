@@ -1,0 +1,327 @@
+"""Nothing a run wrote is lost, whatever happens to it (issue 24):
+
+- ``kill -9`` at 20 seeded random moments of one run's life, each followed by a resume: the logs
+  hold each epoch exactly once, 1..N, after every resume and at the end;
+- a stop at any moment (at once, before TensorFlow loads; while preparing; while fitting; while
+  evaluating and saving) ends the run ``stopped`` with what it had, exit 0, no traceback;
+- damaged logs and checkpoints (a cut last line of either log, a garbage or missing state.json,
+  a truncated checkpoint): resume goes on from the newest intact checkpoint, rewrites the logs to
+  agree with it and says in one line what it dropped — never from epoch 1 while one is intact;
+- a partial epoch (cut short by a stop) is no epoch: not logged, not in the history;
+- a run's duration counts every span a process trained it.
+
+Real ``python -m kerastui`` processes, real signals, real files; the in-process cases use the real
+trainer on tiny models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kerastui.core.errors import KerasTUIError
+from kerastui.core.model import presets
+from kerastui.core.run.checkpoint import FILE
+from kerastui.core.run.directory import RunDir, read_json, read_metrics, run_info
+from kerastui.core.run.events import EpochEnded, Notice
+from kerastui.core.run.process import launch, stop
+from kerastui.core.run.status import RunStatus
+from kerastui.core.run.trainer import Trainer
+
+WAIT = 240.0  # a deadline for a process, not a claim about speed
+
+
+def epoch_numbers(run: Path) -> list[int]:
+    return [r["epoch"] for r in read_metrics(run)]
+
+
+def event_epochs(run: Path) -> list[int]:
+    out = []
+    events = run / "events.jsonl"
+    for line in (events.read_text(encoding="utf-8") if events.exists() else "").splitlines():
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if value.get("type") == "EpochEnded":
+            out.append(value["epoch"])
+    return out
+
+
+def wait_gone(process: Any, timeout: float = WAIT) -> int:
+    deadline = time.monotonic() + timeout
+    while process.poll() is None:
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait(timeout=30)
+            pytest.fail("a run process did not end in time")
+        time.sleep(0.05)
+    return int(process.returncode)
+
+
+def assert_each_epoch_once(run: Path) -> int:
+    """The two logs agree: epochs 1..N in metrics.jsonl, 0..N-1 in events.jsonl, each once."""
+    epochs = epoch_numbers(run)
+    metrics = run / "metrics.jsonl"
+    text = metrics.read_text(encoding="utf-8") if metrics.exists() else ""
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        lines.pop()  # the line a kill cut short (a resume drops it)
+    raw = [json.loads(line)["epoch"] for line in lines if line.strip()]
+    assert raw == list(range(1, len(raw) + 1)), raw
+    assert epochs == raw
+    assert event_epochs(run) == list(range(len(epochs))), (event_epochs(run), epochs)
+    return len(epochs)
+
+
+def slow_ex1(epochs: int) -> Any:
+    preset = presets.load("ex1")
+    preset.data.samples = 300
+    preset.fit.batch_size = 2  # ~100 steps an epoch: kills and stops land mid-epoch
+    preset.fit.epochs = epochs
+    preset.save.formats = ["keras", "h5"]
+    return preset
+
+
+# --------------------------------------------------------------------------- kill -9, then resume
+
+
+def test_kill_9_at_twenty_random_moments_then_resume_logs_each_epoch_once(tmp_path: Path) -> None:
+    rng = random.Random(24)
+    preset = slow_ex1(40)
+    launched = launch(preset, runs_dir=tmp_path / "runs")
+    run, process = launched.run_dir, launched.process
+    kills = 0
+    seen_dropped = False
+    try:
+        while kills < 20:
+            # Half the kills at any moment of the process's life (importing, preparing, training),
+            # half at a random moment once it trains (mid-batch, mid-checkpoint, between epochs).
+            if kills % 2:
+                deadline = time.monotonic() + WAIT
+                while run.status()["state"] != RunStatus.RUNNING and process.poll() is None:
+                    assert time.monotonic() < deadline, "the run never started training"
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 2.5))
+            else:
+                time.sleep(rng.uniform(0.0, 6.0))
+            if process.poll() is not None:
+                break  # it finished on its own before this kill
+            os.kill(process.pid, signal.SIGKILL)
+            wait_gone(process)
+            kills += 1
+            assert run.status()["state"] == RunStatus.DIED
+            assert_each_epoch_once(run.path)
+            process = launch(preset, resume=run).process
+        assert kills == 20, f"the run ended after {kills} kills: make it longer"
+        assert wait_gone(process) == 0, (run.output_path.read_text()[-2000:])
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert run.status()["state"] == RunStatus.COMPLETED
+    assert assert_each_epoch_once(run.path) == 40
+    summary = read_json(run.summary_path)
+    assert summary["epochs_run"] == 40 and all(len(v) == 40 for v in summary["history"].values())
+    notices = [json.loads(line) for line in run.events_path.read_text().splitlines() if '"Notice"' in line]
+    seen_dropped = any("dropped" in n["message"] or "no intact checkpoint" in n["message"] for n in notices)
+    assert any(n["message"].startswith("resumed after epoch") for n in notices)
+    assert seen_dropped or kills == 20  # (which kills dropped an epoch depends on the moments)
+    assert "Traceback" not in run.output_path.read_text()
+    # Its duration counts every span a process trained it: at least the last process's own span.
+    info = run_info(run.path)
+    status = read_json(run.status_path)
+    assert info.seconds is not None and info.seconds >= status["ended"] - status["resumed_at"] - 1.0
+
+
+# --------------------------------------------------------------------------- stop at any moment
+
+
+@pytest.fixture(scope="module")
+def stopped_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[RunDir, int, str]]:
+    """Four runs, each stopped at another moment of its life, started together."""
+    base = tmp_path_factory.mktemp("stops")
+    preset = slow_ex1(400)
+    preset.save.formats = ["keras", "h5", "savedmodel"]  # a final save slow enough to be stopped in
+    short = slow_ex1(2)
+    short.save.formats = ["keras", "h5", "savedmodel"]
+    moments = {"at once": preset, "preparing": preset, "fitting": preset, "saving": short}
+    runs = {name: launch(p, runs_dir=base / "runs") for name, p in moments.items()}
+    asked: dict[str, str] = {}
+
+    def ask(name: str) -> None:
+        try:
+            stop(runs[name].run_dir)
+            asked[name] = "asked"
+        except KerasTUIError as error:
+            asked[name] = str(error)
+
+    ask("at once")  # before the process has even imported kerastui
+    time.sleep(1.5)
+    ask("preparing")  # importing TensorFlow, preparing the data
+    deadline = time.monotonic() + WAIT
+    pending = {"fitting", "saving"}
+    while pending and time.monotonic() < deadline:
+        if "fitting" in pending and read_metrics(runs["fitting"].run_dir.path):
+            ask("fitting")
+            pending.discard("fitting")
+        events = runs["saving"].run_dir.events_path
+        if "saving" in pending and events.exists() and '"TrainEnded"' in events.read_text():
+            ask("saving")  # fit is over: evaluating and saving
+            pending.discard("saving")
+        time.sleep(0.01)
+    codes = {name: wait_gone(launched.process) for name, launched in runs.items()}
+    return {name: (launched.run_dir, codes[name], asked.get(name, "never asked"))
+            for name, launched in runs.items()}
+
+
+@pytest.mark.parametrize("moment", ["at once", "preparing", "fitting", "saving"])
+def test_a_stop_at_any_moment_ends_the_run_stopped_with_what_it_had(stopped_runs, moment: str) -> None:
+    run, code, asked = stopped_runs[moment]
+    output = run.output_path.read_text(encoding="utf-8", errors="replace")
+    assert asked == "asked", asked
+    assert code == 0, output[-2000:]
+    assert "Traceback" not in output and "internal error" not in output
+    status = run.status()
+    assert status["state"] == RunStatus.STOPPED, status
+    summary = read_json(run.summary_path)
+    assert summary["status"] == "stopped"
+    assert epoch_numbers(run.path) == list(range(1, summary["epochs_run"] + 1))
+    if moment in ("at once", "preparing"):
+        assert summary["epochs_run"] == 0
+    if moment == "saving":
+        assert summary["epochs_run"] == 2 and summary["test"]
+        assert {"keras", "h5", "savedmodel"} <= set(summary["saved"]), "the save it was in finished"
+    if moment == "fitting":
+        assert 1 <= summary["epochs_run"] < 400 and (run.path / "model.keras").is_file()
+
+
+# --------------------------------------------------------------------------- damaged logs, then resume
+
+
+def tiny_preset(epochs: int = 6) -> Any:
+    preset = presets.load("ex1")
+    preset.data.samples = 200
+    preset.fit.epochs = epochs
+    preset.fit.batch_size = 16
+    preset.save.formats = []
+    return preset
+
+
+def interrupted_run(folder: Path, after: int = 3) -> RunDir:
+    """A run interrupted (as by a signal) during the epoch after ``after``: checkpoint of ``after``."""
+    preset = tiny_preset()
+    run = RunDir.create(folder, "tiny")
+    run.write_preset(preset)
+    trainer = Trainer(preset, run_dir=run)
+
+    def interrupt(event: Any) -> None:  # asked at the end of epoch `after`: lands on the next one's first batch
+        if isinstance(event, EpochEnded) and event.epoch == after - 1:
+            trainer.request_stop("interrupted")
+
+    trainer.sinks.append(interrupt)
+    result = trainer.run()
+    run.release()
+    assert result.status == "interrupted" and result.epochs_run == after
+    deadline = time.monotonic() + 30
+    while read_json(run.checkpoint_dir("train") / "state.json").get("epoch") != after:
+        assert time.monotonic() < deadline, "no checkpoint"
+        time.sleep(0.05)
+    return run
+
+
+def resume(run: RunDir) -> tuple[Any, list[str]]:
+    notices: list[str] = []
+    trainer = Trainer(presets.load(run.preset_path), [lambda e: notices.append(e.message)
+                                                       if isinstance(e, Notice) else None],
+                      run_dir=run, resume=True)
+    starts: list[int] = []
+    trainer.sinks.append(lambda e: starts.append(e.epoch) if isinstance(e, EpochEnded) else None)
+    result = trainer.run()
+    run.release()
+    assert result.status == "completed" and result.epochs_run == 6
+    assert assert_each_epoch_once(run.path) == 6
+    assert all(len(values) == 6 for values in result.history.values())
+    return starts, notices
+
+
+def cut_last_line(path: Path) -> None:
+    text = path.read_text(encoding="utf-8").rstrip("\n")
+    path.write_text(text[: len(text) - 12], encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", ["metrics cut", "events cut", "state.json garbage", "state.json missing"])
+def test_resume_goes_on_from_the_intact_checkpoint_whatever_the_logs_say(tmp_path: Path, damage: str) -> None:
+    run = interrupted_run(tmp_path)
+    state_json = run.checkpoint_dir("train") / "state.json"
+    if damage == "metrics cut":
+        cut_last_line(run.metrics_path)
+    elif damage == "events cut":
+        cut_last_line(run.events_path)
+    elif damage == "state.json garbage":
+        state_json.write_text("{not json", encoding="utf-8")
+    else:
+        state_json.unlink()
+    starts, notices = resume(run)
+    assert starts[0] == 3, "it went on after epoch 3, the checkpoint's"
+    said = [n for n in notices if n.startswith("resumed after epoch 3")]
+    assert len(said) == 1, notices
+    if damage == "metrics cut":
+        assert "metrics.jsonl line 3 cut short" in said[0]
+    if damage == "state.json garbage":
+        assert "state.json of train unreadable" in said[0]
+
+
+def test_a_truncated_newest_checkpoint_falls_back_to_the_older_intact_one(tmp_path: Path) -> None:
+    run = interrupted_run(tmp_path)
+    folder = run.checkpoint_dir("train")
+    newest = folder / "epoch-000003.npz"
+    older = folder / "epoch-000002.npz"
+    shutil.copyfile(newest, older)  # values of epoch 3, named 2: what a kill between the two writes leaves
+    newest.write_bytes(newest.read_bytes()[:500])
+    starts, notices = resume(run)
+    assert starts[0] == 2
+    said = next(n for n in notices if n.startswith("resumed after epoch 2"))
+    assert "train/epoch-000003.npz damaged" in said and "epoch 3 logged after the checkpoint" in said
+
+
+def test_no_intact_checkpoint_starts_again_and_says_so(tmp_path: Path) -> None:
+    run = interrupted_run(tmp_path)
+    for path in run.checkpoint_dir("train").iterdir():
+        if FILE.match(path.name):
+            path.write_bytes(b"PK\x03\x04 cut")
+    starts, notices = resume(run)
+    assert starts[0] == 0
+    assert any(n.startswith("no intact checkpoint: the run starts again from epoch 1") and "damaged" in n
+               for n in notices), notices
+
+
+def test_an_epoch_cut_short_by_a_stop_is_not_an_epoch(tmp_path: Path) -> None:
+    preset = tiny_preset()
+    run = RunDir.create(tmp_path, "tiny")
+    run.write_preset(preset)
+    trainer = Trainer(preset, run_dir=run)
+    notices: list[str] = []
+
+    def stop_mid_epoch(event: Any) -> None:
+        if isinstance(event, EpochEnded) and event.epoch == 1:  # lands on epoch 3's first batch
+            trainer.request_stop("stopped")
+        if isinstance(event, Notice):
+            notices.append(event.message)
+
+    trainer.sinks.append(stop_mid_epoch)
+    result = trainer.run()
+    run.release()
+    assert result.status == "stopped" and result.epochs_run == 2
+    assert all(len(values) == 2 for values in result.history.values())
+    assert assert_each_epoch_once(run.path) == 2
+    assert any("epoch 3 was cut short" in n and "not counted" in n for n in notices)
+    assert read_json(run.checkpoint_dir("train") / "state.json")["epoch"] == 2
+    assert result.test, "a stopped run is still evaluated"
