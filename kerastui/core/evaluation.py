@@ -11,8 +11,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from kerastui.core.data.datasets import Dataset
+from kerastui.core.data.base import Dataset
+from kerastui.core.data.streaming import memory_returned
+from kerastui.core.model.kerasobjects import make_loss
 from kerastui.core.model.specs import ObjectSpec
+from kerastui.core.tfenv import load_keras
 
 
 def evaluate(model: Any, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
@@ -27,8 +30,6 @@ def evaluate(model: Any, data: Dataset, batch_size: int = 256) -> dict[str, Any]
 def _predict_stream(model: Any, data: Dataset, batch_size: int) -> tuple[np.ndarray, Dataset]:
     """Predictions over a streamed test split, with the labels read alongside them (a file the pipeline
     could not decode is left out of both)."""
-    from kerastui.core.data.streaming import memory_returned
-
     assert data.stream is not None
     outputs, encoded = [], []
     with memory_returned():  # freed batches back to the system: peak RSS does not grow with the split
@@ -57,9 +58,6 @@ def evaluate_predictions(predictions: Any, data: Dataset, loss: str | ObjectSpec
         count = len(predictions)
         data = replace(data, y_test=data.y_test[:count], labels_test=data.labels_test[:count])
     if loss:
-        from kerastui.core.model.kerasobjects import make_loss
-        from kerastui.core.tfenv import load_keras
-
         keras = load_keras()
         function = keras.losses.get(loss) if isinstance(loss, str) else make_loss(loss)  # a table: its class
         value = function(data.y_test, np.asarray(predictions))

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kerastui.core.data.datasets import label_mode_for
+from kerastui.core.data.base import label_mode_for
 from kerastui.core.data.sources import parse_source
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model.specs import DataSpec, LayerSpec, ObjectSpec, Preset, split_ref

@@ -70,7 +70,8 @@ def test_folder_of_2000_jpegs_card_names_the_corrupt_files(big_folder: Path):
 
 
 def test_the_image_folder_card_decodes_only_its_samples_without_tensorflow(big_folder: Path):
-    script = ("import sys, json; from kerastui.core import datasets; from kerastui.core.model.specs import DataSpec; "
+    script = ("import sys, json; from kerastui.core.data import datasets; "
+              "from kerastui.core.model.specs import DataSpec; "
               f"card = datasets.preview(DataSpec(source='images:{big_folder}')); "
               "print(json.dumps([card.summary['files'], len(card.samples), 'tensorflow' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)

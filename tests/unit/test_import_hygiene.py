@@ -160,3 +160,95 @@ def test_no_core_file_imports_the_ui_at_module_level() -> None:
                  for line, name in import_time_imports(path.read_text(encoding="utf-8"))
                  if forbidden(name)]
     assert offenders == []
+
+
+# --------------------------------------------------------------------------- no import cycle in the core
+
+
+def module_name(path: Path) -> str:
+    """``.../kerastui/core/data/base.py`` → ``kerastui.core.data.base`` (a package: its ``__init__``'s)."""
+    return ".".join(path.relative_to(CORE_DIR.parent.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+def core_imports(source: str, module: str, known: set[str], *, is_package: bool = False) -> set[str]:
+    """The modules of ``known`` that ``source`` (the text of ``module``) imports, wherever the import is:
+    module level, inside functions, under ``if TYPE_CHECKING``.  ``from kerastui.core.data import datasets``
+    imports the module ``kerastui.core.data.datasets``; ``from kerastui.core.errors import X``, ``errors``."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: one level is the package itself
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+        else:
+            continue
+        found.update(target for target in targets if target in known)
+    found.discard(module)
+    return found
+
+
+def core_import_graph() -> dict[str, set[str]]:
+    known = set(CORE_MODULES)
+    return {module_name(path): core_imports(path.read_text(encoding="utf-8"), module_name(path), known,
+                                            is_package=path.name == "__init__.py")
+            for path in sorted(CORE_DIR.rglob("*.py"))}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of ``graph`` as ``[a, b, …, a]``; ``[]`` when there is none (depth-first, in sorted order)."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if target in path:
+                return [*path[path.index(target):], target]
+            if target not in done:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        path.pop()
+        done.add(node)
+        return []
+
+    for node in sorted(graph):
+        if node not in done:
+            cycle = visit(node)
+            if cycle:
+                return cycle
+    return []
+
+
+def test_import_collector_sees_every_core_import_and_the_cycle_finder_finds_one() -> None:
+    known = {"kerastui.core.errors", "kerastui.core.data", "kerastui.core.data.base", "kerastui.core.data.datasets",
+             "kerastui.core.model.builder", "kerastui.core.resources", "kerastui.core.tfenv"}
+    source = textwrap.dedent("""
+        import numpy as np
+        import kerastui.core.errors as errors
+        from typing import TYPE_CHECKING
+        from . import base
+        if TYPE_CHECKING:
+            from kerastui.core.model.builder import BuiltModel
+        def later():
+            from kerastui.core.data import datasets
+            from ..resources import require
+            from kerastui.core.tfenv import load_keras
+    """)
+    assert core_imports(source, "kerastui.core.data.streaming", known) == known - {"kerastui.core.data"}
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_core_import_graph_has_no_cycle() -> None:
+    """Counting imports inside functions too: a lazy import breaks a cycle at run time but not the layering."""
+    graph = core_import_graph()
+    assert set(graph) == set(CORE_MODULES)
+    assert "kerastui.core.data.base" in graph["kerastui.core.data.datasets"]  # the graph is really read
+    cycle = find_cycle(graph)
+    assert cycle == [], "kerastui.core has an import cycle: " + " -> ".join(cycle)

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from kerastui import cli
 from kerastui.core.data import datasets
+from kerastui.core.data.base import encode_labels
 from kerastui.core.errors import KerasTUIError, ResourceError, being_processed, processing, shorten
 from kerastui.core.model import presets
 from kerastui.core.resources import available_memory, check_model, estimate_model
@@ -277,7 +278,7 @@ def test_a_random_split_keeps_a_sample_on_each_side():
 
 
 def test_one_hot_labels_are_the_identity_rows_without_building_it():
-    labels = datasets._encode(np.array([2, 0, 999_999]), "categorical", 1_000_000)
+    labels = encode_labels(np.array([2, 0, 999_999]), "categorical", 1_000_000)
     assert labels.shape == (3, 1_000_000) and labels.sum() == 3
     assert labels[0, 2] == labels[1, 0] == labels[2, 999_999] == 1.0
 

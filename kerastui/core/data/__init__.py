@@ -1,2 +1,3 @@
-"""Data: sources and their registry, in-memory datasets, tf.data pipelines, image folders, TFDS.
+"""Data: sources and their registry, the types every source shares (base), in-memory datasets,
+tf.data pipelines, image folders, TFDS.
 """

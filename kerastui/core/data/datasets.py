@@ -13,6 +13,10 @@ Raw loads are cached in the process (keyed by everything that changes them), so 
 with the same source does not read or generate the data again.  Sources too large to hold as
 arrays (image folders, big memory-mapped arrays, TFDS) become :class:`Streams`: ``tf.data``
 pipelines that ``model.fit`` reads batch by batch.
+
+This module is the data package's top: it loads the in-memory sources itself and hands image
+folders, TFDS and large arrays to ``imagefolder``, ``tfds_source`` and ``streaming``.  What they
+all share (the :class:`Dataset` types, label encoding, split plans) lives in ``base``, below them.
 """
 
 from __future__ import annotations
@@ -21,13 +25,28 @@ import contextlib
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
+from kerastui.core.data.base import (
+    STREAM_BYTES,
+    DataInfo,
+    RawData,
+    encode_labels,
+    split_indices,
+    take_indices,
+)
+
+# Callers reach these through ``datasets``, the data package's front door; they live in ``base``,
+# below the streamed sources that share them.
+from kerastui.core.data.base import Dataset as Dataset
+from kerastui.core.data.base import Preview as Preview
+from kerastui.core.data.base import check_labels as check_labels
+from kerastui.core.data.base import plan_splits as plan_splits
+from kerastui.core.data.imagefolder import IMAGE_SUFFIXES, prepare_folder, preview_folder, scan_folder, target_size
 from kerastui.core.data.sources import (  # noqa: F401 - re-exported: the registry lives without numpy
     FILE_SOURCES,
     KERAS_DATASETS,
@@ -40,135 +59,13 @@ from kerastui.core.data.sources import (  # noqa: F401 - re-exported: the regist
     keras_cached,
     parse_source,
 )
+from kerastui.core.data.streaming import prepare_array_streams
+from kerastui.core.data.tfds_source import describe_tfds, prepare_tfds
 from kerastui.core.errors import DatasetError
+from kerastui.core.evaluation import display_images
 from kerastui.core.model.specs import DataSpec
-
-
-@dataclass
-class RawData:
-    """Arrays as the source gives them (images keep their pixel scale)."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray | None
-    y_test: np.ndarray | None
-    kind: str  # "image" | "tabular" | "sequence"
-    task: str  # "classification" | "regression"
-    class_names: list[str] = field(default_factory=list)
-    feature_names: list[str] = field(default_factory=list)
-    pixel_max: float | None = None  # the value that maps to 1.0 when images are normalised
-    load_seconds: float = 0.0
-
-
-@dataclass
-class Streams:
-    """A source fed to Keras as ``tf.data`` pipelines rather than arrays held in memory."""
-
-    # (split, batch_size, shuffle) → a batched, prefetched tf.data.Dataset of (inputs, encoded labels);
-    # split is "train", "val" or "test".
-    make: Callable[[str, int, bool], Any]
-    counts: dict[str, int]  # samples per split: train, val, test
-    shape: tuple[int, ...]  # one sample as the model gets it
-    array: np.ndarray | None = None  # the memory-mapped source array the pipelines read, if any
-    class_counts: list[int] = field(default_factory=list)  # training samples per class, when known
-    # Where data.cache = "file" writes (``cache_dir/data-cache/SPLIT``): the run directory, which the trainer
-    # sets once it exists; read when a pipeline is made.  None: the cache is kept in memory.
-    cache_dir: Path | None = None
-
-
-@dataclass
-class Dataset:
-    """Prepared splits, ready for ``model.fit`` (arrays, or :class:`Streams` for large sources:
-    then ``x_train``/``x_val`` are empty, ``x_test`` holds the first test samples only, and the
-    labels are the whole splits' where the source knows them)."""
-
-    source: str
-    kind: str
-    task: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray | None
-    y_val: np.ndarray | None
-    x_test: np.ndarray
-    y_test: np.ndarray
-    labels_test: np.ndarray  # integer labels (classification) or targets (regression)
-    class_names: list[str]
-    label_mode: str  # "categorical" | "sparse" | "binary" | "regression"
-    load_seconds: float
-    feature_names: list[str] = field(default_factory=list)
-    # (mean, std) of the training features when normalised: a typed row is scaled the same way.
-    feature_scale: tuple[np.ndarray, np.ndarray] | None = None
-    stream: Streams | None = None
-    corrupt: list[str] = field(default_factory=list)  # files the source's scan found unreadable (left out)
-
-    def scale_row(self, values: ArrayLike) -> np.ndarray:
-        """One tabular sample as the user wrote it → the model's input (normalised like training)."""
-        row = np.asarray(values, dtype="float32").reshape(1, -1)
-        if row.shape[1] != int(np.prod(self.input_shape)):
-            names = f" ({', '.join(self.feature_names)})" if self.feature_names else ""
-            raise DatasetError(f"a row of {self.source} has {int(np.prod(self.input_shape))} values{names}, "
-                               f"got {row.shape[1]}")
-        if self.feature_scale is not None:
-            mean, std = self.feature_scale
-            row = (row - mean.reshape(1, -1)) / std.reshape(1, -1)
-        return row.reshape(1, *self.input_shape).astype("float32")
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        if self.stream is not None:
-            return tuple(self.stream.shape)
-        return tuple(int(d) for d in self.x_train.shape[1:])
-
-    @property
-    def train_count(self) -> int:
-        return self.stream.counts["train"] if self.stream is not None else len(self.x_train)
-
-    @property
-    def val_count(self) -> int:
-        if self.stream is not None:
-            return self.stream.counts["val"]
-        return len(self.x_val) if self.x_val is not None else 0
-
-    @property
-    def test_count(self) -> int:
-        return self.stream.counts["test"] if self.stream is not None else len(self.x_test)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def validation_data(self) -> tuple[np.ndarray, np.ndarray | None] | None:
-        return (self.x_val, self.y_val) if self.x_val is not None and len(self.x_val) else None
-
-    def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "source": self.source, "kind": self.kind, "task": self.task,
-            "input_shape": list(self.input_shape), "train": self.train_count,
-            "val": self.val_count, "test": self.test_count,
-            "dtype": str(self.x_train.dtype), "label_mode": self.label_mode,
-            "load_seconds": round(self.load_seconds, 3),
-        }
-        if self.stream is not None:
-            out["streamed"] = True
-        if self.corrupt:
-            out["corrupt"] = list(self.corrupt)
-        if self.task == "classification":
-            out["classes"] = self.num_classes
-            out["class_names"] = list(self.class_names)
-        return out
-
-
-@dataclass(frozen=True)
-class DataInfo:
-    """What a source will give, known without loading it where possible."""
-
-    kind: str
-    task: str
-    shape: tuple[int, ...]  # per-sample shape, before the channel axis and resize
-    num_classes: int
-    offline: bool  # True when loading needs no network right now
-    note: str = ""
-
+from kerastui.core.resources import elements, require
+from kerastui.core.tfenv import load_keras
 
 # --------------------------------------------------------------------------- parsing sources
 
@@ -193,14 +90,10 @@ def describe(spec: DataSpec, base_dir: Path | None = None) -> DataInfo:
         classes = 0 if task == "regression" else _kept_classes(spec, spec.num_classes or 3)
         return DataInfo("tabular", task, (spec.features or 20,), classes, True)
     if scheme == "images":  # a scan of the folder: no image is decoded
-        from kerastui.core.data.imagefolder import scan_folder, target_size
-
         found = scan_folder(_resolve_path(name, base_dir))
         return DataInfo("image", "classification", (*target_size(spec, found), 3),
                         _kept_classes(spec, len(found.classes)), True)
     if scheme == "tfds":
-        from kerastui.core.data.tfds_source import describe_tfds
-
         info = describe_tfds(spec, name)
         return replace(info, num_classes=_kept_classes(spec, info.num_classes))
     raw = load_raw(spec, base_dir)
@@ -264,8 +157,6 @@ def _resolve_path(text: str, base_dir: Path | None) -> Path:
 
 
 def _load_keras(spec: DataSpec, name: str) -> RawData:
-    from kerastui.core.tfenv import load_keras
-
     keras = load_keras()
     module = getattr(keras.datasets, name)
     try:
@@ -297,8 +188,6 @@ def _load_sklearn(spec: DataSpec, name: str) -> RawData:
 
 def check_synthetic_size(spec: DataSpec, name: str) -> None:
     """Refuse, before generating anything, a synthetic set that would not fit in memory."""
-    from kerastui.core.resources import elements, require
-
     samples = spec.samples or 1000
     classes = spec.num_classes or (5 if name == "images" else 3)
     if name != "regression" and classes > samples:
@@ -622,8 +511,6 @@ def _is_float(text: str) -> bool:
     return True
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-
 
 def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
     _need_file(path, "directory", "images")
@@ -635,8 +522,6 @@ def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
         raise DatasetError(f"images:{path}: cannot list the folder ({error.strerror})") from None
     if len(classes) < 2:
         raise DatasetError(f"images:{path}: needs at least two class sub-folders, found {len(classes)}")
-    from kerastui.core.tfenv import load_keras
-
     load_keras()
     import tensorflow as tf
 
@@ -649,8 +534,6 @@ def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
         raise DatasetError(f"images:{error.filename or path}: cannot list the folder ({error.strerror})") from None
     files = [file for _, file in labelled]
     if files:
-        from kerastui.core.resources import elements, require
-
         # Every image is decoded at the first one's size (or data.resize): uint8 RGB, then stacked.
         shape = size
         if shape is None:
@@ -681,25 +564,6 @@ def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
 # --------------------------------------------------------------------------- preparation
 
 
-def label_mode_for(loss: str, task: str, one_hot: bool | None) -> str:
-    if task == "regression":
-        return "regression"
-    if one_hot is True:
-        return "categorical"
-    if one_hot is False:
-        return "sparse"
-    name = loss.lower().replace("_", "")
-    if "sparse" in name:
-        return "sparse"
-    if name.startswith("binary") or name in ("hinge", "squaredhinge"):
-        return "binary"
-    if "categorical" in name or name in ("kldivergence", "kld", "poisson", "categoricalhinge"):
-        return "categorical"
-    if name in ("mse", "mae", "meansquarederror", "meanabsoluteerror", "huber", "logcosh"):
-        return "categorical"
-    return "sparse"
-
-
 def prepare(
     spec: DataSpec,
     *,
@@ -719,19 +583,13 @@ def prepare(
     """
     scheme, name = parse_source(spec.source)
     if scheme == "images":
-        from kerastui.core.data.imagefolder import prepare_folder
-
         return prepare_folder(spec, _resolve_path(name, base_dir), loss=loss, image_size=image_size, rgb=rgb,
                               preprocess=preprocess, cache_dir=cache_dir)
     if scheme == "tfds":
-        from kerastui.core.data.tfds_source import prepare_tfds
-
         return prepare_tfds(spec, name, loss=loss, image_size=image_size, rgb=rgb, preprocess=preprocess,
                             cache_dir=cache_dir)
     raw = load_raw(spec, base_dir)
     if scheme in ("npz", "npy") and streams_arrays(spec, raw):
-        from kerastui.core.data.streaming import prepare_array_streams
-
         return prepare_array_streams(spec, raw, loss=loss, image_size=image_size, rgb=rgb, preprocess=preprocess)
     rng = np.random.default_rng(spec.seed)
     x, y, xt, yt = raw.x_train, raw.y_train, raw.x_test, raw.y_test
@@ -749,21 +607,21 @@ def prepare(
         if spec.test_split <= 0:
             raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, "
                                "so test_split must be > 0")
-        train_idx, test_idx = _split(y, spec.test_split, rng, stratify)
+        train_idx, test_idx = split_indices(y, spec.test_split, rng, stratify)
         x, y, xt, yt = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
         if len(x) == 0 or len(xt) == 0:
             raise DatasetError(f"data.test_split: {len(train_idx) + len(test_idx):,} sample(s) of {spec.source} leave "
                                f"{'no test' if len(xt) == 0 else 'no training'} sample (test_split = "
                                f"{spec.test_split}); use more samples")
     if spec.limit:
-        keep = _take(y, spec.limit, rng, stratify)
+        keep = take_indices(y, spec.limit, rng, stratify)
         x, y = x[keep], y[keep]
-        keep_t = _take(yt, max(spec.limit // 4, 1), rng, stratify)
+        keep_t = take_indices(yt, max(spec.limit // 4, 1), rng, stratify)
         xt, yt = xt[keep_t], yt[keep_t]
     xv: np.ndarray | None = None
     yv: np.ndarray | None = None
     if spec.validation_split > 0 and len(x) >= 4:
-        train_idx, val_idx = _split(y, spec.validation_split, rng, stratify)
+        train_idx, val_idx = split_indices(y, spec.validation_split, rng, stratify)
         x, xv, y, yv = x[train_idx], x[val_idx], y[train_idx], y[val_idx]
         if len(xv) == 0:  # one sample per class: nothing to hold out
             xv = yv = None
@@ -781,22 +639,16 @@ def prepare(
         x, xv, xt, feature_scale = _standardise(x, xv, xt, spec.normalize)
     classes = len(class_names)
     if mode == "categorical":
-        from kerastui.core.resources import elements, require
-
         count = sum(len(a) for a in (y, yv, yt) if a is not None)
         require(elements(count, classes) * 4, f"data: one-hot labels for {count:,} samples × {classes:,} classes")
     return Dataset(
         source=spec.source, kind=raw.kind, task=raw.task,
-        x_train=x, y_train=_encode(y, mode, classes),
-        x_val=xv, y_val=None if yv is None else _encode(yv, mode, classes),
-        x_test=xt, y_test=_encode(yt, mode, classes), labels_test=np.asarray(yt),
+        x_train=x, y_train=encode_labels(y, mode, classes),
+        x_val=xv, y_val=None if yv is None else encode_labels(yv, mode, classes),
+        x_test=xt, y_test=encode_labels(yt, mode, classes), labels_test=np.asarray(yt),
         class_names=class_names, label_mode=mode, load_seconds=raw.load_seconds,
         feature_names=list(raw.feature_names), feature_scale=feature_scale,
     )
-
-
-# Arrays larger than this are streamed from their memory map rather than copied into splits.
-STREAM_BYTES = 512 * 2**20
 
 
 def streams_arrays(spec: DataSpec, raw: RawData) -> bool:
@@ -806,52 +658,9 @@ def streams_arrays(spec: DataSpec, raw: RawData) -> bool:
     return isinstance(raw.x_train, np.memmap) and raw.x_train.nbytes > STREAM_BYTES
 
 
-def plan_splits(spec: DataSpec, y: np.ndarray, yt: np.ndarray | None, total: int, *, stratify: bool,
-                val_given: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
-    """Index-level splits (of samples, or files): ``(y, yt, train, val, test)`` with the labels renumbered
-    for data.classes (-1: left out), train/val indices into ``y`` and test indices into ``yt`` (or ``y``
-    when the source has no test split).  Deterministic by data.seed, stratified by class."""
-    rng = np.random.default_rng(spec.seed)
-    train = np.arange(len(y))
-    test = np.arange(len(yt)) if yt is not None else np.zeros(0, "int64")
-    if spec.classes:
-        lut = np.full(max(total, 1), -1, dtype="int64")
-        lut[spec.classes] = np.arange(len(spec.classes))
-        y = lut[y]
-        train = np.flatnonzero(y >= 0)
-        if yt is not None:
-            yt = lut[yt]
-            test = np.flatnonzero(yt >= 0)
-        if len(train) == 0:
-            raise DatasetError(f"data.classes: {spec.classes} keeps no sample of {spec.source}")
-    if yt is None:
-        if spec.test_split <= 0:
-            raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, "
-                               "so test_split must be > 0")
-        first, second = _split(y[train], spec.test_split, rng, stratify)
-        train, test = train[first], train[second]
-        if len(train) == 0 or len(test) == 0:
-            raise DatasetError(f"data.test_split: {len(first) + len(second):,} sample(s) of {spec.source} leave "
-                               f"{'no test' if len(test) == 0 else 'no training'} sample (test_split = "
-                               f"{spec.test_split}); use more samples")
-    if spec.limit:
-        train = train[_take(y[train], spec.limit, rng, stratify)]
-        test_labels = yt if yt is not None else y
-        test = test[_take(test_labels[test], max(spec.limit // 4, 1), rng, stratify)]
-    val = np.zeros(0, "int64")
-    if not val_given and spec.validation_split > 0 and len(train) >= 4:
-        first, second = _split(y[train], spec.validation_split, rng, stratify)
-        train, val = train[first], train[second]
-    else:
-        train = train[rng.permutation(len(train))]
-    return y, yt, train, val, test
-
-
 def _check_image_size(x: np.ndarray, xv: np.ndarray | None, xt: np.ndarray, size: tuple[int, int] | None,
                       rgb: bool) -> None:
     """The float32 images a model gets, resized: refused before resizing if they cannot fit."""
-    from kerastui.core.resources import elements, require
-
     count = sum(len(a) for a in (x, xv, xt) if a is not None)
     height, width = size or x.shape[1:3]
     channels = 3 if rgb else (x.shape[3] if x.ndim == 4 else 1)
@@ -861,62 +670,10 @@ def _check_image_size(x: np.ndarray, xv: np.ndarray | None, xt: np.ndarray, size
             f"{what}: {count:,} images of {height}×{width}×{channels} as float32")
 
 
-def check_labels(spec: DataSpec, loss: str, task: str, total: int) -> str:
-    """The label mode for ``loss``, after checking ``data.classes`` against the source's ``total``
-    classes and a binary loss against the classes kept; shared by ``prepare`` and ``kerastui check``."""
-    if spec.classes:
-        if task != "classification":
-            raise DatasetError(f"data.classes: {spec.source} is a regression source")
-        bad = [c for c in spec.classes if not 0 <= c < total]
-        if bad:
-            raise DatasetError(f"data.classes: {bad} out of range; {spec.source} has classes 0..{total - 1}")
-    mode = label_mode_for(loss, task, spec.one_hot)
-    kept = len(spec.classes) if spec.classes else total
-    if mode == "binary" and kept > 2:
-        raise DatasetError(f"compile.loss {loss!r} is binary but {spec.source} has {kept} classes; "
-                           "use categorical_crossentropy or sparse_categorical_crossentropy")
-    return mode
-
-
 def _keep_classes(x: np.ndarray, y: np.ndarray, keep: list[int]) -> tuple[np.ndarray, np.ndarray]:
     mask = np.isin(y, keep)
     remap = {c: i for i, c in enumerate(keep)}
     return x[mask], np.array([remap[int(v)] for v in y[mask]], dtype="int64")
-
-
-def _split(y: np.ndarray, fraction: float, rng: np.random.Generator, stratify: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (first, second) with ``fraction`` of the samples in the second, per class if stratified."""
-    n = len(y)
-    if not stratify:
-        order = rng.permutation(n)
-        cut = max(1, int(round(n * fraction)))
-        if n >= 2:
-            cut = min(cut, n - 1)  # both sides keep a sample
-        return order[cut:], order[:cut]
-    if n == 0:
-        return np.zeros(0, "int64"), np.zeros(0, "int64")
-    first, second = [], []
-    # Each class's indices in ascending order, from one stable sort (not one scan per class).
-    order = np.argsort(y, kind="stable")
-    _, counts = np.unique(y[order], return_counts=True)
-    for idx in np.split(order, np.cumsum(counts)[:-1]):
-        idx = rng.permutation(idx)
-        cut = int(round(len(idx) * fraction))
-        if len(idx) > 1:
-            cut = min(max(cut, 1), len(idx) - 1)
-        second.append(idx[:cut])
-        first.append(idx[cut:])
-    a, b = np.concatenate(first), np.concatenate(second)
-    return rng.permutation(a), rng.permutation(b)
-
-
-def _take(y: np.ndarray, count: int, rng: np.random.Generator, stratify: bool) -> np.ndarray:
-    if count >= len(y):
-        return rng.permutation(len(y))
-    if not stratify:
-        return rng.permutation(len(y))[:count]
-    _, second = _split(y, count / len(y), rng, True)
-    return second[:count]
 
 
 def _image_scaler(raw: RawData, spec: DataSpec,
@@ -944,8 +701,6 @@ def _shape_images(a: np.ndarray, scale: Callable[[np.ndarray], np.ndarray], size
 
 
 def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    from kerastui.core.tfenv import load_keras
-
     load_keras()
     import tensorflow as tf
 
@@ -966,19 +721,6 @@ def _standardise(x: np.ndarray, xv: np.ndarray | None, xt: np.ndarray, normalise
     return (x - mean) / std, None if xv is None else (xv - mean) / std, (xt - mean) / std, (mean, std)
 
 
-def _encode(y: np.ndarray, mode: str, classes: int) -> np.ndarray:
-    if mode == "categorical":
-        out = np.zeros((len(y), classes), dtype="float32")  # not np.eye(classes): classes² floats
-        out[np.arange(len(y)), y] = 1.0
-        return out
-    if mode == "binary":
-        return y.astype("float32").reshape(-1, 1)
-    if mode == "regression":
-        return y.astype("float32")
-    return y.astype("int64")
-
-
-
 def class_counts(data: Dataset) -> list[int]:
     """Training samples per class (classification), from the encoded labels."""
     if data.task != "classification":
@@ -991,24 +733,11 @@ def class_counts(data: Dataset) -> list[int]:
     return counts
 
 
-@dataclass
-class Preview:
-    """What the Data workspace shows: the prepared splits' summary and a few raw samples."""
-
-    summary: dict[str, Any]
-    class_counts: list[int]
-    samples: np.ndarray  # raw samples: images in 0..1 (H, W, C) or tabular rows
-    sample_labels: list[str]
-    feature_names: list[str]
-
-
 def preview(spec: DataSpec, *, loss: str = "categorical_crossentropy", base_dir: Path | None = None,
             count: int = 8) -> Preview:
     start = time.perf_counter()
     scheme, name = parse_source(spec.source)
     if scheme == "images":  # from a scan: only the samples shown are decoded, TensorFlow is not loaded
-        from kerastui.core.data.imagefolder import preview_folder
-
         return preview_folder(spec, _resolve_path(name, base_dir), loss=loss, count=count)
     data = prepare(spec, loss=loss, base_dir=base_dir)
     if data.stream is not None and scheme == "tfds":
@@ -1036,6 +765,4 @@ def preview(spec: DataSpec, *, loss: str = "categorical_crossentropy", base_dir:
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    from kerastui.core.evaluation import display_images
-
     return display_images(x) if len(x) else x

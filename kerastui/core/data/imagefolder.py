@@ -26,19 +26,20 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core.data.datasets import (
+from kerastui.core.data.base import (
     STREAM_BYTES,
     Dataset,
     Preview,
     Streams,
-    _encode,
     check_labels,
+    encode_labels,
     plan_splits,
 )
 from kerastui.core.data.streaming import cache as cache_in
 from kerastui.core.data.streaming import shuffle_buffer
 from kerastui.core.errors import DatasetError
 from kerastui.core.model.specs import DataSpec
+from kerastui.core.tfenv import load_keras
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TRAIN_FOLDERS = ("train",)
@@ -184,8 +185,6 @@ def image_size_of(path: str) -> tuple[int, int]:
         pass
     except Exception:  # noqa: BLE001
         raise DatasetError(f"images:{path}: not a readable image") from None
-    from kerastui.core.tfenv import load_keras
-
     load_keras()
     import tensorflow as tf
 
@@ -222,8 +221,6 @@ def image_pipeline(paths: list[str], labels: np.ndarray, size: tuple[int, int], 
                    shuffle: bool, seed: int, cache: str | None = None, cache_file: Path | None = None) -> Any:
     """Unbatched ``(image, label)`` pairs: parallel read + decode + resize + scale; a file that fails to
     decode is skipped (the scan has named the ones it could tell)."""
-    from kerastui.core.tfenv import load_keras
-
     load_keras()
     import tensorflow as tf
 
@@ -331,9 +328,9 @@ def prepare_folder(spec: DataSpec, root: Path, *, loss: str, image_size: tuple[i
         xt, y_t = decoded("test")
         return Dataset(
             source=spec.source, kind="image", task="classification",
-            x_train=x, y_train=_encode(y_tr, mode, classes),
-            x_val=xv, y_val=None if y_v is None else _encode(y_v, mode, classes),
-            x_test=xt, y_test=_encode(y_t, mode, classes), labels_test=y_t,
+            x_train=x, y_train=encode_labels(y_tr, mode, classes),
+            x_val=xv, y_val=None if y_v is None else encode_labels(y_v, mode, classes),
+            x_test=xt, y_test=encode_labels(y_t, mode, classes), labels_test=y_t,
             class_names=class_names, label_mode=mode, load_seconds=time.perf_counter() - start,
             corrupt=list(found.corrupt),
         )
@@ -343,9 +340,9 @@ def prepare_folder(spec: DataSpec, root: Path, *, loss: str, image_size: tuple[i
     x_test, _ = decoded("test", TEST_SAMPLES)  # (read past any cache: a part read would be thrown away)
     return Dataset(
         source=spec.source, kind="image", task="classification",
-        x_train=np.zeros((0, *shape), "float32"), y_train=_encode(train_labels, mode, classes),
-        x_val=None, y_val=_encode(val_labels, mode, classes) if len(val_files) else None,
-        x_test=x_test, y_test=_encode(test_labels, mode, classes), labels_test=np.asarray(test_labels),
+        x_train=np.zeros((0, *shape), "float32"), y_train=encode_labels(train_labels, mode, classes),
+        x_val=None, y_val=encode_labels(val_labels, mode, classes) if len(val_files) else None,
+        x_test=x_test, y_test=encode_labels(test_labels, mode, classes), labels_test=np.asarray(test_labels),
         class_names=class_names, label_mode=mode, load_seconds=time.perf_counter() - start,
         stream=streams, corrupt=list(found.corrupt),
     )

@@ -12,15 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core.data.datasets import (
+from kerastui.core.data.base import (
     Dataset,
     RawData,
     Streams,
-    _encode,
     check_labels,
+    encode_labels,
     plan_splits,
 )
 from kerastui.core.model.specs import DataSpec
+from kerastui.core.tfenv import load_keras
 
 TEST_SAMPLES = 256  # test samples kept as an array (predictions shown, saved models verified)
 SLAB = 4096  # rows read at a time when computing statistics
@@ -85,8 +86,6 @@ def shuffle_buffer(count: int, sample_bytes: int) -> int:
 
 def prepare_array_streams(spec: DataSpec, raw: RawData, *, loss: str, image_size: tuple[int, int] | None = None,
                           rgb: bool = False, preprocess: Callable[..., Any] | None = None) -> Dataset:
-    from kerastui.core.tfenv import load_keras
-
     load_keras()
     import tensorflow as tf
 
@@ -101,8 +100,8 @@ def prepare_array_streams(spec: DataSpec, raw: RawData, *, loss: str, image_size
     x = raw.x_train
     xt = raw.x_test if raw.x_test is not None else x
     y_test_all = yt if yt is not None else y
-    labels = _encode(np.maximum(y, 0), mode, classes)
-    labels_t = labels if yt is None else _encode(np.maximum(yt, 0), mode, classes)
+    labels = encode_labels(np.maximum(y, 0), mode, classes)
+    labels_t = labels if yt is None else encode_labels(np.maximum(yt, 0), mode, classes)
 
     feature_scale: tuple[np.ndarray, np.ndarray] | None = None
     if raw.kind == "image":

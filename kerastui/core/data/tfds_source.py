@@ -16,19 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core.data.datasets import DataInfo, Dataset, Streams, _encode, check_labels
+from kerastui.core.data.base import DataInfo, Dataset, Streams, check_labels, encode_labels
 from kerastui.core.data.sources import tfds_data_dir
 from kerastui.core.data.streaming import cache as cache_in
 from kerastui.core.data.streaming import shuffle_buffer
 from kerastui.core.errors import DatasetError
 from kerastui.core.model.specs import DataSpec
+from kerastui.core.tfenv import load_keras
 
 TEST_SAMPLES = 256
 
 
 def _tfds() -> Any:
-    from kerastui.core.tfenv import load_keras
-
     load_keras()
     try:
         import tensorflow_datasets as tfds  # type: ignore[import-untyped,import-not-found,unused-ignore]
@@ -219,6 +218,6 @@ def prepare_tfds(spec: DataSpec, name: str, *, loss: str, image_size: tuple[int,
     return Dataset(
         source=spec.source, kind=kind, task="classification",
         x_train=np.zeros((0, *out_shape), "float32"), y_train=np.zeros(0, "int64"), x_val=None, y_val=None,
-        x_test=x_test, y_test=_encode(y_first, mode, classes), labels_test=y_first,
+        x_test=x_test, y_test=encode_labels(y_first, mode, classes), labels_test=y_first,
         class_names=class_names, label_mode=mode, load_seconds=time.perf_counter() - start, stream=streams,
     )

@@ -1,3 +1,3 @@
-"""Models: the preset's specs and files, the layer catalogue, Keras objects, the builder,
-custom metrics and metric names, transfer learning, user code files.
+"""Models: the preset's specs and files, the layer catalogue, Keras objects, the parts models are
+assembled from, the builder, custom metrics and metric names, transfer learning, user code files.
 """

@@ -12,23 +12,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kerastui.core.data.datasets import DataInfo
+from kerastui.core.data.base import DataInfo
 from kerastui.core.errors import KerasTUIError, ModelError, one_line, user_message
 from kerastui.core.model import layers as catalogue
+from kerastui.core.model.parts import INPUT_TYPES, apply_layer, make_input, make_layer
+
+# Built models and their counts are made in ``parts`` (transfer learning shares them); callers get them here.
+from kerastui.core.model.parts import BuiltModel as BuiltModel
+from kerastui.core.model.parts import parameter_counts as parameter_counts
 from kerastui.core.model.specs import CompileSpec, LayerSpec, Preset
+from kerastui.core.model.transfer import build_transfer_model, transfer_image_shape
 from kerastui.core.model.usercode import load_object, user_code_location
 from kerastui.core.tfenv import load_keras
-
-INPUT_TYPES = ("Input", "InputLayer")
-
-
-@dataclass
-class BuiltModel:
-    model: Any  # keras.Model
-    input_shape: tuple[int, ...]
-    custom_objects: dict[str, Any] = field(default_factory=dict)
-    base: Any = None  # the keras.applications model inside a transfer model
-    notices: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,63 +45,8 @@ def model_input_shape(preset: Preset, info: DataInfo) -> tuple[int, ...]:
         if preset.data.resize:
             shape = (*preset.data.resize, shape[2])
         if preset.transfer is not None:
-            from kerastui.core.model.transfer import transfer_image_shape
-
             shape = transfer_image_shape(preset.transfer, shape)
     return shape
-
-
-# --------------------------------------------------------------------------- layers
-
-
-def make_layer(spec: LayerSpec, where: str) -> Any:
-    """Instantiate one Keras layer, with Keras's own validation, named by ``where``."""
-    keras = load_keras()
-    if spec.type in INPUT_TYPES:
-        raise ModelError(f"{where}: Input must be the first layer")
-    try:
-        catalogue.check_kwargs(spec.type, spec.kwargs)
-    except ModelError as error:
-        raise ModelError(f"{where}: {error}") from None
-    cls = getattr(keras.layers, spec.type)
-    kwargs = {k: _tupled(k, v) for k, v in spec.kwargs.items()}
-    if spec.name:
-        kwargs["name"] = spec.name
-    try:
-        return cls(**kwargs)
-    except Exception as error:  # noqa: BLE001 - Keras validates with ValueError/TypeError/…
-        raise ModelError(f"{where} ({spec.type}): {one_line(error)}") from None
-
-
-def _tupled(key: str, value: Any) -> Any:
-    """TOML arrays become tuples where Keras wants shapes and sizes."""
-    if isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
-        return tuple(value)
-    return value
-
-
-def make_input(spec: LayerSpec | None, shape: tuple[int, ...], where: str) -> Any:
-    keras = load_keras()
-    kwargs = dict(spec.kwargs) if spec else {}
-    shape = kwargs.pop("shape", shape)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
-    if "batch_shape" in kwargs:
-        raise ModelError(f"{where}: use shape (without the batch axis), not batch_shape")
-    unknown = set(kwargs) - {"dtype", "sparse"}
-    if unknown:
-        raise ModelError(f"{where}: Input has no argument {sorted(unknown)[0]!r}; it takes shape and dtype")
-    try:
-        return keras.Input(shape=shape, name=spec.name if spec else None, **kwargs)
-    except Exception as error:  # noqa: BLE001
-        raise ModelError(f"{where} (Input): {one_line(error)}") from None
-
-
-def apply_layer(layer: Any, inputs: Any, where: str, spec: LayerSpec) -> Any:
-    try:
-        return layer(inputs)
-    except Exception as error:  # noqa: BLE001
-        shapes = [tuple(t.shape) for t in inputs] if isinstance(inputs, list) else tuple(inputs.shape)
-        raise ModelError(f"{where} ({spec.type}) rejects its input of shape {shapes}: {one_line(error)}") from None
 
 
 # --------------------------------------------------------------------------- models
@@ -116,8 +56,6 @@ def build_model(preset: Preset, input_shape: tuple[int, ...], *, num_classes: in
     load_keras()
     kind = preset.model.type
     if preset.transfer is not None:
-        from kerastui.core.model.transfer import build_transfer_model
-
         built = build_transfer_model(preset, input_shape)
     elif kind == "sequential":
         built = BuiltModel(_sequential(preset, input_shape), input_shape)
@@ -257,14 +195,6 @@ def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type]
 
 
 # --------------------------------------------------------------------------- inspection
-
-
-def parameter_counts(model: Any) -> dict[str, int]:
-    import numpy as np
-
-    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
-    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
 
 
 def layer_rows(model: Any) -> list[LayerRow]:

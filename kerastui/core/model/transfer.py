@@ -18,14 +18,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kerastui.core.errors import TransferError, one_line
+from kerastui.core.model.parts import BuiltModel, apply_layer, make_layer, parameter_counts
 from kerastui.core.model.specs import LayerSpec, Preset, TransferSpec
 from kerastui.core.tfenv import load_keras
-
-if TYPE_CHECKING:
-    from kerastui.core.model.builder import BuiltModel
 
 # Bases we know the minimum input size and preprocessing module of; any other
 # keras.applications class also works (preprocessing found through its module).
@@ -135,8 +133,6 @@ def _looks_like_download_failure(error: Exception) -> bool:
 
 
 def build_transfer_model(preset: Preset, input_shape: tuple[int, ...]) -> BuiltModel:
-    from kerastui.core.model.builder import BuiltModel, apply_layer, make_layer
-
     keras = load_keras()
     spec = preset.transfer
     assert spec is not None
@@ -322,8 +318,6 @@ def default_head(num_classes: int) -> list[LayerSpec]:
 def inspect_base(spec: TransferSpec, input_shape: tuple[int, int, int], head: list[LayerSpec]) -> BaseTable:
     """Build the base once (random weights: the structure does not depend on them) and the head on
     its output, and measure every layer."""
-    from kerastui.core.model.builder import apply_layer, make_layer, parameter_counts
-
     keras = load_keras()
     base, _ = load_base(replace(spec, weights="none"), input_shape)
     base.trainable = True
