@@ -183,8 +183,9 @@ def test_frames_are_capped_at_240_a_second_unless_textual_fps_says_otherwise():
 
     code = "import kerastui.ui.app, textual.constants as c; print(c.MAX_FPS)"
     env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
-    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                          timeout=120)
     assert ours.stdout.split() == ["240"]
     theirs = subprocess.run([sys.executable, "-c", code], env={**env, "TEXTUAL_FPS": "60"}, capture_output=True,
-                            text=True, check=True)
+                            text=True, check=True, timeout=120)
     assert theirs.stdout.split() == ["60"]

@@ -66,6 +66,17 @@ async def pilot_wait(pilot, condition, timeout: float = 180.0) -> None:
         await pilot.pause(0.1)
 
 
+def reap(pid: int, timeout: float) -> int:
+    """``os.waitpid(pid, 0)`` with a deadline: the wait status, or a failure naming the wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return code
+        assert time.monotonic() < deadline, f"process {pid} did not end within {timeout:.0f} s"
+        time.sleep(0.05)
+
+
 def drain(fd: int, seconds: float) -> bytes:
     """Read what the TUI wrote for ``seconds`` (a pty must be read, or the TUI blocks writing)."""
     out = b""
@@ -103,7 +114,7 @@ def test_hanging_up_the_tui_leaves_its_run_going_and_a_new_tui_attaches(tmp_path
         os.killpg(pid, signal.SIGHUP)
         os.close(master)
         master = -1
-        _, code = os.waitpid(pid, 0)
+        code = reap(pid, 60)
         assert os.WIFSIGNALED(code) or os.WIFEXITED(code)  # the TUI is gone…
         status = run.status()
         assert status["state"] == "running" and run.locked(), status  # …its run is not
@@ -113,7 +124,7 @@ def test_hanging_up_the_tui_leaves_its_run_going_and_a_new_tui_attaches(tmp_path
             os.close(master)
         try:
             os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            reap(pid, 30)
         except (ProcessLookupError, ChildProcessError):
             pass
     wait_until(lambda: run.status()["state"] == "completed", what="the run to complete")
@@ -160,7 +171,7 @@ async def test_a_live_run_is_followed_at_start_and_stopped_from_the_runs_workspa
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.wait(timeout=30)
 
 
 async def test_an_interrupted_run_resumes_from_the_runs_workspace_with_a_continuous_history() -> None:

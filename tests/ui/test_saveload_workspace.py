@@ -313,7 +313,8 @@ def test_paths_and_sample_indices_are_parsed_strictly(tmp_path):
 def test_the_tui_module_imports_no_keras():
     code = ("import sys; import kerastui.ui.screens.saveload; "
             "print('keras' in sys.modules, 'tensorflow' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120).stdout
     assert out.split() == ["False", "False"]
 
 

@@ -15,7 +15,7 @@ from tests.conftest import REPO, run_cli
 def test_wheel_ships_presets_and_runs_from_another_directory(tmp_path):
     wheels = tmp_path / "wheels"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
-                            "-w", str(wheels), "-q"], capture_output=True, text=True, cwd=tmp_path)
+                            "-w", str(wheels), "-q"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = wheels.glob("kerastui-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -37,7 +37,7 @@ def test_wheel_ships_presets_and_runs_from_another_directory(tmp_path):
 
     site = tmp_path / "site"
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(wheel),
-                              "-q"], capture_output=True, text=True)
+                              "-q"], capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr[-2000:]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -46,7 +46,8 @@ def test_wheel_ships_presets_and_runs_from_another_directory(tmp_path):
             f"assert kerastui.__file__.startswith({str(site)!r}), kerastui.__file__; "
             "import kerastui.ui.app, kerastui.ui.screens.saveload, kerastui.ui.screens.experiments; "
             "sys.exit(kerastui.cli.main(['presets', '--json']))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=elsewhere, env=env)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=elsewhere, env=env,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     listed = json.loads(proc.stdout)
     assert [p["name"] for p in listed] == ["ex1", "ex2", "ex3", "ex4", "ex5"]

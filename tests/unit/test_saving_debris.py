@@ -39,7 +39,7 @@ def debris(folder: Path, keep: str) -> list[str]:
 def dead_pid() -> int:
     """The PID of a process that has exited (and been reaped)."""
     process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
+    process.wait(timeout=60)
     return process.pid
 
 
@@ -124,7 +124,7 @@ def test_kill_9_mid_save_keeps_a_complete_target_and_the_next_save_leaves_no_tem
             assert child.poll() is None and time.monotonic() < deadline, errors.read_text()[-3000:]
     finally:
         child.kill()
-        child.wait()
+        child.wait(timeout=30)
     assert not problems, f"{len(problems)} of {checks} checks found the target incomplete: {problems[:3]}"
     assert complete(target, fmt, BIG) is None
     assert debris(tmp_path, name), "the killed save left its temporary name (what the next save must remove)"
@@ -203,7 +203,7 @@ def test_the_next_save_removes_only_stale_temporaries_of_dead_or_reused_processe
         assert left == set(live) | set(mine) | {"unrelated.keras"}
     finally:
         sleeper.kill()
-        sleeper.wait()
+        sleeper.wait(timeout=30)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times come from Linux /proc")

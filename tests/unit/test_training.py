@@ -117,19 +117,25 @@ def test_ctrl_c_interrupts_with_a_checkpoint_to_resume_from(tmp_path):
     """Ctrl-C (SIGINT) ends a run as interrupted, not stopped: the batch finishes, the checkpoint of
     the last epoch stays, nothing is evaluated or saved, and the error line says how to resume."""
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kerastui", "train", "ex1", "--epochs", "400", "--runs-dir", str(runs)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.time() + 120
-    line = ""
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if line.startswith("epoch 2"):
-            break
-    assert line.startswith("epoch 2"), "training never reached epoch 2"
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    out_file, err_file = tmp_path / "stdout", tmp_path / "stderr"  # files: read without blocking
+    with out_file.open("w") as out, err_file.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kerastui", "train", "ex1", "--epochs", "400", "--runs-dir", str(runs)],
+            stdout=out, stderr=err, text=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(line.startswith("epoch 2") for line in err_file.read_text().splitlines()):
+            assert proc.poll() is None, f"training ended before epoch 2: {err_file.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "training never reached epoch 2"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    out, err = out_file.read_text(), err_file.read_text()
     assert proc.returncode == 130
     assert "Traceback" not in err and "Traceback" not in out
     (run,) = list(runs.iterdir())
