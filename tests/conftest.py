@@ -49,3 +49,28 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     """``python -m kerastui ARGS`` in a real subprocess: exit code, stdout and stderr as a user sees them."""
     return subprocess.run([sys.executable, "-m", "kerastui", *args], capture_output=True, text=True,
                           env=env or dict(os.environ), cwd=cwd, timeout=timeout)
+
+
+def kerastui_imports(source: str) -> list[str]:
+    """The modules of the kerastui package that Python ``source`` imports (``import``, ``from … import``,
+    ``__import__``/``importlib.import_module`` of a literal name): what an exported script must not do.
+    Text that merely mentions kerastui (a docstring, the absolute path of a custom metric file in a
+    clone named kerastui) is not an import."""
+    import ast
+
+    def ours(name: str | None) -> bool:
+        return name is not None and (name == "kerastui" or name.startswith("kerastui."))
+
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if ours(alias.name)]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and ours(node.module):
+            found.append(str(node.module))
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if called in ("__import__", "import_module") and isinstance(node.args[0].value, str) \
+                    and ours(node.args[0].value):
+                found.append(node.args[0].value)
+    return found
