@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 COMMANDS = ("train", "check", "presets", "info", "export-script", "runs", "attach", "stop", "resume")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader left (`yes | head -1`)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +140,17 @@ def _positive(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _command(argv)
+        finally:  # also on argparse's exit (--help): a reader gone is met here, not in the flush at exit
+            if sys.stdout is not None:
+                sys.stdout.flush()
+    except BrokenPipeError as error:
+        return _broken_pipe(error)
+
+
+def _command(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         return _open_tui(argv)
@@ -154,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # main decides: stdout's reader gone, or a bug of ours
+        raise
     except Exception as error:  # noqa: BLE001 - last resort: one line, details in a log file
         from kerastui.core.errors import KerasTUIError
 
@@ -190,6 +204,35 @@ def _error(message: str) -> None:
         print(f"kerastui: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
     except OSError:  # no terminal any more (a hang-up): the run directory says it all
         pass
+
+
+def _broken_pipe(error: BrokenPipeError) -> int:
+    """``kerastui runs | head -1``: the reader has what it wanted and has gone.  That ends the command
+    quietly, like any Unix tool killed by SIGPIPE (Python ignores the signal and raises instead), with
+    the exit status a shell shows for one: 141, not 0 — the output was cut short, and under
+    ``set -o pipefail`` a pipeline reports that as it does for ``grep``/``cat``.  stdout is pointed at
+    /dev/null so that the flush at interpreter exit does not fail again ("Exception ignored").  A broken
+    pipe that is not stdout's (a pipe of our own) is a bug and is reported as one."""
+    if not _stdout_reader_gone():
+        return _internal_error(error)
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_READER_GONE
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe or socket with no reader left: poll flags an error (or hang-up) on it."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        events = poller.poll(0)
+    except (AttributeError, OSError, ValueError):  # no stdout, not a file, or no poll() on this system
+        return False
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events)
 
 
 def _internal_error(error: BaseException) -> int:
