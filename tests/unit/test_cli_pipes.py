@@ -14,7 +14,8 @@ import pytest
 
 from kerastui.cli import EXIT_READER_GONE
 
-COMMANDS = [["presets"], ["presets", "--json"], ["runs"], ["runs", "--json"], ["runs", "--csv"]]
+COMMANDS = [["presets"], ["presets", "--json"], ["runs"], ["runs", "--json"], ["runs", "--csv"],
+            ["export-script", "ex1"]]
 NOISE = ("internal error", "Traceback", "Exception ignored", "BrokenPipeError")
 
 
