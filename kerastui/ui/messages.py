@@ -85,6 +85,7 @@ class TrainingFinished(Message):
 
 
 class TrainingFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, status: Any = None) -> None:
         super().__init__()
         self.error = error
+        self.status = status  # the run's RunStatus when it says more than "failed" (died, damaged)

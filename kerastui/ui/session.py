@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from kerastui.core.model.specs import Preset
 from kerastui.core.model.stack import LayerStack
-from kerastui.ui.state import RunState, run_status
+from kerastui.core.run.status import RunStatus
+from kerastui.ui.state import RunState
 
 if TYPE_CHECKING:  # heavy modules (TensorFlow): imported by the workers that create these objects
     from pathlib import Path
@@ -118,7 +119,7 @@ class Session:
         self.preset.compile, self.preset.fit = preset.compile, preset.fit
         self.preset.callbacks, self.preset.data = preset.callbacks, preset.data
         self.preset.transfer = preset.transfer
-        self.run_state = RunState(status="running")
+        self.run_state = RunState(status=RunStatus.STARTING)  # its process loads TensorFlow first
         self.run_dir = None  # until its run process has a directory
         self.prediction_images = None
         return self.run_state
@@ -133,7 +134,7 @@ class Session:
         """The run to ask to stop at the end of its batch (None when nothing is training)."""
         if self.run_state is None or not self.training or self.run_dir is None:
             return None
-        self.run_state.status = "stopping"
+        self.run_state.status = RunStatus.STOPPING
         return self.run_dir
 
     def training_finished(self, result: RunResult, predictions: list[dict[str, Any]],
@@ -151,15 +152,15 @@ class Session:
             self.trained = trained
         if trained is not None:
             self.origin = Origin.TRAINED
+        state.ended(result.status)
         if result.status == "nan":
-            state.status, state.error = "nan", result.error
-        else:
-            state.status = "done" if result.status == "completed" else run_status(result.status)
+            state.error = result.error
         return state
 
-    def training_failed(self, error: str) -> None:
+    def training_failed(self, error: str, status: RunStatus | None = None) -> None:
+        """The run failed, or died or is damaged (``status``): why, in one line."""
         if self.run_state is not None:
-            self.run_state.status = "failed"
+            self.run_state.status = status if status in (RunStatus.DIED, RunStatus.DAMAGED) else RunStatus.FAILED
             self.run_state.error = error
 
     def dataset_loaded(self, spec: DataSpec, preview: Preview) -> None:

@@ -9,30 +9,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any
 
-from kerastui.core.model.metricnames import best_epoch
 from kerastui.core.run.events import BatchEnded, EpochEnded, Notice, TrainEnded, TrainStarted
-from kerastui.core.run.history import ROW_FIELDS
+from kerastui.core.run.history import best, event_of, fold
+from kerastui.core.run.status import RunStatus, status_label, status_of
 
 if TYPE_CHECKING:
     from kerastui.core.run.trainer import RunResult
 
-# What a run is doing or how it ended: the TUI's own states, then those a run directory records.
-RunStatus = Literal["idle", "running", "stopping", "done", "stopped", "early_stopping", "nan", "failed",
-                    "completed", "interrupted", "incomplete"]
-
 STEP_POINTS = 4000  # per-step loss points kept (a chart is at most a few hundred columns wide)
-
-
-def run_status(text: str) -> RunStatus:
-    """A status read from a run directory or a run's result (unknown text: "incomplete")."""
-    return cast(RunStatus, text) if text in get_args(RunStatus) else "incomplete"
 
 
 @dataclass
 class RunState:
-    status: RunStatus = "idle"
+    """A run as the TUI shows it: ``status`` from the one vocabulary (:class:`RunStatus`), ``outcome``
+    the trainer's finer word once it ended (``early_stopping``, ``nan``…)."""
+
+    status: RunStatus = RunStatus.STARTING
+    outcome: str = ""
     phase: str = ""
     epochs_planned: int = 0
     initial_epoch: int = 0
@@ -60,9 +55,23 @@ class RunState:
     clock: Callable[[], float] = time.perf_counter
     _epoch_started: float = 0.0
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "status" and not isinstance(value, RunStatus):  # a word from a result or a run's files
+            value = RunStatus.parse(value) or status_of(str(value))
+        super().__setattr__(name, value)
+
     @property
     def running(self) -> bool:
-        return self.status in ("running", "stopping")
+        return self.status in (RunStatus.RUNNING, RunStatus.STOPPING, RunStatus.STARTING)
+
+    @property
+    def label(self) -> str:
+        """``running``, ``completed · early stopping``, ``failed · loss NaN``: as the Runs table says it."""
+        return status_label(self.status, self.outcome)
+
+    def ended(self, outcome: str) -> None:
+        """The run ended with the trainer's ``outcome`` (its result's status)."""
+        self.status, self.outcome = status_of(outcome), outcome
 
     @property
     def epochs_done(self) -> int:
@@ -70,7 +79,7 @@ class RunState:
 
     def apply(self, event: Any) -> None:
         if isinstance(event, TrainStarted):
-            self.status = "running" if self.status != "stopping" else "stopping"
+            self.status = RunStatus.STOPPING if self.status == RunStatus.STOPPING else RunStatus.RUNNING
             if self.phase and event.phase != self.phase:
                 self.boundaries.append(event.initial_epoch)
             self.phase = event.phase
@@ -94,20 +103,20 @@ class RunState:
                 if len(self.step_loss) >= STEP_POINTS:
                     del self.step_loss[1::2]
         elif isinstance(event, EpochEnded):
-            for key, value in event.logs.items():
-                self.history.setdefault(key, [])
-                column = self.history[key]
-                column.extend([float("nan")] * (event.epoch - len(column)))
-                column.append(value)
+            if event.batches is not None:  # logged by earlier versions: an epoch cut short is no epoch
+                return
+            fold(self.history, event.epoch, event.logs)
+            del self.epoch_seconds[event.epoch:], self.peak_memory[event.epoch:]
             self.epoch_seconds.append(event.seconds)
             self.peak_memory.append(event.peak_memory)
             self.epoch = event.epoch + 1
             self.batch = 0
             self._epoch_started = self.clock()
         elif isinstance(event, TrainEnded):
-            if event.reason != "completed" or self.status == "stopping":
-                self.status = ("early_stopping" if event.reason == "early_stopping" else
-                               "nan" if event.reason == "nan" else "stopped")
+            if event.reason in ("interrupted", "stopped") or self.status == RunStatus.STOPPING:
+                self.status = RunStatus.STOPPING  # evaluating and saving, or checkpointing: not over yet
+            elif event.reason == "nan":
+                self.ended("nan")
         elif isinstance(event, Notice):
             self.notices.append(event.message)
 
@@ -135,24 +144,30 @@ class RunState:
         current = self.epoch + 1 if self.running else self.epochs_done
         return f"epoch {min(current, self.epochs_planned)}/{self.epochs_planned}"
 
-    def best_epoch(self, metric: str = "val_loss") -> int | None:
-        """The 1-based epoch with the best ``metric`` (its training values when it has no
-        validation ones), by :func:`kerastui.core.model.metricnames.best_epoch`."""
-        values = self.history.get(metric) or self.history.get(metric.removeprefix("val_"))
-        return best_epoch(values or [], metric)
+    def best(self) -> dict[str, Any]:
+        """``{"metric", "value", "epoch"}`` of the run's best epoch by its headline metric (the one rule)."""
+        return best(self.history)
+
+    def best_epoch(self, metric: str | None = None) -> int | None:
+        """The 1-based best epoch by ``metric`` (default: the run's headline metric, the rule of
+        :func:`kerastui.core.run.history.best` that the Runs table and ``kerastui runs`` use too)."""
+        found = best(self.history, metric)
+        if not found and metric is not None:  # no validation values: the training ones
+            found = best(self.history, metric.removeprefix("val_"))
+        epoch = found.get("epoch")
+        return epoch if isinstance(epoch, int) else None
 
     @classmethod
-    def from_metrics(cls, rows: list[dict[str, Any]], status: str = "done") -> RunState:
+    def from_metrics(cls, rows: list[dict[str, Any]], status: RunStatus | str = RunStatus.COMPLETED,
+                     outcome: str = "") -> RunState:
         """A finished run rebuilt from ``metrics.jsonl`` (reopened from the Runs view)."""
-        state = cls(status=run_status(status))
+        state = cls(status=status if isinstance(status, RunStatus) else status_of(status), outcome=outcome)
         phase = None
         for row in rows:
             if phase is not None and row.get("phase") != phase:
                 state.boundaries.append(row["epoch"] - 1)
             phase = row.get("phase")
-            logs = {k: float(v) for k, v in row.items()
-                    if k not in ROW_FIELDS and isinstance(v, (int, float))}
-            state.apply(EpochEnded(phase or "train", int(row["epoch"]) - 1, logs, float(row.get("seconds", 0.0))))
+            state.apply(event_of(row))
         state.phase = phase or ""
         state.epochs_planned = state.epochs_done
         return state

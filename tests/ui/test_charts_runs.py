@@ -44,7 +44,7 @@ async def shown_run(app, pilot) -> None:
     app.session.run_state = RunState(status="running", clock=lambda: 0.0)
     app.post_message(TrainingEvents(None, recorded()))
     await settle(app, pilot)
-    app.session.run_state.status = "done"
+    app.session.run_state.status = "completed"
     app.redraw_training(full=True)
     await settle(app, pilot)
 

@@ -114,7 +114,7 @@ async def test_ex4_trained_from_the_panel_gives_equal_builtin_and_custom_columns
         await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.result is not None)
         await settle(app, pilot)
         state = app.session.run_state
-        assert state.status == "done"
+        assert state.status == "completed"
         history = state.history
         table = app.screen.query_one(MetricTable)
         assert table.row_count == 3
@@ -230,7 +230,7 @@ def test_snapshot_metric_panel_after_a_recorded_run(snap_compare, size):
         for event in recorded():
             app.post_message(TrainingEvents(None, [event]))
         await settle(app, pilot)
-        app.session.run_state.status = "done"
+        app.session.run_state.status = "completed"
         app.redraw_training(full=True)
         await settle(app, pilot)
         assert app.screen.query_one(MetricTable).row_count == 8

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kerastui.ui.app import PREPARE_ORDER, make_app
+from kerastui.ui.app import make_app
 from kerastui.ui.screens.data import DataScreen
 from kerastui.ui.screens.runs import RunsScreen, RunTable
+from kerastui.ui.workspaces import PREPARE_ORDER
 
 from .helpers import started
 
@@ -31,8 +32,8 @@ async def test_idle_pauses_prepare_every_workspace_behind_the_current_one(runs_d
         screen, focused = app.screen, app.screen.focused
         names = {"RunsScreen", "TrainScreen", "ModelScreen", "SaveLoadScreen", "ExperimentsScreen"}
         # Each is created (mounted, its widgets composed) while the Data workspace stays current.
-        assert await _wait(pilot, lambda: set(PREPARE_ORDER) <= app._shown_modes and not app._mounting
-                           and {type(w).__name__ for w in app.workspaces} >= names), app._shown_modes
+        assert await _wait(pilot, lambda: set(PREPARE_ORDER) <= app.preparer.shown_modes and not app.preparer.mounting
+                           and {type(w).__name__ for w in app.workspaces} >= names), app.preparer.shown_modes
         assert app.current_mode == "data" and app.screen is screen and isinstance(screen, DataScreen)
         assert app.screen.focused is focused
         await pilot.press("h")  # the prepared Runs workspace, with the run read at start
@@ -47,11 +48,11 @@ async def test_no_workspace_is_prepared_behind_an_open_dialog(runs_dir: Path):
         await started(app, pilot)
         await pilot.pause(2.5)  # idle, but a dialog is open
         assert len(app.screen_stack) == 2
-        assert not set(PREPARE_ORDER) & app._shown_modes
+        assert not set(PREPARE_ORDER) & app.preparer.shown_modes
         await pilot.press("escape")
-        assert await _wait(pilot, lambda: set(PREPARE_ORDER) <= app._shown_modes)
+        assert await _wait(pilot, lambda: set(PREPARE_ORDER) <= app.preparer.shown_modes)
         await pilot.press("ctrl+q")  # quitting while the last one may still be composed: waits for it
-        assert await _wait(pilot, lambda: not app._mounting)
+        assert await _wait(pilot, lambda: not app.preparer.mounting)
         assert app.current_mode == "data" and isinstance(app.screen, DataScreen)
 
 
@@ -60,4 +61,4 @@ async def test_headless_apps_prepare_nothing_unless_asked(runs_dir: Path):
     async with app.run_test(size=(80, 24)) as pilot:
         await started(app, pilot)
         await pilot.pause(2.5)
-        assert not set(PREPARE_ORDER) & app._shown_modes
+        assert not set(PREPARE_ORDER) & app.preparer.shown_modes

@@ -140,7 +140,7 @@ def test_hanging_up_the_tui_leaves_its_run_going_and_a_new_tui_attaches(tmp_path
             await pilot.pause(0.2)
             state = app.session.run_state
             rows = read_metrics(run.path)
-            assert app.current_mode == "train" and state.status == "done"
+            assert app.current_mode == "train" and state.status == "completed"
             assert state.history["val_loss"] == [r["val_loss"] for r in rows]
             assert app.screen.query_one(EpochTable).row_count == len(rows) == 12
 
@@ -194,7 +194,7 @@ async def test_an_interrupted_run_resumes_from_the_runs_workspace_with_a_continu
         await pilot.press("r")
         await pilot_wait(pilot, lambda: app.session.trained is not None, timeout=300)
         state = app.session.run_state
-        assert app.current_mode == "train" and state.status == "done"
+        assert app.current_mode == "train" and state.status == "completed"
         rows = read_metrics(run.path)
         assert [r["epoch"] for r in rows] == list(range(1, 31))  # no gap, no duplicate
         assert state.epochs_done == 30 and state.history["val_loss"] == [r["val_loss"] for r in rows]

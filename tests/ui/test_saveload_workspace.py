@@ -195,7 +195,7 @@ async def test_opened_keras_model_becomes_editable_layers_and_trains_further(tmp
         # Training goes on from the opened weights: the first epoch starts where the file left off.
         assert app.session.continued_model(app.session.current_preset()) is opened.model
         loss_before = app.session.run_state.history["loss"][-1]
-        app.start_training(app.session.current_preset())
+        app.runs.start(app.session.current_preset())
         await wait_for(pilot, lambda: not app.session.run_state.running and app.session.run_state.result is not None)
         # The run process started from the opened file's weights (it names the file in its status).
         run = RunDir(Path(app.session.run_state.run_dir))
@@ -325,7 +325,7 @@ async def test_image_predictions_draw_the_samples_with_predicted_and_true_labels
     app = make_app(presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": 1}))
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
-        app.start_training(app.session.current_preset())
+        app.runs.start(app.session.current_preset())
         await wait_for(pilot, lambda: not app.session.run_state.running and app.session.run_state.result is not None)
         await pilot.press("v")
         await settle(app, pilot)

@@ -54,7 +54,7 @@ async def test_train_ex1_by_key_streams_epochs_into_charts_table_and_evaluation(
         seen = [e for e in RunDir(Path(state.run_dir)).events() if isinstance(e, EpochEnded)]
         assert [e.epoch for e in seen] == [0, 1, 2]
         assert [e.logs["val_loss"] for e in seen] == state.history["val_loss"]
-        assert state.status == "done" and RunDir(Path(state.run_dir)).status()["state"] == "completed"
+        assert state.status == "completed" and RunDir(Path(state.run_dir)).status()["state"] == "completed"
         charts = list(app.screen.query(MetricChart))
         assert {c.metric for c in charts} == {"loss", "accuracy"}
         for chart in charts:
@@ -127,7 +127,7 @@ async def test_nan_loss_stops_with_a_notice():
         await pilot.press("s")
         await wait_for(pilot, lambda: app.session.run_state is not None and app.session.run_state.result is not None)
         await settle(app, pilot)
-        assert app.session.run_state.status == "nan"
+        assert app.session.run_state.status == "failed" and app.session.run_state.outcome == "nan"
         assert any("NaN" in n.message or "nan" in n.message for n in app._notifications)
         # Said once: when the run ends (the trainer's own notice of it is not shown as well).
         assert sum("compile.learning_rate" in n.message for n in app._notifications) == 1
@@ -227,7 +227,7 @@ def test_snapshot_after_run_from_recorded_events(snap_compare):
         await settle(app, pilot)
         replay(app, finished)
         await settle(app, pilot)
-        app.session.run_state.status = "done"
+        app.session.run_state.status = "completed"
         app.redraw_training(full=True)
         await settle(app, pilot)
 

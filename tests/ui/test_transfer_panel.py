@@ -128,7 +128,7 @@ async def test_two_phase_run_by_keys_records_both_phases_with_the_boundary_and_t
                        and app.session.run_state.status not in ("running", "stopping"))
         await settle(app, pilot)
         state = app.session.run_state
-        assert state.status == "done", state.error
+        assert state.status == "completed", state.error
         result = state.result
         assert [p["name"] for p in result.phases] == ["head", "fine_tune"]
         assert [p["epochs"] for p in result.phases] == [1, 1]
@@ -144,7 +144,7 @@ async def test_two_phase_run_by_keys_records_both_phases_with_the_boundary_and_t
             head, tune = (p["test"][metric] for p in result.phases)
             name = "acc" if metric == "accuracy" else metric
             assert f"test {name}" in phases and f"{head:.4f}" in phases and f"{tune:.4f}" in phases
-        assert "done" in shown(app, "#tl-run") and "phase 2 · fine-tune" in shown(app, "#tl-run")
+        assert "completed" in shown(app, "#tl-run") and "phase 2 · fine-tune" in shown(app, "#tl-run")
         for phase in ("head", "fine_tune"):
             assert list((logs / phase / "train").glob("events.out.tfevents.*")), phase
 
@@ -226,7 +226,7 @@ def test_snapshot_transfer_panel_after_a_recorded_two_phase_run(snap_compare, si
             app.post_message(TrainingEvents(None, [event]))
         await settle(app, pilot)
         app.session.run_state.result = RunResult(preset="ex5", status="completed", epochs_run=4, phases=PHASES)
-        app.session.run_state.status = "done"
+        app.session.run_state.status = "completed"
         app.redraw_training(full=True)
         await settle(app, pilot)
         assert app.session.run_state.boundaries == [2]

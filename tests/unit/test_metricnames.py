@@ -62,7 +62,7 @@ def test_accuracy_key_is_the_first_accuracy_name_logged():
 
 
 def _state(history: dict[str, list[float]]) -> RunState:
-    state = RunState()
+    state = RunState(status="completed")
     for epoch in range(max(len(v) for v in history.values())):
         state.apply(EpochEnded("train", epoch, {k: v[epoch] for k, v in history.items()}))
     return state

@@ -175,7 +175,7 @@ def test_a_launched_run_whose_preset_fails_says_why_in_its_status_and_log(tmp_pa
     assert proc.returncode == 1
     status = run.status()
     assert status["state"] == "failed" and "fit.epochs" in status["error"]
-    from kerastui.ui.app import _last_error_line
+    from kerastui.core.run.client import last_error_line
 
-    line = _last_error_line(run.output_path)  # what the TUI shows for a run that never started
+    line = last_error_line(run.output_path)  # what the TUI shows for a run that never started
     assert line is not None and "fit.epochs" in line and str(run.preset_path) in line

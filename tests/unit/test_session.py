@@ -9,6 +9,7 @@ import pytest
 
 from kerastui.core.model import presets
 from kerastui.core.model.specs import LayerSpec
+from kerastui.core.run.status import RunStatus
 from kerastui.core.run.trainer import Trainer
 from kerastui.core.saving import open_model, save_model
 from kerastui.ui.latest import Requests
@@ -52,11 +53,11 @@ def test_current_preset_carries_the_edited_stack_and_is_a_copy() -> None:
 def test_a_finished_run_is_the_working_model_until_a_file_is_opened(trained: Trainer, tmp_path) -> None:
     session = Session(tiny())
     state = session.training_started(session.current_preset())
-    assert session.training and session.run_state is state and state.status == "running"
+    assert session.training and session.run_state is state and state.status == "starting"
     assert session.working_model() is None  # never the model of a run still going
     model = TrainedModel(trained.model, trained.data, {}, "runs/x")
     assert session.training_finished(trained.result, [{"index": 0}], None, model) is state
-    assert state.status == "done" and state.result is trained.result and state.predictions == [{"index": 0}]
+    assert state.status == "completed" and state.result is trained.result and state.predictions == [{"index": 0}]
     assert not session.training and state.run_dir == trained.result.run_dir
     assert session.origin is Origin.TRAINED
     assert session.working_model() == WorkingModel(trained.model, "keras", "trained here (runs/x)")
@@ -119,16 +120,18 @@ def test_a_stop_is_asked_only_of_a_run_that_is_going(tmp_path) -> None:
     assert session.training  # still going until its batch ends
 
 
-@pytest.mark.parametrize(("result_status", "shown"), [("completed", "done"), ("stopped", "stopped"),
-                                                      ("early_stopping", "early_stopping"), ("nan", "nan"),
-                                                      ("interrupted", "interrupted"), ("something new", "incomplete")])
+@pytest.mark.parametrize(("result_status", "shown"), [("completed", "completed"), ("stopped", "stopped"),
+                                                      ("early_stopping", "completed · early stopping"),
+                                                      ("nan", "failed · loss NaN"), ("interrupted", "interrupted"),
+                                                      ("something new", "failed")])
 def test_how_a_run_ended_is_shown(trained: Trainer, result_status: str, shown: str) -> None:
     session = Session(tiny())
     session.training_started(session.current_preset())
     result = copy.copy(trained.result)
     result.status, result.error = result_status, "loss became nan" if result_status == "nan" else None
     state = session.training_finished(result, [], None)
-    assert state is not None and state.status == shown and state.error == result.error
+    assert state is not None and state.label == shown and state.error == result.error
+    assert isinstance(state.status, RunStatus)  # the one vocabulary, whatever the result said
 
 
 def test_a_failed_run_says_why_and_nothing_finishes_without_a_run(trained: Trainer) -> None:

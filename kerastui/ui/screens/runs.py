@@ -18,6 +18,7 @@ from kerastui.core.errors import KerasTUIError
 from kerastui.core.model import presets
 from kerastui.core.run.directory import RunInfo, default_runs_dir, last_listed, list_runs, read_metrics
 from kerastui.core.run.history import ROW_FIELDS
+from kerastui.core.run.status import RunStatus
 from kerastui.core.run.table import COLUMNS, export, filter_runs, sort_runs
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
@@ -318,27 +319,19 @@ class RunsScreen(Workspace):
         if run is None:
             return
         if not run.resumable:
-            self.notify(f"{run.name} is {run.status}: only an interrupted, died or failed run resumes",
+            why = f" ({run.error})" if run.status == RunStatus.DAMAGED else ""
+            self.notify(f"{run.name} is {run.status}{why}: only an interrupted, died or failed run resumes",
                         title="resume", severity="warning")
             return
-        self.app.resume_run(run.path)
+        self.app.runs.resume(run.path)
 
     def action_stop(self) -> None:
         run = self._current()
         if run is None or not run.live:
             self.notify("the run under the cursor is not running", title="stop")
             return
-        from kerastui.core.run.directory import RunDir
-        from kerastui.core.run.process import stop
-
-        try:
-            stop(RunDir(run.path))
-        except KerasTUIError as error:
-            self.notify(str(error), title="stop", severity="warning")
-            return
-        if self.app.session.run_dir == run.path and self.app.session.run_state is not None:
-            self.app.session.run_state.status = "stopping"
-        self.notify(f"asked {run.name} to stop after its batch", title="stop")
+        if self.app.runs.stop_run(run.path):
+            self.notify(f"asked {run.name} to stop after its batch", title="stop")
 
     @on(RunTable.RowSelected)
     def action_reopen(self) -> None:
@@ -347,8 +340,11 @@ class RunsScreen(Workspace):
             return
         if run.live:
             if self.app.session.run_dir != run.path:
-                self.app.attach(run.path, adopt=True)
+                self.app.runs.attach(run.path, adopt=True)
             self.app.action_switch_workspace("train")
+            return
+        if run.status == RunStatus.DAMAGED:
+            self.notify(f"{run.name}: damaged: {run.error}", title="reopen", severity="error", timeout=8)
             return
         try:
             preset = presets.load(run.path / "preset.toml")
@@ -357,6 +353,6 @@ class RunsScreen(Workspace):
             return
         preset.name = run.preset
         self.app.open_preset(preset)
-        state = RunState.from_metrics(read_metrics(run.path), status=run.status)
+        state = RunState.from_metrics(read_metrics(run.path), status=run.status, outcome=run.outcome)
         state.run_dir = str(run.path)
         self.app.show_run(state)

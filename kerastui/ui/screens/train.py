@@ -6,6 +6,7 @@ import copy
 from dataclasses import replace
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -360,13 +361,13 @@ class TrainScreen(Workspace):
         except ValueError as error:
             self.notify(str(error), title="settings", severity="error")
             return
-        self.app.start_training(preset)
+        self.app.runs.start(preset)
 
     def action_stop(self) -> None:
-        self.app.stop_training()
+        self.app.runs.stop()
 
     def action_evaluate(self) -> None:
-        self.app.evaluate_again()
+        self.app.runs.evaluate_again()
 
     # ------------------------------------------------------------------ drawing
 
@@ -389,13 +390,13 @@ class TrainScreen(Workspace):
         if state is None:
             widget.update("[dim]ready — s starts training[/dim]", layout=False)
             return
-        best = state.best_epoch("val_loss")
-        parts = [f"[b]{state.status}[/b]"]
+        best = state.best()
+        parts = [f"[b]{escape(state.label)}[/b]"]
         if state.phase and state.phase != "train":
             parts.append(f"phase {state.phase}")
         parts.append(state.epoch_label)
-        if best is not None:
-            parts.append(f"best epoch {best} (val_loss)")
+        if best:
+            parts.append(f"best epoch {best['epoch']} ({best['metric']})")
         if state.notices:
             parts.append(f"[yellow]{state.notices[-1]}[/yellow]")
         if state.error:

@@ -289,12 +289,12 @@ class MetricPanel(Vertical):
         preset.compile = replace(copy.deepcopy(preset.compile), metrics=metrics, custom_metrics=[ref])
         self._run_pair = (mirror_key, report.name or report.class_name)
         self._run = None
-        self.app.start_training(preset)
+        self.app.runs.start(preset)
         self._run = self.app.session.run_state
         self.redraw(full=True)
 
     def action_stop(self) -> None:
-        self.app.stop_training()
+        self.app.runs.stop()
 
     def action_check(self) -> None:
         self.check(self.query_one("#metric-file", Input).value)
@@ -350,14 +350,14 @@ class MetricPanel(Vertical):
         state = self.app.session.run_state
         pair = self._pair()
         text = Text()
-        if state is None or state.status == "idle":
+        if state is None:
             if self.report is not None and self.report.ok:
                 fit = self.app.session.preset.fit
                 text.append(f"s trains {self.app.preset_label} with {self.report.class_name} beside "
                             f"{self.report.mirror_text} ({fit.epochs} epochs, batch {fit.batch_size})", style="dim")
             widget.update(text, layout=False)
             return
-        text.append(state.status, style="bold")
+        text.append(state.label, style="bold")
         if state.epochs_planned:
             text.append(f" · {state.epoch_label}")
         if pair is not None:

@@ -11,6 +11,7 @@ import copy
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.text import Text
 from textual import events, getters, on, work
 from textual.app import ComposeResult
@@ -389,10 +390,10 @@ class TransferPanel(Vertical):
         except Exception as error:  # noqa: BLE001 - e.g. the data's description failing: one line
             self.notify(one_line(error), title="transfer", severity="error")
             return
-        self.app.start_training(preset)
+        self.app.runs.start(preset)
 
     def action_stop(self) -> None:
-        self.app.stop_training()
+        self.app.runs.stop()
 
     @on(Checkbox.Changed, "#tl-freeze")
     def _freeze_changed(self, event: Checkbox.Changed) -> None:
@@ -440,7 +441,7 @@ class TransferPanel(Vertical):
         if state is None or not transfer_run:
             run.update("[dim]s trains the head, then fine-tunes the last N layers[/dim]", layout=False)
             return
-        parts = [f"[b]{state.status}[/b]", {"head": "phase 1 · head", "fine_tune": "phase 2 · fine-tune"}.get(
+        parts = [f"[b]{escape(state.label)}[/b]", {"head": "phase 1 · head", "fine_tune": "phase 2 · fine-tune"}.get(
             state.phase, state.phase)]
         parts.append(state.epoch_label)
         if state.error:
