@@ -344,13 +344,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from kerastui.core.model import presets
-    from kerastui.core.run.directory import find_run
-    from kerastui.core.run.process import check_resumable
+    from kerastui.core.run.client import RunClient
 
-    run_dir = find_run(args.run, args.runs_dir)
-    status = check_resumable(run_dir)
-    preset = presets.load(run_dir.preset_path)
+    client = RunClient(args.runs_dir)
+    run_dir, preset, status = client.resumable(client.find(args.run))
     model = status.get("model")
     return _run(preset, args, run_dir=run_dir, resume=True, model_path=model if isinstance(model, str) else None,
                 trusted=bool(status.get("trusted")))
@@ -496,22 +493,22 @@ def _open_model(path: str, preset: Preset, trusted: bool) -> Any:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from kerastui.core.run.directory import default_runs_dir, list_runs
+    from kerastui.core.run.client import RunClient
 
-    runs_dir = args.runs_dir or default_runs_dir()
-    found = list_runs(runs_dir)
+    client = RunClient(args.runs_dir)
+    runs_dir = client.runs_dir
+    found = client.runs()
     if args.epochs is not None and not args.csv:
         from kerastui.core.errors import KerasTUIError
 
         raise KerasTUIError("runs: --epochs goes with --csv")
     if args.csv:
-        from kerastui.core.run.directory import find_run
         from kerastui.core.run.table import epochs_csv, table_csv
 
         if args.epochs is None:
             sys.stdout.write(table_csv(found))
             return EXIT_OK
-        paths = {find_run(text, runs_dir).path.resolve() for text in args.epochs}
+        paths = {client.find(text).path.resolve() for text in args.epochs}
         sys.stdout.write(epochs_csv([r for r in found if not paths or r.path.resolve() in paths]))
         return EXIT_OK
     if args.json:
@@ -527,11 +524,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from kerastui.core.run.directory import find_run
-    from kerastui.core.run.process import stop
+    from kerastui.core.run.client import RunClient
 
-    run_dir = find_run(args.run, args.runs_dir)
-    pid = stop(run_dir)
+    client = RunClient(args.runs_dir)
+    run_dir = client.find(args.run)
+    pid = client.stop(run_dir)
     print(f"asked {run_dir.name} (pid {pid}) to stop after its batch", file=sys.stderr)
     if args.wait:
         while run_dir.status()["state"].live:
@@ -542,16 +539,17 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_attach(args: argparse.Namespace) -> int:
     from kerastui.core.errors import KerasTUIError
-    from kerastui.core.run.directory import find_run, live_runs
+    from kerastui.core.run.client import RunClient
 
+    client = RunClient(args.runs_dir)
     if args.run is not None:
-        run_dir = find_run(args.run, args.runs_dir)
+        run_dir = client.find(args.run)
     else:
-        live = live_runs(args.runs_dir)
+        live = client.live()
         if not live:
             raise KerasTUIError("no live run to attach to (kerastui runs lists every run; kerastui attach RUN "
                                 "opens a finished one)")
-        run_dir = find_run(str(live[0].path), args.runs_dir)
+        run_dir = client.find(str(live[0].path))
     return _open_tui([], attach=run_dir.path)
 
 

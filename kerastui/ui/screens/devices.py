@@ -17,7 +17,8 @@ from textual.worker import get_current_worker
 
 from kerastui.core.devices import NvmlSampler, Snapshot, describe, runs_on_gpus
 from kerastui.core.resources import size_text
-from kerastui.core.run.directory import RunInfo, live_runs
+from kerastui.core.run.client import RunClient
+from kerastui.core.run.directory import RunInfo
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
 from kerastui.ui.widgets.tables import add_rows, set_columns
 
@@ -74,7 +75,7 @@ class DevicesDialog(Dialog):
         try:
             while not worker.is_cancelled:
                 snapshot = sampler.sample()
-                runs = live_runs(self.runs_dir)
+                runs = RunClient(self.runs_dir).live()
                 self.post_message(Sampled(snapshot, runs))
                 deadline = time.monotonic() + SAMPLE_SECONDS
                 while not worker.is_cancelled and time.monotonic() < deadline:

@@ -16,7 +16,7 @@ from textual.widgets import Input, Static
 
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model import presets
-from kerastui.core.run.directory import RunInfo, default_runs_dir, last_listed, list_runs, read_metrics
+from kerastui.core.run.directory import RunInfo, last_listed, read_metrics
 from kerastui.core.run.history import ROW_FIELDS
 from kerastui.core.run.status import RunStatus
 from kerastui.core.run.table import COLUMNS, export, filter_runs, sort_runs
@@ -182,7 +182,7 @@ class RunsScreen(Workspace):
             self.action_reload()
 
     def action_reload(self) -> None:
-        self.folder = self.app.runs_dir or default_runs_dir()
+        self.folder = self.app.runs.client.runs_dir
         known = last_listed(self.folder)
         if known is not None and not self.runs:  # first shown: the runs read at start, at once
             self._loaded(known)
@@ -194,7 +194,7 @@ class RunsScreen(Workspace):
     def _read(self, folder: Path) -> None:
         """Read the runs directory off the UI thread (finished runs come from a cache; the app warms
         it at start), then show it."""
-        runs = list_runs(folder)
+        runs = self.app.runs.client.runs()
         self.app.call_from_thread(self._loaded, runs)
 
     def _loaded(self, runs: list[RunInfo]) -> None:
