@@ -53,7 +53,10 @@ class RunState:
     error: str | None = None
     run_dir: str | None = None
     clock: Callable[[], float] = time.perf_counter
-    _epoch_started: float = 0.0
+    # Throughput from the run's own times (each event read from its log carries when it was written; a
+    # replayed history arrives in one burst): the epoch's first moment seen, and its last batch.
+    _anchor: tuple[float, int] = (0.0, 0)
+    _last: tuple[float, int] = (0.0, 0)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "status" and not isinstance(value, RunStatus):  # a word from a result or a run's files
@@ -91,10 +94,11 @@ class RunState:
             self.devices, self.replicas, self.precision = list(event.devices), event.replicas, event.precision
             self.epoch = event.initial_epoch
             self.batch = 0
-            self._epoch_started = self.clock()
+            self._anchor = self._last = (self._when(event), 0)
         elif isinstance(event, BatchEnded):
             if event.epoch != self.epoch or event.batch < self.batch:
-                self._epoch_started = self.clock()
+                self._anchor = (self._when(event), 0)
+            self._last = (self._when(event), (event.batch + 1) * self.batch_size)
             self.epoch, self.batch, self.steps = event.epoch, event.batch, event.steps
             self.batch_logs = dict(event.logs)
             loss = event.logs.get("loss")
@@ -111,7 +115,7 @@ class RunState:
             self.peak_memory.append(event.peak_memory)
             self.epoch = event.epoch + 1
             self.batch = 0
-            self._epoch_started = self.clock()
+            self._anchor = self._last = (self._when(event), 0)
         elif isinstance(event, TrainEnded):
             if event.reason in ("interrupted", "stopped") or self.status == RunStatus.STOPPING:
                 self.status = RunStatus.STOPPING  # evaluating and saving, or checkpointing: not over yet
@@ -122,11 +126,16 @@ class RunState:
 
     # ------------------------------------------------------------------ derived figures
 
+    def _when(self, event: TrainStarted | BatchEnded | EpochEnded) -> float:
+        return event.t if event.t is not None else self.clock()
+
     @property
     def samples_per_second(self) -> float | None:
-        elapsed = self.clock() - self._epoch_started
-        done = (self.batch + 1) * self.batch_size
-        return done / elapsed if elapsed > 0 and self.batch_size else None
+        """Samples a second in the epoch under way, between the run's own times of its start (or of
+        the first batch seen) and of its last batch (None until there are two)."""
+        elapsed = self._last[0] - self._anchor[0]
+        done = self._last[1] - self._anchor[1]
+        return done / elapsed if elapsed > 0 and done > 0 else None
 
     @property
     def eta_seconds(self) -> float | None:

@@ -325,3 +325,24 @@ def test_an_epoch_cut_short_by_a_stop_is_not_an_epoch(tmp_path: Path) -> None:
     assert any("epoch 3 was cut short" in n and "not counted" in n for n in notices)
     assert read_json(run.checkpoint_dir("train") / "state.json")["epoch"] == 2
     assert result.test, "a stopped run is still evaluated"
+
+
+# --------------------------------------------------------------------------- throughput after a resume
+
+
+def test_throughput_comes_from_the_runs_own_times_not_from_a_replayed_burst() -> None:
+    """Attached mid-epoch to a resumed run, its history arrives in one burst: samples/s is measured
+    between the times the run wrote its events (the log's ``t``), never over the burst's microseconds."""
+    from kerastui.core.run.events import BatchEnded, TrainStarted, event_from_json, event_to_json
+    from kerastui.ui.state import RunState
+
+    logged = [TrainStarted("train", 10, 3, 100, 3200, 32, t=1000.0)]
+    logged += [BatchEnded("train", 3, b, 100, {"loss": 0.5}, t=1000.0 + 0.1 * (b + 1)) for b in range(60)]
+    state = RunState(status="running", clock=lambda: 5000.0)  # the burst is read at one moment
+    for event in logged:
+        state.apply(event_from_json(event_to_json(event)))  # as the TUI reads them from the log
+    assert state.samples_per_second == pytest.approx(60 * 32 / 6.0)  # 320 samples/s, as the run went
+    fresh = RunState(status="running", clock=lambda: 5000.0)
+    fresh.apply(TrainStarted("train", 10, 3, 100, 3200, 32))
+    fresh.apply(BatchEnded("train", 3, 59, 100, {"loss": 0.5}))  # no times: no rate rather than a wrong one
+    assert fresh.samples_per_second is None

@@ -26,6 +26,7 @@ class TrainStarted:
     gpus: list[int] = field(default_factory=list)  # the GPUs used, numbered as nvidia-smi does
     replicas: int = 1
     precision: str = "float32"
+    t: float | None = field(default=None, compare=False)  # when the run wrote it (read back from its log)
 
     @property
     def per_replica_batch(self) -> int:
@@ -39,6 +40,7 @@ class BatchEnded:
     batch: int  # 0-based within the epoch
     steps: int
     logs: dict[str, float] = field(default_factory=dict)
+    t: float | None = field(default=None, compare=False)  # when the run wrote it (read back from its log)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class EpochEnded:
     seconds: float = 0.0
     batches: int | None = None  # set when the epoch was cut short (stopped or interrupted): batches run
     peak_memory: int | None = None  # bytes: the epoch's peak on the run's busiest GPU (None without GPU)
+    t: float | None = field(default=None, compare=False)  # when the run wrote it (read back from its log)
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,9 @@ def event_to_json(event: Event, when: float | None = None) -> dict[str, object]:
             return {k: clean(v) for k, v in value.items()}
         return value
 
-    fields = {f.name: clean(getattr(event, f.name)) for f in dataclasses.fields(event)}
-    return {"type": type(event).__name__, "t": round(time.time() if when is None else when, 3), **fields}
+    fields = {f.name: clean(getattr(event, f.name)) for f in dataclasses.fields(event) if f.name != "t"}
+    stamp = when if when is not None else getattr(event, "t", None)
+    return {"type": type(event).__name__, "t": round(time.time() if stamp is None else stamp, 3), **fields}
 
 
 def event_from_json(line: dict[str, object]) -> Event | None:
@@ -92,13 +96,37 @@ def event_from_json(line: dict[str, object]) -> Event | None:
     def number(value: object) -> object:
         return float(value) if value in ("nan", "inf", "-inf") else value
 
-    kwargs = {}
+    kwargs: dict[str, object] = {}
     for f in dataclasses.fields(cls):
         if f.name in line:
             value = line[f.name]
-            kwargs[f.name] = ({k: number(v) for k, v in value.items()} if isinstance(value, dict) else number(value))
+            value = ({k: number(v) for k, v in value.items()} if isinstance(value, dict) else number(value))
+            if not _fits(value, str(f.type)):
+                return None  # a line another program wrote, or damage: not an event
+            kwargs[f.name] = value
     try:
         event: Event = cls(**kwargs)
     except TypeError:
         return None
     return event
+
+
+_KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "list": (list,),
+                                      "dict": (dict,)}
+
+
+def _fits(value: object, annotation: str) -> bool:
+    """Whether ``value`` is of the field's type as its annotation spells it (``int | None``,
+    ``dict[str, float]``, ``list[int]``): a log line of the right shape, or not."""
+    kinds = [part.strip().split("[")[0] for part in annotation.split("|")]
+    if value is None:
+        return "None" in kinds
+    if isinstance(value, bool):
+        return "bool" in kinds
+    allowed = tuple(cls for kind in kinds for cls in _KINDS.get(kind, ()))
+    if not isinstance(value, allowed):
+        return False
+    if isinstance(value, dict):  # logs: metric names to numbers
+        return all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+                   for k, v in value.items())
+    return True
