@@ -24,7 +24,7 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     reported, never allocated.
     """
     from kerastui.core.data import datasets
-    from kerastui.core.model.builder import model_input_shape, stack_report
+    from kerastui.core.model.builder import check_input_matches, failed_report, model_input_shape, stack_report
     from kerastui.core.resources import require_model
 
     try:
@@ -33,6 +33,10 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
             shape = model_input_shape(preset, info)
     except KerasTUIError as error:
         return None, StackReport([], None, f"data: {error}", None)
+    try:
+        check_input_matches(preset.model.layers, shape)  # said at the Input row, before anything is built
+    except ModelError as error:
+        return shape, failed_report(preset.model.layers, error)
     try:
         with processing(preset.where, "model"):
             if preset.transfer is not None:
@@ -72,18 +76,24 @@ def check(preset: Preset) -> CheckResult:
     """Describe the data and build the model (shapes, parameters) without training.
 
     Errors come back in ``result.error`` as the one line ``kerastui train`` would print for the
-    same preset: bad data options, labels the loss cannot take, a model Keras rejects, shapes
-    that do not fit the data, or a model that would not fit in memory.  A transfer base is built
+    same preset, checked in train's order by the functions train uses: GPUs this machine does not
+    have, bad data options, labels the loss cannot take, a model Keras rejects, a model that would
+    not fit in memory, shapes that do not fit the data, a checkpoint file outside the run, an
+    optimizer, loss or metric (custom ones included) that cannot be made.  A transfer base is built
     without its weights (nothing is downloaded); whether they are at hand is said in ``notes``.
     """
     from kerastui.core.data import datasets
+    from kerastui.core.data.base import NO_TEST_SPLIT, require_test_split
+    from kerastui.core.devices import check_selection
     from kerastui.core.model.builder import model_input_shape
     from kerastui.core.resources import available_memory, require_model, size_text
-    from kerastui.core.run.trainer import check_shapes
+    from kerastui.core.run.trainer import check_shapes, inside_run
 
     start = time.perf_counter()
     result = CheckResult(preset=preset.name or preset.where, ok=False)
     try:
+        with processing(preset.where, "devices"):
+            check_selection(preset.devices, preset.where)
         with processing(preset.where, "data"):
             spec = preset.data
             info = datasets.describe(spec, preset.base_dir)
@@ -91,6 +101,8 @@ def check(preset: Preset) -> CheckResult:
                      if spec.classes else None)
             label_mode = datasets.check_labels(spec, preset.compile.loss_name, info.task,
                                                total if total is not None else info.num_classes)
+            if spec.source.startswith(NO_TEST_SPLIT):
+                require_test_split(spec)
             shape = model_input_shape(preset, info)
         result.data = {"source": spec.source, "kind": info.kind, "task": info.task,
                        "sample_shape": list(info.shape), "model_input_shape": list(shape),
@@ -110,10 +122,14 @@ def check(preset: Preset) -> CheckResult:
                 raise ModelError(report.error)
             check_shapes(preset, report.inputs, report.outputs, sample_shape=shape, task=info.task,
                          classes=info.num_classes, label_mode=label_mode, source=spec.source)
+        if preset.callbacks.checkpoint is not None:  # as train refuses it: before any training
+            inside_run(Path("run"), preset.callbacks.checkpoint.filename)
         with processing(preset.where, "compile"):  # metrics, optimizer, loss: their classes and arguments
+            from kerastui.core.model.builder import custom_metric_classes, custom_metrics
             from kerastui.core.model.kerasobjects import check_compile
 
             check_compile(preset.compile)
+            custom_metrics(custom_metric_classes(preset))
     except KerasTUIError as error:
         result.error = _located(preset, str(error))
         result.seconds = time.perf_counter() - start

@@ -105,11 +105,7 @@ def configure(spec: DevicesSpec, where: str = "preset") -> DevicePlan:
     import tensorflow as tf
 
     physical = tf.config.list_physical_devices("GPU")
-    selected = _select(spec, physical, where)
-    if spec.logical_cpus and selected:
-        raise PresetError(where, "devices.logical_cpus",
-                          f"logical CPU devices are for a run without GPU; this machine has {len(physical)} "
-                          'GPU(s) (set devices.gpus = "none" to split the CPU anyway)')
+    selected = _selection(spec, physical, where)
     wanted = [physical[i] for i in selected]
     notes: list[str] = []
     visible = [d.name for d in tf.config.get_visible_devices("GPU")]
@@ -161,6 +157,30 @@ def configure(spec: DevicesSpec, where: str = "preset") -> DevicePlan:
     plan.notes = notes
     _runtime["plan"] = plan
     return plan
+
+
+def check_selection(spec: DevicesSpec, where: str = "preset") -> None:
+    """What :func:`configure` refuses on this machine, with its line, changing nothing: a GPU that
+    does not exist, logical CPUs beside GPUs.  ``kerastui check`` runs it; TensorFlow is imported only
+    for settings that can be refused (GPU indices, logical CPUs)."""
+    if spec.gpus in ("all", "none") and not spec.logical_cpus:
+        return
+    prepare_environment()
+    from kerastui.core.tfenv import load_keras
+
+    load_keras()
+    import tensorflow as tf
+
+    _selection(spec, tf.config.list_physical_devices("GPU"), where)
+
+
+def _selection(spec: DevicesSpec, physical: list[Any], where: str) -> list[int]:
+    selected = _select(spec, physical, where)
+    if spec.logical_cpus and selected:
+        raise PresetError(where, "devices.logical_cpus",
+                          f"logical CPU devices are for a run without GPU; this machine has {len(physical)} "
+                          'GPU(s) (set devices.gpus = "none" to split the CPU anyway)')
+    return selected
 
 
 def _select(spec: DevicesSpec, physical: list[Any], where: str) -> list[int]:

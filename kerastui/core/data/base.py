@@ -211,6 +211,16 @@ def encode_labels(y: np.ndarray, mode: str, classes: int) -> np.ndarray:
 STREAM_BYTES = 512 * 2**20
 
 
+# Sources that never come with a test split of their own (known without loading them).
+NO_TEST_SPLIT = ("synthetic:", "sklearn:")
+
+
+def require_test_split(spec: DataSpec) -> None:
+    """A source without a test split of its own is split by data.test_split, which must then be > 0."""
+    if spec.test_split <= 0:
+        raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, so test_split must be > 0")
+
+
 def plan_splits(spec: DataSpec, y: np.ndarray, yt: np.ndarray | None, total: int, *, stratify: bool,
                 val_given: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
     """Index-level splits (of samples, or files): ``(y, yt, train, val, test)`` with the labels renumbered
@@ -230,9 +240,7 @@ def plan_splits(spec: DataSpec, y: np.ndarray, yt: np.ndarray | None, total: int
         if len(train) == 0:
             raise DatasetError(f"data.classes: {spec.classes} keeps no sample of {spec.source}")
     if yt is None:
-        if spec.test_split <= 0:
-            raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, "
-                               "so test_split must be > 0")
+        require_test_split(spec)
         first, second = split_indices(y[train], spec.test_split, rng, stratify)
         train, test = train[first], train[second]
         if len(train) == 0 or len(test) == 0:

@@ -36,6 +36,7 @@ from kerastui.core.data.base import (
     DataInfo,
     RawData,
     encode_labels,
+    require_test_split,
     split_indices,
     take_indices,
 )
@@ -604,9 +605,7 @@ def prepare(
         class_names = [class_names[c] for c in spec.classes]
     stratify = raw.task == "classification"
     if xt is None or yt is None:
-        if spec.test_split <= 0:
-            raise DatasetError(f"data.test_split: {spec.source} has no test split of its own, "
-                               "so test_split must be > 0")
+        require_test_split(spec)
         train_idx, test_idx = split_indices(y, spec.test_split, rng, stratify)
         x, y, xt, yt = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
         if len(x) == 0 or len(xt) == 0:

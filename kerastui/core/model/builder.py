@@ -15,7 +15,7 @@ from typing import Any
 from kerastui.core.data.base import DataInfo
 from kerastui.core.errors import KerasTUIError, ModelError, one_line, user_message
 from kerastui.core.model import layers as catalogue
-from kerastui.core.model.parts import INPUT_TYPES, apply_layer, make_input, make_layer
+from kerastui.core.model.parts import INPUT_TYPES, apply_layer, keras_name, make_input, make_layer
 
 # Built models and their counts are made in ``parts`` (transfer learning shares them); callers get them here.
 from kerastui.core.model.parts import BuiltModel as BuiltModel
@@ -83,7 +83,7 @@ def _sequential(preset: Preset, input_shape: tuple[int, ...]) -> Any:
         x = apply_layer(layer, x, where, spec)
         built.append(layer)
     try:
-        return keras.Sequential([inputs, *built], name=preset.model.name or preset.name or None)
+        return keras.Sequential([inputs, *built], name=keras_name(preset.model.name or preset.name))
     except Exception as error:  # noqa: BLE001
         raise ModelError(f"model: {one_line(error)}") from None
 
@@ -116,7 +116,7 @@ def _functional(preset: Preset, input_shape: tuple[int, ...]) -> Any:
     try:
         return keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0],
                            outputs=outputs if len(outputs) > 1 else outputs[0],
-                           name=preset.model.name or preset.name or None)
+                           name=keras_name(preset.model.name or preset.name))
     except Exception as error:  # noqa: BLE001
         raise ModelError(f"model.outputs: {one_line(error)}") from None
 
@@ -175,23 +175,27 @@ def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type]
     (:mod:`kerastui.core.model.kerasobjects` checks them against the class's signature)."""
     from kerastui.core.model import kerasobjects
 
-    keras = load_keras()
     lr = learning_rate if learning_rate is not None else spec.learning_rate
     optimizer = kerasobjects.make_optimizer(spec.optimizer, lr)
     loss = kerasobjects.make_loss(spec.loss)
     metrics, _ = kerasobjects.make_metrics(list(spec.metrics))
-    added = []
+    custom = custom_metrics(custom_objects)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics + custom)
+    return [metric.name for metric in custom]
+
+
+def custom_metrics(custom_objects: dict[str, type] | None) -> list[Any]:
+    """One instance of each custom metric class (``kerastui check`` makes them as compile does)."""
+    keras = load_keras()
+    out = []
     for cls in (custom_objects or {}).values():
         if isinstance(cls, type) and issubclass(cls, keras.metrics.Metric):
             try:
-                metric = cls()
+                out.append(cls())
             except Exception as error:  # noqa: BLE001 - user code
                 raise ModelError(f"compile.custom_metrics: {cls.__name__}() failed at "
                                  f"{user_code_location(error)}: {one_line(error)}") from None
-            metrics.append(metric)
-            added.append(metric.name)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
-    return added
+    return out
 
 
 # --------------------------------------------------------------------------- inspection
@@ -270,13 +274,9 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...], on_model: Callabl
     """
     specs = preset.model.layers
     try:
-        _check_input_matches(specs, input_shape)
         built = build_model(preset, input_shape)
     except ModelError as error:
-        match = re.match(r"model\.layers\[(\d+)\]", str(error))
-        index = int(match.group(1)) if match else None
-        rows = [StackRow(i, s.type, s.name or "", args_text(s.kwargs), "", None) for i, s in enumerate(specs)]
-        return StackReport(rows, None, str(error), index)
+        return failed_report(specs, error)
     model = built.model
     if on_model is not None:
         on_model(model)
@@ -311,8 +311,17 @@ def stack_report(preset: Preset, input_shape: tuple[int, ...], on_model: Callabl
                        outputs=[tuple(t.shape[1:]) for t in getattr(model, "outputs", None) or []])
 
 
-def _check_input_matches(specs: list[LayerSpec], data_shape: tuple[int, ...]) -> None:
-    """A sequential stack's explicit Input must take the data's sample shape."""
+def failed_report(specs: list[LayerSpec], error: ModelError) -> StackReport:
+    """The stack's rows as written, with the error and the index of the layer it names."""
+    match = re.match(r"model\.layers\[(\d+)\]", str(error))
+    index = int(match.group(1)) if match else None
+    rows = [StackRow(i, s.type, s.name or "", args_text(s.kwargs), "", None) for i, s in enumerate(specs)]
+    return StackReport(rows, None, str(error), index)
+
+
+def check_input_matches(specs: list[LayerSpec], data_shape: tuple[int, ...]) -> None:
+    """The editor's early word on a sequential stack's explicit Input: it must take the data's sample
+    shape (``kerastui check`` and ``train`` build first, then compare by the run's own rule)."""
     inputs = [(i, s) for i, s in enumerate(specs) if s.type in INPUT_TYPES]
     if len(inputs) != 1 or "shape" not in inputs[0][1].kwargs:
         return

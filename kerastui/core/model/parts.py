@@ -5,6 +5,8 @@ layer made from its spec and called on a tensor (errors name the layer's place i
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,14 @@ class BuiltModel:
     custom_objects: dict[str, Any] = field(default_factory=dict)
     base: Any = None  # the keras.applications model inside a transfer model
     notices: list[str] = field(default_factory=list)
+
+
+def keras_name(text: str | None) -> str | None:
+    """A model's name as TensorFlow takes it for a root name scope (``my preset`` → ``my_preset``,
+    ``données`` → ``donnees``); None where nothing is left (Keras then names it).  Preset files are
+    named as users like: the name given to Keras is derived, as the run directory's is."""
+    plain = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", plain).lstrip("_-") or None
 
 
 def make_layer(spec: LayerSpec, where: str) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 # Reserved keys of a layer table; every other key is a keyword argument of the Keras class.
 LAYER_RESERVED = ("type", "name", "inputs")
+# What TensorFlow takes as a layer's name scope, less the slashes that Keras refuses.
+LAYER_NAME = re.compile(r"[A-Za-z0-9_.>-]+")
 MODEL_TYPES = ("sequential", "functional", "subclass")
 SAVE_FORMATS = ("keras", "h5", "savedmodel")
 DATA_KINDS = ("tabular", "image", "sequence")
@@ -476,6 +479,11 @@ def check_preset(preset: Preset, where: str) -> None:
         raise PresetError(where, "model.subclass", f"only used when model.type = \"subclass\" (it is \"{model.type}\")")
     if model.type in ("sequential", "functional") and not model.layers and preset.transfer is None:
         raise PresetError(where, "model.layers", "the model has no layers")
+    for i, layer in enumerate(model.layers):
+        if layer.name and not LAYER_NAME.fullmatch(layer.name):
+            raise PresetError(where, f"model.layers[{i}].name",
+                              f"{_show(layer.name)}: a layer's name takes letters, digits, '_', '.' and '-' only "
+                              "(TensorFlow refuses others, spaces included, when training starts)")
     if model.type == "functional":
         seen: set[str] = set()
         for i, layer in enumerate(model.layers):

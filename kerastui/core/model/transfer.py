@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.errors import TransferError, one_line
-from kerastui.core.model.parts import BuiltModel, apply_layer, make_layer, parameter_counts
+from kerastui.core.model.parts import BuiltModel, apply_layer, keras_name, make_layer, parameter_counts
 from kerastui.core.model.specs import LayerSpec, Preset, TransferSpec
 from kerastui.core.tfenv import load_keras
 
@@ -144,7 +144,7 @@ def build_transfer_model(preset: Preset, input_shape: tuple[int, ...]) -> BuiltM
         where = f"model.layers[{i}]"
         layer = make_layer(layer_spec, where)
         x = apply_layer(layer, x, where, layer_spec)
-    model = keras.Model(inputs, x, name=preset.model.name or f"{spec.base.lower()}_transfer")
+    model = keras.Model(inputs, x, name=keras_name(preset.model.name) or f"{spec.base.lower()}_transfer")
     return BuiltModel(model, tuple(input_shape), base=base, notices=notices)
 
 
