@@ -87,7 +87,7 @@ def check(preset: Preset) -> CheckResult:
     from kerastui.core.devices import check_selection
     from kerastui.core.model.builder import model_input_shape
     from kerastui.core.resources import available_memory, require_model, size_text
-    from kerastui.core.run.trainer import check_shapes, inside_run
+    from kerastui.core.run.trainer import check_shapes, inside_run, require_tensorboard
 
     start = time.perf_counter()
     result = CheckResult(preset=preset.name or preset.where, ok=False)
@@ -130,6 +130,8 @@ def check(preset: Preset) -> CheckResult:
 
             check_compile(preset.compile)
             custom_metrics(custom_metric_classes(preset))
+        if preset.callbacks.tensorboard is not None:  # train's callbacks, made as fit starts
+            require_tensorboard()
     except KerasTUIError as error:
         result.error = _located(preset, str(error))
         result.seconds = time.perf_counter() - start

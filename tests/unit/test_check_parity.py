@@ -130,3 +130,21 @@ def test_the_drawn_mutants_reach_past_loading():
             continue
         loaded += 1
     assert 5 <= loaded <= MUTANTS - 5, loaded
+
+
+def test_an_output_of_more_than_one_axis_per_sample_is_refused_by_check_and_train_alike(tmp_path, capsys):
+    """Keras only refuses it inside fit, at the first batch: both say it before training, in one line."""
+    from tests.conftest import PRESETS
+
+    text = (PRESETS / "ex1.toml").read_text(encoding="utf-8")
+    preset = tmp_path / "rank.toml"
+    preset.write_text(text.replace('{ type = "Dense", units = 3, activation = "softmax" }',
+                                   '{ type = "Reshape", target_shape = [8, 8] }, '
+                                   '{ type = "Dense", units = 3, activation = "softmax" }'), encoding="utf-8")
+    assert "Reshape" in preset.read_text()
+    lines = []
+    for args in (["check", str(preset)], ["train", str(preset), "--limit", "50", "--epochs", "1"]):
+        capsys.readouterr()
+        assert cli.main(args) == 1
+        lines.append(capsys.readouterr().err.strip().splitlines()[-1])
+    assert lines[0] == lines[1] and "one label per sample" in lines[0], lines

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kerastui.core.devices import describe
 from kerastui.core.resources import size_text
 from kerastui.core.run.directory import RunInfo, read_metrics, write_atomic
 from kerastui.core.run.history import ROW_FIELDS
@@ -92,7 +93,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("best_epoch", "@", 4, lambda r: r.best.get("epoch"), lambda r: _g(r.best.get("epoch"))),
     Column("test", "test", 14, lambda r: (_test_value(r) or (None, None))[1], lambda r: _test_text(r)),
     Column("seconds", "time", 7, lambda r: r.seconds, lambda r: duration_text(r.seconds)),
-    Column("devices", "devices", 8, lambda r: " ".join(r.devices), lambda r: ",".join(r.devices)),
+    Column("devices", "devices", 8, lambda r: " ".join(r.devices), lambda r: describe(r.devices)),
     Column("peak_memory", "peak mem", 8, lambda r: r.peak_memory,
            lambda r: "" if r.peak_memory is None else size_text(r.peak_memory)),
     Column("started", "started", 19, lambda r: r.started, lambda r: r.started.replace("T", " ")),

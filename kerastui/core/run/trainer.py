@@ -416,11 +416,7 @@ class Trainer:
             path = Path(log_dir).expanduser() if log_dir else (self.run_dir.tensorboard_dir if self.run_dir else None)
             if path is None:
                 path = Path("tensorboard-logs")
-            try:
-                import tensorboard  # noqa: F401  # the callback fails late and obscurely without it
-            except ImportError:
-                raise KerasTUIError("callbacks.tensorboard: the tensorboard package is not installed "
-                                    "(pip install tensorboard)") from None
+            require_tensorboard()
             # A transfer run logs each phase in its own folder (head/, fine_tune/): TensorBoard shows
             # both as runs under one log dir, the fine-tuning steps continuing from the head's epochs.
             phase_path = path / phase if self.preset.transfer is not None else path
@@ -504,6 +500,15 @@ class Trainer:
             self.result.custom_metrics[name] = report
 
 
+def require_tensorboard() -> None:
+    """The TensorBoard callback fails late and obscurely without its package: said before training."""
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        raise KerasTUIError("callbacks.tensorboard: the tensorboard package is not installed "
+                            "(pip install tensorboard)") from None
+
+
 def inside_run(run_dir: Path, filename: str) -> Path:
     """Where a file the preset names goes: inside the run directory, unless it is an absolute path
     (a choice made on purpose); a relative name that climbs out (``../x``) is refused."""
@@ -561,6 +566,9 @@ def check_shapes(preset: Preset, inputs: Sequence[tuple[int | None, ...]], outpu
     last = len(preset.model.layers) - 1
     where = (f"model.layers[{last}] ({preset.model.layers[last].type})"
              if preset.model.type != "subclass" and last >= 0 else "model")
+    if len(outputs[0]) > 1:  # Keras only says so inside fit, at the first batch
+        raise ModelError(f"{where}: gives outputs of shape {list(outputs[0])} per sample but {source} has one "
+                         "label per sample (add Flatten or GlobalAveragePooling2D before the output layer)")
     if label_mode in ("categorical", "sparse") and units is not None and (
             units != classes if label_mode == "categorical" else units < classes):
         raise ModelError(f"{where}: gives {units} outputs but {source} has {classes} classes "
