@@ -60,10 +60,11 @@ class TrainingEvents(Message):
     """Core training events (TrainStarted, BatchEnded, EpochEnded, TrainEnded, Notice) read from the
     followed run's event log since the last read; ``run_dir`` says which run they belong to."""
 
-    def __init__(self, run_dir: Any, events: list[Any]) -> None:
+    def __init__(self, run_dir: Any, events: list[Any], reset: bool = False) -> None:
         super().__init__()
         self.run_dir = run_dir
         self.events = events
+        self.reset = reset  # the run's log was rewritten (a resume): its history starts again with these
 
 
 class RunEnded(Message):

@@ -144,13 +144,16 @@ class RunLink:
             if isinstance(item, Ended):
                 self.app.post_message(RunEnded(run_dir, item.status))
             else:
-                self.app.post_message(TrainingEvents(run_dir, item.events))
+                self.app.post_message(TrainingEvents(run_dir, item.events, item.reset))
 
     def events(self, message: TrainingEvents) -> None:
         """Events of the followed run: folded into its state; the workspaces redraw (throttled)."""
         state = self.session.run_state
         if state is None or message.run_dir != self.session.run_dir:
             return  # a run no longer followed
+        if message.reset:  # a resume rewrote the run's log to agree with its checkpoint: drawn again
+            state = RunState(status=RunStatus.RUNNING)
+            self.session.attached(message.run_dir, state)
         epoch = final = False
         for event in message.events:
             state.apply(event)
@@ -159,6 +162,8 @@ class RunLink:
                                 severity="warning" if event.level == "warning" else "information")
             epoch = epoch or isinstance(event, EpochEnded)
             final = final or isinstance(event, TrainEnded)
+        if message.reset:
+            self.app.redraw_training(full=True)
         self.app.throttle.event(epoch=epoch, final=final)
 
     def ended(self, message: RunEnded) -> None:

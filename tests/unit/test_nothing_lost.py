@@ -346,3 +346,23 @@ def test_throughput_comes_from_the_runs_own_times_not_from_a_replayed_burst() ->
     fresh.apply(TrainStarted("train", 10, 3, 100, 3200, 32))
     fresh.apply(BatchEnded("train", 3, 59, 100, {"loss": 0.5}))  # no times: no rate rather than a wrong one
     assert fresh.samples_per_second is None
+
+
+def test_a_follower_reads_a_log_replaced_by_a_resume_again_from_its_start(tmp_path: Path) -> None:
+    """The TUI follows a run whose resume rewrites its log: the follower starts the log again and
+    says so (the TUI draws the history anew), instead of reading on at an offset of the old file."""
+    from kerastui.core.run.directory import EventFollower, write_atomic
+    from kerastui.core.run.events import event_to_json
+
+    run = RunDir.create(tmp_path, "follow")
+    epochs = [EpochEnded("train", e, {"loss": 1.0 / (e + 1)}) for e in range(5)]
+    for event in epochs:
+        run(event)
+    follower = EventFollower(run)
+    assert [e.epoch for e in follower.poll()] == [0, 1, 2, 3, 4] and not follower.replaced
+    write_atomic(run.events_path, "".join(json.dumps(event_to_json(e)) + "\n" for e in epochs[:3]))
+    again = follower.poll()
+    assert follower.replaced and [e.epoch for e in again] == [0, 1, 2]
+    run.release()
+    run(EpochEnded("train", 3, {"loss": 0.1}))
+    assert [e.epoch for e in follower.poll()] == [3] and not follower.replaced

@@ -50,6 +50,7 @@ class Events:
 
     run_dir: Path
     events: list[Event]
+    reset: bool = False  # the run's log was replaced (a resume rewrote it): these events start it again
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,8 @@ class RunClient:
         last_status = 0.0
         while not cancelled():
             events = follower.poll()
-            if events:
-                yield Events(run.path, events)
+            if events or follower.replaced:
+                yield Events(run.path, events, reset=follower.replaced)
             now = time.monotonic()
             if now - last_status >= STATUS_SECONDS:
                 last_status = now

@@ -432,16 +432,32 @@ def process_start(pid: int) -> int | None:
 
 class EventFollower:
     """Reads a run's ``events.jsonl`` as it grows: each :meth:`poll` returns the events of the
-    complete lines written since the last one."""
+    complete lines written since the last one.  A log replaced meanwhile (a resume rewrites it to
+    agree with its checkpoint) is read again from its start, and :attr:`replaced` says so once."""
 
     def __init__(self, run: RunDir) -> None:
         self.run = run
         self._offset = 0
         self._partial = b""
+        self._inode: int | None = None
+        self.replaced = False  # the last poll started the log again (the events before it are void)
 
     def poll(self) -> list[Event]:
+        self.replaced = False
+        try:
+            stat = os.stat(self.run.events_path)
+        except OSError:
+            return []
+        if self._inode is not None and (stat.st_ino != self._inode or stat.st_size < self._offset):
+            self._offset, self._partial, self.replaced = 0, b"", True
+        self._inode = stat.st_ino
+        if stat.st_size == self._offset:
+            return []
         try:
             with self.run.events_path.open("rb") as handle:
+                if os.fstat(handle.fileno()).st_ino != self._inode:  # replaced between the two looks
+                    self._inode, self._offset, self._partial, self.replaced = None, 0, b"", True
+                    return []
                 handle.seek(self._offset)
                 chunk = handle.read()
         except OSError:
