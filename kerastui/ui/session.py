@@ -8,16 +8,33 @@ Session.  Workspaces read it; a workspace edits what only it shows (the Model wo
 stack), and asks the app for every change other workspaces must hear of: the app calls the
 Session's methods below, then tells the workspaces.  Unit-tested without a pilot
 (tests/unit/test_session.py).
+
+The session is the one owner of the preset being edited: a form keeps no copy of it.  Each edit
+of a settings form goes here at once (:meth:`Session.edit`, :meth:`Session.use_custom_metric`,
+:meth:`Session.use_transfer`), a value that does not parse never does (the form shows why and
+the session keeps the last good one), and Save, the model size, every start and export read
+:meth:`Session.current_preset`.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from kerastui.core.model.specs import Preset
+from kerastui.core.model.metrics import place_mirror
+from kerastui.core.model.specs import (
+    CallbacksSpec,
+    CompileSpec,
+    DataSpec,
+    DevicesSpec,
+    FitSpec,
+    LayerSpec,
+    ObjectSpec,
+    Preset,
+    TransferSpec,
+)
 from kerastui.core.model.stack import LayerStack
 from kerastui.core.run.status import RunStatus
 from kerastui.ui.state import RunState
@@ -28,7 +45,6 @@ if TYPE_CHECKING:  # heavy modules (TensorFlow): imported by the workers that cr
     import numpy as np
 
     from kerastui.core.data.datasets import Dataset, Preview
-    from kerastui.core.model.specs import DataSpec
     from kerastui.core.run.trainer import RunResult
     from kerastui.core.saving import OpenedModel
 
@@ -91,6 +107,47 @@ class Session:
         preset = copy.deepcopy(self.preset)
         preset.model.layers = copy.deepcopy(self.stack.layers)
         return preset
+
+    # ------------------------------------------------------------------ edits: every form writes here at once
+
+    def edit(self, *, compile: CompileSpec | None = None, fit: FitSpec | None = None, data: DataSpec | None = None,
+             callbacks: CallbacksSpec | None = None, devices: DevicesSpec | None = None,
+             transfer: TransferSpec | None = None) -> None:
+        """A form's edit: each section given (parsed and valid) replaces the preset's; None leaves it.
+        Copies are kept: the caller's objects are never shared with the preset."""
+        preset = self.preset
+        if compile is not None:
+            preset.compile = copy.deepcopy(compile)
+        if fit is not None:
+            preset.fit = copy.deepcopy(fit)
+        if data is not None:
+            preset.data = copy.deepcopy(data)
+        if callbacks is not None:
+            preset.callbacks = copy.deepcopy(callbacks)
+        if devices is not None:
+            preset.devices = copy.deepcopy(devices)
+        if transfer is not None:
+            preset.transfer = copy.deepcopy(transfer)
+
+    def use_transfer(self, spec: TransferSpec, head: list[LayerSpec]) -> None:
+        """The preset becomes a transfer preset: a keras.applications base (``spec``) under ``head``,
+        which becomes the layer stack (a preset that already is one keeps its head: only ``spec`` changes)."""
+        if self.preset.transfer is None:
+            self.preset.model = replace(self.preset.model, type="sequential", subclass=None,
+                                        layers=copy.deepcopy(head))
+            self.stack = LayerStack(copy.deepcopy(head))
+        self.preset.transfer = copy.deepcopy(spec)
+
+    def use_custom_metric(self, ref: str, mirror: str | ObjectSpec | None = None) -> str | None:
+        """``file.py:Class`` becomes the preset's custom metric (the one the Experiments workspace
+        compares).  With ``mirror``, the built-in metric it is compared with joins the metrics (once:
+        an equal one already there is used) and the key that built-in is logged under is returned."""
+        compile = self.preset.compile
+        metrics, key = list(compile.metrics), None
+        if mirror is not None:
+            metrics, key = place_mirror(metrics, mirror)
+        self.preset.compile = replace(compile, metrics=metrics, custom_metrics=[ref])
+        return key
 
     # ------------------------------------------------------------------ changes
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from kerastui.core.model import presets
-from kerastui.core.model.specs import LayerSpec
+from kerastui.core.model.specs import LayerSpec, ObjectSpec, TransferSpec
 from kerastui.core.run.status import RunStatus
 from kerastui.core.run.trainer import Trainer
 from kerastui.core.saving import open_model, save_model
@@ -108,6 +109,55 @@ def test_training_started_takes_the_runs_settings_but_keeps_the_stack() -> None:
     session.training_started(run)
     assert session.preset.fit.epochs == 7 and session.prediction_images is None
     assert len(session.stack.layers) == len(run.model.layers) - 1
+
+
+def test_an_edit_replaces_the_sections_given_with_copies_and_leaves_the_others() -> None:
+    session = Session(tiny())
+    before = session.current_preset()
+    fit = replace(session.preset.fit, epochs=7)
+    devices = replace(session.preset.devices, gpus=[0, 2])
+    session.edit(fit=fit, devices=devices)
+    after = session.current_preset()
+    assert after.fit.epochs == 7 and after.devices.gpus == [0, 2]
+    assert (after.compile, after.data, after.callbacks, after.transfer) == (
+        before.compile, before.data, before.callbacks, before.transfer)
+    devices.gpus.append(3)  # the caller's object is not the preset's
+    assert session.current_preset().devices.gpus == [0, 2]
+    session.edit()
+    assert session.current_preset() == after
+
+
+def test_a_custom_metric_is_the_presets_and_its_mirror_joins_the_metrics_once() -> None:
+    session = Session(tiny())
+    session.edit(compile=replace(session.preset.compile, metrics=["mae"]))
+    assert session.use_custom_metric("m.py:Hits") is None  # the choice alone: the metrics stay
+    assert session.current_preset().compile.custom_metrics == ["m.py:Hits"]
+    assert session.current_preset().compile.metrics == ["mae"]
+    assert session.use_custom_metric("m.py:Hits", "accuracy") == "accuracy"
+    assert session.use_custom_metric("m.py:Hits", "accuracy") == "accuracy"  # twice: listed once
+    assert session.current_preset().compile.metrics == ["mae", "accuracy"]
+    # A top-2 metric beside top_k_categorical_accuracy (top-5): a name of its own.
+    top2 = ObjectSpec("TopKCategoricalAccuracy", {"k": 2})
+    session.edit(compile=replace(session.preset.compile, metrics=["top_k_categorical_accuracy"]))
+    assert session.use_custom_metric("m.py:Top2", top2) == "top_2_categorical_accuracy"
+    assert session.current_preset().compile.metrics[1] == ObjectSpec(
+        "TopKCategoricalAccuracy", {"k": 2, "name": "top_2_categorical_accuracy"})
+
+
+def test_use_transfer_makes_a_transfer_preset_whose_head_is_the_stack() -> None:
+    session = Session(tiny())
+    head = [LayerSpec("GlobalAveragePooling2D", {}), LayerSpec("Dense", {"units": 3, "activation": "softmax"})]
+    session.use_transfer(TransferSpec(base="MobileNet", weights="none"), head)
+    preset = session.current_preset()
+    assert preset.transfer == TransferSpec(base="MobileNet", weights="none")
+    assert preset.model.type == "sequential" and preset.model.layers == head and session.stack.layers == head
+    head.clear()  # the caller's list is not the stack
+    assert len(session.stack.layers) == 2
+    # A transfer preset keeps its head (maybe edited in the Model workspace): only the section changes.
+    session.stack.delete(0)
+    session.use_transfer(TransferSpec(base="MobileNet", weights="none", fine_tune_last=4), [])
+    preset = session.current_preset()
+    assert preset.transfer.fine_tune_last == 4 and [layer.type for layer in preset.model.layers] == ["Dense"]
 
 
 def test_a_stop_is_asked_only_of_a_run_that_is_going(tmp_path) -> None:

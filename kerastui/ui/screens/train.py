@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
@@ -88,6 +89,35 @@ def parse_gpus(text: str) -> str | list[int]:
     return indices
 
 
+# The form's fields in groups, each the smallest part of the preset that parses on its own.  A
+# change of a field applies its group to the session at once; a group that does not parse leaves
+# the session's value as it was and says why in its error hint (``<group>-error``), and s refuses.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "optimizer": ("opt-optimizer", "opt-optimizer-args", "opt-lr"),
+    "loss": ("opt-loss", "opt-loss-args"),
+    "metrics": ("opt-metrics",),
+    "epochs": ("opt-epochs",),
+    "batch": ("opt-batch",),
+    "val": ("opt-val",),
+    "seed": ("opt-fit-seed",),
+    "shuffle": ("opt-shuffle",),
+    "early": ("cb-early", "cb-early-monitor", "cb-early-patience", "cb-early-restore"),
+    "reduce": ("cb-reduce", "cb-reduce-factor"),
+    "checkpoint": ("cb-checkpoint",),
+    "tensorboard": ("cb-tensorboard", "cb-tb-dir"),
+    "gpus": ("dev-gpus",),
+    "precision": ("dev-precision",),
+    "jit": ("dev-jit",),
+    "growth": ("dev-growth",),
+}
+GROUP_OF = {field_id: group for group, fields in GROUPS.items() for field_id in fields}
+
+
+def error_hint(group: str) -> Hint:
+    """Where the form says why a group does not parse (blank: no line)."""
+    return Hint(f"{group}-error", error=True)
+
+
 class EpochTable(DataTable):
     """Every epoch's metrics, learning rate and duration."""
 
@@ -155,28 +185,37 @@ class TrainScreen(Workspace):
                           check=lambda t: parse_arguments(t, "optimizer args"),
                           tooltip="The optimizer class's keyword arguments"),
                 TextField("opt-lr", "learn rate", kind="number", placeholder="default"),
+                error_hint("optimizer"),
                 ChoiceField("opt-loss", "loss", [(name, name) for name in LOSSES], LOSSES[0]),
                 TextField("opt-loss-args", "  args", placeholder="label_smoothing=0.1",
                           check=lambda t: parse_arguments(t, "loss args"),
                           tooltip="The loss class's keyword arguments"),
+                error_hint("loss"),
                 Hint("loss-hint"),
                 TextField("opt-metrics", "metrics", placeholder="accuracy, TopKCategoricalAccuracy(k=2)",
                           check=parse_metrics, tooltip="Keras names or ClassName(arg=value); top_k_categorical_"
                                                        "accuracy is top-5: TopKCategoricalAccuracy(k=2) for k=2"),
+                error_hint("metrics"),
                 Hint("custom-metrics"),
                 Heading("Fit"),
                 TextField("opt-epochs", "epochs", kind="integer"),
+                error_hint("epochs"),
                 TextField("opt-batch", "batch size", kind="integer"),
+                error_hint("batch"),
                 TextField("opt-val", "val split", kind="number"),
+                error_hint("val"),
                 TextField("opt-fit-seed", "seed", kind="integer"),
+                error_hint("seed"),
                 ToggleField("opt-shuffle", "shuffle", True),
                 Heading("Callbacks"),
                 ToggleField("cb-early", "EarlyStopping"),
                 TextField("cb-early-monitor", "monitor", "val_loss"),
                 TextField("cb-early-patience", "patience", "3", kind="integer"),
+                error_hint("early"),
                 ToggleField("cb-early-restore", "restore best weights", True),
                 ToggleField("cb-reduce", "ReduceLROnPlateau"),
                 TextField("cb-reduce-factor", "factor", "0.1", kind="number"),
+                error_hint("reduce"),
                 ToggleField("cb-checkpoint", "ModelCheckpoint (best)"),
                 ToggleField("cb-tensorboard", "TensorBoard"),
                 TextField("cb-tb-dir", "log dir", placeholder="run dir/tensorboard"),
@@ -185,6 +224,7 @@ class TrainScreen(Workspace):
                 TextField("dev-gpus", "gpus", placeholder="all | none | 0, 2",
                           tooltip="The GPUs this run uses (numbered as nvidia-smi does); several: "
                                   "MirroredStrategy, batch size is the global batch"),
+                error_hint("gpus"),
                 ChoiceField("dev-precision", "precision", [(p, p) for p in PRECISIONS], "float32"),
                 ChoiceField("dev-jit", "XLA", [("auto", "auto"), ("on", True), ("off", False)], "auto"),
                 ToggleField("dev-growth", "GPU memory growth", True),
@@ -202,6 +242,7 @@ class TrainScreen(Workspace):
 
     def on_mount(self) -> None:
         self._rebuilding = False  # charts being replaced (a new set of metrics)
+        self._unparsed: dict[str, str] = {}  # group → why its fields do not parse (the session kept its value)
         self.show_settings(self.app.session.preset)
         self.redraw(full=True)
         self._keras_optimizers()
@@ -221,7 +262,10 @@ class TrainScreen(Workspace):
         field.value = current
 
     def on_screen_resume(self) -> None:
-        self._loss_hint()
+        # Another workspace may have edited the session's preset (the Data workspace's validation
+        # split, the Experiments workspace's epochs or metric): the form shows it, except what is
+        # typed here and does not parse yet.
+        self.show_settings(self.app.session.preset, keep_errors=True)
         self.redraw(full=True)
 
     def data_changed(self) -> None:
@@ -240,7 +284,24 @@ class TrainScreen(Workspace):
         """The settings column (compile, fit, callbacks, devices)."""
         return self.query_one("#train-side", SettingsGrid)
 
-    def show_settings(self, preset: Preset) -> None:
+    def show_settings(self, preset: Preset, *, keep_errors: bool = False) -> None:
+        """The form shows ``preset`` (the session's: nothing is applied back).  ``keep_errors``: the
+        groups that do not parse keep what was typed in them, and their errors."""
+        form = self.form
+        kept = {field_id: form[field_id].value for group in self._unparsed for field_id in GROUPS[group]}
+        if not keep_errors:
+            kept = {}
+            for group in self._unparsed:
+                form.set_hint(f"{group}-error", "")
+            self._unparsed.clear()
+        with form.prevent(SettingsGrid.Changed):
+            self._show_settings(preset)
+            for field_id, value in kept.items():
+                form[field_id].value = value
+        self._loss_hint()
+        self._tensorboard_hint()
+
+    def _show_settings(self, preset: Preset) -> None:
         c, f, cb = preset.compile, preset.fit, preset.callbacks
         form = self.form
         optimizer = form.choice("opt-optimizer")
@@ -278,8 +339,6 @@ class TrainScreen(Workspace):
         form.choice("dev-precision").value = d.precision
         form.choice("dev-jit").value = d.jit_compile
         form.toggle("dev-growth").value = d.memory_growth
-        self._loss_hint()
-        self._tensorboard_hint()
 
     def _loss_hint(self) -> None:
         preview = self.app.session.dataset_preview
@@ -290,6 +349,9 @@ class TrainScreen(Workspace):
 
     @on(SettingsGrid.Changed, "#train-side")
     def _setting_changed(self, event: SettingsGrid.Changed) -> None:
+        group = GROUP_OF.get(event.field.id)
+        if group is not None:
+            self.apply_group(group)
         if event.field.id == "opt-loss":
             self._loss_hint()
         elif event.field.id in ("cb-tensorboard", "cb-tb-dir"):
@@ -305,9 +367,29 @@ class TrainScreen(Workspace):
             log_dir = f"{run_dir}/tensorboard"
         form.set_hint("tb-command", f"view: tensorboard --logdir {log_dir}" if enabled else "")
 
-    def preset_from_form(self) -> Preset:
-        """The app's preset with this form applied; ValueError names the field."""
-        preset = self.app.session.current_preset()
+    def apply_group(self, group: str) -> None:
+        """A field of ``group`` changed: the group goes to the session, or (when it does not parse)
+        its error is shown and the session keeps its last good value."""
+        try:
+            sections = self._read_group(group)
+        except ValueError as error:
+            self._unparsed[group] = str(error)
+            self.form.set_hint(f"{group}-error", f"✗ {error}")
+            return
+        if self._unparsed.pop(group, None) is not None:
+            self.form.set_hint(f"{group}-error", "")
+        self.app.session.edit(**sections)
+
+    @property
+    def settings_error(self) -> str | None:
+        """Why the form cannot be trained as it stands (the first field that does not parse, named), or None."""
+        return next((self._unparsed[group] for group in GROUPS if group in self._unparsed), None)
+
+    def _read_group(self, group: str) -> dict[str, Any]:
+        """The preset sections a group of fields sets (the session's, with the group's fields read);
+        ValueError names the field."""
+        session_preset = self.app.session.preset
+        c, f, d = session_preset.compile, session_preset.fit, session_preset.devices
         form = self.form
 
         def text(field_id: str) -> str:
@@ -316,52 +398,73 @@ class TrainScreen(Workspace):
         def ticked(field_id: str) -> bool:
             return form.toggle(field_id).value
 
-        lr = parse_number(text("opt-lr"), float, "learning rate", minimum=0.0, blank=None)
-        metrics = parse_metrics(text("opt-metrics"))
-        val = parse_number(text("opt-val"), float, "val split", minimum=0.0, below=1)
-        c = preset.compile
-        optimizer = compile_entry("optimizer", str(form.choice("opt-optimizer").value),
-                                  text("opt-optimizer-args"), c.optimizer, "optimizer args")
-        loss = compile_entry("loss", str(form.choice("opt-loss").value), text("opt-loss-args"), c.loss, "loss args")
-        if lr is not None and not isinstance(optimizer, str) and "learning_rate" in optimizer.kwargs:
-            raise ValueError("learning rate: set in the field and in the optimizer's args; keep one")
-        preset.compile = replace(c, optimizer=optimizer, learning_rate=lr, loss=loss, metrics=metrics)
-        preset.fit = replace(preset.fit, epochs=parse_number(text("opt-epochs"), int, "epochs", minimum=1),
-                             batch_size=parse_number(text("opt-batch"), int, "batch size", minimum=1),
-                             seed=parse_number(text("opt-fit-seed"), int, "seed"),
-                             shuffle=ticked("opt-shuffle"))
-        preset.data = replace(preset.data, validation_split=val)
-        cb = copy.deepcopy(preset.callbacks)
-        if ticked("cb-early"):
-            cb.early_stopping = EarlyStoppingSpec(
-                monitor=text("cb-early-monitor").strip() or "val_loss",
-                patience=parse_number(text("cb-early-patience"), int, "patience", minimum=0),
-                restore_best_weights=ticked("cb-early-restore"))
-        else:
-            cb.early_stopping = None
-        if ticked("cb-reduce"):
-            factor = parse_number(text("cb-reduce-factor"), float, "factor", minimum=0.0, below=1)
-            cb.reduce_lr = replace(cb.reduce_lr or ReduceLRSpec(), factor=factor)
-        else:
-            cb.reduce_lr = None
-        cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if ticked("cb-checkpoint") else None
-        tensorboard = ticked("cb-tensorboard")
-        cb.tensorboard = TensorBoardSpec(log_dir=text("cb-tb-dir").strip() or None) if tensorboard else None
-        preset.callbacks = cb
-        preset.devices = replace(preset.devices, gpus=parse_gpus(text("dev-gpus")),
-                                 precision=str(form.choice("dev-precision").value),
-                                 jit_compile=form.choice("dev-jit").value, memory_growth=ticked("dev-growth"))
-        return preset
+        match group:
+            case "optimizer":
+                lr = parse_number(text("opt-lr"), float, "learning rate", minimum=0.0, blank=None)
+                optimizer = compile_entry("optimizer", str(form.choice("opt-optimizer").value),
+                                          text("opt-optimizer-args"), c.optimizer, "optimizer args")
+                if lr is not None and not isinstance(optimizer, str) and "learning_rate" in optimizer.kwargs:
+                    raise ValueError("learning rate: set in the field and in the optimizer's args; keep one")
+                return {"compile": replace(c, optimizer=optimizer, learning_rate=lr)}
+            case "loss":
+                loss = compile_entry("loss", str(form.choice("opt-loss").value), text("opt-loss-args"), c.loss,
+                                     "loss args")
+                return {"compile": replace(c, loss=loss)}
+            case "metrics":
+                return {"compile": replace(c, metrics=parse_metrics(text("opt-metrics")))}
+            case "epochs":
+                return {"fit": replace(f, epochs=parse_number(text("opt-epochs"), int, "epochs", minimum=1))}
+            case "batch":
+                return {"fit": replace(f, batch_size=parse_number(text("opt-batch"), int, "batch size", minimum=1))}
+            case "seed":
+                return {"fit": replace(f, seed=parse_number(text("opt-fit-seed"), int, "seed"))}
+            case "shuffle":
+                return {"fit": replace(f, shuffle=ticked("opt-shuffle"))}
+            case "val":
+                val = parse_number(text("opt-val"), float, "val split", minimum=0.0, below=1)
+                return {"data": replace(session_preset.data, validation_split=val)}
+        cb = copy.deepcopy(session_preset.callbacks)
+        match group:
+            case "early":
+                cb.early_stopping = EarlyStoppingSpec(
+                    monitor=text("cb-early-monitor").strip() or "val_loss",
+                    patience=parse_number(text("cb-early-patience"), int, "patience", minimum=0),
+                    restore_best_weights=ticked("cb-early-restore")) if ticked("cb-early") else None
+                return {"callbacks": cb}
+            case "reduce":
+                if ticked("cb-reduce"):
+                    factor = parse_number(text("cb-reduce-factor"), float, "factor", minimum=0.0, below=1)
+                    cb.reduce_lr = replace(cb.reduce_lr or ReduceLRSpec(), factor=factor)
+                else:
+                    cb.reduce_lr = None
+                return {"callbacks": cb}
+            case "checkpoint":
+                cb.checkpoint = (cb.checkpoint or CheckpointSpec()) if ticked("cb-checkpoint") else None
+                return {"callbacks": cb}
+            case "tensorboard":
+                log_dir = text("cb-tb-dir").strip() or None
+                tensorboard = replace(cb.tensorboard or TensorBoardSpec(), log_dir=log_dir)
+                cb.tensorboard = tensorboard if ticked("cb-tensorboard") else None
+                return {"callbacks": cb}
+            case "gpus":
+                return {"devices": replace(d, gpus=parse_gpus(text("dev-gpus")))}
+            case "precision":
+                return {"devices": replace(d, precision=str(form.choice("dev-precision").value))}
+            case "jit":
+                return {"devices": replace(d, jit_compile=form.choice("dev-jit").value)}
+            case "growth":
+                return {"devices": replace(d, memory_growth=ticked("dev-growth"))}
+        raise KeyError(f"no group {group!r} in the Train form")
 
     # ------------------------------------------------------------------ actions
 
     def action_start(self) -> None:
-        try:
-            preset = self.preset_from_form()
-        except ValueError as error:
-            self.notify(str(error), title="settings", severity="error")
+        """Train the session's preset: what Save writes is what runs."""
+        error = self.settings_error
+        if error is not None:
+            self.notify(error, title="settings", severity="error")
             return
-        self.app.runs.start(preset)
+        self.app.runs.start(self.app.session.current_preset())
 
     def action_stop(self) -> None:
         self.app.runs.stop()

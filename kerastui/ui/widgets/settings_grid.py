@@ -179,11 +179,13 @@ class Heading:
 
 
 class Hint:
-    """Muted text under a field, set by code (``grid.set_hint``); blank takes no line."""
+    """Muted text under a field, set by code (``grid.set_hint``); blank takes no line.  An ``error``
+    hint says why the field above does not parse, in the error colour."""
 
-    def __init__(self, id: str, text: str = "") -> None:
+    def __init__(self, id: str, text: str = "", *, error: bool = False) -> None:
         self.id = id
         self.text = text
+        self.error = error
 
 
 Row = Field | Heading | Hint
@@ -443,7 +445,7 @@ class SettingsGrid(ScrollView, can_focus=True):
         if isinstance(row, Heading):
             segments = [Segment(row.text, base + style("settings-grid--heading"))]
         elif isinstance(row, Hint):
-            segments = [Segment(hint, base + style("settings-grid--hint"))]
+            segments = [Segment(hint, base + style("settings-grid--invalid" if row.error else "settings-grid--hint"))]
         else:
             segments = list(self._field_segments(row, width))
         return Strip(segments).adjust_cell_length(width, base).simplify()

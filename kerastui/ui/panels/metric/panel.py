@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Select, Static
 
 from kerastui.core.errors import KerasTUIError, user_message
-from kerastui.core.model.metrics import Comparison, MetricReport, compare_history, format_diff, parse_ref, place_mirror
+from kerastui.core.model.metrics import Comparison, MetricReport, compare_history, format_diff, parse_ref
 from kerastui.core.model.specs import ObjectSpec, Preset
 from kerastui.ui.latest import Requests
 from kerastui.ui.panels.metric.chart import MetricOverlay
@@ -169,7 +167,7 @@ class MetricPanel(Vertical):
 
     @on(Input.Submitted, "#metric-file")
     def _submitted(self, event: Input.Submitted) -> None:
-        self.check(event.value)
+        self.check(event.value, chosen=True)
 
     @on(Input.Changed, "#metric-file")
     def _changed(self, event: Input.Changed) -> None:
@@ -186,7 +184,7 @@ class MetricPanel(Vertical):
         field = self.query_one("#metric-file", Input)
         with field.prevent(Input.Changed):
             field.value = self._display_ref(str(event.value))
-        self.check(field.value)
+        self.check(field.value, chosen=True)
         self.query_one(MetricTable).focus()
 
     def _display_ref(self, ref: str) -> str:
@@ -200,7 +198,9 @@ class MetricPanel(Vertical):
         """Messages name files relative to the preset's folder (as the field does)."""
         return text.replace(f"{self._base_dir()}{os.sep}", "")
 
-    def check(self, value: str) -> None:
+    def check(self, value: str, *, chosen: bool = False) -> None:
+        """Check the metric file ``value``; ``chosen`` (picked by the user, not shown from a preset):
+        once it checks, it is the session's custom metric."""
         problem = ref_problem(value, self._base_dir())
         ticket = self._checks.new()
         if problem:
@@ -210,10 +210,11 @@ class MetricPanel(Vertical):
         self.checking = True
         self._show_check()
         metrics = self.app.session.preset.compile.metrics
-        self._check(ticket, value.strip(), self._base_dir(), metrics[0] if metrics else "accuracy")
+        self._check(ticket, value.strip(), self._base_dir(), metrics[0] if metrics else "accuracy", chosen)
 
     @work(thread=True, group="metric-check", exit_on_error=False)
-    def _check(self, ticket: int, value: str, base_dir: Path, default_mirror: str | ObjectSpec) -> None:
+    def _check(self, ticket: int, value: str, base_dir: Path, default_mirror: str | ObjectSpec,
+               chosen: bool) -> None:
         from kerastui.core.model.metrics import check_metric_file
 
         path, class_name = parse_ref(value, base_dir)
@@ -224,13 +225,15 @@ class MetricPanel(Vertical):
             error = str(problem)
         except Exception as problem:  # noqa: BLE001 - anything else the user's file does: one line
             error = f"{path}: {user_message(problem)}"
-        self.app.call_from_thread(self._checked, ticket, report, error)
+        self.app.call_from_thread(self._checked, ticket, report, error, chosen)
 
-    def _checked(self, ticket: int, report: MetricReport | None, error: str | None) -> None:
+    def _checked(self, ticket: int, report: MetricReport | None, error: str | None, chosen: bool = False) -> None:
         if not self._checks.is_latest(ticket):  # a newer check supersedes this one
             return
         self.checking = False
         self.report, self.check_error = report, error
+        if chosen and report is not None and report.ok:
+            self.app.session.use_custom_metric(self._ref(report))  # the choice is the preset's at once
         self._show_check()
         self.redraw(full=True)
 
@@ -280,24 +283,27 @@ class MetricPanel(Vertical):
             return
         mirror = report.mirrors
         assert mirror is not None  # a metric that checked ok is compared with a built-in
-        preset = self.app.session.current_preset()
-        # The built-in joins the metrics (a top-2 metric's TopKCategoricalAccuracy(k=2) beside a
-        # top-5 string gets a name of its own); the comparison reads the key it is logged under.
-        metrics, mirror_key = place_mirror(list(preset.compile.metrics), mirror)
-        file = split_ref(self.query_one("#metric-file", Input).value.strip())[0]
-        ref = f"{file}:{report.class_name}"
-        preset.compile = replace(copy.deepcopy(preset.compile), metrics=metrics, custom_metrics=[ref])
+        # The comparison's one change to the preset, made by the session: the metric is its custom
+        # metric and the built-in joins its metrics (a top-2 metric's TopKCategoricalAccuracy(k=2)
+        # beside a top-5 string gets a name of its own); the comparison reads the key it is logged under.
+        mirror_key = self.app.session.use_custom_metric(self._ref(report), mirror)
+        assert mirror_key is not None
         self._run_pair = (mirror_key, report.name or report.class_name)
         self._run = None
-        self.app.runs.start(preset)
+        self.app.runs.start(self.app.session.current_preset())
         self._run = self.app.session.run_state
         self.redraw(full=True)
+
+    def _ref(self, report: MetricReport) -> str:
+        """``file.py:Class`` of the checked metric, the file as the field has it."""
+        file = split_ref(self.query_one("#metric-file", Input).value.strip())[0]
+        return f"{file}:{report.class_name}"
 
     def action_stop(self) -> None:
         self.app.runs.stop()
 
     def action_check(self) -> None:
-        self.check(self.query_one("#metric-file", Input).value)
+        self.check(self.query_one("#metric-file", Input).value, chosen=True)
 
     def action_edit_file(self) -> None:
         self.query_one("#metric-file", Input).focus()

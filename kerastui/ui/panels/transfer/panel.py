@@ -17,6 +17,7 @@ from textual import events, getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Input, Static
 
 from kerastui.core.errors import KerasTUIError, one_line, plain_message
@@ -104,6 +105,7 @@ class TransferPanel(Vertical):
         self._head: list[LayerSpec] | None = None  # None: the default head for the data's classes
         self._building = False
         self.data_shape: tuple[int, ...] | None = None
+        self.field_errors: dict[str, str] = {}  # what does not parse, and why (the session kept its value)
 
     # ------------------------------------------------------------------ layout
 
@@ -130,6 +132,7 @@ class TransferPanel(Vertical):
         return self.query_one(StageTable)
 
     def on_mount(self) -> None:
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
         self._show_settings(self.app.session.preset)
         self._counts()
         self.redraw(full=True)
@@ -139,6 +142,11 @@ class TransferPanel(Vertical):
     def first_focus(self) -> StageTable:
         """What the workspace focuses when this panel's tab is picked: the panel's keys act on it."""
         return self.stages
+
+    def _screen_changed(self, screen: Screen[object]) -> None:
+        """Its workspace shown again: what other workspaces may have edited, as the session has it."""
+        if screen is self.screen:
+            self._show_shared()
 
     def on_show(self, event: events.Show) -> None:
         """Shown (its tab picked): the base is built once."""
@@ -187,6 +195,7 @@ class TransferPanel(Vertical):
             self.inspect()
 
     def _show_settings(self, preset: Preset) -> None:
+        self.field_errors.clear()
         spec = self.settings.show(preset)
         self._head = list(preset.model.layers) if preset.transfer is not None and preset.model.layers else None
         self.freeze = spec.freeze
@@ -204,13 +213,57 @@ class TransferPanel(Vertical):
     @on(Input.Changed, "#tl-file")
     @on(Input.Changed, "#tl-input")
     def sync_preset(self) -> None:
-        """A transfer preset follows the panel, so saving it (ctrl+s) keeps what is set here."""
-        if self.app.session.preset.transfer is None:
-            return
+        """Every edit goes to the session at once, so saving (ctrl+s) and s see what is set here: the
+        transfer section (a preset without one gets it when s makes it a transfer preset).  A value
+        that does not parse leaves the session's as it was; it is shown, and s refuses until mended."""
         try:
-            self.app.session.preset.transfer = self.transfer_spec()
-        except ValueError:
-            pass  # shown when the value is used (s, enter)
+            spec = self.transfer_spec()
+        except ValueError as error:
+            self._unparsed("transfer", str(error))
+            return
+        self._unparsed("transfer", None)
+        if self.app.session.preset.transfer is not None:
+            self.app.session.edit(transfer=spec)
+
+    @on(Input.Changed, "#tl-epochs")
+    def _head_epochs_edited(self) -> None:
+        """Phase 1's epochs are the preset's epochs (the Train workspace's too)."""
+        session = self.app.session
+        try:
+            epochs = self.settings.head_epochs()
+        except ValueError as error:
+            self._unparsed("epochs", str(error))
+            return
+        self._unparsed("epochs", None)
+        session.edit(fit=replace(session.preset.fit, epochs=epochs))
+
+    @on(Checkbox.Changed, "#tl-tensorboard")
+    def _tensorboard_edited(self) -> None:
+        session = self.app.session
+        callbacks = copy.deepcopy(session.preset.callbacks)
+        if self.settings.tensorboard:
+            callbacks.tensorboard = callbacks.tensorboard or TensorBoardSpec()
+        else:
+            callbacks.tensorboard = None
+        session.edit(callbacks=callbacks)
+
+    def _unparsed(self, part: str, error: str | None) -> None:
+        """Why a part of the settings does not parse (None: it does now); shown under the weights."""
+        if error is None:
+            if self.field_errors.pop(part, None) is not None:
+                self.settings.hint("")
+            return
+        self.field_errors[part] = error
+        self.settings.hint(f"✗ {error}")
+
+    def _show_shared(self) -> None:
+        """What the panel shares with other workspaces (the preset's epochs and TensorBoard) as the
+        session has it now, unless what is typed here does not parse yet."""
+        preset = self.app.session.preset
+        with self.settings.prevent(Input.Changed, Checkbox.Changed):
+            if "epochs" not in self.field_errors:
+                self.query_one("#tl-epochs", Input).value = str(preset.fit.epochs)
+            self.query_one("#tl-tensorboard", Checkbox).value = preset.callbacks.tensorboard is not None
 
     def head_layers(self, classes: int) -> list[LayerSpec]:
         from kerastui.core.model.transfer import default_head
@@ -218,23 +271,6 @@ class TransferPanel(Vertical):
         if self._head is not None:
             return copy.deepcopy(self._head)
         return default_head(classes)
-
-    def run_preset(self) -> Preset:
-        """The app's preset with this panel's transfer section, head and epochs (what ``s`` trains)."""
-        preset = self.app.session.current_preset()
-        spec = self.transfer_spec()
-        if self._head is None:  # a preset without a transfer section: the exercise's head
-            from kerastui.core.data.datasets import describe
-
-            preset.model = replace(preset.model, type="sequential",
-                                   layers=self.head_layers(describe(preset.data, preset.base_dir).num_classes or 2))
-        preset.transfer = spec
-        preset.fit = replace(preset.fit, epochs=self.settings.head_epochs())
-        if self.settings.tensorboard:
-            preset.callbacks.tensorboard = preset.callbacks.tensorboard or TensorBoardSpec()
-        else:
-            preset.callbacks.tensorboard = None
-        return preset
 
     # ------------------------------------------------------------------ building the base (worker)
 
@@ -382,15 +418,33 @@ class TransferPanel(Vertical):
         if self.weights_ok is False:
             self.notify(self.weights_message, title="transfer", severity="error", timeout=8)
             return
-        try:
-            preset = self.run_preset()
-        except ValueError as error:
-            self.notify(str(error), title="transfer", severity="error")
+        unparsed = next(iter(self.field_errors.values()), None)
+        if unparsed is not None:
+            self.notify(unparsed, title="transfer", severity="error")
             return
-        except Exception as error:  # noqa: BLE001 - e.g. the data's description failing: one line
-            self.notify(one_line(error), title="transfer", severity="error")
-            return
-        self.app.runs.start(preset)
+        session = self.app.session
+        if session.preset.transfer is None:  # made a transfer preset: the panel's base under the exercise's head
+            try:
+                self._make_transfer_preset()
+            except Exception as error:  # noqa: BLE001 - e.g. the data's description failing: one line
+                self.notify(one_line(error), title="transfer", severity="error")
+                return
+        self.app.runs.start(session.current_preset())
+
+    def _make_transfer_preset(self) -> None:
+        """The session's preset becomes a transfer preset with this panel's section and the head for
+        its data's classes; the workspaces that show the layer stack show the head."""
+        from kerastui.core.data.datasets import describe
+
+        session = self.app.session
+        preset = session.preset
+        if session.training:
+            return  # the start is refused (a run is going): the preset stays as it is
+        head = self.head_layers(describe(preset.data, preset.base_dir).num_classes or 2)
+        session.use_transfer(self.transfer_spec(), head)
+        self._head = list(head)
+        for workspace in self.app.workspaces:
+            workspace.stack_changed()
 
     def action_stop(self) -> None:
         self.app.runs.stop()
