@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.css.query import NoMatches
 from textual.geometry import Region
 
 
@@ -22,7 +23,10 @@ async def started(app, pilot, *, model_size: bool = False) -> None:
     for _ in range(600):
         await pilot.pause(0.05)
         await app.workers.wait_for_complete()
-        data_done = app.session.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
+        try:  # (a dialog on top: the data card is not on the current screen)
+            data_done = app.session.dataset_preview is not None or shown(app, "#card-error").startswith("✗")
+        except NoMatches:
+            data_done = False
         if "loading" not in app.tf_label.lower() and data_done and (app.model_label or not model_size):
             break
     else:

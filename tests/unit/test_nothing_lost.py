@@ -96,16 +96,14 @@ def slow_ex1(epochs: int) -> Any:
 
 def test_kill_9_at_twenty_random_moments_then_resume_logs_each_epoch_once(tmp_path: Path) -> None:
     rng = random.Random(24)
-    preset = slow_ex1(40)
+    preset = slow_ex1(400)  # never finishes within the test: it is stopped after the last resume
     launched = launch(preset, runs_dir=tmp_path / "runs")
     run, process = launched.run_dir, launched.process
-    kills = 0
-    seen_dropped = False
     try:
-        while kills < 20:
+        for _ in range(20):
             # Half the kills at any moment of the process's life (importing, preparing, training),
             # half at a random moment once it trains (mid-batch, mid-checkpoint, between epochs).
-            if kills % 2:
+            if _ % 2:
                 deadline = time.monotonic() + WAIT
                 while run.status()["state"] != RunStatus.RUNNING and process.poll() is None:
                     assert time.monotonic() < deadline, "the run never started training"
@@ -113,27 +111,29 @@ def test_kill_9_at_twenty_random_moments_then_resume_logs_each_epoch_once(tmp_pa
                 time.sleep(rng.uniform(0.0, 2.5))
             else:
                 time.sleep(rng.uniform(0.0, 6.0))
-            if process.poll() is not None:
-                break  # it finished on its own before this kill
+            assert process.poll() is None, run.output_path.read_text()[-2000:]  # it never ends by itself
             os.kill(process.pid, signal.SIGKILL)
             wait_gone(process)
-            kills += 1
             assert run.status()["state"] == RunStatus.DIED
             assert_each_epoch_once(run.path)
             process = launch(preset, resume=run).process
-        assert kills == 20, f"the run ended after {kills} kills: make it longer"
-        assert wait_gone(process) == 0, (run.output_path.read_text()[-2000:])
+        deadline = time.monotonic() + WAIT  # the last resume trains two epochs, then is stopped
+        before = len(read_metrics(run.path))
+        while len(read_metrics(run.path)) < before + 2:
+            assert process.poll() is None and time.monotonic() < deadline, run.output_path.read_text()[-2000:]
+            time.sleep(0.05)
+        stop(run)
+        assert wait_gone(process) == 0, run.output_path.read_text()[-2000:]
     finally:
         if process.poll() is None:
             process.kill()
-    assert run.status()["state"] == RunStatus.COMPLETED
-    assert assert_each_epoch_once(run.path) == 40
+    assert run.status()["state"] == RunStatus.STOPPED
+    done = assert_each_epoch_once(run.path)
     summary = read_json(run.summary_path)
-    assert summary["epochs_run"] == 40 and all(len(v) == 40 for v in summary["history"].values())
+    assert summary["epochs_run"] == done >= before + 2
+    assert all(len(v) == done for v in summary["history"].values())
     notices = [json.loads(line) for line in run.events_path.read_text().splitlines() if '"Notice"' in line]
-    seen_dropped = any("dropped" in n["message"] or "no intact checkpoint" in n["message"] for n in notices)
     assert any(n["message"].startswith("resumed after epoch") for n in notices)
-    assert seen_dropped or kills == 20  # (which kills dropped an epoch depends on the moments)
     assert "Traceback" not in run.output_path.read_text()
     # Its duration counts every span a process trained it: at least the last process's own span.
     info = run_info(run.path)
