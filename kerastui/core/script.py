@@ -569,7 +569,7 @@ def _compile_fit(preset: Preset) -> str:
                   f"model.compile(optimizer={_optimizer(c.optimizer, t.fine_tune_learning_rate)}, loss={loss}, "
                   f"metrics=[{', '.join(metrics)}])",
                   f"model.fit({data}, validation_data=validation, initial_epoch={f.epochs}, "
-                  f"epochs={f.epochs + t.fine_tune_epochs}, {batching}callbacks=callbacks)"]
+                  f"epochs={preset.planned_epochs}, {batching}callbacks=callbacks)"]
     lines += ["", "# ---------------------------------------------------------------- evaluate and save", "",
               f"print('test:', model.evaluate({'test_ds' if pipelines else 'x_test, y_test'}, return_dict=True, "
               "verbose=0))",

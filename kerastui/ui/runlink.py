@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from textual.worker import get_current_worker
 
 from kerastui.core.errors import KerasTUIError, plain_message
+from kerastui.core.run.directory import RunDir
 from kerastui.core.run.events import EpochEnded, Notice, TrainEnded
 from kerastui.core.run.status import RunStatus
 from kerastui.ui.messages import RunEnded, TrainingEvents, TrainingFailed, TrainingFinished
@@ -128,7 +129,7 @@ class RunLink:
         from kerastui.core.run.client import run_preset_name
 
         try:
-            preset = presets.load(run_dir / "preset.toml")
+            preset = presets.load(RunDir(run_dir).preset_path)
         except KerasTUIError:
             return  # the history is still drawn; the workspaces keep what they show
         preset.name = run_preset_name(run_dir) or preset.name

@@ -86,7 +86,7 @@ class RunState:
             if self.phase and event.phase != self.phase:
                 self.boundaries.append(event.initial_epoch)
             self.phase = event.phase
-            self.epochs_planned = event.initial_epoch + event.epochs
+            self.epochs_planned = event.planned or event.initial_epoch + event.epochs
             self.initial_epoch = event.initial_epoch
             self.steps = event.steps_per_epoch
             self.samples = event.samples

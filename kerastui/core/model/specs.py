@@ -312,6 +312,13 @@ class Preset:
         return self.path.parent if self.path is not None else Path.cwd()
 
     @property
+    def planned_epochs(self) -> int:
+        """Every epoch a run of it trains, all phases (a transfer run fine-tunes after its head)."""
+        t = self.transfer
+        fine_tune = t.fine_tune_epochs if t is not None and t.fine_tune_last > 0 and t.fine_tune_epochs > 0 else 0
+        return self.fit.epochs + fine_tune
+
+    @property
     def where(self) -> str:
         return str(self.path) if self.path is not None else (self.name or "preset")
 

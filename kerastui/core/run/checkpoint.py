@@ -27,6 +27,7 @@ from kerastui.core.errors import KerasTUIError
 from kerastui.core.run.directory import read_json, write_atomic
 
 STATE = "__state__"
+POINTER = "state.json"  # in a phase's folder: a copy of the newest checkpoint's state, naming it
 FILE = re.compile(r"^epoch-(\d{6})\.npz$")
 
 
@@ -62,8 +63,8 @@ def write(folder: Path, arrays: Sequence[Any], state: dict[str, Any], best: Sequ
     write_file(folder / name, arrays, state)
     if best is not None:
         write_file(folder / "best.npz", best)
-    previous = read_json(folder / "state.json").get("weights")
-    write_atomic(folder / "state.json", json.dumps(state))
+    previous = read_json(folder / POINTER).get("weights")
+    write_atomic(folder / POINTER, json.dumps(state))
     for old in folder.glob("epoch-*.npz"):
         if old.name != name and (old.name == previous or FILE.match(old.name)):
             with contextlib.suppress(OSError):
@@ -116,7 +117,7 @@ def newest_intact(folders: dict[str, Path]) -> tuple[Found | None, list[str]]:
             matched = FILE.match(name)
             if matched is not None:
                 candidates.append((rank, int(matched.group(1)), phase, folder / name))
-        pointer = folder / "state.json"
+        pointer = folder / POINTER
         if pointer.exists():
             hint = read_json(pointer)
             if not isinstance(hint.get("weights"), str) or not isinstance(hint.get("epoch"), int):
@@ -131,7 +132,7 @@ def newest_intact(folders: dict[str, Path]) -> tuple[Found | None, list[str]]:
             dropped.append(f"{path.parent.name}/{path.name} damaged")
             continue
         if state is None:  # written by an earlier version: its state is in state.json, if that names it
-            hint = read_json(path.parent / "state.json")
+            hint = read_json(path.parent / POINTER)
             state = hint if hint.get("weights") == path.name else {}
         state = {**state, "phase": phase, "epoch": epoch, "weights": path.name}
         return Found(phase, epoch, path, state, arrays, dropped), dropped

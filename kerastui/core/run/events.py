@@ -26,6 +26,7 @@ class TrainStarted:
     gpus: list[int] = field(default_factory=list)  # the GPUs used, numbered as nvidia-smi does
     replicas: int = 1
     precision: str = "float32"
+    planned: int = 0  # every epoch of the run, all phases (Preset.planned_epochs); 0 from older logs
     t: float | None = field(default=None, compare=False)  # when the run wrote it (read back from its log)
 
     @property

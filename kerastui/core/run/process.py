@@ -98,10 +98,9 @@ class RunProcess:
         self.run_dir.set_status(
             state=RunStatus.STARTING, pid=os.getpid(), pid_start=process_start(os.getpid()),
             host=socket.gethostname(), **first,
-            preset=preset.name or preset.title or "preset", dataset=preset.data.source,
-            epochs_planned=_planned(preset), epoch=previous.get("epoch", 0), error=None, outcome=None, ended=None,
+            **identity(preset), epoch=previous.get("epoch", 0), error=None, outcome=None, ended=None,
             signal=None, stopping=None, resumes=int(previous.get("resumes", 0)) + (1 if resumed else 0),
-            resumed_at=time.time() if resumed else None, settings=_settings(preset), **fields)
+            resumed_at=time.time() if resumed else None, **fields)
         self.run_dir.start_heartbeat()
 
     def __call__(self, event: Event) -> None:
@@ -188,10 +187,10 @@ def _settings(preset: Preset) -> dict[str, Any]:
     return {"optimizer": optimizer, "learning_rate": rate, "batch_size": preset.fit.batch_size}
 
 
-def _planned(preset: Preset) -> int:
-    transfer = preset.transfer
-    extra = transfer.fine_tune_epochs if transfer is not None and transfer.fine_tune_last > 0 else 0
-    return preset.fit.epochs + extra
+def identity(preset: Preset) -> dict[str, Any]:
+    """What a run's status says of its preset: written the same by the launcher and the run process."""
+    return {"preset": preset.name or preset.title or "preset", "dataset": preset.data.source,
+            "epochs_planned": preset.planned_epochs, "settings": _settings(preset)}
 
 
 # --------------------------------------------------------------------------- launching
@@ -249,8 +248,7 @@ def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | No
     # Until the process takes the lock: "starting", with its pid (a follower must not read the
     # status of the run's previous process, "interrupted", as this one's end).
     fields = {} if resume is not None else {"started": time.time(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                             "preset": preset.name or "preset", "dataset": preset.data.source,
-                                             "epochs_planned": _planned(preset), "epoch": 0}
+                                             **identity(preset), "epoch": 0}
     run_dir.set_status(state=RunStatus.STARTING, pid=process.pid, pid_start=process_start(process.pid),
                        host=socket.gethostname(), **fields)
     return Launched(run_dir, process)

@@ -317,7 +317,7 @@ class Trainer:
         if plan is not None and plan.jit_compile != "auto":
             self.model.jit_compile = plan.jit_compile
         self.emit(TrainStarted(phase, first + epochs - initial, initial, steps, data.train_count, fit.batch_size,
-                               **(plan_fields(plan) if plan is not None else {})))
+                               **(plan_fields(plan) if plan is not None else {}), planned=self.preset.planned_epochs))
         # TensorFlow, the data and the model exist now: frozen, they are never walked again by the
         # garbage collector (a full pass over them costs ~0.3 s, paid inside fit every so often).
         gc.freeze()
@@ -451,7 +451,7 @@ class Trainer:
                                       safe_mode=not self.trusted)
             self.result.saved = {r.format: r.to_dict() for r in results}
         if "keras" not in spec.formats:
-            save_model(self.model, self.run_dir.path / "model.keras", "keras")
+            save_model(self.model, self.run_dir.model_path, "keras")
 
     def _write_samples(self) -> None:
         """A few test predictions (and their images, scaled for display) in the run directory: what
@@ -463,9 +463,9 @@ class Trainer:
             return
         _, data = self._prepared
         predictions = sample_predictions(self.model, data, SAMPLES)
-        write_atomic(self.run_dir.path / "predictions.json", json.dumps(jsonable(predictions)))
+        write_atomic(self.run_dir.predictions_path, json.dumps(jsonable(predictions)))
         if data.kind == "image":
-            path = self.run_dir.path / "samples.npy"
+            path = self.run_dir.samples_path
             try:
                 np.save(path, display_images(data.x_test[: len(predictions)]))
             except OSError as error:

@@ -16,7 +16,7 @@ from textual.widgets import Input, Static
 
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model import presets
-from kerastui.core.run.directory import RunInfo, last_listed, read_metrics
+from kerastui.core.run.directory import RunDir, RunInfo, last_listed, read_metrics
 from kerastui.core.run.history import ROW_FIELDS
 from kerastui.core.run.status import RunStatus
 from kerastui.core.run.table import COLUMNS, export, filter_runs, sort_runs
@@ -56,7 +56,7 @@ def config_diff(paths: list[Path]) -> list[tuple[str, list[object]]]:
     flat = []
     for path in paths:
         try:
-            flat.append(flatten(tomllib.loads((path / "preset.toml").read_text(encoding="utf-8"))))
+            flat.append(flatten(tomllib.loads(RunDir(path).preset_path.read_text(encoding="utf-8"))))
         except (OSError, tomllib.TOMLDecodeError):
             flat.append({})
     keys = sorted(set().union(*flat)) if flat else []
@@ -347,7 +347,7 @@ class RunsScreen(Workspace):
             self.notify(f"{run.name}: damaged: {run.error}", title="reopen", severity="error", timeout=8)
             return
         try:
-            preset = presets.load(run.path / "preset.toml")
+            preset = presets.load(RunDir(run.path).preset_path)
         except KerasTUIError as error:
             self.notify(str(error), title="reopen", severity="error")
             return
