@@ -23,7 +23,6 @@ from kerastui.core.tfenv import keep_off_gpus
 from kerastui.ui.commands import PresetCommands
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import (
-    PresetOpened,
     RunEnded,
     TensorFlowFailed,
     TensorFlowLoaded,
@@ -144,7 +143,7 @@ class KerasTUI(App[None]):
         self.model_label = ""
         self._label_preset()
         for workspace in self.workspaces:
-            workspace.post_message(PresetOpened(preset))
+            workspace.preset_opened()
         if self.tf_ready:
             self.size_model()
 

@@ -20,14 +20,6 @@ class TensorFlowFailed(Message):
         self.error = error
 
 
-class PresetOpened(Message):
-    """The app's preset was replaced (opened from a file or the browser)."""
-
-    def __init__(self, preset: Any) -> None:
-        super().__init__()
-        self.preset = preset
-
-
 class DatasetLoaded(Message):
     def __init__(self, ticket: int, spec: Any, preview: Any) -> None:
         super().__init__()

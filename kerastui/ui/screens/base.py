@@ -28,10 +28,9 @@ class Workspace(FormScreen):
 
     - ``redraw(full=, epoch=)``: the current run changed (an event, its end, a run reopened).
     - ``data_changed()``: the session's dataset was replaced.
+    - ``preset_opened()``: the session's preset was replaced (opened, adopted from a run, resumed).
     - ``stack_changed()``: the session's layer stack was replaced (a model file opened).
     - ``system_commands()``: the workspace's own entries in the command palette.
-
-    A new preset arrives as a ``PresetOpened`` message, posted to every workspace.
     """
 
     # Textual repaints the whole screen when focus moves (Screen.focused repaints): every widget
@@ -65,6 +64,9 @@ class Workspace(FormScreen):
 
     def data_changed(self) -> None:
         """The session's dataset was replaced."""
+
+    def preset_opened(self) -> None:
+        """The session's preset was replaced: show it."""
 
     def stack_changed(self) -> None:
         """The session's layer stack was replaced."""

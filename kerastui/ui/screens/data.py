@@ -22,7 +22,7 @@ from kerastui.core.data import sources as registry
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model.specs import DataSpec
 from kerastui.ui.latest import Requests
-from kerastui.ui.messages import DatasetFailed, DatasetLoaded, PresetOpened
+from kerastui.ui.messages import DatasetFailed, DatasetLoaded
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.footer import KeyFooter
@@ -137,8 +137,7 @@ class DataScreen(Workspace):
     def options_ready(self) -> bool:
         return bool(self.query("#data-options"))
 
-    @on(PresetOpened)
-    def _preset_opened(self) -> None:
+    def preset_opened(self) -> None:
         self._fill_sources()
         if self.options_ready:  # otherwise the form shows the new preset when it is mounted
             self._show_options(self.app.session.preset.data)

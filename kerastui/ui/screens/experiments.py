@@ -7,7 +7,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import TabbedContent, TabPane
 
-from kerastui.ui.messages import PresetOpened
 from kerastui.ui.panels.metric import MetricPanel
 from kerastui.ui.panels.transfer import TransferPanel
 from kerastui.ui.screens.base import Workspace
@@ -62,11 +61,10 @@ class ExperimentsScreen(Workspace):
     def _panel(self, name: str) -> MetricPanel | TransferPanel:
         return self.query_one(MetricPanel) if name == "metric" else self.query_one(TransferPanel)
 
-    @on(PresetOpened)
-    def _preset_opened(self, message: PresetOpened) -> None:
+    def preset_opened(self) -> None:
         """A new preset replaced the app's: each panel re-reads what it shows from it."""
         for panel in (self.query_one(MetricPanel), self.query_one(TransferPanel)):
-            panel.preset_opened(message.preset)
+            panel.preset_opened(self.app.session.preset)
 
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
         """Training events from the app: both panels show the shared run."""

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Static
 from kerastui.core.errors import ModelError
 from kerastui.core.model.specs import LayerSpec, Preset
 from kerastui.ui.latest import Requests
-from kerastui.ui.messages import PresetOpened, StackChecked
+from kerastui.ui.messages import StackChecked
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
@@ -132,8 +132,7 @@ class ModelScreen(Workspace):
         """A model file was opened: its layers are the stack now."""
         self.refresh_stack()
 
-    @on(PresetOpened)
-    def _preset_opened(self) -> None:
+    def preset_opened(self) -> None:
         self.last_valid = None
         self.refresh_stack()
 

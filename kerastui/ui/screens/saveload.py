@@ -16,7 +16,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from kerastui.core.errors import KerasTUIError, plain_message
-from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
 from kerastui.ui.screens.dialogs import ConfirmDialog, RiskDialog
@@ -191,8 +190,7 @@ class SaveLoadScreen(Workspace):
     def on_screen_resume(self) -> None:
         self.redraw(full=True)
 
-    @on(PresetOpened)
-    def _preset_opened(self) -> None:
+    def preset_opened(self) -> None:
         self._default_paths()
         self.data = None
         self._show_opened()

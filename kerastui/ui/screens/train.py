@@ -28,7 +28,6 @@ from kerastui.core.model.specs import (
     TensorBoardSpec,
 )
 from kerastui.core.resources import size_text
-from kerastui.ui.messages import PresetOpened
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, MetricChart, StepChart, family
@@ -272,8 +271,7 @@ class TrainScreen(Workspace):
         """The dataset changed: the loss suggestion follows it."""
         self._loss_hint()
 
-    @on(PresetOpened)
-    def _preset_opened(self) -> None:
+    def preset_opened(self) -> None:
         self.show_settings(self.app.session.preset)
         self.redraw(full=True)
 
