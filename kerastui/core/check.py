@@ -9,9 +9,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kerastui.core.data import datasets
+from kerastui.core.data.base import NO_TEST_SPLIT, require_test_split
+from kerastui.core.devices import check_selection
 from kerastui.core.errors import KerasTUIError, ModelError, ResourceError, TransferError, processing
-from kerastui.core.model.builder import StackReport
+from kerastui.core.model.builder import (
+    StackReport,
+    check_input_matches,
+    custom_metric_classes,
+    custom_metrics,
+    failed_report,
+    model_input_shape,
+    stack_report,
+)
+from kerastui.core.model.kerasobjects import check_compile
 from kerastui.core.model.specs import Preset, TransferSpec
+from kerastui.core.model.transfer import keras_models_dir, weights_file
+from kerastui.core.resources import available_memory, require_model, size_text, stateless_report
+from kerastui.core.run.trainer import check_shapes, inside_run, require_tensorboard
 
 if TYPE_CHECKING:
     from kerastui.core.resources import ModelEstimate
@@ -23,9 +38,6 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     The model's size is estimated from shapes first, so a stack that cannot fit in memory is
     reported, never allocated.
     """
-    from kerastui.core.data import datasets
-    from kerastui.core.model.builder import check_input_matches, failed_report, model_input_shape, stack_report
-    from kerastui.core.resources import require_model
 
     try:
         with processing(preset.where, "data"):
@@ -82,12 +94,6 @@ def check(preset: Preset) -> CheckResult:
     optimizer, loss or metric (custom ones included) that cannot be made.  A transfer base is built
     without its weights (nothing is downloaded); whether they are at hand is said in ``notes``.
     """
-    from kerastui.core.data import datasets
-    from kerastui.core.data.base import NO_TEST_SPLIT, require_test_split
-    from kerastui.core.devices import check_selection
-    from kerastui.core.model.builder import model_input_shape
-    from kerastui.core.resources import available_memory, require_model, size_text
-    from kerastui.core.run.trainer import check_shapes, inside_run, require_tensorboard
 
     start = time.perf_counter()
     result = CheckResult(preset=preset.name or preset.where, ok=False)
@@ -125,8 +131,6 @@ def check(preset: Preset) -> CheckResult:
         if preset.callbacks.checkpoint is not None:  # as train refuses it: before any training
             inside_run(Path("run"), preset.callbacks.checkpoint.filename)
         with processing(preset.where, "compile"):  # metrics, optimizer, loss: their classes and arguments
-            from kerastui.core.model.builder import custom_metric_classes, custom_metrics
-            from kerastui.core.model.kerasobjects import check_compile
 
             check_compile(preset.compile)
             custom_metrics(custom_metric_classes(preset))
@@ -149,7 +153,6 @@ def check(preset: Preset) -> CheckResult:
 
 def _weights_note(transfer: TransferSpec) -> str:
     """Where a transfer base's weights come from, without loading (or downloading) them."""
-    from kerastui.core.model.transfer import keras_models_dir, weights_file
 
     weights = transfer.weights
     if weights in ("none", "", "random"):
@@ -169,8 +172,6 @@ def _weights_note(transfer: TransferSpec) -> str:
 def measured_report(preset: Preset, shape: tuple[int, ...]) -> tuple[StackReport, ModelEstimate | None]:
     """(StackReport, ModelEstimate | None): built from shapes alone (no weight allocated, loaded
     or downloaded) where that can be done; a subclass model only by running its code."""
-    from kerastui.core.model.builder import stack_report
-    from kerastui.core.resources import stateless_report
 
     if preset.model.type == "subclass":
         return stack_report(preset, shape), None

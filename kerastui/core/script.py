@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.data.base import label_mode_for
-from kerastui.core.data.sources import parse_source
+from kerastui.core.data.sources import parse_source, tfds_data_dir
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model.specs import DataSpec, LayerSpec, ObjectSpec, Preset, split_ref
+from kerastui.core.model.transfer import KNOWN_BASES, min_size, transfer_image_shape
 
 HEADER = '''"""{title}
 
@@ -166,7 +167,6 @@ def _scaling(preset: Preset, module_var: str = "x") -> tuple[list[str], str]:
     preprocess_input on 0..255 ones) and the image size line(s) it needs."""
     spec = preset.data
     if preset.transfer is not None:
-        from kerastui.core.model.transfer import KNOWN_BASES, min_size
 
         module = KNOWN_BASES.get(preset.transfer.base, ("resnet50",))[0]
         if preset.transfer.input_shape:
@@ -285,7 +285,6 @@ def _tfds(preset: Preset, name: str) -> list[str]:
     """tfds:NAME from a prepared data_dir: its own test/validation splits, else percent slices of the
     training split (kerastui's); images cast to float32, resized when asked, scaled."""
     spec = preset.data
-    from kerastui.core.data.sources import tfds_data_dir
 
     data_dir = str(tfds_data_dir(spec.data_dir))
     size_lines, scale = _scaling(preset)
@@ -407,7 +406,6 @@ def _scale(preset: Preset, kind: str) -> list[str]:
              "    if a.ndim == 3:",
              "        a = a[..., None]  # channel axis for Conv2D"]
     if preset.transfer is not None:
-        from kerastui.core.model.transfer import KNOWN_BASES, transfer_image_shape
 
         h, w, c = transfer_image_shape(preset.transfer, (32, 32, 3) if not spec.resize else (*spec.resize, 3))
         module = KNOWN_BASES.get(preset.transfer.base, ("resnet50",))[0]

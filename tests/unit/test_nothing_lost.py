@@ -366,3 +366,28 @@ def test_a_follower_reads_a_log_replaced_by_a_resume_again_from_its_start(tmp_pa
     run.release()
     run(EpochEnded("train", 3, {"loss": 0.1}))
     assert [e.epoch for e in follower.poll()] == [3] and not follower.replaced
+
+
+def test_a_second_ctrl_c_after_the_run_ended_does_not_end_it_by_the_default_action(tmp_path: Path) -> None:
+    """Ctrl-C ends a run ``interrupted``; a second one landing after the run process let go of its
+    directory (its last words: the report, exit 130) must not kill it by SIGINT's default action
+    (exit -2, seen under load in test_run_state's double Ctrl-C).  The handlers a signal-ended run
+    leaves are "ignore"; a run that ended otherwise gives the previous ones back."""
+    from kerastui.core.run.process import RunProcess
+
+    previous = signal.getsignal(signal.SIGINT)
+    seen = []
+    try:
+        for interrupted in (True, False):
+            try:
+                with RunProcess(RunDir.create(tmp_path, "sig")) as owner:
+                    assert signal.getsignal(signal.SIGINT) == owner._handle
+                    if interrupted:  # as the kernel calls it; nothing trains yet, so it leaves at once
+                        owner._handle(signal.SIGTERM, None)
+            except KeyboardInterrupt:  # what the CLI catches
+                assert interrupted
+            seen.append(signal.getsignal(signal.SIGINT))
+            signal.signal(signal.SIGINT, previous)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == [signal.SIG_IGN, previous]

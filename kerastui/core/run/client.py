@@ -97,7 +97,7 @@ class RunClient:
 
     def resumable(self, run: Path | RunDir) -> tuple[RunDir, Preset, dict[str, Any]]:
         """The run, its preset and its status, when it may be resumed; else one line saying why not."""
-        from kerastui.core.model import presets
+        from kerastui.core.model import presets  # (tomli-w and the validators: not to list runs)
 
         run_dir = run if isinstance(run, RunDir) else RunDir(run)
         status = check_resumable(run_dir)
@@ -156,7 +156,7 @@ class RunClient:
 
     def outcome(self, run_dir: Path, status: dict[str, Any]) -> Outcome:
         """How the run that ended came out (read from its directory)."""
-        from kerastui.core.run.trainer import RunResult
+        from kerastui.core.run.trainer import RunResult  # numpy and the data package: not to list runs
 
         run = RunDir(run_dir)
         state = status.get("state")

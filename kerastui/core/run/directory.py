@@ -226,14 +226,19 @@ class RunDir:
 
     # ------------------------------------------------------------------ status
 
-    def set_status(self, **fields: Any) -> None:
-        """Merge ``fields`` into ``status.json`` (rewritten atomically, with a fresh heartbeat)."""
+    def set_status(self, *, every: float = 0.0, **fields: Any) -> None:
+        """Merge ``fields`` into ``status.json`` (rewritten atomically, with a fresh heartbeat).
+        ``every``: written only if the last write is that many seconds old (the heartbeat writes the
+        rest soon: epochs of a fraction of a second do not cost a file each)."""
         with self._status_lock:
             if not self._status or self._lock_handle is None:  # only the run's own process may trust its copy
                 self._status = read_json(self.status_path)
             self._status.update(fields)
             self._status.update(self.overlay)
             now = time.time()
+            last = self._status.get("heartbeat")
+            if every and isinstance(last, (int, float)) and now - last < every:
+                return
             self._status["heartbeat"] = round(now, 3)
             if self._span is not None:
                 self._status["active_seconds"] = round(self._span[0] + now - self._span[1], 3)

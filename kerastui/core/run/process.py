@@ -110,7 +110,7 @@ class RunProcess:
                                     steps=event.steps_per_epoch, devices=event.devices, gpus=event.gpus,
                                     replicas=event.replicas, precision=event.precision)
         elif isinstance(event, EpochEnded):
-            self.run_dir.set_status(epoch=event.epoch + 1)
+            self.run_dir.set_status(epoch=event.epoch + 1, every=1.0)
         elif isinstance(event, TrainEnded) and event.reason in ("interrupted", "stopped"):
             self.run_dir.set_status(state=RunStatus.STOPPING, stopping=event.reason)
 
@@ -144,8 +144,11 @@ class RunProcess:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
 
     def _restore(self) -> None:
+        """The handlers as they were — unless a signal already ended the run: the process is on its
+        way out (its status written), and a second Ctrl-C landing now must not end it by the default
+        action halfway through its last words (exit 130, not a KeyboardInterrupt at shutdown)."""
         for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
+            signal.signal(signum, signal.SIG_IGN if self.signal is not None and signum in INTERRUPTS else previous)
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:

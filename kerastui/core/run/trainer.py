@@ -30,12 +30,26 @@ from kerastui.core.devices import (
     reset_peaks,
 )
 from kerastui.core.devices import configure as configure_devices
-from kerastui.core.errors import KerasTUIError, ModelError, one_line, processing
-from kerastui.core.model.builder import BuiltModel, build_model, compile_model, parameter_counts, summary_text
+from kerastui.core.errors import KerasTUIError, ModelError, internal_error_line, one_line, processing
+from kerastui.core.evaluation import display_images, evaluate, sample_predictions, split_report
+from kerastui.core.model.builder import (
+    BuiltModel,
+    build_model,
+    compile_model,
+    custom_metric_classes,
+    parameter_counts,
+    summary_text,
+)
+from kerastui.core.model.metrics import metric_error, mirror_key_for
 from kerastui.core.model.specs import Preset
-from kerastui.core.run.directory import RunDir, default_runs_dir, jsonable
+from kerastui.core.model.transfer import freeze, preprocess_function, transfer_image_shape, unfreeze_last
+from kerastui.core.resources import check_model
+from kerastui.core.run import checkpoint
+from kerastui.core.run.checkpoint import newest_intact
+from kerastui.core.run.directory import RunDir, default_runs_dir, jsonable, read_json, write_atomic
 from kerastui.core.run.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
 from kerastui.core.run.history import fold, row_logs, row_of
+from kerastui.core.saving import save_and_verify, save_model
 from kerastui.core.tfenv import load_keras
 
 
@@ -166,11 +180,9 @@ class Trainer:
             self.emit(Notice(f"{preset.data.source}: skipping {len(self.data.corrupt)} unreadable file(s): {shown}",
                              "warning"))
         if self.initial_model is not None:
-            from kerastui.core.model.builder import custom_metric_classes
 
             self.built = BuiltModel(self.initial_model, self.data.input_shape, custom_metric_classes(preset))
         else:
-            from kerastui.core.resources import check_model
 
             with processing(preset.where, "model"):
                 # From shapes alone: a model that cannot fit is refused before anything is allocated.
@@ -236,8 +248,6 @@ class Trainer:
             self.result.status = "interrupted"
             raise
         except Exception as error:
-            from kerastui.core.errors import internal_error_line
-            from kerastui.core.model.metrics import metric_error
 
             # An exception raised inside the user's custom metric: one line with its file and line.
             located = metric_error(error, self.preset)
@@ -261,7 +271,6 @@ class Trainer:
         if transfer is None:
             self._fit_phase("train", preset.fit.epochs)
             return
-        from kerastui.core.model.transfer import freeze, unfreeze_last
 
         built, _ = self._prepared
         base = built.base
@@ -286,7 +295,6 @@ class Trainer:
             self._record_phase("fine_tune", transfer.fine_tune_learning_rate, unfrozen=unfrozen)
 
     def _record_phase(self, name: str, learning_rate: float | None, unfrozen: list[str] | None = None) -> None:
-        from kerastui.core.evaluation import evaluate, split_report
 
         first = sum(p["epochs"] for p in self.result.phases)
         epochs = self.result.epochs_run - first
@@ -361,8 +369,6 @@ class Trainer:
     def _restore_progress(self) -> None:
         """Resuming: the newest intact checkpoint's epochs, history and phases; the logs rewritten to
         agree with it (each epoch once), and one line on what was dropped."""
-        from kerastui.core.run.checkpoint import newest_intact
-        from kerastui.core.run.directory import read_json
 
         assert self.run_dir is not None
         run_dir = self.run_dir
@@ -428,7 +434,6 @@ class Trainer:
     # ------------------------------------------------------------------ after fitting
 
     def _evaluate(self) -> None:
-        from kerastui.core.evaluation import evaluate, split_report
 
         # A transfer run evaluated the final model when it recorded its last phase.  A streamed test split
         # is read at the training batch size: its batches are decoded images, as large as the user allows.
@@ -438,7 +443,6 @@ class Trainer:
         self.result.test, self.result.evaluation = split_report(report)
 
     def _save(self) -> None:
-        from kerastui.core.saving import save_and_verify, save_model
 
         if self.run_dir is None:
             return
@@ -456,8 +460,6 @@ class Trainer:
     def _write_samples(self) -> None:
         """A few test predictions (and their images, scaled for display) in the run directory: what
         the TUI shows when the run ends, without preparing the data again."""
-        from kerastui.core.evaluation import display_images, sample_predictions
-        from kerastui.core.run.directory import write_atomic
 
         if self.run_dir is None:
             return
@@ -476,7 +478,6 @@ class Trainer:
                   if isinstance(c, type) and _is_metric(c)]
         if not custom:
             return
-        from kerastui.core.model.metrics import mirror_key_for
 
         builtins = list(self.preset.compile.metrics)
         for cls in custom:
@@ -525,7 +526,6 @@ def prepare_data(preset: Preset, cache_dir: Path | None = None) -> datasets.Data
     """The preset's data as its model sees it (a transfer base's size, channels and preprocessing)."""
     kwargs: dict[str, Any] = {}
     if preset.transfer is not None:
-        from kerastui.core.model.transfer import preprocess_function, transfer_image_shape
 
         info = datasets.describe(preset.data, preset.base_dir)
         if info.kind != "image":
@@ -707,7 +707,6 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
     epochs of a fraction of a second are not slowed by a file each (ex2 on digits: 5 ms of every
     145 ms epoch), and a ``kill -9`` loses at most the epoch in progress and, of epochs shorter than
     that, the last CHECKPOINT_SECONDS of them."""
-    from kerastui.core.run import checkpoint
 
     assert trainer.run_dir is not None
     folder = trainer.run_dir.checkpoint_dir(phase)
