@@ -29,6 +29,8 @@ from typing import Any
 
 from kerastui.core.errors import KerasTUIError, PresetError, one_line
 from kerastui.core.model.specs import DevicesSpec, Preset
+from kerastui.core.resources import available_memory
+from kerastui.core.tfenv import load_keras
 
 ONE_MACHINE = ("one model trains on the GPUs of one machine (MirroredStrategy); training one model over "
                "several machines is not supported by Keras 3 with TensorFlow (keras-team/keras#20585)")
@@ -99,7 +101,6 @@ def configure(spec: DevicesSpec, where: str = "preset") -> DevicePlan:
     already did (a test, a notebook) settings that agree with the present state pass, others are
     refused with one line."""
     prepare_environment()
-    from kerastui.core.tfenv import load_keras
 
     load_keras()
     import tensorflow as tf
@@ -166,7 +167,6 @@ def check_selection(spec: DevicesSpec, where: str = "preset") -> None:
     if spec.gpus in ("all", "none") and not spec.logical_cpus:
         return
     prepare_environment()
-    from kerastui.core.tfenv import load_keras
 
     load_keras()
     import tensorflow as tf
@@ -242,7 +242,6 @@ def current_plan() -> DevicePlan | None:
 @contextlib.contextmanager
 def precision_policy(name: str) -> Iterator[None]:
     """Layers created inside take the policy ``name``; the global policy is restored after."""
-    from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
     previous = keras.mixed_precision.global_policy()
@@ -458,7 +457,6 @@ def runs_on_gpus(snapshot: Snapshot, runs: Iterable[Any]) -> dict[int, list[str]
 
 def build_info() -> dict[str, Any]:
     """The CUDA and cuDNN versions this TensorFlow was built with (none for a CPU build)."""
-    from kerastui.core.tfenv import load_keras
 
     load_keras()
     import tensorflow as tf
@@ -473,7 +471,6 @@ def build_info() -> dict[str, Any]:
 
 def machine_report() -> dict[str, Any]:
     """Everything ``kerastui info`` says about devices, as plain JSON values."""
-    from kerastui.core.resources import available_memory
 
     snapshot = sample_once()
     return {"build": build_info(), "driver": snapshot.driver, "cuda_driver": snapshot.cuda_driver,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kerastui.core.errors import ResourceError
+from kerastui.core.tfenv import load_keras
 
 if TYPE_CHECKING:
     from kerastui.core.model.builder import StackReport
@@ -201,8 +202,7 @@ def stateless_report(preset: Preset, input_shape: tuple[int, ...],
     The report is the same as ``builder.stack_report``'s (it is made from shapes); the Model
     workspace checks every edit this way, so a layer of a billion units is measured, never built.
     """
-    from kerastui.core.model.builder import stack_report
-    from kerastui.core.tfenv import load_keras
+    from kerastui.core.model.builder import stack_report  # (the model package: not before the first frame)
 
     keras = load_keras()
 
@@ -217,8 +217,7 @@ def stateless_report(preset: Preset, input_shape: tuple[int, ...],
 
 
 def _measure(preset: Preset, input_shape: tuple[int, ...], samples: int | None) -> ModelEstimate:
-    from kerastui.core.model.builder import build_model
-    from kerastui.core.tfenv import load_keras
+    from kerastui.core.model.builder import build_model  # (the model package: not before the first frame)
 
     keras = load_keras()
     with keras.StatelessScope(initialize_variables=False):

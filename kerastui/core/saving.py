@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kerastui.core.errors import SaveError, one_line
+from kerastui.core.model.builder import custom_metric_classes, layer_rows, parameter_counts, specs_from_model
 from kerastui.core.tfenv import load_keras
 
 if TYPE_CHECKING:
@@ -413,7 +414,6 @@ def open_model(path: str | os.PathLike[str], preset: Preset | None = None, *, sa
 
     ``safe_mode=False`` (asked of the user for this one file, each time) runs the Python code the
     file stores, e.g. a ``Lambda`` layer's; otherwise such a file raises :class:`UnsafeModelError`."""
-    from kerastui.core.model.builder import custom_metric_classes, layer_rows, parameter_counts, specs_from_model
 
     path = Path(path).expanduser()
     if not path.exists():

@@ -92,8 +92,8 @@ def test_a_tui_whose_terminal_hangs_up_exits_within_seconds_without_spinning(sig
         assert cpu_used < 1.0, f"{cpu_used:.2f} s of CPU in the {seconds:.1f} s it took to exit"
         if sighup == "ignored":
             assert proc.returncode == HANG_UP_EXIT
-        else:
-            assert proc.returncode == -signal.SIGHUP
+        else:  # the kernel's SIGHUP, or — when the watcher saw the hang-up first (under load) — its exit
+            assert proc.returncode in (-signal.SIGHUP, HANG_UP_EXIT)
     finally:
         if master >= 0:
             os.close(master)

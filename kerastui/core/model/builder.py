@@ -14,6 +14,7 @@ from typing import Any
 
 from kerastui.core.data.base import DataInfo
 from kerastui.core.errors import KerasTUIError, ModelError, one_line, user_message
+from kerastui.core.model import kerasobjects
 from kerastui.core.model import layers as catalogue
 from kerastui.core.model.parts import INPUT_TYPES, apply_layer, keras_name, make_input, make_layer
 
@@ -173,7 +174,6 @@ def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type]
 
     Each of the optimizer, the loss and the metrics is a Keras name or a class with its arguments
     (:mod:`kerastui.core.model.kerasobjects` checks them against the class's signature)."""
-    from kerastui.core.model import kerasobjects
 
     lr = learning_rate if learning_rate is not None else spec.learning_rate
     optimizer = kerasobjects.make_optimizer(spec.optimizer, lr)

@@ -21,6 +21,7 @@ from typing import Any
 
 from kerastui.core.errors import ModelError, one_line
 from kerastui.core.model.specs import ObjectSpec, object_text
+from kerastui.core.tfenv import load_keras
 
 KINDS = ("metric", "optimizer", "loss")
 _MODULES = {"metric": "metrics", "optimizer": "optimizers", "loss": "losses"}
@@ -97,7 +98,6 @@ class ObjectInfo:
 
 
 def _keras_module(kind: str) -> Any:
-    from kerastui.core.tfenv import load_keras
 
     return getattr(load_keras(), _MODULES[kind])
 
@@ -230,7 +230,6 @@ def build(kind: str, spec: ObjectSpec, key: str, **extra: Any) -> Any:
 
 def make_optimizer(optimizer: str | ObjectSpec, learning_rate: float | None = None,
                    key: str = "compile.optimizer") -> Any:
-    from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
     extra = {"learning_rate": learning_rate} if learning_rate is not None else {}
@@ -247,7 +246,6 @@ def make_optimizer(optimizer: str | ObjectSpec, learning_rate: float | None = No
 
 def make_loss(loss: str | ObjectSpec, key: str = "compile.loss") -> Any:
     """The loss as ``compile`` takes it: the string itself, or the built class."""
-    from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
     if isinstance(loss, ObjectSpec):
@@ -262,7 +260,6 @@ def make_loss(loss: str | ObjectSpec, key: str = "compile.loss") -> Any:
 
 def make_metric(metric: str | ObjectSpec, key: str) -> Any:
     """The metric as ``compile`` takes it: the string itself, or the built class."""
-    from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
     if isinstance(metric, ObjectSpec):

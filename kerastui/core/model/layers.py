@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kerastui.core.errors import ModelError
+from kerastui.core.tfenv import load_keras
 
 # Keras's source folders → the group shown to the user.
 GROUPS = {
@@ -56,7 +57,6 @@ class LayerInfo:
 @functools.cache
 def catalogue() -> dict[str, LayerInfo]:
     """Every public Keras layer class by name, grouped like Keras's source tree."""
-    from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
     found: dict[str, LayerInfo] = {}
@@ -162,7 +162,6 @@ def check_kwargs(layer_type: str, kwargs: dict[str, Any]) -> None:
 @functools.cache
 def _inherited_args(layer_type: str) -> frozenset[str]:
     """Arguments a class takes through ``**kwargs`` from its Keras base classes."""
-    from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
     cls = getattr(keras.layers, layer_type, None)

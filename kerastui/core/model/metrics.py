@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from kerastui.core.errors import KerasTUIError, PresetError, one_line, user_message
 from kerastui.core.model import usercode
+from kerastui.core.model.kerasobjects import make_metric
 from kerastui.core.model.metricnames import logged_name
 from kerastui.core.model.specs import ObjectSpec, object_text
 from kerastui.core.model.usercode import describe_error, user_frame
+from kerastui.core.tfenv import load_keras
 
 if TYPE_CHECKING:
     from kerastui.core.model.specs import Preset
@@ -236,7 +238,6 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
     file and line); a file that cannot be loaded at all, or has no such class, raises
     :class:`MetricFileError` with one line naming the file.
     """
-    from kerastui.core.tfenv import load_keras
 
     path = Path(path).expanduser()
     module = load_module(path)
@@ -312,7 +313,6 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
 
 def _builtin_problem(mirror: str | ObjectSpec) -> str | None:
     """Why ``mirror`` is not a metric Keras builds, or None."""
-    from kerastui.core.model.kerasobjects import make_metric
 
     try:
         make_metric(mirror, "mirrors")

@@ -20,6 +20,7 @@ from typing import Any
 
 from kerastui.core.errors import ModelError, one_line, user_message
 from kerastui.core.model.specs import split_ref
+from kerastui.core.tfenv import load_keras
 
 # A frame whose file name contains one of these is Keras's, TensorFlow's or kerastui's, not the user's.
 LIBRARY_PARTS = ("site-packages", "kerastui/core", "<frozen")
@@ -38,7 +39,6 @@ def load_module(path: Path) -> ModuleType:
     absolute path (``kerastui_user_<stem>_<hash>``) and registered in ``sys.modules`` under that
     name, where Keras and pickle look classes up; a file that fails leaves nothing there.
     """
-    from kerastui.core.tfenv import load_keras
 
     load_keras()
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.errors import KerasTUIError
+from kerastui.core.model.presets import save
 from kerastui.core.model.specs import Preset, split_ref
 from kerastui.core.run.events import EpochEnded, Event, event_from_json, event_to_json
 from kerastui.core.run.history import best, event_of, fold, row_logs, row_of
@@ -169,7 +170,6 @@ class RunDir:
         raise KerasTUIError(f"{runs_dir}: 1000 runs named {stamp}-{slug} already exist")  # pragma: no cover
 
     def write_preset(self, preset: Preset) -> Path:
-        from kerastui.core.model.presets import save
 
         try:
             return save(absolute_refs(preset), self.preset_path)
