@@ -5,10 +5,10 @@
 2. The Runs workspace with 500 run directories (realistic files: resolved preset, status, summary
    with a 20-epoch history, metrics.jsonl), 5 of them damaged (a garbage status, wrong JSON types, a
    garbage metrics line — listed as ``damaged``): from the key press to the table filled — and sorted by
-   a column (key s) — target ≤ 300 ms each.
-3. ``kerastui runs --json`` over the same 500 runs, a whole process (issue 24) — target ≤ 1 s.  The app reads the runs directory in a background
-   worker at start (as it does to find live runs); the bench presses the key once that is done, and
-   prints the cold read (no cache) too.
+   a column (key s) — target ≤ 300 ms each.  The app reads the runs directory in a background worker
+   at start (as it does to find live runs); the bench presses the key once that is done, and prints
+   the cold read (no cache) too.
+3. ``kerastui runs --json`` over the same 500 runs, a whole process (issue 24) — target ≤ 1 s.
 
 Usage: .venv/bin/python bench/charts_runs.py
 """
