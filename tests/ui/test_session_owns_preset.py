@@ -15,32 +15,11 @@ from kerastui.ui.panels.transfer import TransferPanel
 from kerastui.ui.screens.dialogs import SavePresetDialog
 from kerastui.ui.screens.train import TrainScreen
 from tests.ui.helpers import settle
+from tests.ui.test_metric_panel import OLD_STYLE
 
-GOOD_METRIC = '''\
-import keras
-from keras import ops
-
-
-class HitRate(keras.metrics.Metric):
-    mirrors = "accuracy"
-
-    def __init__(self, name="hit_rate", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.correct = self.add_weight(name="correct", initializer="zeros")
-        self.total = self.add_weight(name="total", initializer="zeros")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        hits = ops.equal(ops.argmax(y_true, axis=-1), ops.argmax(y_pred, axis=-1))
-        self.correct.assign_add(ops.sum(ops.cast(hits, "float32")))
-        self.total.assign_add(ops.cast(ops.shape(y_pred)[0], "float32"))
-
-    def result(self):
-        return ops.divide_no_nan(self.correct, self.total)
-
-    def reset_state(self):
-        self.correct.assign(0.0)
-        self.total.assign(0.0)
-'''
+# The panel's own old-style example, written as Keras 3 calls it (reset_state): a metric that checks ok.
+GOOD_METRIC = (OLD_STYLE.replace("OldAccuracy", "HitRate").replace('"old_accuracy"', '"hit_rate"')
+               .replace("def reset_states", "def reset_state"))
 
 
 async def wait_for(pilot, condition, timeout: float = 180.0) -> None:
