@@ -38,7 +38,6 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     The model's size is estimated from shapes first, so a stack that cannot fit in memory is
     reported, never allocated.
     """
-
     try:
         with processing(preset.where, "data"):
             info = datasets.describe(preset.data, preset.base_dir)
@@ -94,7 +93,6 @@ def check(preset: Preset) -> CheckResult:
     optimizer, loss or metric (custom ones included) that cannot be made.  A transfer base is built
     without its weights (nothing is downloaded); whether they are at hand is said in ``notes``.
     """
-
     start = time.perf_counter()
     result = CheckResult(preset=preset.name or preset.where, ok=False)
     try:
@@ -153,7 +151,6 @@ def check(preset: Preset) -> CheckResult:
 
 def _weights_note(transfer: TransferSpec) -> str:
     """Where a transfer base's weights come from, without loading (or downloading) them."""
-
     weights = transfer.weights
     if weights in ("none", "", "random"):
         return "transfer.weights: none (random initial weights)"
@@ -172,7 +169,6 @@ def _weights_note(transfer: TransferSpec) -> str:
 def measured_report(preset: Preset, shape: tuple[int, ...]) -> tuple[StackReport, ModelEstimate | None]:
     """(StackReport, ModelEstimate | None): built from shapes alone (no weight allocated, loaded
     or downloaded) where that can be done; a subclass model only by running its code."""
-
     if preset.model.type == "subclass":
         return stack_report(preset, shape), None
     report, estimate = stateless_report(preset, shape, known_samples(preset))

@@ -242,7 +242,6 @@ def current_plan() -> DevicePlan | None:
 @contextlib.contextmanager
 def precision_policy(name: str) -> Iterator[None]:
     """Layers created inside take the policy ``name``; the global policy is restored after."""
-
     keras = load_keras()
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(name)
@@ -457,7 +456,6 @@ def runs_on_gpus(snapshot: Snapshot, runs: Iterable[Any]) -> dict[int, list[str]
 
 def build_info() -> dict[str, Any]:
     """The CUDA and cuDNN versions this TensorFlow was built with (none for a CPU build)."""
-
     load_keras()
     import tensorflow as tf
 
@@ -471,7 +469,6 @@ def build_info() -> dict[str, Any]:
 
 def machine_report() -> dict[str, Any]:
     """Everything ``kerastui info`` says about devices, as plain JSON values."""
-
     snapshot = sample_once()
     return {"build": build_info(), "driver": snapshot.driver, "cuda_driver": snapshot.cuda_driver,
             "nvml": snapshot.error or "ok", "gpus": [g.to_json() for g in snapshot.gpus],

@@ -414,7 +414,6 @@ def open_model(path: str | os.PathLike[str], preset: Preset | None = None, *, sa
 
     ``safe_mode=False`` (asked of the user for this one file, each time) runs the Python code the
     file stores, e.g. a ``Lambda`` layer's; otherwise such a file raises :class:`UnsafeModelError`."""
-
     path = Path(path).expanduser()
     if not path.exists():
         raise SaveError(f"{path}: not found")

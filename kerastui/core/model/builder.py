@@ -174,7 +174,6 @@ def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type]
 
     Each of the optimizer, the loss and the metrics is a Keras name or a class with its arguments
     (:mod:`kerastui.core.model.kerasobjects` checks them against the class's signature)."""
-
     lr = learning_rate if learning_rate is not None else spec.learning_rate
     optimizer = kerasobjects.make_optimizer(spec.optimizer, lr)
     loss = kerasobjects.make_loss(spec.loss)

@@ -246,7 +246,6 @@ def make_optimizer(optimizer: str | ObjectSpec, learning_rate: float | None = No
 
 def make_loss(loss: str | ObjectSpec, key: str = "compile.loss") -> Any:
     """The loss as ``compile`` takes it: the string itself, or the built class."""
-
     keras = load_keras()
     if isinstance(loss, ObjectSpec):
         return build("loss", loss, key)
@@ -260,7 +259,6 @@ def make_loss(loss: str | ObjectSpec, key: str = "compile.loss") -> Any:
 
 def make_metric(metric: str | ObjectSpec, key: str) -> Any:
     """The metric as ``compile`` takes it: the string itself, or the built class."""
-
     keras = load_keras()
     if isinstance(metric, ObjectSpec):
         return build("metric", metric, key)

@@ -57,7 +57,6 @@ class LayerInfo:
 @functools.cache
 def catalogue() -> dict[str, LayerInfo]:
     """Every public Keras layer class by name, grouped like Keras's source tree."""
-
     keras = load_keras()
     found: dict[str, LayerInfo] = {}
     for name in sorted(dir(keras.layers)):
@@ -162,7 +161,6 @@ def check_kwargs(layer_type: str, kwargs: dict[str, Any]) -> None:
 @functools.cache
 def _inherited_args(layer_type: str) -> frozenset[str]:
     """Arguments a class takes through ``**kwargs`` from its Keras base classes."""
-
     keras = load_keras()
     cls = getattr(keras.layers, layer_type, None)
     names: set[str] = set()

@@ -238,7 +238,6 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
     file and line); a file that cannot be loaded at all, or has no such class, raises
     :class:`MetricFileError` with one line naming the file.
     """
-
     path = Path(path).expanduser()
     module = load_module(path)
     tree = _parse(path)
@@ -313,7 +312,6 @@ def check_metric_file(path: str | Path, class_name: str | None = None, *,
 
 def _builtin_problem(mirror: str | ObjectSpec) -> str | None:
     """Why ``mirror`` is not a metric Keras builds, or None."""
-
     try:
         make_metric(mirror, "mirrors")
     except KerasTUIError as error:

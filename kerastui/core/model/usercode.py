@@ -39,7 +39,6 @@ def load_module(path: Path) -> ModuleType:
     absolute path (``kerastui_user_<stem>_<hash>``) and registered in ``sys.modules`` under that
     name, where Keras and pickle look classes up; a file that fails leaves nothing there.
     """
-
     load_keras()
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
     module_name = f"kerastui_user_{path.stem}_{digest}"

@@ -369,7 +369,6 @@ class Trainer:
     def _restore_progress(self) -> None:
         """Resuming: the newest intact checkpoint's epochs, history and phases; the logs rewritten to
         agree with it (each epoch once), and one line on what was dropped."""
-
         assert self.run_dir is not None
         run_dir = self.run_dir
         phases = ("head", "fine_tune") if self.preset.transfer is not None else ("train",)
@@ -460,7 +459,6 @@ class Trainer:
     def _write_samples(self) -> None:
         """A few test predictions (and their images, scaled for display) in the run directory: what
         the TUI shows when the run ends, without preparing the data again."""
-
         if self.run_dir is None:
             return
         _, data = self._prepared
@@ -707,7 +705,6 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
     epochs of a fraction of a second are not slowed by a file each (ex2 on digits: 5 ms of every
     145 ms epoch), and a ``kill -9`` loses at most the epoch in progress and, of epochs shorter than
     that, the last CHECKPOINT_SECONDS of them."""
-
     assert trainer.run_dir is not None
     folder = trainer.run_dir.checkpoint_dir(phase)
     kept = [c for c in others if type(c).__name__ in CALLBACK_STATE]
