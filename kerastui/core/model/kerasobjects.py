@@ -98,7 +98,6 @@ class ObjectInfo:
 
 
 def _keras_module(kind: str) -> Any:
-
     return getattr(load_keras(), _MODULES[kind])
 
 
@@ -230,7 +229,6 @@ def build(kind: str, spec: ObjectSpec, key: str, **extra: Any) -> Any:
 
 def make_optimizer(optimizer: str | ObjectSpec, learning_rate: float | None = None,
                    key: str = "compile.optimizer") -> Any:
-
     keras = load_keras()
     extra = {"learning_rate": learning_rate} if learning_rate is not None else {}
     if isinstance(optimizer, ObjectSpec):
@@ -246,28 +244,24 @@ def make_optimizer(optimizer: str | ObjectSpec, learning_rate: float | None = No
 
 def make_loss(loss: str | ObjectSpec, key: str = "compile.loss") -> Any:
     """The loss as ``compile`` takes it: the string itself, or the built class."""
-    keras = load_keras()
-    if isinstance(loss, ObjectSpec):
-        return build("loss", loss, key)
-    try:
-        keras.losses.get(loss)
-    except Exception:  # noqa: BLE001
-        hint = _string_hint("loss", loss)
-        raise ModelError(f"{key}: unknown loss {loss!r}{hint}") from None
-    return loss
+    return _make_named("loss", loss, key)
 
 
 def make_metric(metric: str | ObjectSpec, key: str) -> Any:
     """The metric as ``compile`` takes it: the string itself, or the built class."""
+    return _make_named("metric", metric, key)
+
+
+def _make_named(kind: str, value: str | ObjectSpec, key: str) -> Any:
+    """A loss or a metric: a class with its arguments built, or a name Keras knows (checked) as it is."""
+    if isinstance(value, ObjectSpec):
+        return build(kind, value, key)
     keras = load_keras()
-    if isinstance(metric, ObjectSpec):
-        return build("metric", metric, key)
     try:
-        keras.metrics.get(metric)
+        (keras.losses if kind == "loss" else keras.metrics).get(value)
     except Exception:  # noqa: BLE001
-        hint = _string_hint("metric", metric)
-        raise ModelError(f"{key}: unknown metric {metric!r}{hint}") from None
-    return metric
+        raise ModelError(f"{key}: unknown {kind} {value!r}{_string_hint(kind, value)}") from None
+    return value
 
 
 def _string_hint(kind: str, name: str) -> str:

@@ -63,16 +63,14 @@ def write(folder: Path, arrays: Sequence[Any], state: dict[str, Any], best: Sequ
     write_file(folder / name, arrays, state)
     if best is not None:
         write_file(folder / "best.npz", best)
-    previous = read_json(folder / POINTER).get("weights")
     write_atomic(folder / POINTER, json.dumps(state))
     for old in folder.glob("epoch-*.npz"):
-        if old.name != name and (old.name == previous or FILE.match(old.name)):
+        if old.name != name:
             with contextlib.suppress(OSError):
                 old.unlink()
-    for tmp in folder.glob(".*.tmp"):  # left by a process killed while writing
-        if tmp.name != f".{name}.{os.getpid()}.tmp":
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+    for tmp in folder.glob(".*.tmp"):  # left by a process killed while writing (this one's are renamed)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def read_arrays(path: Path) -> tuple[list[Any], dict[str, Any] | None]:

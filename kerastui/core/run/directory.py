@@ -35,7 +35,7 @@ from kerastui.core.errors import KerasTUIError
 from kerastui.core.model.presets import save
 from kerastui.core.model.specs import Preset, split_ref
 from kerastui.core.run.events import EpochEnded, Event, event_from_json, event_to_json
-from kerastui.core.run.history import best, event_of, fold, row_logs, row_of
+from kerastui.core.run.history import best, event_of, fold, row_logs, row_of, spans
 from kerastui.core.run.status import RunStatus, status_of
 
 if sys.version_info >= (3, 11):
@@ -170,7 +170,6 @@ class RunDir:
         raise KerasTUIError(f"{runs_dir}: 1000 runs named {stamp}-{slug} already exist")  # pragma: no cover
 
     def write_preset(self, preset: Preset) -> Path:
-
         try:
             return save(absolute_refs(preset), self.preset_path)
         except OSError as error:
@@ -324,20 +323,17 @@ class RunDir:
 
     def intact_rows(self, epochs: int) -> list[dict[str, Any]]:
         """``metrics.jsonl``'s rows of epochs 1..``epochs`` that read back whole (each epoch once)."""
-        rows, _ = metrics_rows(self.path)
-        return [r for r in rows if r["epoch"] <= epochs]
+        return [r for r in metrics_rows(self.path)[0] if r["epoch"] <= epochs]
 
     def rewrite_logs(self, rows: list[dict[str, Any]]) -> list[str]:
         """Make ``metrics.jsonl`` and ``events.jsonl`` agree with ``rows`` (epochs 1..N, a resume's
         checkpoint): each epoch once, as the rows say; what came after epoch N (or could not be
         read) dropped.  What was dropped, one phrase each."""
         epochs = len(rows)
-        _, problems = metrics_rows(self.path)
-        logged = [r["epoch"] for r in metrics_rows(self.path)[0]]
-        later = sorted({e for e in logged if e > epochs})
-        dropped = [f"epoch(s) {later[0]}–{later[-1]} logged after the checkpoint" if len(later) > 1 else
-                   f"epoch {later[0]} logged after the checkpoint"] if later else []
-        dropped += problems
+        logged, damage, cut = metrics_rows(self.path)
+        later = [r["epoch"] for r in logged if r["epoch"] > epochs]
+        dropped = [f"epoch{'s' if len(later) > 1 else ''} {spans(later)} logged after the checkpoint"] if later else []
+        dropped += damage + ([cut] if cut else [])
         if self._events is not None:  # the sink's handle would write on into the replaced file
             with contextlib.suppress(OSError):
                 self._events.close()
@@ -352,7 +348,7 @@ class RunDir:
             return event_to_json(event_of(authoritative[epoch]))
 
         bad_lines = 0
-        for line in _lines(self.events_path, on_bad=lambda: None):
+        for line in _lines(self.events_path, skip_bad=False):
             if line is None:
                 bad_lines += 1
                 continue
@@ -384,15 +380,15 @@ class RunDir:
         """Every event of the log (a line cut short by a crash is skipped)."""
         out = []
         for line in _lines(self.events_path):
-            event = event_from_json(line)
+            event = event_from_json(line) if line is not None else None
             if event is not None:
                 out.append(event)
         return out
 
 
-def _lines(path: Path, on_bad: Any = None) -> Iterator[Any]:
-    """The JSON objects of a JSON-lines file; a line that is not one is skipped (``on_bad`` given:
-    None is yielded for it)."""
+def _lines(path: Path, *, skip_bad: bool = True) -> Iterator[dict[str, Any] | None]:
+    """The JSON objects of a JSON-lines file; a line that is not one is skipped (or, ``skip_bad``
+    false, None stands for it)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -406,7 +402,7 @@ def _lines(path: Path, on_bad: Any = None) -> Iterator[Any]:
                 value = None
             if isinstance(value, dict):
                 yield value
-            elif on_bad is not None:
+            elif not skip_bad:
                 yield None
 
 
@@ -637,19 +633,20 @@ def read_summary(path: Path) -> dict[str, Any]:
     return summary
 
 
-def metrics_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def metrics_rows(path: Path) -> tuple[list[dict[str, Any]], list[str], str | None]:
     """``metrics.jsonl``'s whole-epoch rows, each epoch once (a later row of an epoch replaces an
-    earlier one), in epoch order; and its problems, one phrase each.  A last line cut short (the
-    process was killed writing it) is a problem, not damage; a partial epoch (``batches``, written
-    by earlier versions) is not an epoch."""
+    earlier one), in epoch order; its damage, one phrase each; and its last line when a kill cut it
+    short (not damage: the process was killed writing it).  A partial epoch (``batches``, written by
+    earlier versions) is not an epoch."""
     file = Path(path) / "metrics.jsonl"
     try:
         text = file.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return [], []
+        return [], [], None
     lines = text.split("\n")
     by_epoch: dict[int, dict[str, Any]] = {}
     problems: list[str] = []
+    cut: str | None = None
     for number, raw in enumerate(lines, start=1):
         raw = raw.strip()
         if not raw:
@@ -657,8 +654,10 @@ def metrics_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         try:
             row = json.loads(raw)
         except ValueError:
-            last = number == len(lines) or all(not rest.strip() for rest in lines[number:])
-            problems.append(f"metrics.jsonl line {number} {'cut short' if last else 'not JSON'}")
+            if all(not rest.strip() for rest in lines[number:]):  # the last line
+                cut = f"metrics.jsonl line {number} cut short"
+            else:
+                problems.append(f"metrics.jsonl line {number} not JSON")
             continue
         epoch = row.get("epoch") if isinstance(row, dict) else None
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
@@ -674,7 +673,7 @@ def metrics_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         if row.get("batches") is not None:
             continue
         by_epoch[epoch] = row
-    return [by_epoch[e] for e in sorted(by_epoch)], problems
+    return [by_epoch[e] for e in sorted(by_epoch)], problems, cut
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -704,8 +703,7 @@ def _run_info(path: Path) -> RunInfo:
     if status["state"] == RunStatus.DAMAGED:
         raise Damaged(str(status.get("error")))
     summary = read_summary(run.summary_path)
-    metrics, problems = metrics_rows(path)
-    damage = [p for p in problems if "cut short" not in p]
+    metrics, damage, _ = metrics_rows(path)
     if damage:
         raise Damaged(damage[0])
     history: dict[str, list[float]] = {}

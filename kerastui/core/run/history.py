@@ -81,3 +81,14 @@ def best(history: Mapping[str, Sequence[float]], metric: str | None = None) -> d
     if epoch is None or key is None:
         return {}
     return {"metric": key, "value": values[epoch - 1], "epoch": epoch}
+
+
+def spans(numbers: list[int]) -> str:
+    """``[1, 2, 3, 7]`` → ``1–3, 7``."""
+    out: list[str] = []
+    for n in numbers:
+        if out and out[-1].split("–")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('–')[0]}–{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)

@@ -59,8 +59,8 @@ class RunStatus(str, Enum):
 LIVE = frozenset({RunStatus.STARTING, RunStatus.RUNNING, RunStatus.STOPPING})
 RESUMABLE = frozenset({RunStatus.INTERRUPTED, RunStatus.DIED, RunStatus.FAILED})
 
-# The trainer's outcomes, finer than a status.
-OUTCOMES = ("completed", "early_stopping", "nan", "stopped", "pruned", "interrupted", "failed")
+# The trainer's outcomes are finer than a status: completed, early_stopping, nan, stopped, pruned,
+# interrupted, failed.
 _OUTCOME_STATUS = {"early_stopping": RunStatus.COMPLETED, "nan": RunStatus.FAILED,
                    "running": RunStatus.DIED}  # a summary still saying "running": its process died
 OUTCOME_WORDS = {"early_stopping": "early stopping", "nan": "loss NaN"}

@@ -48,7 +48,7 @@ from kerastui.core.run import checkpoint
 from kerastui.core.run.checkpoint import newest_intact
 from kerastui.core.run.directory import RunDir, default_runs_dir, jsonable, read_json, write_atomic
 from kerastui.core.run.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
-from kerastui.core.run.history import fold, row_logs, row_of
+from kerastui.core.run.history import fold, row_logs, row_of, spans
 from kerastui.core.saving import save_and_verify, save_model
 from kerastui.core.tfenv import load_keras
 
@@ -122,10 +122,9 @@ class Trainer:
         self.devices: DevicePlan | None = None  # set by prepare(): what the run trains on
         self.run_dir: RunDir | None = run_dir  # given: a directory prepared by the launcher (or resumed)
         self.resume = resume and run_dir is not None
-        self._resume_from: dict[str, Any] = {}  # the checkpoint's state.json when resuming
         self.previous_seconds = 0.0  # resuming: the seconds the run's earlier processes trained
         self.rows: list[dict[str, Any]] = []  # metrics.jsonl's rows: every whole epoch so far
-        self._resume_found: Any = None  # the checkpoint resumed from (checkpoint.Found)
+        self._resume_found: checkpoint.Found | None = None  # the checkpoint resumed from
         self._last_report: dict[str, Any] | None = None
         self.result = RunResult(preset=preset.name or preset.title or "preset")
 
@@ -277,7 +276,7 @@ class Trainer:
         if transfer.freeze:
             freeze(base)
             compile_model(self.model, preset.compile, built.custom_objects)
-        if self._resume_from.get("phase") != "fine_tune":
+        if self._resume_found is None or self._resume_found.phase != "fine_tune":
             self._fit_phase("head", preset.fit.epochs)
             self._record_phase("head", preset.compile.learning_rate)
             if self.stop_requested:  # asked between the phases (after the head's last batch)
@@ -295,7 +294,6 @@ class Trainer:
             self._record_phase("fine_tune", transfer.fine_tune_learning_rate, unfrozen=unfrozen)
 
     def _record_phase(self, name: str, learning_rate: float | None, unfrozen: list[str] | None = None) -> None:
-
         first = sum(p["epochs"] for p in self.result.phases)
         epochs = self.result.epochs_run - first
         history = {k: v[first:] for k, v in self.result.history.items()}
@@ -379,7 +377,7 @@ class Trainer:
         rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("epoch"), int) and 1 <= r["epoch"] <= epoch]
         if [r["epoch"] for r in rows] != list(range(1, epoch + 1)):
             missing = sorted(set(range(1, epoch + 1)) - {r["epoch"] for r in rows})
-            dropped.append(f"no metrics for epoch(s) {_spans(missing)}")
+            dropped.append(f"no metrics for epoch(s) {spans(missing)}")
         dropped += run_dir.rewrite_logs(rows)
         self.rows = list(rows)
         self.result.history = {}
@@ -394,7 +392,6 @@ class Trainer:
             return
         so_far = found.state.get("phases")
         self.result.phases = [p for p in so_far if isinstance(p, dict)] if isinstance(so_far, list) else []
-        self._resume_from = found.state
         self._resume_found = found
         self.emit(Notice(f"resumed after epoch {epoch} from {found.path.relative_to(run_dir.path)}{lost}",
                          "warning" if dropped else "info"))
@@ -433,7 +430,6 @@ class Trainer:
     # ------------------------------------------------------------------ after fitting
 
     def _evaluate(self) -> None:
-
         # A transfer run evaluated the final model when it recorded its last phase.  A streamed test split
         # is read at the training batch size: its batches are decoded images, as large as the user allows.
         data = self._prepared[1]
@@ -442,7 +438,6 @@ class Trainer:
         self.result.test, self.result.evaluation = split_report(report)
 
     def _save(self) -> None:
-
         if self.run_dir is None:
             return
         built, data = self._prepared
@@ -807,17 +802,6 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
                 self._failed = error
 
     return [Checkpoint()]
-
-
-def _spans(numbers: list[int]) -> str:
-    """``[1, 2, 3, 7]`` → ``1–3, 7``."""
-    out: list[str] = []
-    for n in numbers:
-        if out and out[-1].split("–")[-1] == str(n - 1):
-            out[-1] = f"{out[-1].split('–')[0]}–{n}"
-        else:
-            out.append(str(n))
-    return ", ".join(out)
 
 
 def _numpy(variable: Any) -> Any:
