@@ -115,19 +115,11 @@ class Session:
              transfer: TransferSpec | None = None) -> None:
         """A form's edit: each section given (parsed and valid) replaces the preset's; None leaves it.
         Copies are kept: the caller's objects are never shared with the preset."""
-        preset = self.preset
-        if compile is not None:
-            preset.compile = copy.deepcopy(compile)
-        if fit is not None:
-            preset.fit = copy.deepcopy(fit)
-        if data is not None:
-            preset.data = copy.deepcopy(data)
-        if callbacks is not None:
-            preset.callbacks = copy.deepcopy(callbacks)
-        if devices is not None:
-            preset.devices = copy.deepcopy(devices)
-        if transfer is not None:
-            preset.transfer = copy.deepcopy(transfer)
+        sections = {"compile": compile, "fit": fit, "data": data, "callbacks": callbacks, "devices": devices,
+                    "transfer": transfer}
+        for name, section in sections.items():
+            if section is not None:
+                setattr(self.preset, name, copy.deepcopy(section))
 
     def use_transfer(self, spec: TransferSpec, head: list[LayerSpec]) -> None:
         """The preset becomes a transfer preset: a keras.applications base (``spec``) under ``head``,

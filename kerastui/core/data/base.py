@@ -157,6 +157,21 @@ class Preview:
     feature_names: list[str]
 
 
+def batch_labels(mode: str, classes: int) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """A tf.data map over batches of (inputs, integer labels) giving the labels as the loss takes them:
+    one-hot (``categorical``), a float column (``binary``), or as they are (``sparse``)."""
+    import tensorflow as tf
+
+    def encode(x: Any, y: Any) -> tuple[Any, Any]:
+        if mode == "categorical":
+            return x, tf.one_hot(y, classes)
+        if mode == "binary":
+            return x, tf.cast(tf.reshape(y, (-1, 1)), tf.float32)
+        return x, y
+
+    return encode
+
+
 def label_mode_for(loss: str, task: str, one_hot: bool | None) -> str:
     if task == "regression":
         return "regression"

@@ -31,6 +31,7 @@ from kerastui.core.data.base import (
     Dataset,
     Preview,
     Streams,
+    batch_labels,
     check_labels,
     encode_labels,
     plan_splits,
@@ -300,14 +301,8 @@ def prepare_folder(spec: DataSpec, root: Path, *, loss: str, image_size: tuple[i
     def make(split: str, batch_size: int, shuffle: bool) -> Any:
         import tensorflow as tf
 
-        def encode(images: Any, labels: Any) -> tuple[Any, Any]:
-            if mode == "categorical":
-                return images, tf.one_hot(labels, classes)
-            if mode == "binary":
-                return images, tf.cast(tf.reshape(labels, (-1, 1)), tf.float32)
-            return images, labels
-
-        return pairs(split, shuffle, spec.cache).batch(batch_size).map(encode).prefetch(tf.data.AUTOTUNE)
+        batches = pairs(split, shuffle, spec.cache).batch(batch_size)
+        return batches.map(batch_labels(mode, classes)).prefetch(tf.data.AUTOTUNE)
 
     def decoded(split: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         ds = pairs(split, False).batch(256)

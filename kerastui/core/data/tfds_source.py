@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core.data.base import DataInfo, Dataset, Streams, check_labels, encode_labels
+from kerastui.core.data.base import DataInfo, Dataset, Streams, batch_labels, check_labels, encode_labels
 from kerastui.core.data.sources import tfds_data_dir
 from kerastui.core.data.streaming import cache as cache_in
 from kerastui.core.data.streaming import shuffle_buffer
@@ -199,14 +199,8 @@ def prepare_tfds(spec: DataSpec, name: str, *, loss: str, image_size: tuple[int,
         return ds
 
     def make(split: str, batch_size: int, shuffle: bool) -> Any:
-        def encode(x: Any, y: Any) -> tuple[Any, Any]:
-            if mode == "categorical":
-                return x, tf.one_hot(y, classes)
-            if mode == "binary":
-                return x, tf.cast(tf.reshape(y, (-1, 1)), tf.float32)
-            return x, y
-
-        return pairs(split, shuffle, spec.cache).batch(batch_size).map(encode).prefetch(tf.data.AUTOTUNE)
+        batches = pairs(split, shuffle, spec.cache).batch(batch_size)
+        return batches.map(batch_labels(mode, classes)).prefetch(tf.data.AUTOTUNE)
 
     streams = Streams(make=make, counts=counts, shape=out_shape, cache_dir=cache_dir)
     xs, ys = [], []
