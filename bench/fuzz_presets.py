@@ -3,8 +3,15 @@
     python bench/fuzz_presets.py [--count 1000] [--workers 2] [--timeout 60] [--seed 0]
 
 Each mutant (``tests/mutants.py``: deleted keys, wrong types, huge/negative/NaN/inf numbers,
-unicode, long strings, nested tables, 10,000-layer stacks, broken TOML) of a shipped preset
-runs as ``kerastui train FILE --json --epochs 1 --limit 64``. Shipped presets that need a
+unicode, long strings, nested tables, 10,000-layer stacks, hostile payloads — code for a generated
+script, terminal escapes, CSV formulas, outside paths, device files —, broken TOML; one in ten is
+saved under a hostile file name) of a shipped preset runs as ``kerastui train FILE --json
+--epochs 1 --limit 64``, then ``kerastui export-script FILE``: the script must parse, and a mutant
+carrying a payload has its script run (60 s at most: the payloads act at import time).  A worker
+works in a folder of its own; a ``PWNED`` file appearing there is a marker (code ran from preset
+text).  An ESC or C1 control in anything written is an ``escape``; at the end ``kerastui runs``
+and ``runs --csv`` over every run must hold neither, nor a CSV cell starting with a formula
+character. Shipped presets that need a
 download are made offline first (keras:* → sklearn:digits, transfer weights → none). To get
 through 1,000 mutants in minutes, workers call ``kerastui``'s ``main()`` in-process, one
 mutant after another (TensorFlow is imported once per worker); a mutant that has not finished
@@ -23,7 +30,9 @@ import multiprocessing as mp
 import os
 import queue
 import random
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +55,9 @@ def worker(tasks: mp.Queue, results: mp.Queue, runs_dir: str) -> None:
     from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
+    home = Path(runs_dir).parent / f"worker-{os.getpid()}"
+    home.mkdir()
+    os.chdir(home)
     while True:
         task = tasks.get()
         if task is None:
@@ -65,6 +77,7 @@ def worker(tasks: mp.Queue, results: mp.Queue, runs_dir: str) -> None:
             err.write("".join(traceback.format_exception(error)))
             code = -1
         seconds = time.perf_counter() - start
+        script = exported(cli, path, home)
         datasets.clear_cache()
         keras.utils.clear_session()
         stdout = out.getvalue()
@@ -72,8 +85,56 @@ def worker(tasks: mp.Queue, results: mp.Queue, runs_dir: str) -> None:
             json_ok = isinstance(json.loads(stdout.strip().splitlines()[-1]), dict)
         except (ValueError, IndexError):
             json_ok = False
+        escapes = UNSAFE.search(stdout + err.getvalue()) is not None
+        markers = [str(m) for m in home.glob(f"*{MARKER}*")]
+        for marker in markers:
+            os.unlink(marker)
         results.put(("done", index, {"code": code, "stdout": stdout[-2000:], "stderr": err.getvalue()[-4000:],
-                                     "json": json_ok, "seconds": seconds}))
+                                     "json": json_ok, "seconds": seconds, "escape": escapes, "markers": markers,
+                                     "script": script}))
+
+
+UNSAFE = re.compile("[\x1b\x80-\x9f]")
+MARKER = "PWNED"
+
+
+def exported(cli, path: str, home: Path) -> str:
+    """``export-script`` for the mutant: ``refused``, ``parsed``, ``ran`` (a payload mutant's script run
+    for at most 60 s), or what went wrong (``traceback``, ``unparsable``, ``escape``)."""
+    import ast
+
+    target = home / "train.py"
+    target.unlink(missing_ok=True)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = cli.main(["export-script", path, "-o", str(target)])
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else 2
+    except BaseException:  # noqa: BLE001 - escaped main()
+        return "traceback"
+    if UNSAFE.search(out.getvalue() + err.getvalue()):
+        return "escape"
+    if "Traceback (most recent call last)" in err.getvalue():
+        return "traceback"
+    if code != 0 or not target.exists():
+        return "refused"
+    text = target.read_text(encoding="utf-8")
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return "unparsable"
+    if not any(p in Path(path).read_text(encoding="utf-8", errors="replace") or p in path for p in HOSTILE):
+        return "parsed"
+    try:
+        subprocess.run([sys.executable, str(target)], cwd=home, timeout=60, capture_output=True,
+                       env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    except subprocess.TimeoutExpired:
+        pass  # it trains: the payloads act before fit
+    return "ran"
+
+
+HOSTILE = ("PWNED", "__import__")  # every code payload of tests/mutants.py holds both
 
 
 def classify(result: dict) -> list[str]:
@@ -95,7 +156,42 @@ def classify(result: dict) -> list[str]:
         problems.append("no_json")
     if any(len(line) > 1000 for line in errors):
         problems.append("long_line")
+    if result.get("escape"):
+        problems.append("escape")
+    if result.get("markers"):
+        problems.append("marker")
+    if result.get("script") in ("traceback", "unparsable", "escape"):
+        problems.append(f"script_{result['script']}")
     return problems
+
+
+def listing_problems(runs_dir: str) -> list[str]:
+    """``kerastui runs`` and ``runs --csv`` over every run the mutants left: escapes, formula cells."""
+    import csv
+
+    problems = []
+    for extra in ([], ["--csv"]):
+        done = subprocess.run([sys.executable, "-m", "kerastui", "runs", "--runs-dir", runs_dir, *extra],
+                              capture_output=True, text=True, cwd=REPO, timeout=600)
+        if UNSAFE.search(done.stdout + done.stderr):
+            problems.append(f"runs{' '.join(extra)}: escape")
+        if "Traceback" in done.stderr:
+            problems.append(f"runs{' '.join(extra)}: traceback")
+        if extra:
+            cells = [cell for row in csv.reader(done.stdout.splitlines()) for cell in row]
+            formulas = [cell for cell in cells if cell.startswith(("=", "+", "@", "\t", "\r"))
+                        or (cell.startswith("-") and not _number(cell))]
+            if formulas:
+                problems.append(f"runs --csv: {len(formulas)} formula cells, e.g. {formulas[0]!r}")
+    return problems
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def main() -> int:
@@ -108,7 +204,7 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print each mutant's outcome")
     args = parser.parse_args()
 
-    from tests.mutants import mutant_text
+    from tests.mutants import PAYLOAD_NAMES, mutant_text
 
     folder = Path(tempfile.mkdtemp(prefix="kerastui-fuzz-"))
     out_dir = args.out or folder / "failures"
@@ -121,7 +217,8 @@ def main() -> int:
     paths = {}
     for i in range(args.count):
         name, text = mutant_text(rng, rng.choice(names))
-        path = folder / f"m{i:05d}_{name}.toml"
+        hostile = f"_{rng.choice(PAYLOAD_NAMES)}" if rng.random() < 0.1 else ""
+        path = folder / f"m{i:05d}_{name}{hostile}.toml"
         path.write_text(text, encoding="utf-8")
         paths[i] = path
 
@@ -201,7 +298,14 @@ def main() -> int:
           f"median {sorted(seconds)[len(seconds) // 2]:.2f} s each)")
     print("outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     listed = ("traceback", "hang", "internal_error", "several_error_lines", "died", "long_line",
-              "exit_1_without_error_line", "no_json")
+              "exit_1_without_error_line", "no_json", "escape", "marker", "script_traceback",
+              "script_unparsable", "script_escape")
+    scripts = Counter(r.get("script", "-") for r in outcomes.values())
+    print("export-script: " + ", ".join(f"{k}: {v}" for k, v in sorted(scripts.items())))
+    listing = listing_problems(runs_dir)
+    print(f"runs listing over {sum(1 for _ in Path(runs_dir).iterdir()) if Path(runs_dir).exists() else 0} runs: "
+          f"{'; '.join(listing) or 'clean'}")
+    problems.update({"listing": len(listing)} if listing else {})
     for key in listed:
         print(f"{key}: {problems.get(key, 0)}")
     others = {k: v for k, v in problems.items() if k not in listed}

@@ -2,8 +2,11 @@
 
 ``mutant(rng)`` takes a shipped preset's table and applies one to three mutations: a deleted
 key, a value of the wrong type, a huge, negative, zero, NaN or infinite number, unicode, a long
-string, a nested table, an unknown key, duplicated list items, a 10,000-layer stack — or breaks
-the TOML text itself.  Used by the suite's hypothesis test (``check``, no training) and by
+string, a nested table, an unknown key, duplicated list items, a 10,000-layer stack, a hostile
+payload in a string field (code for a generated script, terminal escapes, CSV formulas, paths out
+of the run directory, device files) — or breaks the TOML text itself.
+
+Used by the suite's hypothesis test (``check``, no training) and by
 ``bench/fuzz_presets.py`` (``train`` on ≥ 1,000 mutants).
 """
 
@@ -34,6 +37,20 @@ NUMBERS: tuple[Any, ...] = (-1, 0, 1, 2, 3, 7, 64, 1000, 2**31, 2**32, 2**40, 10
 STRINGS: tuple[str, ...] = ("", "données", "🙂" * 12, "\u202eevil", "relu", "adam", "x" * 5000, "y" * 50_000,
                             "keras:nope", "npz:missing.npz", "csv:/etc/passwd", "images:/", "../../etc",
                             "synthetic:images", "sklearn:wine", "file.py:Nope", "None", "nan")
+
+# What an attacker writes into a string field (issue 25). Code payloads touch MARKER in the working
+# folder when run: a fuzz run that finds one has found code run from preset text.
+MARKER = "PWNED"
+PAYLOADS: tuple[str, ...] = (
+    'x"""\nimport os; os.system("touch PWNED")\n"""', "x'''\nimport os; os.system('touch PWNED')\n'''",
+    "logs\nimport os; os.system('touch PWNED')", "inp[__import__('os').system('touch PWNED')]",
+    "a\\", "#", "a # b", "__import__('os').system('touch PWNED')", "x\u2028import os", "x\u2029y",
+    "nul\x00byte", "out\x1b]0;evil\x07", "\x1b]52;c;ZXZpbA==\x07", "\x1b[2J\x1b[H", "c1\x9b31m", "\u202eevil",
+    "=HYPERLINK(\"http://x\")", "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "[b]bold[/b]", "[/]",
+    "top2 acc", "../../outside", "/etc/passwd", "npz:/dev/zero", "csv:/dev/zero", "images:/proc",
+)
+PAYLOAD_NAMES: tuple[str, ...] = ('a"""+__import__("os").system("touch PWNED")+"""', "ex \x1b]0;t\x07",
+                                  "=HYPERLINK(1)", "\u202egnp", "my preset")
 
 
 def base(name: str, *, offline: bool = True) -> dict[str, Any]:
@@ -107,20 +124,29 @@ def mutate(data: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         if not paths or op < 0.05:
             data[rng.choice(["colour", "data", "model", "fit", "compile", "extra"])] = random_value(rng)
             continue
+        if op > 0.8:  # a hostile payload in a string field: one that is there, the title or a layer's name
+            texts = [p for p in paths if isinstance(_parent(data, p)[p[-1]], str)]
+            layers = data.get("model", {}).get("layers") if isinstance(data.get("model"), dict) else None
+            if isinstance(layers, list):
+                texts += [("model", "layers", i, "name") for i, layer in enumerate(layers) if isinstance(layer, dict)]
+            texts.append(("title",))
+            path = rng.choice(texts)
+            _parent(data, path)[path[-1]] = rng.choice(PAYLOADS)
+            continue
         path = rng.choice(paths)
         parent = _parent(data, path)
         last = path[-1]
         if op < 0.25:
             del parent[last]
-        elif op < 0.75:
+        elif op < 0.6:
             parent[last] = similar_value(rng, parent[last]) if rng.random() < 0.6 else random_value(rng)
-        elif op < 0.82 and isinstance(parent[last], list) and parent[last]:
+        elif op < 0.66 and isinstance(parent[last], list) and parent[last]:
             parent[last] = parent[last] + [rng.choice(parent[last])]
-        elif op < 0.86:
+        elif op < 0.7:
             layers = data.get("model", {}).get("layers") if isinstance(data.get("model"), dict) else None
             if isinstance(layers, list) and layers:
                 data["model"]["layers"] = layers[:1] + [copy.deepcopy(layers[-1])] * rng.choice([600, 10_000])
-        elif op < 0.93 and isinstance(parent, dict):
+        elif op < 0.76 and isinstance(parent, dict):
             parent[rng.choice(["units2", "sourc", "epochz", "données", "shape"])] = random_value(rng)
         else:
             parent[last] = {"nested": {"deeper": random_value(rng)}}
