@@ -75,7 +75,9 @@ class Dataset:
     # (mean, std) of the training features when normalised: a typed row is scaled the same way.
     feature_scale: tuple[np.ndarray, np.ndarray] | None = None
     stream: Streams | None = None
-    corrupt: list[str] = field(default_factory=list)  # files the source's scan found unreadable (left out)
+    # Files the source's scan left out: a damaged file by its name alone, any other with why in
+    # parentheses ("dark/huge.png (20000×20000 = … pixels; data.max_image_pixels is …)").
+    corrupt: list[str] = field(default_factory=list)
 
     def scale_row(self, values: ArrayLike) -> np.ndarray:
         """One tabular sample as the user wrote it → the model's input (normalised like training)."""

@@ -47,7 +47,7 @@ from kerastui.core.data.base import Dataset as Dataset
 from kerastui.core.data.base import Preview as Preview
 from kerastui.core.data.base import check_labels as check_labels
 from kerastui.core.data.base import plan_splits as plan_splits
-from kerastui.core.data.imagefolder import IMAGE_SUFFIXES, prepare_folder, preview_folder, scan_folder, target_size
+from kerastui.core.data.imagefolder import prepare_folder, preview_folder, scan_folder, target_size
 from kerastui.core.data.sources import (  # noqa: F401 - re-exported: the registry lives without numpy
     FILE_SOURCES,
     KERAS_DATASETS,
@@ -56,6 +56,7 @@ from kerastui.core.data.sources import (  # noqa: F401 - re-exported: the regist
     SKLEARN_DATASETS,
     SYNTHETIC,
     all_sources,
+    check_data_path,
     keras_cache_dir,
     keras_cached,
     parse_source,
@@ -91,7 +92,7 @@ def describe(spec: DataSpec, base_dir: Path | None = None) -> DataInfo:
         classes = 0 if task == "regression" else _kept_classes(spec, spec.num_classes or 3)
         return DataInfo("tabular", task, (spec.features or 20,), classes, True)
     if scheme == "images":  # a scan of the folder: no image is decoded
-        found = scan_folder(_resolve_path(name, base_dir))
+        found = scan_folder(_resolve_path(name, base_dir), spec.max_image_pixels)
         return DataInfo("image", "classification", (*target_size(spec, found), 3),
                         _kept_classes(spec, len(found.classes)), True)
     if scheme == "tfds":
@@ -129,7 +130,7 @@ def load_raw(spec: DataSpec, base_dir: Path | None = None) -> RawData:
         path = _resolve_path(name, base_dir)
         stat = path.stat() if path.exists() else None
         key = (scheme, str(path), stat.st_mtime_ns if stat else None, spec.label_column,
-               tuple(spec.resize or ()), spec.kind, spec.missing)
+               tuple(spec.resize or ()), spec.kind, spec.missing, spec.max_image_pixels)
     if key in _CACHE:
         return _CACHE[key]
     start = time.perf_counter()
@@ -256,13 +257,8 @@ def _synthetic_images(spec: DataSpec, rng: np.random.Generator, noise: float) ->
                    [f"pattern {i}" for i in range(classes)], pixel_max=255.0)
 
 
-def _need_file(path: Path, what: str, scheme: str) -> None:
-    if not path.exists():
-        raise DatasetError(f"{scheme}:{path}: {what} not found")
-
-
 def _load_npz(spec: DataSpec, path: Path) -> RawData:
-    _need_file(path, "file", "npz")
+    check_data_path("npz", path, "file")
     try:
         arrays = _npz_arrays(path)
     except Exception as error:  # noqa: BLE001
@@ -314,7 +310,7 @@ def _npy_files(text: str, base_dir: Path | None) -> dict[str, Path]:
     if len(parts) != 1:
         raise DatasetError(f"npy:{text}: expected npy:X.npy,Y.npy or npy:FOLDER")
     folder = _resolve_path(parts[0], base_dir)
-    _need_file(folder, "folder", "npy")
+    check_data_path("npy", folder, "folder")
     if not folder.is_dir():
         raise DatasetError(f"npy:{folder}: expected a folder with x.npy and y.npy, or npy:X.npy,Y.npy")
     found = {p.stem: p for p in folder.glob("*.npy")}
@@ -325,7 +321,7 @@ def _load_npy(spec: DataSpec, text: str, base_dir: Path | None) -> RawData:
     files = _npy_files(text, base_dir)
     arrays: dict[str, np.ndarray] = {}
     for key, file in files.items():
-        _need_file(file, "file", "npy")
+        check_data_path("npy", file, "file")
         try:
             arrays[key] = np.load(file, mmap_mode="r", allow_pickle=False)
         except Exception as error:  # noqa: BLE001
@@ -419,7 +415,7 @@ CSV_DELIMITERS = ",;\t|"
 def _load_csv(spec: DataSpec, path: Path) -> RawData:
     import csv
 
-    _need_file(path, "file", "csv")
+    check_data_path("csv", path, "file")
     try:
         # utf-8-sig: a byte-order mark written by Excel and others is not part of the first name.
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -514,52 +510,35 @@ def _is_float(text: str) -> bool:
 
 
 def _load_image_dir(spec: DataSpec, path: Path) -> RawData:
-    _need_file(path, "directory", "images")
-    if not path.is_dir():
-        raise DatasetError(f"images:{path}: not a directory (expected one sub-folder of images per class)")
-    try:
-        classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
-    except OSError as error:
-        raise DatasetError(f"images:{path}: cannot list the folder ({error.strerror})") from None
-    if len(classes) < 2:
-        raise DatasetError(f"images:{path}: needs at least two class sub-folders, found {len(classes)}")
+    """The folder's images decoded into uint8 arrays at data.resize or the first image's size: the scan's
+    files (a validation/ folder's join the training pool, a test/ folder's are the test split), so no
+    file it left out — damaged, over data.max_image_pixels, no regular file — is opened."""
+    found = scan_folder(path, spec.max_image_pixels)
+    pool = found.splits["train"] + found.splits.get("val", [])
+    test = found.splits.get("test")
+    size = target_size(spec, found)
+    count = len(pool) + len(test or [])
+    what = "data.resize" if spec.resize else f"images:{path} (set data.resize to shrink them)"
+    require(elements(count, *size, 3) * 2, f"{what}: {count:,} images of {size[0]}×{size[1]}×3")
     load_keras()
     import tensorflow as tf
 
-    images, labels = [], []
-    size = tuple(spec.resize) if spec.resize else None
-    try:
-        labelled = [(label, file) for label, name in enumerate(classes) for file in sorted((path / name).iterdir())
-                    if file.suffix.lower() in IMAGE_SUFFIXES]
-    except OSError as error:
-        raise DatasetError(f"images:{error.filename or path}: cannot list the folder ({error.strerror})") from None
-    files = [file for _, file in labelled]
-    if files:
-        # Every image is decoded at the first one's size (or data.resize): uint8 RGB, then stacked.
-        shape = size
-        if shape is None:
+    def decoded(files: list[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+        images = []
+        for file, _ in files:
             try:
-                first = tf.io.decode_image(tf.io.read_file(str(files[0])), channels=3, expand_animations=False)
-                shape = tuple(int(d) for d in first.shape[:2])
-            except Exception:  # noqa: BLE001 - reported as unreadable below
-                shape = (1, 1)
-        what = "data.resize" if size is not None else f"images:{path} (set data.resize to shrink them)"
-        require(elements(len(files), *shape, 3) * 2, f"{what}: {len(files):,} images of {shape[0]}×{shape[1]}×3")
-    for label, file in labelled:
-        try:
-            image = tf.io.decode_image(tf.io.read_file(str(file)), channels=3, expand_animations=False)
-        except Exception:  # noqa: BLE001
-            raise DatasetError(f"images:{file}: not a readable image") from None
-        if size is None:
-            size = tuple(int(d) for d in image.shape[:2])
-        if tuple(image.shape[:2]) != size:
-            image = tf.cast(tf.image.resize(image, size), tf.uint8)
-        images.append(image.numpy())
-        labels.append(label)
-    if len(images) < 2:
-        raise DatasetError(f"images:{path}: found {len(images)} images ({', '.join(IMAGE_SUFFIXES)})")
-    return RawData(np.stack(images), np.array(labels, dtype="int64"), None, None, "image", "classification",
-                   classes, pixel_max=255.0)
+                image = tf.io.decode_image(tf.io.read_file(file), channels=3, expand_animations=False)
+            except Exception:  # noqa: BLE001 - its header and end marker looked right; its pixels are not
+                raise DatasetError(f"images:{file}: not a readable image") from None
+            if tuple(image.shape[:2]) != size:
+                image = tf.cast(tf.image.resize(image, size), tf.uint8)
+            images.append(image.numpy())
+        return np.stack(images) if images else np.zeros((0, *size, 3), "uint8"), np.array(
+            [label for _, label in files], dtype="int64")
+
+    x, y = decoded(pool)
+    xt, yt = decoded(test) if test else (None, None)
+    return RawData(x, y, xt, yt, "image", "classification", list(found.classes), pixel_max=255.0)
 
 
 # --------------------------------------------------------------------------- preparation

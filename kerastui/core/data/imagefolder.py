@@ -3,7 +3,11 @@
 The scan lists the class sub-folders (the labels), the files of each, and ``test/`` and
 ``validation/`` (or ``val/``) sub-folders holding the same class folders when present; it checks
 each file's header and end marker, so truncated or non-image files are counted and named before
-training, not met mid-epoch.  The pipeline takes Keras's own steps
+training, not met mid-epoch.  A folder is data from a stranger: an image whose header gives more
+than ``data.max_image_pixels`` pixels (a decompression bomb: 14 MB on disk, gigabytes decoded) is
+left out unopened by the decoder, and so is what is no regular file — a symbolic link in a loop or
+to nothing, a FIFO (opening one waits for a writer), a device, a link into /proc — each named with
+why; the rest of its class loads.  The pipeline takes Keras's own steps
 (``keras.utils.image_dataset_from_directory``): read and decode files in parallel, resize, batch,
 prefetch; optionally cache the decoded images in memory or a file (``data.cache = "file"``: the run
 directory's ``data-cache/`` — kept after the run, so ``kerastui resume`` reads it instead of decoding
@@ -16,10 +20,14 @@ pipeline; a large one (or ``data.stream = true``) is streamed.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import os
+import stat
+import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +44,7 @@ from kerastui.core.data.base import (
     encode_labels,
     plan_splits,
 )
+from kerastui.core.data.sources import check_data_path, pseudo_root, special_file
 from kerastui.core.data.streaming import cache as cache_in
 from kerastui.core.data.streaming import shuffle_buffer
 from kerastui.core.errors import DatasetError
@@ -80,65 +89,116 @@ class FolderScan:
 _SCANS: dict[tuple[Any, ...], FolderScan] = {}
 
 
-def scan_folder(root: Path) -> FolderScan:
-    """Classes, files per split and corrupt files of an image folder; no image is decoded.
+def scan_folder(root: Path, max_pixels: int = DataSpec.max_image_pixels) -> FolderScan:
+    """Classes, files per split and the files left out of an image folder; no image is decoded.
 
-    Cached while the folder and its class folders keep their modification times."""
-    if not root.exists():
-        raise DatasetError(f"images:{root}: directory not found")
+    Left out, each named in ``corrupt``: a file cut short or not an image (by name alone), an image
+    whose header gives more than ``max_pixels`` pixels, and what is no regular file — a symbolic link
+    to nothing or in a loop, a FIFO, a device, a socket, a link into /proc or /sys (never opened)
+    — each with why.  Cached while the folder and its class folders keep their modification times."""
+    check_data_path("images", root, "directory")
     if not root.is_dir():
         raise DatasetError(f"images:{root}: not a directory (expected one sub-folder of images per class)")
     start = time.perf_counter()
-    try:
-        subfolders = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
-    except OSError as error:
-        raise DatasetError(f"images:{root}: cannot list the folder ({error.strerror})") from None
+    subfolders = _subfolders(root)
     train_dir = next((root / n for n in TRAIN_FOLDERS if n in subfolders), root)
     test_dir = next((root / n for n in TEST_FOLDERS if n in subfolders), None)
     val_dir = next((root / n for n in VALIDATION_FOLDERS if n in subfolders), None)
     special = {*TRAIN_FOLDERS, *TEST_FOLDERS, *VALIDATION_FOLDERS}
-    classes = (sorted(e.name for e in os.scandir(train_dir) if e.is_dir() and not e.name.startswith("."))
-               if train_dir != root else [n for n in subfolders if n not in special])
-    key = (str(root), *(_mtime(d) for d in (root, train_dir, test_dir, val_dir) if d is not None),
+    classes = _subfolders(train_dir) if train_dir != root else [n for n in subfolders if n not in special]
+    key = (str(root), max_pixels, *(_mtime(d) for d in (root, train_dir, test_dir, val_dir) if d is not None),
            *(_mtime(train_dir / c) for c in classes))
     if key in _SCANS:
         return _SCANS[key]
     if len(classes) < 2:
         raise DatasetError(f"images:{root}: needs at least two class sub-folders, found {len(classes)}")
-    corrupt: list[str] = []
-    splits: dict[str, list[tuple[str, int]]] = {}
-    listed: list[tuple[str, list[tuple[str, int]]]] = []
+    # (path, class index, why it is left out: None for a regular file, whose header is checked next)
+    listed: list[tuple[str, list[tuple[str, int, str | None]]]] = []
     for split, folder in (("train", train_dir), ("val", val_dir), ("test", test_dir)):
         if folder is None:
             continue
         if folder != train_dir:
-            extra = sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith(".")
-                           and e.name not in classes)
+            extra = [n for n in _subfolders(folder) if n not in classes]
             if extra:
                 raise DatasetError(f"images:{folder}: class folder {extra[0]!r} is not one of the training "
                                    f"classes ({', '.join(classes)})")
-        files: list[tuple[str, int]] = []
+        files: list[tuple[str, int, str | None]] = []
         for label, name in enumerate(classes):
             class_dir = folder / name
-            if not class_dir.is_dir():
-                continue
-            try:
-                entries = sorted(e.name for e in os.scandir(class_dir) if e.is_file())
-            except OSError as error:
-                raise DatasetError(f"images:{class_dir}: cannot list the folder ({error.strerror})") from None
-            files += [(os.path.join(class_dir, entry), label) for entry in entries
-                      if os.path.splitext(entry)[1].lower() in IMAGE_SUFFIXES]
+            if class_dir.is_dir():
+                check_data_path("images", class_dir, "directory")  # a class folder linked into /proc
+                files += [(path, label, why) for path, why in _image_files(class_dir)]
         listed.append((split, files))
-    valid = {path: looks_like_image(path) for _, files in listed for path, _ in files}
+    why = {path: reason if reason is not None else image_problem(path, max_pixels)
+           for _, files in listed for path, _, reason in files}
+    splits: dict[str, list[tuple[str, int]]] = {}
+    corrupt: list[str] = []
     for split, files in listed:
-        splits[split] = [(path, label) for path, label in files if valid[path]]
-        corrupt += [os.path.relpath(path, root) for path, _ in files if not valid[path]]
+        splits[split] = [(path, label) for path, label, _ in files if why[path] is None]
+        for path, _, _ in files:
+            reason = why[path]
+            if reason is not None:
+                relative = os.path.relpath(path, root)
+                corrupt.append(relative if reason == DAMAGED else f"{relative} ({reason})")
     if len(splits["train"]) < 2:
         raise DatasetError(f"images:{root}: found {len(splits['train'])} readable images "
                            f"({', '.join(IMAGE_SUFFIXES)})")
     found = FolderScan(root, classes, splits, corrupt, time.perf_counter() - start)
     _SCANS[key] = found
     return found
+
+
+def _subfolders(folder: Path) -> list[str]:
+    """The sub-folders of ``folder`` (sorted, hidden ones left out); a symbolic link in a loop is none."""
+
+    def is_dir(entry: os.DirEntry[str]) -> bool:
+        try:
+            return entry.is_dir()
+        except OSError:
+            return False
+
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(e.name for e in entries if not e.name.startswith(".") and is_dir(e))
+    except OSError as error:
+        raise DatasetError(f"images:{folder}: cannot list the folder ({error.strerror})") from None
+
+
+def _image_files(folder: Path) -> list[tuple[str, str | None]]:
+    """The files of a class folder named like images, sorted, each with why it is no regular file (None
+    when it is one): nothing here opens a file, and a FIFO is never opened (that would wait for a writer)."""
+    out: list[tuple[str, str | None]] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if os.path.splitext(entry.name)[1].lower() not in IMAGE_SUFFIXES:
+                    continue
+                if entry.is_file(follow_symlinks=False):  # the file type from the listing: no system call
+                    out.append((entry.path, None))
+                    continue
+                try:
+                    mode = entry.stat().st_mode
+                except OSError as error:
+                    out.append((entry.path, _link_error(error)))
+                    continue
+                if stat.S_ISDIR(mode):
+                    continue  # a folder named like an image is no file of this class
+                kind = special_file(mode)
+                top = pseudo_root(entry.path) if kind is None and entry.is_symlink() else None
+                link = "a symbolic link to " if entry.is_symlink() else ""
+                out.append((entry.path, f"{link}{kind}" if kind is not None
+                            else f"a symbolic link into {top}" if top is not None else None))
+    except OSError as error:
+        raise DatasetError(f"images:{folder}: cannot list the folder ({error.strerror})") from None
+    return sorted(out)
+
+
+def _link_error(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if error.errno == errno.ENOENT:
+        return "a symbolic link to nothing"
+    return f"cannot open: {error.strerror}"
 
 
 def _mtime(path: Path) -> int | None:
@@ -148,49 +208,131 @@ def _mtime(path: Path) -> int | None:
         return None
 
 
-def looks_like_image(path: str) -> bool:
-    """A JPEG, PNG, GIF or BMP header and, for the first three, the format's end marker: a file cut
-    short, empty, or not an image at all is caught without decoding it."""
+DAMAGED = "cut short, empty or not an image"  # named without a reason: "unreadable" says it
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+# JPEG start-of-frame markers (they carry the size): C0-CF but for DHT (C4), JPG (C8) and DAC (CC).
+JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+JPEG_SEGMENTS = 4096  # markers walked before giving up on finding the frame header
+
+
+def image_problem(path: str, max_pixels: int) -> str | None:
+    """Why the file at ``path`` is left out, or None when it is a whole image of at most ``max_pixels``
+    pixels: a JPEG, PNG, GIF or BMP header, its size, and for the first three the format's end marker;
+    :data:`DAMAGED` for a file cut short, empty or not an image.  A few bytes are read, no pixel."""
     try:
-        with open(path, "rb", buffering=0) as handle:
-            head = handle.read(HEAD_BYTES)  # a small image whole, in one system call
+        with _open_regular(path) as fd:
+            head = os.read(fd, HEAD_BYTES)  # a small image whole, in one system call
             size = len(head)
             if size == HEAD_BYTES:
-                size = handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, size - 32))
-                tail = handle.read()
+                size = os.fstat(fd).st_size
+                tail = os.pread(fd, 32, max(0, size - 32))
             else:
                 tail = head[-32:]
+            dimensions = header_size(head, fd)
+    except NotRegular as error:
+        return str(error)
     except OSError:
-        return False
-    if head[:3] == b"\xff\xd8\xff":
-        return b"\xff\xd9" in tail
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return b"IEND" in tail
+        return DAMAGED
+    if dimensions is None or 0 in dimensions:
+        return DAMAGED
+    width, height = dimensions
+    if width * height > max_pixels:
+        return f"{width}×{height} = {width * height:,} pixels; data.max_image_pixels is {max_pixels:,}"
+    if head[:3] == JPEG_MAGIC:
+        return None if b"\xff\xd9" in tail else DAMAGED
+    if head[:8] == PNG_MAGIC:
+        return None if b"IEND" in tail else DAMAGED
     if head[:4] == b"GIF8":
-        return b";" in tail[-4:]
+        return None if b";" in tail[-4:] else DAMAGED
+    return None if size > 26 else DAMAGED  # BMP: the header is all there is to check
+
+
+class NotRegular(OSError):
+    """The path is no regular file (the message says what it is)."""
+
+
+@contextlib.contextmanager
+def _open_regular(path: str) -> Iterator[int]:
+    """A file descriptor on ``path`` opened without waiting (a FIFO swapped in after the scan listed a
+    file does not block) and checked to be a regular file before anything is read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegular(special_file(mode) or "a folder")
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def header_size(head: bytes, fd: int | None = None) -> tuple[int, int] | None:
+    """(width, height) from the first bytes of a PNG (IHDR), GIF (logical screen), BMP (info header) or
+    JPEG (frame header; ``fd`` reads on past ``head`` when metadata comes first); None when ``head`` is
+    none of these or holds no size."""
+    if head[:8] == PNG_MAGIC:
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            return None
+        width, height = struct.unpack(">II", head[16:24])
+        return int(width), int(height)
+    if head[:4] == b"GIF8":
+        if len(head) < 10:
+            return None
+        width, height = struct.unpack("<HH", head[6:10])
+        return int(width), int(height)
     if head[:2] == b"BM":
-        return size > 26
-    return False
+        if len(head) < 26:
+            return None
+        if int.from_bytes(head[14:18], "little") == 12:  # the OS/2 core header: 16-bit sizes
+            width, height = struct.unpack("<HH", head[18:22])
+        else:  # a negative height is a top-down bitmap
+            width, height = struct.unpack("<ii", head[18:26])
+        return abs(int(width)), abs(int(height))
+    if head[:3] == JPEG_MAGIC:
+        return _jpeg_size(head, fd)
+    return None
+
+
+def _jpeg_size(head: bytes, fd: int | None) -> tuple[int, int] | None:
+    """Walk the JPEG's marker segments to its frame header (SOFn: precision, height, width)."""
+    pos = 2
+    for _ in range(JPEG_SEGMENTS):
+        chunk = head[pos:pos + 9]
+        if len(chunk) < 9 and fd is not None and pos + 9 > len(head):
+            chunk = os.pread(fd, 9, pos)
+        if len(chunk) < 2 or chunk[0] != 0xFF:
+            return None
+        marker = chunk[1]
+        if marker == 0xFF:  # a fill byte before the marker
+            pos += 1
+            continue
+        if marker in JPEG_FRAMES:
+            if len(chunk) < 9:
+                return None
+            height, width = struct.unpack(">HH", chunk[5:9])
+            return int(width), int(height)
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA) or len(chunk) < 4:  # the end, or a scan before any frame header
+            return None
+        length = int.from_bytes(chunk[2:4], "big")
+        if length < 2:
+            return None
+        pos += 2 + length
+    return None
 
 
 def image_size_of(path: str) -> tuple[int, int]:
-    """(height, width) from the file's header (Pillow reads no pixels), else by decoding it."""
+    """(height, width) from the file's header; no pixel is read."""
     try:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            width, height = image.size
-            return int(height), int(width)
-    except ImportError:  # pragma: no cover - Pillow comes with Keras's image utilities
-        pass
-    except Exception:  # noqa: BLE001
-        raise DatasetError(f"images:{path}: not a readable image") from None
-    load_keras()
-    import tensorflow as tf
-
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    return int(image.shape[0]), int(image.shape[1])
+        with _open_regular(path) as fd:
+            dimensions = header_size(os.read(fd, HEAD_BYTES), fd)
+    except OSError:
+        dimensions = None
+    if dimensions is None or 0 in dimensions:
+        raise DatasetError(f"images:{path}: not a readable image")
+    return dimensions[1], dimensions[0]
 
 
 def target_size(spec: DataSpec, found: FolderScan) -> tuple[int, int]:
@@ -251,7 +393,7 @@ def prepare_folder(spec: DataSpec, root: Path, *, loss: str, image_size: tuple[i
                    cache_dir: Path | None = None) -> Dataset:
     """File-level splits of the folder → arrays (small folders) or :class:`Streams` (large ones)."""
     start = time.perf_counter()
-    found = scan_folder(root)
+    found = scan_folder(root, spec.max_image_pixels)
     class_names = list(found.classes)
     mode = check_labels(spec, loss, "classification", len(class_names))
     pool = found.splits["train"]
@@ -361,7 +503,7 @@ def preview_folder(spec: DataSpec, root: Path, *, loss: str, count: int = 8) -> 
     """The dataset card from a scan: counts per split and class, corrupt files, the input shape, and
     ``count`` samples decoded with Pillow (TensorFlow is not loaded)."""
     start = time.perf_counter()
-    found = scan_folder(root)
+    found = scan_folder(root, spec.max_image_pixels)
     class_names = list(found.classes)
     mode = check_labels(spec, loss, "classification", len(class_names))
     y = np.array([label for _, label in found.splits["train"]], dtype="int64")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from kerastui.core.errors import DatasetError
@@ -34,6 +35,8 @@ SYNTHETIC = ("classification", "regression", "images")
 # npy:X.npy,Y.npy (or npy:DIR holding x.npy/y.npy or x_train.npy/y_train.npy/x_test.npy/y_test.npy)
 FILE_SOURCES = ("npz", "npy", "csv", "images")
 OFFLINE_FALLBACK = "sklearn:digits or synthetic:images"
+# Kernel pseudo-filesystems: their files are made up as they are read (some never end, some wait).
+PSEUDO_ROOTS = ("/proc", "/sys")
 
 
 # --------------------------------------------------------------------------- parsing sources
@@ -59,6 +62,56 @@ def parse_source(source: str) -> tuple[str, str]:
         raise DatasetError(f"data.source {source!r}: unknown scheme {scheme!r}; "
                            "use keras, sklearn, synthetic, tfds, npz, npy, csv or images")
     return scheme, rest
+
+
+# --------------------------------------------------------------------------- the user's files
+
+
+def special_file(mode: int) -> str | None:
+    """What a file that is neither a regular file nor a folder is (from its ``st_mode``), else None."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def pseudo_root(path: str | Path) -> str | None:
+    """The kernel pseudo-filesystem (/proc, /sys) that ``path`` leads into once its links are followed."""
+    real = os.path.realpath(path)
+    return next((top for top in PSEUDO_ROOTS if real == top or real.startswith(top + "/")), None)
+
+
+def check_data_path(scheme: str, path: Path, what: str = "file") -> os.stat_result:
+    """Refuse in one line, before a byte is read, a data path that is missing or that is no regular file
+    or folder: a device (/dev/zero reads for ever), a FIFO (opening one waits for a writer), a socket,
+    or anything under /proc or /sys.  ``what`` ("file", "folder", "directory") is what the source
+    expects: a folder given where a file is expected is refused too.  Symbolic links are followed."""
+    where = f"{scheme}:{path}"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        dangling = path.is_symlink()
+        raise DatasetError(f"{where}: {what} not found{' (a symbolic link to nothing)' if dangling else ''}") from None
+    except OSError as error:  # a symbolic link loop, a folder without permission, ...
+        raise DatasetError(f"{where}: cannot open ({error.strerror})") from None
+    kind = special_file(info.st_mode)
+    if kind is not None:
+        raise DatasetError(f"{where}: is {kind}, not a regular file or folder; data is read only from files "
+                           "and folders")
+    top = pseudo_root(path)
+    if top is not None:
+        raise DatasetError(f"{where}: is under {top}, a kernel pseudo-filesystem, not data; data is read only from "
+                           "files and folders")
+    if what == "file" and stat.S_ISDIR(info.st_mode):
+        raise DatasetError(f"{where}: is a folder; expected a file")
+    return info
 
 
 def keras_cache_dir() -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from kerastui.core.data.base import DataInfo, Dataset, Streams, batch_labels, check_labels, encode_labels
-from kerastui.core.data.sources import tfds_data_dir
+from kerastui.core.data.sources import check_data_path, tfds_data_dir
 from kerastui.core.data.streaming import cache as cache_in
 from kerastui.core.data.streaming import shuffle_buffer
 from kerastui.core.errors import DatasetError
@@ -57,7 +57,11 @@ def prepared_folder(spec: DataSpec, name: str) -> Path:
             f"tfds:{name} is not prepared in {root}; on a machine with internet run "
             f"`tfds build {base} --data_dir {root}` and copy {root / base} here (or set data.data_dir "
             "to the folder that holds it)")
-    return max(infos, key=_version_key)
+    found = max(infos, key=_version_key)
+    for entry in sorted(found.iterdir()):  # TFDS opens these: no FIFO, device or link into /proc among them
+        if not entry.is_dir():
+            check_data_path("tfds", entry, "file")
+    return found
 
 
 def _builder(spec: DataSpec, name: str) -> Any:

@@ -152,6 +152,8 @@ class DataSpec:
     classes: list[int] | None = field(default=None, metadata=_meta(
         min=0, unique=True, doc="keep only these class labels, renumbered 0..k-1"))
     resize: list[int] | None = field(default=None, metadata=_meta(min=1, doc="[height, width] for images"))
+    max_image_pixels: int = field(default=50_000_000, metadata=_meta(
+        min=1, doc="images: a file whose header gives more pixels (width × height) is skipped, never decoded"))
     # Synthetic and file-source options.
     samples: int | None = field(default=None, metadata=_meta(min=2))
     features: int | None = field(default=None, metadata=_meta(min=1))
