@@ -101,6 +101,8 @@ def check_data_path(scheme: str, path: Path, what: str = "file") -> os.stat_resu
         raise DatasetError(f"{where}: {what} not found{' (a symbolic link to nothing)' if dangling else ''}") from None
     except OSError as error:  # a symbolic link loop, a folder without permission, ...
         raise DatasetError(f"{where}: cannot open ({error.strerror})") from None
+    except ValueError:  # the OS takes no path with a NUL character in it
+        raise DatasetError(f"{where}: not a path (it holds a NUL character)") from None
     kind = special_file(info.st_mode)
     if kind is not None:
         raise DatasetError(f"{where}: is {kind}, not a regular file or folder; data is read only from files "
