@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 COMMANDS = ("train", "check", "presets", "info", "export-script", "runs", "attach", "stop", "resume")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+TRUST_HELP = ("trust the model to run code: the Python code --model's file stores (a Lambda layer), the "
+              "SavedModel graph a TFSMLayer of the preset loads")
 EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader left (`yes | head -1`)
 
 
@@ -75,8 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "the preset), instead of a new one under --runs-dir")
     train.add_argument("--model", metavar="FILE", help="train further from this saved model (.keras or .h5) "
                                                        "instead of building the preset's")
-    train.add_argument("--trust-model", action="store_true",
-                       help="let --model run the Python code it stores (a Lambda layer)")
+    train.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
 
     runs_help = "where run directories are (default: $KERASTUI_RUNS or ~/.local/share/kerastui/runs)"
     runs = sub.add_parser("runs", help="list runs: state, epochs, preset, dataset, best and test metrics",
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("run", metavar="RUN", help="name, unique prefix, 'last', or path")
     resume.add_argument("--runs-dir", type=Path, help=runs_help)
     resume.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    resume.add_argument("--trust-model", action="store_true", help=TRUST_HELP + " (a run started trusted stays so)")
 
     check = sub.add_parser("check", help="validate a preset and build its model without training",
                            description="Validate a preset, describe its data and build its model (shapes, "
@@ -111,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("preset", metavar="PRESET", help="shipped name (ex1) or path to a .toml file")
     check.add_argument("--data", metavar="SOURCE", help="override data.source")
     check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any preset key")
+    check.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
     check.add_argument("--json", action="store_true",
                        help="print one JSON object on stdout (ok, error, data, model, layers, memory)")
 
@@ -290,7 +293,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from kerastui.core.check import check
     from kerastui.core.run.directory import jsonable
 
-    result = check(preset)
+    result = check(preset, trusted=args.trust_model)
     result.seconds = time.perf_counter() - start
     if args.json:
         print(json.dumps(jsonable(result.to_json())), flush=True)
@@ -350,7 +353,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run_dir, preset, status = client.resumable(client.find(args.run))
     model = status.get("model")
     return _run(preset, args, run_dir=run_dir, resume=True, model_path=model if isinstance(model, str) else None,
-                trusted=bool(status.get("trusted")))
+                trusted=bool(status.get("trusted")) or args.trust_model)
 
 
 def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, resume: bool = False,
@@ -384,7 +387,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     def own(directory: RunDir) -> RunProcess:
         process = RunProcess(directory, on_signal=said)
         process.__enter__()
-        process.starting(preset, resumed=resume, **({"model": model_path, "trusted": trusted} if model_path else {}))
+        process.starting(preset, resumed=resume, trusted=trusted, **({"model": model_path} if model_path else {}))
         return process
 
     try:

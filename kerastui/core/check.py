@@ -36,7 +36,8 @@ def stack_check(preset: Preset) -> tuple[tuple[int, ...] | None, StackReport]:
     """(input shape, StackReport) for a preset; imports Keras (run it off the UI thread).
 
     The model's size is estimated from shapes first, so a stack that cannot fit in memory is
-    reported, never allocated.
+    reported, never allocated.  Never trusted: a layer that runs code from a file is reported with
+    the line that refuses it, never built (the TUI asks when a run starts).
     """
     try:
         with processing(preset.where, "data"):
@@ -83,7 +84,7 @@ class CheckResult:
                 "layers": self.layers, "memory": self.memory, "notes": self.notes, "seconds": round(self.seconds, 3)}
 
 
-def check(preset: Preset) -> CheckResult:
+def check(preset: Preset, *, trusted: bool = False) -> CheckResult:
     """Describe the data and build the model (shapes, parameters) without training.
 
     Errors come back in ``result.error`` as the one line ``kerastui train`` would print for the
@@ -92,6 +93,8 @@ def check(preset: Preset) -> CheckResult:
     not fit in memory, shapes that do not fit the data, a checkpoint file outside the run, an
     optimizer, loss or metric (custom ones included) that cannot be made.  A transfer base is built
     without its weights (nothing is downloaded); whether they are at hand is said in ``notes``.
+    A layer that runs code from a file (a TFSMLayer's SavedModel) is built only when ``trusted``
+    (``--trust-model``), as train builds it; otherwise the line train refuses it with.
     """
     start = time.perf_counter()
     result = CheckResult(preset=preset.name or preset.where, ok=False)
@@ -117,7 +120,7 @@ def check(preset: Preset) -> CheckResult:
             result.notes.append(_weights_note(preset.transfer))
             built = replace(preset, transfer=replace(preset.transfer, weights="none"))
         with processing(preset.where, "model"):
-            report, estimate = measured_report(built, shape)
+            report, estimate = measured_report(built, shape, trusted=trusted)
             if report.error is None:
                 require_model(estimate)
             result.layers = [{"index": r.index, "type": r.type, "name": r.name, "args": r.args,
@@ -166,14 +169,15 @@ def _weights_note(transfer: TransferSpec) -> str:
     return f"transfer.weights: {path}"
 
 
-def measured_report(preset: Preset, shape: tuple[int, ...]) -> tuple[StackReport, ModelEstimate | None]:
+def measured_report(preset: Preset, shape: tuple[int, ...], *,
+                    trusted: bool = False) -> tuple[StackReport, ModelEstimate | None]:
     """(StackReport, ModelEstimate | None): built from shapes alone (no weight allocated, loaded
     or downloaded) where that can be done; a subclass model only by running its code."""
     if preset.model.type == "subclass":
-        return stack_report(preset, shape), None
-    report, estimate = stateless_report(preset, shape, known_samples(preset))
+        return stack_report(preset, shape, trusted=trusted), None
+    report, estimate = stateless_report(preset, shape, known_samples(preset), trusted=trusted)
     if needs_weights(report):
-        return stack_report(preset, shape), None
+        return stack_report(preset, shape, trusted=trusted), None
     return report, estimate
 
 

@@ -156,7 +156,8 @@ class ModelEstimate:
                 "batch_size": self.batch_size, "bytes": self.bytes}
 
 
-def estimate_model(preset: Preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
+def estimate_model(preset: Preset, input_shape: tuple[int, ...], samples: int | None = None, *,
+                   trusted: bool = False) -> ModelEstimate | None:
     """Parameters and activation sizes of a preset's model, without allocating.
 
     ``samples`` caps the batch (when known).  A transfer base is measured without its weights
@@ -168,7 +169,7 @@ def estimate_model(preset: Preset, input_shape: tuple[int, ...], samples: int | 
         return None
     if preset.transfer is not None and preset.transfer.weights != "none":
         preset = replace(preset, transfer=replace(preset.transfer, weights="none"))
-    return _in_own_thread(lambda: _measure(preset, input_shape, samples))
+    return _in_own_thread(lambda: _measure(preset, input_shape, samples, trusted))
 
 
 def _in_own_thread(work: Callable[[], _T]) -> _T:
@@ -195,8 +196,8 @@ def _in_own_thread(work: Callable[[], _T]) -> _T:
     return values[0]
 
 
-def stateless_report(preset: Preset, input_shape: tuple[int, ...],
-                     samples: int | None = None) -> tuple[StackReport, ModelEstimate | None]:
+def stateless_report(preset: Preset, input_shape: tuple[int, ...], samples: int | None = None, *,
+                     trusted: bool = False) -> tuple[StackReport, ModelEstimate | None]:
     """(StackReport, ModelEstimate | None) from one build that allocates no weight.
 
     The report is the same as ``builder.stack_report``'s (it is made from shapes); the Model
@@ -209,19 +210,19 @@ def stateless_report(preset: Preset, input_shape: tuple[int, ...],
     def work() -> tuple[StackReport, ModelEstimate | None]:
         found: dict[str, ModelEstimate] = {}
         with keras.StatelessScope(initialize_variables=False):
-            report = stack_report(preset, input_shape,
+            report = stack_report(preset, input_shape, trusted=trusted,
                                   on_model=lambda model: found.update(estimate=_estimate(model, preset, samples)))
         return report, found.get("estimate")
 
     return _in_own_thread(work)
 
 
-def _measure(preset: Preset, input_shape: tuple[int, ...], samples: int | None) -> ModelEstimate:
+def _measure(preset: Preset, input_shape: tuple[int, ...], samples: int | None, trusted: bool) -> ModelEstimate:
     from kerastui.core.model.builder import build_model  # (the model package: not before the first frame)
 
     keras = load_keras()
     with keras.StatelessScope(initialize_variables=False):
-        return _estimate(build_model(preset, input_shape).model, preset, samples)
+        return _estimate(build_model(preset, input_shape, trusted=trusted).model, preset, samples)
 
 
 def _estimate(model: Any, preset: Preset, samples: int | None) -> ModelEstimate:
@@ -252,12 +253,14 @@ def _leaf_layers(model: Any) -> Iterator[Any]:
             yield layer
 
 
-def check_model(preset: Preset, input_shape: tuple[int, ...], samples: int | None = None) -> ModelEstimate | None:
+def check_model(preset: Preset, input_shape: tuple[int, ...], samples: int | None = None, *,
+                trusted: bool = False) -> ModelEstimate | None:
     """Refuse a model whose training step would not fit in memory; the estimate otherwise.
 
-    ``samples``: training samples when known (a batch is never larger).
+    ``samples``: training samples when known (a batch is never larger).  ``trusted``: as the
+    builder's ``build_model`` takes it (a layer that runs code from a file is built only then).
     """
-    estimate = estimate_model(preset, input_shape, samples)
+    estimate = estimate_model(preset, input_shape, samples, trusted=trusted)
     require_model(estimate)
     return estimate
 

@@ -23,12 +23,14 @@ from kerastui.core.run.events import EpochEnded, Notice, TrainEnded
 from kerastui.core.run.status import RunStatus
 from kerastui.ui.messages import RunEnded, TrainingEvents, TrainingFailed, TrainingFinished
 from kerastui.ui.priority import background_priority
+from kerastui.ui.screens.dialogs import TrustDialog
 from kerastui.ui.session import TrainedModel
 from kerastui.ui.state import RunState
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from kerastui.core.model.parts import CodeUse
     from kerastui.core.model.specs import Preset
     from kerastui.core.run.client import Outcome, RunClient
     from kerastui.core.run.trainer import RunResult
@@ -62,20 +64,48 @@ class RunLink:
     # ------------------------------------------------------------------ starting
 
     def start(self, preset: Preset) -> None:
-        """Start a run process for ``preset`` (detached from this terminal) and follow it."""
+        """Start a run process for ``preset`` (detached from this terminal) and follow it.
+
+        A preset whose layers run code from files (a TFSMLayer's SavedModel) starts only after the
+        user says y to a question naming them and the risk, asked at each start; the run process is
+        then trusted (``--trust-model``), and n starts nothing."""
         app, session = self.app, self.session
         if session.training:
             app.notify("training is already running; x stops it", title="train", severity="warning")
             return
-        session.training_started(preset)
         continued = session.continued_model(preset)
         opened = session.opened
         model_path = opened.path if continued is not None and opened is not None else None
+        # The model file's stored code: the user already said y for it when opening it.
+        file_trusted = model_path is not None and opened is not None and not opened.safe_mode
+        uses = self._code_uses(preset) if model_path is None else []  # (a file's model builds no layer)
+        if not uses:
+            self._start(preset, model_path, file_trusted)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start(preset, None, True)
+            else:
+                app.notify("not started: the model was not trusted to run code from its files", title="train")
+
+        app.push_screen(TrustDialog(uses, "start"), answered)
+
+    def _start(self, preset: Preset, model_path: str | None, trusted: bool) -> None:
+        app = self.app
+        if self.session.training:  # (started meanwhile, while the question was open)
+            return
+        self.session.training_started(preset)
         if model_path is not None:
             app.notify(f"training further from the weights of {model_path}", title="train")
-        trusted = model_path is not None and opened is not None and not opened.safe_mode
         app.redraw_training(full=True)
         self._worker(lambda: self._launch(preset, model_path, trusted), "launch")
+
+    @staticmethod
+    def _code_uses(preset: Preset) -> list[CodeUse]:
+        from kerastui.core.model.parts import code_uses
+
+        return code_uses(preset)
 
     def resume(self, run_dir: Path) -> None:
         """Continue an interrupted or died run in its own directory, and follow it."""
@@ -84,19 +114,39 @@ class RunLink:
             app.notify("a run is being followed; x stops it first", title="resume", severity="warning")
             return
         try:
-            run, preset, _ = self.client.resumable(run_dir)
+            run, preset, status = self.client.resumable(run_dir)
         except KerasTUIError as error:
             app.notify(str(error), title="resume", severity="error", timeout=8)
+            return
+        # A run started trusted stays so (its process reads that from its status); one that was not,
+        # whose layers run code from files, asks as a start does.
+        uses = [] if status.get("trusted") or status.get("model") else self._code_uses(preset)
+        if not uses:
+            self._resume(run.path, preset, False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._resume(run.path, preset, True)
+            else:
+                app.notify(f"not resumed: {run.name}: the model was not trusted to run code from its files",
+                           title="resume")
+
+        app.push_screen(TrustDialog(uses, "resume"), answered)
+
+    def _resume(self, run_dir: Path, preset: Preset, trusted: bool) -> None:
+        app = self.app
+        if self.session.training:  # (started meanwhile, while the question was open)
             return
         app.open_preset(preset)
         self.session.training_started(preset)
         app.action_switch_workspace("train")
         app.redraw_training(full=True)
-        self._worker(lambda: self._launch(preset, None, False, resume=run.path), "launch")
+        self._worker(lambda: self._launch(preset, None, trusted, resume=run_dir), "launch")
 
     def _launch(self, preset: Preset, model_path: str | None, trusted: bool, resume: Path | None = None) -> None:
         try:
-            launched = (self.client.resume(resume, preset) if resume is not None else
+            launched = (self.client.resume(resume, preset, trusted=trusted) if resume is not None else
                         self.client.launch(preset, model_path=model_path, trusted=trusted))
         except KerasTUIError as error:
             self.app.post_message(TrainingFailed(str(error)))

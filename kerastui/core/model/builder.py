@@ -53,22 +53,26 @@ def model_input_shape(preset: Preset, info: DataInfo) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- models
 
 
-def build_model(preset: Preset, input_shape: tuple[int, ...], *, num_classes: int | None = None) -> BuiltModel:
+def build_model(preset: Preset, input_shape: tuple[int, ...], *, num_classes: int | None = None,
+                trusted: bool = False) -> BuiltModel:
+    """The preset's model.  ``trusted``: the user trusts this model to run code from the files its
+    layers name (a TFSMLayer's SavedModel); otherwise such a layer is refused
+    (:class:`~kerastui.core.model.parts.UntrustedCodeError`) before its file is opened."""
     load_keras()
     kind = preset.model.type
     if preset.transfer is not None:
-        built = build_transfer_model(preset, input_shape)
+        built = build_transfer_model(preset, input_shape, trusted=trusted)
     elif kind == "sequential":
-        built = BuiltModel(_sequential(preset, input_shape), input_shape)
+        built = BuiltModel(_sequential(preset, input_shape, trusted), input_shape)
     elif kind == "functional":
-        built = BuiltModel(_functional(preset, input_shape), input_shape)
+        built = BuiltModel(_functional(preset, input_shape, trusted), input_shape)
     else:
         built = BuiltModel(_subclass(preset, input_shape), input_shape)
     built.custom_objects.update(custom_metric_classes(preset))
     return built
 
 
-def _sequential(preset: Preset, input_shape: tuple[int, ...]) -> Any:
+def _sequential(preset: Preset, input_shape: tuple[int, ...], trusted: bool) -> Any:
     keras = load_keras()
     specs = list(preset.model.layers)
     first = specs[0] if specs and specs[0].type in INPUT_TYPES else None
@@ -80,7 +84,7 @@ def _sequential(preset: Preset, input_shape: tuple[int, ...]) -> Any:
     built = []
     for i, spec in enumerate(specs, start=offset):
         where = f"model.layers[{i}]"
-        layer = make_layer(spec, where)
+        layer = make_layer(spec, where, trusted=trusted)
         x = apply_layer(layer, x, where, spec)
         built.append(layer)
     try:
@@ -89,7 +93,7 @@ def _sequential(preset: Preset, input_shape: tuple[int, ...]) -> Any:
         raise ModelError(f"model: {one_line(error)}") from None
 
 
-def _functional(preset: Preset, input_shape: tuple[int, ...]) -> Any:
+def _functional(preset: Preset, input_shape: tuple[int, ...], trusted: bool) -> Any:
     keras = load_keras()
     tensors: dict[str | None, Any] = {}  # by layer name (check_preset: every layer has one)
     inputs = []
@@ -108,7 +112,7 @@ def _functional(preset: Preset, input_shape: tuple[int, ...]) -> Any:
                 implicit = make_input(None, input_shape, where)
                 inputs.append(implicit)
                 args = [implicit]
-            layer = make_layer(spec, where)
+            layer = make_layer(spec, where, trusted=trusted)
             tensor = apply_layer(layer, args if len(args) > 1 else args[0], where, spec)
         tensors[spec.name] = tensor
         previous = tensor
@@ -264,16 +268,17 @@ def args_text(kwargs: dict[str, Any], limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def stack_report(preset: Preset, input_shape: tuple[int, ...], on_model: Callable[[Any], None] | None = None
-                 ) -> StackReport:
+def stack_report(preset: Preset, input_shape: tuple[int, ...], on_model: Callable[[Any], None] | None = None,
+                 *, trusted: bool = False) -> StackReport:
     """Build the spec and describe every row: output shape and parameters, or Keras's reason.
 
     Everything here comes from shapes, so it can run under ``keras.StatelessScope`` (no weight
     allocated: see ``resources.stateless_report``); ``on_model`` sees the built model first.
+    ``trusted`` as :func:`build_model` takes it.
     """
     specs = preset.model.layers
     try:
-        built = build_model(preset, input_shape)
+        built = build_model(preset, input_shape, trusted=trusted)
     except ModelError as error:
         return failed_report(specs, error)
     model = built.model

@@ -132,7 +132,8 @@ def _looks_like_download_failure(error: Exception) -> bool:
     return any(s in text for s in ("url", "fetch", "download", "connection", "resolve", "network", "http", "urlopen"))
 
 
-def build_transfer_model(preset: Preset, input_shape: tuple[int, ...]) -> BuiltModel:
+def build_transfer_model(preset: Preset, input_shape: tuple[int, ...], *, trusted: bool = False) -> BuiltModel:
+    """The base and the preset's head (``model.layers``); ``trusted`` as the builder's ``build_model``."""
     keras = load_keras()
     spec = preset.transfer
     assert spec is not None
@@ -142,7 +143,7 @@ def build_transfer_model(preset: Preset, input_shape: tuple[int, ...]) -> BuiltM
     x = base(inputs, training=False)
     for i, layer_spec in enumerate(preset.model.layers):
         where = f"model.layers[{i}]"
-        layer = make_layer(layer_spec, where)
+        layer = make_layer(layer_spec, where, trusted=trusted)
         x = apply_layer(layer, x, where, layer_spec)
     model = keras.Model(inputs, x, name=keras_name(preset.model.name) or f"{spec.base.lower()}_transfer")
     return BuiltModel(model, tuple(input_shape), base=base, notices=notices)

@@ -105,10 +105,11 @@ class RunClient:
         preset.name = str(status.get("preset") or preset.name)
         return run_dir, preset, status
 
-    def resume(self, run: Path | RunDir, preset: Preset) -> Launched:
-        """Continue an interrupted, died or failed run in its own directory, in a new process."""
+    def resume(self, run: Path | RunDir, preset: Preset, *, trusted: bool = False) -> Launched:
+        """Continue an interrupted, died or failed run in its own directory, in a new process
+        (``trusted``: trusted now; a run started trusted stays so)."""
         run_dir = run if isinstance(run, RunDir) else RunDir(run)
-        return launch(preset, resume=run_dir)
+        return launch(preset, resume=run_dir, trusted=trusted)
 
     # ------------------------------------------------------------------ controlling, listing
 

@@ -233,7 +233,9 @@ def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | No
         run_dir.write_preset(preset)
         command = ["train", str(run_dir.preset_path), "--run-dir", str(run_dir.path)]
         if model_path is not None:
-            command += ["--model", model_path] + (["--trust-model"] if trusted else [])
+            command += ["--model", model_path]
+    if trusted:  # the user trusts the model to run code (its file's, its layers' SavedModels)
+        command.append("--trust-model")
     try:
         log = run_dir.output_path.open("ab")
     except OSError as error:

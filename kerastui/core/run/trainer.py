@@ -108,9 +108,10 @@ class Trainer:
         self.preset = preset
         # A model to train further (opened from a file) instead of one built from the preset.
         self.initial_model = model
-        # The user allowed that model's file to run its stored code (a Lambda layer): the saved
+        # The user trusts this model to run code: the stored code of the file it was opened from (a
+        # Lambda layer), the files its preset's layers name (a TFSMLayer's SavedModel); the saved
         # copies of it are reloaded for verification with Keras's safe mode off, too.
-        self.trusted = trusted and model is not None
+        self.trusted = trusted
         self.sinks: list[Sink] = list(sinks)
         self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         self.record = record
@@ -185,12 +186,13 @@ class Trainer:
 
             with processing(preset.where, "model"):
                 # From shapes alone: a model that cannot fit is refused before anything is allocated.
-                check_model(preset, self.data.input_shape, self.data.train_count)
+                check_model(preset, self.data.input_shape, self.data.train_count, trusted=self.trusted)
                 mixed = plan.precision != "float32"
                 # Built in the strategy's scope (mirrored variables) under the precision policy,
                 # the output layer in float32 (Keras's mixed-precision rule).
                 with plan.scope(), precision_policy(plan.precision):
-                    self.built = build_model(float32_outputs(preset) if mixed else preset, self.data.input_shape)
+                    self.built = build_model(float32_outputs(preset) if mixed else preset, self.data.input_shape,
+                                             trusted=self.trusted)
                 self.built.notices.extend(policy_notices(self.built.model, plan.precision))
         self.model = self.built.model
         check_fits_data(self.model, self.data, preset)

@@ -19,8 +19,10 @@ from textual.worker import Worker
 from kerastui.core.model import presets
 from kerastui.core.model.presets import PresetInfo, available, user_dir
 from kerastui.core.model.specs import Preset
+from kerastui.core.text import visible
 
 if TYPE_CHECKING:
+    from kerastui.core.model.parts import CodeUse
     from kerastui.ui.app import KerasTUI
 
 CLOSE = Binding("escape", "dismiss_dialog", "Close", tooltip="Close this dialog without changes", id="dialog.close")
@@ -254,7 +256,8 @@ class TextDialog(Dialog):
 
 
 class ConfirmDialog(Dialog):
-    """A yes/no question: y or enter says yes, n or escape says no."""
+    """A yes/no question: y or enter says yes, n or escape says no.  The question quotes paths and
+    names from files: shown as plain text (no markup), its control characters shown (``visible``)."""
 
     BINDINGS = [Binding("y,enter", "answer(True)", "Yes", tooltip="Yes", id="confirm.yes"),
                 Binding("n,escape", "answer(False)", "No", tooltip="No", id="confirm.no")]
@@ -268,7 +271,7 @@ class ConfirmDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes=self.BODY_CLASSES, id="confirm-body"):
-            yield Label(self.question)
+            yield Label(visible(self.question), markup=False)
             yield Label(self.HINT, classes="hint")
 
     def action_answer(self, yes: bool) -> None:
@@ -307,3 +310,18 @@ class RiskDialog(ConfirmDialog, inherit_bindings=False):
                 Binding("n,enter,escape", "answer(False)", "No", tooltip="No: the safe answer", id="risk.no")]
     HINT = "y: yes · n, enter or escape: no"
     BODY_CLASSES = "dialog -risk"  # the question wraps: every word of the risk is on screen
+
+
+class TrustDialog(RiskDialog):
+    """Starting (or resuming) a run whose layers run code from files: each named with its file and
+    what it does, and the risk; only y starts it trusted (``--trust-model``).  Asked each time."""
+
+    def __init__(self, uses: list[CodeUse], action: str = "start") -> None:
+        self.uses = list(uses)
+        self.action = action
+        places = "\n".join(f"  {use.where}: {use.type} {use.what} from {use.path}" for use in self.uses)
+        super().__init__(
+            f"This model runs code from files when it is built and trained:\n{places}\n"
+            "That code runs with your permissions: it can read, change or delete your files. Only "
+            f"{action} it if you trust these files.\n\n"
+            f"{action.capitalize()} the run trusting this model to run that code, this once?")
