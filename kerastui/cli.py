@@ -118,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print one JSON object on stdout (ok, error, data, model, layers, memory)")
 
     export = sub.add_parser("export-script", help="write a plain Keras script that reproduces a preset",
-                            description="Write a runnable Keras script (no kerastui import) for a preset.")
+                            description="Write a runnable Keras script (no kerastui import) for a preset, "
+                                        "checked first as train checks it. In-memory sources are split, scaled "
+                                        "and seeded as kerastui does them, so the script trains to the same "
+                                        "history and test metrics. Custom metric or model files are copied "
+                                        "beside the script (-o) and loaded from its folder.")
     export.add_argument("preset", metavar="PRESET", help="shipped name (ex1) or path to a .toml file")
     export.add_argument("--data", metavar="SOURCE", help="override data.source")
     export.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any preset key")
@@ -669,20 +673,19 @@ def print_report(result: RunResult) -> None:
 
 
 def cmd_export_script(args: argparse.Namespace) -> int:
-    from kerastui.core.script import export_script
+    from kerastui.core.script import check_exportable, custom_files, export_script, write_script
+    from kerastui.core.text import visible
 
     preset = _load_preset(args)
-    name = args.output.name if args.output else "train.py"
-    text = export_script(preset, filename=name)
-    if args.output is None:
-        sys.stdout.write(text)
+    if args.output is not None:  # the script, and the custom code files it loads beside it
+        for path in write_script(preset, args.output):
+            print(visible(f"wrote {path}", one_line=True), file=sys.stderr)
         return EXIT_OK
-    try:
-        args.output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        _error(f"{args.output}: cannot write ({error.strerror})")
-        return EXIT_ERROR
-    print(f"wrote {args.output}", file=sys.stderr)
+    check_exportable(preset)
+    sys.stdout.write(export_script(preset))
+    for name, source in custom_files(preset):
+        print(visible(f"the script loads {name} from its own folder: copy {source} there", one_line=True),
+              file=sys.stderr)
     return EXIT_OK
 
 
