@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kerastui import __version__
+from kerastui.core.text import visible
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -207,10 +208,18 @@ def _open_tui(argv: list[str], attach: Path | None = None) -> int:
 
 
 def _error(message: str) -> None:
+    """The one ``kerastui: error:`` line: one line, its control characters shown (``visible``)."""
     try:
-        print(f"kerastui: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+        print(f"kerastui: error: {visible(' '.join(message.split()), one_line=True)}", file=sys.stderr, flush=True)
     except OSError:  # no terminal any more (a hang-up): the run directory says it all
         pass
+
+
+def _say(line: str = "", *, file: TextIO | None = None) -> None:
+    """Every other line the CLI writes for people (not JSON, not CSV): names, paths and metrics in it
+    come from presets, run directories and data sets, so it stays one line and its control characters
+    are shown, never sent."""
+    print(visible(line, one_line=True), file=file or sys.stdout)
 
 
 def _broken_pipe(error: BrokenPipeError) -> int:
@@ -311,23 +320,24 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _print_check(result: CheckResult) -> None:
     data, model, memory = result.data, result.model, result.memory
-    print(f"{result.preset}: ok")
-    print(f"data: {data['source']} — {data['kind']} {data['task']}, sample shape {data['sample_shape']}"
+    _say(f"{result.preset}: ok")
+    _say(f"data: {data['source']} — {data['kind']} {data['task']}, sample shape {data['sample_shape']}"
           + (f", {data['classes']} classes" if data.get("classes") else "")
           + (f" ({data['note']})" if data.get("note") else ""))
-    width = max((len(f"{row['type']}{' ' + row['name'] if row['name'] else ''}") for row in result.layers), default=4)
-    for row in result.layers:
-        label = f"{row['type']}{' ' + row['name'] if row['name'] else ''}"
+    labels = [visible(f"{row['type']}{' ' + row['name'] if row['name'] else ''}", one_line=True)
+              for row in result.layers]  # (shown before aligning: an escape is wider than its character)
+    width = max((len(label) for label in labels), default=4)
+    for row, label in zip(result.layers, labels, strict=True):
         params = "" if row["params"] is None else f"{row['params']:>12,}"
-        print(f"  {label:<{width}}  {row['output_shape']:<22} {params}")
-    print(f"model: {model.get('total', 0):,} parameters ({model.get('trainable', 0):,} trainable, "
+        _say(f"  {label:<{width}}  {row['output_shape']:<22} {params}")
+    _say(f"model: {model.get('total', 0):,} parameters ({model.get('trainable', 0):,} trainable, "
           f"{model.get('non_trainable', 0):,} non-trainable)")
     for note in result.notes:
-        print(note)
+        _say(note)
     if "estimate" in memory:
-        print(f"memory: ~{memory['estimate']} to train with batch {memory['batch_size']} "
+        _say(f"memory: ~{memory['estimate']} to train with batch {memory['batch_size']} "
               f"({memory['available']} available)")
-    print(f"checked in {result.seconds:.2f} s")
+    _say(f"checked in {result.seconds:.2f} s")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -522,11 +532,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_json() for r in found], indent=2))
         return EXIT_OK
     if not found:
-        print(f"no runs in {runs_dir}")
+        _say(f"no runs in {runs_dir}")
         return EXIT_OK
     from kerastui.core.run.table import CLI_KEYS, text_table
 
-    print("\n".join(text_table(found, CLI_KEYS)))
+    for line in text_table(found, CLI_KEYS):
+        _say(line)
     return EXIT_OK
 
 
@@ -536,11 +547,11 @@ def cmd_stop(args: argparse.Namespace) -> int:
     client = RunClient(args.runs_dir)
     run_dir = client.find(args.run)
     pid = client.stop(run_dir)
-    print(f"asked {run_dir.name} (pid {pid}) to stop after its batch", file=sys.stderr)
+    _say(f"asked {run_dir.name} (pid {pid}) to stop after its batch", file=sys.stderr)
     if args.wait:
         while run_dir.status()["state"].live:
             time.sleep(0.2)
-        print(f"{run_dir.name}: {run_dir.status().get('state')}", file=sys.stderr)
+        _say(f"{run_dir.name}: {run_dir.status().get('state')}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -598,7 +609,8 @@ class ProgressPrinter:
                                       loss=f"loss {loss:.4f}" if loss is not None else "")
         elif isinstance(event, EpochEnded):
             line = f"epoch {event.epoch + 1}: " + "  ".join(
-                f"{k} {v:.4f}" for k, v in event.logs.items() if k != "learning_rate") + f"  ({event.seconds:.1f}s)"
+                f"{visible(k, one_line=True)} {v:.4f}" for k, v in event.logs.items() if k != "learning_rate"
+            ) + f"  ({event.seconds:.1f}s)"
             self.note(line)
         elif isinstance(event, TrainEnded):
             self.close()
@@ -615,6 +627,8 @@ class ProgressPrinter:
         self._task = self._progress.add_task("epoch", total=steps, loss="")
 
     def note(self, text: str) -> None:
+        """A line of progress; metric names and notices come from the preset: shown (``visible``)."""
+        text = visible(text)
         if self._progress is not None:
             self._progress.console.print(text, highlight=False, markup=False)
         else:
@@ -645,31 +659,31 @@ def print_report(result: RunResult) -> None:
     out = sys.stdout
     model = result.model
     if model:
-        print(f"model: {model.get('total', 0):,} parameters ({model.get('trainable', 0):,} trainable, "
+        _say(f"model: {model.get('total', 0):,} parameters ({model.get('trainable', 0):,} trainable, "
               f"{model.get('non_trainable', 0):,} non-trainable)", file=out)
-    print(f"epochs run: {result.epochs_run} ({result.status})", file=out)
+    _say(f"epochs run: {result.epochs_run} ({result.status})", file=out)
     for phase in result.phases:
         test = phase.get("test", {})
         acc = test.get("accuracy")
-        print(f"phase {phase['name']}: {phase['epochs']} epoch(s), trainable {phase['trainable']:,} / "
+        _say(f"phase {phase['name']}: {phase['epochs']} epoch(s), trainable {phase['trainable']:,} / "
               f"non-trainable {phase['non_trainable']:,}" + (f", test accuracy {acc:.4f}" if acc is not None else ""),
               file=out)
     if result.test:
         shown = {k: v for k, v in result.test.items() if v is not None}
-        print("test: " + "  ".join(f"{k} {v:.4f}" for k, v in shown.items()), file=out)
+        _say("test: " + "  ".join(f"{k} {v:.4f}" for k, v in shown.items()), file=out)
     for name, report in result.custom_metrics.items():
         parts = [f"{split} max |Δ| {report[split]['max_abs_diff']:.2e}"
                  for split in ("train", "val") if split in report]
-        print(f"custom metric {name} vs {report['builtin']}: " + ", ".join(parts), file=out)
+        _say(f"custom metric {name} vs {report['builtin']}: " + ", ".join(parts), file=out)
     for fmt, saved in result.saved.items():
         diff = saved.get("max_abs_diff")
         verdict = "" if diff is None else f"  max abs diff {diff:.2e} ({'same' if saved.get('same') else 'DIFFERENT'})"
-        print(f"saved {fmt}: {saved['path']} ({saved['bytes']:,} bytes){verdict}", file=out)
+        _say(f"saved {fmt}: {saved['path']} ({saved['bytes']:,} bytes){verdict}", file=out)
     if result.tensorboard:
-        print(f"view logs: {result.tensorboard}", file=out)
+        _say(f"view logs: {result.tensorboard}", file=out)
     if result.run_dir:
-        print(f"run directory: {result.run_dir}", file=out)
-    print(f"seconds: {result.seconds:.1f}", file=out)
+        _say(f"run directory: {result.run_dir}", file=out)
+    _say(f"seconds: {result.seconds:.1f}", file=out)
 
 
 def cmd_export_script(args: argparse.Namespace) -> int:
@@ -700,11 +714,12 @@ def cmd_presets(args: argparse.Namespace) -> int:
         print(json.dumps([{"name": p.name, "origin": p.origin, "title": p.title, "source": p.source,
                            "path": str(p.path), "error": p.error} for p in found], indent=2))
         return EXIT_OK
-    width = max((len(p.name) for p in found), default=4)
-    for p in found:
+    names = [visible(p.name, one_line=True) for p in found]
+    width = max((len(name) for name in names), default=4)
+    for p, name in zip(found, names, strict=True):
         detail = p.error or f"{p.title}  [{p.source}]"
-        print(f"{p.name:<{width}}  {p.origin:<7}  {detail}")
-    print(f"(user presets: {user_dir()})")
+        _say(f"{name:<{width}}  {p.origin:<7}  {visible(detail, one_line=True)}")
+    _say(f"(user presets: {user_dir()})")
     return EXIT_OK
 
 
@@ -728,20 +743,20 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
-    print(f"kerastui {info['kerastui']}  python {info['python']}")
-    print(f"tensorflow {info['tensorflow']}  keras {info['keras']}  (backend {info['backend']})")
+    _say(f"kerastui {info['kerastui']}  python {info['python']}")
+    _say(f"tensorflow {info['tensorflow']}  keras {info['keras']}  (backend {info['backend']})")
     gpus = [d for d in info["devices"] if d["type"] == "GPU"]
     for d in info["devices"]:
-        print(f"device {d['name']} {d.get('model', '')}".rstrip())
+        _say(f"device {d['name']} {d.get('model', '')}".rstrip())
     if not gpus:
-        print("no GPU visible to TensorFlow: training runs on the CPU")
+        _say("no GPU visible to TensorFlow: training runs on the CPU")
     _print_gpu_report(info["gpu"])
     for name, cached in info["datasets"].items():
-        print(f"keras:{name:<14} {'cached' if cached else 'not cached (needs a download)'}")
-    print(f"keras cache: {info['keras_cache']}")
+        _say(f"keras:{name:<14} {'cached' if cached else 'not cached (needs a download)'}")
+    _say(f"keras cache: {info['keras_cache']}")
     _print_tfds(info["tfds"])
-    print(f"presets: {info['presets']['shipped']} (shipped), {info['presets']['user']} (user)")
-    print(f"runs: {info['runs_dir']}")
+    _say(f"presets: {info['presets']['shipped']} (shipped), {info['presets']['user']} (user)")
+    _say(f"runs: {info['runs_dir']}")
     return EXIT_OK
 
 
@@ -757,9 +772,9 @@ def _tfds_info() -> dict[str, Any]:
 
 def _print_tfds(tfds: dict[str, Any]) -> None:
     missing = "" if tfds["installed"] else ' (tensorflow-datasets not installed: pip install "kerastui[tfds]")'
-    print(f"tfds data_dir: {tfds['data_dir']}{missing}")
+    _say(f"tfds data_dir: {tfds['data_dir']}{missing}")
     for name in tfds["prepared"]:
-        print(f"tfds:{name:<14} prepared")
+        _say(f"tfds:{name:<14} prepared")
 
 
 def _print_gpu_report(report: dict[str, Any]) -> None:
@@ -767,13 +782,13 @@ def _print_gpu_report(report: dict[str, Any]) -> None:
 
     build = report["build"]
     if build.get("cuda_build"):
-        print(f"tensorflow built with CUDA {build.get('cuda') or '?'}, cuDNN {build.get('cudnn') or '?'}")
+        _say(f"tensorflow built with CUDA {build.get('cuda') or '?'}, cuDNN {build.get('cudnn') or '?'}")
     else:
-        print("tensorflow built without CUDA" + (f" ({build['error']})" if build.get("error") else ""))
+        _say("tensorflow built without CUDA" + (f" ({build['error']})" if build.get("error") else ""))
     if report["nvml"] != "ok":
-        print(report["nvml"])
+        _say(report["nvml"])
     else:
-        print(f"NVIDIA driver {report['driver'] or '?'}" + (f" (CUDA {report['cuda_driver']})"
+        _say(f"NVIDIA driver {report['driver'] or '?'}" + (f" (CUDA {report['cuda_driver']})"
                                                            if report["cuda_driver"] else ""))
     for gpu in report["gpus"]:
         parts = []
@@ -785,9 +800,9 @@ def _print_gpu_report(report: dict[str, Any]) -> None:
             parts.append(f"{gpu['temperature']} °C")
         if gpu["power"] is not None:
             parts.append(f"{gpu['power']:.0f} W" + (f" / {gpu['power_limit']:.0f} W" if gpu["power_limit"] else ""))
-        print(f"gpu {gpu['index']}: {gpu['name']}" + (f" — {', '.join(parts)}" if parts else ""))
-    print(f"host memory available: {size_text(report['host_memory_available'])}")
-    print(f"scope: {report['scope']}")
+        _say(f"gpu {gpu['index']}: {gpu['name']}" + (f" — {', '.join(parts)}" if parts else ""))
+    _say(f"host memory available: {size_text(report['host_memory_available'])}")
+    _say(f"scope: {report['scope']}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,8 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+from kerastui.core.text import visible
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A value quoted in a message (a path, a source string, a repr) longer than this is cut in the
 # middle: a 50,000-character data.source must not become a 100 KB error line.
@@ -18,9 +20,11 @@ MAX_LINE = 600
 
 
 def shorten(text: str, limit: int = MAX_LINE) -> str:
-    """One line of at most ``limit`` characters; over-long words are cut in the middle."""
+    """One line of at most ``limit`` characters; over-long words are cut in the middle.  The text
+    quotes strangers (file names, keys, values read from files): its control characters are shown
+    (``visible``), so an error line never retitles a terminal or sets its clipboard."""
     words = []
-    for word in str(text).split():
+    for word in visible(text).split():
         if len(word) > LONG_TOKEN:
             word = f"{word[:120]}…{word[-40:]} ({len(word):,} characters)"
         words.append(word)

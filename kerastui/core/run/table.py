@@ -1,5 +1,9 @@
 """The runs table: its columns (shown, sorted, filtered and exported the same way by the Runs
-workspace and ``kerastui runs --csv``) and CSV export of runs and of their per-epoch metrics."""
+workspace and ``kerastui runs --csv``) and CSV export of runs and of their per-epoch metrics.
+
+Run names, presets, datasets and metric names come from run directories: the text table shows
+their control characters (``visible``), and every CSV cell and header goes through ``csv_cell``
+(no cell a spreadsheet would run as a formula)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from kerastui.core.resources import size_text
 from kerastui.core.run.directory import RunInfo, read_metrics, write_atomic
 from kerastui.core.run.history import ROW_FIELDS
 from kerastui.core.run.status import RunStatus, status_label
+from kerastui.core.text import csv_cell, visible
 
 
 def duration_text(seconds: float | None) -> str:
@@ -66,10 +71,10 @@ def text_table(runs: Sequence[RunInfo], keys: Sequence[str]) -> list[str]:
     """The runs as plain text lines (``kerastui runs``), the columns ``keys`` as the Runs workspace
     shows them; a damaged run's reason on a line of its own after the table."""
     columns = [BY_KEY[k] for k in keys]
-    rows = [[c.label.upper() for c in columns]] + [[c.text(r) for c in columns] for r in runs]
+    rows = [[c.label.upper() for c in columns]] + [[visible(c.text(r), one_line=True) for c in columns] for r in runs]
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines += [f"{r.name}: damaged: {r.error}" for r in runs if r.status == RunStatus.DAMAGED]
+    lines += [visible(f"{r.name}: damaged: {r.error}", one_line=True) for r in runs if r.status == RunStatus.DAMAGED]
     return lines
 
 
@@ -137,9 +142,9 @@ def table_csv(runs: Iterable[RunInfo]) -> str:
     tests = sorted({k for r in runs for k, v in r.test.items() if isinstance(v, (int, float))})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.key for c in COLUMNS] + ["path"] + [f"test_{k}" for k in tests])
+    writer.writerow([_cell(c.key) for c in COLUMNS] + ["path"] + [_cell(f"test_{k}") for k in tests])
     for run in runs:
-        writer.writerow([_cell(c.value(run)) for c in COLUMNS] + [str(run.path)]
+        writer.writerow([_cell(c.value(run)) for c in COLUMNS] + [_cell(str(run.path))]
                         + [_cell(run.test.get(k)) for k in tests])
     return out.getvalue()
 
@@ -154,19 +159,20 @@ def epochs_csv(runs: Iterable[RunInfo]) -> str:
                     and isinstance(v, (int, float))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["run", "epoch", "phase", "seconds", *metrics])
+    writer.writerow(["run", "epoch", "phase", "seconds", *(_cell(m) for m in metrics)])
     for name, row in rows:
-        writer.writerow([name, row.get("epoch"), row.get("phase", ""), _cell(row.get("seconds")),
+        writer.writerow([_cell(name), _cell(row.get("epoch")), _cell(row.get("phase", "")), _cell(row.get("seconds")),
                          *(_cell(row.get(m)) for m in metrics)])
     return out.getvalue()
 
 
 def _cell(value: Any) -> str:
+    """A CSV cell: blank for None, a float as ``repr`` (round-trips exactly), text through ``csv_cell``."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return repr(value)  # round-trips exactly
-    return str(value)
+        return repr(value)
+    return str(csv_cell(value))
 
 
 def export(runs: Sequence[RunInfo], chosen: Sequence[RunInfo], folder: Path, stamp: str) -> tuple[Path, Path]:
