@@ -692,7 +692,8 @@ def cmd_export_script(args: argparse.Namespace) -> int:
 
     preset = _load_preset(args)
     if args.output is not None:  # the script, and the custom code files it loads beside it
-        for path in write_script(preset, args.output):
+        script = write_script(preset, args.output)
+        for path in [script, *(script.parent / name for name, _ in custom_files(preset))]:
             print(visible(f"wrote {path}", one_line=True), file=sys.stderr)
         return EXIT_OK
     check_exportable(preset)

@@ -110,9 +110,9 @@ def custom_files(preset: Preset) -> list[tuple[str, Path]]:
     return out
 
 
-def write_script(preset: Preset, path: Path, *, validate: bool = True) -> list[Path]:
-    """Write the script to ``path`` and copy the custom code files it loads beside it; returns the
-    files written, the script first.  ``validate``: refuse first what train would refuse
+def write_script(preset: Preset, path: Path, *, validate: bool = True) -> Path:
+    """Write the script to ``path`` and copy the custom code files it loads beside it (named by
+    :func:`custom_files`); returns the script's path.  ``validate``: refuse first what train would refuse
     (:func:`check_exportable`).  The script is written through a temporary file created afresh
     (never through a link planted at its name) and renamed over ``path``.  A file of the same name
     beside it that differs from the one to copy is not overwritten: that is refused in one line."""
@@ -138,7 +138,7 @@ def write_script(preset: Preset, path: Path, *, validate: bool = True) -> list[P
         if not target.exists():
             _write_atomically(target, source.read_bytes())
     _write_atomically(path, text.encode("utf-8"))
-    return [path, *(target for target, _ in copies)]
+    return path
 
 
 def _same_file(target: Path, source: Path) -> bool:
@@ -949,7 +949,7 @@ def _compile_fit(preset: Preset) -> str:
                   "    layer.trainable = i >= cut and not isinstance(layer, keras.layers.BatchNormalization)",
                   f"model.compile(optimizer={_optimizer(c.optimizer, t.fine_tune_learning_rate)}, loss={loss}, "
                   f"metrics={metrics_code})",
-                  f"model.fit({data}, validation_data=validation, initial_epoch=EPOCHS, "
+                  f"fine_tuned = model.fit({data}, validation_data=validation, initial_epoch=EPOCHS, "
                   f"epochs={_lit(preset.planned_epochs, 'transfer.fine_tune_epochs')}, {batching}"
                   "callbacks=callbacks, verbose=0)"]
     test = "test_ds" if pipelines else "x_test, y_test, batch_size=256"

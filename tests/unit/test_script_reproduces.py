@@ -115,4 +115,5 @@ def test_a_different_file_beside_the_script_is_not_overwritten(tmp_path):
         write_script(preset, tmp_path / "train.py", validate=False)
     assert mine.read_text() == "# my own file\n" and not (tmp_path / "train.py").exists()
     mine.write_bytes((PRESETS / "my_accuracy.py").read_bytes())  # the same file: kept, the script written
-    assert write_script(preset, tmp_path / "train.py", validate=False) == [tmp_path / "train.py", mine]
+    assert write_script(preset, tmp_path / "train.py", validate=False) == tmp_path / "train.py"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_accuracy.py", "train.py"]

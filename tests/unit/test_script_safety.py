@@ -356,8 +356,8 @@ def test_custom_code_with_a_hostile_file_name_is_copied_under_a_plain_name(tmp_p
     (folder / hostile).write_bytes(metric.read_bytes())
     preset = presets.load("ex4", {"compile.custom_metrics": [f"{hostile}:MyAccuracy"], "fit.epochs": 1})
     preset.path = folder / "ex4.toml"
-    written = write_script(preset, tmp_path / "train.py")
-    assert [p.name for p in written] == ["train.py", "custom_1.py"]
+    assert write_script(preset, tmp_path / "train.py") == tmp_path / "train.py"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["custom_1.py", "p", "train.py"]
     assert (tmp_path / "custom_1.py").read_bytes() == metric.read_bytes()
     text = (tmp_path / "train.py").read_text()
     assert "CUSTOM_METRICS = [load_class('custom_1.py', 'MyAccuracy')]" in text

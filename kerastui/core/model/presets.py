@@ -19,6 +19,7 @@ from typing import Any
 
 from kerastui.core.errors import PresetError
 from kerastui.core.model.specs import Preset
+from kerastui.core.model.sweepspace import check_sweep
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -102,7 +103,10 @@ def loads(text: str, where: str = "preset", overrides: dict[str, Any] | None = N
         raise PresetError(where, None, f"invalid TOML: {error}") from None
     if overrides:
         data = apply_overrides(data, overrides, where)
-    return Preset.from_dict(data, where)
+    preset = Preset.from_dict(data, where)
+    if preset.sweep is not None:  # each value the space may give is checked as a --set of it would be
+        check_sweep(preset, where, lambda values: Preset.from_dict(apply_overrides(data, values, where), where))
+    return preset
 
 
 def dumps(preset: Preset) -> str:
@@ -167,6 +171,19 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], where: str)
     return data
 
 
+def lookup(data: dict[str, Any], dotted: str, where: str = "preset") -> Any:
+    """The value at a dotted key (``model.layers[1].units``) of a raw table; KeyError when absent."""
+    node: Any = data
+    for part in _split_key(dotted, where):
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise KeyError(dotted)
+    return node
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``key=value`` where value is a TOML value, or a bare string."""
     key, sep, raw = text.partition("=")
@@ -181,7 +198,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key, value
 
 
-_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# A bare part, an index, or a quoted part (a key with dots: sweep.space."fit.batch_size".high).
+_KEY_PART = re.compile(r'([^.\[\]"]+)|\[(\d+)\]|"([^"]+)"')
 
 
 def _split_key(dotted: str, where: str) -> list[str | int]:
@@ -194,7 +212,9 @@ def _split_key(dotted: str, where: str) -> list[str | int]:
         match = _KEY_PART.match(dotted, pos)
         if not match:
             raise PresetError(where, dotted, "not a valid dotted key")
-        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        quoted = match.group(3)
+        parts.append(quoted if quoted is not None else match.group(1) if match.group(1) is not None
+                     else int(match.group(2)))
         pos = match.end()
     if not parts:
         raise PresetError(where, dotted, "empty key")

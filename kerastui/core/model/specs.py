@@ -293,6 +293,37 @@ class DevicesSpec:
                            "them (proves the multi-device path; slower than one device)"))
 
 
+SAMPLERS = ("tpe", "random", "grid", "cmaes", "qmc")
+PRUNERS = ("median", "hyperband", "none")
+DIRECTIONS = ("minimize", "maximize")
+
+
+@dataclass
+class SweepSpec:
+    """A sweep (Optuna study) over this preset: each trial an ordinary run with the ``space``'s keys
+    (``--set`` syntax) given sampled values.  The space is checked against the preset by
+    :func:`kerastui.core.model.sweepspace.check_sweep` (called when a preset file is read)."""
+
+    trials: int | None = field(default=None, metadata=_meta(min=1, max=COUNT_MAX, doc="how many trials in all"))
+    timeout: Any = field(default=None, metadata=_meta(
+        doc='no trial starts after this long: "8h", "90m", "1h30m", "45s" or seconds'))
+    parallel: Any = field(default=1, metadata=_meta(
+        doc='trials at once on each machine: a number, or "gpus" (one per visible GPU)'))
+    objective: str | None = field(default=None, metadata=_meta(
+        doc="the logged metric a trial is judged by (default val_loss, else loss)"))
+    direction: str | None = field(default=None, metadata=_meta(
+        choices=DIRECTIONS, doc="default: from the objective's name (loss, error… lower; the rest higher)"))
+    sampler: str = field(default="tpe", metadata=_meta(choices=SAMPLERS))
+    pruner: str = field(default="median", metadata=_meta(choices=PRUNERS))
+    seed: int | None = field(default=None, metadata=_meta(min=0, max=SEED_MAX, doc="the sampler's seed"))
+    startup_trials: int = field(default=5, metadata=_meta(
+        min=0, max=COUNT_MAX, doc="trials that complete before the pruner prunes any"))
+    warmup_epochs: int = field(default=0, metadata=_meta(
+        min=0, max=COUNT_MAX, doc="epochs a trial runs before the pruner may prune it"))
+    space: dict[str, Any] = field(default_factory=dict, metadata=_meta(
+        doc='KEY = { low, high[, log][, step] } or { choices = [...] }, KEY as --set writes it'))
+
+
 @dataclass
 class Preset:
     title: str = ""
@@ -305,6 +336,7 @@ class Preset:
     save: SaveSpec = field(default_factory=SaveSpec)
     transfer: TransferSpec | None = None
     devices: DevicesSpec = field(default_factory=DevicesSpec)
+    sweep: SweepSpec | None = None
     # Where the preset came from; not part of its TOML.
     name: str = field(default="", compare=False, metadata={"transient": True})
     path: Path | None = field(default=None, compare=False, metadata={"transient": True})

@@ -14,6 +14,7 @@ Plain Python.  A run is a process and a directory (:mod:`kerastui.core.run.proce
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -116,6 +117,11 @@ class RunClient:
     def stop(self, run: Path | RunDir) -> int:
         """Ask a live run to finish its batch, evaluate, save and stop; the pid asked."""
         return stop(run if isinstance(run, RunDir) else RunDir(run))
+
+    def interrupt(self, run: Path | RunDir) -> int:
+        """Ask a live run to finish its batch, write its checkpoint and leave (``interrupted``, resumable:
+        a sweep that stops keeps its trials for ``sweep resume``); the pid asked."""
+        return stop(run if isinstance(run, RunDir) else RunDir(run), signal.SIGTERM)
 
     def runs(self) -> list[RunInfo]:
         """Every run, live ones first, then newest first (a damaged one listed as ``damaged``)."""

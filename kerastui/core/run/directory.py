@@ -45,11 +45,18 @@ else:  # pragma: no cover
 
 HEARTBEAT_SECONDS = 2.0
 HEARTBEAT_STALE = 30.0  # a run on another host is taken as died after this long without a heartbeat
+SWEEPS = "sweeps"  # the one folder of a runs folder that is not a run: its sweeps (kerastui.core.run.sweep)
 STARTING_STALE = 120.0  # a "starting" status whose launcher vanished before recording a process: died
 
 
 class Damaged(KerasTUIError):
     """A file of a run directory cannot be read as kerastui writes it (the message says which, why)."""
+
+
+def hostname() -> str:
+    """This machine's name as kerastui records it (a run's status, a sweep's trials): ``$KERASTUI_HOST``
+    overrides the system's (a container's random name; several 'machines' on one in tests)."""
+    return os.environ.get("KERASTUI_HOST") or socket.gethostname()
 
 
 def default_runs_dir() -> Path:
@@ -284,7 +291,7 @@ class RunDir:
             return {"state": RunStatus.RUNNING if self.locked() else RunStatus.DIED}
         status["state"] = state
         if state.live and not self.locked():
-            same_host = status.get("host") in (None, socket.gethostname())
+            same_host = status.get("host") in (None, hostname())
             pid = status.get("pid")
             heartbeat = status.get("heartbeat")
             if same_host:
@@ -799,7 +806,7 @@ def list_runs(runs_dir: Path | None = None) -> list[RunInfo]:
     runs_dir = Path(runs_dir or default_runs_dir()).expanduser()
     try:
         with os.scandir(runs_dir) as entries:
-            names = sorted((entry.name for entry in entries if entry.is_dir()), reverse=True)
+            names = sorted((entry.name for entry in entries if entry.is_dir() and entry.name != SWEEPS), reverse=True)
     except OSError:
         return []
     found = sorted((_cached_info(runs_dir / name) for name in names), key=lambda r: not r.live)
@@ -826,7 +833,8 @@ def find_run(text: str, runs_dir: Path | None = None) -> RunDir:
     as_path = Path(text).expanduser()
     if (as_path.is_absolute() or os.sep in text) and as_path.is_dir():
         return RunDir(as_path)
-    names = sorted((p.name for p in runs_dir.iterdir() if p.is_dir()), reverse=True) if runs_dir.is_dir() else []
+    names = (sorted((p.name for p in runs_dir.iterdir() if p.is_dir() and p.name != SWEEPS), reverse=True)
+             if runs_dir.is_dir() else [])
     if not names:
         raise KerasTUIError(f"{runs_dir}: no runs yet")
     if text == "last":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.run.directory import RunDir, default_runs_dir, process_start
+from kerastui.core.run.directory import RunDir, default_runs_dir, hostname, process_start
 from kerastui.core.run.events import EpochEnded, Event, TrainEnded, TrainStarted
 from kerastui.core.run.status import RunStatus, status_of
 
@@ -97,7 +96,7 @@ class RunProcess:
         self.run_dir.begin_span(self.previous_seconds)
         self.run_dir.set_status(
             state=RunStatus.STARTING, pid=os.getpid(), pid_start=process_start(os.getpid()),
-            host=socket.gethostname(), **first,
+            host=hostname(), **first,
             **identity(preset), epoch=previous.get("epoch", 0), error=None, outcome=None, ended=None,
             signal=None, stopping=None, resumes=int(previous.get("resumes", 0)) + (1 if resumed else 0),
             resumed_at=time.time() if resumed else None, **fields)
@@ -255,24 +254,25 @@ def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | No
     fields = {} if resume is not None else {"started": time.time(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                              **identity(preset), "epoch": 0}
     run_dir.set_status(state=RunStatus.STARTING, pid=process.pid, pid_start=process_start(process.pid),
-                       host=socket.gethostname(), **fields)
+                       host=hostname(), **fields)
     return Launched(run_dir, process)
 
 
-def stop(run_dir: RunDir) -> int:
-    """Ask a live run to finish its batch, evaluate, save and stop; the pid asked."""
+def stop(run_dir: RunDir, signum: int = STOP_SIGNAL) -> int:
+    """Ask a live run to finish its batch, evaluate, save and stop (``signum`` SIGTERM: to write its
+    checkpoint and leave, ``interrupted``, resumable); the pid asked."""
     status = run_dir.status()
     pid = status.get("pid")
     state = status.get("state")
     if not isinstance(state, RunStatus) or not state.live or not isinstance(pid, int):
         raise KerasTUIError(f"{run_dir.name}: not running ({state or 'unknown'})")
-    if status.get("host") not in (None, socket.gethostname()):
+    if status.get("host") not in (None, hostname()):
         raise KerasTUIError(f"{run_dir.name}: runs on {status['host']}; stop it there")
     recorded = status.get("pid_start")
     if pid <= 1 or (isinstance(recorded, int) and process_start(pid) != recorded):
         raise KerasTUIError(f"{run_dir.name}: process {pid} is not this run's any more; nothing signalled")
     try:
-        os.kill(pid, STOP_SIGNAL)
+        os.kill(pid, signum)
     except ProcessLookupError:
         raise KerasTUIError(f"{run_dir.name}: its process {pid} is gone") from None
     except PermissionError:

@@ -667,6 +667,9 @@ def _stream_callback(keras: Any, trainer: Trainer, phase: str, steps: int) -> An
                 return
             trainer.epoch_ended(EpochEnded(phase, epoch, values, time.perf_counter() - self._epoch_start,
                                            peak_memory=peak_memory(trainer.devices)))
+            if trainer.stop_requested and trainer.stop_reason == "pruned" and self.reason is None:
+                self.reason = "pruned"  # a sweep's pruner, told of this epoch: the run ends with it, whole
+                self.model.stop_training = True
 
         def _nan(self, where: str) -> None:
             self.reason = "nan"
