@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from kerastui.core.run.events import Event
     from kerastui.core.run.trainer import RunResult, Trainer
 
-COMMANDS = ("train", "check", "presets", "info", "export-script", "runs", "attach", "stop", "resume")
+COMMANDS = ("train", "check", "presets", "info", "export-script", "runs", "attach", "stop", "resume", "sweep")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 TRUST_HELP = ("trust the model to run code: the Python code --model's file stores (a Lambda layer), the "
               "SavedModel graph a TFSMLayer of the preset loads")
@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="TensorFlow and Keras versions, devices, cached datasets")
     info.add_argument("--json", action="store_true")
+
+    from kerastui.sweep_cli import add_sweep_parser  # kerastui sweep start|status|stop|resume|join|best
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -168,7 +172,7 @@ def _command(argv: Sequence[str] | None) -> int:
         return _open_tui([])
     handler = {"train": cmd_train, "check": cmd_check, "presets": cmd_presets, "info": cmd_info,
                "export-script": cmd_export_script, "runs": cmd_runs, "attach": cmd_attach, "stop": cmd_stop,
-               "resume": cmd_resume}[args.command]
+               "resume": cmd_resume, "sweep": cmd_sweep}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -392,6 +396,9 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
 
     owner: RunProcess | None = None
     trainer: Trainer | None = None
+    from kerastui.core.run.sweep_trial import TrialReporter
+
+    reporter = TrialReporter.from_environment(preset)  # a sweep's trial: the objective to its study per epoch
 
     if run_dir is not None:  # its preset.toml is named "preset": the run keeps the user's name
         from kerastui.core.run.directory import read_json
@@ -402,6 +409,8 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
         process = RunProcess(directory, on_signal=said)
         process.__enter__()
         process.starting(preset, resumed=resume, trusted=trusted, **({"model": model_path} if model_path else {}))
+        if reporter is not None:  # its status says which sweep and trial it is
+            directory.set_status(**reporter.status_fields)
         return process
 
     try:
@@ -422,6 +431,9 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
                           run_dir=run_dir, resume=resume)
         if owner is not None:
             owner.trainer = trainer
+        if reporter is not None:
+            reporter.trainer = trainer
+            trainer.sinks.append(reporter)
         # With --json, stdout carries one JSON object only: library chatter (Keras's
         # "Downloading data from …") goes to stderr with the progress.
         redirect = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
@@ -507,6 +519,12 @@ def _open_model(path: str, preset: Preset, trusted: bool) -> Any:
 
 
 # --------------------------------------------------------------------------- runs, stop, attach
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from kerastui.sweep_cli import run_sweep_command
+
+    return run_sweep_command(args)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
