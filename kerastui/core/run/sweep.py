@@ -782,7 +782,9 @@ class SweepClient:
             raise SweepError("sweep join: --storage must be the sweep's database URL (postgresql://…)")
         folder = SweepDir(self.folder / name)
         sweep = Sweep(folder, store)
-        sweep.facts  # noqa: B018 - no such study, or not a sweep: one line, nothing made
+        if sweep.facts.get("stopped"):  # (no such study, or not a sweep: one line, nothing made)
+            raise SweepError(f"{name}: the sweep is stopped; kerastui sweep resume {name} continues it (here, "
+                             "with --storage, or on the machine that started it)")
         preset = sweep.preset
         parallel = check_parallel(parallel if parallel is not None else sweep.spec.parallel, preset.where,
                                   "--parallel")

@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,7 +192,9 @@ class Worker:
                 return None
             study = sweep.study
             study.sampler = make_sampler(sweep, len(trials))
-            trial = study.ask(distributions(sweep.dimensions()))
+            with warnings.catch_warnings():  # trial 0's own value outside a range: kept, as the preset has it
+                warnings.simplefilter("ignore")
+                trial = study.ask(distributions(sweep.dimensions()))
             claim = Claim(trial.number, dict(trial.params))
             self._own(claim)
             return claim
@@ -251,6 +254,9 @@ class Worker:
                 try:
                     process = self.resume(claim, Path(run_dir))
                 except KerasTUIError as error:
+                    if RunDir(Path(run_dir)).status()["state"].live:  # resumed by someone else (kerastui resume)
+                        process = None
+                        continue
                     self.tell(claim, run_dir, RunStatus.FAILED, str(error))
                     return "told"
                 continue
