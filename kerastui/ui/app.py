@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -19,6 +20,7 @@ from textual.worker import Worker, WorkerState
 from kerastui.core.errors import KerasTUIError, plain_message
 from kerastui.core.model import presets as preset_files
 from kerastui.core.model.specs import Preset
+from kerastui.core.text import visible
 from kerastui.core.tfenv import keep_off_gpus
 from kerastui.ui.commands import PresetCommands
 from kerastui.ui.latest import Requests
@@ -170,8 +172,15 @@ class KerasTUI(App[None]):
         self.call_after_refresh(self.redraw_training, full=True)
 
     def _label_preset(self) -> None:
-        self.preset_label = self.session.name
-        self.sub_title = self.session.preset.title
+        self.preset_label = visible(self.session.name, one_line=True)
+        self.sub_title = visible(self.session.preset.title, one_line=True)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notice of the app and its screens (theirs come here too): it quotes names, paths and
+        errors from files, so it is never read as markup and its control characters are shown."""
+        super().notify(visible(message), title=visible(title, one_line=True), severity=severity, timeout=timeout,
+                       markup=False)
 
     def after_first_frame(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` once the first frame is painted (plus a grace period, outside snapshots)."""

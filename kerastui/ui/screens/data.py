@@ -21,8 +21,10 @@ from textual.widgets.option_list import Option
 from kerastui.core.data import sources as registry
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model.specs import DataSpec
+from kerastui.core.text import visible
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded
+from kerastui.ui.safe import markup, plain
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.footer import KeyFooter
@@ -234,7 +236,7 @@ class DataScreen(Workspace):
     # ------------------------------------------------------------------ loading
 
     def load(self, spec: DataSpec) -> None:
-        self.query_one("#card-error", Static).update(f"[dim]loading {spec.source}…[/dim]")
+        self.query_one("#card-error", Static).update(markup("[dim]loading $source…[/dim]", source=spec.source))
         preset = self.app.session.preset
         self._load(self._loads.new(), spec, preset.compile.loss_name, preset.base_dir)
 
@@ -257,7 +259,7 @@ class DataScreen(Workspace):
     def _error(self, text: str) -> None:
         session = self.app.session
         kept = f" — still showing {session.preset.data.source}" if session.dataset_preview is not None else ""
-        self.query_one("#card-error", Static).update(Text(f"✗ {text}{kept}", style="bold red"))
+        self.query_one("#card-error", Static).update(plain(f"✗ {text}{kept}", "bold red", one_line=False))
 
     @on(DatasetLoaded)
     def _loaded(self, message: DatasetLoaded) -> None:
@@ -273,7 +275,8 @@ class DataScreen(Workspace):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim")
         table.add_column()
-        table.add_row("source", f"[b]{s['source']}[/b] ({s['kind']}, {s['task']})")
+        # The source, file and class and feature names are the data set's or its folder's: plain text.
+        table.add_row("source", Text.assemble(plain(s["source"], "bold"), f" ({s['kind']}, {s['task']})"))
         table.add_row("samples", f"{total:,}  (train {s['train']:,} · val {s['val']:,} · test {s['test']:,})")
         shape = s["input_shape"]
         if len(shape) == 1:
@@ -288,7 +291,7 @@ class DataScreen(Workspace):
         corrupt = s.get("corrupt") or []
         if corrupt:
             names = ", ".join(corrupt[:3]) + (f", … (+{len(corrupt) - 3})" if len(corrupt) > 3 else "")
-            table.add_row("corrupt", Text(f"{len(corrupt)} file(s) skipped: {names}", style="yellow"))
+            table.add_row("corrupt", plain(f"{len(corrupt)} file(s) skipped: {names}", "yellow"))
         if not self.app.deterministic:
             table.add_row("load time", f"{s['total_seconds']:.3f} s (source {s['load_seconds']:.3f} s)")
         self.query_one("#card-summary", Static).update(table)
@@ -301,7 +304,7 @@ class DataScreen(Workspace):
             self.query_one("#card-balance", Static).update("")
         self.query_one("#card-samples", Static).update(self._samples(preview, s))
         classes = f", {s['classes']} classes" if "classes" in s else ""
-        self.app.data_label = f"{s['source']} {total:,}×{tuple(shape)}{classes}"
+        self.app.data_label = visible(f"{s['source']} {total:,}×{tuple(shape)}{classes}", one_line=True)
 
     def _samples(self, preview, summary):
         if summary["kind"] == "sequence":
@@ -313,7 +316,7 @@ class DataScreen(Workspace):
         room = max(2, (self.query_one(DatasetCard).size.width - 14) // 9)
         shown = names[: min(8, room)]
         for name in shown:
-            table.add_column(name[:12], justify="right", no_wrap=True, max_width=12)
+            table.add_column(plain(name[:12]), justify="right", no_wrap=True, max_width=12)
         if len(names) > len(shown):
             table.add_column(f"+{len(names) - len(shown)}")
         table.add_column("label", no_wrap=True)
@@ -321,7 +324,7 @@ class DataScreen(Workspace):
             cells = [f"{v:.3g}" for v in row[: len(shown)]]
             if len(names) > len(shown):
                 cells.append("…")
-            table.add_row(*cells, label)
+            table.add_row(*cells, plain(label))
         return table
 
     def _sequences(self, preview) -> Text:
@@ -334,7 +337,7 @@ class DataScreen(Workspace):
         plt.theme("clear")
         for sample, label in list(zip(preview.samples, preview.sample_labels, strict=False))[:3]:
             series = sample.reshape(len(sample), -1)[:, 0]
-            plt.plot([float(v) for v in series], label=str(label)[:12])
+            plt.plot([float(v) for v in series], label=visible(label, one_line=True)[:12])
         plt.title("samples (feature 0 over time)")
         chart = plt.build()
         plt.clear_figure()

@@ -19,6 +19,7 @@ from kerastui.core.devices import NvmlSampler, Snapshot, describe, runs_on_gpus
 from kerastui.core.resources import size_text
 from kerastui.core.run.client import RunClient
 from kerastui.core.run.directory import RunInfo
+from kerastui.ui.safe import plain
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
 from kerastui.ui.widgets.tables import add_rows, set_columns
 
@@ -90,11 +91,11 @@ class DevicesDialog(Dialog):
         note = self.query_one("#devices-note", Static)
         table = self.query_one(DataTable)
         if snapshot.error is not None:
-            note.update(f"{snapshot.error}; training runs on the CPU")
+            note.update(plain(f"{snapshot.error}; training runs on the CPU"))
         else:
             driver = f"NVIDIA driver {snapshot.driver or '?'}" + (
                 f" (CUDA {snapshot.cuda_driver})" if snapshot.cuda_driver else "")
-            note.update(f"{driver} · {len(snapshot.gpus)} GPU(s)")
+            note.update(plain(f"{driver} · {len(snapshot.gpus)} GPU(s)"))
         on_gpu = runs_on_gpus(snapshot, runs)
         table.clear()
         rows = []
@@ -109,5 +110,5 @@ class DevicesDialog(Dialog):
         add_rows(table, rows)
         cpu_runs = [r for r in runs if not r.gpus]
         lines = [f"{r.name}: {describe(r.devices) or 'starting'}" for r in cpu_runs]
-        self.query_one("#devices-runs", Static).update(
-            ("live runs without GPU: " + "; ".join(lines)) if lines else "")
+        self.query_one("#devices-runs", Static).update(  # (run names: their directories')
+            plain("live runs without GPU: " + "; ".join(lines)) if lines else "")

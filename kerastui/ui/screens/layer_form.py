@@ -16,6 +16,7 @@ from kerastui.core.errors import plain_message
 from kerastui.core.model.layers import LayerInfo
 from kerastui.core.model.specs import LayerSpec
 from kerastui.ui.latest import Requests
+from kerastui.ui.safe import markup, plain
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
 from kerastui.ui.widgets.form import Parses, field_row
 
@@ -86,8 +87,8 @@ class LayerFormDialog(Dialog):
         main = [f for f in fields if f.required or f.name in kwargs or f.name in key]
         rest = [f for f in fields if f not in main]
         with VerticalScroll(classes="dialog", id="form-body"):
-            yield Label(f"[b]{info.name}[/b]  [dim]{info.group}[/dim]")
-            yield Static(info.summary, classes="hint")
+            yield Label(markup("[b]$name[/b]  [dim]$group[/dim]", name=info.name, group=info.group))
+            yield Static(plain(info.summary, one_line=False), classes="hint")  # (a docstring: not markup)
             if self.functional:
                 yield from self._row("name", "str", self.spec.name or "", "layer name (functional)")
                 inputs = ", ".join(self.spec.inputs or [])
@@ -158,7 +159,7 @@ class LayerFormDialog(Dialog):
         return LayerSpec(type=self.info.name, kwargs=kwargs, name=name, inputs=inputs)
 
     def show_error(self, text: str) -> None:
-        self.query_one("#form-error", Static).update(f"[red]✗ {text}[/red]")
+        self.query_one("#form-error", Static).update(plain(f"✗ {text}", "red", one_line=False))  # (it quotes the input)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#form-apply")

@@ -17,6 +17,7 @@ from kerastui.core.errors import ModelError
 from kerastui.core.model.specs import LayerSpec, Preset
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import StackChecked
+from kerastui.ui.safe import markup, plain
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.status_line import StatusLine
@@ -24,6 +25,8 @@ from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if TYPE_CHECKING:
+    from textual.content import Content
+
     from kerastui.core.model.builder import StackReport
 
 READ_ONLY = "a subclass model is read-only here: edit its .py file"
@@ -158,14 +161,15 @@ class ModelScreen(Workspace):
         self.query_one("#model-title", Static).update(self._title())
         self._check(ticket, self.preset)
 
-    def _title(self) -> str:
+    def _title(self) -> Content:
         preset = self.app.session.preset
         kind = preset.model.type
-        if preset.transfer is not None:
+        if preset.transfer is not None:  # (the base's name and a weights file's path, from the preset)
             kind = f"transfer: {preset.transfer.base} base (weights {preset.transfer.weights}) + head"
         shape = f"input {list(self.input_shape)}" if self.input_shape else "input from the data"
         waiting = "" if self.app.tf_ready or self.app.deterministic else "  [dim](waiting for TensorFlow…)[/dim]"
-        return f"[b]{kind}[/b] · {shape} · {len(self.app.session.stack.layers)} layers{waiting}"
+        return markup(f"[b]$kind[/b] · $shape · {len(self.app.session.stack.layers)} layers{waiting}", kind=kind,
+                      shape=shape)
 
     @work(thread=True, exclusive=True, group="stack", exit_on_error=False)
     def _check(self, ticket: int, preset: Preset) -> None:
@@ -199,7 +203,7 @@ class ModelScreen(Workspace):
         error = self.query_one("#model-error", Static)
         totals = self.query_one("#model-totals", Static)
         if report is not None and report.error:
-            error.update(f"[red]✗ {report.error}[/red]")
+            error.update(plain(f"✗ {report.error}", "red", one_line=False))  # (it quotes the preset)
             error.display = True
         else:
             error.update("")

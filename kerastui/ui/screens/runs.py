@@ -20,6 +20,8 @@ from kerastui.core.run.directory import RunDir, RunInfo, last_listed, read_metri
 from kerastui.core.run.history import ROW_FIELDS
 from kerastui.core.run.status import RunStatus
 from kerastui.core.run.table import COLUMNS, export, filter_runs, sort_runs
+from kerastui.core.text import visible
+from kerastui.ui.safe import markup
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, Series
@@ -212,7 +214,8 @@ class RunsScreen(Workspace):
         live = sum(run.live for run in self.runs)
         counts = f"{len(runs)} of {len(self.runs)}" if len(runs) != len(self.runs) else f"{len(self.runs)}"
         self.query_one("#runs-title", Static).update(
-            f"[b]{counts} runs[/b]{f' ({live} live)' if live else ''} in {self.folder}")
+            markup("[b]$counts runs[/b]$live in $folder", counts=counts, live=f" ({live} live)" if live else "",
+                   folder=self.folder))
         self.query_one(RunTable).show(runs, self.marked, self.sort)
 
     def action_sort(self, step: int) -> None:
@@ -299,10 +302,10 @@ class RunsScreen(Workspace):
         text = Text("config differences\n", style="bold")
         if not diff:
             text.append("none: same preset\n", style="dim")
-        for key, values in diff:
-            text.append(f"{key}\n", style="cyan")
+        for key, values in diff:  # (keys, values and names from the runs' files: shown, never sent)
+            text.append(f"{visible(key, one_line=True)}\n", style="cyan")
             for run, value in zip(chosen, values, strict=False):
-                text.append(f"  {run.path.name[:28]}: {value!r}\n")
+                text.append(f"  {visible(run.path.name, one_line=True)[:28]}: {visible(repr(value), one_line=True)}\n")
         self.query_one("#runs-diff", Static).update(text)
 
     @on(Choice.Changed, "#overlay-metric")

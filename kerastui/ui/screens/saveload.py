@@ -16,6 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from kerastui.core.errors import KerasTUIError, plain_message
+from kerastui.ui.safe import plain
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
 from kerastui.ui.screens.dialogs import ConfirmDialog, RiskDialog
@@ -212,12 +213,12 @@ class SaveLoadScreen(Workspace):
             line.update(Text.assemble(("working model  ", "bold"), ("training…", "") if running else
                                       ("none yet: train one (t, then s) or open a file (r)", "dim")), layout=False)
         else:
-            line.update(Text.assemble(("working model  ", "bold"), working.where, (f"  ({working.format})", "dim")),
-                        layout=False)
+            line.update(Text.assemble(("working model  ", "bold"), plain(working.where),
+                                      (f"  ({working.format})", "dim")), layout=False)
 
     def message(self, text: str, *, error: bool = False) -> None:
         style = "red" if error else "green"
-        self.query_one("#saveload-message", Static).update(Text(text, style=style))
+        self.query_one("#saveload-message", Static).update(plain(text, style, one_line=False))  # (paths, errors)
 
     def _show_opened(self) -> None:
         opened = self.app.session.opened
@@ -228,18 +229,20 @@ class SaveLoadScreen(Workspace):
             table.show([])
             return
         counts = opened.counts
-        lines = [f"[b]opened[/b]  {opened.path} · {opened.format} · {opened.bytes / 1024:,.0f} KiB · "
-                 f"loaded in {opened.load_seconds:.2f} s" if not self.app.deterministic else
-                 f"[b]opened[/b]  {Path(opened.path).name} · {opened.format}",
-                 f"params {counts.get('total', 0):,} (trainable {counts.get('trainable', 0):,}) · input "
-                 f"{list(opened.input_shape) if opened.input_shape else '?'}"
-                 + (f" · optimizer {opened.optimizer}" if opened.optimizer else "")]
+        # The file's path, its optimizer's name and why it is read-only come from the file: plain text.
+        lines = [Text.assemble(("opened", "bold"), "  ", plain(
+                     f"{opened.path} · {opened.format} · {opened.bytes / 1024:,.0f} KiB · "
+                     f"loaded in {opened.load_seconds:.2f} s" if not self.app.deterministic else
+                     f"{Path(opened.path).name} · {opened.format}")),
+                 plain(f"params {counts.get('total', 0):,} (trainable {counts.get('trainable', 0):,}) · input "
+                       f"{list(opened.input_shape) if opened.input_shape else '?'}"
+                       + (f" · optimizer {opened.optimizer}" if opened.optimizer else ""))]
         if opened.specs is not None:
-            lines.append(f"[green]{len(opened.specs)} layers mapped onto the catalogue: editable in the Model "
-                         "workspace (m); t trains further from these weights[/green]")
+            lines.append(Text(f"{len(opened.specs)} layers mapped onto the catalogue: editable in the Model "
+                              "workspace (m); t trains further from these weights", style="green"))
         elif opened.read_only_reason:
-            lines.append(f"[yellow]read-only: {opened.read_only_reason}[/yellow]")
-        title.update("\n".join(lines))
+            lines.append(plain(f"read-only: {opened.read_only_reason}", "yellow"))
+        title.update(Text("\n").join(lines))
         table.show(opened.rows)
 
     # ------------------------------------------------------------------ data for verify/evaluate/predict
@@ -467,7 +470,7 @@ class SaveLoadScreen(Workspace):
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, value in numbers.items():
-            table.add_row(key, "—" if value is None else f"{value:.4f}")
+            table.add_row(plain(key), "—" if value is None else f"{value:.4f}")  # (metric names: the preset's)
         self.query_one("#saveload-evaluation", Static).update(table)
         self.message("evaluated")
 

@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -28,6 +27,8 @@ from kerastui.core.model.specs import (
     TensorBoardSpec,
 )
 from kerastui.core.resources import size_text
+from kerastui.core.text import visible
+from kerastui.ui.safe import plain, widget_id
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, MetricChart, StepChart, family
@@ -134,7 +135,7 @@ class EpochTable(DataTable):
         keys = list(state.history)
         memory = any(m is not None for m in state.peak_memory)  # a run on a GPU reports its peak
         columns = ["epoch", *keys, *(["peak mem"] if memory else []), "s"]
-        if full or [str(c.label) for c in self.columns.values()] != columns:
+        if full or [str(c.label) for c in self.columns.values()] != [visible(c) for c in columns]:
             set_columns(self, columns)
         rows = []
         for row in range(self.row_count, state.epochs_done):
@@ -315,7 +316,7 @@ class TrainScreen(Workspace):
         loss.value = name
         form.text("opt-metrics").value = metrics_text(c.metrics)
         custom = ", ".join(ref.rpartition(":")[2] for ref in c.custom_metrics)
-        form.set_hint("custom-metrics", f"custom: {custom}" if custom else "")
+        form.set_hint("custom-metrics", visible(f"custom: {custom}", one_line=True) if custom else "")
         form.text("opt-epochs").value = str(f.epochs)
         form.text("opt-batch").value = str(f.batch_size)
         form.text("opt-val").value = f"{preset.data.validation_split:g}"
@@ -372,7 +373,7 @@ class TrainScreen(Workspace):
             sections = self._read_group(group)
         except ValueError as error:
             self._unparsed[group] = str(error)
-            self.form.set_hint(f"{group}-error", f"✗ {error}")
+            self.form.set_hint(f"{group}-error", visible(f"✗ {error}", one_line=True))
             return
         if self._unparsed.pop(group, None) is not None:
             self.form.set_hint(f"{group}-error", "")
@@ -492,17 +493,18 @@ class TrainScreen(Workspace):
             widget.update("[dim]ready — s starts training[/dim]", layout=False)
             return
         best = state.best()
-        parts = [f"[b]{escape(state.label)}[/b]"]
+        # (the metric's name, the notices and the error quote the run's preset and files: plain text)
+        parts = [plain(state.label, "bold")]
         if state.phase and state.phase != "train":
-            parts.append(f"phase {state.phase}")
-        parts.append(state.epoch_label)
+            parts.append(plain(f"phase {state.phase}"))
+        parts.append(plain(state.epoch_label))
         if best:
-            parts.append(f"best epoch {best['epoch']} ({best['metric']})")
+            parts.append(plain(f"best epoch {best['epoch']} ({best['metric']})"))
         if state.notices:
-            parts.append(f"[yellow]{state.notices[-1]}[/yellow]")
+            parts.append(plain(state.notices[-1], "yellow"))
         if state.error:
-            parts.append(f"[red]{state.error}[/red]")
-        widget.update(" · ".join(parts), layout=False)
+            parts.append(plain(state.error, "red"))
+        widget.update(Text(" · ").join(parts), layout=False)
 
     def _progress(self, state: RunState | None) -> None:
         """One line, repainted without a layout pass: bar, batch, loss, samples/s, ETA."""
@@ -554,7 +556,8 @@ class TrainScreen(Workspace):
         focused = self.focused in charts.children
         try:
             await charts.remove_children()
-            new: list[EpochChart] = [MetricChart(name, id=f"chart-{name}") for name in wanted]
+            # A metric's name is the user's ("top2 acc"): the id is derived from it, never the name.
+            new: list[EpochChart] = [MetricChart(name, id=widget_id("chart", name)) for name in wanted]
             if per_step:
                 new.append(StepChart(id="chart-steps"))
             await charts.mount_all(new)
@@ -585,18 +588,18 @@ class TrainScreen(Workspace):
         widget = self.query_one("#evaluation-text", Static)
         result = state.result
         if result is None:
-            widget.update(Text(state.error, style="red") if state.error else "")
+            widget.update(plain(state.error, "red", one_line=False) if state.error else "")
             return
         parts: list[RenderableType] = [Text("Evaluation on the test split", style="bold")]
         shown = {k: v for k, v in result.test.items() if isinstance(v, float)}
-        parts.append(Text("  ".join(f"{k} {v:.4f}" for k, v in shown.items())))
+        parts.append(plain("  ".join(f"{k} {v:.4f}" for k, v in shown.items())))
         evaluation = result.evaluation
         if "per_class" in evaluation:
             table = Table(title="per class", title_justify="left", box=None, pad_edge=False)
             for column in ("class", "precision", "recall", "f1", "support"):
                 table.add_column(column, justify="left" if column == "class" else "right", no_wrap=True)
             for row in evaluation["per_class"]:
-                table.add_row(str(row["class"])[:16], f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                table.add_row(plain(row["class"])[:16], f"{row['precision']:.3f}", f"{row['recall']:.3f}",
                               f"{row['f1']:.3f}", str(row["support"]))
             parts.append(table)
             parts.append(confusion_table(evaluation["confusion_matrix"], [r["class"] for r in evaluation["per_class"]]))
@@ -606,7 +609,7 @@ class TrainScreen(Workspace):
             parts.append(Text("  ".join(f"{fmt}: max|Δ| {s['max_abs_diff']:.1e}" for fmt, s in result.saved.items()
                                         if s.get("max_abs_diff") is not None)))
         if result.run_dir:
-            parts.append(Text(f"run directory: {result.run_dir}", style="dim"))
+            parts.append(plain(f"run directory: {result.run_dir}", "dim"))
         widget.update(Group(*parts))
 
 
@@ -622,9 +625,10 @@ def confusion_table(matrix: list[list[int]], names: list[str]) -> Table:
     table = Table(title="confusion matrix (rows: true, columns: predicted)", title_justify="left", box=None,
                   pad_edge=False)
     table.add_column("")
-    short = [str(n) if len(str(n)) <= 7 else f"{i}" for i, n in enumerate(names)]
+    shown = [visible(n, one_line=True) for n in names]  # (class names from the data set)
+    short = [n if len(n) <= 7 else f"{i}" for i, n in enumerate(shown)]
     for name in short:
-        table.add_column(name, justify="right", no_wrap=True)
+        table.add_column(plain(name), justify="right", no_wrap=True)
     top = max((max(row) for row in matrix), default=1) or 1
     for i, row in enumerate(matrix):
         cells = []
@@ -633,6 +637,6 @@ def confusion_table(matrix: list[list[int]], names: list[str]) -> Table:
             if value and i != j and value / top > 0.2:
                 style = "bold red"
             cells.append(Text(str(value), style=style))
-        table.add_row(short[i] if i < len(short) else str(i), *cells)
+        table.add_row(plain(short[i] if i < len(short) else i), *cells)
     return table
 

@@ -4,7 +4,10 @@ and the per-step loss curve.  Series differ by marker as well as colour (monochr
 
 - ``MetricChart``: train vs validation of one metric, the best epoch marked (Train, transfer).
 - ``StepChart``: the training loss batch by batch, for long epochs.
-- Overlays (Runs, custom metric) subclass ``EpochChart`` with their own series."""
+- Overlays (Runs, custom metric) subclass ``EpochChart`` with their own series.
+
+Titles and legends name metrics and runs (from presets and run directories): plotext gets them with
+their control characters shown (``visible``), since its output is read back as ANSI."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from textual.binding import Binding
 from textual_plotext import PlotextPlot
 
 from kerastui.core.model.metricnames import best_epoch
+from kerastui.core.text import visible
 from kerastui.ui.chartview import ChartView, positive, smooth
 
 CHART_KEYS = Binding.Group("chart", compact=True)
@@ -160,12 +164,13 @@ class EpochChart(PlotextPlot):
             clean = thin([p for p in points if math.isfinite(p[1])], limit)
             if clean:
                 calls.append(("scatter" if s.points else "plot", [p[0] for p in clean], [p[1] for p in clean],
-                              {"label": s.label, "marker": s.marker, "color": s.color}))
+                              {"label": visible(s.label, one_line=True), "marker": s.marker, "color": s.color}))
         title = self.chart_title
         values = self.cursor_values()
         cursor = view.cursor if values and view.cursor is not None and first <= view.cursor <= epochs else None
         if cursor is not None:
             title = f"{title} @{cursor}: " + " ".join(f"{k} {_number(v)}" for k, v in values.items())
+        title = visible(title, one_line=True)
         settings = view.describe()
         if view.log_y and not log:
             settings = settings.replace("log", "linear: values ≤ 0")

@@ -23,6 +23,8 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import OptionList
 
+from kerastui.core.text import visible
+from kerastui.ui.safe import plain
 from kerastui.ui.widgets.form import fitted
 
 
@@ -55,7 +57,8 @@ class ChoiceList(OptionList):
     HELP = "Enter picks the highlighted value, escape closes the list; typing jumps to a matching value."
 
     def __init__(self, labels: list[str], highlighted: int | None, owner: ListOwner) -> None:
-        super().__init__(*labels, compact=True)
+        # (labels may name metrics from a run directory: plain text, never markup)
+        super().__init__(*(plain(label) for label in labels), compact=True)
         self._start = highlighted
         self._typed = ""
         self.owner = owner
@@ -197,7 +200,7 @@ class Choice(Widget, can_focus=True):
 
     def render(self) -> Text:
         width = max(self.content_region.width, 2)
-        line = Text(fitted(self.label, width - 2), no_wrap=True, overflow="ellipsis")
+        line = Text(fitted(visible(self.label, one_line=True), width - 2), no_wrap=True, overflow="ellipsis")
         line.append(" ▼", style=self.get_component_rich_style("choice--arrow"))
         return line
 

@@ -6,6 +6,7 @@ from textual.widgets import Static
 
 from kerastui.core.devices import describe
 from kerastui.core.model.specs import DevicesSpec
+from kerastui.ui.safe import plain
 from kerastui.ui.state import RunState
 
 
@@ -35,4 +36,4 @@ class DevicesLine(Static):
             "and the precision policy; g opens the devices view.")
 
     def show(self, state: RunState | None, spec: DevicesSpec | None) -> None:
-        self.update(devices_text(state, spec), layout=False)
+        self.update(plain(devices_text(state, spec)), layout=False)  # (device names from a run directory)

@@ -4,7 +4,8 @@ Textual's DataTable measures every cell of every row it is given (its idle ``_up
 500 runs × 17 columns took seconds to show.  Here each row is one line of text built once, with
 fixed column widths, and ``render_line`` crops the lines in view — any number of rows costs the
 same to draw.  The cursor, keys, clicks and messages follow DataTable's (``RowSelected`` on enter
-or a click on the cursor row, ``HeaderSelected`` on a click on a column's header)."""
+or a click on the cursor row, ``HeaderSelected`` on a click on a column's header).  Cells quote
+names from run directories: each is drawn as plain text with its control characters shown."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from kerastui.ui.safe import plain
+from kerastui.ui.safe import text as safe_text
 
 GAP = 2  # cells between columns
 
@@ -154,7 +158,7 @@ class LineTable(ScrollView, can_focus=True):
         for i, (column, cell) in enumerate(zip(self.columns, cells, strict=False)):
             if i:
                 line.append(" " * GAP)
-            piece = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+            piece = safe_text(cell).copy() if isinstance(cell, Text) else plain(cell)
             piece.truncate(column.width, overflow="ellipsis", pad=True)
             line.append_text(piece)
         return line

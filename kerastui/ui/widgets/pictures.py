@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from rich.style import Style
 from rich.text import Text
 
+from kerastui.core.text import visible
+
 
 def _rgb(pixel) -> str:
     values = [int(max(0.0, min(1.0, float(v))) * 255) for v in (pixel if len(pixel) == 3 else (pixel[0],) * 3)]
@@ -53,8 +55,8 @@ def image_strip(images, labels: Sequence[str], max_width: int = 120) -> Text:
                 out.append_text(tile[row])
                 out.append("  ")
             out.append("\n")
-        for label in group_labels:
-            out.append(str(label)[:tile_width].ljust(tile_width) + "  ", style="bold")
+        for label in group_labels:  # (class names from a data set: shown, never sent)
+            out.append(visible(label, one_line=True)[:tile_width].ljust(tile_width) + "  ", style="bold")
         out.append("\n")
     return out
 
@@ -65,7 +67,8 @@ def bar_chart(labels: Sequence[str], counts: Sequence[int], width: int = 30) -> 
     if not counts:
         return out
     top = max(counts) or 1
-    name_width = min(max(len(str(label)) for label in labels), 16)
+    labels = [visible(label, one_line=True) for label in labels]  # (class names from a data set)
+    name_width = min(max(len(label) for label in labels), 16)
     for label, count in zip(labels, counts, strict=False):
         filled = count / top * width
         whole = int(filled)

@@ -9,6 +9,9 @@ One view, two depths:
   ``✓ predicted/true`` under each, or (no images) a table of index, predicted, true, confidence.
 - full (Save/Load, ``i``): the inputs (the images, or the rows in the units the user types), then
   a table of predicted, confidence, true and the top 3 classes.
+
+Class and feature names come from the data set: every cell is plain ``Text``, control characters
+shown (``kerastui.ui.safe``), never read as markup.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from kerastui.ui.safe import plain, text
 from kerastui.ui.widgets.pictures import image_strip
 
 if TYPE_CHECKING:
@@ -61,7 +65,7 @@ def brief_table(predictions: Sequence[Prediction]) -> Table:
     for column in ("#", "predicted", "true", "confidence"):
         table.add_column(column, no_wrap=True)
     for p in predictions:
-        table.add_row(str(p["index"]), str(p["predicted"]), str(p["true"]),
+        table.add_row(str(p["index"]), plain(p["predicted"]), plain(p["true"]),
                       f"{p['confidence']:.2f}" if "confidence" in p else "")
     return table
 
@@ -78,11 +82,11 @@ def predictions_table(predictions: Sequence[Prediction]) -> Table:
         truth = p.get("true")
         mark = "" if "correct" not in p else ("✓ " if p["correct"] else "✗ ")
         predicted = f"{p['predicted']:.4g}" if isinstance(p["predicted"], float) else str(p["predicted"])
-        table.add_row(str(p.get("index", "")), Text(mark + predicted, style="green" if p.get("correct") else
-                                                     ("red" if "correct" in p else "")),
+        table.add_row(str(p.get("index", "")), plain(mark + predicted, "green" if p.get("correct") else
+                                                      ("red" if "correct" in p else "")),
                       f"{p['confidence']:.3f}" if "confidence" in p else "",
-                      "" if truth is None else (f"{truth:.4g}" if isinstance(truth, float) else str(truth)),
-                      "  ".join(f"{name} {prob:.2f}" for name, prob in p.get("top3", [])))
+                      plain("" if truth is None else (f"{truth:.4g}" if isinstance(truth, float) else truth)),
+                      text("  ".join(f"{name} {prob:.2f}" for name, prob in p.get("top3", []))))
     return table
 
 
@@ -93,7 +97,7 @@ def inputs_table(predictions: Sequence[Prediction], rows: Sequence[Sequence[floa
     values = Table(box=None, pad_edge=False, title="inputs", title_justify="left")
     values.add_column("#")
     for name in header[:8]:
-        values.add_column(name, justify="right")
+        values.add_column(plain(name), justify="right")
     for p, row in zip(predictions, rows, strict=False):
         values.add_row(str(p.get("index", "")), *(f"{float(v):.3g}" for v in list(row)[:8]))
     return values

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import getters
 from textual.widgets import Static
+
+from kerastui.ui.safe import plain
 
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI
@@ -26,5 +29,6 @@ class StatusLine(Static):
 
     def _refresh_line(self, *_: object) -> None:
         app = self.app
-        parts = [f"[b]{app.preset_label}[/b]", app.data_label, app.model_label, app.tf_label]
-        self.update("  │  ".join(p for p in parts if p))
+        parts = [plain(app.preset_label, "bold"), *(plain(label) for label in (app.data_label, app.model_label,
+                                                                               app.tf_label))]
+        self.update(Text("  │  ").join(part for part in parts if part.plain))

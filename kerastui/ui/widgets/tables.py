@@ -4,7 +4,8 @@ Textual's DataTable widens an auto-width column only when idle, and a line it dr
 in its caches (keyed by a counter the widening does not bump): a table refilled while the app is
 busy can keep showing header-wide columns ("Inpu", "shape=(20") until the next edit.  These
 helpers give every column an explicit width, widened before the row that needs it is added, so what
-is drawn is right the first time.
+is drawn is right the first time.  Labels and cells quote names from files and data sets: text goes
+in as ``Text`` with its control characters shown (``safe.cell``), never read as markup.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from itertools import repeat
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
+
+from kerastui.ui.safe import cell as safe_cell
+from kerastui.ui.safe import text as safe_text
 
 
 def cell_width(cell: object) -> int:
@@ -27,13 +31,15 @@ def set_columns(table: DataTable, labels: Iterable[str | Text]) -> None:
     """Replace the columns (the rows go too), each as wide as its label until rows widen it."""
     table.clear(columns=True)
     for label in labels:
-        table.add_column(label, width=cell_width(label))
+        shown = safe_text(label)
+        table.add_column(shown, width=cell_width(shown))
 
 
 def add_rows(table: DataTable, rows: Iterable[Sequence[object]], keys: Iterable[str | None] | None = None) -> None:
     """Add rows, widening each column first to fit its cells."""
     columns = table.ordered_columns
     for cells, key in zip(rows, repeat(None) if keys is None else keys, strict=False):
-        for column, cell in zip(columns, cells, strict=False):
+        shown = [safe_cell(cell) for cell in cells]
+        for column, cell in zip(columns, shown, strict=False):
             column.width = max(column.width, cell_width(cell))
-        table.add_row(*cells, key=key)
+        table.add_row(*shown, key=key)

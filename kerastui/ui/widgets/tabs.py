@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.style import Style
 from textual.widget import Widget
 
+from kerastui.core.text import visible
 from kerastui.ui.widgets.form import types_text
 
 # mode: (letter, function key, label, what it is for).  The function keys work from every widget,
@@ -103,7 +104,7 @@ class WorkspaceTabs(Widget):
         return Content.assemble(*parts).truncate(self.size.width, ellipsis=True)
 
     def _title(self) -> str:
-        name = getattr(self.app, "preset_label", "")
+        name = visible(getattr(self.app, "preset_label", ""), one_line=True)  # (a file's name)
         return f"kerastui · {name}" if name and name != "no preset" else "kerastui"
 
     async def _on_click(self, event: events.Click) -> None:

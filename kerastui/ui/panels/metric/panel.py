@@ -26,6 +26,7 @@ from kerastui.ui.panels.metric.source import (
     split_ref,
 )
 from kerastui.ui.panels.metric.table import MetricTable
+from kerastui.ui.safe import text as shown
 from kerastui.ui.widgets.form import field_row
 
 if TYPE_CHECKING:
@@ -265,7 +266,7 @@ class MetricPanel(Vertical):
                 text.append(f"\n⚠ {self._short(warning)}", style="yellow")
             for error in report.errors:
                 text.append(f"\n✗ {self._short(error)}", style="red")
-        widget.update(text)
+        widget.update(shown(text))  # (names and errors from the user's files)
 
     # ------------------------------------------------------------------ actions
 
@@ -349,7 +350,7 @@ class MetricPanel(Vertical):
         report = (result.custom_metrics or {}).get(comparison.custom) if result is not None else None
         if report and report.get("test_abs_diff") is not None:
             text.append(f" · test |Δ| {format_diff(report['test_abs_diff'])}", style="dim")
-        widget.update(text)
+        widget.update(shown(text))  # (names and errors from the user's files)
 
     def _status(self) -> None:
         widget = self.query_one("#metric-run", Static)
@@ -361,7 +362,7 @@ class MetricPanel(Vertical):
                 fit = self.app.session.preset.fit
                 text.append(f"s trains {self.app.preset_label} with {self.report.class_name} beside "
                             f"{self.report.mirror_text} ({fit.epochs} epochs, batch {fit.batch_size})", style="dim")
-            widget.update(text, layout=False)
+            widget.update(shown(text), layout=False)
             return
         text.append(state.label, style="bold")
         if state.epochs_planned:
@@ -373,4 +374,4 @@ class MetricPanel(Vertical):
                 text.append(f" · this run logged no {custom}: s trains with it", style="yellow")
         if state.error:
             text.append(f"\n✗ {self._short(state.error)}", style="bold red")
-        widget.update(text)
+        widget.update(shown(text))  # (names and errors from the user's files)

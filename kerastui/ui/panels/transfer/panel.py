@@ -11,7 +11,6 @@ import copy
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.text import Text
 from textual import events, getters, on, work
 from textual.app import ComposeResult
@@ -23,10 +22,13 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 from kerastui.core.errors import KerasTUIError, one_line, plain_message
 from kerastui.core.model.metricnames import accuracy_key
 from kerastui.core.model.specs import LayerSpec, Preset, TensorBoardSpec, TransferSpec
+from kerastui.core.text import visible
 from kerastui.ui.latest import Requests
 from kerastui.ui.panels.transfer.chart import PhaseChart, phase_table
 from kerastui.ui.panels.transfer.settings import BN_WHY, DEFAULT_LAST, WEIGHTS, TransferSettings
 from kerastui.ui.panels.transfer.stages import StageTable, counts_text
+from kerastui.ui.safe import markup, plain
+from kerastui.ui.safe import text as shown
 from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.form import parse_number
 
@@ -284,7 +286,7 @@ class TransferPanel(Vertical):
         ticket = self.builds.new()
         self._building = True
         self.error = None
-        self.query_one("#tl-info", Static).update(f"[dim]building {spec.base}…[/dim]")
+        self.query_one("#tl-info", Static).update(markup("[dim]building $base…[/dim]", base=spec.base))
         self._inspect(ticket, spec, copy.deepcopy(self.app.session.current_preset()))
 
     @work(thread=True, exit_on_error=False, group="transfer-base")
@@ -331,7 +333,7 @@ class TransferPanel(Vertical):
 
     def _show_error(self, message: str) -> None:
         self.error = message
-        line = Text("✗ " + message, style="red", no_wrap=True, overflow="ellipsis")
+        line = Text(visible("✗ " + message, one_line=True), style="red", no_wrap=True, overflow="ellipsis")
         self.query_one("#tl-info", Static).update(line)
         self.settings.hint(message)
 
@@ -360,7 +362,7 @@ class TransferPanel(Vertical):
                 message = f"imagenet offline · w: none or a weights file · {table.base} weights not cached"
             line = Text("✗ " + message, style="red", no_wrap=True, overflow="ellipsis")
             self.settings.hint(self._offline_hint())
-        self.query_one("#tl-info", Static).update(line)
+        self.query_one("#tl-info", Static).update(shown(line))  # (the base's name and a weights path)
 
     def _offline_hint(self) -> str:
         from kerastui.core.model.transfer import WEIGHT_FILES, keras_models_dir
@@ -495,15 +497,16 @@ class TransferPanel(Vertical):
         if state is None or not transfer_run:
             run.update("[dim]s trains the head, then fine-tunes the last N layers[/dim]", layout=False)
             return
-        parts = [f"[b]{escape(state.label)}[/b]", {"head": "phase 1 · head", "fine_tune": "phase 2 · fine-tune"}.get(
-            state.phase, state.phase)]
-        parts.append(state.epoch_label)
+        # (the error and the TensorBoard path quote the run's files: plain text, shown)
+        parts = [plain(state.label, "bold"), plain({"head": "phase 1 · head", "fine_tune": "phase 2 · fine-tune"}.get(
+            state.phase, state.phase))]
+        parts.append(plain(state.epoch_label))
         if state.error:
-            parts.append(f"[red]{state.error}[/red]")
+            parts.append(plain(state.error, "red"))
         result = state.result
         if result is not None and result.tensorboard:
-            parts.append(result.tensorboard)
-        run.update(" · ".join(parts), layout=False)
+            parts.append(plain(result.tensorboard))
+        run.update(Text(" · ").join(parts), layout=False)
         if full or epoch:
             chart = self.query_one(PhaseChart)
             metric = accuracy_key(state.history) or "loss"

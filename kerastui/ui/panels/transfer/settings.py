@@ -10,6 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Static
 
 from kerastui.core.model.specs import Preset, TransferSpec
+from kerastui.ui.safe import plain
 from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.form import Form, field_row, parse_number
 
@@ -114,7 +115,7 @@ class TransferSettings(Form):
 
     def hint(self, text: str) -> None:
         """The line under the weights: what they are, or what to do when they are missing."""
-        self.query_one("#tl-weights-hint", Static).update(text)
+        self.query_one("#tl-weights-hint", Static).update(plain(text, one_line=False))  # (paths, errors)
 
     # ------------------------------------------------------------------ what is set
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from kerastui.ui.safe import plain
+
 if TYPE_CHECKING:
     from kerastui.core.model.transfer import BaseTable
 
@@ -99,7 +101,7 @@ class StageTable(DataTable):
             fold = "▾" if s in self.expanded else "▸"
             key = f"s{s}"
             mark = self._stage_mark(start, stop)
-            self.add_row(f"{fold} {stage} ({stop - start})", mark_cell(ph1), mark_cell(mark),
+            self.add_row(plain(f"{fold} {stage} ({stop - start})"), mark_cell(ph1), mark_cell(mark),
                          Text(f"{params:,}", justify="right"), key=key)
             self._marks[key] = mark
             if s in self.expanded:
@@ -107,7 +109,7 @@ class StageTable(DataTable):
                     key = f"l{layer.index}"
                     mark = self._layer_mark(layer.index)
                     name = f"  {layer.name}"
-                    self.add_row(Text(name, style="dim" if layer.batch_norm else ""), mark_cell(ph1), mark_cell(mark),
+                    self.add_row(plain(name, "dim" if layer.batch_norm else ""), mark_cell(ph1), mark_cell(mark),
                                  Text(f"{layer.params:,}", justify="right"), key=key)
                     self._marks[key] = mark
         if self.row_count:
