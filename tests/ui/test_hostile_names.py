@@ -212,3 +212,30 @@ def test_check_says_ok_for_the_hostile_names_and_train_trained_them(runs):
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in (runs / RUN_NAME / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and {"top2 acc", METRIC, f"val_{METRIC}"} <= set(rows[-1])
+
+
+async def test_presets_dialog_and_palette_show_a_hostile_preset_plainly(runs, terminal, tmp_path, monkeypatch):
+    written, screen = terminal
+    user = tmp_path / "presets"
+    user.mkdir()
+    (user / PRESET_FILE).write_text(PRESET, encoding="utf-8")  # a preset someone handed over
+    (user / "broken[b]x.toml").write_text("title = [", encoding="utf-8")  # one that does not load
+    monkeypatch.setenv("KERASTUI_PRESETS", str(user))
+    app = make_app("ex1", deterministic=True, runs_dir=runs)
+    async with app.run_test(size=(W, H)) as pilot:
+        await started(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        drawn = shown(app, "#presets-table")
+        assert "=HYPERLINK(x" in drawn and "[b]x" in drawn  # both names, the brackets as typed
+        assert "T \\x1b]0;x\\x07\\u202e[b]title[/]" in drawn  # the title, escapes shown
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await settle(app, pilot)
+        await pilot.press(*"HYPERLINK")
+        await settle(app, pilot)
+        assert "\\x1b]0;x" in " ".join(shown(app, "CommandList", joiner=" ").split())
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert_terminal_safe(written, screen)

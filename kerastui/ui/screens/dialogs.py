@@ -20,6 +20,7 @@ from kerastui.core.model import presets
 from kerastui.core.model.presets import PresetInfo, available, user_dir
 from kerastui.core.model.specs import Preset
 from kerastui.core.text import visible
+from kerastui.ui.safe import plain
 
 if TYPE_CHECKING:
     from kerastui.core.model.parts import CodeUse
@@ -86,8 +87,8 @@ class PresetTable(DataTable):
         for label, width in self.COLUMNS:
             self.add_column(label, width=width)
         for info in infos:
-            self.add_row(info.name, info.origin, info.title or f"[red]{info.error}[/red]", info.source,
-                         key=str(info.path))
+            self.add_row(plain(info.name), info.origin, plain(info.title) if info.title else plain(info.error, "red"),
+                         plain(info.source), key=str(info.path))  # (a file's name and text: plain, shown)
 
 
 class PresetsDialog(Dialog):
@@ -117,7 +118,7 @@ class PresetsDialog(Dialog):
         if 0 <= row < len(self.infos):
             info = self.infos[row]
             text = info.error or " ".join(info.description.split())
-            self.query_one("#preset-description", Static).update(text)
+            self.query_one("#preset-description", Static).update(plain(text))
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -294,7 +295,7 @@ class QuitDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="quit-body"):
-            yield Label(f"{self.run} is running in its own process.")
+            yield Label(plain(f"{self.run} is running in its own process."))
             yield Label("It goes on without kerastui; `kerastui attach` follows it again.")
             yield Label("l/enter: quit, it goes on · s: stop it, quit · esc: stay", classes="hint")
 
