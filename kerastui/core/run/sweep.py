@@ -534,18 +534,23 @@ class Sweep:
             state = _STATES.get(t.state.name, RunStatus.FAILED)
             run_dir = attrs.get("run_dir") if isinstance(attrs.get("run_dir"), str) else None
             host = str(attrs.get("host") or "")
+            active: float | None = None
             if state == RunStatus.RUNNING and run_dir and host == me and Path(run_dir).is_dir():
-                run_state = RunDir(Path(run_dir)).status().get("state")
+                status = RunDir(Path(run_dir)).status()
+                run_state = status.get("state")
                 if isinstance(run_state, RunStatus) and run_state not in (RunStatus.COMPLETED, RunStatus.PRUNED,
                                                                           RunStatus.STOPPED, RunStatus.FAILED):
                     state = run_state  # (an ended run whose worker has not told the study yet: still running)
+                if isinstance(run_state, RunStatus) and not run_state.live and isinstance(
+                        status.get("active_seconds"), (int, float)):
+                    active = float(status["active_seconds"])  # a run waiting for its resume: the time it trained
             value = t.value if t.state.name == "COMPLETE" else (
                 t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else None)
             if t.state.name == "COMPLETE" and value is not None and (best is None or better(value, best, goal)):
                 best = value
             start = t.datetime_start.timestamp() if t.datetime_start is not None else None
             end = t.datetime_complete.timestamp() if t.datetime_complete is not None else None
-            seconds = (end or now) - start if start is not None else None
+            seconds = active if active is not None else (end or now) - start if start is not None else None
             epoch = attrs.get("epoch")
             rows.append(TrialRow(
                 number=t.number, state=state, params=dict(t.params), value=value, best_so_far=best,

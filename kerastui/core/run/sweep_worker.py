@@ -239,7 +239,7 @@ class Worker:
         while True:
             state = self.wait(Path(run_dir), process)
             if state is None:  # a stop: the run is asked to leave, resumable
-                self.leave(Path(run_dir), process)
+                self.leave(claim, Path(run_dir), process)
                 return "left"
             if state in (RunStatus.INTERRUPTED, RunStatus.DIED):
                 if self.stop_asked():
@@ -307,7 +307,7 @@ class Worker:
             if self.stop_asked():
                 return None
 
-    def leave(self, run_dir: Path, process: subprocess.Popen[bytes] | None) -> None:
+    def leave(self, claim: Claim, run_dir: Path, process: subprocess.Popen[bytes] | None) -> None:
         """A stop: the run writes its checkpoint and leaves (interrupted); the trial stays running."""
         run = RunDir(run_dir)
         deadline = time.monotonic() + INTERRUPT_WAIT
@@ -323,7 +323,7 @@ class Worker:
                     self.runs.interrupt(run_dir)
                     asked = True
             time.sleep(POLL)
-        self.say(f"trial {run.name}: left for a resume ({run.status()['state']})")
+        self.say(f"trial {claim.number}: left for a resume (run {run.name} {run.status()['state']})")
 
     # ------------------------------------------------------------------ telling
 
