@@ -22,7 +22,7 @@ from kerastui.core.model.builder import (
     model_input_shape,
     stack_report,
 )
-from kerastui.core.model.kerasobjects import check_compile
+from kerastui.core.model.kerasobjects import check_compile, check_monitors
 from kerastui.core.model.specs import Preset, TransferSpec
 from kerastui.core.model.transfer import keras_models_dir, weights_file
 from kerastui.core.resources import available_memory, require_model, size_text, stateless_report
@@ -132,9 +132,9 @@ def check(preset: Preset, *, trusted: bool = False) -> CheckResult:
         if preset.callbacks.checkpoint is not None:  # as train refuses it: before any training
             inside_run(Path("run"), preset.callbacks.checkpoint.filename)
         with processing(preset.where, "compile"):  # metrics, optimizer, loss: their classes and arguments
-
-            check_compile(preset.compile)
-            custom_metrics(custom_metric_classes(preset))
+            logged = check_compile(preset.compile)
+            custom = custom_metrics(custom_metric_classes(preset))
+            check_monitors(preset.callbacks, [*logged, *(metric.name for metric in custom)])
         if preset.callbacks.tensorboard is not None:  # train's callbacks, made as fit starts
             require_tensorboard()
     except KerasTUIError as error:

@@ -56,6 +56,9 @@ KNOWN: list[tuple[str, str, str, list[str], bool]] = [
     ("input-shape-the-data-lacks", "ex1.toml", EX1.replace(INPUT, INPUT.replace("[20]", "[21]")), [], False),
     ("input-shape-not-a-shape", "ex1.toml", EX1.replace(INPUT, INPUT.replace("[20]", '["nested"]')), [], False),
     ("no-test-split-where-the-source-has-none", "ex1.toml", EX1, ["--set", "data.test_split=0"], False),
+    ("layer-name-ending-a-scope", "ex1.toml", EX1.replace(HIDDEN, HIDDEN[:-2] + ', name = "hidden>" }'), [], False),
+    ("monitor-fit-never-logs", "ex1.toml", EX1, ["--set", "callbacks.early_stopping.monitor=val_auc"], False),
+    ("monitor-of-a-logged-metric", "ex1.toml", EX1, ["--set", "callbacks.reduce_lr.monitor=val_accuracy"], True),
     ("binary-loss-on-three-classes", "ex1.toml",
      EX1.replace('loss = "categorical_crossentropy"', 'loss = "binary_crossentropy"'), [], False),
 ]

@@ -297,3 +297,17 @@ def check_compile(spec: Any) -> list[str]:
     make_optimizer(spec.optimizer, spec.learning_rate)
     make_loss(spec.loss)
     return make_metrics(list(spec.metrics))[1]
+
+
+def check_monitors(callbacks: Any, logged: list[str]) -> None:
+    """Each callback's ``monitor`` is a key fit logs (``loss``, a metric, their ``val_`` forms):
+    Keras refuses any other as fit starts ("isn't able to automatically determine whether that
+    metric should be maximized"), after the data is prepared; ``check`` and ``train`` refuse it
+    here, with this line, before.  ``logged``: the metrics' logged names, custom ones included."""
+    names = ["loss", *logged]
+    known = [*names, *(f"val_{name}" for name in names)]
+    for key in ("early_stopping", "reduce_lr", "checkpoint"):
+        spec = getattr(callbacks, key, None)
+        if spec is not None and spec.monitor not in known:
+            raise ModelError(f"callbacks.{key}.monitor: {spec.monitor!r} is not logged by this model; "
+                             f"it logs {', '.join(known)}")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # Reserved keys of a layer table; every other key is a keyword argument of the Keras class.
 LAYER_RESERVED = ("type", "name", "inputs")
 # What TensorFlow takes as a layer's name scope, less the slashes that Keras refuses.
-LAYER_NAME = re.compile(r"[A-Za-z0-9_.>-]+")
+LAYER_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # TensorFlow node names refuse others (">" too, when it ends a scope)
 MODEL_TYPES = ("sequential", "functional", "subclass")
 SAVE_FORMATS = ("keras", "h5", "savedmodel")
 DATA_KINDS = ("tabular", "image", "sequence")
