@@ -34,7 +34,7 @@ from kerastui.core.run.directory import (
     read_summary,
 )
 from kerastui.core.run.events import Event
-from kerastui.core.run.process import Launched, check_resumable, launch, stop
+from kerastui.core.run.process import RUN_NICE, Launched, check_resumable, launch, stop
 from kerastui.core.run.status import RunStatus
 
 if TYPE_CHECKING:
@@ -87,14 +87,15 @@ class Outcome:
 class RunClient:
     """Runs in one runs folder (``$KERASTUI_RUNS`` or the user's data folder by default)."""
 
-    def __init__(self, runs_dir: Path | None = None) -> None:
+    def __init__(self, runs_dir: Path | None = None, *, nice: int = RUN_NICE) -> None:
         self.runs_dir = Path(runs_dir).expanduser() if runs_dir is not None else default_runs_dir()
+        self.nice = nice  # how much nicer than this process its runs are (the TUI's key presses come first)
 
     # ------------------------------------------------------------------ starting
 
     def launch(self, preset: Preset, *, model_path: str | None = None, trusted: bool = False) -> Launched:
         """A new run of ``preset`` in its own process and directory."""
-        return launch(preset, runs_dir=self.runs_dir, model_path=model_path, trusted=trusted)
+        return launch(preset, runs_dir=self.runs_dir, model_path=model_path, trusted=trusted, nice=self.nice)
 
     def resumable(self, run: Path | RunDir) -> tuple[RunDir, Preset, dict[str, Any]]:
         """The run, its preset and its status, when it may be resumed; else one line saying why not."""
@@ -110,7 +111,7 @@ class RunClient:
         """Continue an interrupted, died or failed run in its own directory, in a new process
         (``trusted``: trusted now; a run started trusted stays so)."""
         run_dir = run if isinstance(run, RunDir) else RunDir(run)
-        return launch(preset, resume=run_dir, trusted=trusted)
+        return launch(preset, resume=run_dir, trusted=trusted, nice=self.nice)
 
     # ------------------------------------------------------------------ controlling, listing
 

@@ -220,7 +220,7 @@ def lower_priority(pid: int, nice: int) -> None:
 
 
 def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | None = None,
-           trusted: bool = False, resume: RunDir | None = None) -> Launched:
+           trusted: bool = False, resume: RunDir | None = None, nice: int = RUN_NICE) -> Launched:
     """Start a run process detached from this terminal: its own session (a hang-up of ours never
     reaches it), stdin closed, stdout and stderr into ``output.log`` in the run directory."""
     if resume is not None:
@@ -248,7 +248,8 @@ def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | No
                                        stdout=log, stderr=log, start_new_session=True, close_fds=True)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-    lower_priority(process.pid, RUN_NICE)
+    if nice:  # (a sweep's worker has no terminal to keep responsive: its trials run at its priority)
+        lower_priority(process.pid, nice)
     # Until the process takes the lock: "starting", with its pid (a follower must not read the
     # status of the run's previous process, "interrupted", as this one's end).
     fields = {} if resume is not None else {"started": time.time(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -91,7 +91,7 @@ class Worker:
         self.runs_dir = Path(runs_dir)
         self.folder = SweepDir(sweeps_dir(self.runs_dir) / name)
         self.sweep = Sweep(self.folder, Storage(os.environ.get(ENV_STORAGE) or str(self.folder.journal_path)))
-        self.runs = RunClient(self.runs_dir)
+        self.runs = RunClient(self.runs_dir, nice=0)  # (no terminal to keep responsive: trials at its priority)
         self.slot = slot
         self.device = os.environ.get(ENV_SLOT_DEVICE, "")
         self.host = hostname()
