@@ -235,6 +235,16 @@ class CheckpointSpec:
     filename: str = "checkpoint.keras"
 
 
+def run_file_problem(name: str) -> str | None:
+    """Why a file name a preset gives for a run's own file (``callbacks.checkpoint.filename``) would
+    not lie inside the run directory, or None: a run writes only there (a preset may be a stranger's)."""
+    if Path(name).is_absolute() or name.startswith("~") or ".." in Path(name).parts:
+        shown = repr(name) if len(name) <= 200 else f"{name[:197]!r}..."
+        return (f"{shown} leads out of the run directory; a run writes only inside it: give a name inside it, "
+                "such as 'best.keras'")
+    return None
+
+
 @dataclass
 class TensorBoardSpec:
     log_dir: str | None = field(default=None, metadata=_meta(doc="default: the run directory's tensorboard/"))
@@ -567,6 +577,8 @@ def check_preset(preset: Preset, where: str) -> None:
     if preset.data.classes is not None and not preset.data.classes:
         raise PresetError(where, "data.classes", "an empty list keeps no class; leave the key out to keep all")
     check_devices(preset.devices, where)
+    if preset.callbacks.checkpoint is not None and (problem := run_file_problem(preset.callbacks.checkpoint.filename)):
+        raise PresetError(where, "callbacks.checkpoint.filename", problem)
     if len(preset.model.layers) > MAX_LAYERS:
         raise PresetError(where, "model.layers", f"{len(preset.model.layers):,} layers; kerastui builds stacks of "
                                                  f"at most {MAX_LAYERS:,} layers (a deeper model belongs in a "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import zipfile
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.run.directory import read_json, write_atomic
+from kerastui.core.run.directory import inside, read_json, write_atomic, write_new
 
 STATE = "__state__"
 POINTER = "state.json"  # in a phase's folder: a copy of the newest checkpoint's state, naming it
@@ -38,21 +37,10 @@ def file_name(epoch: int) -> str:
 def write_file(path: Path, arrays: Sequence[Any], state: dict[str, Any] | None = None) -> None:
     """``arrays`` (and ``state``) to ``path`` through a temporary file created afresh (never through a
     link planted at its name), renamed over ``path`` once complete."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()  # a stale one (or a link someone planted): replaced, never followed
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            named: dict[str, Any] = {f"arr_{i}": a for i, a in enumerate(arrays)}
-            if state is not None:
-                named[STATE] = np.array(json.dumps(state))
-            np.savez(handle, **named)
-        os.replace(tmp, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise KerasTUIError(f"{path}: cannot write the checkpoint ({error.strerror or error})") from None
+    named: dict[str, Any] = {f"arr_{i}": a for i, a in enumerate(arrays)}
+    if state is not None:
+        named[STATE] = np.array(json.dumps(state))
+    write_new(path, lambda handle: np.savez(handle, **named), "write the checkpoint")
 
 
 def write(folder: Path, arrays: Sequence[Any], state: dict[str, Any], best: Sequence[Any] | None = None) -> None:
@@ -101,12 +89,17 @@ class Found:
     dropped: list[str] = field(default_factory=list)  # what could not be used, one phrase each
 
 
-def newest_intact(folders: dict[str, Path]) -> tuple[Found | None, list[str]]:
+def newest_intact(folders: dict[str, Path], root: Path) -> tuple[Found | None, list[str]]:
     """The newest checkpoint that reads back whole, over the phases in order (a later phase is
-    newer): ``(found or None, what was passed over)``.  ``state.json`` is a hint, not a need."""
+    newer): ``(found or None, what was passed over)``.  Only files of the folders, within ``root``
+    (the run's directory), are read: a folder that is a link out of it is passed over.
+    ``state.json`` is a hint, not a need: one naming a file outside its folder is damage."""
     candidates: list[tuple[int, int, str, Path]] = []
     dropped: list[str] = []
     for rank, (phase, folder) in enumerate(folders.items()):
+        if folder.exists() and not inside(folder, root):
+            dropped.append(f"checkpoints of {phase} lead outside the run (a link): not read")
+            continue
         try:
             names = sorted(p.name for p in folder.iterdir())
         except OSError:
@@ -116,10 +109,15 @@ def newest_intact(folders: dict[str, Path]) -> tuple[Found | None, list[str]]:
             if matched is not None:
                 candidates.append((rank, int(matched.group(1)), phase, folder / name))
         pointer = folder / POINTER
-        if pointer.exists():
+        if pointer.is_symlink():
+            dropped.append(f"{pointer.name} of {phase} is a link: not read")
+        elif pointer.exists():
             hint = read_json(pointer)
-            if not isinstance(hint.get("weights"), str) or not isinstance(hint.get("epoch"), int):
+            weights = hint.get("weights")
+            if not isinstance(weights, str) or not isinstance(hint.get("epoch"), int):
                 dropped.append(f"{pointer.name} of {phase} unreadable")
+            elif FILE.match(weights) is None:
+                dropped.append(f"{pointer.name} of {phase} names a file outside its folder: ignored")
     for _, epoch, phase, path in sorted(candidates, reverse=True):
         if path.is_symlink() or not path.is_file():
             dropped.append(f"{path.name} not a plain file")
@@ -130,7 +128,8 @@ def newest_intact(folders: dict[str, Path]) -> tuple[Found | None, list[str]]:
             dropped.append(f"{path.parent.name}/{path.name} damaged")
             continue
         if state is None:  # written by an earlier version: its state is in state.json, if that names it
-            hint = read_json(path.parent / POINTER)
+            pointer = path.parent / POINTER
+            hint = {} if pointer.is_symlink() else read_json(pointer)
             state = hint if hint.get("weights") == path.name else {}
         state = {**state, "phase": phase, "epoch": epoch, "weights": path.name}
         return Found(phase, epoch, path, state, arrays, dropped), dropped

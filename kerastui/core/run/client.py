@@ -31,6 +31,7 @@ from kerastui.core.run.directory import (
     find_run,
     list_runs,
     read_json,
+    read_plain,
     read_summary,
 )
 from kerastui.core.run.events import Event
@@ -182,13 +183,15 @@ class RunClient:
                          said or f"the run process ended without a result ({state}); see {run.output_path}{resumable}")
             return out
         result = RunResult.from_json(summary)
+        result.run_dir = str(run.path)  # where it is, whatever its summary says
         out.result = result
         if state == RunStatus.FAILED and result.status != "nan":
             out.error = str(status.get("error") or result.error or "the run failed")
             return out
-        out.model_saved = run.model_path.is_file() and result.status != "interrupted"
+        out.model_saved = (run.model_path.is_file() and not run.model_path.is_symlink()  # (a link leads out)
+                           and result.status != "interrupted")
         try:
-            loaded = json.loads(run.predictions_path.read_text(encoding="utf-8"))
+            loaded = json.loads(read_plain(run.predictions_path).decode("utf-8"))
         except (OSError, ValueError):
             loaded = []
         out.predictions = [p for p in loaded if isinstance(p, dict)] if isinstance(loaded, list) else []
@@ -198,7 +201,7 @@ class RunClient:
 def last_error_line(path: Path) -> str | None:
     """The ``kerastui: error:`` line a run process wrote to its output, if any."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = read_plain(path).decode("utf-8", errors="replace").splitlines()
     except OSError:
         return None
     for line in reversed(lines):

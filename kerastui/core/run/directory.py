@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import fcntl
 import json
 import math
@@ -26,10 +27,11 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from stat import S_ISLNK, S_ISREG
+from typing import IO, Any
 
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model.presets import save
@@ -46,7 +48,9 @@ else:  # pragma: no cover
 HEARTBEAT_SECONDS = 2.0
 HEARTBEAT_STALE = 30.0  # a run on another host is taken as died after this long without a heartbeat
 SWEEPS = "sweeps"  # the one folder of a runs folder that is not a run: its sweeps (kerastui.core.run.sweep)
-STARTING_STALE = 120.0  # a "starting" status whose launcher vanished before recording a process: died
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+PROC = Path("/proc/self/stat").exists()  # Linux: a process is proven by what /proc says of it
+COMMAND_WAIT = 5.0  # seconds a stop waits for a process launched a moment ago to show its command line
 
 
 class Damaged(KerasTUIError):
@@ -70,21 +74,78 @@ def default_runs_dir() -> Path:
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file: readers see the old or the new file,
     never half of one; on failure (disk full) no temporary file is left and the path is named."""
+    write_new(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_new(path: Path, write: Callable[[IO[bytes]], object], what: str = "write") -> None:
+    """``path`` replaced whole by what ``write`` puts in a binary handle.  The handle is a temporary
+    file beside it created afresh (``O_EXCL | O_NOFOLLOW``: a link someone planted at its name is
+    removed, never written through), renamed over ``path`` once complete (a link at ``path`` is
+    replaced, not followed).  On failure no temporary file is left, and one line names ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(text)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()  # a stale one, or a link: removed, never followed
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
         os.replace(tmp, path)
     except OSError as error:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise KerasTUIError(f"{path}: cannot write ({error.strerror or error})") from None
+        raise KerasTUIError(f"{path}: cannot {what} ({error.strerror or error})") from None
+
+
+def open_append(path: Path, *, binary: bool = False) -> IO[Any]:
+    """``path`` opened to append to, created if missing: never through a link someone planted at its
+    name (the link is replaced by a new file, its target untouched), and only a plain file (a FIFO
+    there would block the run).  :class:`OSError` as ``open`` raises it."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        remove_link(path)
+        fd = os.open(path, flags, 0o644)
+    if not S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a plain file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "ab") if binary else os.fdopen(fd, "a", encoding="utf-8")
+
+
+def remove_link(path: Path) -> None:
+    """A symbolic link at ``path`` removed (never its target): the names a run writes are the run's."""
+    with contextlib.suppress(FileNotFoundError):
+        if S_ISLNK(os.lstat(path).st_mode):
+            os.unlink(path)
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, links resolved, is ``folder`` or lies within it (links resolved too)."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+
+
+def read_plain(path: Path) -> bytes:
+    """The bytes of the plain file at ``path`` — never read through a link planted at its name, nor
+    from a FIFO or a device (which would block or never end): :class:`OSError` saying which."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "a symbolic link, not read") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a plain file")
+        return handle.read()
 
 
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON object from ``path``; {} when missing or unreadable (a run writes them atomically)."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(read_plain(path).decode("utf-8"))
     except (OSError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
@@ -188,8 +249,11 @@ class RunDir:
         """Become this directory's only writer, or raise :class:`RunBusy` naming the live one."""
         path = self.lock_path
         try:  # never through a link planted at its name
-            handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644), "a+")
+            handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | os.O_CLOEXEC, 0o644), "a+")
         except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise KerasTUIError(f"{path}: is a symbolic link, not the run's lock; nothing is written through "
+                                    "it (remove the link to use this run)") from None
             raise KerasTUIError(f"{path}: cannot open the run's lock ({error.strerror})") from None
         for attempt in range(10):  # a reader's probe holds it for microseconds: retry briefly
             try:
@@ -292,31 +356,72 @@ class RunDir:
         status["state"] = state
         if state.live and not self.locked():
             same_host = status.get("host") in (None, hostname())
-            pid = status.get("pid")
             heartbeat = status.get("heartbeat")
             if same_host:
-                # "starting": the launcher wrote it and the run process has not taken the lock yet.
-                recorded = status.get("pid_start")
-                if not (state == RunStatus.STARTING and isinstance(pid, int) and pid_alive(pid)
-                        and (not isinstance(recorded, int) or process_start(pid) == recorded)):
+                # "starting": the launcher wrote it and the run process has not taken the lock yet — if
+                # that process is still there (a pid alone may since name any other process).
+                if not (state == RunStatus.STARTING and self.run_by(status.get("pid"), status.get("pid_start"))):
                     status["state"] = RunStatus.DIED
             elif time.time() - float(heartbeat if isinstance(heartbeat, (int, float)) else 0) > HEARTBEAT_STALE:
                 status["state"] = RunStatus.DIED
         return status
+
+    def run_by(self, pid: object, started: object, *, to_signal: bool = False) -> bool:
+        """Whether process ``pid`` is this run's: it started when ``started`` says (the ``pid_start``
+        its status recorded: a pid is reused, the pair is not), it is a kerastui process, and it holds
+        this run's lock or was launched to run this directory (a start time alone proves nothing:
+        whoever writes the status can copy one from /proc).  Without /proc (not Linux), a live pid is
+        all there is to go on.
+
+        A process launched a moment ago may not show its command line yet (the kernel lets its
+        launcher go on just before it sets it): read as a status, such a process is the run's;
+        ``to_signal``, it is waited for (a few seconds at most) and must prove it."""
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
+            return False
+        if not PROC:  # pragma: no cover - Linux has /proc
+            return pid_alive(pid)
+        if not isinstance(started, int) or isinstance(started, bool) or process_start(pid) != started:
+            return False
+        if not pid_alive(pid) or kernel_thread(pid):
+            return False
+        command = process_command(pid)
+        deadline = time.monotonic() + (COMMAND_WAIT if to_signal else 0.0)
+        while not command and time.monotonic() < deadline and pid_alive(pid):
+            time.sleep(0.01)
+            command = process_command(pid)
+        if not command:
+            return not to_signal
+        if not _is_kerastui(command):
+            return False
+        return pid in lock_holders(self.lock_path) or self._names_this_run(pid, command)
+
+    def _names_this_run(self, pid: int, command: list[str]) -> bool:
+        """Whether a command line (``kerastui resume RUN``, ``kerastui train RUN/preset.toml --run-dir
+        RUN``: as :func:`~kerastui.core.run.process.launch` starts one) names this run's directory."""
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            cwd = "/"
+        here = os.path.realpath(self.path)
+        for arg in command[1:]:
+            found = os.path.realpath(os.path.join(cwd, arg))
+            if here in (found, os.path.dirname(found)):
+                return True
+        return False
 
     # ------------------------------------------------------------------ the sink
 
     def __call__(self, event: Event) -> None:
         if self._events is None:
             try:
-                self._events = self.events_path.open("a", encoding="utf-8")
+                self._events = open_append(self.events_path)
             except OSError as error:
                 raise KerasTUIError(f"{self.events_path}: cannot write ({error.strerror})") from None
         try:
             if isinstance(event, EpochEnded):
                 if event.batches is not None:  # an epoch cut short is not an epoch
                     return
-                with self.metrics_path.open("a", encoding="utf-8") as handle:
+                with open_append(self.metrics_path) as handle:
                     handle.write(json.dumps(jsonable(row_of(event))) + "\n")
             self._events.write(json.dumps(event_to_json(event)) + "\n")
             self._events.flush()
@@ -383,6 +488,27 @@ class RunDir:
     def checkpoint_dir(self, phase: str) -> Path:
         return self.checkpoints_path / phase
 
+    def own_folder(self, folder: Path) -> Path:
+        """``folder``, inside this run's directory, made a folder of the run to write in: each of its
+        parts below the run's directory a real folder (a link at one, planted by whoever else can
+        write here, is replaced by a new folder; its target is never written to)."""
+        try:
+            parts = Path(folder).relative_to(self.path).parts
+        except ValueError:
+            raise KerasTUIError(f"{folder}: not inside the run directory {self.path}") from None
+        current = self.path
+        for part in parts:
+            current = current / part
+            try:
+                remove_link(current)
+                with contextlib.suppress(FileExistsError):
+                    current.mkdir()
+            except OSError as error:
+                raise KerasTUIError(f"{current}: cannot create the folder ({error.strerror})") from None
+            if current.is_symlink() or not current.is_dir():
+                raise KerasTUIError(f"{current}: is not a folder; the run cannot write there")
+        return Path(folder)
+
     def events(self) -> list[Event]:
         """Every event of the log (a line cut short by a crash is skipped)."""
         out = []
@@ -397,7 +523,7 @@ def _lines(path: Path, *, skip_bad: bool = True) -> Iterator[dict[str, Any] | No
     """The JSON objects of a JSON-lines file; a line that is not one is skipped (or, ``skip_bad``
     false, None stands for it)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_plain(path).decode("utf-8", errors="replace")
     except OSError:
         return
     for raw in text.splitlines():
@@ -436,6 +562,51 @@ def process_start(pid: int) -> int | None:
         return int(stat.rpartition(")")[2].split()[19])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def kernel_thread(pid: int) -> bool:
+    """Whether process ``pid`` is a kernel thread (``PF_KTHREAD`` in ``/proc/PID/stat``'s flags)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return bool(int(stat.rpartition(")")[2].split()[6]) & 0x00200000)
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def process_command(pid: int) -> list[str]:
+    """Process ``pid``'s command line ([] when it cannot be read)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [arg.decode("utf-8", "replace") for arg in raw.split(b"\0")[:-1]]
+
+
+def _is_kerastui(command: list[str]) -> bool:
+    """``python -m kerastui …`` (how runs are launched) or the ``kerastui`` script."""
+    return command[1:3] == ["-m", "kerastui"] or any(Path(a).name == "kerastui" for a in command[:2])
+
+
+def lock_holders(path: Path) -> set[int]:
+    """The pids that hold a ``flock`` on the file at ``path`` (not through a link), as the kernel
+    lists them in ``/proc/locks``."""
+    try:
+        inode = os.lstat(path).st_ino
+        lines = Path("/proc/locks").read_text(encoding="ascii", errors="replace").splitlines()
+    except OSError:
+        return set()
+    holders = set()
+    for line in lines:
+        fields = line.split()  # "1: FLOCK  ADVISORY  WRITE 1764 fe:00:2147721 0 EOF" ("->" marks a waiter)
+        if len(fields) < 6 or fields[1] != "FLOCK":
+            continue
+        try:
+            pid, held = int(fields[4]), int(fields[5].rsplit(":", 1)[1])
+        except (ValueError, IndexError):
+            continue
+        if held == inode:
+            holders.add(pid)
+    return holders
 
 
 class EventFollower:
@@ -595,7 +766,7 @@ def _checked(data: dict[str, Any], fields: dict[str, tuple[tuple[type, ...], str
 def _strict_json(path: Path) -> dict[str, Any] | None:
     """A JSON object from ``path``, None when missing; :class:`Damaged` when it is anything else."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_plain(path).decode("utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as error:
@@ -647,7 +818,7 @@ def metrics_rows(path: Path) -> tuple[list[dict[str, Any]], list[str], str | Non
     earlier versions) is not an epoch."""
     file = Path(path) / "metrics.jsonl"
     try:
-        text = file.read_text(encoding="utf-8", errors="replace")
+        text = read_plain(file).decode("utf-8", errors="replace")
     except OSError:
         return [], [], None
     lines = text.split("\n")

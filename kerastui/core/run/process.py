@@ -29,7 +29,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.run.directory import RunDir, default_runs_dir, hostname, process_start
+from kerastui.core.run.directory import RunDir, default_runs_dir, hostname, open_append, process_start
 from kerastui.core.run.events import EpochEnded, Event, TrainEnded, TrainStarted
 from kerastui.core.run.status import RunStatus, status_of
 
@@ -236,7 +236,7 @@ def launch(preset: Preset, *, runs_dir: Path | None = None, model_path: str | No
     if trusted:  # the user trusts the model to run code (its file's, its layers' SavedModels)
         command.append("--trust-model")
     try:
-        log = run_dir.output_path.open("ab")
+        log = open_append(run_dir.output_path, binary=True)
     except OSError as error:
         raise KerasTUIError(f"{run_dir.output_path}: cannot write ({error.strerror})") from None
     # The run process starts with the signals it handles blocked (a mask survives fork and exec): a
@@ -269,9 +269,9 @@ def stop(run_dir: RunDir, signum: int = STOP_SIGNAL) -> int:
         raise KerasTUIError(f"{run_dir.name}: not running ({state or 'unknown'})")
     if status.get("host") not in (None, hostname()):
         raise KerasTUIError(f"{run_dir.name}: runs on {status['host']}; stop it there")
-    recorded = status.get("pid_start")
-    if pid <= 1 or (isinstance(recorded, int) and process_start(pid) != recorded):
-        raise KerasTUIError(f"{run_dir.name}: process {pid} is not this run's any more; nothing signalled")
+    if not run_dir.run_by(pid, status.get("pid_start"), to_signal=True):  # a pid is reused; anyone may write a status
+        raise KerasTUIError(f"{run_dir.name}: process {pid} is not this run's (not the kerastui process its "
+                            "status recorded, holding its lock); nothing signalled")
     try:
         os.kill(pid, signum)
     except ProcessLookupError:

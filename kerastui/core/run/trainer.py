@@ -42,12 +42,20 @@ from kerastui.core.model.builder import (
 )
 from kerastui.core.model.kerasobjects import check_monitors, make_metrics
 from kerastui.core.model.metrics import metric_error, mirror_key_for
-from kerastui.core.model.specs import Preset
+from kerastui.core.model.specs import Preset, run_file_problem
 from kerastui.core.model.transfer import freeze, preprocess_function, transfer_image_shape, unfreeze_last
 from kerastui.core.resources import check_model
 from kerastui.core.run import checkpoint
 from kerastui.core.run.checkpoint import newest_intact
-from kerastui.core.run.directory import RunDir, default_runs_dir, jsonable, read_json, write_atomic
+from kerastui.core.run.directory import (
+    RunDir,
+    default_runs_dir,
+    jsonable,
+    read_json,
+    remove_link,
+    write_atomic,
+    write_new,
+)
 from kerastui.core.run.events import BatchEnded, EpochEnded, Event, Notice, Sink, TrainEnded, TrainStarted
 from kerastui.core.run.history import fold, row_logs, row_of, spans
 from kerastui.core.saving import save_and_verify, save_model
@@ -374,7 +382,7 @@ class Trainer:
         assert self.run_dir is not None
         run_dir = self.run_dir
         phases = ("head", "fine_tune") if self.preset.transfer is not None else ("train",)
-        found, dropped = newest_intact({phase: run_dir.checkpoint_dir(phase) for phase in phases})
+        found, dropped = newest_intact({phase: run_dir.checkpoint_dir(phase) for phase in phases}, run_dir.path)
         epoch = found.epoch if found is not None else 0
         stored = found.state.get("rows") if found is not None else None
         rows = run_dir.intact_rows(epoch) if not isinstance(stored, list) else stored
@@ -415,11 +423,15 @@ class Trainer:
         if spec.checkpoint is not None and self.run_dir is not None:
             c = spec.checkpoint
             target = inside_run(self.run_dir.path, c.filename)
+            self.run_dir.own_folder(target.parent)
+            remove_link(target)  # Keras writes it in place: never through a link planted there
             out.append(keras.callbacks.ModelCheckpoint(str(target), monitor=c.monitor,
                                                        save_best_only=c.save_best_only, verbose=0))
         if spec.tensorboard is not None:
             log_dir = spec.tensorboard.log_dir
             path = Path(log_dir).expanduser() if log_dir else (self.run_dir.tensorboard_dir if self.run_dir else None)
+            if not log_dir and self.run_dir is not None:
+                self.run_dir.own_folder(self.run_dir.tensorboard_dir)
             if path is None:
                 path = Path("tensorboard-logs")
             require_tensorboard()
@@ -464,11 +476,8 @@ class Trainer:
         predictions = sample_predictions(self.model, data, SAMPLES)
         write_atomic(self.run_dir.predictions_path, json.dumps(jsonable(predictions)))
         if data.kind == "image":
-            path = self.run_dir.samples_path
-            try:
-                np.save(path, display_images(data.x_test[: len(predictions)]))
-            except OSError as error:
-                raise KerasTUIError(f"{path}: cannot write ({error.strerror})") from None
+            images = display_images(data.x_test[: len(predictions)])
+            write_new(self.run_dir.samples_path, lambda handle: np.save(handle, images))
 
     def _compare_custom_metrics(self) -> None:
         custom = [c for c in self._prepared[0].custom_objects.values()
@@ -508,15 +517,12 @@ def require_tensorboard() -> None:
 
 
 def inside_run(run_dir: Path, filename: str) -> Path:
-    """Where a file the preset names goes: inside the run directory, unless it is an absolute path
-    (a choice made on purpose); a relative name that climbs out (``../x``) is refused."""
-    path = Path(filename).expanduser()
-    if path.is_absolute():
-        return path
-    if ".." in path.parts:
-        raise KerasTUIError(f"callbacks.checkpoint.filename: {filename!r} leads out of the run directory; give a "
-                            "name inside it, or an absolute path to write elsewhere on purpose")
-    return run_dir / path
+    """Where a file the preset names goes: inside the run directory, never out of it (an absolute
+    path, ``~`` or ``..`` is refused: the preset may be a stranger's)."""
+    problem = run_file_problem(filename)
+    if problem is not None:
+        raise KerasTUIError(f"callbacks.checkpoint.filename: {problem}")
+    return run_dir / filename
 
 
 def prepare_data(preset: Preset, cache_dir: Path | None = None) -> datasets.Dataset:
@@ -708,7 +714,8 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
     145 ms epoch), and a ``kill -9`` loses at most the epoch in progress and, of epochs shorter than
     that, the last CHECKPOINT_SECONDS of them."""
     assert trainer.run_dir is not None
-    folder = trainer.run_dir.checkpoint_dir(phase)
+    run: RunDir = trainer.run_dir
+    folder = run.checkpoint_dir(phase)
     kept = [c for c in others if type(c).__name__ in CALLBACK_STATE]
     stream = others[0]
 
@@ -750,7 +757,7 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
                     if attribute in CALLBACK_STATE[type(callback).__name__] and isinstance(value, (int, float)):
                         setattr(callback, attribute, value)
                 best = folder / "best.npz"
-                if type(callback).__name__ == "EarlyStopping" and best.is_file():
+                if type(callback).__name__ == "EarlyStopping" and best.is_file() and not best.is_symlink():
                     with contextlib.suppress(KerasTUIError):  # damaged: restore_best_weights keeps the last
                         callback.best_weights = checkpoint.read_arrays(best)[0]
 
@@ -804,7 +811,7 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
 
         def _write(self, arrays: list[Any], best: list[Any] | None, state: dict[str, Any]) -> None:
             try:
-                checkpoint.write(folder, arrays, state, best)
+                checkpoint.write(run.own_folder(folder), arrays, state, best)
             except BaseException as error:  # noqa: BLE001 - raised on the training thread at the next epoch
                 self._failed = error
 
