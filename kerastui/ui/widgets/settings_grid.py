@@ -47,6 +47,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from kerastui.ui.pathtext import fit_value
 from kerastui.ui.widgets.choice import ChoiceList, not_an_option, option_index
 from kerastui.ui.widgets.form import fitted, number_validator
 from kerastui.ui.widgets.line_editor import LineEditor
@@ -485,7 +486,7 @@ class SettingsGrid(ScrollView, can_focus=True):
         if not field.value:
             yield Segment(fitted(field.placeholder, room), value + style("settings-grid--placeholder"))
             return
-        yield Segment(fitted(field.value, room), value)
+        yield Segment(fit_value(field.value, room), value)  # (a path keeps its end: …/models/ex2.keras)
 
     def _window(self, room: int) -> int:
         """The first character shown of the field being edited: the caret stays in view (a wide
