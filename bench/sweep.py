@@ -50,7 +50,9 @@ EPOCHS = "fit.epochs=10"
 def kerastui(*args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, "-m", "kerastui", *args], capture_output=True, text=True)
     if done.returncode != 0:
-        sys.exit(f"kerastui {' '.join(args)} failed: {done.stderr.strip()[-800:]}")
+        logs = "".join(f"\n--- {p}\n{p.read_text()}" for p in Path(args[args.index("--runs-dir") + 1]).glob(
+            "sweeps/*/workers/*.log")) if "--runs-dir" in args else ""
+        sys.exit(f"kerastui {' '.join(args)} failed: {done.stderr.strip()[-800:]}{logs[-3000:]}")
     return done
 
 
@@ -73,7 +75,8 @@ def sweep(folder: Path, trials: int, parallel: int) -> tuple[float, list[dict[st
     for t in SweepClient(runs).open("bench").frozen_trials():
         run = Path(t.user_attrs["run_dir"])
         status = read_json(run / "status.json")
-        spans.append({"picked": float(t.user_attrs["picked"]), "first_batch": first_batch(run),
+        spans.append({"slot": float(t.user_attrs["slot"]), "picked": float(t.user_attrs["picked"]),
+                      "first_batch": first_batch(run),
                       "ended": float(status["ended"]), "state": 1.0 if status["state"] == "completed" else 0.0})
     return command, spans
 
@@ -132,6 +135,13 @@ def main() -> None:
               f"wall {last - first:.1f} s (first pick → last end), {command:.1f} s (sweep start → --wait returns)")
         print(f"slot utilisation: busy {busy:.1f} s ÷ (wall × 2) = {utilisation:.3f}  (target ≥ 0.95)  "
               f"{'PASS' if utilisation >= 0.95 else 'FAIL'};  from sweep start: {busy / (command * 2):.3f}")
+        gaps, ends = [], []
+        for slot in sorted({s["slot"] for s in spans}):
+            mine = sorted((s for s in spans if s["slot"] == slot), key=lambda s: s["picked"])
+            gaps += [b["picked"] - a["ended"] for a, b in zip(mine, mine[1:], strict=False)]
+            ends.append(mine[-1]["ended"])
+        print(f"  between a slot's trials (its run's end → its next pick): median {statistics.median(gaps):.3f} s; "
+              f"the slots' last ends {max(ends) - min(ends):.2f} s apart ({len(ends)} slots)")
         starts2 = [s["first_batch"] - s["picked"] for s in spans]
         show("2-slot sweep: pick → 1st batch", starts2)
         print(f"  (under load: the other slot trains meanwhile) ÷ kerastui train alone: "

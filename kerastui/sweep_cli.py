@@ -295,10 +295,10 @@ def _list(client: Any, args: argparse.Namespace) -> int:
     for folder in found:
         try:
             sweep = client.open(folder.name, args.storage)
-            rows = sweep.trials()
+            rows, state = sweep.snapshot()
             best = sweep.best_of(rows)
             ended = sum(1 for r in rows if not r.state.live and r.state.value in ("completed", "pruned", "failed"))
-            summaries.append({"name": sweep.name, "state": str(sweep.state(rows)), "trials_ended": ended,
+            summaries.append({"name": sweep.name, "state": str(state), "trials_ended": ended,
                               "trials_planned": sweep.target, "objective": sweep.objective,
                               "best": None if best is None else best.value, "storage": sweep.storage.label})
         except KerasTUIError as error:
@@ -324,8 +324,7 @@ def status_lines(sweep: Sweep) -> list[str]:
     from kerastui.core.run.table import duration_text
     from kerastui.core.text import visible
 
-    rows = sweep.trials()
-    state = sweep.state(rows)
+    rows, state = sweep.snapshot()
     best = sweep.best_of(rows)
     counts: dict[str, int] = {}
     for row in rows:

@@ -597,12 +597,21 @@ class Sweep:
         except (ValueError, RuntimeError):  # one value for every trial, or a single parameter value
             return {}
 
-    def state(self, rows: list[TrialRow] | None = None) -> RunStatus:
+    def snapshot(self) -> tuple[list[TrialRow], RunStatus]:
+        """The trial table and the sweep's state, read in the one order that never shows a finished
+        sweep as died: whether this machine's workers live first, the trials after (a worker that
+        tells its last trial and leaves between the two readings is then seen working, or done)."""
+        live_workers = any(w.live for w in self.dir.workers())
+        rows = self.trials()
+        return rows, self._state(rows, live_workers)
+
+    def state(self) -> RunStatus:
         """The sweep's state in the run vocabulary: running, stopping, completed, stopped, or died
         (trials remain but no worker here works on them: ``sweep resume`` continues it)."""
-        rows = self.trials() if rows is None else rows
+        return self.snapshot()[1]
+
+    def _state(self, rows: list[TrialRow], live_workers: bool) -> RunStatus:
         facts = self.refresh()
-        live_workers = any(w.live for w in self.dir.workers())
         live_trials = any(r.state.live for r in rows)
         finished = sum(1 for r in rows if r.state in (RunStatus.COMPLETED, RunStatus.PRUNED, RunStatus.FAILED))
         target = self.target
@@ -631,11 +640,11 @@ class Sweep:
 
     def summary(self) -> dict[str, Any]:
         """The sweep as one JSON object: name, storage (no password), state, objective, every trial, the best."""
-        rows = self.trials()
+        rows, state = self.snapshot()
         best = self.best_of(rows)
         finished = sum(1 for r in rows if r.state in (RunStatus.COMPLETED, RunStatus.PRUNED, RunStatus.FAILED))
         out: dict[str, Any] = jsonable({
-            "name": self.name, "storage": self.storage.label, "state": self.state(rows),
+            "name": self.name, "storage": self.storage.label, "state": state,
             "preset": self.facts.get("preset_name"), "objective": self.objective, "direction": self.direction,
             "trials_planned": self.target, "trials_ended": finished,
             "counts": {s.value: sum(1 for r in rows if r.state == s) for s in RunStatus if any(r.state == s
@@ -828,9 +837,7 @@ class SweepClient:
             changes.update(stopped=False, clock={"used": float(clock.get("used") or 0.0), "since": time.time()})
         if changes:
             sweep.set_facts(**changes)
-        rows = sweep.trials()
-        state = sweep.state(rows)
-        if state == RunStatus.COMPLETED:
+        if sweep.state() == RunStatus.COMPLETED:
             return sweep, 0
         live = {w.slot for w in folder.workers() if w.live}
         free = [s for s in slots if s.index not in live]

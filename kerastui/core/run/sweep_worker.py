@@ -100,6 +100,7 @@ class Worker:
         self.stopping = False  # a signal asked this worker to leave
         self._flag_read = 0.0
         self._flag = False
+        self._exiting: list[subprocess.Popen[bytes]] = []  # runs that recorded their end and are closing
 
     # ------------------------------------------------------------------ the loop
 
@@ -128,6 +129,9 @@ class Worker:
                 if self.work_on(claim) == "left":
                     break
             self.say("stopped: the sweep was stopped" if self.stop_asked() else "done: no trial left to take")
+            for process in self._exiting:  # (its runs' last processes: not left as zombies)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=60)
             return 0
         finally:
             os.close(lock)
@@ -288,24 +292,32 @@ class Worker:
         return str(sorted(found)[-1]) if found else None
 
     def wait(self, run_dir: Path, process: subprocess.Popen[bytes] | None) -> RunStatus | None:
-        """Until the run has ended (its state), or a stop is asked (None)."""
+        """Until the run has ended (its state), or a stop is asked (None).  A run that has recorded its
+        end (completed, pruned, stopped, failed) is done with: its interpreter may take a while more to
+        close TensorFlow, and the slot's next trial starts meanwhile (the process is reaped later).  One
+        to be resumed (interrupted, died) is waited for: its lock is free only when it has gone."""
         run = RunDir(run_dir)
         while True:
+            self._reap()
             if process is not None:
                 try:
                     process.wait(timeout=POLL)
                 except subprocess.TimeoutExpired:
                     pass
             else:
-                time.sleep(0.5)
-            if process is None or process.returncode is not None:
-                state: RunStatus = run.status()["state"]
-                if not state.live:
-                    return state
-                if process is not None:  # its process has exited: its lock is free, it reads "died"
-                    process = None
+                time.sleep(POLL * 5)
+            state: RunStatus = run.status()["state"]
+            if not state.live and (process is None or process.returncode is not None
+                                   or state not in (RunStatus.INTERRUPTED, RunStatus.DIED)):
+                if process is not None and process.returncode is None:
+                    self._exiting.append(process)
+                return state
             if self.stop_asked():
                 return None
+
+    def _reap(self) -> None:
+        """Collect the runs that have ended and since exited (no zombie is left behind)."""
+        self._exiting = [p for p in self._exiting if p.poll() is None]
 
     def leave(self, claim: Claim, run_dir: Path, process: subprocess.Popen[bytes] | None) -> None:
         """A stop: the run writes its checkpoint and leaves (interrupted); the trial stays running."""
