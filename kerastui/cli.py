@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 
 COMMANDS = ("train", "check", "presets", "info", "export-script", "runs", "attach", "stop", "resume", "sweep")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-TRUST_HELP = ("trust the model to run code: the Python code --model's file stores (a Lambda layer), the "
-              "SavedModel graph a TFSMLayer of the preset loads")
+TRUST_HELP = ("trust the model to run code: the Python code --model's file stores (a Lambda layer), the graph "
+              "of a SavedModel folder given as --model, the SavedModel graph a TFSMLayer of the preset loads")
 EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader left (`yes | head -1`)
 
 
@@ -513,9 +513,9 @@ def _default_runs_dir() -> Path:
 
 def _open_model(path: str, preset: Preset, trusted: bool) -> Any:
     from kerastui.core.model.builder import custom_metric_classes
-    from kerastui.core.saving import load_model
+    from kerastui.core.saving import load_for_training
 
-    return load_model(path, custom_objects=custom_metric_classes(preset), safe_mode=not trusted)
+    return load_for_training(path, custom_metric_classes(preset), trusted=trusted)
 
 
 # --------------------------------------------------------------------------- runs, stop, attach

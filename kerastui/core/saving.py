@@ -25,7 +25,11 @@ Saves leave no debris, and the target's name never stops holding a complete mode
   holds something other than a SavedModel, a ``.keras``/``.h5`` never over a folder.
 
 Loading refuses what Keras's safe mode refuses (a ``Lambda`` layer is Python code stored in the
-file) with :class:`UnsafeModelError`; ``safe_mode=False`` opens such a file, one call at a time.
+file) with :class:`UnsafeModelError`, and a SavedModel export of anyone's making likewise
+(:class:`UnsafeSavedModelError`: its graph is TensorFlow operations that run when it is loaded and
+called, and an operation can read or write any file); ``safe_mode=False`` opens such a file, one call
+at a time. ``save_and_verify`` reloads its own export of a moment ago with safe mode off: that graph
+is the model's own, not a stranger's.
 """
 
 from __future__ import annotations
@@ -56,14 +60,36 @@ if TYPE_CHECKING:
     from kerastui.core.model.specs import LayerSpec, Preset
 
 
+SAFE_MODE_HINT = "open it only if you trust the file (safe_mode=False)"
+TRUST_MODEL_HINT = "pass --trust-model if you trust"  # … PATH: how `kerastui train --model PATH` is told
+
+
 class UnsafeModelError(SaveError):
     """A model file that Keras loads only with safe mode off: it stores Python code that runs on load."""
 
-    def __init__(self, path: Path, what: str) -> None:
+    code = "the Python code"  # what opening it runs (a question to the user names it)
+    stored = "Python code stored in the file that runs when it is loaded"
+
+    def __init__(self, path: Path, what: str, hint: str = SAFE_MODE_HINT) -> None:
         self.path = Path(path)
         self.what = what
-        super().__init__(f"{path}: contains {what}, Python code stored in the file that runs when it is loaded; "
-                         "refused in safe mode: open it only if you trust the file (safe_mode=False)")
+        self.hint = hint
+        super().__init__(f"{path}: contains {what}, {self.stored}; refused in safe mode: {hint}")
+
+    def for_training(self) -> UnsafeModelError:
+        """The same refusal telling ``kerastui train --model`` how to trust the file."""
+        return type(self)(self.path, self.what, f"{TRUST_MODEL_HINT} {self.path}")
+
+
+class UnsafeSavedModelError(UnsafeModelError):
+    """A SavedModel export: loading it runs its graph's operations (a ``saved_model_init_op`` on load,
+    the ``serve`` graph on every call), which can read, write or delete files like Python code can."""
+
+    code = "the SavedModel's graph (TensorFlow operations)"
+    stored = "a graph of TensorFlow operations stored in the folder that run when it is loaded and called"
+
+    def __init__(self, path: Path, what: str = "a SavedModel's graph", hint: str = SAFE_MODE_HINT) -> None:
+        super().__init__(path, what, hint)
 
 
 SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": ""}
@@ -307,8 +333,9 @@ def load_model(path: str | os.PathLike[str], fmt: str | None = None, custom_obje
                safe_mode: bool = True) -> Any:
     """A ``keras.Model`` for .keras/.h5; the loaded SavedModel object for an export.
 
-    ``safe_mode=False`` lets Keras run Python code stored in the file (a ``Lambda`` layer); by
-    default such a file raises :class:`UnsafeModelError`."""
+    ``safe_mode=False`` lets Keras run Python code stored in the file (a ``Lambda`` layer), and
+    loads a SavedModel (whose graph runs); by default such a file raises :class:`UnsafeModelError`
+    (:class:`UnsafeSavedModelError` for every SavedModel, before TensorFlow reads it)."""
     keras = load_keras()
     path = Path(path).expanduser()
     if not path.exists():
@@ -316,10 +343,9 @@ def load_model(path: str | os.PathLike[str], fmt: str | None = None, custom_obje
     fmt = fmt or format_of(path)
     try:
         if fmt == "savedmodel":
+            _check_export(path, safe_mode)
             import tensorflow as tf
 
-            if not (path / "saved_model.pb").is_file():
-                raise SaveError(f"{path}: not a SavedModel directory (no saved_model.pb)")
             return tf.saved_model.load(str(path))
         _check_file(path, fmt)
         return keras.saving.load_model(path, custom_objects=custom_objects or {}, compile=True, safe_mode=safe_mode)
@@ -331,6 +357,57 @@ def load_model(path: str | os.PathLike[str], fmt: str | None = None, custom_obje
         if isinstance(error, zipfile.BadZipFile):
             raise SaveError(f"{path}: not a valid .keras file ({one_line(error)})") from None
         raise SaveError(f"{path}: cannot load as {fmt}: {_missing_class(error) or one_line(error)}") from None
+
+
+def _check_export(path: Path, safe_mode: bool) -> None:
+    """A SavedModel folder, opened only with safe mode off: its graph runs when loaded and called."""
+    if not (path / "saved_model.pb").is_file():
+        raise SaveError(f"{path}: not a SavedModel directory (no saved_model.pb)")
+    if safe_mode:
+        raise UnsafeSavedModelError(path)
+
+
+def load_for_training(path: str | os.PathLike[str], custom_objects: dict[str, Any] | None = None, *,
+                      trusted: bool = False) -> Any:
+    """A ``keras.Model`` to train further (``kerastui train --model PATH``), loaded only as far as
+    the user trusts it: a file storing code (a ``Lambda``), and any SavedModel, needs ``trusted``
+    (``--trust-model``); refused otherwise with :class:`UnsafeModelError` naming the flag.
+
+    A SavedModel export becomes a Keras model ``Input → TFSMLayer(serve)``: its variables train, and
+    the run's ``.keras`` holds the TFSMLayer (reloaded with safe mode off: the run is trusted)."""
+    path = Path(path).expanduser()
+    fmt = format_of(path) if path.exists() else None
+    try:
+        if fmt == "savedmodel":
+            _check_export(path, safe_mode=not trusted)
+            return _trainable_export(path)
+        return load_model(path, fmt, custom_objects, safe_mode=not trusted)
+    except UnsafeModelError as error:
+        raise error.for_training() from None
+
+
+def _trainable_export(path: Path) -> Any:
+    """The export's ``serve`` endpoint as a Keras model whose variables train (trusted: it loads)."""
+    keras = load_keras()
+    path = path.resolve()  # the TFSMLayer's config names it: the run's .keras reloads it from anywhere
+    try:
+        layer = keras.layers.TFSMLayer(str(path), call_endpoint="serve")
+    except Exception as error:  # noqa: BLE001 - no serve endpoint, a damaged export…
+        raise SaveError(f"{path}: cannot load as savedmodel: {one_line(error)}") from None
+    signature: tuple[Any, ...] = tuple(getattr(layer.call_endpoint_fn, "input_signature", None) or ())
+    if len(signature) != 1 or getattr(signature[0], "shape", None) is None or signature[0].shape.rank is None:
+        raise SaveError(f"{path}: cannot train it further: its 'serve' endpoint does not take one tensor "
+                        "of known rank (not written by model.export)")
+    # Keras names the TFSMLayer's copies of the variables after TensorFlow's ("dense/kernel:0"
+    # becomes "dense_kernel:0"); an optimizer's slot names ("…:0_momentum") refuse the ':'.
+    for variable in layer.weights:
+        for attribute in ("_name", "_path"):
+            value = getattr(variable, attribute, None)
+            if isinstance(value, str):
+                setattr(variable, attribute, value.replace(":", "_"))
+    spec = signature[0]
+    inputs = keras.Input(tuple(spec.shape[1:]), dtype=spec.dtype.name)
+    return keras.Model(inputs, layer(inputs), name="savedmodel")
 
 
 def _check_file(path: Path, fmt: str) -> None:
@@ -405,6 +482,13 @@ class OpenedModel:
     def is_keras(self) -> bool:
         return self.format != "savedmodel"
 
+    @property
+    def trusted_code(self) -> str | None:
+        """What of this file runs because the user trusted it; None when it was opened in safe mode."""
+        if self.safe_mode:
+            return None
+        return (UnsafeSavedModelError if self.format == "savedmodel" else UnsafeModelError).code
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         return predict(self.model, np.asarray(x, dtype="float32"), self.format)
 
@@ -412,8 +496,9 @@ class OpenedModel:
 def open_model(path: str | os.PathLike[str], preset: Preset | None = None, *, safe_mode: bool = True) -> OpenedModel:
     """Load a model file with the preset's custom objects (its custom metrics, its subclass).
 
-    ``safe_mode=False`` (asked of the user for this one file, each time) runs the Python code the
-    file stores, e.g. a ``Lambda`` layer's; otherwise such a file raises :class:`UnsafeModelError`."""
+    ``safe_mode=False`` (asked of the user for this one file, each time) runs the code the file
+    stores, a ``Lambda`` layer's Python or a SavedModel's graph; otherwise such a file raises
+    :class:`UnsafeModelError` (every SavedModel: :class:`UnsafeSavedModelError`)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise SaveError(f"{path}: not found")
@@ -503,7 +588,8 @@ def save_and_verify(model: Any, folder: Path, formats: list[str], x: np.ndarray 
         result = SaveResult(fmt, str(path), size_on_disk(path), round(saved_in, 4), 0.0, None, None)
         if x is not None and reference is not None:
             start = time.perf_counter()
-            loaded = load_model(path, fmt, custom_objects, safe_mode=safe_mode)
+            # Its own export, written by this call a moment ago: its graph is this model's.
+            loaded = load_model(path, fmt, custom_objects, safe_mode=safe_mode and fmt != "savedmodel")
             result.load_seconds = round(time.perf_counter() - start, 4)
             start = time.perf_counter()
             diff = float(np.max(np.abs(predict(loaded, x, fmt) - reference))) if len(x) else 0.0

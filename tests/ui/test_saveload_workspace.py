@@ -217,6 +217,9 @@ async def test_savedmodel_opens_for_inference_evaluate_and_predict(tmp_path):
         export = save_model(app.session.trained.model, tmp_path / "iris_savedmodel", "savedmodel")
         layers_before = list(app.session.stack.layers)
         await submit(app, pilot, "#open-path", str(export))
+        assert isinstance(app.screen, ConfirmDialog), "a SavedModel's graph runs: asked first"
+        await pilot.press("y")  # the test's own export: trusted
+        await settle(app, pilot)
         assert app.session.opened is not None and app.session.opened.format == "savedmodel"
         assert "inference only" in shown(app, "#opened-title", joiner=" ")
         assert app.session.stack.layers == layers_before, "a SavedModel does not replace the editor's layers"

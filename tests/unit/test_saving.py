@@ -94,7 +94,7 @@ def test_savedmodel_overwrite_is_replaced_whole(tmp_path, model):
     path = tmp_path / "export"
     save_model(model, path, "savedmodel")
     save_model(model, path, "savedmodel")
-    loaded = load_model(path)
+    loaded = load_model(path, safe_mode=False)  # the test's own export: trusted
     x = sample(4)
     assert np.max(np.abs(predict(loaded, x, "savedmodel") - model.predict(x, verbose=0))) <= 1e-6
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
@@ -129,7 +129,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("name", ["m.keras", "m.h5", "m_savedmodel"])
 def test_open_model_reads_every_format_with_counts_and_predictions(model, tmp_path, name):
     path = save_model(model, tmp_path / name)
-    opened = open_model(path)
+    opened = open_model(path, safe_mode=False)  # the test's own file (a SavedModel opens only trusted)
     x = sample(8)
     assert np.max(np.abs(opened.predict(x) - model.predict(x, verbose=0))) <= 1e-6
     assert opened.counts["total"] == model.count_params()
@@ -255,7 +255,7 @@ def test_savedmodel_evaluation_matches_the_keras_evaluation(tmp_path):
     built = build_model(preset, data.input_shape)
     compile_model(built.model, preset.compile, built.custom_objects)
     built.model.fit(data.x_train, data.y_train, epochs=2, verbose=0)
-    export = open_model(save_model(built.model, tmp_path / "exp", "savedmodel"))
+    export = open_model(save_model(built.model, tmp_path / "exp", "savedmodel"), safe_mode=False)  # its own
     keras_report = evaluate(built.model, data)
     export_report = evaluate_predictions(export.predict(data.x_test), data, preset.compile.loss)
     for key in ("loss", "accuracy", "f1_macro"):

@@ -125,7 +125,8 @@ class SaveLoadScreen(Workspace):
 
     HELP = ("## Save/Load workspace\ns saves the working model in each ticked format (atomic writes, asks before "
             "overwriting), reloads every file and compares its predictions on a fixed test batch. r opens a .keras, "
-            ".h5 or SavedModel folder (a file that stores Python code, a Lambda layer, asks first, every time): "
+            ".h5 or SavedModel folder (a file that stores code, a Lambda layer or a SavedModel's graph, asks "
+            "first, every time): "
             "a Sequential model's layers go to the Model workspace (t trains further from "
             "its weights). e evaluates, i predicts chosen test samples (enter in 'row' predicts a typed row), "
             "w exports a plain Keras script.")
@@ -426,16 +427,16 @@ class SaveLoadScreen(Workspace):
                 self.message(f"not opened: {path} (safe mode) — the current model is kept")
 
         self.app.push_screen(RiskDialog(
-            f"{path.name} contains {error.what}. Opening it runs the Python code stored in {path}, with your "
+            f"{path.name} contains {error.what}. Opening it runs {error.code} stored in {path}, with your "
             "permissions: it can read, change or delete your files. Only open files you trust.\n\n"
-            "Open it with Keras's safe mode off, this once?"), answered)
+            "Open it with safe mode off, this once?"), answered)
 
     def _opened(self, opened) -> None:
         self.app.model_opened(opened)
         self._show_opened()
         self.redraw()
         self.message(f"opened {opened.path}" + ("" if opened.safe_mode else
-                                                " with safe mode off: the Python code it stores runs"))
+                                                f" with safe mode off: {opened.trusted_code} stored in it runs"))
 
     # ------------------------------------------------------------------ evaluate
 
