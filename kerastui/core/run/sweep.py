@@ -742,10 +742,10 @@ class SweepClient:
         slots = plan_slots(parallel, preset, where)
         dims = dimensions(spec, where)
         target = trials_wanted(preset, where)
-        own, notes = own_values(preset, dims)
         store = Storage(storage or str(folder.journal_path))
         if not store.journal:
             store.optuna  # noqa: B018 - unreachable: one line now, nothing made
+        own, notes = own_values(preset, dims)
         resolved = absolute_refs(preset)
         text = presets.dumps(resolved)
         import optuna
