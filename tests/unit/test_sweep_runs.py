@@ -91,6 +91,7 @@ def test_ex1_sweep_of_eight_trials_two_at_once(tmp_path: Path) -> None:
         assert sorted(int(k) for k in trial["objective"]) == epochs  # the objective of each epoch, in the study
     listed = json.loads(run_cli("runs", "--json", "--runs-dir", str(runs)).stdout)
     assert sorted(r["preset"] for r in listed) == sorted(f"eight-t{n}" for n in range(8))  # no sweeps/ "run"
+    assert sorted((r["sweep"], r["trial"]) for r in listed) == [("eight", n) for n in range(8)]
 
     # Two slots, never more than two runs at once, each slot its own share of the CPUs.
     spans = sorted((read_json(Path(t["run_dir"]) / "status.json")["started"],

@@ -708,6 +708,8 @@ class RunInfo:
     learning_rate: float | None = None
     batch_size: int | None = None
     params: int | None = None
+    sweep: str = ""  # a sweep's trial: its sweep's name and its number (kerastui.core.run.sweep)
+    trial: int | None = None
 
     @property
     def name(self) -> str:
@@ -730,7 +732,7 @@ class RunInfo:
             "best": self.best, "test": self.test, "seconds": self.seconds, "error": self.error,
             "devices": list(self.devices), "gpus": list(self.gpus), "peak_memory": self.peak_memory,
             "optimizer": self.optimizer, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
-            "params": self.params,
+            "params": self.params, "sweep": self.sweep or None, "trial": self.trial,
         })
         return out
 
@@ -747,6 +749,7 @@ STATUS_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "preset": _TEXT, "dataset": _TEXT, "epochs_planned": _WHOLE, "epoch": _WHOLE, "phase": _TEXT,
     "error": _TEXT, "outcome": _TEXT, "devices": _LIST, "gpus": _LIST, "settings": _OBJECT,
     "active_seconds": _NUMBER, "ended": _NUMBER, "resumes": _WHOLE, "model": _TEXT, "pid_start": _WHOLE,
+    "sweep": _TEXT, "trial": _WHOLE,
 }
 SUMMARY_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "preset": _TEXT, "status": _TEXT, "epochs_run": _WHOLE, "started": _TEXT, "seconds": _NUMBER, "error": _TEXT,
@@ -922,6 +925,7 @@ def _run_info(path: Path) -> RunInfo:
         peak_memory=max((int(r["peak_memory"]) for r in metrics if isinstance(r.get("peak_memory"), int)),
                         default=None),
         params=(summary.get("model") or {}).get("total"),
+        sweep=str(status.get("sweep") or ""), trial=status.get("trial"),
         **_settings(path, status),
     )
 
