@@ -291,3 +291,54 @@ def test_the_client_finds_sweeps_by_name_prefix_and_last(swept: Path, tmp_path: 
     from kerastui.core.run.client import RunClient
 
     assert RunClient(runs).runs() == []
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "grid", "cmaes", "qmc"])
+def test_every_sampler_asks_within_the_space(swept: Path, tmp_path: Path, sampler: str) -> None:
+    """Each sampler a preset may name asks trials as the workers do (the sweep's own sampler, seeded per
+    trial): every value within its range or among its choices."""
+    from kerastui.core.run.sweep import Sweep, make_sampler
+
+    space = {"fit.batch_size": {"choices": [32, 64]}, "model.layers[1].units": {"low": 8, "high": 32, "step": 8}}
+    if sampler != "grid":
+        space["compile.learning_rate"] = {"low": 1e-4, "high": 1e-1, "log": True}
+    folder = SweepDir(tmp_path / "runs" / "sweeps" / sampler)
+    folder.path.mkdir(parents=True)
+    preset = presets.load(swept, {"sweep.sampler": sampler, "sweep.seed": 3, "sweep.space": space})
+    make_study(folder, preset, 0)
+    sweep = Sweep(folder, Storage(str(folder.journal_path)))
+    for number in range(4):
+        sweep.study.sampler = make_sampler(sweep, number)
+        trial = sweep.study.ask(distributions(sweep.dimensions()))
+        assert trial.params["fit.batch_size"] in (32, 64) and trial.params["model.layers[1].units"] in (8, 16, 24, 32)
+        if sampler != "grid":
+            assert 1e-4 <= trial.params["compile.learning_rate"] <= 1e-1
+        sweep.study.tell(trial, 0.5)
+    if sampler == "grid":  # four different points of the 2 × 4 grid
+        assert len({tuple(t.params.values()) for t in sweep.frozen_trials()}) == 4
+
+
+def test_a_timeout_counts_the_sweeps_running_time_not_its_stops(swept: Path, tmp_path: Path) -> None:
+    import time
+
+    from kerastui.core.run.sweep import Sweep
+
+    folder = SweepDir(tmp_path / "runs" / "sweeps" / "timed")
+    folder.path.mkdir(parents=True)
+    make_study(folder, presets.load(swept), 1)
+    sweep = Sweep(folder, Storage(str(folder.journal_path)))
+    sweep.set_facts(timeout=60.0, clock={"used": 59.0, "since": None})  # stopped after 59 s of work
+    assert not sweep.out_of_time()  # a stop's pause does not count
+    sweep.set_facts(clock={"used": 59.0, "since": time.time() - 5})  # resumed 5 s ago
+    assert sweep.out_of_time()
+    fresh = Sweep(folder, Storage(str(folder.journal_path)))  # another process reads the same facts
+    assert fresh.out_of_time() and fresh.target == 1
+
+
+def test_parallel_gpus_without_a_gpu_is_one_line(swept: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env["CUDA_VISIBLE_DEVICES"] = ""  # no GPU visible, whatever this machine has
+    done = run_cli("sweep", "start", str(swept), "--parallel", "gpus", "--runs-dir", str(tmp_path / "runs"), env=env)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert 'sweep.parallel: "gpus", but no GPU is visible here' in done.stderr
+    assert not (tmp_path / "runs").exists()

@@ -978,12 +978,13 @@ def default_learning_rate(preset: Preset) -> float | None:
 
 def make_sampler(sweep: Sweep, number: int) -> Any:
     """The sweep's sampler for the ask of trial ``number``: seeded per trial when the sweep has a seed
-    (two workers never draw the same values), one sequence for QMC."""
+    (two workers never draw the same values); one order of points for a grid or a QMC sequence."""
     import optuna
 
     spec = sweep.spec
     seed = spec.seed
-    trial_seed = None if seed is None else (seed if spec.sampler == "qmc" else seed + number)
+    # (a grid and a QMC sequence are one order of points, the same in every worker: one seed)
+    trial_seed = None if seed is None else (seed if spec.sampler in ("grid", "qmc") else seed + number)
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=trial_seed)
     if spec.sampler == "grid":
@@ -996,7 +997,9 @@ def make_sampler(sweep: Sweep, number: int) -> Any:
             raise KerasTUIError("sweep.sampler: cmaes needs the cmaes package (pip install cmaes)")
         return optuna.samplers.CmaEsSampler(seed=trial_seed, warn_independent_sampling=False)
     if spec.sampler == "qmc":
-        return optuna.samplers.QMCSampler(seed=trial_seed, warn_independent_sampling=False)
+        with warnings.catch_warnings():  # (experimental, says Optuna)
+            warnings.simplefilter("ignore")
+            return optuna.samplers.QMCSampler(seed=trial_seed, warn_independent_sampling=False)
     return optuna.samplers.TPESampler(seed=trial_seed)
 
 
