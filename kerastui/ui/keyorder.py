@@ -43,7 +43,7 @@ from collections.abc import Callable
 from typing import Any
 
 from textual import events
-from textual.app import App, ReturnType
+from textual.app import App, ReturnType, ScreenStackError
 from textual.dom import DOMNode
 from textual.worker import Worker
 
@@ -79,17 +79,26 @@ class KeysInOrder(App[ReturnType]):
             return
         event = self._typed.popleft()
         self._typing = event
-        target: DOMNode = self.focused or self.screen
-        await super().on_event(event)  # the App's priority bindings, else forwarded to the focused widget
-        # 1. up the path: the key is handled and its binding has run; 2. the App's deferred calls.
-        self.after_queued(target, lambda: self.call_later(self._deliver, target))
+        target = self._focused_node()
+        try:
+            await super().on_event(event)  # the App's priority bindings, else forwarded to the focused widget
+        finally:
+            # 1. up the path: the key is handled and its binding has run; 2. the App's deferred calls.
+            self.after_queued(target, lambda: self.call_later(self._deliver, target))
+
+    def _focused_node(self) -> DOMNode:
+        """Where the App sends a key now: the focused widget, else the screen (else, with no screen yet, itself)."""
+        try:
+            return self.focused or self.screen
+        except ScreenStackError:
+            return self
 
     def _deliver(self, target: DOMNode) -> None:
         """3. What the key caused: the messages its widget posted (an edit's ``Changed``), with what the
         widget's own workers bring (an Input's completion), and on the path of the widget focused now."""
 
         def focused_path() -> None:
-            focused = self.focused or self.screen
+            focused = self._focused_node()
             if focused is target:
                 self.call_next(self._key_done)
             else:  # the key moved the focus: what it caused there (a screen resumed, a field entered)

@@ -86,9 +86,8 @@ async def keys_handled(app: App, pilot) -> None:
     app.call_later(read.set)  # queued behind the keys: when it runs, the App has read every one of them
     await read.wait()
     assert isinstance(app, KeysInOrder)
-    while app.keys_waiting:
+    while app.keys_waiting:  # (0 once the last key and what it caused have been handled)
         await pilot.pause(0.005)
-    await pilot.pause()
 
 
 # --------------------------------------------------------------------------- Textual's own case
