@@ -246,6 +246,27 @@ async def test_a_down_arrow_in_a_burst_moves_to_the_next_field_before_the_keys_a
         assert (app.session.preset.fit.epochs, app.session.preset.fit.batch_size) == (9, 16)
 
 
+async def test_a_choice_list_opened_and_picked_in_a_burst_hands_the_keys_after_it_back_to_the_form(tmp_path):
+    """enter (the optimizer's list opens and takes the focus), s g (jump to sgd), enter (picked: the
+    focus is back on the form), down, x y: sgd, and xy typed into its arguments."""
+    keys = ["enter", "s", "g", "enter", "down", "x", "y"]
+    ends = {}
+    for how in ("one by one", "burst"):
+        app = make_app("ex1", load_tensorflow=False, runs_dir=tmp_path / "runs")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("t")
+            await settle(app, pilot)
+            form = app.screen.form
+            if how == "burst":
+                await burst(app, pilot, keys)
+            else:
+                for key in keys:
+                    await burst(app, pilot, [key])
+            ends[how] = (form["opt-optimizer"].value, form["opt-optimizer-args"].value, form.current.id,
+                         app.focused is form, form.list_open)
+    assert ends["burst"] == ends["one by one"] == ("sgd", "xy", "opt-optimizer-args", True, False)
+
+
 async def test_a_dialog_opened_and_closed_in_a_burst_leaves_the_field_to_the_keys_after_it(tmp_path):
     """Keys, f1 (help), escape (closed: the Train workspace resumes and shows the session's settings),
     keys: the help is closed and epochs reads what the keys pressed one by one leave — the form's
