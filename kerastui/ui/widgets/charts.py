@@ -6,14 +6,20 @@ and the per-step loss curve.  Series differ by marker as well as colour (monochr
 - ``StepChart``: the training loss batch by batch, for long epochs.
 - Overlays (Runs, custom metric) subclass ``EpochChart`` with their own series.
 
-Titles and legends name metrics and runs (from presets and run directories): plotext gets them with
-their control characters shown (``visible``), since its output is read back as ANSI."""
+The title and the legend are one line above the plot, drawn by the chart itself (never by plotext,
+whose legend sits on the curves): the metric, each series' marker in its colour and its name (with
+its exact value at the cursor), then the view's settings where they fit.  Titles and legends name
+metrics and runs (from presets and run directories): they are drawn as plain text with their control
+characters shown (``visible``), never read as markup or ANSI."""
 
 from __future__ import annotations
 
 import math
 from typing import NamedTuple
 
+from plotext._dict import all_markers, color_codes
+from rich.text import Text
+from textual.app import RenderResult
 from textual.binding import Binding
 from textual_plotext import PlotextPlot
 
@@ -24,6 +30,19 @@ from kerastui.ui.chartview import ChartView, positive, smooth
 CHART_KEYS = Binding.Group("chart", compact=True)
 FAINT, FAINT_MARKER = "gray", "dot"  # the raw curve under a smoothed one
 TRAIN, VAL = ("cyan", "braille"), ("orange", "hd")  # colour and marker: braille dots vs block quadrants
+XLABEL_ROWS = 16  # a chart this tall (or taller) names its x axis ("epoch") on a line of its own
+
+
+def legend_style(color: str) -> str:
+    """The Rich style of a plotext colour name (plotext draws its colours as the 16 ANSI ones)."""
+    code = color_codes.get(color)
+    return f"color({code})" if isinstance(code, int) else color
+
+
+def legend_mark(marker: str) -> str:
+    """Two cells of a series' marker, as plotext draws it on the curve."""
+    mark = all_markers.get(marker, marker)
+    return (mark * 2)[:2] if len(mark) == 1 else mark[:2]
 
 
 class Series(NamedTuple):
@@ -87,6 +106,7 @@ class EpochChart(PlotextPlot):
         self._log_drawn = False
         self._built = False  # the figure was built (rendered) since the plan was put on it
         self._plan: tuple = ([], False, 1, None, "", 0, 20)
+        self._header = Text()  # the line above the plot: title, legend, settings
         self.chart_title = ""
 
     # ------------------------------------------------------------------ what subclasses give
@@ -135,7 +155,25 @@ class EpochChart(PlotextPlot):
         if self._log_drawn and self._built:
             self._apply()
         self._built = True
-        return super().render()
+        return self._render_plot()
+
+    def _render_plot(self) -> RenderResult:
+        """The header line, then plotext's figure in the rows below it (PlotextPlot.render's steps,
+        one row shorter)."""
+        width, height = self.size
+        rows = max(height - 1, 1)
+        self.plt.plotsize(width, rows)
+        self.plt._set_size(width, rows)
+        self.plt.theme(self._get_plotext_theme_name(self.app.theme))
+        header = self._header.copy()
+        header.truncate(width)
+        return Text("\n", end="").join([header, Text.from_ansi(self.plt.build(), end="")])
+
+    @property
+    def plot_rows(self) -> int:
+        """Rows the curves have: the widget's height less the header, the plot's frame lines, the
+        x ticks and (on a tall chart) the x label."""
+        return self.size.height - 4 - (1 if self.size.height >= XLABEL_ROWS else 0)
 
     def draw(self) -> None:
         """Work out what to plot with the workspace's chart settings, and put it on the figure."""
@@ -153,6 +191,7 @@ class EpochChart(PlotextPlot):
         log = (view.log_y and any(points for _, points in shown)
                and all(positive([v for _, v in points]) for _, points in shown))
         calls: list[tuple[str, list[float], list[float], dict[str, str]]] = []
+        legend: list[Series] = []
         for s, points in shown:
             if view.smoothing and not s.points and len(points) > 1:
                 raw = thin([p for p in points if math.isfinite(p[1])], limit)
@@ -163,25 +202,40 @@ class EpochChart(PlotextPlot):
                 points = list(zip([x for x, _ in points], ys, strict=True))
             clean = thin([p for p in points if math.isfinite(p[1])], limit)
             if clean:
+                # (no label: plotext would draw its legend on the plot, over the curves)
                 calls.append(("scatter" if s.points else "plot", [p[0] for p in clean], [p[1] for p in clean],
-                              {"label": visible(s.label, one_line=True), "marker": s.marker, "color": s.color}))
-        title = self.chart_title
+                              {"marker": s.marker, "color": s.color}))
+                legend.append(s)
         values = self.cursor_values()
         cursor = view.cursor if values and view.cursor is not None and first <= view.cursor <= epochs else None
-        if cursor is not None:
-            title = f"{title} @{cursor}: " + " ".join(f"{k} {_number(v)}" for k, v in values.items())
-        title = visible(title, one_line=True)
         settings = view.describe()
         if view.log_y and not log:
             settings = settings.replace("log", "linear: values ≤ 0")
-        room = max(self.size.width - 2, 10)
-        if settings and len(title) + len(settings) + 3 <= room:
-            title = f"{title} · {settings}"
-        # plotext leaves out a title wider than the chart: cut it instead.
-        title = title if len(title) <= room else title[:room - 1] + "…"
-        self._plan = (calls, bool(log), first, cursor, title, epochs, limit)
+        self._header = self.header(legend, values if cursor is not None else {}, cursor, settings)
+        self._plan = (calls, bool(log), first, cursor, "", epochs, limit)
         self._log_drawn = bool(log)
         self._apply()
+
+    def header(self, legend: list[Series], values: dict[str, float], cursor: int | None, settings: str) -> Text:
+        """The line above the plot: the title (``@epoch`` with the cursor), each series' marker in its
+        colour, its name and (at the cursor) its exact value, then the settings where they fit."""
+        room = max(self.size.width - 1, 10)  # (a space before the next chart's header)
+        line = Text(visible(self.chart_title, one_line=True), style="bold", no_wrap=True, end="")
+        if cursor is not None:
+            line.append(f" @{cursor}:")
+        for s in legend:
+            name = visible(s.label, one_line=True)
+            line.append(" ")
+            line.append(legend_mark(s.marker), style=legend_style(s.color))
+            line.append(f" {name}")
+            if s.label in values:
+                line.append(f" {_number(values[s.label])}")
+        if settings and line.cell_len + len(settings) + 3 <= room:
+            line.append(f" · {settings}", style="dim")
+        if line.cell_len > room:
+            line.truncate(room - 1)
+            line.append("…")
+        return line
 
     def _apply(self) -> None:
         """Put the plan on a cleared plotext figure."""
@@ -196,8 +250,8 @@ class EpochChart(PlotextPlot):
         self.marks(plt, first)
         if cursor is not None:
             plt.vline(cursor, "white")
-        plt.title(title)
-        plt.xlabel("epoch")
+        if self.size.height >= XLABEL_ROWS:  # (a short chart keeps the row for its curves)
+            plt.xlabel("epoch")
         epoch_ticks(plt, epochs, limit, first)
         self._built = False
 
