@@ -149,7 +149,13 @@ class RunState:
 
     @property
     def epoch_label(self) -> str:
-        """``epoch 3/10``: the epoch under way while running, else the epochs done (never past the plan)."""
+        """``epoch 3/10``: the epoch under way while running, else the epochs done (never past the plan).
+        Before the run's fit began (no epochs planned yet): what a starting run waits for."""
+        if not self.epochs_planned and not self.epochs_done:
+            if self.status == RunStatus.STARTING:
+                return "loading TensorFlow, preparing the data, building the model"
+            if self.running:
+                return "preparing"
         current = self.epoch + 1 if self.running else self.epochs_done
         return f"epoch {min(current, self.epochs_planned)}/{self.epochs_planned}"
 

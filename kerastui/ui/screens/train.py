@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import DataTable, Static
@@ -159,6 +159,10 @@ class TrainScreen(Workspace):
     """Train workspace."""
 
     CSS_PATH = "train.tcss"
+    # The layout's classes by the terminal's size (train.tcss): the settings column's width, and the
+    # short layout that keeps 8+ plot rows per chart at 80×24.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (72, "-medium"), (110, "-wide"), (160, "-huge")]
+    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (22, "-short"), (34, "-tall")]
 
     HELP = ("## Train workspace\nSet compile and fit options on the left (Tab or ↑ ↓ from field to field; type in "
             "place; enter opens a choice, ← → step through it; space ticks a toggle); s starts, x stops at the end "
@@ -234,9 +238,10 @@ class TrainScreen(Workspace):
                 yield Static(id="progress-text")
                 yield DevicesLine(id="devices-line", classes="hint")
                 yield Horizontal(id="charts")
-                yield EpochTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
-                with VerticalScroll(id="evaluation"):
-                    yield Static(id="evaluation-text")
+                with Container(id="train-bottom"):
+                    yield EpochTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
+                    with VerticalScroll(id="evaluation"):
+                        yield Static(id="evaluation-text")
         yield StatusLine(id="status")
         yield KeyFooter()
 
@@ -480,6 +485,7 @@ class TrainScreen(Workspace):
         self._progress(state)
         self.query_one(DevicesLine).show(state, self.app.session.preset.devices)
         if state is None:
+            self.add_class("no-evaluation")
             return
         if full or epoch:
             self._charts(state)
@@ -579,14 +585,26 @@ class TrainScreen(Workspace):
     def action_charts_only(self) -> None:
         """Hide the settings (and evaluation) so the charts get the screen; again to bring them back."""
         self.toggle_class("charts-only")
+        self.call_after_refresh(self._last_epoch_in_view)
         if self.has_class("charts-only") and not isinstance(self.focused, EpochChart):
             # At once, not a call later: the settings column must have lost the focus before the
             # layout hides it, or Textual hands it on to a widget of its own choosing.
             self.set_focus(next(iter(self.query(EpochChart)), None), scroll_visible=False)
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._last_epoch_in_view)
+
+    def _last_epoch_in_view(self) -> None:
+        """The epoch table's cursor (the last epoch) stays in view when the table's height changes."""
+        table = self.query_one(EpochTable)
+        if table.row_count:
+            table.move_cursor(row=table.cursor_row, animate=False)
+
     def _evaluation(self, state: RunState) -> None:
         widget = self.query_one("#evaluation-text", Static)
         result = state.result
+        # (a short terminal gives the epoch table the whole row until there is an evaluation to show)
+        self.set_class(result is None and not state.error, "no-evaluation")
         if result is None:
             widget.update(plain(state.error, "red", one_line=False) if state.error else "")
             return
