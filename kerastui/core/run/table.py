@@ -58,6 +58,9 @@ class Column:
     width: int
     value: Callable[[RunInfo], Any]  # the raw value (CSV, sorting)
     text: Callable[[RunInfo], str]  # as the table shows it
+    # 1 is shown first: a narrow table shows the columns of the lowest numbers that fit (in the
+    # table's order) and the rest on the pages after it.
+    priority: int = 5
 
 
 def _state_text(run: RunInfo) -> str:
@@ -83,25 +86,25 @@ def _g(value: float | None) -> str:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("state", "state", 14, lambda r: str(r.status), lambda r: _state_text(r)),
-    Column("run", "run", 24, lambda r: r.name, lambda r: r.name),
-    Column("preset", "preset", 12, lambda r: r.preset, lambda r: r.preset),
-    Column("dataset", "dataset", 18, lambda r: r.dataset, lambda r: r.dataset),
-    Column("optimizer", "optimizer", 9, lambda r: r.optimizer, lambda r: r.optimizer),
-    Column("learning_rate", "lr", 8, lambda r: r.learning_rate, lambda r: _g(r.learning_rate)),
-    Column("batch_size", "batch", 5, lambda r: r.batch_size, lambda r: _g(r.batch_size)),
+    Column("state", "state", 12, lambda r: str(r.status), lambda r: _state_text(r), 1),
+    Column("run", "run", 18, lambda r: r.name, lambda r: r.name, 1),
+    Column("preset", "preset", 12, lambda r: r.preset, lambda r: r.preset, 4),
+    Column("dataset", "dataset", 18, lambda r: r.dataset, lambda r: r.dataset, 5),
+    Column("optimizer", "optimizer", 9, lambda r: r.optimizer, lambda r: r.optimizer, 6),
+    Column("learning_rate", "lr", 8, lambda r: r.learning_rate, lambda r: _g(r.learning_rate), 6),
+    Column("batch_size", "batch", 5, lambda r: r.batch_size, lambda r: _g(r.batch_size), 6),
     Column("epochs", "epochs", 7, lambda r: r.epochs,
-           lambda r: f"{r.epochs}/{r.epochs_planned}" if r.live and r.epochs_planned else str(r.epochs)),
-    Column("params", "params", 10, lambda r: r.params, lambda r: "" if r.params is None else f"{r.params:,}"),
-    Column("best_metric", "best", 12, lambda r: r.best.get("metric", ""), lambda r: r.best.get("metric", "")),
-    Column("best_value", "value", 7, _best, lambda r: "" if _best(r) is None else f"{_best(r):.4f}"),
-    Column("best_epoch", "@", 4, lambda r: r.best.get("epoch"), lambda r: _g(r.best.get("epoch"))),
-    Column("test", "test", 14, lambda r: (_test_value(r) or (None, None))[1], lambda r: _test_text(r)),
-    Column("seconds", "time", 7, lambda r: r.seconds, lambda r: duration_text(r.seconds)),
-    Column("devices", "devices", 8, lambda r: " ".join(r.devices), lambda r: describe(r.devices)),
+           lambda r: f"{r.epochs}/{r.epochs_planned}" if r.live and r.epochs_planned else str(r.epochs), 3),
+    Column("params", "params", 10, lambda r: r.params, lambda r: "" if r.params is None else f"{r.params:,}", 6),
+    Column("best_metric", "best", 12, lambda r: r.best.get("metric", ""), lambda r: r.best.get("metric", ""), 1),
+    Column("best_value", "value", 7, _best, lambda r: "" if _best(r) is None else f"{_best(r):.4f}", 1),
+    Column("best_epoch", "@", 4, lambda r: r.best.get("epoch"), lambda r: _g(r.best.get("epoch")), 3),
+    Column("test", "test", 15, lambda r: (_test_value(r) or (None, None))[1], lambda r: _test_text(r), 1),
+    Column("seconds", "time", 7, lambda r: r.seconds, lambda r: duration_text(r.seconds), 3),
+    Column("devices", "devices", 8, lambda r: " ".join(r.devices), lambda r: describe(r.devices), 5),
     Column("peak_memory", "peak mem", 8, lambda r: r.peak_memory,
-           lambda r: "" if r.peak_memory is None else size_text(r.peak_memory)),
-    Column("started", "started", 19, lambda r: r.started, lambda r: r.started.replace("T", " ")),
+           lambda r: "" if r.peak_memory is None else size_text(r.peak_memory), 6),
+    Column("started", "started", 19, lambda r: r.started, lambda r: r.started.replace("T", " "), 4),
 )
 BY_KEY = {column.key: column for column in COLUMNS}
 # What ``kerastui runs`` prints (every column goes to --csv and --json).

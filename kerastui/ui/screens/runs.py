@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from kerastui.core.errors import KerasTUIError
@@ -19,15 +20,16 @@ from kerastui.core.model import presets
 from kerastui.core.run.directory import RunDir, RunInfo, last_listed, read_metrics
 from kerastui.core.run.history import ROW_FIELDS
 from kerastui.core.run.status import RunStatus
-from kerastui.core.run.table import COLUMNS, export, filter_runs, sort_runs
+from kerastui.core.run.table import BY_KEY, COLUMNS, export, filter_runs, sort_runs
 from kerastui.core.text import visible
+from kerastui.ui.pathtext import path_end
 from kerastui.ui.safe import markup
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, Series
 from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.footer import KeyFooter
-from kerastui.ui.widgets.grid import LineTable, TableColumn
+from kerastui.ui.widgets.grid import GAP, LineTable, TableColumn
 from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
@@ -77,26 +79,125 @@ class RunTable(LineTable):
 
     STATE_STYLES = {"running": "bold green", "starting": "green", "interrupted": "yellow", "died": "bold red",
                     "failed": "red", "stopped": "cyan", "damaged": "bold magenta", "stopping": "yellow"}
+    PINNED = ("state", "run")  # on every page of columns
+
+    class Paged(Message):
+        """The table shows another page of columns (→ / ←), or has another number of them."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.page = 0  # which page of columns is shown (→ / ←): the first has the most useful ones
+        self.page_count = 1
+        self._given: tuple[list[RunInfo], set[str], tuple[str, bool] | None] = ([], set(), None)
+        self._room = 0  # the width the pages were cut for
+        self._posted = (0, 1)  # the page and count the screen was last told of
 
     def show(self, runs: Sequence[RunInfo], marked: Collection[str], sort: tuple[str, bool] | None = None) -> None:
         """One row per run (its key: the run's directory), ✓ in the first column when ``marked``;
-        the sorted column's header carries ↑ or ↓."""
-        columns = [TableColumn("mark", "", 1)]
-        for column in COLUMNS:
-            label = column.label
-            if sort is not None and sort[0] == column.key:
-                label += " ↓" if sort[1] else " ↑"
-            columns.append(TableColumn(column.key, label, max(column.width, len(label))))
+        the sorted column's header carries ↑ or ↓ (its page is shown when the sort changed)."""
+        sorted_before = self._given[2]
+        self._given = (list(runs), set(marked), sort)
+        if sort is not None and (sorted_before is None or sorted_before[0] != sort[0]):
+            pages = self.pages()
+            self.page = next((i for i, page in enumerate(pages) if sort[0] in page), self.page)
+        self._draw()
+
+    def room(self) -> int:
+        """Columns of cells the table has for its columns (less the scroll bar, when the rows need one)."""
+        width = self.size.width
+        if len(self._given[0]) + 1 > self.size.height:
+            width -= self.styles.scrollbar_size_vertical
+        return width
+
+    def _widths(self) -> tuple[dict[str, str], dict[str, int]]:
+        sort = self._given[2]
+        labels = {c.key: c.label + ((" ↓" if sort[1] else " ↑") if sort is not None and sort[0] == c.key else "")
+                  for c in COLUMNS}
+        return labels, {c.key: max(c.width, len(labels[c.key])) for c in COLUMNS}
+
+    def pages(self) -> list[list[str]]:
+        """The columns after the pinned ones (state, run), cut into pages as wide as the table: the
+        first has the lowest priority numbers that fit (best, value and test at 80 columns), in the
+        table's order; the others the rest, in order.  Not laid out yet: one page of everything."""
+        return self._cut(self._widths()[1])[0]
+
+    def _cut(self, widths: dict[str, int]) -> tuple[list[list[str]], int]:
+        """The pages, and the cells left over on the first one."""
+        rest = [c for c in COLUMNS if c.key not in self.PINNED]
+        room = self.room()
+        if room <= 0:
+            return [[c.key for c in rest]], 0
+        left = room - 1 - sum(widths[k] + GAP for k in self.PINNED)  # (the mark column, then each after a gap)
+        first: set[str] = set()
+        used = 0
+        for column in sorted(rest, key=lambda c: c.priority):
+            if used + widths[column.key] + GAP <= left:
+                first.add(column.key)
+                used += widths[column.key] + GAP
+        pages = [[c.key for c in rest if c.key in first]]
+        spare = max(left - used, 0)
+        page: list[str] = []
+        used = 0
+        for column in rest:
+            if column.key in first:
+                continue
+            if page and used + widths[column.key] + GAP > left:
+                pages.append(page)
+                page, used = [], 0
+            page.append(column.key)
+            used += widths[column.key] + GAP
+        if page:
+            pages.append(page)
+        return pages, spare
+
+    def _draw(self) -> None:
+        runs, marked, _ = self._given
+        labels, widths = self._widths()
+        pages, spare = self._cut(widths)
+        # The run's name gets what the first page leaves over (up to the longest name): it is the
+        # column people read the run by.
+        longest = max((len(run.name) for run in runs), default=0)
+        widths["run"] += max(0, min(spare, longest - widths["run"]))
+        self._room = self.room()
+        self.page_count = len(pages)
+        self.page = max(0, min(self.page, len(pages) - 1))
+        keys = [*self.PINNED, *pages[self.page]]
+        columns = [TableColumn("mark", "", 1)] + [TableColumn(k, labels[k], widths[k]) for k in keys]
+        shown = [BY_KEY[k] for k in keys]
         rows = []
         for run in runs:
-            cells: list[str | Text] = ["✓" if str(run.path) in marked else " ",
-                                       Text(COLUMNS[0].text(run), style=self.STATE_STYLES.get(run.status, ""))]
-            cells += [column.text(run) for column in COLUMNS[1:]]
+            cells: list[str | Text] = ["✓" if str(run.path) in marked else " "]
+            for column in shown:
+                text = column.text(run)
+                cells.append(Text(text, style=self.STATE_STYLES.get(run.status, "")) if column.key == "state" else text)
             rows.append((str(run.path), cells))
         self.set_rows(columns, rows)
+        if (self.page, self.page_count) != self._posted:
+            self._posted = (self.page, self.page_count)
+            self.post_message(self.Paged())
+
+    def on_resize(self) -> None:
+        if self.room() != self._room:
+            self._draw()
+
+    def action_scroll_right(self) -> None:
+        """The next page of columns (a screenful, the run's state and name kept)."""
+        if self.page + 1 < self.page_count:
+            self.page += 1
+            self._draw()
+
+    def action_scroll_left(self) -> None:
+        """The previous page of columns."""
+        if self.page > 0:
+            self.page -= 1
+            self._draw()
 
     def mark(self, key: str, marked: bool) -> None:
         """Show the run with row ``key`` as marked, or not."""
+        if marked:
+            self._given[1].add(key)
+        else:
+            self._given[1].discard(key)
         self.update_cell(key, "mark", "✓" if marked else " ")
 
 
@@ -180,7 +281,7 @@ class RunsScreen(Workspace):
         self.action_reload()  # also when first shown
 
     def _refresh_live(self) -> None:
-        if self.is_current and any(run.live for run in self.runs):
+        if self.is_current and (any(run.live for run in self.runs) or self.app.runs.runs_dir_changed()):
             self.action_reload()
 
     def action_reload(self) -> None:
@@ -211,12 +312,27 @@ class RunsScreen(Workspace):
         if self.sort is not None:
             runs = sort_runs(runs, self.sort[0], descending=self.sort[1])
         self.shown = runs
-        live = sum(run.live for run in self.runs)
-        counts = f"{len(runs)} of {len(self.runs)}" if len(runs) != len(self.runs) else f"{len(self.runs)}"
-        self.query_one("#runs-title", Static).update(
-            markup("[b]$counts runs[/b]$live in $folder", counts=counts, live=f" ({live} live)" if live else "",
-                   folder=self.folder))
         self.query_one(RunTable).show(runs, self.marked, self.sort)
+        self._title()
+
+    def _title(self) -> None:
+        """How many runs, where, and (when the columns take several pages) which page is shown."""
+        live = sum(run.live for run in self.runs)
+        shown = len(self.shown)
+        counts = f"{shown} of {len(self.runs)}" if shown != len(self.runs) else f"{len(self.runs)}"
+        table = self.query_one(RunTable)
+        pages = f" · columns {table.page + 1}/{table.page_count} (← →)" if table.page_count > 1 else ""
+        title = self.query_one("#runs-title", Static)
+        live_text = f" ({live} live)" if live else ""
+        room = title.size.width - len(f"{counts} runs{live_text}{pages} in ")
+        folder = path_end(str(self.folder), room) if room > 8 else str(self.folder)  # (its end says which)
+        title.update(markup("[b]$counts runs[/b]$live$pages in $folder", counts=counts, live=live_text,
+                            folder=folder, pages=pages))
+
+    @on(RunTable.Paged)
+    def _paged(self) -> None:
+        if self.runs or self.shown:
+            self._title()
 
     def action_sort(self, step: int) -> None:
         keys = [column.key for column in COLUMNS]
@@ -326,7 +442,8 @@ class RunsScreen(Workspace):
             self.notify(f"{run.name} is {run.status}{why}: only an interrupted, died or failed run resumes",
                         title="resume", severity="warning")
             return
-        self.app.runs.resume(run.path)
+        # Resuming opens the run's preset: over unsaved edits, once the user says so.
+        self.app.unless_unsaved(f"Resume {run.name}", lambda: self.app.runs.resume(run.path))
 
     def action_stop(self) -> None:
         run = self._current()
@@ -342,9 +459,16 @@ class RunsScreen(Workspace):
         if run is None:
             return
         if run.live:
-            if self.app.session.run_dir != run.path:
-                self.app.runs.attach(run.path, adopt=True)
-            self.app.action_switch_workspace("train")
+            def follow() -> None:
+                if self.app.session.run_dir != run.path:
+                    self.app.runs.attach(run.path, adopt=True)
+                self.app.action_switch_workspace("train")
+
+            # Following another run opens its preset: over unsaved edits, once the user says so.
+            if self.app.session.run_dir == run.path:
+                follow()
+            else:
+                self.app.unless_unsaved(f"Follow {run.name}", follow)
             return
         if run.status == RunStatus.DAMAGED:
             self.notify(f"{run.name}: damaged: {run.error}", title="reopen", severity="error", timeout=8)
@@ -355,7 +479,11 @@ class RunsScreen(Workspace):
             self.notify(str(error), title="reopen", severity="error")
             return
         preset.name = run.preset
-        self.app.open_preset(preset)
-        state = RunState.from_metrics(read_metrics(run.path), status=run.status, outcome=run.outcome)
-        state.run_dir = str(run.path)
-        self.app.show_run(state)
+
+        def reopen() -> None:
+            self.app.open_preset(preset)
+            state = RunState.from_metrics(read_metrics(run.path), status=run.status, outcome=run.outcome)
+            state.run_dir = str(run.path)
+            self.app.show_run(state)
+
+        self.app.unless_unsaved(f"Open run {run.name}", reopen)  # (its preset replaces the workspace's)
