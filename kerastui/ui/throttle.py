@@ -1,8 +1,12 @@
 """When training events are drawn.
 
-A live run is drawn at a bounded rate (a run of tiny epochs must not keep the UI busy repainting):
-charts and the epoch table at ``chart_hz`` at most (an epoch that ends sooner is drawn when the
-interval is up, never dropped), the progress line at ``progress_hz``, the run's end at once.
+A live run is drawn at a bounded rate (a run of tiny epochs must not keep the UI busy repainting),
+but an epoch that ends while the UI is idle is drawn at once: charts and the epoch table are redrawn
+when an epoch ends unless the last redraw was less than an interval ago — the interval is
+``1 / chart_hz`` or, when redrawing is costly, the last redraw's cost ÷ ``BUSY_SHARE`` (charts take
+at most that share of the UI's time, so key presses stay quick); an epoch that ends sooner is
+drawn when the interval is up (epochs coalesced, never dropped).  The progress line is drawn at
+``progress_hz``, the run's end at once.
 Plain Python with an injected clock and timer, so its rule is unit-tested without an app.
 """
 
@@ -12,7 +16,8 @@ import time
 from collections.abc import Callable
 
 PROGRESS_HZ = 2  # progress line repaints per second while training
-CHART_HZ = 4  # chart and epoch-table repaints per second at most (the run trains in its own process)
+CHART_HZ = 20  # chart and epoch-table repaints per second at most, when they are cheap
+BUSY_SHARE = 0.25  # of the UI's time that chart redraws may take: a redraw costing c waits c / BUSY_SHARE
 
 
 class RedrawThrottle:
@@ -25,7 +30,7 @@ class RedrawThrottle:
 
     def __init__(self, draw: Callable[[bool], None], set_timer: Callable[[float, Callable[[], None]], object], *,
                  chart_hz: float = CHART_HZ, progress_hz: float = PROGRESS_HZ,
-                 clock: Callable[[], float] = time.monotonic, every_event: bool = False) -> None:
+                 clock: Callable[[], float] = time.perf_counter, every_event: bool = False) -> None:
         self._draw = draw
         self._set_timer = set_timer
         self._chart_interval = 1 / chart_hz
@@ -35,6 +40,12 @@ class RedrawThrottle:
         self._last_progress = 0.0
         self._last_chart = 0.0
         self._epoch_pending = False
+        self._cost = 0.0  # seconds the last chart redraw took
+
+    @property
+    def chart_interval(self) -> float:
+        """Seconds between two chart redraws at least: 1 / chart_hz, longer when a redraw is costly."""
+        return max(self._chart_interval, self._cost / BUSY_SHARE)
 
     def event(self, *, epoch: bool = False, final: bool = False) -> None:
         """An event arrived: ``epoch`` when an epoch ended, ``final`` when the run ended."""
@@ -42,12 +53,13 @@ class RedrawThrottle:
             self._draw(epoch or final)
             return
         now = self._clock()
-        if final or (epoch and now - self._last_chart >= self._chart_interval):
+        interval = self.chart_interval
+        if final or (epoch and not self._epoch_pending and now - self._last_chart >= interval):
             self.flush()
         elif epoch:
             if not self._epoch_pending:
                 self._epoch_pending = True
-                self._set_timer(self._last_chart + self._chart_interval - now, self.flush)
+                self._set_timer(self._last_chart + interval - now, self.flush)
         elif now - self._last_progress >= self._progress_interval:
             self._last_progress = now
             self._draw(False)
@@ -55,5 +67,6 @@ class RedrawThrottle:
     def flush(self) -> None:
         """Draw everything now (a pending epoch included)."""
         self._epoch_pending = False
-        self._last_chart = self._last_progress = self._clock()
+        self._last_chart = self._last_progress = start = self._clock()
         self._draw(True)
+        self._cost = self._clock() - start
