@@ -23,6 +23,7 @@ from kerastui.core.model.specs import Preset
 from kerastui.core.text import visible
 from kerastui.core.tfenv import keep_off_gpus
 from kerastui.ui.commands import PresetCommands
+from kerastui.ui.keyorder import KeysInOrder
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import (
     RunEnded,
@@ -50,7 +51,7 @@ FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy i
 WORKSPACE_KEYS = Binding.Group("workspaces", compact=True)
 
 
-class KerasTUI(App[None]):
+class KerasTUI(KeysInOrder[None]):
     """A terminal workbench for Keras."""
 
     CSS_PATH = "app.tcss"
