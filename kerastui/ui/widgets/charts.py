@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 from plotext._dict import all_markers, color_codes
 from rich.text import Text
-from textual.app import RenderResult
 from textual.binding import Binding
 from textual_plotext import PlotextPlot
 
@@ -107,6 +106,8 @@ class EpochChart(PlotextPlot):
         self._built = False  # the figure was built (rendered) since the plan was put on it
         self._plan: tuple = ([], False, 1, None, "", 0, 20)
         self._header = Text()  # the line above the plot: title, legend, settings
+        self._drawn: tuple[object, Text] | None = None  # (size and theme, what render gave) to repaint as it was
+        self._changed_plan = True  # a new plan since the figure was last built
         self.chart_title = ""
 
     # ------------------------------------------------------------------ what subclasses give
@@ -152,12 +153,21 @@ class EpochChart(PlotextPlot):
         # plotext's build takes the logarithm of the figure's data in place: a second build of the
         # same figure (a repaint without new data) would take it again.  A log plot built once is
         # put on the figure again (from the plan: nothing recomputed) before the next build.
+        # A repaint that changes nothing drawn (the focus's tint, a key press elsewhere, a scroll) reuses
+        # the figure built last: plotext's build is most of a chart's cost (~10 ms), and Tab through
+        # the workspace repaints each chart it passes.
+        key = (self.size, self.app.theme)
+        if self._drawn is not None and self._drawn[0] == key and not self._changed_plan:
+            return self._drawn[1]
         if self._log_drawn and self._built:
             self._apply()
         self._built = True
-        return self._render_plot()
+        self._changed_plan = False
+        drawn = self._render_plot()
+        self._drawn = (key, drawn)
+        return drawn
 
-    def _render_plot(self) -> RenderResult:
+    def _render_plot(self) -> Text:
         """The header line, then plotext's figure in the rows below it (PlotextPlot.render's steps,
         one row shorter)."""
         width, height = self.size
@@ -254,6 +264,7 @@ class EpochChart(PlotextPlot):
             plt.xlabel("epoch")
         epoch_ticks(plt, epochs, limit, first)
         self._built = False
+        self._changed_plan = True
 
     # ------------------------------------------------------------------ keys
 
