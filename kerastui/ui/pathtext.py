@@ -15,15 +15,17 @@ def looks_like_path(text: str) -> bool:
 
 
 def path_end(text: str, cells: int) -> str:
-    """``text`` in at most ``cells`` cells keeping its end: cut at a separator where one fits
-    ("…/models/ex2.keras"), else the last characters ("…ex2.keras")."""
+    """``text`` in at most ``cells`` cells keeping its end: cut at a separator where that keeps
+    most of the room ("…/models/ex2.keras"), else the last characters ("…rd-logs/ex2")."""
     if cell_len(text) <= cells:
         return text
     if cells <= 1:
         return "…"[:cells]
     for at, char in enumerate(text):
         if char in SEPARATORS and at > 0 and cell_len(text[at:]) + 1 <= cells:
-            return "…" + text[at:]
+            if 3 * (cell_len(text[at:]) + 1) >= 2 * cells:
+                return "…" + text[at:]
+            break
     tail = text
     while tail and cell_len(tail) + 1 > cells:
         tail = tail[1:]
