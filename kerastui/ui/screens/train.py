@@ -166,8 +166,9 @@ class TrainScreen(Workspace):
 
     HELP = ("## Train workspace\nSet compile and fit options on the left (Tab or ↑ ↓ from field to field; type in "
             "place; enter opens a choice, ← → step through it; space ticks a toggle); s starts, x stops at the end "
-            "of the current batch. Charts redraw after epochs (up to four times a second), the progress line twice "
-            "a second.\n\n"
+            "of the current batch. Charts redraw as each epoch ends (several epochs at once when they end faster "
+            "than the charts draw), the progress line twice a second. The layout follows the terminal: at 80×24 "
+            "the epoch table sits beside the evaluation under the charts; c gives the charts the whole screen.\n\n"
             + COMPILE_HELP)
     BINDINGS = [
         Binding("s", "start", "Start", tooltip="Train the workspace's model with these settings", id="train.start"),
@@ -176,7 +177,7 @@ class TrainScreen(Workspace):
         Binding("e", "evaluate", "Evaluate", tooltip="Evaluate the trained model on the test split again",
                 id="train.evaluate"),
         Binding("c", "charts_only", "Charts", tooltip="Hide or show the settings column and the evaluation: the "
-                "charts take the room (at 80×24 each gets 10+ plot rows)", id="train.charts_only"),
+                "charts take the room (at 80×24 each gets 11 plot rows, 9 without c)", id="train.charts_only"),
     ]
 
     def compose(self) -> ComposeResult:
