@@ -331,7 +331,7 @@ class RunsScreen(Workspace):
 
     @on(RunTable.Paged)
     def _paged(self) -> None:
-        if self.runs or self.shown:
+        if getattr(self, "folder", None) is not None:  # (read once at least: the title has its folder)
             self._title()
 
     def action_sort(self, step: int) -> None:
