@@ -10,6 +10,7 @@ in a worker too.  Nothing here trains: a run is a process of its own.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from kerastui.core.run.trainer import RunResult
     from kerastui.ui.app import KerasTUI
 
+_UNSEEN = object()  # the runs folder not looked at yet
 REPLAY_QUIET = 50  # a batch of events this long is a history replayed on attach: no toasts
 
 
@@ -45,6 +47,7 @@ class RunLink:
     def __init__(self, app: KerasTUI) -> None:
         self.app = app
         self._client: RunClient | None = None
+        self._runs_dir_stamp: object = _UNSEEN  # the runs folder's (mtime, inode, device) last seen
 
     @property
     def client(self) -> RunClient:
@@ -326,6 +329,24 @@ class RunLink:
         predictions = sample_predictions(trained.model, data, 8)
         images = display_images(data.x_test[: len(predictions)]) if data.kind == "image" else None
         self.app.post_message(TrainingFinished(result, predictions, images, trained))
+
+    # ------------------------------------------------------------------ the runs folder
+
+    def runs_dir_changed(self) -> bool:
+        """Whether the runs folder changed since this was last asked (the first time: yes): a run
+        directory made or removed there, by this TUI, another one on the box or ``kerastui train``.
+        One ``stat`` of the folder (its mtime moves when an entry is added or removed), cheap enough
+        for the Runs workspace to ask every couple of seconds while it is shown, so a second TUI
+        lists a new run without a key.  (A run's own progress does not move it: the workspace reads
+        live runs again on its own.)"""
+        try:
+            info = os.stat(self.client.runs_dir)
+            stamp: tuple[int, int, int] | None = (info.st_mtime_ns, info.st_ino, info.st_dev)
+        except OSError:  # not made yet (no run so far), or unreadable: listed as empty already
+            stamp = None
+        changed = self._runs_dir_stamp is _UNSEEN or stamp != self._runs_dir_stamp
+        self._runs_dir_stamp = stamp
+        return changed
 
     # ------------------------------------------------------------------ live runs at start
 
