@@ -10,8 +10,15 @@ from textual.dom import DOMNode
 from textual.style import Style
 from textual.widget import Widget
 
+QUIT_ID = "app.quit"  # the binding always shown on the right, before the command palette's
+# What the footer keeps longest, first to last: help; the keys of the focused widget and the
+# screen (what works here); the workspace keys (the tabs above show them too); the app's others.
+ESSENTIAL, HERE, WORKSPACES, ELSEWHERE = 0, 1, 2, 3
 
-def _key_range(keys: list) -> list:
+Key = tuple[str, str, DOMNode, bool]  # (key as shown, action, node, enabled)
+
+
+def _key_range(keys: list[Key]) -> list[Key]:
     """A group's keys as shown: f2 f3 f4 f5 f6 f7 (the workspace keys from a text field) as "f2–f7",
     clicking it running the first; letters stay side by side ("dmtvph")."""
     displays = [k[0] for k in keys]
@@ -22,9 +29,38 @@ def _key_range(keys: list) -> list:
     return keys
 
 
+def _width(keys: list[Key], description: str) -> int:
+    """The cells an item takes, its leading gap not counted."""
+    return sum(len(k[0]) for k in keys) + (1 + len(description) if description else 0)
+
+
+def fitting(items: list[tuple[list[Key], str, int]], room: int) -> list[int]:
+    """Which items (their indexes, in order) fit ``room`` cells: whole items only, never a label cut
+    mid-word. The app's less needed keys go first, then the workspace keys (the tabs show them),
+    then the screen's last ones; help goes last."""
+    kept = list(range(len(items)))
+
+    def width(indexes: list[int]) -> int:
+        return sum(_width(items[i][0], items[i][1]) + 2 for i in indexes) - (1 if indexes else 0)
+
+    dropped: list[int] = []
+    for rank in (ELSEWHERE, WORKSPACES, HERE, ESSENTIAL):
+        for index in reversed([i for i in kept if items[i][2] == rank]):
+            if width(kept) <= room:
+                break
+            kept.remove(index)
+            dropped.append(index)
+    for index in reversed(dropped):  # a shorter key left out may fit in what the longer one left
+        if width(sorted([*kept, index])) <= room:
+            kept = sorted([*kept, index])
+    return kept
+
+
 class KeyFooter(Widget):
     """The keys of the focused widget, the screen and the app, as Textual's Footer shows them
-    (grouped bindings share one label; the command palette on the right; click runs the action).
+    (grouped bindings share one label; quit and the command palette on the right; click runs the
+    action).  When they do not all fit, whole keys are left out (the app's less needed ones first):
+    a label is never cut.
 
     Textual's Footer is a row of widgets rebuilt on every focus change that changes the keys
     (Tab from an Input to a Select does): in a form that is most of a key press's cost.  This
@@ -52,12 +88,14 @@ class KeyFooter(Widget):
         }
     }
     """
-    HELP = "The keys that work here (click one to run it); F1 lists them all with what they do."
+    HELP = ("The keys that work here (click one to run it); F1 lists them all with what they do. "
+            "When they do not all fit, the app's less needed keys are left out first.")
 
     def __init__(self) -> None:
         super().__init__()
-        self._items: list[tuple[list[tuple[str, str, DOMNode, bool]], str]] = []
+        self._items: list[tuple[list[Key], str, int]] = []
         self._spans: list[tuple[int, int, str, DOMNode]] = []  # (start, end, action, node) for clicks
+        self._quit: Key | None = None  # the quit key (shown on the right)
         self._palette_keys: tuple[str, str] | None = None  # the command palette's key, on the right
 
     def on_mount(self) -> None:
@@ -72,21 +110,32 @@ class KeyFooter(Widget):
             return
         by_action: dict[tuple[int, str], list] = {}
         active = screen.active_bindings
+        quit_key: Key | None = None
         for key, (node, binding, enabled, _tooltip) in active.items():
-            if binding.show:
+            if binding.id == QUIT_ID and quit_key is None:
+                quit_key = (self.app.get_key_display(binding), binding.action, node, enabled)
+            elif binding.show:
                 by_action.setdefault((id(node), binding.action), []).append((key, node, binding, enabled))
-        items = []
+        items: list[tuple[list[Key], str, int]] = []
         for group, grouped in groupby(by_action.values(), lambda entries: entries[0][2].group):
             entries = list(grouped)
             keys = [(self.app.get_key_display(e[0][2]), e[0][2].action, e[0][1], e[0][3]) for e in entries]
             if group is not None and len(entries) > 1:
-                items.append((_key_range(keys), group.description))
+                items.append((_key_range(keys), group.description, self._rank(entries[0][0][1], entries[0][0][2])))
             else:
-                items.extend(([k], e[0][2].description) for k, e in zip(keys, entries, strict=True))
+                items.extend(([k], e[0][2].description, self._rank(e[0][1], e[0][2]))
+                             for k, e in zip(keys, entries, strict=True))
         palette = self._palette(active)
-        if items != self._items or palette != self._palette_keys:
-            self._items, self._palette_keys = items, palette
+        if items != self._items or palette != self._palette_keys or quit_key != self._quit:
+            self._items, self._palette_keys, self._quit = items, palette, quit_key
             self.refresh()
+
+    def _rank(self, node: DOMNode, binding) -> int:
+        if node is not self.app:
+            return HERE
+        if binding.id == "app.help":
+            return ESSENTIAL
+        return WORKSPACES if (binding.id or "").startswith("workspace.") else ELSEWHERE
 
     def render(self) -> Content:
         # Textual's own Content with Textual styles: drawn without converting rich Text and rich
@@ -94,10 +143,22 @@ class KeyFooter(Widget):
         key_style = self.get_visual_style("key-footer--key")
         text_style = self.get_visual_style("key-footer--description")
         dim = self.get_visual_style("key-footer--disabled")
+        width = self.size.width
+        # On the right: quit, then the command palette (dropped when the line is too narrow).
+        right: list[tuple[str, str, str, DOMNode]] = []  # (key, text, action, node)
+        if self._quit is not None:
+            right.append((self._quit[0], " Quit ", self._quit[1], self._quit[2]))
+        if self._palette_keys is not None:
+            right.append((self._palette_keys[0], self._palette_keys[1], "app.command_palette", self.app))
+        while right and sum(len(k) + len(t) for k, t, _, _ in right) + 2 > width:
+            right.pop()
+        right_width = sum(len(k) + len(t) for k, t, _, _ in right)
+        room = width - right_width
         parts: list[str | tuple[str, Style]] = []
         self._spans = []
         length = 0
-        for keys, description in self._items:
+        for index in fitting(self._items, room - 1):
+            keys, description, _rank = self._items[index]
             gap = "  " if length else " "
             parts.append(gap)
             length += len(gap)
@@ -110,14 +171,15 @@ class KeyFooter(Widget):
                 parts.append((description, text_style if all(k[3] for k in keys) else text_style + dim))
                 length += 1 + len(description)
         line = Content.assemble(*parts)
-        palette = self._palette_keys
-        width = len(palette[0]) + len(palette[1]) if palette is not None else 0
-        if palette is not None and self.size.width > width + 2:
-            room = self.size.width - width
-            line = line.truncate(room, ellipsis=True, pad=True)
-            self._spans.append((room, room + width, "app.command_palette", self.app))
-            return Content.assemble(line, (palette[0], key_style), (palette[1], text_style))
-        return line.truncate(self.size.width, ellipsis=True)
+        if not right:
+            return line.truncate(width, ellipsis=True)
+        line = line.truncate(room, pad=True)
+        at = room
+        for key, text, action, node in right:
+            self._spans.append((at, at + len(key) + len(text), action, node))
+            at += len(key) + len(text)
+        return Content.assemble(line, *[piece for key, text, _, _ in right
+                                        for piece in ((key, key_style), (text, text_style))])
 
     def _palette(self, active: dict) -> tuple[str, str] | None:
         """The command palette's key and name, given the screen's active bindings."""
