@@ -26,6 +26,7 @@ from kerastui.ui.latest import Requests
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded
 from kerastui.ui.safe import markup, plain
 from kerastui.ui.screens.base import Workspace
+from kerastui.ui.widgets.check import Check
 from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import field_row, parse_number
@@ -85,7 +86,7 @@ class DataOptions(Vertical):
                                         tooltip="resize images, e.g. 32, 32"))
         yield field_row("one-hot", Choice([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
                                           id="opt-onehot"))
-        yield Checkbox("normalise", value=True, id="opt-normalize", compact=True)
+        yield Check("normalise", value=True, id="opt-normalize", compact=True)
 
 
 class DataScreen(Workspace):

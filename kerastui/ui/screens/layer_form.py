@@ -18,6 +18,7 @@ from kerastui.core.model.specs import LayerSpec
 from kerastui.ui.latest import Requests
 from kerastui.ui.safe import markup, plain
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
+from kerastui.ui.widgets.check import Check
 from kerastui.ui.widgets.form import Parses, field_row
 
 if sys.version_info >= (3, 11):
@@ -108,7 +109,7 @@ class LayerFormDialog(Dialog):
         value = kwargs.get(f.name, f.default)
         hint = "required" if f.required else f"default {show_value(f.default) or 'None'}"
         if f.kind == "bool":
-            yield Checkbox(f.name, value=bool(value), id=f"field-{f.name}", tooltip=hint, compact=True)
+            yield Check(f.name, value=bool(value), id=f"field-{f.name}", tooltip=hint, compact=True)
             return
         yield from self._row(f.name, f.kind, show_value(value), hint)
 

@@ -20,6 +20,7 @@ from kerastui.ui.safe import plain
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.screens.data import PathSuggester
 from kerastui.ui.screens.dialogs import ConfirmDialog, RiskDialog
+from kerastui.ui.widgets.check import Check
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import Form, field_row
 from kerastui.ui.widgets.predictions import predictions_view
@@ -159,8 +160,8 @@ class SaveLoadScreen(Workspace):
                                               placeholder="folder/name",
                                               tooltip="folder/name: writes name.keras, name.h5, name_savedmodel/"))
                 for fmt, label in FORMATS.items():
-                    yield Checkbox(label, value=True, id=f"fmt-{fmt}", compact=True)
-                yield Checkbox("verify (reload and compare)", value=True, id="save-verify", compact=True)
+                    yield Check(label, value=True, id=f"fmt-{fmt}", compact=True)
+                yield Check("verify (reload and compare)", value=True, id="save-verify", compact=True)
                 yield Label("[b]Open[/b]")
                 yield field_row("path", Input(id="open-path", suggester=PathSuggester(), compact=True,
                                               placeholder="model.keras | .h5 | folder",

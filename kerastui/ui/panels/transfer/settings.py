@@ -11,6 +11,7 @@ from textual.widgets import Checkbox, Input, Label, Static
 
 from kerastui.core.model.specs import Preset, TransferSpec
 from kerastui.ui.safe import plain
+from kerastui.ui.widgets.check import Check
 from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.form import Form, field_row, parse_number
 
@@ -64,12 +65,12 @@ class TransferSettings(Form):
         yield Static(id="tl-weights-hint", classes="tl-hint")
         yield Label("[b]Phase 1 · head[/b]", classes="tl-heading")
         yield _row("epochs", Input(id="tl-epochs", type="integer", compact=True))
-        yield Checkbox("freeze the base", value=True, id="tl-freeze", compact=True)
+        yield Check("freeze the base", value=True, id="tl-freeze", compact=True)
         yield Label("[b]Phase 2 · fine-tune[/b]", classes="tl-heading")
         yield _row("last N", Input(id="tl-n", type="integer", compact=True))
         yield _row("learn rate", Input(id="tl-lr", compact=True))
         yield _row("epochs", Input(id="tl-ft-epochs", type="integer", compact=True))
-        yield Checkbox("TensorBoard logs", id="tl-tensorboard", compact=True)
+        yield Check("TensorBoard logs", id="tl-tensorboard", compact=True)
         yield Static(BN_WHY, classes="tl-hint tl-heading", id="tl-bn-why")
 
     # ------------------------------------------------------------------ what is shown
