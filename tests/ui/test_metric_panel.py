@@ -16,6 +16,7 @@ from kerastui.ui.app import make_app
 from kerastui.ui.messages import TrainingEvents
 from kerastui.ui.panels.metric import MetricPanel, MetricTable
 from kerastui.ui.state import RunState
+from kerastui.ui.widgets.choice import ChoiceList
 from tests.ui.helpers import settle, started
 
 OLD_STYLE = '''\
@@ -167,7 +168,9 @@ async def test_the_file_field_completes_file_and_class_and_the_examples_pick_by_
         await wait_for(pilot, lambda: not panel.checking)
         assert panel.report.class_name == "WeightedAccuracy" and panel.report.ok
         assert "mirrors accuracy" in plain(app, "#metric-check")
-        await pilot.press("escape", "e", "down", "down", "down", "enter")  # the third entry of the list
+        await pilot.press("escape", "e")  # the list opens on the example the field names
+        assert app.screen.query_one(ChoiceList).highlighted == 2
+        await pilot.press("up", "enter")  # the one above it
         await pilot.pause(0.05)
         await wait_for(pilot, lambda: not panel.checking)
         await settle(app, pilot)

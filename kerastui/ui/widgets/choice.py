@@ -8,6 +8,8 @@ long value ends in an ellipsis instead of wrapping onto a second line.
 
 Keys as ``Select``'s: enter, space, up or down open the list; in it, typing jumps to the first
 option that starts with what was typed, enter picks, escape (or leaving it) closes it unchanged.
+The list opens on the current value, or on the first option when nothing is chosen yet (a choice
+with a ``prompt``): never on a blank line.
 """
 
 from __future__ import annotations
@@ -104,11 +106,13 @@ class Choice(Widget, can_focus=True):
     """One value from a list of (label, value) options, shown as ``label ▼``.
 
     The API is the part of ``Select``'s the forms use: ``value`` (a ValueError names an unknown
-    one), ``set_options``, and ``Choice.Changed`` (``value``, ``control``) when the value changes."""
+    one), ``set_options``, and ``Choice.Changed`` (``value``, ``control``) when the value changes.
+    With a ``prompt`` the value may be None (nothing chosen yet): the prompt is shown, dimmed, and
+    is not a line of the list."""
 
     ALLOW_SELECT = False
     BINDINGS = [Binding("enter,space,down,up", "open", "Choose", show=False)]
-    COMPONENT_CLASSES = {"choice--arrow"}
+    COMPONENT_CLASSES = {"choice--arrow", "choice--prompt"}
     DEFAULT_CSS = """
     Choice {
         height: 1;
@@ -124,6 +128,9 @@ class Choice(Widget, can_focus=True):
         }
         .choice--arrow {
             color: $foreground 50%;
+        }
+        .choice--prompt {
+            color: $foreground 60%;
         }
         & > ChoiceList {
             width: auto;
@@ -161,9 +168,11 @@ class Choice(Widget, can_focus=True):
             return self.choice
 
     def __init__(self, options: Iterable[tuple[str, Any]], *, value: Any, id: str | None = None,
-                 classes: str | None = None, tooltip: str | None = None, disabled: bool = False) -> None:
+                 classes: str | None = None, tooltip: str | None = None, disabled: bool = False,
+                 prompt: str | None = None) -> None:
         super().__init__(id=id, classes=classes, disabled=disabled)
         self._list: ChoiceList | None = None  # the open list
+        self.prompt = prompt  # shown while the value is None (allowed only with a prompt)
         self._options = [(str(label), v) for label, v in options]
         if tooltip is not None:
             self.tooltip = tooltip
@@ -174,7 +183,7 @@ class Choice(Widget, can_focus=True):
         self._options = [(str(label), v) for label, v in options]
         if not self._options:
             raise ValueError(f"{self.id or 'choice'}: no options to choose from")
-        if self._index(self.value) is None:
+        if self._index(self.value) is None and not (self.value is None and self.prompt is not None):
             self.value = self._options[0][1]
         self.refresh()
 
@@ -182,6 +191,8 @@ class Choice(Widget, can_focus=True):
         return option_index(self._options, value)
 
     def _checked(self, value: Any) -> Any:
+        if value is None and self.prompt is not None:
+            return None
         if self._index(value) is None:
             raise not_an_option(self.id or "choice", value, self._options)
         return value
@@ -200,7 +211,10 @@ class Choice(Widget, can_focus=True):
 
     def render(self) -> Text:
         width = max(self.content_region.width, 2)
-        line = Text(fitted(visible(self.label, one_line=True), width - 2), no_wrap=True, overflow="ellipsis")
+        prompted = self.value is None and self.prompt is not None
+        shown = self.prompt if prompted and self.prompt is not None else self.label
+        line = Text(fitted(visible(shown, one_line=True), width - 2), no_wrap=True, overflow="ellipsis",
+                    style=self.get_component_rich_style("choice--prompt") if prompted else "")
         line.append(" ▼", style=self.get_component_rich_style("choice--arrow"))
         return line
 
@@ -213,7 +227,9 @@ class Choice(Widget, can_focus=True):
     def action_open(self) -> None:
         if self._list is not None or not self._options:
             return
-        self._list = ChoiceList([label for label, _ in self._options], self._index(self.value), self)
+        current = self._index(self.value) if self.value is not None else None
+        # On the current value, or the first option: the first ↓ never lands on a blank line.
+        self._list = ChoiceList([label for label, _ in self._options], 0 if current is None else current, self)
         self.add_class("-open")
         self.mount(self._list)
         self._list.focus()

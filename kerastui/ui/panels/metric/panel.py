@@ -11,7 +11,7 @@ from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from kerastui.core.errors import KerasTUIError, user_message
 from kerastui.core.model.metrics import Comparison, MetricReport, compare_history, format_diff, parse_ref
@@ -27,6 +27,7 @@ from kerastui.ui.panels.metric.source import (
 )
 from kerastui.ui.panels.metric.table import MetricTable
 from kerastui.ui.safe import text as shown
+from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.form import field_row
 
 if TYPE_CHECKING:
@@ -128,8 +129,8 @@ class MetricPanel(Vertical):
                   suggester=MetricFileSuggester(self._base_dir), validators=[MetricFileValidator(self._base_dir)],
                   validate_on=["changed", "submitted"], compact=True,
                   tooltip="A .py file with a keras.metrics.Metric subclass; relative to the preset's folder"),
-            Select([(label, ref) for label, ref in shipped_examples()], prompt="shipped examples",
-                   id="metric-example", compact=True, tooltip="Metric files shipped with kerastui"),
+            Choice(shipped_examples(), value=None, prompt="shipped examples", id="metric-example",
+                   tooltip="Metric files shipped with kerastui"),
             id="metric-source", classes=None, label_classes=None)
         yield Static(id="metric-check")
         yield Static(id="metric-run")
@@ -158,6 +159,7 @@ class MetricPanel(Vertical):
         field = self.query_one("#metric-file", Input)
         with field.prevent(Input.Changed):
             field.value = value
+        self._show_example(value)
         self.comparison = None
         if value:
             self.check(value)
@@ -174,19 +176,28 @@ class MetricPanel(Vertical):
     def _changed(self, event: Input.Changed) -> None:
         """Typing: the cheap problems (no such file, not .py) at once; the real check on enter."""
         self._checks.new()  # a check still running is for the old text
+        self._show_example(event.value)
         self.checking = False
         self.report, self.check_error = None, ref_problem(event.value, self._base_dir())
         self._show_check(pending=self.check_error is None)
 
-    @on(Select.Changed, "#metric-example")
-    def _example(self, event: Select.Changed) -> None:
-        if event.value is Select.NULL:
+    @on(Choice.Changed, "#metric-example")
+    def _example(self, event: Choice.Changed) -> None:
+        if event.value is None:
             return
         field = self.query_one("#metric-file", Input)
         with field.prevent(Input.Changed):
             field.value = self._display_ref(str(event.value))
         self.check(field.value, chosen=True)
         self.query_one(MetricTable).focus()
+
+    def _show_example(self, value: str) -> None:
+        """The examples' choice shows the example the field names, or its prompt: its list opens on
+        that example, or on the first."""
+        refs = {self._display_ref(ref): ref for _label, ref in shipped_examples()}
+        choice = self.query_one("#metric-example", Choice)
+        with choice.prevent(Choice.Changed):
+            choice.value = refs.get(value.strip())
 
     def _display_ref(self, ref: str) -> str:
         """A ref as short as it can be: relative to the preset's folder when inside it."""
@@ -310,9 +321,9 @@ class MetricPanel(Vertical):
         self.query_one("#metric-file", Input).focus()
 
     def action_examples(self) -> None:
-        select = self.query_one("#metric-example", Select)
-        select.focus()
-        select.expanded = True
+        choice = self.query_one("#metric-example", Choice)
+        choice.focus()
+        choice.action_open()
 
     # ------------------------------------------------------------------ drawing
 
@@ -324,11 +335,26 @@ class MetricPanel(Vertical):
             return self.report.mirror_key, self.report.name
         return None
 
+    def compared_run(self) -> RunState | None:
+        """The run this panel's comparison is of: the one it started, or a run followed (attached, or
+        started in Train) that logs the custom metric. Any other run (Train's run of a preset without
+        it) is not a comparison: the panel shows neither its rows nor its state."""
+        state = self.app.session.run_state
+        if state is None:
+            return None
+        if self._run is not None and state is self._run:
+            return state
+        pair = self._pair()
+        if pair is not None and (pair[1] in state.history or f"val_{pair[1]}" in state.history):
+            return state
+        return None
+
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
-        """Training events from the app (the shared run): status always; table, chart, verdict per epoch."""
+        """Training events from the app: status always; table, chart, verdict per epoch — of the
+        comparison's own run only (:meth:`compared_run`)."""
         if not self.is_mounted:
             return
-        state = self.app.session.run_state
+        state = self.compared_run()
         pair = self._pair()
         if full or epoch or self.comparison is None:
             self.comparison = compare_history(state.history, *pair) if pair and state is not None else None
@@ -345,7 +371,7 @@ class MetricPanel(Vertical):
             return
         agree = comparison.agree
         text = Text(comparison.verdict(), style="bold green" if agree else ("bold red" if agree is False else "dim"))
-        state = self.app.session.run_state
+        state = self.compared_run()
         result = state.result if state is not None else None
         report = (result.custom_metrics or {}).get(comparison.custom) if result is not None else None
         if report and report.get("test_abs_diff") is not None:
@@ -354,14 +380,18 @@ class MetricPanel(Vertical):
 
     def _status(self) -> None:
         widget = self.query_one("#metric-run", Static)
-        state = self.app.session.run_state
+        state = self.compared_run()
         pair = self._pair()
         text = Text()
-        if state is None:
+        if state is None:  # no comparison yet (a run of another kind may be followed: not this panel's)
             if self.report is not None and self.report.ok:
                 fit = self.app.session.preset.fit
-                text.append(f"s trains {self.app.preset_label} with {self.report.class_name} beside "
-                            f"{self.report.mirror_text} ({fit.epochs} epochs, batch {fit.batch_size})", style="dim")
+                text.append(f"no comparison run yet: s trains {self.app.preset_label} with {self.report.class_name} "
+                            f"beside {self.report.mirror_text} ({fit.epochs} epochs, batch {fit.batch_size})",
+                            style="dim")
+                other = self.app.session.run_state
+                if other is not None and other.running:
+                    text.append(" once the run training now ends (x stops it)", style="dim")
             widget.update(shown(text), layout=False)
             return
         text.append(state.label, style="bold")
