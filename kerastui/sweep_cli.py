@@ -307,7 +307,7 @@ def _list(client: Any, args: argparse.Namespace) -> int:
         print(json.dumps(summaries, indent=2))
         return 0
     if not summaries:
-        print(f"no sweeps in {client.folder}")
+        print(visible(f"no sweeps in {client.folder}", one_line=True))
         return 0
     for s in summaries:
         if "error" in s:
