@@ -353,13 +353,39 @@ class KerasTUI(KeysInOrder[None]):
         self.push_screen(PresetsDialog(), opened)
 
     def open_preset_path(self, path: str | Path) -> None:
+        """Open the preset file at ``path`` (the presets dialog, the palette): over unsaved edits, once the
+        user says so."""
         try:
             preset = preset_files.load(path)
         except KerasTUIError as error:
             self.notify(str(error), title="preset", severity="error", timeout=8)
             return
-        self.open_preset(preset)
-        self.notify(f"opened {preset.name}: {preset.title}", title="preset")
+
+        def proceed() -> None:
+            self.open_preset(preset)
+            self.notify(f"opened {preset.name}: {preset.title}", title="preset")
+
+        self.unless_unsaved(f"Open preset {preset.name}", proceed)
+
+    def unless_unsaved(self, what: str, proceed: Callable[[], object]) -> None:
+        """Call ``proceed``, which replaces the session's preset (``what`` says how: "Open preset ex2"),
+        at once when the workspace holds no unsaved edits; else only after the user says y to a question
+        (n, enter or escape keep the edits: a stray enter never throws them away)."""
+        if not self.session.unsaved:
+            proceed()
+            return
+        from kerastui.ui.screens.dialogs import RiskDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                proceed()
+            else:
+                self.notify(f"kept your edits to {self.session.name} (ctrl+s saves them as a preset)",
+                            title="preset")
+
+        self.push_screen(RiskDialog(
+            f"{self.session.name} has unsaved edits (settings, layers or data changed since it was opened or "
+            f"saved).\n\n{what} and throw them away? (ctrl+s saves them as a preset first)"), answered)
 
     def action_save_preset(self) -> None:
         from kerastui.core.run.directory import absolute_refs

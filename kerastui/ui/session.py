@@ -89,9 +89,11 @@ class Session:
     opened: OpenedModel | None = None
     origin: Origin = Origin.NONE
     prediction_images: np.ndarray | None = None  # the last run's sample images, scaled for display
+    _clean: Preset = field(init=False, repr=False)  # the preset as last opened or saved
 
     def __post_init__(self) -> None:
         self.stack = LayerStack(list(self.preset.model.layers))
+        self._mark_clean()
 
     @property
     def name(self) -> str:
@@ -107,6 +109,16 @@ class Session:
         preset = copy.deepcopy(self.preset)
         preset.model.layers = copy.deepcopy(self.stack.layers)
         return preset
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether the workspace holds edits that opening another preset (or a run's) would throw away:
+        the preset as it stands differs from the one last opened or saved (a form's edit, a layer, a
+        model file's layers, a dataset loaded with other settings)."""
+        return self.current_preset() != self._clean
+
+    def _mark_clean(self) -> None:
+        self._clean = self.current_preset()
 
     # ------------------------------------------------------------------ edits: every form writes here at once
 
@@ -152,6 +164,7 @@ class Session:
         self.dataset_preview = None
         if self.origin is Origin.OPENED:
             self.origin = Origin.TRAINED if self._trained_model() is not None else Origin.NONE
+        self._mark_clean()
 
     def model_opened(self, opened: OpenedModel) -> None:
         """A model file was opened: it becomes the working model; mapped layers become the stack."""
@@ -223,6 +236,7 @@ class Session:
         self.preset = absolute_refs(self.preset)
         self.preset.name = path.stem
         self.preset.path = path
+        self._mark_clean()
 
     # ------------------------------------------------------------------ questions
 
