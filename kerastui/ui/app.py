@@ -342,6 +342,9 @@ class KerasTUI(KeysInOrder[None]):
     def action_switch_workspace(self, mode: str) -> None:
         if self.current_mode != mode:
             self.switch_mode(mode)
+            screen = self.screen
+            if isinstance(screen, Workspace):
+                screen.arriving()  # it opens on its own widget, never inside a text field
 
     def action_open_preset(self) -> None:
         from kerastui.ui.screens.dialogs import PresetsDialog

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from textual.command import CommandPalette
 from textual.widgets import DataTable, Markdown
-from textual.widgets._markdown import MarkdownTableContent
 
 from kerastui.core.model import presets
 from kerastui.ui.app import KerasTUI, make_app
@@ -136,23 +135,25 @@ async def test_browse_presets_and_open_ex4_then_help_on_the_model_workspace():
         assert isinstance(app.screen, HelpDialog)
         source = app.screen.query_one(Markdown).source
         assert "Model workspace" in source and "The layer table" in source
-        assert "Add" in source and "`a`" in source
+        keys = {row.action: row.keys for row in app.screen.sections[0].rows}
+        assert keys["Add"] == ("a",), "the Model workspace's keys come first"
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, ModelScreen)
 
 
-async def test_help_keys_are_rows_of_one_table():
+async def test_help_keys_are_rows_of_tables_workspace_first():
     app = make_app("ex1", load_tensorflow=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
         await pilot.press("f1")
         await settle(app, pilot)
         assert isinstance(app.screen, HelpDialog)
-        table = app.screen.query_one(MarkdownTableContent)
-        assert [str(h) for h in table.headers] == ["key", "action", "what it does"]
-        actions = [str(row[1]) for row in table.rows]
-        assert "Load" in actions and "Presets" in actions
+        workspace, everywhere = app.screen.sections[:2]
+        assert workspace.title == "Keys in Data" and "Load" in [row.action for row in workspace.rows]
+        assert everywhere.title == "Keys everywhere" and "Presets" in [row.action for row in everywhere.rows]
+        drawn = shown(app, "#help-keys-0")
+        assert drawn.splitlines()[0].split()[:2] == ["l", "Load"], drawn
 
 
 async def test_open_ex3_from_the_command_palette():

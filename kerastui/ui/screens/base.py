@@ -87,6 +87,16 @@ class Workspace(FormScreen):
         else:
             self.set_focus(None)
 
+    def arriving(self) -> None:
+        """The user switched to this workspace (a key, a tab, the palette): once it has resumed, a focus
+        left in a text field (or met there on its first showing) moves to the workspace's own widget, so
+        the letter keys are the workspace's again — a workspace never opens inside a text field."""
+        self.call_later(self._arrived)
+
+    def _arrived(self) -> None:
+        if types_text(self.focused):
+            self.action_leave_field()
+
     def system_commands(self) -> Iterable[SystemCommand]:
         """This workspace's entries in the command palette."""
         return ()

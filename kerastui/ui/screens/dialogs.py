@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.table import Table
+from rich.text import Text
 from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label, Markdown, OptionList, Static
+from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
@@ -46,35 +49,116 @@ class Dialog(ModalScreen):
         self.dismiss(None)
 
 
-class HelpDialog(Dialog):
-    """F1: what the focused widget is for, and every key that works on this screen."""
+@dataclass(frozen=True)
+class KeyRow:
+    """One action in the help's key tables: its keys ("d / f2"), its name and what it does."""
 
-    def __init__(self, focused: Widget | None, screen) -> None:
+    keys: tuple[str, ...]
+    action: str
+    tooltip: str
+
+
+@dataclass(frozen=True)
+class KeySection:
+    """A heading and its keys: the workspace's, the app's (everywhere), or the focused widget's
+    (moving around): ``where`` is "workspace", "app" or "widget"."""
+
+    title: str
+    rows: tuple[KeyRow, ...]
+    where: str = "workspace"
+
+
+def place_name(screen: Screen) -> str:
+    """The workspace's name ("Save/Load") while ``screen`` is the app's screen, else the screen's class."""
+    from kerastui.ui.widgets.tabs import WORKSPACES
+
+    mode = getattr(screen.app, "current_mode", None)
+    return WORKSPACES[mode][2] if mode in WORKSPACES and screen.app.screen is screen else type(screen).__name__
+
+
+def key_sections(screen: Screen, focused: Widget | None = None) -> list[KeySection]:
+    """Every key that works on ``screen`` now, in three sections: first the workspace's own (its
+    footer keys and its panels'), then the app's global keys, then moving around (the focused
+    widget's cursor and scroll keys, Tab).  An action bound to several keys is one row."""
+    name = place_name(screen)
+    app = screen.app
+    what = type(focused).__name__ if focused is not None else "screen"
+    titles = (f"Keys in {name}", "Keys everywhere", f"Moving around (the focused {what})")
+    buckets: list[dict[tuple[str, str], KeyRow]] = [{}, {}, {}]
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description:
+            continue
+        if active.node is app:
+            bucket = buckets[1]
+        elif binding.show or binding.id is not None:  # a workspace's (or panel's) own key
+            bucket = buckets[0]
+        else:  # a widget's cursor, scroll and focus keys
+            bucket = buckets[2]
+        row = bucket.get((binding.action, binding.description))
+        keys = (*row.keys, key) if row is not None else (key,)
+        bucket[(binding.action, binding.description)] = KeyRow(keys, binding.description, binding.tooltip or "")
+    return [KeySection(title, tuple(rows.values()), where)
+            for title, rows, where in zip(titles, buckets, ("workspace", "app", "widget"), strict=True) if rows]
+
+
+def key_table(section: KeySection) -> Table:
+    """A section's keys as a table that wraps its last column (the dialog is 72 columns at 80)."""
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1))
+    table.add_column("key", no_wrap=True, style="bold", min_width=8)
+    table.add_column("action", no_wrap=True)
+    table.add_column("what it does", ratio=1, style="dim")
+    for row in section.rows:
+        tip = row.tooltip.removeprefix(f"{row.action} — ")  # ("Data — Data workspace: …")
+        table.add_row(Text(" / ".join(row.keys)), Text(row.action), Text(tip))
+    return table
+
+
+class HelpDialog(Dialog):
+    """F1: every key that works where it was opened — the workspace's first, then the app's, then
+    moving around — and what the workspace and the focused widget are for.  It scrolls (up/down, page up/down,
+    home/end, the mouse wheel); the close hint stays in view below it."""
+
+    BINDINGS = [CLOSE, Binding("f1,q", "dismiss_dialog", "Close", show=False, id="help.close")]
+    HINT = "↑↓ PgUp PgDn Home End scroll · escape closes"
+
+    def __init__(self, focused: Widget | None, screen: Screen) -> None:
         super().__init__()
         self.focused_widget = focused
         self.for_screen = screen
+        # Read now, while the workspace is the app's screen and its focus is the one asked about.
+        self.sections = key_sections(screen, focused)
+        self.place = place_name(screen)
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown  # (markdown-it: imported with the first help shown)
+
         widget = self.focused_widget
-        lines = ["# Help"]
+        about = []
         chain = [widget, *(widget.ancestors_with_self if widget else [])] if widget else []
         seen = set()
-        for node in [*chain, self.for_screen]:
+        for node in [self.for_screen, *chain]:  # the workspace's help, then the focused widget's
             text = getattr(node, "HELP", None)
             if text and text not in seen:
                 seen.add(text)
-                lines.append(text.strip())
-        rows = ["| key | action | what it does |", "|---|---|---|"]
-        for key, active in sorted(self.for_screen.active_bindings.items()):
-            binding = active.binding
-            if binding.description:
-                rows.append(f"| `{key}` | {binding.description} | {binding.tooltip or ''} |")
-        lines.append("## Keys")
-        lines.append("\n".join(rows))
-        lines.append("\nctrl+p opens the command palette: every action and every preset.")
+                about.append(text.strip())
         with Vertical(id="help-body", classes="dialog"):
-            yield Markdown("\n\n".join(lines))
-            yield Label("escape closes", classes="hint")
+            yield Label(Text.assemble(("Help", "bold"), f" · {self.place}"), id="help-title")
+            with VerticalScroll(id="help-scroll"):
+                # The workspace's keys, the app's, what the workspace and the focused widget are for,
+                # and last the focused widget's own keys (moving around).
+                for index, section in enumerate(self.sections):
+                    if section.where == "widget":
+                        yield Markdown("\n\n".join(about), id="help-text")
+                    yield Label(f"[b]{section.title}[/b]", classes="help-heading")
+                    yield Static(key_table(section), id=f"help-keys-{index}", classes="help-keys")
+                if not any(section.where == "widget" for section in self.sections):
+                    yield Markdown("\n\n".join(about), id="help-text")
+                yield Static("ctrl+p opens the command palette: every action and every preset.", id="help-end")
+            yield Label(self.HINT, id="help-hint", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll", VerticalScroll).focus()
 
 
 class PresetTable(DataTable):
