@@ -140,6 +140,7 @@ def save_model(model: Any, path: str | os.PathLike[str], fmt: str | None = None)
     _check_target(path, fmt)
     sweep_debris(path.parent)
     tmp = temporary_path(path, fmt)
+    _remove(tmp)  # a link someone planted at its name (or a stale one): removed, never written through
     try:
         if fmt == "keras":
             model.save(tmp)
