@@ -12,6 +12,10 @@
 
 RUN is a run directory's name, a unique prefix of one, ``last``, or a path.
 
+Errors follow one rule: one ``kerastui: error:`` line on stderr.  A command line that does not
+parse says which command and points at its ``--help`` (exit 2, :class:`Parser`); bad input or a
+failed run names the file and key (exit 1); see ``EXIT_STATUS``.
+
 Nothing here imports TensorFlow at module level: ``kerastui --help`` stays fast.
 """
 
@@ -26,7 +30,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from kerastui import __version__
 from kerastui.core.text import visible
@@ -47,21 +51,78 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 TRUST_HELP = ("trust the model to run code: the Python code --model's file stores (a Lambda layer), the graph "
               "of a SavedModel folder given as --model, the SavedModel graph a TFSMLayer of the preset loads")
 EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader left (`yes | head -1`)
+EXIT_STATUS = (f"exit status: {EXIT_OK} done; {EXIT_ERROR} bad input or a failed run (one `kerastui: error:` line "
+               f"naming the file and key); {EXIT_USAGE} a command line that does not parse (one `kerastui: error:` "
+               "line pointing at --help); 128 + N a run interrupted by signal N (130 Ctrl-C, 143 SIGTERM, 129 "
+               f"SIGHUP: resume it); {EXIT_READER_GONE} the reader of stdout left (`kerastui runs | head -1`).")
+
+
+class UsageError(SystemExit):
+    """A command line that does not parse, already said in one line (exit ``EXIT_USAGE``)."""
+
+    def __init__(self) -> None:
+        super().__init__(EXIT_USAGE)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the CLI's one error rule: a command line it cannot parse is one ``kerastui: error:``
+    line naming the command, with a pointer to its ``--help`` (``kerastui: error: train: unrecognized
+    arguments: --epoch 3 (see kerastui train --help)``), not argparse's usage block.  Options are never
+    abbreviated: ``--epoch`` is a typo, not ``--epochs``.  Subcommands' parsers are Parsers too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("kerastui").strip()
+        _error(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
+        raise UsageError
+
+
+def _closest_option(parser: argparse.ArgumentParser, extra: list[str]) -> str:
+    """`` (did you mean --epochs?)`` for the first unknown option close to one of ``parser``'s."""
+    import difflib
+
+    known = [option for option in parser._option_string_actions if option.startswith("--")]
+    for text in extra:
+        if text.startswith("--"):
+            close = difflib.get_close_matches(text.partition("=")[0], known, n=1)
+            if close:
+                return f" (did you mean {close[0]}?)"
+    return ""
+
+
+def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` were parsed for: ``kerastui sweep start``'s, say."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, subs[0].dest, None) if subs else None
+        if not subs or name not in subs[0].choices:
+            return parser
+        parser = subs[0].choices[name]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="kerastui",
-        description="A terminal workbench for Keras: pick data, stack layers, train with live charts, "
-                    "save and verify, compare metrics, fine-tune — or run a preset headless.",
-        epilog="Presets: ex1 … ex5 follow the Keras tutorial's exercises (`kerastui presets`).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A terminal workbench for Keras: pick data, stack layers, train with live charts, save and\n"
+                    "verify, compare metrics, fine-tune — or run a preset headless.\n\n"
+                    "  kerastui              open the workbench (the TUI)\n"
+                    "  kerastui PRESET       open it with PRESET loaded (ex1, your preset's name, a .toml)\n"
+                    "  kerastui COMMAND ...  run a command below; kerastui COMMAND --help lists its options",
+        epilog="Presets: ex1 … ex5 follow the Keras tutorial's exercises (`kerastui presets`).\n\n"
+               + _wrapped(EXIT_STATUS),
     )
     parser.add_argument("--version", action="version", version=f"kerastui {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="kerastui")
 
     train = sub.add_parser("train", help="train a preset headless and write a run directory",
-                           description="Train a preset headless: progress on the terminal, a run directory "
-                                       "on disk, and with --json one JSON object on stdout.")
+                           description="Train a preset headless: progress on stderr, a run directory "
+                                       "on disk, and with --json one JSON object on stdout. Exit 0; 1 with one "
+                                       "`kerastui: error:` line; 2 when the command line does not parse; 128 + "
+                                       "the signal when interrupted (kerastui --help lists every exit status).")
     train.add_argument("preset", metavar="PRESET", help="shipped name (ex1) or path to a .toml file")
     train.add_argument("--epochs", type=_positive, help="override fit.epochs")
     train.add_argument("--batch-size", type=_positive, help="override fit.batch_size")
@@ -73,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override any preset key, e.g. --set transfer.weights=none (repeatable)")
     train.add_argument("--runs-dir", type=Path, help="where run directories go (default: $KERASTUI_RUNS or "
                                                      "~/.local/share/kerastui/runs)")
-    train.add_argument("--json", action="store_true", help="print one JSON object at the end (progress to stderr)")
+    train.add_argument("--json", action="store_true", help="print one JSON object on stdout at the end, its "
+                       "only line; progress goes to stderr as without --json (a line per epoch when not a terminal)")
     train.add_argument("--run-dir", type=Path, help="train into this run directory (made by the TUI: it holds "
                                                     "the preset), instead of a new one under --runs-dir")
     train.add_argument("--model", metavar="FILE", help="train further from this saved model (.keras or .h5) "
@@ -104,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "state from the checkpoint, epochs and logs counted on.")
     resume.add_argument("run", metavar="RUN", help="name, unique prefix, 'last', or path")
     resume.add_argument("--runs-dir", type=Path, help=runs_help)
-    resume.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    resume.add_argument("--json", action="store_true", help="print one JSON object on stdout at the end "
+                        "(progress to stderr)")
     resume.add_argument("--trust-model", action="store_true", help=TRUST_HELP + " (a run started trusted stays so)")
 
     check = sub.add_parser("check", help="validate a preset and build its model without training",
@@ -141,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wrapped(text: str) -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=78)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -167,7 +236,13 @@ def _command(argv: Sequence[str] | None) -> int:
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         return _open_tui(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # said by the (sub)command's parser: `kerastui: error: train: unrecognized arguments: …`
+            command = _innermost(parser, args)
+            command.error(f"unrecognized arguments: {' '.join(extra)}{_closest_option(command, extra)}")
+    except UsageError:
+        return EXIT_USAGE
     if args.command is None:
         return _open_tui([])
     handler = {"train": cmd_train, "check": cmd_check, "presets": cmd_presets, "info": cmd_info,
@@ -194,7 +269,12 @@ def _open_tui(argv: list[str], attach: Path | None = None) -> int:
     from kerastui.core.errors import KerasTUIError
 
     if len(argv) > 1:
-        _error(f"unexpected arguments {' '.join(argv[1:])!r}; usage: kerastui [PRESET] (see kerastui --help)")
+        import difflib
+
+        close = difflib.get_close_matches(argv[0], COMMANDS, n=1) if attach is None else []
+        typo = f"{argv[0]!r} is not a command (did you mean {close[0]!r}?); " if close else ""
+        _error(f"{typo}unexpected arguments {' '.join(argv[1:])!r}: kerastui [PRESET] opens the workbench "
+               "(see kerastui --help)")
         return EXIT_USAGE
     from kerastui.core.tfenv import quiet_environment
     from kerastui.ui.app import make_app
@@ -293,7 +373,21 @@ def _load_preset(args: argparse.Namespace) -> Preset:
     from kerastui.core.model import presets
 
     with processing(args.preset, "(reading the preset)"):
-        return presets.load(args.preset, overrides_from(args))
+        preset = presets.load(args.preset, overrides_from(args))
+    _check_source_name(preset)
+    return preset
+
+
+def _check_source_name(preset: Preset) -> None:
+    """A mistyped bundled data set or scheme (``sklearn:digitz``) is refused now, in one line with the
+    closest name, before TensorFlow (seconds, tens of them on a busy box) is imported to find out."""
+    from kerastui.core.data.sources import parse_source
+    from kerastui.core.errors import DatasetError, KerasTUIError
+
+    try:
+        parse_source(preset.data.source)
+    except DatasetError as error:
+        raise KerasTUIError(f"{preset.where}: {error}") from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -382,7 +476,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     from kerastui.core.run.process import STOP_SIGNAL, RunProcess
 
     start = time.perf_counter()
-    progress = ProgressPrinter(quiet=args.json)
+    progress = ProgressPrinter()  # (with --json too: the JSON object is stdout's, the progress stderr's)
     stdout = sys.stdout
 
     def said(signum: int, second: bool) -> None:
@@ -396,6 +490,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
 
     owner: RunProcess | None = None
     trainer: Trainer | None = None
+    seconds: float | None = None  # the run's time, as its status has it at the end (run_seconds)
     from kerastui.core.run.sweep_trial import TrialReporter
 
     reporter = TrialReporter.from_environment(preset)  # a sweep's trial: the objective to its study per epoch
@@ -442,6 +537,9 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
             if owner is None:
                 directory = RunDir.create(args.runs_dir or _default_runs_dir(), preset.name or "run")
                 owner = own(directory)  # the lock first: never a moment where it reads "died"
+                # Its time counts from this process's start, as a run launched into its directory
+                # does (that one takes its lock first): see run_seconds.
+                directory.begin_span(owner.previous_seconds + time.perf_counter() - start)
                 owner.trainer = trainer
                 directory.write_preset(preset)
                 trainer.run_dir = directory
@@ -452,6 +550,11 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
             # The end recorded while the lock is still held (a follower must never see "running"
             # with no process behind it, which reads "died").
             owner.finished(result)
+            seconds = run_seconds(owner.run_dir)
+            if seconds is not None:  # the summary says the same seconds as the status, runs and this
+                result.seconds = seconds
+                with contextlib.suppress(KerasTUIError):
+                    owner.run_dir.write_summary(jsonable(result.to_json()))
     except KerasTUIError as error:
         progress.close()
         message = str(error) if isinstance(error, (PresetError,)) or str(error).startswith(preset.where) \
@@ -481,7 +584,8 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
         progress.close()
         if owner is not None:
             owner.__exit__(None, None, None)
-    result.seconds = time.perf_counter() - start + trainer.previous_seconds
+    if seconds is None:  # (no status to read it from: this process's own time)
+        result.seconds = time.perf_counter() - start + trainer.previous_seconds
     try:
         if args.json:
             print(json.dumps(jsonable(result.to_json())), file=stdout, flush=True)
@@ -499,6 +603,17 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     if result.status == "stopped":
         progress.note(f"stopped after {result.epochs_run} epoch(s); model saved in {result.run_dir}")
     return EXIT_OK
+
+
+def run_seconds(run_dir: RunDir) -> float | None:
+    """The one "seconds" of a run, as ``kerastui runs`` (its time column, ``--json``'s ``seconds``),
+    ``summary.json``, and ``train``'s report and ``--json`` all give it: the run's time — each process
+    that ran it, from its start (loading TensorFlow and the data included) to its end (fit, evaluation,
+    saving), resumes added (``active_seconds`` in its status)."""
+    from kerastui.core.run.directory import read_json
+
+    value = read_json(run_dir.status_path).get("active_seconds")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _resume_hint(run_dir: RunDir) -> str:
@@ -592,10 +707,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
 class ProgressPrinter:
     """The CLI's sink: a rich progress bar on a terminal, one line per epoch otherwise."""
 
-    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.quiet = quiet and not self.tty
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._epochs = 0
@@ -608,8 +722,6 @@ class ProgressPrinter:
         if isinstance(event, Notice):
             if event.level != "error":  # the run's error is the one `kerastui: error:` line at the end
                 self.note(event.message)
-        elif self.quiet:
-            return
         elif isinstance(event, TrainStarted):
             self._epochs, self._initial = event.epochs, event.initial_epoch
             split = (f" ({event.replicas} replicas × {event.per_replica_batch})" if event.replicas > 1 else "")
@@ -701,7 +813,10 @@ def print_report(result: RunResult) -> None:
         _say(f"view logs: {result.tensorboard}", file=out)
     if result.run_dir:
         _say(f"run directory: {result.run_dir}", file=out)
-    _say(f"seconds: {result.seconds:.1f}", file=out)
+    from kerastui.core.run.table import duration_text
+
+    _say(f"run time: {duration_text(result.seconds)} (start to end, TensorFlow's start-up and resumes "
+         "included; kerastui runs shows the same)", file=out)
 
 
 def cmd_export_script(args: argparse.Namespace) -> int:

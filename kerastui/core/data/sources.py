@@ -43,25 +43,36 @@ PSEUDO_ROOTS = ("/proc", "/sys")
 
 
 def parse_source(source: str) -> tuple[str, str]:
+    """``SCHEME:NAME`` split and checked against the registry above: a mistyped name of a bundled
+    data set (``sklearn:digitz``) or scheme is refused here, in one line with the closest known name,
+    without importing numpy, scikit-learn or TensorFlow (the CLI asks before it loads TensorFlow)."""
     scheme, sep, rest = source.partition(":")
     if not sep or not rest:
         raise DatasetError(f"data.source {source!r}: expected SCHEME:NAME, "
                            "e.g. sklearn:iris, keras:mnist, npz:data.npz")
-    if scheme == "keras" and rest not in KERAS_DATASETS:
-        raise DatasetError(f"data.source {source!r}: unknown Keras dataset; "
-                           f"known: {', '.join(KERAS_DATASETS)}")
-    if scheme == "sklearn" and rest not in SKLEARN_DATASETS:
-        raise DatasetError(f"data.source {source!r}: unknown scikit-learn dataset; "
-                           f"known: {', '.join(SKLEARN_DATASETS)}")
-    if scheme == "synthetic" and rest not in SYNTHETIC:
-        raise DatasetError(f"data.source {source!r}: unknown synthetic dataset; known: {', '.join(SYNTHETIC)}")
+    named = {"keras": ("Keras dataset", tuple(KERAS_DATASETS)),
+             "sklearn": ("scikit-learn dataset", tuple(SKLEARN_DATASETS)),
+             "synthetic": ("synthetic dataset", SYNTHETIC)}
+    if scheme in named and rest not in named[scheme][1]:
+        what, known = named[scheme]
+        raise DatasetError(f"data.source {source!r}: unknown {what}{_did_you_mean(rest, known)}; "
+                           f"known: {', '.join(known)}")
     if scheme == "tfds" and not rest.split("/")[0].isidentifier():
         raise DatasetError(f"data.source {source!r}: expected tfds:NAME (a TensorFlow Datasets name, "
                            "e.g. tfds:mnist or tfds:mnist/3.0.1)")
-    if scheme not in ("keras", "sklearn", "synthetic", "tfds", *FILE_SOURCES):
-        raise DatasetError(f"data.source {source!r}: unknown scheme {scheme!r}; "
+    schemes = ("keras", "sklearn", "synthetic", "tfds", *FILE_SOURCES)
+    if scheme not in schemes:
+        raise DatasetError(f"data.source {source!r}: unknown scheme {scheme!r}{_did_you_mean(scheme, schemes)}; "
                            "use keras, sklearn, synthetic, tfds, npz, npy, csv or images")
     return scheme, rest
+
+
+def _did_you_mean(text: str, known: tuple[str, ...]) -> str:
+    """`` (did you mean 'digits'?)`` for the closest known name, or nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(text.lower(), known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --------------------------------------------------------------------------- the user's files
