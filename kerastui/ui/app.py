@@ -231,7 +231,7 @@ class KerasTUI(KeysInOrder[None]):
         here (a worker thread): the UI thread starts preparing the workspaces in idle pauses."""
         import importlib
 
-        for module in ("model", "train", "saveload", "experiments", "runs"):
+        for module in ("model", "train", "saveload", "experiments", "runs", "sweeps"):
             importlib.import_module(f"kerastui.ui.screens.{module}")
         gc.freeze()
         self.call_from_thread(self.preparer.start)

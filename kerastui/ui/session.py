@@ -226,6 +226,11 @@ class Session:
             self.run_state.error = error
 
     def dataset_loaded(self, spec: DataSpec, preview: Preview) -> None:
+    def run_model_adopted(self, trained: TrainedModel) -> None:
+        """A finished run's saved model, loaded back (a sweep's best trial), becomes the working model."""
+        self.trained = trained
+        self.origin = Origin.TRAINED
+
         self.preset.data = spec
         self.dataset_preview = preview
 

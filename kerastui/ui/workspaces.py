@@ -21,7 +21,7 @@ from kerastui.ui.screens.data import DataScreen
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI
 
-PREPARE_ORDER = ("runs", "model", "train", "saveload", "experiments")
+PREPARE_ORDER = ("runs", "model", "train", "saveload", "experiments", "sweeps")
 PREPARE_IDLE = 1.0
 PREPARE_EVERY = 0.5
 
@@ -56,8 +56,15 @@ def _runs_screen() -> Screen[None]:
     return RunsScreen()
 
 
+def _sweeps_screen() -> Screen[None]:
+    from kerastui.ui.screens.sweeps import SweepsScreen
+
+    return SweepsScreen()
+
+
 MODES: dict[str, Any] = {"data": DataScreen, "model": _model_screen, "train": _train_screen,
-                         "saveload": _saveload_screen, "experiments": _experiments_screen, "runs": _runs_screen}
+                         "saveload": _saveload_screen, "experiments": _experiments_screen, "runs": _runs_screen,
+                         "sweeps": _sweeps_screen}
 
 
 class WorkspacePreparer:

@@ -1,6 +1,6 @@
 """Pilot at 80×24: the workspace tabs name every workspace and mark the current one; from every
 focusable widget of every workspace every other workspace is reachable by keys (letters where they
-are not typed, F2–F7 from text fields); escape leaves each text field, and the footer says so."""
+are not typed, F2–F8 from text fields); escape leaves each text field, and the footer says so."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ async def test_escape_leaves_every_text_field_and_the_footer_says_how():
                 await pilot.pause()
                 footer = footer_text(app)
                 assert "esc Leave field" in footer, (mode, field.id, spot, footer)
-                assert "f2–f7 workspaces" in footer, (mode, field.id, spot, footer)
+                assert "f2–f8 workspaces" in footer, (mode, field.id, spot, footer)
                 assert "F2 Data" in tabs_text(app)  # the tabs show the keys that work in a field
                 await pilot.press("escape")
                 await pilot.pause()

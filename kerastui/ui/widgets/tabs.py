@@ -24,6 +24,8 @@ WORKSPACES = {
                     "learning with the freeze boundary"),
     "runs": ("h", "f7", "Runs", "Runs: every run on disk, sortable and filterable; overlay curves, diff configs, "
              "export CSV, reopen"),
+    "sweeps": ("k", "f8", "Sweeps", "Sweeps: a sweep's live trials, its charts and parameter importances; follow "
+               "a trial, make the best the working model, start a sweep from the preset"),
 }
 
 
@@ -52,7 +54,7 @@ class WorkspaceTabs(Widget):
         }
     }
     """
-    HELP = ("The workspaces, each with its key (d m t v p h; F2–F7 work from text fields too); the current one is "
+    HELP = ("The workspaces, each with its key (d m t v p h k; F2–F8 work from text fields too); the current one is "
             "highlighted. Click a tab to go there.")
 
     def __init__(self, current: str) -> None:

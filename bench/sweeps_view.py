@@ -1,0 +1,188 @@
+"""Issue 27 (part 5)'s number: the Sweeps workspace with a 500-trial sweep — key → table on screen.
+
+A finished 500-trial study is written with Optuna directly (``create_trial`` / ``add_trials`` into a
+journal in a temporary runs folder, with the sweep folder's ``sweep.json`` and ``preset.toml`` as
+``SweepClient.start`` leaves them: 3 swept keys, 3 epochs of intermediate values per trial, one in
+five pruned).  Then, headless at 120×40, as the app runs in a terminal:
+
+- k pressed after the user has looked at the first screen for 3 s (idle: the app has prepared the
+  workspaces not shown yet, the Sweeps one reading its sweep as it is made), and k pressed before
+  the first idle pause (the workspace created and the study read because of the key);
+- a later visit (d, then k again): the table read before is on screen at once, read again behind it;
+- s (sort by the next column) → the table redrawn;
+- ``Sweep.trials()`` of 500 trials in a fresh process (Optuna imported, the journal replayed) and
+  again (read on from where it was: what the workspace does every 1.5 s), and the importances.
+
+Target: key → the 500 rows on screen ≤ 300 ms.
+
+Usage: .venv/bin/python bench/sweeps_view.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNT = 500
+
+SPACE = """
+[sweep]
+trials = 500
+parallel = 2
+objective = "val_accuracy"
+[sweep.space]
+"compile.learning_rate" = { low = 1e-4, high = 1e-1, log = true }
+"fit.batch_size" = { choices = [32, 64, 128] }
+"model.layers[1].units" = { low = 8, high = 128, step = 8 }
+"""
+
+
+def make_sweep(runs: Path, name: str = "big") -> None:
+    """A finished sweep of COUNT trials, written with Optuna, and its folder as the core expects it."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    from kerastui.core.model import presets
+    from kerastui.core.model.sweepspace import dimensions, distributions
+    from kerastui.core.run.directory import jsonable
+    from kerastui.core.run.sweep import ATTRS, SweepDir
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    text = (ROOT / "presets" / "ex1.toml").read_text(encoding="utf-8") + SPACE
+    preset = presets.loads(text, where="bench")
+    folder = SweepDir(runs / "sweeps" / name)
+    folder.path.mkdir(parents=True)
+    space = distributions(dimensions(preset.sweep, "bench"))  # type: ignore[arg-type]
+    study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(folder.journal_path))),
+                                study_name=name, direction="maximize")
+    now = time.time()
+    study.set_user_attr(ATTRS, jsonable({
+        "preset": presets.dumps(preset), "preset_name": "ex1", "trials": COUNT, "timeout": None,
+        "objective": "val_accuracy", "direction": "maximize", "created": now, "stopped": False,
+        "clock": {"used": 1.0, "since": None}, "notes": []}))
+    sampler = optuna.samplers.RandomSampler(seed=0)
+    trials = []
+    for i in range(COUNT):
+        params = {k: sampler.sample_independent(study, None, k, d) for k, d in space.items()}  # type: ignore[arg-type]
+        pruned = i % 5 == 4
+        curve = {e: 0.5 + 0.1 * e + 0.001 * (i % 7) for e in range(1, 2 if pruned else 4)}
+        trials.append(optuna.trial.create_trial(
+            params=params, distributions=space, value=None if pruned else max(curve.values()),
+            state=optuna.trial.TrialState.PRUNED if pruned else optuna.trial.TrialState.COMPLETE,
+            intermediate_values=curve, user_attrs={"host": "bench", "device": f"CPU {i % 2}", "epoch": len(curve),
+                                                    "run_dir": str(runs / f"run-{i}")}))
+    study.add_trials(trials)
+    folder.write_info({"name": name, "created": now, "created_at": "2026-01-01T00:00:00", "host": "bench",
+                       "storage": str(folder.journal_path), "parallel": 2, "preset": "ex1",
+                       "runs_dir": str(runs), "joined": False})
+    presets.save(preset, folder.preset_path)
+
+
+VIEW = r"""
+import asyncio, json, time
+from pathlib import Path
+from textual.app import App
+from kerastui.ui.app import make_app
+from kerastui.ui.screens.sweeps import SweepsScreen
+from kerastui.ui.widgets.sweep_table import TrialTable
+
+painted = []  # when a frame with the table's rows went to the terminal (the user sees the trials)
+original = App._display
+def display(self, screen, renderable):
+    if renderable is not None and isinstance(screen, SweepsScreen) and screen.query_one(TrialTable).row_count == COUNT:
+        painted.append(time.perf_counter())
+    return original(self, screen, renderable)
+App._display = display
+
+async def shown(pilot, key):
+    painted.clear()
+    start = time.perf_counter()
+    await pilot.press(key)
+    while not painted:
+        await pilot.pause(0)
+    return painted[0] - start
+
+async def main():
+    app = make_app("ex1", load_tensorflow=False, runs_dir=Path(RUNS_DIR), prepare=PREPARE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):  # started: the dataset shown, start-up workers done
+            await pilot.pause(0.05)
+            if app.session.dataset_preview is not None and all(w.is_finished for w in app.workers):
+                break
+        await asyncio.sleep(PAUSE)  # the user reads the first screen (idle: workspaces get prepared)
+        first = await shown(pilot, "k")
+        again = []
+        for _ in range(5):
+            await pilot.press("d")
+            await pilot.pause(0.3)
+            again.append(await shown(pilot, "k"))
+        sorts = []
+        for _ in range(5):
+            sorts.append(await shown(pilot, "s"))
+        print(json.dumps({"first": first, "again": again, "sort": sorts}))
+
+asyncio.run(main())
+"""
+
+READ = r"""
+import json, sys, time
+start = time.perf_counter()
+from kerastui.core.run.sweep import SweepClient
+sweep = SweepClient(sys.argv[1]).open("big")
+rows = sweep.trials()
+cold = time.perf_counter() - start
+warm = []
+for _ in range(10):
+    start = time.perf_counter()
+    rows, state = sweep.snapshot()
+    warm.append(time.perf_counter() - start)
+start = time.perf_counter()
+importances = sweep.importances()
+print(json.dumps({"cold": cold, "warm": warm, "rows": len(rows), "importances": time.perf_counter() - start}))
+"""
+
+
+def python(code: str, *args: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, env=env)
+    if proc.returncode != 0:
+        sys.exit(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(tmp) / "runs"
+        start = time.perf_counter()
+        make_sweep(runs)
+        made = time.perf_counter() - start
+        read = python(READ, str(runs))
+        code = VIEW.replace("RUNS_DIR", repr(str(runs))).replace("COUNT", str(COUNT))
+        prepared = python(code.replace("PAUSE", "3").replace("PREPARE", "True"))
+        rushed = python(code.replace("PAUSE", "0").replace("PREPARE", "False"))
+    again = statistics.median(prepared["again"] + rushed["again"])
+    sort = statistics.median(prepared["sort"] + rushed["sort"])
+    worst = max(prepared["first"], again, sort)
+    print(f"a {COUNT}-trial study written with Optuna (create_trial + add_trials, journal): {made:.1f} s")
+    print(f"Sweeps workspace, {COUNT} trials: key k → rows on screen, first visit after a 3 s look at the first "
+          f"screen {prepared['first'] * 1000:.0f} ms; later visits median {again * 1000:.0f} ms; sort (s) → "
+          f"redrawn median {sort * 1000:.0f} ms (target ≤ 300 ms) — {'OK' if worst <= 0.3 else 'OVER'}")
+    print(f"  k pressed before the first idle pause (the workspace created and the study read because of the "
+          f"key): {rushed['first'] * 1000:.0f} ms — {'OK' if rushed['first'] <= 0.3 else 'OVER'}")
+    print(f"  Sweep.trials() of {read['rows']} trials in a fresh process (Optuna imported, journal replayed): "
+          f"{read['cold'] * 1000:.0f} ms; read again (the 1.5 s refresh, in a worker) median "
+          f"{statistics.median(read['warm']) * 1000:.1f} ms; importances (fANOVA, in a worker) "
+          f"{read['importances'] * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
