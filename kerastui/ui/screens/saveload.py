@@ -3,6 +3,7 @@ predictions; open a model file to edit, evaluate, train further or predict; expo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from kerastui.core.errors import KerasTUIError, plain_message
@@ -29,6 +30,8 @@ from kerastui.ui.widgets.tables import add_rows, set_columns
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from kerastui.core.data.datasets import Dataset
     from kerastui.core.model.builder import LayerRow
     from kerastui.core.saving import SaveResult
@@ -123,19 +126,21 @@ class SaveLoadScreen(Workspace):
     """Save/Load workspace."""
 
     CSS_PATH = "saveload.tcss"
+    # The results pane (it scrolls by keys): the workspace opens on its actions, never inside a path field.
+    AUTO_FOCUS = "#saveload-main"
 
     HELP = ("## Save/Load workspace\ns saves the working model in each ticked format (atomic writes, asks before "
             "overwriting), reloads every file and compares its predictions on a fixed test batch. r opens a .keras, "
             ".h5 or SavedModel folder (a file that stores code, a Lambda layer or a SavedModel's graph, asks "
-            "first, every time): "
+            "first, every time; r goes to the 'open' path, enter opens it): "
             "a Sequential model's layers go to the Model workspace (t trains further from "
             "its weights). e evaluates, i predicts chosen test samples (enter in 'row' predicts a typed row), "
             "w exports a plain Keras script.")
     BINDINGS = [
         Binding("s", "save", "Save+verify", tooltip="Save in the ticked formats, reload each file, compare predictions",
                 id="saveload.save"),
-        Binding("r", "open_model", "Open", tooltip="Open the model file (or SavedModel folder) named in 'open'",
-                id="saveload.open"),
+        Binding("r", "open_model", "Open…", tooltip="Go to the 'open' path (its text selected: typing replaces "
+                "it): type a .keras or .h5 file or a SavedModel folder, enter opens it", id="saveload.open"),
         Binding("e", "evaluate", "Evaluate", tooltip="Evaluate the working model on the test split",
                 id="saveload.evaluate"),
         Binding("i", "predict", "Predict", tooltip="Predict the test samples named in 'samples' (blank: the next 8)",
@@ -150,6 +155,8 @@ class SaveLoadScreen(Workspace):
         self._data_key: tuple[str, str, str] | None = None
         self._next_sample = 0
         self.results: list[SaveResult] = []  # the last save's files, as the verify table shows them
+        self._busy: tuple[str, float] | None = None  # the work under way (what, since when), shown with its seconds
+        self._busy_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield WorkspaceTabs("saveload")
@@ -174,15 +181,17 @@ class SaveLoadScreen(Workspace):
                 yield Label("[b]Script[/b]")
                 yield field_row("file", Input(id="script-path", suggester=PathSuggester(), compact=True,
                                               placeholder="train.py", tooltip="Where w writes the plain Keras script"))
-            with VerticalScroll(id="saveload-main"):
-                yield Static(id="working-model")
+            with Vertical(id="saveload-right"):
+                # What is going on (saving…, evaluating… and for how long) and how it ended: always in view.
                 yield Static(id="saveload-message")
-                yield VerifyTable(id="verify-table", cursor_type="row", zebra_stripes=True)
-                yield Static(id="verify-verdict")
-                yield Static(id="opened-title")
-                yield OpenedLayers(id="opened-layers", cursor_type="row", zebra_stripes=True)
-                yield Static(id="saveload-evaluation")
-                yield Static(id="predictions")
+                with VerticalScroll(id="saveload-main"):
+                    yield Static(id="working-model")
+                    yield VerifyTable(id="verify-table", cursor_type="row", zebra_stripes=True)
+                    yield Static(id="verify-verdict")
+                    yield Static(id="opened-title")
+                    yield OpenedLayers(id="opened-layers", cursor_type="row", zebra_stripes=True)
+                    yield Static(id="saveload-evaluation")
+                    yield Static(id="predictions")
         yield StatusLine(id="status")
         yield KeyFooter()
 
@@ -219,8 +228,35 @@ class SaveLoadScreen(Workspace):
                                       (f"  ({working.format})", "dim")), layout=False)
 
     def message(self, text: str, *, error: bool = False) -> None:
+        """How something ended (or why it did not start): it replaces the work under way, if any."""
+        self._busy = None
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+            self._busy_timer = None
         style = "red" if error else "green"
         self.query_one("#saveload-message", Static).update(plain(text, style, one_line=False))  # (paths, errors)
+
+    def working(self, text: str) -> None:
+        """Work started in a worker ("evaluating on the test split"): shown at once, with the seconds it
+        has taken (outside snapshots), until its result or failure replaces it (:meth:`message`)."""
+        self.message("")
+        self._busy = (text, time.monotonic())
+        self._show_working()
+        if not self.app.deterministic:
+            self._busy_timer = self.set_interval(1.0, self._show_working)
+
+    def _show_working(self) -> None:
+        if self._busy is None:
+            return
+        text, since = self._busy
+        seconds = "" if self.app.deterministic else f"  {time.monotonic() - since:.0f} s"
+        self.query_one("#saveload-message", Static).update(
+            Text.assemble(("⋯ ", "bold yellow"), plain(f"{text}…", "yellow", one_line=False), (seconds, "dim")))
+
+    def into_view(self, selector: str) -> None:
+        """A result just drawn (its height changes with it): scrolled into view once laid out, its top first."""
+        widget = self.query_one(selector)
+        self.call_after_refresh(widget.scroll_visible, animate=False, top=True, immediate=True)
 
     def _show_opened(self) -> None:
         opened = self.app.session.opened
@@ -342,7 +378,7 @@ class SaveLoadScreen(Workspace):
                                            f"folder {Path.cwd()}) and write there?"), answered)
 
     def _start_save(self, model, folder: Path, stem: str, formats: list[str], verify: bool) -> None:
-        self.message(f"saving {', '.join(formats)} to {folder}…")
+        self.working(f"saving {', '.join(formats)} to {folder}" + (", then reloading each" if verify else ""))
         self._save(model, folder, stem, formats, verify)
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
@@ -378,23 +414,31 @@ class SaveLoadScreen(Workspace):
                                 f"({'identical predictions' if good else 'predictions DIFFER'})",
                                 style="bold green" if good else "bold red"))
         self.message(f"saved {len(results)} file(s) in {Path(results[0].path).parent}" if results else "nothing saved")
+        self.into_view("#verify-table")
 
     # ------------------------------------------------------------------ open
 
+    def action_open_model(self) -> None:
+        """r: to the 'open' path, its text selected (typing replaces it; → keeps it), whatever it holds —
+        enter there opens it.  A key never opens what a field happens to hold."""
+        field = self.query_one("#open-path", Input)
+        field.focus()
+        field.select_all()
+        self.message("open: type a .keras or .h5 file or a SavedModel folder, enter opens it (escape leaves)")
+
     @on(Input.Submitted, "#open-path")
     def _open_submitted(self) -> None:
-        self.action_open_model()
-
-    def action_open_model(self) -> None:
+        """Enter in 'open': the file is opened and the focus goes back to the results (the letters are
+        the workspace's keys again: the next one is a workspace key, not a path)."""
+        self.query_one("#saveload-main").focus()
         text = self.query_one("#open-path", Input).value.strip()
         if not text:
-            self.message("open: type the path of a .keras or .h5 file or a SavedModel folder", error=True)
-            self.query_one("#open-path", Input).focus()
+            self.message("open: type the path of a .keras or .h5 file or a SavedModel folder (r)", error=True)
             return
         if self.app.session.run_state is not None and self.app.session.run_state.running:
             self.message("open: wait for training to finish (x stops it)", error=True)
             return
-        self.message(f"opening {text}…")
+        self.working(f"opening {text}")
         self._open(Path(text).expanduser(), self.app.session.current_preset())
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
@@ -422,7 +466,7 @@ class SaveLoadScreen(Workspace):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.message(f"opening {path} with safe mode off…")
+                self.working(f"opening {path} with safe mode off")
                 self._open(path, preset, safe_mode=False)
             else:
                 self.message(f"not opened: {path} (safe mode) — the current model is kept")
@@ -438,13 +482,14 @@ class SaveLoadScreen(Workspace):
         self.redraw()
         self.message(f"opened {opened.path}" + ("" if opened.safe_mode else
                                                 f" with safe mode off: {opened.trusted_code} stored in it runs"))
+        self.into_view("#opened-title")
 
     # ------------------------------------------------------------------ evaluate
 
     def action_evaluate(self) -> None:
         working = self._working_or_say()
         if working is not None:
-            self.message("evaluating on the test split…")
+            self.working("evaluating on the test split")
             self._evaluate(working.model, working.format)
 
     @work(thread=True, exclusive=True, group="saveload-eval", exit_on_error=False)
@@ -468,13 +513,15 @@ class SaveLoadScreen(Workspace):
         self.app.call_from_thread(self._evaluated, numbers, count)
 
     def _evaluated(self, numbers: dict, count: int) -> None:
-        table = Table(title=f"test split ({count} samples)", title_justify="left", box=None, pad_edge=False)
+        title = f"test split ({count} samples)"
+        table = Table(title=title, title_justify="left", box=None, pad_edge=False, min_width=len(title))
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, value in numbers.items():
             table.add_row(plain(key), "—" if value is None else f"{value:.4f}")  # (metric names: the preset's)
         self.query_one("#saveload-evaluation", Static).update(table)
-        self.message("evaluated")
+        self.message(f"evaluated on {count} test samples: below")
+        self.into_view("#saveload-evaluation")
 
     # ------------------------------------------------------------------ predict
 
@@ -485,7 +532,9 @@ class SaveLoadScreen(Workspace):
     def action_predict(self) -> None:
         working = self._working_or_say()
         if working is not None:
-            self._predict(working.model, working.format, self.query_one("#predict-samples", Input).value)
+            text = self.query_one("#predict-samples", Input).value
+            self.working(f"predicting test samples {text.strip()}" if text.strip() else "predicting the next samples")
+            self._predict(working.model, working.format, text)
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
     def _predict(self, model, fmt: str, text: str) -> None:
@@ -519,6 +568,7 @@ class SaveLoadScreen(Workspace):
     def _row_submitted(self, event: Input.Submitted) -> None:
         working = self._working_or_say()
         if working is not None:
+            self.working("predicting the typed row")
             self._predict_row(working.model, working.format, event.value)
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
@@ -545,7 +595,8 @@ class SaveLoadScreen(Workspace):
     def _predicted(self, predictions: list[dict], images, rows, features: list[str]) -> None:
         self.query_one("#predictions", Static).update(
             predictions_view(predictions, images=images, rows=rows, features=features))
-        self.message(f"predicted {len(predictions)} sample(s)")
+        self.message(f"predicted {len(predictions)} sample(s): below")
+        self.into_view("#predictions")
 
     # ------------------------------------------------------------------ script
 
@@ -561,18 +612,8 @@ class SaveLoadScreen(Workspace):
             if not yes:
                 self.message(f"not written: {path} kept")
                 return
-            from kerastui.core.script import write_script
-
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_script(preset, path)
-            except KerasTUIError as error:
-                self.message(str(error), error=True)
-                return
-            except OSError as error:
-                self.message(f"{path}: cannot write: {plain_message(error)}", error=True)
-                return
-            self.message(f"wrote {path}: python {path.name} trains the preset with plain Keras")
+            self.working(f"writing {path.name} (checking the preset builds first)")
+            self._write_script(preset, path)
 
         if path.exists() and not path.is_dir():
             self.app.push_screen(ConfirmDialog(f"Overwrite {path}?"), write)
@@ -580,6 +621,25 @@ class SaveLoadScreen(Workspace):
             self._in_new_folder(path.parent, write, "not written")
         else:
             write()
+
+    @work(thread=True, exclusive=True, group="script", exit_on_error=False)
+    def _write_script(self, preset, path: Path) -> None:
+        """export-script's writer (it checks the preset builds: seconds), off the UI thread."""
+        from kerastui.core.script import write_script
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_script(preset, path)
+        except KerasTUIError as error:
+            self.app.call_from_thread(self.message, str(error), error=True)
+            return
+        except OSError as error:
+            self.app.call_from_thread(self.message, f"{path}: cannot write: {plain_message(error)}", error=True)
+            return
+        except Exception as error:  # noqa: BLE001 - one line in the workspace, never a traceback
+            self._failed("script", error)
+            return
+        self.app.call_from_thread(self.message, f"wrote {path}: python {path.name} trains the preset with plain Keras")
 
     def system_commands(self) -> Iterator[SystemCommand]:
         return self.binding_commands("Save/Load")
