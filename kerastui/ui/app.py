@@ -34,10 +34,8 @@ from kerastui.ui.messages import (
     TrainingFinished,
 )
 from kerastui.ui.priority import background_priority
-from kerastui.ui.runlink import RunLink
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.session import Session
-from kerastui.ui.state import RunState
 from kerastui.ui.throttle import RedrawThrottle
 from kerastui.ui.widgets.tabs import WORKSPACES
 from kerastui.ui.workspaces import MODES, WorkspacePreparer
@@ -46,6 +44,8 @@ if TYPE_CHECKING:
     from kerastui.core.data.datasets import Preview
     from kerastui.core.model.specs import DataSpec
     from kerastui.core.saving import OpenedModel
+    from kerastui.ui.runlink import RunLink
+    from kerastui.ui.state import RunState
 
 FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
 WORKSPACE_KEYS = Binding.Group("workspaces", compact=True)
@@ -101,7 +101,7 @@ class KerasTUI(KeysInOrder[None]):
         self._sizes = Requests()  # model-size checks for the status line: the latest wins
         self.throttle = RedrawThrottle(lambda epoch: self.redraw_training(epoch=epoch), self.set_timer,
                                        every_event=deterministic)
-        self.runs = RunLink(self)  # starts, follows, stops and resumes runs (the core's run client)
+        self._runs: RunLink | None = None  # created when first needed: its imports wait for the first frame
         self.load_tensorflow_at_start = load_tensorflow
         self._label_preset()
         # Headless (tests, scripted pilots) only when asked: nobody waits for a key there, and an
@@ -113,6 +113,16 @@ class KerasTUI(KeysInOrder[None]):
         # meanwhile waited).  Scrolling jumps to where it goes, in one frame.
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
+
+    @property
+    def runs(self) -> RunLink:
+        """Starts, follows, stops and resumes runs (the core's run client); created when first needed
+        (after the first frame: the run client and the dialogs it asks with are not imported before)."""
+        if self._runs is None:
+            from kerastui.ui.runlink import RunLink
+
+            self._runs = RunLink(self)
+        return self._runs
 
     # ------------------------------------------------------------------ workspaces
 

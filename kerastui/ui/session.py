@@ -36,17 +36,19 @@ from kerastui.core.model.specs import (
     TransferSpec,
 )
 from kerastui.core.model.stack import LayerStack
-from kerastui.core.run.status import RunStatus
-from kerastui.ui.state import RunState
 
-if TYPE_CHECKING:  # heavy modules (TensorFlow): imported by the workers that create these objects
+# Heavy modules (TensorFlow) are imported by the workers that create these objects; the run's (its
+# state and status) where a run starts or ends: none of them is needed before the first frame.
+if TYPE_CHECKING:
     from pathlib import Path
 
     import numpy as np
 
     from kerastui.core.data.datasets import Dataset, Preview
+    from kerastui.core.run.status import RunStatus
     from kerastui.core.run.trainer import RunResult
     from kerastui.core.saving import OpenedModel
+    from kerastui.ui.state import RunState
 
 
 class Origin(Enum):
@@ -178,6 +180,9 @@ class Session:
 
     def training_started(self, preset: Preset) -> RunState:
         """A run of ``preset`` starts: its settings become the session's (the stack stays)."""
+        from kerastui.core.run.status import RunStatus
+        from kerastui.ui.state import RunState
+
         self.preset.compile, self.preset.fit = preset.compile, preset.fit
         self.preset.callbacks, self.preset.data = preset.callbacks, preset.data
         self.preset.transfer = preset.transfer
@@ -194,6 +199,8 @@ class Session:
 
     def stop_requested(self) -> Path | None:
         """The run to ask to stop at the end of its batch (None when nothing is training)."""
+        from kerastui.core.run.status import RunStatus
+
         if self.run_state is None or not self.training or self.run_dir is None:
             return None
         self.run_state.status = RunStatus.STOPPING
@@ -219,18 +226,20 @@ class Session:
             state.error = result.error
         return state
 
-    def training_failed(self, error: str, status: RunStatus | None = None) -> None:
-        """The run failed, or died or is damaged (``status``): why, in one line."""
-        if self.run_state is not None:
-            self.run_state.status = status if status in (RunStatus.DIED, RunStatus.DAMAGED) else RunStatus.FAILED
-            self.run_state.error = error
-
-    def dataset_loaded(self, spec: DataSpec, preview: Preview) -> None:
     def run_model_adopted(self, trained: TrainedModel) -> None:
         """A finished run's saved model, loaded back (a sweep's best trial), becomes the working model."""
         self.trained = trained
         self.origin = Origin.TRAINED
 
+    def training_failed(self, error: str, status: RunStatus | None = None) -> None:
+        """The run failed, or died or is damaged (``status``): why, in one line."""
+        from kerastui.core.run.status import RunStatus
+
+        if self.run_state is not None:
+            self.run_state.status = status if status in (RunStatus.DIED, RunStatus.DAMAGED) else RunStatus.FAILED
+            self.run_state.error = error
+
+    def dataset_loaded(self, spec: DataSpec, preview: Preview) -> None:
         self.preset.data = spec
         self.dataset_preview = preview
 
