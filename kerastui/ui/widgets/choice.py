@@ -66,8 +66,9 @@ class ChoiceList(OptionList):
         self.owner = owner
 
     def on_mount(self) -> None:
-        if self._start is not None:
-            self.highlighted = self._start
+        # On the current value, else on the first option: never nothing, so ↓ never lands on a blank.
+        if self.option_count:
+            self.highlighted = self._start if self._start is not None else 0
 
     def action_close(self) -> None:
         self.owner.close_list(refocus=True)
