@@ -105,7 +105,8 @@ class EpochChart(PlotextPlot):
         self._log_drawn = False
         self._built = False  # the figure was built (rendered) since the plan was put on it
         self._plan: tuple = ([], False, 1, None, "", 0, 20)
-        self._header = Text()  # the line above the plot: title, legend, settings
+        # The line above the plot: the series in its legend, the values at the cursor, the cursor, the settings.
+        self._header_parts: tuple[list[Series], dict[str, float], int | None, str] = ([], {}, None, "")
         self._drawn: tuple[object, Text] | None = None  # (size and theme, what render gave) to repaint as it was
         self._changed_plan = True  # a new plan since the figure was last built
         self.chart_title = ""
@@ -175,7 +176,7 @@ class EpochChart(PlotextPlot):
         self.plt.plotsize(width, rows)
         self.plt._set_size(width, rows)
         self.plt.theme(self._get_plotext_theme_name(self.app.theme))
-        header = self._header.copy()
+        header = self.header(*self._header_parts)
         header.truncate(width)
         return Text("\n", end="").join([header, Text.from_ansi(self.plt.build(), end="")])
 
@@ -221,7 +222,8 @@ class EpochChart(PlotextPlot):
         settings = view.describe()
         if view.log_y and not log:
             settings = settings.replace("log", "linear: values ≤ 0")
-        self._header = self.header(legend, values if cursor is not None else {}, cursor, settings)
+        # (the header is laid out when drawn, at the width the chart has then)
+        self._header_parts = (legend, values if cursor is not None else {}, cursor, settings)
         self._plan = (calls, bool(log), first, cursor, "", epochs, limit)
         self._log_drawn = bool(log)
         self._apply()
