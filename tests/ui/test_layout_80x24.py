@@ -31,16 +31,19 @@ async def test_train_charts_fit_the_terminal_without_a_key(size):
         screen = app.screen
         side = screen.query_one("#train-side")
         assert not screen.has_class("charts-only") and side.display  # the default layout, no key pressed
+        width = size[0]
         charts = list(screen.query(MetricChart))
         assert [chart.metric for chart in charts] == ["loss", "accuracy"]
         for chart in charts:
             drawn = plot_rows(app, f"#chart-{chart.metric}")  # counted between the plot's frame lines
             assert drawn == chart.plot_rows, (chart.metric, drawn, chart.plot_rows)
+            if width >= 80:  # the legend whole on the line above the plot (laid out at the chart's width)
+                header = chart_lines(chart)[0]
+                assert header.startswith(chart.metric) and "train" in header and header.rstrip().endswith("val"), header
             if size == (80, 24):
                 assert drawn >= 8, (chart.metric, drawn)
             elif size == (120, 40):
                 assert drawn >= 10, (chart.metric, drawn)
-        width = size[0]
         charts_width = screen.query_one("#charts").size.width
         if width == 60:
             assert charts_width > width // 2, charts_width  # the charts keep most of the width
