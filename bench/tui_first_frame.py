@@ -6,7 +6,9 @@ moment a terminal would receive the first screen.  kerastui is byte-compiled fir
 install leaves it (this machine sets PYTHONDONTWRITEBYTECODE, so an editable checkout would
 otherwise be compiled from source on every start while Textual's own .pyc files exist).
 
-Targets (issue 3): kerastui ≤ 1.5 × bare Textual, and ≤ 0.15 × `python -c "import tensorflow"`.
+Targets: kerastui ≤ 1.1 × bare Textual (issue 26; 1.5 in issue 3), and ≤ 0.15 × `python -c "import
+tensorflow"`.  What is imported before the first frame is what the first workspace (Data) needs:
+the run client, the dialogs and the run's state come after it (KerasTUI.runs, Session).
 
     python bench/tui_first_frame.py [--runs 9]
 """
@@ -34,6 +36,7 @@ App._display = first_frame
 {imports}
 app.run(headless=True, size=(120, 40))
 """
+TARGET = 1.1  # kerastui / bare Textual
 KERASTUI = COMMON.format(imports="from kerastui.ui.app import make_app\napp = make_app('ex1')")
 BARE = COMMON.format(imports="""
 from textual.app import App
@@ -82,8 +85,8 @@ def main() -> None:
     print(f"bare Textual first frame   median {bare:.3f} s  (min {min(bare_times):.3f}, max {max(bare_times):.3f})")
     print(f"kerastui first frame       median {ours:.3f} s  (min {min(ours_times):.3f}, max {max(ours_times):.3f})")
     print(f"python -c 'import tensorflow' {tf:.3f} s")
-    print(f"kerastui / bare, median of {args.runs} interleaved pairs = {ratio:.2f} (target ≤ 1.5) — "
-          f"{'OK' if ratio <= 1.5 else 'OVER'}")
+    print(f"kerastui / bare, median of {args.runs} interleaved pairs = {ratio:.2f} (target ≤ {TARGET}) — "
+          f"{'OK' if ratio <= TARGET else 'OVER'}")
     print(f"kerastui / import tensorflow = {ours / tf:.3f} (target ≤ 0.15) — {'OK' if ours / tf <= 0.15 else 'OVER'}")
 
 

@@ -77,3 +77,30 @@ async def test_opening_a_preset_over_edits_asks_first_n_keeps_them_y_opens(tmp_p
 
         await choose_ex2()  # nothing edited since: it opens without a question
         assert not isinstance(app.screen, RiskDialog) and app.session.name == "ex2"
+
+
+async def test_reopening_a_run_over_edits_asks_first(tmp_path, monkeypatch):
+    from kerastui.core.run.directory import RunDir
+    from tests.ui.test_charts_runs import fake_runs
+
+    for run in fake_runs(tmp_path / "runs"):
+        presets.save(presets.load("ex1"), RunDir(run).preset_path)  # the preset the run trained
+    monkeypatch.chdir(tmp_path)
+    app = make_app("ex2", deterministic=True, runs_dir=tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        app.session.stack.layers.pop()  # an edit (the Model workspace's delete)
+        assert app.session.unsaved
+        await pilot.press("h")
+        await settle(app, pilot)
+        await pilot.press("enter")  # reopen the finished run under the cursor: its preset would replace ex2's
+        await settle(app, pilot)
+        assert isinstance(app.screen, RiskDialog) and "Open run" in app.screen.question
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.session.name == "ex2" and app.session.unsaved and app.current_mode == "runs"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.session.name == "ex1" and app.current_mode == "train", "y opens the run's preset and history"
