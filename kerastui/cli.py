@@ -550,17 +550,14 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
             # The end recorded while the lock is still held (a follower must never see "running"
             # with no process behind it, which reads "died").
             owner.finished(result)
-            seconds = run_seconds(owner.run_dir)
-            if seconds is not None:  # the summary says the same seconds as the status, runs and this
-                result.seconds = seconds
-                with contextlib.suppress(KerasTUIError):
-                    owner.run_dir.write_summary(jsonable(result.to_json()))
+            seconds = _settle_seconds(owner.run_dir, result)
     except KerasTUIError as error:
         progress.close()
         message = str(error) if isinstance(error, (PresetError,)) or str(error).startswith(preset.where) \
             else f"{preset.where}: {error}"
         if owner is not None:
             owner.finished(trainer.result if trainer is not None else None, message)
+            _settle_seconds(owner.run_dir, trainer.result if trainer is not None else None)
         _error(message)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -571,6 +568,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
             owner.finished(trainer.result if trainer is not None else None)
             if owner.trainer is not None:
                 owner.run_dir.write_summary(jsonable(owner.trainer.result.to_json()))
+                _settle_seconds(owner.run_dir, owner.trainer.result)
         done = trainer.result.epochs_run if trainer is not None else 0
         where = f"; {_resume_hint(owner.run_dir)}" if owner is not None else ""
         _error(f"interrupted after {done} epoch(s){where}")
@@ -614,6 +612,22 @@ def run_seconds(run_dir: RunDir) -> float | None:
 
     value = read_json(run_dir.status_path).get("active_seconds")
     return float(value) if isinstance(value, (int, float)) else None
+
+
+def _settle_seconds(run_dir: RunDir, result: RunResult | None) -> float | None:
+    """At a run's end: its result and ``summary.json`` (when the trainer wrote one) take the seconds its
+    status has (:func:`run_seconds`), which ``kerastui runs`` shows; those seconds, or None."""
+    from kerastui.core.errors import KerasTUIError
+    from kerastui.core.run.directory import jsonable
+
+    seconds = run_seconds(run_dir)
+    if seconds is None or result is None:
+        return seconds
+    result.seconds = seconds
+    if run_dir.summary_path.is_file():
+        with contextlib.suppress(KerasTUIError, OSError):
+            run_dir.write_summary(jsonable(result.to_json()))
+    return seconds
 
 
 def _resume_hint(run_dir: RunDir) -> str:
