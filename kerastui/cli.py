@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--runs-dir", type=Path, help=runs_help)
     resume.add_argument("--json", action="store_true", help="print one JSON object on stdout at the end "
                         "(progress to stderr)")
-    resume.add_argument("--trust-model", action="store_true", help=TRUST_HELP + " (a run started trusted stays so)")
+    resume.add_argument("--trust-model", action="store_true", help=TRUST_HELP + " (asked again on every resume)")
 
     check = sub.add_parser("check", help="validate a preset and build its model without training",
                            description="Validate a preset, describe its data and build its model (shapes, "
@@ -465,7 +465,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run_dir, preset, status = client.resumable(client.find(args.run))
     model = status.get("model")
     return _run(preset, args, run_dir=run_dir, resume=True, model_path=model if isinstance(model, str) else None,
-                trusted=bool(status.get("trusted")) or args.trust_model)
+                trusted=args.trust_model)  # the user's word now: a status file is no witness
 
 
 def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, resume: bool = False,

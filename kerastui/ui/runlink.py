@@ -121,9 +121,9 @@ class RunLink:
         except KerasTUIError as error:
             app.notify(str(error), title="resume", severity="error", timeout=8)
             return
-        # A run started trusted stays so (its process reads that from its status); one that was not,
-        # whose layers run code from files, asks as a start does.
-        uses = [] if status.get("trusted") or status.get("model") else self._code_uses(preset)
+        # A run whose layers run code from files asks as a start does, every time: its status file's
+        # "trusted" is no witness (anyone who can write the run directory could set it).
+        uses = [] if status.get("model") else self._code_uses(preset)
         if not uses:
             self._resume(run.path, preset, False)
             return

@@ -2,7 +2,7 @@
 SavedModel and runs its graph, whose ops can do anything (here: ``tf.io.write_file`` to a marker
 file).  Without ``--trust-model``, ``kerastui check``, ``train`` and ``resume`` refuse it with one
 line and the graph never runs; with it, the run trains (the marker is written: that is what trust
-means), and a run started trusted is resumed trusted.
+means), and a resumed run needs it again (a run directory's record of trust is no witness).
 
 The SavedModels are real (``tf.saved_model.save`` of a ``tf.Module`` with a ``serve`` signature),
 the runs are real ``python -m kerastui`` processes.
@@ -178,7 +178,7 @@ def test_trust_model_trains_the_preset_and_records_the_trust(case, tmp_path):
     assert (Path(result["run_dir"]) / "model.keras").is_file()
 
 
-def test_a_resumed_run_keeps_its_recorded_trust_and_an_untrusted_one_asks_for_it(tmp_path):
+def test_a_resumed_run_needs_the_users_trust_again_whatever_its_status_file_says(tmp_path):
     marker = tmp_path / "marker.txt"
     savedmodel = tmp_path / "graph_savedmodel"  # not there yet: the first process of each run fails
     path = tmp_path / "tfsm.toml"
@@ -197,8 +197,12 @@ def test_a_resumed_run_keeps_its_recorded_trust_and_an_untrusted_one_asks_for_it
     assert "pass --trust-model" in str(status["error"])
     write_savedmodel(savedmodel, marker)
 
-    # Resumed without the flag, the run started trusted stays trusted: it trains, the graph runs.
+    # Resumed without the flag, the run started trusted is refused too: its status file's "trusted" is no
+    # witness (anyone who can write the run directory could set it); --trust-model, the user's word, is.
     done = run_cli("resume", str(trusted.run_dir.path), env=env(runs))
+    assert done.returncode == 1 and not marker.exists(), done.stderr[-2000:]
+    assert len(error_lines(done.stderr)) == 1 and "--trust-model" in done.stderr
+    done = run_cli("resume", str(trusted.run_dir.path), "--trust-model", env=env(runs))
     assert done.returncode == 0, done.stderr[-2000:]
     assert trusted.run_dir.status()["state"] == RunStatus.COMPLETED and marker.exists()
     marker.unlink()

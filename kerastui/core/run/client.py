@@ -91,12 +91,19 @@ class RunClient:
     def __init__(self, runs_dir: Path | None = None, *, nice: int = RUN_NICE) -> None:
         self.runs_dir = Path(runs_dir).expanduser() if runs_dir is not None else default_runs_dir()
         self.nice = nice  # how much nicer than this process its runs are (the TUI's key presses come first)
+        # The runs this client launched or resumed trusted: trust is the user's word to this process, never
+        # read back from a run directory (status.json's "trusted" records it; anyone who can write the
+        # folder could set it).
+        self._trusted: set[Path] = set()
 
     # ------------------------------------------------------------------ starting
 
     def launch(self, preset: Preset, *, model_path: str | None = None, trusted: bool = False) -> Launched:
         """A new run of ``preset`` in its own process and directory."""
-        return launch(preset, runs_dir=self.runs_dir, model_path=model_path, trusted=trusted, nice=self.nice)
+        launched = launch(preset, runs_dir=self.runs_dir, model_path=model_path, trusted=trusted, nice=self.nice)
+        if trusted:
+            self._trusted.add(launched.run_dir.path.resolve())
+        return launched
 
     def resumable(self, run: Path | RunDir) -> tuple[RunDir, Preset, dict[str, Any]]:
         """The run, its preset and its status, when it may be resumed; else one line saying why not."""
@@ -110,9 +117,17 @@ class RunClient:
 
     def resume(self, run: Path | RunDir, preset: Preset, *, trusted: bool = False) -> Launched:
         """Continue an interrupted, died or failed run in its own directory, in a new process
-        (``trusted``: trusted now; a run started trusted stays so)."""
+        (``trusted``: the user trusts it now — a run started trusted is asked about again: its status file
+        is no witness)."""
         run_dir = run if isinstance(run, RunDir) else RunDir(run)
+        if trusted:
+            self._trusted.add(run_dir.path.resolve())
         return launch(preset, resume=run_dir, trusted=trusted, nice=self.nice)
+
+    def trusts(self, run: Path | RunDir) -> bool:
+        """Whether this client launched or resumed ``run`` trusted (its model may be loaded back with
+        safe mode off)."""
+        return (run.path if isinstance(run, RunDir) else Path(run)).resolve() in self._trusted
 
     # ------------------------------------------------------------------ controlling, listing
 
@@ -170,7 +185,7 @@ class RunClient:
         run = RunDir(run_dir)
         state = status.get("state")
         state = state if isinstance(state, RunStatus) else RunStatus.DIED
-        out = Outcome(run, state, trusted=bool(status.get("trusted")))
+        out = Outcome(run, state, trusted=self.trusts(run))
         try:
             summary = read_summary(run.summary_path)
         except KerasTUIError as error:
