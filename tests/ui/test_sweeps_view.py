@@ -122,6 +122,21 @@ async def test_a_live_sweep_fills_sorts_filters_follows_and_gives_its_best(tmp_p
             best = sweep.best()
             assert best is not None and screen.view.best == best.number
             assert f"{best.number}★" in shown(app, "#sweep-table")
+            # the charts: the objective per trial with the best so far, the last trials' curves, and (a)
+            # a parameter against the objective; the importances once two trials have completed
+            objective = shown(app, "#sweep-objective")
+            assert "val_accuracy per trial" in objective and "best so far" in objective
+            drawn = {series.label: series for series in screen.query_one("#sweep-objective").series()}
+            assert drawn["completed"].xs == [0.0, 1.0, 2.0, 3.0] and drawn["best so far"].values[-1] == best.value
+            assert "val_accuracy per epoch" in shown(app, "#sweep-curves")
+            table.focus()
+            await pilot.press("a")
+            assert screen.query_one("#sweep-param").display
+            assert "batch_size → val_accuracy" in shown(app, "#sweep-param")
+            assert sorted(screen.query_one("#sweep-param").points) == sorted(
+                (float(r.params["fit.batch_size"]), r.value) for r in screen.view.rows)
+            await until(pilot, lambda: "importances" in shown(app, "#sweep-importances")
+                        and "evaluating" not in shown(app, "#sweep-importances"), "the importances")
             # the followed trial's result came back to the session (its model: the working model)
             await until(pilot, lambda: app.session.trained is not None, "the followed run's model")
             assert app.session.trained.run_dir == followed
@@ -258,3 +273,52 @@ def test_the_form_reads_ranges_and_choices_and_offers_the_preset_numeric_keys(tm
         assert parse_space(space_text(parse_space(text, "x")), "x") == parse_space(text, "x")
     keys = [c.key for c in candidates(iris(tmp_path, sweep=False))]
     assert keys == ["compile.learning_rate", "fit.batch_size", "model.layers[1].units"]  # not the output's
+
+
+async def test_a_strangers_study_is_shown_plainly(tmp_path: Path) -> None:
+    """Hosts, devices, errors and chosen words come from the study (another machine wrote them): shown
+    with their control characters visible, never read as markup, and nothing crashes."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    from kerastui.core.model.sweepspace import dimensions, distributions
+    from kerastui.core.run.directory import jsonable
+    from kerastui.core.run.sweep import ATTRS, SweepDir
+
+    runs = tmp_path / "runs"
+    text = IRIS + SWEEP.replace('choices = [8, 16, 32]', 'choices = ["[b]x", "y\\u001b[2J"]').replace(
+        '"fit.batch_size"', '"model.layers[1].activation"')
+    preset = presets.loads(text, where="test")
+    folder = SweepDir(runs / "sweeps" / "odd")
+    folder.path.mkdir(parents=True)
+    space = distributions(dimensions(preset.sweep, "test"))  # type: ignore[arg-type]
+    study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(folder.journal_path))),
+                                study_name="odd", direction="maximize")
+    study.set_user_attr(ATTRS, jsonable({"preset": presets.dumps(preset), "preset_name": "odd", "trials": 3,
+                                         "objective": "val_accuracy", "direction": "maximize", "stopped": False,
+                                         "created": time.time(), "clock": {"used": 1.0, "since": None}}))
+    study.add_trials([optuna.trial.create_trial(
+        params={"compile.learning_rate": 0.01 * (i + 1), "model.layers[1].activation": ["[b]x", "y\x1b[2J"][i % 2]},
+        distributions=space, value=0.5 + i / 10, intermediate_values={1: 0.4, 2: 0.5 + i / 10},
+        user_attrs={"host": "[red]evil\x1b]0;pwned\x07", "device": "[@click=app.quit]GPU", "epoch": 2,
+                    "error": "bad\rline" if i == 2 else None}) for i in range(3)])
+    folder.write_info({"name": "odd", "created": time.time(), "storage": str(folder.journal_path), "parallel": 1})
+    app = make_app(load_tensorflow=False, runs_dir=runs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("k")
+        screen = app.screen
+        assert isinstance(screen, SweepsScreen)
+        await until(pilot, lambda: len(screen.view.rows) == 3, "the study's trials", timeout=60)
+        table = screen.query_one(TrialTable)
+        drawn = shown(app, "#sweep-table")
+        assert "\x1b" not in drawn and "\x07" not in drawn and "\r" not in drawn
+        # as typed (never markup), the control characters shown as escapes
+        assert "[red]evil\\x" in drawn and "[@click=" in drawn and "bad\\rline" in drawn
+        assert "[b]x" in drawn and "y\\x1b[2J" in drawn
+        table.move_to_trial(1)
+        table.focus()
+        await pilot.press("a")  # the chosen words against the objective
+        param = shown(app, "#sweep-param")
+        assert "L1.activation" in param and "[b]x" in param and "y\\x1b[2" in param and "\x1b" not in param
+        assert app.is_running

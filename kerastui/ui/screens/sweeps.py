@@ -207,13 +207,15 @@ class SweepsScreen(Workspace):
 
     def _loaded(self, view: SweepView) -> None:
         changed_sweep = view.name != self.view.name
+        changed_rows = view.rows != self.view.rows
         self.view = view
         self.reads += 1
         if changed_sweep:
             self.importances = None
             self.param_index = 0
         self._show()
-        self._draw_charts()
+        if changed_sweep or changed_rows:  # (plotext's builds only when there is something new to draw)
+            self._draw_charts()
         if view.name is not None and view.error is None:
             name, completed, when = self._importance_at
             if name != view.name or (completed != view.completed and time.monotonic() - when >= IMPORTANCE_EVERY):
@@ -336,8 +338,8 @@ class SweepsScreen(Workspace):
 
     def action_next_param(self) -> None:
         self.param_index += 1
-        if self.chart_mode % 3 != 2 and self.size.width < 110:
-            self.chart_mode = 2  # show the chart the key changes
+        if not self.query_one(ParamChart).display:  # the chart the key changes comes into view
+            self.chart_mode = 2 if self.size.width < 110 else 1
             self._layout_charts()
         self._draw_charts()
 

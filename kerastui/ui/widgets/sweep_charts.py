@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from kerastui.core.run.status import RunStatus
 from kerastui.core.run.sweep import TrialRow
+from kerastui.core.text import visible
 from kerastui.ui.chartview import ChartView
 from kerastui.ui.safe import plain
 from kerastui.ui.widgets.charts import XLABEL_ROWS, EpochChart, Series, epoch_ticks
@@ -70,6 +71,7 @@ class XYChart(EpochChart):
         if self.x_ticks is not None:
             plt.xticks(*self.x_ticks)
         self._built = False
+        self._changed_plan = True  # (EpochChart.render builds the figure again)
 
 
 class ObjectiveChart(XYChart):
@@ -155,7 +157,9 @@ class ParamChart(XYChart):
         if done and not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x, _ in done):
             labels = sorted({str(x) for x, _ in done})
             self.points = [(float(labels.index(str(x))), y) for x, y in done]
-            self.x_ticks = ([float(i) for i in range(len(labels))], [label[:10] for label in labels])
+            # (a stranger's words: plotext would send their control characters as they are)
+            self.x_ticks = ([float(i) for i in range(len(labels))], [visible(label, one_line=True)[:10]
+                                                                     for label in labels])
         else:
             self.points = [(float(x), y) for x, y in done]
         self.replot()
