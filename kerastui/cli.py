@@ -106,6 +106,7 @@ def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace) -> arg
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="kerastui",
+        usage="kerastui [-h] [--version] [PRESET | COMMAND ...]",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="A terminal workbench for Keras: pick data, stack layers, train with live charts, save and\n"
                     "verify, compare metrics, fine-tune — or run a preset headless.\n\n"
