@@ -52,6 +52,9 @@ class Streams:
     cache_dir: Path | None = None
 
 
+DATA_CACHE = "data-cache"  # the folder of a cache_dir where data.cache = "file" writes, one file prefix per split
+
+
 @dataclass
 class Dataset:
     """Prepared splits, ready for ``model.fit`` (arrays, or :class:`Streams` for large sources:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from kerastui.core.data.base import (
+    DATA_CACHE,
     STREAM_BYTES,
     Dataset,
     Preview,
@@ -436,7 +437,7 @@ def prepare_folder(spec: DataSpec, root: Path, *, loss: str, image_size: tuple[i
     def pairs(split: str, shuffle: bool, cache: str | None = None) -> Any:
         paths, labels = splits[split]
         where = streams.cache_dir if stream else None
-        cache_file = (where / "data-cache" / split) if where is not None else None
+        cache_file = (where / DATA_CACHE / split) if where is not None else None
         return image_pipeline(paths, labels, (height, width), scale, shuffle=shuffle, seed=spec.seed,
                               cache=cache, cache_file=cache_file)
 

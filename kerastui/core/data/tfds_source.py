@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from kerastui.core.data.base import DataInfo, Dataset, Streams, batch_labels, check_labels, encode_labels
+from kerastui.core.data.base import (
+    DATA_CACHE,
+    DataInfo,
+    Dataset,
+    Streams,
+    batch_labels,
+    check_labels,
+    encode_labels,
+)
 from kerastui.core.data.sources import check_data_path, tfds_data_dir
 from kerastui.core.data.streaming import cache as cache_in
 from kerastui.core.data.streaming import shuffle_buffer
@@ -195,7 +203,7 @@ def prepare_tfds(spec: DataSpec, name: str, *, loss: str, image_size: tuple[int,
         ds = ds.map(features, num_parallel_calls=tf.data.AUTOTUNE)
         if cache is not None:
             where = streams.cache_dir
-            file = where / "data-cache" / f"tfds-{split}" if cache == "file" and where is not None else None
+            file = where / DATA_CACHE / f"tfds-{split}" if cache == "file" and where is not None else None
             ds = cache_in(ds, file)
             if shuffle:
                 ds = ds.shuffle(shuffle_buffer(counts[split], sample_bytes), seed=spec.seed,

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from kerastui.core.data import datasets
+from kerastui.core.data.base import DATA_CACHE
 from kerastui.core.devices import (
     DevicePlan,
     float32_outputs,
@@ -236,6 +237,11 @@ class Trainer:
                 stream = self._prepared[1].stream
                 if stream is not None and stream.cache_dir is None:  # data.cache = "file": in the run directory
                     stream.cache_dir = self.run_dir.path
+                if self.preset.data.cache == "file":  # TensorFlow reads and writes there as fit starts:
+                    cache = self.run_dir.own_folder(self.run_dir.path / DATA_CACHE)  # never through a planted link
+                    for entry in cache.iterdir():
+                        if entry.is_symlink():
+                            entry.unlink()
                 if self.resume:
                     self._restore_progress()
             if self.stop_requested:  # asked before the first batch: it ends with what it had
