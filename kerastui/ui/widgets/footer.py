@@ -11,8 +11,9 @@ from textual.style import Style
 from textual.widget import Widget
 
 QUIT_ID = "app.quit"  # the binding always shown on the right, before the command palette's
-# What the footer keeps longest, first to last: help; the keys of the focused widget and the
-# screen (what works here); the workspace keys (the tabs above show them too); the app's others.
+# What the footer keeps longest, first to last: help (and the F-keys to the workspaces while a text
+# field types the letters); the keys of the focused widget and the screen (what works here); the
+# workspace letters (the tabs above show them too); the app's others.
 ESSENTIAL, HERE, WORKSPACES, ELSEWHERE = 0, 1, 2, 3
 
 Key = tuple[str, str, DOMNode, bool]  # (key as shown, action, node, enabled)
@@ -121,7 +122,11 @@ class KeyFooter(Widget):
             entries = list(grouped)
             keys = [(self.app.get_key_display(e[0][2]), e[0][2].action, e[0][1], e[0][3]) for e in entries]
             if group is not None and len(entries) > 1:
-                items.append((_key_range(keys), group.description, self._rank(entries[0][0][1], entries[0][0][2])))
+                shown = _key_range(keys)
+                rank = self._rank(entries[0][0][1], entries[0][0][2])
+                if rank == WORKSPACES and len(shown) == 1 and shown[0][0].startswith("f"):
+                    rank = ESSENTIAL  # F2–F8 from a text field (letters type there): kept with help
+                items.append((shown, group.description, rank))
             else:
                 items.extend(([k], e[0][2].description, self._rank(e[0][1], e[0][2]))
                              for k, e in zip(keys, entries, strict=True))
