@@ -455,8 +455,9 @@ class SweepsScreen(Workspace):
                                       "train it (t, then s) for a working model", title="best", severity="warning")
             return
         custom = custom_metric_classes(preset)
-        trusted = bool(run.status().get("trusted"))
-        model = load_model(run.model_path, custom_objects=custom, safe_mode=not trusted)
+        # Safe mode: a trial's run was started by a sweep worker, never trusted, and a status file's
+        # "trusted" is no witness (anyone who can write the run directory could set it).
+        model = load_model(run.model_path, custom_objects=custom, safe_mode=True)
         self.app.call_from_thread(self._model_loaded, TrainedModel(model, None, custom, str(run_dir)))
 
     def _model_loaded(self, trained: Any) -> None:
