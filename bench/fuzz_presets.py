@@ -7,7 +7,7 @@ unicode, long strings, nested tables, 10,000-layer stacks, hostile payloads — 
 script, terminal escapes, CSV formulas, outside paths, device files —, broken TOML; one in ten is
 saved under a hostile file name) of a shipped preset runs as ``kerastui train FILE --json
 --epochs 1 --limit 64``, then ``kerastui export-script FILE``: the script must parse, and a mutant
-carrying a payload has its script run (60 s at most: the payloads act at import time).  A worker
+carrying a payload has its script run (SCRIPT_SECONDS at most: payloads act before fit).  A worker
 works in a folder of its own; a ``PWNED`` file appearing there is a marker (code ran from preset
 text).  An ESC or C1 control in anything written is an ``escape``; at the end ``kerastui runs``
 and ``runs --csv`` over every run must hold neither, nor a CSV cell starting with a formula
@@ -96,11 +96,13 @@ def worker(tasks: mp.Queue, results: mp.Queue, runs_dir: str) -> None:
 
 UNSAFE = re.compile("[\x1b\x80-\x9f]")
 MARKER = "PWNED"
+# A payload acts where its text lands: at import, data loading or model building, all before fit.
+SCRIPT_SECONDS = 25
 
 
 def exported(cli, path: str, home: Path) -> str:
     """``export-script`` for the mutant: ``refused``, ``parsed``, ``ran`` (a payload mutant's script run
-    for at most 60 s), or what went wrong (``traceback``, ``unparsable``, ``escape``)."""
+    for at most SCRIPT_SECONDS), or what went wrong (``traceback``, ``unparsable``, ``escape``)."""
     import ast
 
     target = home / "train.py"
@@ -127,7 +129,7 @@ def exported(cli, path: str, home: Path) -> str:
     if not any(p in Path(path).read_text(encoding="utf-8", errors="replace") or p in path for p in HOSTILE):
         return "parsed"
     try:
-        subprocess.run([sys.executable, str(target)], cwd=home, timeout=60, capture_output=True,
+        subprocess.run([sys.executable, str(target)], cwd=home, timeout=SCRIPT_SECONDS, capture_output=True,
                        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     except subprocess.TimeoutExpired:
         pass  # it trains: the payloads act before fit
