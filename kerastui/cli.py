@@ -512,6 +512,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     try:
         if run_dir is not None:  # made by the TUI, or resumed: take the lock before anything slow
             owner = own(run_dir)
+            owner.arm()  # an interrupt while TensorFlow loads leaves at once, its end recorded
         else:  # a runs folder that cannot hold a run is said now, not after TensorFlow and the data
             check_runs_dir(args.runs_dir or _default_runs_dir())
         from kerastui.core.devices import configure, prepare_environment
@@ -573,7 +574,7 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
         done = trainer.result.epochs_run if trainer is not None else 0
         where = f"; {_resume_hint(owner.run_dir)}" if owner is not None else ""
         _error(f"interrupted after {done} epoch(s){where}")
-        return EXIT_INTERRUPTED
+        return owner.exit_code if owner is not None else EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - one line, the status says failed with the reason
         progress.close()
         if owner is not None:

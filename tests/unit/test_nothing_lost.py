@@ -94,6 +94,12 @@ def slow_ex1(epochs: int) -> Any:
 # --------------------------------------------------------------------------- kill -9, then resume
 
 
+def newest_epoch(run: RunDir) -> int:
+    """The epoch of the run's newest checkpoint (0: none yet)."""
+    epoch = read_json(run.checkpoint_dir("train") / "state.json").get("epoch")
+    return epoch if isinstance(epoch, int) else 0
+
+
 def test_kill_9_at_twenty_random_moments_then_resume_logs_each_epoch_once(tmp_path: Path) -> None:
     rng = random.Random(24)
     preset = slow_ex1(400)  # never finishes within the test: it is stopped after the last resume
@@ -102,8 +108,17 @@ def test_kill_9_at_twenty_random_moments_then_resume_logs_each_epoch_once(tmp_pa
     try:
         for _ in range(20):
             # Half the kills at any moment of the process's life (importing, preparing, training),
-            # half at a random moment once it trains (mid-batch, mid-checkpoint, between epochs).
-            if _ % 2:
+            # half at a random moment once it trains (mid-batch, mid-checkpoint, between epochs); one
+            # in four once this process has checkpointed an epoch of its own (on a loaded machine the
+            # others may all land before any checkpoint: the resumes must also go on from one).
+            if _ % 4 == 1:
+                deadline = time.monotonic() + WAIT
+                reached = newest_epoch(run)
+                while newest_epoch(run) <= reached:
+                    assert process.poll() is None and time.monotonic() < deadline, "no checkpoint written"
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 1.0))
+            elif _ % 2:
                 deadline = time.monotonic() + WAIT
                 while run.status()["state"] != RunStatus.RUNNING and process.poll() is None:
                     assert time.monotonic() < deadline, "the run never started training"
@@ -381,6 +396,7 @@ def test_a_second_ctrl_c_after_the_run_ended_does_not_end_it_by_the_default_acti
         for interrupted in (True, False):
             try:
                 with RunProcess(RunDir.create(tmp_path, "sig")) as owner:
+                    owner.arm()  # as the CLI does once its status is written
                     assert signal.getsignal(signal.SIGINT) == owner._handle
                     if interrupted:  # as the kernel calls it; nothing trains yet, so it leaves at once
                         owner._handle(signal.SIGTERM, None)

@@ -55,6 +55,7 @@ class RunProcess:
         self.previous_seconds = 0.0  # resuming: the seconds its earlier processes trained
         self.signal: int | None = None  # the first interrupting signal received
         self.on_signal = on_signal  # (signum, second) → None: the CLI says what happens
+        self._armed = False  # an interrupt with no trainer yet leaves at once (see arm)
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> RunProcess:
@@ -80,6 +81,15 @@ class RunProcess:
                 trainer.request_stop("interrupted")
             elif self.stop_asked:
                 trainer.request_stop("stopped")
+
+    def arm(self) -> None:
+        """Called by whoever holds this process (its status written, ready to record an end): from now
+        on an interrupt that comes before the trainer exists (TensorFlow still importing) leaves at
+        once, as ``KeyboardInterrupt`` — one that came earlier, while the lock was being taken, does so
+        now.  Unarmed, an interrupt is remembered and applied to the trainer when it exists."""
+        self._armed = True
+        if self.signal is not None and self._trainer is None:
+            raise KeyboardInterrupt
 
     # ------------------------------------------------------------------ status
 
@@ -116,8 +126,10 @@ class RunProcess:
     def finished(self, result: RunResult | None, error: str | None = None) -> None:
         """The end, whatever it was: state, outcome, the true epoch count, the reason of a failure."""
         self.run_dir.stop_heartbeat()
-        if result is None:
-            fields: dict[str, Any] = {"state": RunStatus.FAILED, "outcome": "failed", "error": error}
+        if result is None and self.signal is not None and error is None:  # interrupted before any trainer
+            fields: dict[str, Any] = {"state": RunStatus.INTERRUPTED, "outcome": "interrupted", "error": None}
+        elif result is None:
+            fields = {"state": RunStatus.FAILED, "outcome": "failed", "error": error}
         else:
             outcome = result.status if result.status != "running" else "failed"
             fields = {"state": status_of(outcome), "outcome": outcome, "epoch": result.epochs_run,
@@ -170,7 +182,7 @@ class RunProcess:
         self.run_dir.overlay["state"] = RunStatus.STOPPING
         if trainer is not None:
             trainer.request_stop("interrupted")
-        elif not second:  # nothing trains yet (TensorFlow still importing): leave now
+        elif not second and self._armed:  # nothing trains yet (TensorFlow still importing): leave now
             raise KeyboardInterrupt
 
     @property
