@@ -243,6 +243,7 @@ class KerasTUI(KeysInOrder[None]):
 
         for module in ("model", "train", "saveload", "experiments", "runs", "sweeps"):
             importlib.import_module(f"kerastui.ui.screens.{module}")
+        importlib.import_module("optuna")  # the Sweeps workspace opens studies: out of its first key press
         gc.freeze()
         self.call_from_thread(self.preparer.start)
 
