@@ -80,6 +80,7 @@ class RunTable(LineTable):
     STATE_STYLES = {"running": "bold green", "starting": "green", "interrupted": "yellow", "died": "bold red",
                     "failed": "red", "stopped": "cyan", "damaged": "bold magenta", "stopping": "yellow"}
     PINNED = ("state", "run")  # on every page of columns
+    RUN_WIDTH = 40  # the run column at most (a name longer than that is cut)
 
     class Paged(Message):
         """The table shows another page of columns (→ / ←), or has another number of them."""
@@ -153,11 +154,16 @@ class RunTable(LineTable):
     def _draw(self) -> None:
         runs, marked, _ = self._given
         labels, widths = self._widths()
+        # The run's name is the column people read a run by: as wide as the longest name (up to
+        # RUN_WIDTH) where the most useful columns still fit beside it, else what they leave over.
+        want = min(max((len(visible(run.name, one_line=True)) for run in runs), default=0), self.RUN_WIDTH)
+        room = self.room()
+        if room > 0 and want > widths["run"]:
+            useful = sum(widths[c.key] + GAP for c in COLUMNS if c.priority == 1 and c.key not in self.PINNED)
+            left = room - 1 - sum(widths[k] + GAP for k in self.PINNED) - useful
+            widths["run"] += max(0, min(left, want - widths["run"]))
         pages, spare = self._cut(widths)
-        # The run's name gets what the first page leaves over (up to the longest name): it is the
-        # column people read the run by.
-        longest = max((len(run.name) for run in runs), default=0)
-        widths["run"] += max(0, min(spare, longest - widths["run"]))
+        widths["run"] += max(0, min(spare, want - widths["run"]))
         self._room = self.room()
         self.page_count = len(pages)
         self.page = max(0, min(self.page, len(pages) - 1))
