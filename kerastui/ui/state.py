@@ -153,7 +153,7 @@ class RunState:
         Before the run's fit began (no epochs planned yet): what a starting run waits for."""
         if not self.epochs_planned and not self.epochs_done:
             if self.status == RunStatus.STARTING:
-                return "loading TensorFlow, preparing the data, building the model"
+                return "loading TensorFlow, the data and the model"
             if self.running:
                 return "preparing"
         current = self.epoch + 1 if self.running else self.epochs_done
