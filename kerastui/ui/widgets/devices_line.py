@@ -30,10 +30,13 @@ def devices_text(state: RunState | None, spec: DevicesSpec | None) -> str:
 
 
 class DevicesLine(Static):
-    """One line; repainted without a layout pass."""
+    """One line (two where it does not fit the column); repainted without a layout pass unless its
+    number of lines changes."""
 
     HELP = ("The devices line: the devices the run trains on, the per-replica batch under MirroredStrategy "
             "and the precision policy; g opens the devices view.")
 
     def show(self, state: RunState | None, spec: DevicesSpec | None) -> None:
-        self.update(plain(devices_text(state, spec)), layout=False)  # (device names from a run directory)
+        text = plain(devices_text(state, spec))  # (device names from a run directory)
+        lines = -(-text.cell_len // max(1, self.content_size.width))
+        self.update(text, layout=max(1, lines) != self.content_size.height)
