@@ -198,6 +198,8 @@ def main() -> None:
     print(f"fit, run process followed by the TUI: median {statistics.median(tui):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in tui)})")
     print(f"ratio followed run / plain = {ratio:.3f} (target ≤ 1.02) — {'OK' if ratio <= 1.02 else 'OVER'}")
+    paired = [t / p for t, p in zip(tui, plain, strict=True)]  # each pair run back to back: drift cancels
+    print(f"  per pair: {', '.join(f'{r:.3f}' for r in paired)}; median {statistics.median(paired):.3f}")
     print(f"peak RSS of the TUI process (it trains nothing): {statistics.median(tui_rss):.0f} MB")
     print(f"key press → screen updated while a run is attached: median {statistics.median(latencies) * 1000:.1f} ms, "
           f"p95 {p95(latencies) * 1000:.1f} ms (n={len(latencies)}, target ≤ 16 ms) — "
