@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -100,7 +101,8 @@ class KerasTUI(KeysInOrder[None]):
         self._workspaces: list[Workspace] = []  # the mounted workspaces, in the order they were first shown
         self._sizes = Requests()  # model-size checks for the status line: the latest wins
         self.throttle = RedrawThrottle(lambda epoch: self.redraw_training(epoch=epoch), self.set_timer,
-                                       every_event=deterministic)
+                                       every_event=deterministic,
+                                       since_key=lambda: time.perf_counter() - self.last_key_at)
         self._runs: RunLink | None = None  # created when first needed: its imports wait for the first frame
         self.load_tensorflow_at_start = load_tensorflow
         self._label_preset()

@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -60,9 +62,11 @@ class KeysInOrder(App[ReturnType]):
         self._typed: deque[events.Key | events.Paste] = deque()  # read from the terminal, not yet forwarded
         self._typing: events.Key | events.Paste | None = None  # forwarded, not yet gone its whole way
         self._waiting: asyncio.Task[None] | None = None  # for a key's workers
+        self.last_key_at = -math.inf  # time.perf_counter() of the last key or paste read
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            self.last_key_at = time.perf_counter()
             self._typed.append(event)
             if self._typing is None:
                 await self._next_key()

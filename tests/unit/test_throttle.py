@@ -68,3 +68,39 @@ def test_the_end_of_a_run_is_drawn_at_once_even_while_busy() -> None:
     throttle.event(epoch=True)
     throttle.event(final=True)
     assert draws == [True, True]
+
+
+def test_an_epoch_just_after_a_key_press_waits_for_the_key_to_be_answered() -> None:
+    from kerastui.ui.throttle import KEY_QUIET, MAX_DEFER
+
+    clock = Clock()
+    draws: list[bool] = []
+    timers: list[tuple[float, object]] = []
+    last_key = [clock.now - 0.01]  # a key pressed 10 ms ago
+    throttle = RedrawThrottle(draws.append, lambda delay, callback: timers.append((delay, callback)), clock=clock,
+                              since_key=lambda: clock.now - last_key[0])
+    throttle.event(epoch=True)
+    assert draws == [] and timers[0][0] == pytest.approx(KEY_QUIET - 0.01)  # after the key's frame
+    throttle.event(epoch=True)  # a second epoch meanwhile: coalesced, no second timer
+    assert len(timers) == 1
+    clock.now += timers[0][0]
+    timers.pop()[1]()
+    assert draws == [True]
+
+    # Keys pressed without a pause: the redraw waits MAX_DEFER at most, then is drawn anyway.
+    clock.now += 1.0
+    last_key[0] = clock.now
+    throttle.event(epoch=True)
+    start = clock.now
+    looks = 0
+    while not draws[1:]:
+        assert len(timers) == 1
+        delay, callback = timers.pop()
+        clock.now += delay
+        last_key[0] = clock.now  # a key pressed just as the throttle looks again
+        callback()
+        looks += 1
+    assert looks > 1 and clock.now - start == pytest.approx(MAX_DEFER) and draws == [True, True]
+
+    throttle.event(final=True)  # the run's end: at once, keys or not
+    assert draws == [True, True, True]
