@@ -182,7 +182,8 @@ async def test_opened_keras_model_becomes_editable_layers_and_trains_further(tmp
         assert opened.specs[1].kwargs == {"units": 16, "activation": "relu"}
         assert [s.type for s in app.session.stack.layers] == ["Input", "Dense", "Dense"]
         assert "editable in the Model workspace" in shown(app, "#opened-title", joiner=" ")
-        assert shown(app, "#opened-layers").count("Dense") == 2
+        # The layers table sizes itself when idle (DataTable): drawn within a few frames.
+        await wait_for(pilot, lambda: shown(app, "#opened-layers").count("Dense") == 2, timeout=10)
         assert np.max(np.abs(opened.predict(x) - expected)) <= 1e-6
 
         # The Model workspace shows the opened layers with Keras's shapes and counts.
