@@ -15,7 +15,7 @@ characters shown (``visible``), never read as markup or ANSI."""
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from plotext._dict import all_markers, color_codes
 from rich.text import Text
@@ -260,13 +260,17 @@ class EpochChart(PlotextPlot):
         if log:
             plt.yscale("log")
         self.marks(plt, first)
+        self.axes(plt, cursor, epochs, limit, first)
+        self._built = False
+        self._changed_plan = True
+
+    def axes(self, plt: Any, cursor: Any, epochs: Any, limit: Any, first: Any) -> None:
+        """The x axis of the plan's figure: the cursor's line, the label, the epochs' ticks."""
         if cursor is not None:
             plt.vline(cursor, "white")
         if self.size.height >= XLABEL_ROWS:  # (a short chart keeps the row for its curves)
             plt.xlabel("epoch")
         epoch_ticks(plt, epochs, limit, first)
-        self._built = False
-        self._changed_plan = True
 
     # ------------------------------------------------------------------ keys
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -56,22 +57,12 @@ class XYChart(EpochChart):
     def view(self) -> ChartView:
         return self._own_view
 
-    def _apply(self) -> None:
-        calls, log, first, cursor, title, epochs, limit = self._plan
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        for kind, xs, ys, options in calls:
-            getattr(plt, kind)(list(xs), list(ys), **options)
-        if log:
-            plt.yscale("log")
-        self.marks(plt, first)
+    def axes(self, plt: Any, cursor: Any, epochs: Any, limit: Any, first: Any) -> None:
+        """Its own x axis: its label and ticks (no epoch cursor)."""
         if self.size.height >= XLABEL_ROWS and self.x_label:
             plt.xlabel(self.x_label)
         if self.x_ticks is not None:
             plt.xticks(*self.x_ticks)
-        self._built = False
-        self._changed_plan = True  # (EpochChart.render builds the figure again)
 
 
 class ObjectiveChart(XYChart):
