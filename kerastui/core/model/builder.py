@@ -174,17 +174,17 @@ def optimizer_names() -> list[str]:
 
 def compile_model(model: Any, spec: CompileSpec, custom_objects: dict[str, type] | None = None,
                   learning_rate: float | None = None) -> list[str]:
-    """Compile with the spec; returns the names of the custom metrics it added.
+    """Compile with the spec; returns the names its metrics are logged under (custom ones included).
 
     Each of the optimizer, the loss and the metrics is a Keras name or a class with its arguments
     (:mod:`kerastui.core.model.kerasobjects` checks them against the class's signature)."""
     lr = learning_rate if learning_rate is not None else spec.learning_rate
     optimizer = kerasobjects.make_optimizer(spec.optimizer, lr)
     loss = kerasobjects.make_loss(spec.loss)
-    metrics, _ = kerasobjects.make_metrics(list(spec.metrics))
+    metrics, names = kerasobjects.make_metrics(list(spec.metrics))
     custom = custom_metrics(custom_objects)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics + custom)
-    return [metric.name for metric in custom]
+    return [*names, *(metric.name for metric in custom)]
 
 
 def custom_metrics(custom_objects: dict[str, type] | None) -> list[Any]:

@@ -41,7 +41,7 @@ from kerastui.core.model.builder import (
     parameter_counts,
     summary_text,
 )
-from kerastui.core.model.kerasobjects import check_monitors, make_metrics
+from kerastui.core.model.kerasobjects import check_monitors
 from kerastui.core.model.metrics import metric_error, mirror_key_for
 from kerastui.core.model.specs import Preset, run_file_problem
 from kerastui.core.model.transfer import freeze, preprocess_function, transfer_image_shape, unfreeze_last
@@ -211,8 +211,7 @@ class Trainer:
         for notice in self.built.notices:
             self.emit(Notice(notice, "warning"))
         with processing(preset.where, "compile"), plan.scope():
-            custom = compile_model(self.model, preset.compile, self.built.custom_objects)
-            check_monitors(preset.callbacks, [*make_metrics(list(preset.compile.metrics))[1], *custom])
+            check_monitors(preset.callbacks, compile_model(self.model, preset.compile, self.built.custom_objects))
         self.result.model = {**parameter_counts(self.model), "layers": len(self.model.layers), "name": self.model.name}
         if preset.model.summary:
             policy = getattr(getattr(self.model, "dtype_policy", None), "name", plan.precision)
