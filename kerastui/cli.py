@@ -857,7 +857,8 @@ def cmd_export_script(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from kerastui.core.model.presets import available, user_dir
+    from kerastui.core.model.presetdirs import user_dir
+    from kerastui.core.model.presets import available
 
     found = available()
     if args.json:
@@ -876,7 +877,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from kerastui.core.data.sources import KERAS_DATASETS, keras_cache_dir, keras_cached
     from kerastui.core.devices import machine_report, prepare_environment
-    from kerastui.core.model.presets import shipped_dir, user_dir
+    from kerastui.core.model.presetdirs import shipped_dir, user_dir
     from kerastui.core.run.directory import default_runs_dir
     from kerastui.core.tfenv import devices, versions
 

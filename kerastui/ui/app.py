@@ -19,8 +19,6 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kerastui.core.errors import KerasTUIError, plain_message
-from kerastui.core.model import presets as preset_files
-from kerastui.core.model.specs import Preset
 from kerastui.core.text import visible
 from kerastui.core.tfenv import keep_off_gpus
 from kerastui.ui.commands import PresetCommands
@@ -36,16 +34,16 @@ from kerastui.ui.messages import (
 )
 from kerastui.ui.priority import background_priority
 from kerastui.ui.screens.base import Workspace
-from kerastui.ui.session import Session
 from kerastui.ui.throttle import RedrawThrottle
 from kerastui.ui.widgets.tabs import WORKSPACES
 from kerastui.ui.workspaces import MODES, WorkspacePreparer
 
 if TYPE_CHECKING:
     from kerastui.core.data.datasets import Preview
-    from kerastui.core.model.specs import DataSpec
+    from kerastui.core.model.specs import DataSpec, Preset
     from kerastui.core.saving import OpenedModel
     from kerastui.ui.runlink import RunLink
+    from kerastui.ui.session import Session
     from kerastui.ui.state import RunState
 
 FIRST_FRAME_GRACE = 0.15  # seconds between the first frame and starting heavy imports
@@ -88,7 +86,7 @@ class KerasTUI(KeysInOrder[None]):
     tf_label = reactive("loading TensorFlow…")
     tf_ready = reactive(False)
 
-    def __init__(self, preset: Preset | None = None, *, load_tensorflow: bool = True,
+    def __init__(self, preset: Preset | str | None = None, *, load_tensorflow: bool = True,
                  deterministic: bool = False, attach: Path | None = None, runs_dir: Path | None = None,
                  prepare: bool | None = None) -> None:
         super().__init__()
@@ -97,7 +95,10 @@ class KerasTUI(KeysInOrder[None]):
         self.runs_dir = runs_dir  # where runs started here go (None: the default runs folder)
         # Snapshots and screenshots: no clocks (load times) and no device probe.
         self.deterministic = deterministic
-        self.session = Session(preset) if preset is not None else Session()
+        # The session is created when first needed: for a shipped preset's name (or none), after the
+        # first frame (its specs and TOML parser are not imported before it).
+        self._preset: Preset | str | None = preset
+        self._session: Session | None = None
         self._workspaces: list[Workspace] = []  # the mounted workspaces, in the order they were first shown
         self._sizes = Requests()  # model-size checks for the status line: the latest wins
         self.throttle = RedrawThrottle(lambda epoch: self.redraw_training(epoch=epoch), self.set_timer,
@@ -105,7 +106,10 @@ class KerasTUI(KeysInOrder[None]):
                                        since_key=lambda: time.perf_counter() - self.last_key_at)
         self._runs: RunLink | None = None  # created when first needed: its imports wait for the first frame
         self.load_tensorflow_at_start = load_tensorflow
-        self._label_preset()
+        if preset is None or isinstance(preset, str):  # the title comes with the session
+            self.preset_label = visible(preset or "untitled", one_line=True)  # (Session()'s name)
+        else:
+            self._label_preset()
         # Headless (tests, scripted pilots) only when asked: nobody waits for a key there, and an
         # app closed by its pilot mid-preparation would close a half-composed screen.
         self.preparer = WorkspacePreparer(self, prepare)
@@ -115,6 +119,23 @@ class KerasTUI(KeysInOrder[None]):
         # meanwhile waited).  Scrolling jumps to where it goes, in one frame.
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
+
+    @property
+    def session(self) -> Session:
+        """What the user works on (the preset, its stack, the dataset, the run); created when first
+        needed: a shipped preset named at start is loaded then (it cannot fail: tests load each)."""
+        if self._session is None:
+            from kerastui.ui.session import Session
+
+            preset = self._preset
+            if isinstance(preset, str):
+                from kerastui.core.model import presets as preset_files
+
+                preset = preset_files.load(preset)
+            self._session = Session(preset) if preset is not None else Session()
+            self._preset = None
+            self._label_preset()
+        return self._session
 
     @property
     def runs(self) -> RunLink:
@@ -214,6 +235,7 @@ class KerasTUI(KeysInOrder[None]):
             exit_when_the_terminal_hangs_up(self)
 
     def _after_first_frame(self) -> None:
+        self.session  # noqa: B018 - a shipped preset named at start is loaded now
         self._attach_live()
         if self.load_tensorflow_at_start:
             self.load_tensorflow()
@@ -371,6 +393,8 @@ class KerasTUI(KeysInOrder[None]):
     def open_preset_path(self, path: str | Path) -> None:
         """Open the preset file at ``path`` (the presets dialog, the palette): over unsaved edits, once the
         user says so."""
+        from kerastui.core.model import presets as preset_files
+
         try:
             preset = preset_files.load(path)
         except KerasTUIError as error:
@@ -444,8 +468,17 @@ def make_app(preset: str | Path | Preset | None = None, *, load_tensorflow: bool
     """The one factory used by the CLI and by tests (``deterministic`` for snapshots: no clocks, no
     probe, no live runs looked for).  ``attach``: a run directory to follow from the start.
     ``prepare``: create the workspaces not shown yet in idle pauses (default: in a terminal, not
-    headless)."""
-    if isinstance(preset, (str, Path)):
+    headless).  A preset file or a user's preset is loaded here, so that its error is the CLI's one
+    line before any screen; a shipped preset's name is loaded after the first frame."""
+    from kerastui.core.model.presetdirs import shipped_name
+
+    # What the imports left (the workbench's modules, Textual's) lives as long as the app: frozen, no
+    # garbage collection walks it again (a full one before the first frame cost ~14 ms).
+    gc.freeze()
+
+    if isinstance(preset, Path) or (isinstance(preset, str) and not shipped_name(preset)):
+        from kerastui.core.model import presets as preset_files
+
         preset = preset_files.load(preset)
     return KerasTUI(preset, load_tensorflow=load_tensorflow and not deterministic, deterministic=deterministic,
                     attach=attach, runs_dir=runs_dir, prepare=prepare)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
-from kerastui.core.model.presets import PresetInfo, available
 from kerastui.core.text import visible
 from kerastui.ui.safe import escaped
 
 if TYPE_CHECKING:
+    from kerastui.core.model.presets import PresetInfo
     from kerastui.ui.app import KerasTUI
 
 
@@ -25,6 +25,8 @@ class PresetCommands(Provider):
     """Open any shipped or user preset by name or title."""
 
     def _entries(self) -> Iterator[tuple[str, PresetInfo]]:
+        from kerastui.core.model.presets import available  # TOML and specs: not before the first frame
+
         for info in available():
             yield visible(f"Open preset {info.name}: {info.title or info.error}", one_line=True), info
 

@@ -10,7 +10,6 @@ id, and two names must never collide.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from rich.text import Span, Text
@@ -74,4 +73,6 @@ def widget_id(prefix: str, name: str) -> str:
     plain name holds ``-``, so the two kinds never meet)."""
     if _PLAIN_ID.fullmatch(name):
         return f"{prefix}-{name}"
+    import hashlib  # a name that is not an identifier: rare, and not before the first frame
+
     return f"{prefix}--{hashlib.sha1(name.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"

@@ -25,8 +25,9 @@ from textual.widgets._input import Selection
 
 from kerastui.ui.app import make_app
 from kerastui.ui.keyorder import KeysInOrder
+from kerastui.ui.widgets.formscreen import FormScreen
 from kerastui.ui.widgets.line_editor import LineEditor
-from kerastui.ui.widgets.settings_grid import FormScreen, SettingsGrid, TextField
+from kerastui.ui.widgets.settings_grid import SettingsGrid, TextField
 from tests.ui.helpers import settle, started
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"

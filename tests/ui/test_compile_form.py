@@ -10,7 +10,7 @@ from kerastui.core.model import presets
 from kerastui.core.model.specs import ObjectSpec
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.train import TrainScreen
-from kerastui.ui.widgets.form import compile_entry, entry_fields, metrics_text, parse_arguments, parse_metrics
+from kerastui.ui.widgets.entries import compile_entry, entry_fields, metrics_text, parse_arguments, parse_metrics
 from tests.ui.helpers import settle
 
 PRESET = """

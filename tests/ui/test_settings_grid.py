@@ -9,9 +9,9 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Button
 
+from kerastui.ui.widgets.formscreen import FormScreen
 from kerastui.ui.widgets.settings_grid import (
     ChoiceField,
-    FormScreen,
     GridChoiceList,
     Heading,
     Hint,

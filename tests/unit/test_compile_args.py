@@ -19,7 +19,7 @@ from kerastui.core.errors import ModelError, PresetError
 from kerastui.core.model import kerasobjects, presets
 from kerastui.core.model.metricnames import logged_name
 from kerastui.core.model.metrics import check_metric_file, mirror_key_for, place_mirror
-from kerastui.core.model.presets import shipped_dir
+from kerastui.core.model.presetdirs import shipped_dir
 from kerastui.core.model.specs import ObjectSpec
 from kerastui.core.run.trainer import Trainer
 from kerastui.core.saving import load_model, save_model

@@ -252,3 +252,33 @@ def test_core_import_graph_has_no_cycle() -> None:
     assert "kerastui.core.data.base" in graph["kerastui.core.data.datasets"]  # the graph is really read
     cycle = find_cycle(graph)
     assert cycle == [], "kerastui.core has an import cycle: " + " -> ".join(cycle)
+
+
+# What the TUI imports before its first frame (issue 26: first frame ≤ 1.1 × a bare Textual app).
+# The preset's specs and TOML parser, the run client, NumPy and the settings grid come after it.
+AFTER_THE_FIRST_FRAME = ("kerastui.core.model.specs", "kerastui.core.model.presets", "tomllib",
+                         "kerastui.ui.session", "kerastui.ui.runlink", "kerastui.ui.widgets.settings_grid",
+                         "kerastui.ui.screens.data_options", "numpy") + HEAVY
+
+
+@pytest.mark.parametrize("preset", [None, "ex1", "ex5"])
+def test_the_app_for_a_shipped_preset_imports_no_preset_machinery_before_its_first_frame(preset: str | None) -> None:
+    result = loaded_after(f"""
+        from kerastui.ui.app import make_app
+        app = make_app({preset!r})
+        assert app._session is None
+    """, AFTER_THE_FIRST_FRAME)
+    assert result["loaded"] == [], f"make_app({preset!r}) loaded {result['loaded']} before the first frame"
+
+
+def test_a_preset_file_is_loaded_before_the_first_frame_so_its_error_is_the_clis(tmp_path: Path) -> None:
+    """A path (or a user's preset) can be malformed: make_app loads it at once, and the CLI says why
+    in one line before any screen; a shipped name is loaded after the first frame."""
+    good = tmp_path / "mine.toml"
+    good.write_text((REPO / "presets" / "ex1.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = loaded_after(f"""
+        from kerastui.ui.app import make_app
+        app = make_app({str(good)!r})
+        assert app._session is not None and app.session.preset.title
+    """, ("kerastui.core.model.specs",))
+    assert result["loaded"] == ["kerastui.core.model.specs"]

@@ -17,7 +17,7 @@ from kerastui.core.model.metrics import (
     load_module,
     metric_error,
 )
-from kerastui.core.model.presets import shipped_dir
+from kerastui.core.model.presetdirs import shipped_dir
 from kerastui.core.run.trainer import Trainer
 from kerastui.core.tfenv import load_keras
 

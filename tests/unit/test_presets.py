@@ -507,3 +507,21 @@ def test_a_preset_with_a_byte_order_mark_loads_and_is_saved_without_one(tmp_path
     saved = presets.save(preset, tmp_path / "saved.toml")
     assert not saved.read_bytes().startswith(b"\xef\xbb\xbf")
     assert presets.loads("\ufeff" + text) == preset
+
+
+def test_shipped_name_is_a_shipped_preset_no_user_preset_shadows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """What the TUI may load after its first frame: only a shipped preset (its tests load it, so it
+    cannot fail); a path, a user's preset of that name, or an unknown name is loaded before."""
+    from kerastui.core.model.presetdirs import shipped_name
+
+    monkeypatch.setenv("KERASTUI_PRESETS", str(tmp_path / "mine"))
+    monkeypatch.chdir(tmp_path)
+    assert shipped_name("ex1") and shipped_name("ex5")
+    assert not shipped_name("ex9") and not shipped_name("") and not shipped_name("ex1.toml")
+    assert not shipped_name(str(presets.shipped_dir() / "ex1.toml"))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "ex2.toml").write_text("[data]\n", encoding="utf-8")
+    assert not shipped_name("ex2")  # the user's ex2 shadows the shipped one
+    (tmp_path / "ex3").write_text("", encoding="utf-8")
+    assert not shipped_name("ex3")  # a file of that name here is a path
+    assert shipped_name("ex4")

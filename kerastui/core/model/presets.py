@@ -13,11 +13,11 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from kerastui.core.errors import PresetError
+from kerastui.core.model.presetdirs import shipped_dir, user_dir
 from kerastui.core.model.specs import Preset
 from kerastui.core.model.sweepspace import check_sweep
 
@@ -25,18 +25,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-
-def shipped_dir() -> Path:
-    return Path(str(resources.files("kerastui.presets")))
-
-
-def user_dir() -> Path:
-    """``$KERASTUI_PRESETS`` or ``$XDG_CONFIG_HOME/kerastui/presets``."""
-    if os.environ.get("KERASTUI_PRESETS"):
-        return Path(os.environ["KERASTUI_PRESETS"]).expanduser()
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "kerastui" / "presets"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from textual.worker import Worker
 
 from kerastui.ui.chartview import ChartView
 from kerastui.ui.widgets.form import types_text
-from kerastui.ui.widgets.settings_grid import FormScreen
+from kerastui.ui.widgets.formscreen import FormScreen
 
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -14,47 +14,25 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.suggester import Suggester
-from textual.widgets import Checkbox, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kerastui.core.data import sources as registry
 from kerastui.core.errors import KerasTUIError
-from kerastui.core.model.specs import DataSpec
 from kerastui.core.text import visible
 from kerastui.ui.latest import Requests
 from kerastui.ui.messages import DatasetFailed, DatasetLoaded
 from kerastui.ui.safe import markup, plain
 from kerastui.ui.screens.base import Workspace
-from kerastui.ui.widgets.check import Check
-from kerastui.ui.widgets.choice import Choice
 from kerastui.ui.widgets.footer import KeyFooter
-from kerastui.ui.widgets.form import field_row, parse_number
 from kerastui.ui.widgets.pictures import bar_chart, image_strip
 from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
+if TYPE_CHECKING:
+    from kerastui.core.model.specs import DataSpec
+
 FILE_SCHEMES = ("npz", "npy", "csv", "images")
-
-
-class PathSuggester(Suggester):
-    """Completes file and folder names as the user types a path."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        path = Path(value).expanduser()
-        folder, stem = (path, "") if value.endswith(os.sep) else (path.parent, path.name)
-        try:
-            names = sorted(p.name + (os.sep if p.is_dir() else "") for p in folder.iterdir()
-                           if p.name.startswith(stem) and not p.name.startswith("."))
-        except OSError:
-            return None
-        if not names:
-            return None
-        head = value[: len(value) - len(stem)] if stem else value
-        return head + names[0]
 
 
 class SourceList(OptionList):
@@ -68,25 +46,24 @@ class DatasetCard(VerticalScroll):
     """Shapes, dtypes, classes, class balance, load time and a few samples of the loaded data."""
 
     HELP = "The dataset card: splits, shapes, dtypes, class balance and samples of the loaded dataset."
+    PARTS = ("error", "summary", "balance", "samples")
+    DEFAULT_CSS = """
+    DatasetCard > Static {
+        height: auto;
+        margin-bottom: 1;
+    }
+    DatasetCard > #card-error {
+        margin-bottom: 0;
+    }
+    """
 
-
-class DataOptions(Vertical):
-    """Preprocessing options: mounted just after the first frame, so the window paints sooner."""
-
-    HELP = "Preprocessing options for the next load: validation split, limit, seed, resize, one-hot, normalise."
-
-    def compose(self) -> ComposeResult:
-        yield field_row("val split", Input(id="opt-validation", type="number", compact=True,
-                                           tooltip="fraction of training data for validation"))
-        yield field_row("limit", Input(id="opt-limit", type="integer", compact=True, placeholder="all",
-                                       tooltip="cap on training samples"))
-        yield field_row("seed", Input(id="opt-seed", type="integer", compact=True,
-                                      tooltip="seed for splits and synthetic data"))
-        yield field_row("resize", Input(id="opt-resize", placeholder="H, W", compact=True,
-                                        tooltip="resize images, e.g. 32, 32"))
-        yield field_row("one-hot", Choice([("auto (from loss)", "auto"), ("yes", "yes"), ("no", "no")], value="auto",
-                                          id="opt-onehot"))
-        yield Check("normalise", value=True, id="opt-normalize", compact=True)
+    def part(self, name: str) -> Static:
+        """One of the card's parts (``PARTS``).  They are empty until a load: the card is mounted
+        without them (four fewer widgets to style and draw in the first frame) and they are mounted
+        at the first use, just after the first frame or by a load asked for before it."""
+        if not self.children:
+            self.mount_all(Static(id=f"card-{part}") for part in self.PARTS)
+        return self.query_one(f"#card-{name}", Static)
 
 
 class DataScreen(Workspace):
@@ -109,14 +86,7 @@ class DataScreen(Workspace):
             with Vertical(id="data-side"):
                 yield Label("[b]Source[/b]")
                 yield SourceList(id="sources")
-                yield Input(placeholder="path for npz: csv: images:", id="data-path", suggester=PathSuggester(),
-                            compact=True,
-                            tooltip="A file (.npz, .csv) or a folder of class sub-folders of images")
-            with DatasetCard(id="card"):
-                yield Static(id="card-error")
-                yield Static(id="card-summary")
-                yield Static(id="card-balance")
-                yield Static(id="card-samples")
+            yield DatasetCard(id="card")
         yield StatusLine(id="status")
         yield KeyFooter()
 
@@ -126,8 +96,13 @@ class DataScreen(Workspace):
         self.app.after_first_frame(self._mount_options)
 
     async def _mount_options(self) -> None:
-        """The options form, then the preset's dataset (both once the first frame is on screen)."""
+        """The card's parts, the path field and the options form, the preset's source, then the
+        preset's dataset (once the first frame is on screen: the preset may be loaded only then)."""
+        from kerastui.ui.screens.data_options import DataOptions  # its widgets: not before the first frame
+
+        self.query_one(DatasetCard).part("error")
         await self.query_one("#data-side", Vertical).mount(DataOptions(id="data-options"))
+        self._select_source()
         self._show_options(self.app.session.preset.data)
         self.call_after_refresh(self.query_one(SourceList).scroll_to_highlight)  # the list got shorter
         preview = self.app.session.dataset_preview
@@ -142,6 +117,7 @@ class DataScreen(Workspace):
 
     def preset_opened(self) -> None:
         self._fill_sources()
+        self._select_source()
         if self.options_ready:  # otherwise the form shows the new preset when it is mounted
             self._show_options(self.app.session.preset.data)
             self.load(self.app.session.preset.data)
@@ -151,7 +127,6 @@ class DataScreen(Workspace):
     def _fill_sources(self) -> None:
         sources = self.query_one(SourceList)
         sources.clear_options()
-        current = self.app.session.preset.data.source
         for name in registry.KERAS_DATASETS:
             mark = "✓" if registry.keras_cached(name) else "↓"
             sources.add_option(Option(f"{mark} keras:{name}", id=f"keras:{name}"))
@@ -161,42 +136,32 @@ class DataScreen(Workspace):
             sources.add_option(Option(f"✓ synthetic:{name}", id=f"synthetic:{name}"))
         for scheme in FILE_SCHEMES:
             sources.add_option(Option(f"… {scheme}:PATH", id=f"{scheme}:"))
+
+    def _select_source(self) -> None:
+        """Highlight the preset's source (and show its path, for a file source)."""
+        sources = self.query_one(SourceList)
+        current = self.app.session.preset.data.source
         scheme = current.partition(":")[0]
         target = current if scheme not in FILE_SCHEMES else f"{scheme}:"
         for index in range(sources.option_count):
             if sources.get_option_at_index(index).id == target:
                 sources.highlighted = index
-        if scheme in FILE_SCHEMES:
+        if scheme in FILE_SCHEMES and self.options_ready:  # (else it is shown when they are mounted)
             self.query_one("#data-path", Input).value = current.partition(":")[2]
 
     def _show_options(self, spec: DataSpec) -> None:
-        self.query_one("#opt-validation", Input).value = str(spec.validation_split)
-        self.query_one("#opt-limit", Input).value = "" if spec.limit is None else str(spec.limit)
-        self.query_one("#opt-seed", Input).value = str(spec.seed)
-        self.query_one("#opt-resize", Input).value = ", ".join(map(str, spec.resize or []))
-        self.query_one("#opt-onehot", Choice).value = {None: "auto", True: "yes", False: "no"}[spec.one_hot]
-        self.query_one("#opt-normalize", Checkbox).value = spec.normalize
+        from kerastui.ui.screens.data_options import DataOptions
+
+        self.query_one(DataOptions).show(spec)
 
     def spec_from_form(self, source: str) -> DataSpec:
         """The preset's data spec with this form's source and options; ValueError names the field."""
         base = copy.deepcopy(self.app.session.preset.data)
         if not self.options_ready:
             return replace(base, source=source)
-        outside = "{name} must be in [0, 1)"
-        validation = parse_number(self.query_one("#opt-validation", Input).value or "0", float, "val split",
-                                  minimum=0, below=1, not_a_number="{name} must be a number", too_small=outside,
-                                  too_large=outside)
-        whole = "limit, seed and resize take whole numbers"
-        seed = parse_number(self.query_one("#opt-seed", Input).value, int, "seed", blank=0, not_a_number=whole)
-        resize = [parse_number(v, int, "resize", not_a_number=whole)
-                  for v in self.query_one("#opt-resize", Input).value.replace(",", " ").split()] or None
-        limit = parse_number(self.query_one("#opt-limit", Input).value, int, "limit", minimum=1, blank=None,
-                             not_a_number=whole)
-        if resize is not None and len(resize) != 2:
-            raise ValueError("resize is H, W")
-        one_hot = {"auto": None, "yes": True, "no": False}[str(self.query_one("#opt-onehot", Choice).value)]
-        return replace(base, source=source, validation_split=validation, limit=limit, seed=seed, resize=resize,
-                       one_hot=one_hot, normalize=self.query_one("#opt-normalize", Checkbox).value)
+        from kerastui.ui.screens.data_options import DataOptions
+
+        return self.query_one(DataOptions).spec(base, source)
 
     def _selected_source(self) -> str | None:
         sources = self.query_one(SourceList)
@@ -204,6 +169,8 @@ class DataScreen(Workspace):
             return None
         source = str(sources.get_option_at_index(sources.highlighted).id)  # every option has one
         if source.endswith(":"):
+            if not self.options_ready:  # the path field comes just after the first frame
+                return None
             path = self.query_one("#data-path", Input).value.strip()
             if not path:
                 self.query_one("#data-path", Input).focus()
@@ -237,7 +204,7 @@ class DataScreen(Workspace):
     # ------------------------------------------------------------------ loading
 
     def load(self, spec: DataSpec) -> None:
-        self.query_one("#card-error", Static).update(markup("[dim]loading $source…[/dim]", source=spec.source))
+        self.query_one(DatasetCard).part("error").update(markup("[dim]loading $source…[/dim]", source=spec.source))
         preset = self.app.session.preset
         self._load(self._loads.new(), spec, preset.compile.loss_name, preset.base_dir)
 
@@ -260,7 +227,7 @@ class DataScreen(Workspace):
     def _error(self, text: str) -> None:
         session = self.app.session
         kept = f" — still showing {session.preset.data.source}" if session.dataset_preview is not None else ""
-        self.query_one("#card-error", Static).update(plain(f"✗ {text}{kept}", "bold red", one_line=False))
+        self.query_one(DatasetCard).part("error").update(plain(f"✗ {text}{kept}", "bold red", one_line=False))
 
     @on(DatasetLoaded)
     def _loaded(self, message: DatasetLoaded) -> None:
@@ -272,7 +239,7 @@ class DataScreen(Workspace):
     def _show(self, preview) -> None:
         s = preview.summary
         total = s["train"] + s["val"] + s["test"]
-        self.query_one("#card-error", Static).update("")
+        self.query_one(DatasetCard).part("error").update("")
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim")
         table.add_column()
@@ -295,15 +262,15 @@ class DataScreen(Workspace):
             table.add_row("corrupt", plain(f"{len(corrupt)} file(s) skipped: {names}", "yellow"))
         if not self.app.deterministic:
             table.add_row("load time", f"{s['total_seconds']:.3f} s (source {s['load_seconds']:.3f} s)")
-        self.query_one("#card-summary", Static).update(table)
+        self.query_one(DatasetCard).part("summary").update(table)
         if preview.class_counts:
             names = s.get("class_names", [])
             width = max(8, min(40, self.query_one(DatasetCard).size.width - 30))
-            self.query_one("#card-balance", Static).update(
+            self.query_one(DatasetCard).part("balance").update(
                 Text("class balance (train)\n", style="bold") + bar_chart(names, preview.class_counts, width))
         else:
-            self.query_one("#card-balance", Static).update("")
-        self.query_one("#card-samples", Static).update(self._samples(preview, s))
+            self.query_one(DatasetCard).part("balance").update("")
+        self.query_one(DatasetCard).part("samples").update(self._samples(preview, s))
         classes = f", {s['classes']} classes" if "classes" in s else ""
         self.app.data_label = visible(f"{s['source']} {total:,}×{tuple(shape)}{classes}", one_line=True)
 

@@ -20,7 +20,8 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from kerastui.core.model import presets
-from kerastui.core.model.presets import PresetInfo, available, user_dir
+from kerastui.core.model.presetdirs import user_dir
+from kerastui.core.model.presets import PresetInfo, available
 from kerastui.core.model.specs import Preset
 from kerastui.core.text import visible
 from kerastui.ui.safe import plain

@@ -19,11 +19,11 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Static
 from kerastui.core.errors import KerasTUIError, plain_message
 from kerastui.ui.safe import plain
 from kerastui.ui.screens.base import Workspace
-from kerastui.ui.screens.data import PathSuggester
 from kerastui.ui.screens.dialogs import ConfirmDialog, RiskDialog
 from kerastui.ui.widgets.check import Check
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import Form, field_row
+from kerastui.ui.widgets.path_suggester import PathSuggester
 from kerastui.ui.widgets.predictions import predictions_view
 from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tables import add_rows, set_columns

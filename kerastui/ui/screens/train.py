@@ -33,15 +33,9 @@ from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, MetricChart, StepChart, family
 from kerastui.ui.widgets.devices_line import DevicesLine
+from kerastui.ui.widgets.entries import compile_entry, entry_fields, metrics_text, parse_arguments, parse_metrics
 from kerastui.ui.widgets.footer import KeyFooter
-from kerastui.ui.widgets.form import (
-    compile_entry,
-    entry_fields,
-    metrics_text,
-    parse_arguments,
-    parse_metrics,
-    parse_number,
-)
+from kerastui.ui.widgets.form import parse_number
 from kerastui.ui.widgets.predictions import predictions_view
 from kerastui.ui.widgets.settings_grid import (
     ChoiceField,

@@ -94,6 +94,10 @@ class EpochChart(PlotextPlot):
                 id="chart.per_step", group=CHART_KEYS),
     ]
     DEFAULT_CSS = """
+    EpochChart.metric-chart {
+        width: 1fr;
+        height: 1fr;
+    }
     EpochChart:focus {
         background-tint: $foreground 6%;
     }

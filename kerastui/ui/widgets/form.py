@@ -11,9 +11,9 @@
 - ``fitted(text, cells)``: a value in a field's width, cut with "…" (counted in terminal cells).
 - ``types_text(widget)``: whether printable keys type into the widget now (an Input, or a
   ``SettingsGrid`` on a text field): the workspace's letter keys do not work there.
-- ``parse_metrics`` / ``metrics_text``, ``compile_entry`` / ``entry_fields``: compile entries as
-  typed — ``accuracy, TopKCategoricalAccuracy(k=2)`` in the metrics field, ``momentum=0.9,
-  nesterov=True`` in an optimizer's or a loss's arguments field — and back, exactly.
+
+Compile entries as typed (metrics, an optimizer's arguments) are read in
+:mod:`kerastui.ui.widgets.entries`.
 
 Bounds are checked when the value is used (start, load, apply), never as the user types: a field
 is only marked for not being a number, as Textual does for every typed Input.
@@ -21,19 +21,15 @@ is only marked for not being a number, as Textual does for every typed Input.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, Final, Literal, TypeVar, overload
+from typing import Final, Literal, TypeVar, overload
 
 from rich.cells import cell_len, set_cell_size
 from textual.containers import Horizontal, VerticalScroll
 from textual.validation import Integer, Number, ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Input, Label
-
-from kerastui.core.model.kerasobjects import LOSS_CLASSES, class_name_for
-from kerastui.core.model.specs import ObjectSpec, object_text
 
 
 class Form(VerticalScroll, can_focus=False):
@@ -56,13 +52,33 @@ def types_text(widget: object) -> bool:
     return isinstance(widget, Input) or bool(getattr(widget, "types_text", False))
 
 
+class FieldRow(Horizontal):
+    """A label and its widget on one line; styled here for the classes ``field`` and ``field-name``
+    (a panel with classes of its own styles them in its stylesheet)."""
+
+    DEFAULT_CSS = """
+    FieldRow.field {
+        height: auto;
+        margin-bottom: 1;
+        .field-name {
+            width: 12;
+            padding: 0 1 0 0;
+            color: $text-muted;
+        }
+        Input, Choice {
+            width: 1fr;
+        }
+    }
+    """
+
+
 def field_row(label: str, *widgets: Widget, id: str | None = None, classes: str | None = "field",
               label_classes: str | None = "field-name") -> Horizontal:
     """A label and its widget (or widgets) on one line.
 
-    ``classes`` and ``label_classes`` are the ones the place's stylesheet gives a field: app.tcss's
-    ``field`` and ``field-name`` unless a panel has its own (None: no class)."""
-    return Horizontal(Label(label, classes=label_classes), *widgets, id=id, classes=classes)
+    ``classes`` and ``label_classes`` are the ones the place's stylesheet gives a field: ``field``
+    and ``field-name`` (:class:`FieldRow`'s) unless a panel has its own (None: no class)."""
+    return FieldRow(Label(label, classes=label_classes), *widgets, id=id, classes=classes)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -136,95 +152,3 @@ class Parses(Validator):
         except ValueError:
             return self.failure(value=value)
         return self.success()
-
-
-# --------------------------------------------------------------------------- compile entries
-
-
-def _literal(node: ast.expr, where: str) -> Any:
-    """A keyword's value: a Python literal (also ``true``/``false``, as a preset writes them)."""
-    if isinstance(node, ast.Name) and node.id in ("true", "false"):
-        return node.id == "true"
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, SyntaxError):
-        raise ValueError(f"{where}: {ast.unparse(node)!r} is not a value (a number, 'text', True, [1, 2])") from None
-
-
-def _keywords(call: ast.Call, where: str) -> dict[str, Any]:
-    if call.args:
-        raise ValueError(f"{where}: give arguments by name, like k=2")
-    out: dict[str, Any] = {}
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            raise ValueError(f"{where}: give arguments by name, like k=2")
-        out[keyword.arg] = _literal(keyword.value, f"{where}: {keyword.arg}")
-    return out
-
-
-def _entry(node: ast.expr, where: str) -> str | ObjectSpec:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
-        return node.value.strip()
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return ObjectSpec(node.func.id, _keywords(node, f"{where}: {node.func.id}"))
-    raise ValueError(f"{where}: {ast.unparse(node)!r} is not a metric name or ClassName(arg=value, ...)")
-
-
-def parse_metrics(text: str, name: str = "metrics") -> list[str | ObjectSpec]:
-    """``accuracy, TopKCategoricalAccuracy(k=2), F1Score(average='macro')`` → names and ObjectSpecs;
-    a ValueError names the field."""
-    if not text.strip():
-        return []
-    try:
-        tree = ast.parse(f"[{text.strip().rstrip(',')}\n]", mode="eval").body
-    except SyntaxError:
-        raise ValueError(f"{name}: cannot read {text.strip()!r}; write names or ClassName(arg=value), "
-                         "separated by commas") from None
-    assert isinstance(tree, ast.List)
-    return [_entry(node, name) for node in tree.elts]
-
-
-def metrics_text(metrics: list[str | ObjectSpec]) -> str:
-    """The metrics field's text for ``metrics``: what :func:`parse_metrics` reads back equal."""
-    return ", ".join(object_text(m) for m in metrics)
-
-
-def parse_arguments(text: str, name: str) -> dict[str, Any]:
-    """``momentum=0.9, nesterov=True`` → keyword arguments; a ValueError names the field."""
-    if not text.strip():
-        return {}
-    try:
-        call = ast.parse(f"f({text.strip().rstrip(',')}\n)", mode="eval").body
-    except SyntaxError:
-        raise ValueError(f"{name}: cannot read {text.strip()!r}; write name=value, separated by commas") from None
-    assert isinstance(call, ast.Call)
-    return _keywords(call, name)
-
-
-def arguments_text(kwargs: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-
-
-_LOSS_NAMES = {cls: name for name, cls in LOSS_CLASSES.items()}
-
-
-def entry_fields(value: str | ObjectSpec, kind: str) -> tuple[str, str]:
-    """An optimizer or loss as the form shows it: (the name its list selects, its arguments' text)."""
-    if isinstance(value, str):
-        return (value.lower() if kind == "optimizer" else value), ""
-    selected = value.type.lower() if kind == "optimizer" else _LOSS_NAMES.get(value.type, value.type)
-    return selected, arguments_text(value.kwargs)
-
-
-def compile_entry(kind: str, selected: str, arguments: str, current: str | ObjectSpec, name: str) -> str | ObjectSpec:
-    """The optimizer or loss the form says: the selected name, or with arguments its class
-    (``sgd`` + ``momentum=0.9`` → ``{type = "SGD", momentum = 0.9}``).  What the form shows for
-    ``current`` gives ``current`` back unchanged, so a preset saved from the form loads back equal."""
-    kwargs = parse_arguments(arguments, name)
-    if entry_fields(current, kind) == (selected, arguments_text(kwargs)):
-        return current
-    if not kwargs:
-        return selected
-    return ObjectSpec(class_name_for(kind, selected), kwargs)

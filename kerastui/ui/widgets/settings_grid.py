@@ -38,14 +38,11 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.css.query import QueryType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import var
-from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widget import Widget
 
 from kerastui.ui.pathtext import fit_value
 from kerastui.ui.widgets.choice import ChoiceList, not_an_option, option_index
@@ -223,22 +220,6 @@ class GridChoiceList(ChoiceList):
         }
     }
     """
-
-
-class FormScreen(Screen[None]):
-    """A screen whose Tab and shift+Tab enter a ``SettingsGrid`` at its first or last field."""
-
-    def focus_next(self, selector: str | type[QueryType] = "*") -> Widget | None:
-        widget = super().focus_next(selector)
-        if isinstance(widget, SettingsGrid):
-            widget.entered(forward=True)
-        return widget
-
-    def focus_previous(self, selector: str | type[QueryType] = "*") -> Widget | None:
-        widget = super().focus_previous(selector)
-        if isinstance(widget, SettingsGrid):
-            widget.entered(forward=False)
-        return widget
 
 
 # --------------------------------------------------------------------------- the widget

@@ -12,7 +12,7 @@ from textual.suggester import Suggester
 from textual.validation import ValidationResult, Validator
 
 from kerastui.core.model.metrics import parse_ref
-from kerastui.core.model.presets import shipped_dir
+from kerastui.core.model.presetdirs import shipped_dir
 
 # The metric files shipped beside the presets: (file, class, what it shows).
 EXAMPLES = [
