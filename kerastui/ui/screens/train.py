@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -122,10 +123,36 @@ class EpochTable(DataTable):
     # which made each epoch of a followed run cost a full re-render).  A scroll bar appearing still
     # asks for its own layout.
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    # While a run trains it follows at most this often (the charts draw every epoch): a row added
+    # re-renders every row in sight, and a run of short epochs would keep the UI (and the cores the
+    # run trains on) busy with it.  The epochs that came meanwhile are added together.
+    LIVE_INTERVAL = 0.5
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shown_at = -self.LIVE_INTERVAL
+        self._catch_up: Any = None  # the timer that adds the epochs held back
 
     def show(self, state: RunState, *, full: bool = False, deterministic: bool = False) -> None:
         """The run's finished epochs: the new ones are added; ``full`` (or new metrics) starts over.
-        ``deterministic`` leaves the seconds column blank (snapshots)."""
+        ``deterministic`` leaves the seconds column blank (snapshots) and shows every epoch at once."""
+        wait = self._shown_at + self.LIVE_INTERVAL - time.perf_counter()
+        if state.running and not (full or deterministic) and wait > 0:
+            if self._catch_up is None:
+                self._catch_up = self.set_timer(wait, lambda: self._held_back(state))
+            return
+        if self._catch_up is not None:
+            self._catch_up.stop()
+            self._catch_up = None
+        self._shown_at = time.perf_counter()
+        self._add_epochs(state, full=full, deterministic=deterministic)
+
+    def _held_back(self, state: RunState) -> None:
+        self._catch_up = None
+        self._shown_at = -self.LIVE_INTERVAL
+        self.show(state)
+
+    def _add_epochs(self, state: RunState, *, full: bool, deterministic: bool) -> None:
         keys = list(state.history)
         memory = any(m is not None for m in state.peak_memory)  # a run on a GPU reports its peak
         columns = ["epoch", *keys, *(["peak mem"] if memory else []), "s"]

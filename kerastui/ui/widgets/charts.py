@@ -18,6 +18,8 @@ import math
 from typing import Any, NamedTuple
 
 from plotext._dict import all_markers, color_codes
+from plotext._utility import colors_to_ansi
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual_plotext import PlotextPlot
@@ -42,6 +44,42 @@ def legend_mark(marker: str) -> str:
     """Two cells of a series' marker, as plotext draws it on the curve."""
     mark = all_markers.get(marker, marker)
     return (mark * 2)[:2] if len(mark) == 1 else mark[:2]
+
+
+_CELL_STYLES: dict[tuple[Any, Any, Any], Style] = {}
+
+
+def _cell_style(fullground: Any, style: Any, background: Any) -> Style:
+    """The Rich style of one of plotext's cell colourings (a handful per figure: cached), read from
+    the ANSI codes plotext would write for it."""
+    key = (fullground, style, background)
+    found = _CELL_STYLES.get(key)
+    if found is None:
+        spans = Text.from_ansi(colors_to_ansi(fullground, style, background) + "x").spans
+        found = _CELL_STYLES[key] = Style.parse(str(spans[0].style)) if spans else Style.null()
+    return found
+
+
+def figure_text(plt: Any) -> Text:
+    """plotext's figure as Rich text, from its matrix of cells: what ``Text.from_ansi(plt.build())``
+    gives, without plotext writing the ANSI string cell by cell and Rich decoding it again (those two
+    were half of a chart's drawing time, and charts redraw at every epoch while a run trains)."""
+    plt._set_sizes()
+    plt._build_matrix()
+    matrix = plt.monitor.matrix
+    text = Text(end="")
+    append = text.append
+    for row in reversed(matrix.Rows):
+        markers, fullgrounds, styles, backgrounds = (matrix.marker[row], matrix.fullground[row], matrix.style[row],
+                                                     matrix.background[row])
+        start, cols = 0, matrix.cols
+        for col in range(1, cols + 1):
+            if (col == cols or fullgrounds[col] != fullgrounds[start] or styles[col] != styles[start]
+                    or backgrounds[col] != backgrounds[start]):
+                append("".join(markers[start:col]), _cell_style(fullgrounds[start], styles[start], backgrounds[start]))
+                start = col
+        append("\n")
+    return text
 
 
 class Series(NamedTuple):
@@ -182,7 +220,7 @@ class EpochChart(PlotextPlot):
         self.plt.theme(self._get_plotext_theme_name(self.app.theme))
         header = self.header(*self._header_parts)
         header.truncate(width)
-        return Text("\n", end="").join([header, Text.from_ansi(self.plt.build(), end="")])
+        return Text("\n", end="").join([header, figure_text(self.plt)])
 
     @property
     def plot_rows(self) -> int:

@@ -1,0 +1,72 @@
+"""The epoch table follows a live run at most every LIVE_INTERVAL (the charts draw every epoch):
+epochs that end sooner are added together when the interval is up, never dropped; a finished run,
+a full redraw and snapshots show every epoch at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.app import App, ComposeResult
+
+from kerastui.ui.screens.train import EpochTable
+from kerastui.ui.state import RunState
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        yield EpochTable(id="table")
+
+
+def grow(state: RunState, epochs: int) -> None:
+    state.history = {"loss": [1.0 / (e + 1) for e in range(epochs)], "val_loss": [1.1 / (e + 1) for e in range(epochs)]}
+    state.epoch_seconds = [0.1] * epochs
+    state.peak_memory = [None] * epochs
+
+
+async def test_a_live_run_s_epochs_are_added_at_most_every_interval_and_none_is_lost() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(EpochTable)
+        state = RunState(status="running")
+        grow(state, 1)
+        table.show(state)
+        assert table.row_count == 1  # the first epoch at once
+        grow(state, 2)
+        table.show(state)
+        grow(state, 3)
+        table.show(state)
+        assert table.row_count == 1  # held back: the interval is not up
+        await asyncio.sleep(EpochTable.LIVE_INTERVAL + 0.2)
+        await pilot.pause()
+        assert table.row_count == 3  # both added when it was, without another event
+        assert str(table.get_row_at(2)[0]) == "3"
+
+
+async def test_a_finished_run_or_a_full_redraw_shows_every_epoch_at_once() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(EpochTable)
+        state = RunState(status="running")
+        grow(state, 1)
+        table.show(state)
+        grow(state, 2)
+        table.show(state, full=True)
+        assert table.row_count == 2
+        grow(state, 4)
+        state.status = "completed"
+        table.show(state)
+        assert table.row_count == 4
+        await asyncio.sleep(EpochTable.LIVE_INTERVAL + 0.2)
+        await pilot.pause()
+        assert table.row_count == 4  # the held-back timer was cancelled: nothing added twice
+
+
+async def test_snapshots_show_every_epoch_at_once() -> None:
+    app = Host()
+    async with app.run_test():
+        table = app.query_one(EpochTable)
+        state = RunState(status="running")
+        for epochs in (1, 2, 3):
+            grow(state, epochs)
+            table.show(state, deterministic=True)
+            assert table.row_count == epochs
