@@ -44,3 +44,32 @@ def test_figure_text_is_plotext_s_ansi_output_decoded(kind: int, theme: str) -> 
     assert drawn.plain == expected.plain
     assert cells(drawn) == cells(expected)
     assert len({style for line in cells(drawn) for _, style in line}) > 1  # coloured, not plain
+
+
+def test_chart_visual_draws_what_textual_draws_for_the_same_text() -> None:
+    """ChartVisual makes strips directly; Textual's Content would lay the same Rich text out line by
+    line: the same cells in the same styles, on the widget's base style."""
+    from textual.content import Content
+    from textual.css.styles import Styles
+    from textual.style import Style as VisualStyle
+    from textual.visual import RenderOptions
+
+    from kerastui.ui.widgets.charts import ChartVisual, figure_rows
+
+    width, height = 50, 14
+    header = Text("loss ", style="bold", end="")
+    header.append("⠉⠉", style="color(6)")
+    header.append(" train")
+    rows = figure_rows(figure(2, "textual-design-dark", width, height))
+    text = Text("\n", end="").join([header, figure_text(figure(2, "textual-design-dark", width, height))])
+    base = VisualStyle.parse("#e0e0e0 on #1e1e1e")
+    options = RenderOptions(lambda style: VisualStyle.parse(style) if isinstance(style, str) else style, Styles())
+    ours = ChartVisual(header, rows, width).render_strips(width, height + 1, base, options)
+    theirs = Content.from_rich_text(text).render_strips(width, height + 1, base, options)
+    assert len(ours) == len(theirs) == height + 1
+
+    def cells_of(strips: list) -> list[list[tuple[str, object, object, bool]]]:
+        return [[(char, seg.style.color, seg.style.bgcolor, bool(seg.style.bold)) for seg in strip for char in seg.text]
+                for strip in strips]
+
+    assert cells_of(ours) == cells_of(theirs)

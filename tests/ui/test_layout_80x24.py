@@ -92,7 +92,7 @@ async def test_a_charts_legend_is_above_the_plot_and_never_covers_a_curve():
         corner = first_row.index("┤") + 1
         assert first_row[corner] != " ", first_row  # the first epoch's value is drawn in the corner
         # The marks in the header are in the series' colours.
-        rendered = chart.render()
+        rendered = chart.render().header
         assert isinstance(rendered, Text)
         styles = {rendered.plain[span.start:span.end]: str(span.style) for span in rendered.spans
                   if span.end <= len(header)}

@@ -19,9 +19,15 @@ from typing import Any, NamedTuple
 
 from plotext._dict import all_markers, color_codes
 from plotext._utility import colors_to_ansi
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.content import Content
+from textual.css.styles import RulesMap
+from textual.strip import Strip
+from textual.style import Style as VisualStyle
+from textual.visual import RenderOptions, Visual
 from textual_plotext import PlotextPlot
 
 from kerastui.core.model.metricnames import best_epoch
@@ -60,26 +66,84 @@ def _cell_style(fullground: Any, style: Any, background: Any) -> Style:
     return found
 
 
-def figure_text(plt: Any) -> Text:
-    """plotext's figure as Rich text, from its matrix of cells: what ``Text.from_ansi(plt.build())``
-    gives, without plotext writing the ANSI string cell by cell and Rich decoding it again (those two
-    were half of a chart's drawing time, and charts redraw at every epoch while a run trains)."""
+Row = list[tuple[str, Style]]  # one row of a figure: runs of cells drawn alike, each with its Rich style
+
+
+_VISUAL_STYLES: dict[Style, VisualStyle] = {}
+
+
+def _visual_style(cell: Style) -> VisualStyle:
+    found = _VISUAL_STYLES.get(cell)
+    if found is None:
+        found = _VISUAL_STYLES[cell] = VisualStyle.from_rich_style(cell)
+    return found
+
+
+def figure_rows(plt: Any) -> list[Row]:
+    """plotext's figure, built, as rows of runs of cells from its matrix: what ``plt.build()`` writes
+    as an ANSI string, without plotext writing that string cell by cell and Rich decoding it again
+    (those two were half of a chart's drawing time, and charts redraw at every epoch of a run)."""
     plt._set_sizes()
     plt._build_matrix()
     matrix = plt.monitor.matrix
-    text = Text(end="")
-    append = text.append
+    rows: list[Row] = []
     for row in reversed(matrix.Rows):
         markers, fullgrounds, styles, backgrounds = (matrix.marker[row], matrix.fullground[row], matrix.style[row],
                                                      matrix.background[row])
+        runs: Row = []
         start, cols = 0, matrix.cols
         for col in range(1, cols + 1):
             if (col == cols or fullgrounds[col] != fullgrounds[start] or styles[col] != styles[start]
                     or backgrounds[col] != backgrounds[start]):
-                append("".join(markers[start:col]), _cell_style(fullgrounds[start], styles[start], backgrounds[start]))
+                runs.append(("".join(markers[start:col]),
+                             _cell_style(fullgrounds[start], styles[start], backgrounds[start])))
                 start = col
-        append("\n")
+        rows.append(runs)
+    return rows
+
+
+def figure_text(plt: Any) -> Text:
+    """The figure as Rich text: equal to ``Text.from_ansi(plt.build(), end="")`` (tested)."""
+    text = Text(end="")
+    for runs in figure_rows(plt):
+        for run, style in runs:
+            text.append(run, style)
+        text.append("\n")
     return text
+
+
+class ChartVisual(Visual):
+    """What a chart draws: its header line over the figure's rows, made into strips directly.
+
+    Textual lays out a Rich text line by line (spans, wrapping, alignment): for a figure of known
+    rows that was as costly as plotext's build, and it was paid again at every repaint (the focus's
+    tint, Tab passing by).  A row here is its runs, each in the widget's style plus its cell's."""
+
+    def __init__(self, header: Text, rows: list[Row], width: int) -> None:
+        self.header = header
+        self.rows = rows
+        self.width = width
+
+    def render_strips(self, width: int, height: int | None, style: VisualStyle,
+                      options: RenderOptions) -> list[Strip]:
+        strips = Content.from_rich_text(self.header).render_strips(width, 1, style, options)[:1]
+        on_base: dict[Style, Style] = {}  # a cell's style on the widget's, composed as Content composes it
+
+        def composed(cell: Style) -> Style:
+            found = on_base.get(cell)
+            if found is None:
+                found = on_base[cell] = (style + _visual_style(cell)).rich_style
+            return found
+
+        for runs in self.rows:
+            strips.append(Strip([Segment(run, composed(cell)) for run, cell in runs], sum(len(run) for run, _ in runs)))
+        return strips if height is None else strips[:height]
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return self.width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return 1 + len(self.rows)
 
 
 class Series(NamedTuple):
@@ -149,7 +213,7 @@ class EpochChart(PlotextPlot):
         self._plan: tuple = ([], False, 1, None, "", 0, 20)
         # The line above the plot: the series in its legend, the values at the cursor, the cursor, the settings.
         self._header_parts: tuple[list[Series], dict[str, float], int | None, str] = ([], {}, None, "")
-        self._drawn: tuple[object, Text] | None = None  # (size and theme, what render gave) to repaint as it was
+        self._drawn: tuple[object, ChartVisual] | None = None  # (size and theme, what render gave) to repaint as it was
         self._changed_plan = True  # a new plan since the figure was last built
         self.chart_title = ""
 
@@ -210,7 +274,7 @@ class EpochChart(PlotextPlot):
         self._drawn = (key, drawn)
         return drawn
 
-    def _render_plot(self) -> Text:
+    def _render_plot(self) -> ChartVisual:
         """The header line, then plotext's figure in the rows below it (PlotextPlot.render's steps,
         one row shorter)."""
         width, height = self.size
@@ -220,7 +284,7 @@ class EpochChart(PlotextPlot):
         self.plt.theme(self._get_plotext_theme_name(self.app.theme))
         header = self.header(*self._header_parts)
         header.truncate(width)
-        return Text("\n", end="").join([header, figure_text(self.plt)])
+        return ChartVisual(header, figure_rows(self.plt), width)
 
     @property
     def plot_rows(self) -> int:
