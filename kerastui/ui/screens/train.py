@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -269,6 +271,7 @@ class TrainScreen(Workspace):
 
     def on_mount(self) -> None:
         self._rebuilding = False  # charts being replaced (a new set of metrics)
+        self._updates = 0  # the latest epoch's chart updates (drawn one per frame while a run trains)
         self._unparsed: dict[str, str] = {}  # group → why its fields do not parse (the session kept its value)
         self.show_settings(self.app.session.preset)
         self.redraw(full=True)
@@ -510,8 +513,8 @@ class TrainScreen(Workspace):
             self.add_class("no-evaluation")
             return
         if full or epoch:
-            self._charts(state)
-            self.query_one(EpochTable).show(state, full=full, deterministic=self.app.deterministic)
+            table = partial(self.query_one(EpochTable).show, state, full=full, deterministic=self.app.deterministic)
+            self._charts(state, then=[table], at_once=full)
         if full or state.result is not None or state.status == "failed":
             self._evaluation(state)
 
@@ -555,8 +558,14 @@ class TrainScreen(Workspace):
         line.append("  " + " · ".join(bits))
         text.update(line, layout=False)
 
-    def _charts(self, state: RunState) -> None:
-        """A chart per metric family (three at most), and the per-step loss when asked for."""
+    def _charts(self, state: RunState, *, then: list[Callable[[], object]] | None = None,
+                at_once: bool = False) -> None:
+        """A chart per metric family (three at most), and the per-step loss when asked for; then the
+        updates ``then`` (the epoch table).
+
+        While a run trains they are drawn one per frame (:meth:`_one_per_frame`), unless ``at_once``
+        (a full redraw) or in snapshots."""
+        then = then or []
         families = []
         for key in state.history:
             name = family(key)
@@ -571,12 +580,31 @@ class TrainScreen(Workspace):
             if not self._rebuilding:
                 self._rebuilding = True
                 self.call_later(self._rebuild_charts, wanted, per_step)
+            for update in then:
+                update()
             return
-        with self.app.batch_update():
-            for chart in existing.values():
-                chart.set_series(state.history, state.boundaries)
-            for step_chart in steps:
-                step_chart.set_points(state.step_loss)
+        updates: list[Callable[[], object]] = [partial(chart.set_series, state.history, state.boundaries)
+                                               for chart in existing.values()]
+        updates += [partial(step_chart.set_points, state.step_loss) for step_chart in steps]
+        updates += then
+        self._updates += 1
+        if at_once or self.app.deterministic or not state.running:
+            with self.app.batch_update():
+                for update in updates:
+                    update()
+        else:
+            self._one_per_frame(self._updates, updates)
+
+    def _one_per_frame(self, ticket: int, updates: list[Callable[[], object]]) -> None:
+        """An epoch's updates, one per frame: each chart's figure is rebuilt and painted in a frame of
+        its own, then the table.  Drawn together they took one frame of ~10 ms, and a key pressed as
+        it began waited for all of it; now it waits for one chart at most.  A newer epoch's updates
+        replace the rest of these (``ticket``)."""
+        if ticket != self._updates or not updates:
+            return
+        updates[0]()
+        if len(updates) > 1:
+            self.call_after_refresh(self._one_per_frame, ticket, updates[1:])
 
     async def _rebuild_charts(self, wanted: list[str], per_step: bool) -> None:
         """New charts for a new set of metrics (the old ones removed first: their ids come back)."""

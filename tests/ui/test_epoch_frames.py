@@ -1,0 +1,55 @@
+"""While a run trains, an epoch's chart updates are drawn one per frame (a key pressed as the first
+chart rebuilds waits for that chart only); a newer epoch replaces the rest; a finished run, a full
+redraw and snapshots draw them all at once."""
+
+from __future__ import annotations
+
+from kerastui.core.run.events import EpochEnded, TrainStarted
+from kerastui.ui.app import make_app
+from kerastui.ui.state import RunState
+from kerastui.ui.widgets.charts import MetricChart
+from tests.ui.helpers import settle, started
+
+METRICS = {"loss": 0.9, "accuracy": 0.5, "val_loss": 0.8, "val_accuracy": 0.6}
+
+
+def running_state(epochs: int) -> RunState:
+    state = RunState(status="running", clock=lambda: 0.0)
+    state.apply(TrainStarted("train", 10, 0, 20, 640, 32))
+    for epoch in range(epochs):
+        state.apply(EpochEnded("train", epoch, {k: v - 0.01 * epoch for k, v in METRICS.items()}))
+    return state
+
+
+async def test_an_epoch_s_charts_are_drawn_one_per_frame_while_a_run_trains() -> None:
+    app = make_app("ex1", load_tensorflow=False, prepare=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        screen = app.screen
+        app.session.run_state = running_state(2)
+        screen.redraw(full=True)  # the charts for these metrics
+        await settle(app, pilot)
+        charts = list(screen.query(MetricChart))
+        assert len(charts) == 2
+        assert all(len(chart.history["loss" if chart.metric == "loss" else "accuracy"]) == 2 for chart in charts)
+        app.session.run_state = state = running_state(3)
+        screen.redraw(epoch=True)
+        drawn = [len(next(iter(chart.history.values()))) for chart in charts]
+        assert drawn == [3, 2]  # the first chart now, the second in the next frame
+        await pilot.pause()
+        await pilot.pause()
+        assert [len(next(iter(chart.history.values()))) for chart in charts] == [3, 3]
+        # A newer epoch replaces what is left of the last one's updates: nothing drawn twice or stale.
+        state.apply(EpochEnded("train", 3, METRICS))
+        screen.redraw(epoch=True)
+        state.apply(EpochEnded("train", 4, METRICS))
+        screen.redraw(epoch=True)
+        await settle(app, pilot)
+        assert [len(next(iter(chart.history.values()))) for chart in charts] == [5, 5]
+        # The run's end is drawn at once.
+        state.apply(EpochEnded("train", 5, METRICS))
+        state.status = "completed"
+        screen.redraw(epoch=True)
+        assert [len(next(iter(chart.history.values()))) for chart in charts] == [6, 6]
