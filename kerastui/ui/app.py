@@ -32,7 +32,7 @@ from kerastui.ui.messages import (
     TrainingFailed,
     TrainingFinished,
 )
-from kerastui.ui.priority import background_priority
+from kerastui.ui.priority import in_background
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.throttle import RedrawThrottle
 from kerastui.ui.widgets.tabs import WORKSPACES
@@ -169,6 +169,8 @@ class KerasTUI(KeysInOrder[None]):
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp,
                               events.Paste)):
             self.preparer.input_seen()
+            if self._runs is not None:
+                self._runs.input_seen()
         await super().on_event(event)
 
     # ------------------------------------------------------------------ the session
@@ -246,9 +248,11 @@ class KerasTUI(KeysInOrder[None]):
 
     @work(thread=True, exclusive=True, group="tensorflow", exit_on_error=False)
     def load_tensorflow(self) -> None:
+        in_background(self._load_tensorflow)  # TensorFlow's thread pools are born there and inherit it
+
+    def _load_tensorflow(self) -> None:
         from kerastui.core.tfenv import devices, load_keras, start_runtime, versions
 
-        background_priority()  # TensorFlow's thread pools are born here and inherit it
         try:
             load_keras()
             start_runtime()
@@ -273,8 +277,7 @@ class KerasTUI(KeysInOrder[None]):
 
     @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
     def _warm_up(self) -> None:
-        background_priority()
-        self._settle_heap()
+        in_background(self._settle_heap)
 
     @on(TensorFlowLoaded)
     def _tensorflow_loaded(self, message: TensorFlowLoaded) -> None:

@@ -23,7 +23,7 @@ from kerastui.core.run.directory import RunDir
 from kerastui.core.run.events import EpochEnded, Notice, TrainEnded
 from kerastui.core.run.status import RunStatus
 from kerastui.ui.messages import RunEnded, TrainingEvents, TrainingFailed, TrainingFinished
-from kerastui.ui.priority import background_priority
+from kerastui.ui.priority import in_background
 from kerastui.ui.screens.dialogs import TrustDialog
 from kerastui.ui.session import TrainedModel
 from kerastui.ui.state import RunState
@@ -45,17 +45,27 @@ class RunLink:
     """The app's runs: the one followed now (the session's), and the way to start, stop or resume one."""
 
     def __init__(self, app: KerasTUI) -> None:
+        from kerastui.core.run.priority import InputPriority
+
         self.app = app
         self._client: RunClient | None = None
         self._runs_dir_stamp: object = _UNSEEN  # the runs folder's (mtime, inode, device) last seen
+        # The followed run yields the CPU while the user types (its scheduling group's niceness):
+        # where the machine has no such groups, runs start RUN_NICE nicer for good instead.
+        self.priority = InputPriority(lambda delay, callback: self.app.set_timer(delay, callback))
 
     @property
     def client(self) -> RunClient:
         if self._client is None:
             from kerastui.core.run.client import RunClient
+            from kerastui.core.run.process import RUN_NICE
 
-            self._client = RunClient(self.app.runs_dir)
+            self._client = RunClient(self.app.runs_dir, nice=0 if self.priority.enabled else RUN_NICE)
         return self._client
+
+    def input_seen(self) -> None:
+        """A key press or a click: the followed run yields the CPU until the user has stopped."""
+        self.priority.input_seen()
 
     @property
     def session(self) -> Any:
@@ -172,6 +182,7 @@ class RunLink:
             if adopt:
                 self._adopt_preset(run_dir)
         session.attached(run_dir, state)
+        self.priority.follow(process.pid if process is not None else RunDir(run_dir).status().get("pid"))
         if not quiet:
             app.notify(f"following {run_dir.name}: it runs on if kerastui closes", title="run", timeout=4)
         app.redraw_training(full=True)
@@ -223,6 +234,7 @@ class RunLink:
     def ended(self, message: RunEnded) -> None:
         if message.run_dir != self.session.run_dir:
             return
+        self.priority.follow(None)
         fallback = self.session.current_preset()
         self._worker(lambda: self._load_result(message.run_dir, message.status, fallback), "run-result")
 
@@ -354,8 +366,7 @@ class RunLink:
         """Read every run directory off the UI thread (hundreds take a while; the Runs workspace then
         opens from the cache), and follow the newest live run."""
         def scan() -> None:
-            background_priority()
-            live = self.client.live()
+            live = in_background(self.client.live)
             if live:
                 self.app.call_from_thread(self._follow_live, live)
 
