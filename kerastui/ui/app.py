@@ -6,11 +6,10 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -18,12 +17,12 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from kerastui.core.errors import KerasTUIError, plain_message
+from kerastui.core.errors import plain_message
 from kerastui.core.text import visible
 from kerastui.core.tfenv import keep_off_gpus
+from kerastui.ui.background import BackgroundWork
 from kerastui.ui.commands import PresetCommands
 from kerastui.ui.keyorder import KeysInOrder
-from kerastui.ui.latest import Requests
 from kerastui.ui.messages import (
     RunEnded,
     TensorFlowFailed,
@@ -32,7 +31,7 @@ from kerastui.ui.messages import (
     TrainingFailed,
     TrainingFinished,
 )
-from kerastui.ui.priority import in_background
+from kerastui.ui.presetflow import PresetFlow
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.throttle import RedrawThrottle
 from kerastui.ui.widgets.tabs import WORKSPACES
@@ -100,16 +99,17 @@ class KerasTUI(KeysInOrder[None]):
         self._preset: Preset | str | None = preset
         self._session: Session | None = None
         self._workspaces: list[Workspace] = []  # the mounted workspaces, in the order they were first shown
-        self._sizes = Requests()  # model-size checks for the status line: the latest wins
+        self.background = BackgroundWork(self)  # TensorFlow, the heap, the model's size: in worker threads
         self.throttle = RedrawThrottle(lambda epoch: self.redraw_training(epoch=epoch), self.set_timer,
                                        every_event=deterministic,
                                        since_key=lambda: time.perf_counter() - self.last_key_at)
         self._runs: RunLink | None = None  # created when first needed: its imports wait for the first frame
+        self.presets = PresetFlow(self)  # open, save, and the question before unsaved edits go
         self.load_tensorflow_at_start = load_tensorflow
         if preset is None or isinstance(preset, str):  # the title comes with the session
             self.preset_label = visible(preset or "untitled", one_line=True)  # (Session()'s name)
         else:
-            self._label_preset()
+            self.label_preset()
         # Headless (tests, scripted pilots) only when asked: nobody waits for a key there, and an
         # app closed by its pilot mid-preparation would close a half-composed screen.
         self.preparer = WorkspacePreparer(self, prepare)
@@ -134,7 +134,7 @@ class KerasTUI(KeysInOrder[None]):
                 preset = preset_files.load(preset)
             self._session = Session(preset) if preset is not None else Session()
             self._preset = None
-            self._label_preset()
+            self.label_preset()
         return self._session
 
     @property
@@ -179,7 +179,7 @@ class KerasTUI(KeysInOrder[None]):
         self.session.open_preset(preset)
         self.data_label = ""
         self.model_label = ""
-        self._label_preset()
+        self.label_preset()
         for workspace in self.workspaces:
             workspace.preset_opened()
         if self.tf_ready:
@@ -207,7 +207,7 @@ class KerasTUI(KeysInOrder[None]):
         self.action_switch_workspace("train")
         self.call_after_refresh(self.redraw_training, full=True)
 
-    def _label_preset(self) -> None:
+    def label_preset(self) -> None:
         self.preset_label = visible(self.session.name, one_line=True)
         self.sub_title = visible(self.session.preset.title, one_line=True)
 
@@ -240,44 +240,11 @@ class KerasTUI(KeysInOrder[None]):
         self.session  # noqa: B018 - a shipped preset named at start is loaded now
         self._attach_live()
         if self.load_tensorflow_at_start:
-            self.load_tensorflow()
+            self.background.load_tensorflow()
         else:
             self.tf_label = "TensorFlow (not probed)"
             self.size_model()
-            self._warm_up()
-
-    @work(thread=True, exclusive=True, group="tensorflow", exit_on_error=False)
-    def load_tensorflow(self) -> None:
-        in_background(self._load_tensorflow)  # TensorFlow's thread pools are born there and inherit it
-
-    def _load_tensorflow(self) -> None:
-        from kerastui.core.tfenv import devices, load_keras, start_runtime, versions
-
-        try:
-            load_keras()
-            start_runtime()
-            self.post_message(TensorFlowLoaded(versions(), devices()))
-        except Exception as error:  # noqa: BLE001 - shown in the status line
-            self.post_message(TensorFlowFailed(plain_message(error)))
-        self._settle_heap()
-
-    def _settle_heap(self) -> None:
-        """Import the other workspaces' modules (each is created when first shown: this takes the
-        imports out of that key press), then move every object alive to the permanent generation.
-        With TensorFlow loaded a full garbage collection walks millions of objects (~0.3 s, a frozen
-        screen); frozen, a collection walks only what the UI allocated since.  Start-up work ends
-        here (a worker thread): the UI thread starts preparing the workspaces in idle pauses."""
-        import importlib
-
-        for module in ("model", "train", "saveload", "experiments", "runs", "sweeps"):
-            importlib.import_module(f"kerastui.ui.screens.{module}")
-        importlib.import_module("optuna")  # the Sweeps workspace opens studies: out of its first key press
-        gc.freeze()
-        self.call_from_thread(self.preparer.start)
-
-    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
-    def _warm_up(self) -> None:
-        in_background(self._settle_heap)
+            self.background.warm_up()
 
     @on(TensorFlowLoaded)
     def _tensorflow_loaded(self, message: TensorFlowLoaded) -> None:
@@ -288,22 +255,7 @@ class KerasTUI(KeysInOrder[None]):
         self.size_model()
 
     def size_model(self) -> None:
-        """The status line's model size, for the preset as it stands (the Model workspace keeps it current)."""
-        self._size_model(self._sizes.new(), self.session.current_preset())
-
-    @work(thread=True, group="model-size", exit_on_error=False)
-    def _size_model(self, ticket: int, preset: Preset) -> None:
-        from kerastui.core.check import stack_check
-
-        if preset.transfer is not None:  # the size does not depend on the weights: nothing to download
-            preset.transfer = replace(preset.transfer, weights="none")
-        _, report = stack_check(preset)
-        label = f"{report.totals['total']:,} params" if report.totals is not None else "model invalid"
-        self.call_from_thread(self._sized, ticket, label)
-
-    def _sized(self, ticket: int, label: str) -> None:
-        if self._sizes.is_latest(ticket):
-            self.model_label = label
+        self.background.size_model()
 
     @on(TensorFlowFailed)
     def _tensorflow_failed(self, message: TensorFlowFailed) -> None:
@@ -385,63 +337,16 @@ class KerasTUI(KeysInOrder[None]):
                 screen.arriving()  # it opens on its own widget, never inside a text field
 
     def action_open_preset(self) -> None:
-        from kerastui.ui.screens.dialogs import PresetsDialog
-
-        def opened(path: Path | None) -> None:
-            if path is not None:
-                self.open_preset_path(path)
-
-        self.push_screen(PresetsDialog(), opened)
+        self.presets.open()
 
     def open_preset_path(self, path: str | Path) -> None:
-        """Open the preset file at ``path`` (the presets dialog, the palette): over unsaved edits, once the
-        user says so."""
-        from kerastui.core.model import presets as preset_files
-
-        try:
-            preset = preset_files.load(path)
-        except KerasTUIError as error:
-            self.notify(str(error), title="preset", severity="error", timeout=8)
-            return
-
-        def proceed() -> None:
-            self.open_preset(preset)
-            self.notify(f"opened {preset.name}: {preset.title}", title="preset")
-
-        self.unless_unsaved(f"Open preset {preset.name}", proceed)
+        self.presets.open_path(path)
 
     def unless_unsaved(self, what: str, proceed: Callable[[], object]) -> None:
-        """Call ``proceed``, which replaces the session's preset (``what`` says how: "Open preset ex2"),
-        at once when the workspace holds no unsaved edits; else only after the user says y to a question
-        (n, enter or escape keep the edits: a stray enter never throws them away)."""
-        if not self.session.unsaved:
-            proceed()
-            return
-        from kerastui.ui.screens.dialogs import RiskDialog
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                proceed()
-            else:
-                self.notify(f"kept your edits to {self.session.name} (ctrl+s saves them as a preset)",
-                            title="preset")
-
-        self.push_screen(RiskDialog(
-            f"{self.session.name} has unsaved edits (settings, layers or data changed since it was opened or "
-            f"saved).\n\n{what} and throw them away? (ctrl+s saves them as a preset first)"), answered)
+        self.presets.unless_unsaved(what, proceed)
 
     def action_save_preset(self) -> None:
-        from kerastui.core.run.directory import absolute_refs
-        from kerastui.ui.screens.dialogs import SavePresetDialog
-
-        def saved(path: Path | None) -> None:
-            if path is not None:
-                self.session.preset_saved(path)  # its file references made absolute
-                self._label_preset()
-                self.notify(f"saved {path}", title="preset")
-
-        # Saved elsewhere than the original, its file.py:Class and data paths must stay reachable.
-        self.push_screen(SavePresetDialog(absolute_refs(self.session.current_preset())), saved)
+        self.presets.save()
 
     def action_devices(self) -> None:
         from kerastui.ui.screens.devices import DevicesDialog
