@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from textual import events, on
@@ -12,12 +13,12 @@ from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.worker import Worker
 
-from kerastui.ui.chartview import ChartView
 from kerastui.ui.widgets.form import types_text
 from kerastui.ui.widgets.formscreen import FormScreen
 
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI
+    from kerastui.ui.chartview import ChartView
 
 
 class Workspace(FormScreen):
@@ -47,9 +48,13 @@ class Workspace(FormScreen):
     if TYPE_CHECKING:
         app: KerasTUI  # the app is this one (for the type checker only)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.chart_view = ChartView()  # smoothing, log scale, zoom, cursor: shared by the workspace's charts
+    @cached_property
+    def chart_view(self) -> ChartView:
+        """Smoothing, log scale, zoom, cursor: shared by the workspace's charts (made when a chart
+        first asks: the Data workspace, the first frame's, has none)."""
+        from kerastui.ui.chartview import ChartView
+
+        return ChartView()
 
     def charts_changed(self) -> None:
         """A chart key changed ``chart_view``: every chart redraws (a workspace may add or drop charts)."""
