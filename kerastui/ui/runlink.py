@@ -182,11 +182,24 @@ class RunLink:
             if adopt:
                 self._adopt_preset(run_dir)
         session.attached(run_dir, state)
-        self.priority.follow(process.pid if process is not None else RunDir(run_dir).status().get("pid"))
+        self.priority.follow(process.pid if process is not None else self._local_pid(run_dir))
         if not quiet:
             app.notify(f"following {run_dir.name}: it runs on if kerastui closes", title="run", timeout=4)
         app.redraw_training(full=True)
         self._worker(lambda: self._follow(run_dir, process), "follow")
+
+    @staticmethod
+    def _local_pid(run_dir: Path) -> int | None:
+        """The pid of the process running ``run_dir`` on this machine, proven (its start time, command
+        line and lock: a pid from a status file may be reused, or another host's), or None."""
+        from kerastui.core.run.directory import hostname
+
+        run = RunDir(run_dir)
+        status = run.status()
+        pid = status.get("pid")
+        if status.get("host") != hostname() or not run.run_by(pid, status.get("pid_start")):
+            return None
+        return pid if isinstance(pid, int) else None
 
     def _adopt_preset(self, run_dir: Path) -> None:
         from kerastui.core.model import presets

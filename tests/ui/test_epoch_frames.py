@@ -4,6 +4,8 @@ redraw and snapshots draw them all at once."""
 
 from __future__ import annotations
 
+import asyncio
+
 from kerastui.core.run.events import EpochEnded, TrainStarted
 from kerastui.ui.app import make_app
 from kerastui.ui.state import RunState
@@ -53,3 +55,25 @@ async def test_an_epoch_s_charts_are_drawn_one_per_frame_while_a_run_trains() ->
         state.status = "completed"
         screen.redraw(epoch=True)
         assert [len(next(iter(chart.history.values()))) for chart in charts] == [6, 6]
+
+
+async def test_a_chart_key_between_an_epoch_and_its_table_does_not_lose_the_table_s_row() -> None:
+    """A chart key (or new charts) supersedes the epoch's one-per-frame chain: its table update is
+    carried into the new chain, not dropped until the next epoch."""
+    app = make_app("ex1", load_tensorflow=False, prepare=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        screen = app.screen
+        app.session.run_state = state = running_state(2)
+        screen.redraw(full=True)
+        await settle(app, pilot)
+        table = screen.query_one("#epoch-table")
+        assert table.row_count == 2
+        state.apply(EpochEnded("train", 2, METRICS))
+        await asyncio.sleep(0.6)  # (the table's live interval is up: this epoch's row is due)
+        screen.redraw(epoch=True)
+        screen.charts_changed()  # a chart key before the chain reached the table
+        await settle(app, pilot)
+        assert table.row_count == 3

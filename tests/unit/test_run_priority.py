@@ -114,3 +114,26 @@ def test_where_groups_do_not_count_nothing_is_changed(run_pid: int) -> None:
     priority.follow(run_pid)
     priority.input_seen()
     assert group_nice(run_pid) == 0 and not clock.timers
+
+
+def test_the_group_gets_its_own_niceness_back_not_zero(run_pid: int) -> None:
+    """A group the user made nicer (or a run started nicer for good) is given back what it had."""
+    assert set_group_nice(run_pid, 3)
+    clock = Clock()
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True)
+    priority.follow(run_pid)
+    priority.input_seen()
+    assert group_nice(run_pid) == YIELD_NICE
+    clock.advance(QUIET + 0.01)
+    assert group_nice(run_pid) == 3
+
+
+def test_a_run_yielding_when_the_tui_exits_gets_its_priority_back(run_pid: int) -> None:
+    """The key that closes the TUI (ctrl+q) makes the run yield; the run goes on after the TUI, at
+    full priority: the TUI's process gives it back as it exits, before the QUIET timer could."""
+    code = (f"from kerastui.core.run.priority import InputPriority, group_nice\n"
+            f"p = InputPriority(lambda delay, callback: None, enabled=True)\n"
+            f"p.follow({run_pid}); p.input_seen()\n"
+            f"assert group_nice({run_pid}) == {YIELD_NICE}, group_nice({run_pid})\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert group_nice(run_pid) == 0

@@ -19,6 +19,8 @@ Plain Python with an injected timer and clock; tested on real processes (tests/u
 
 from __future__ import annotations
 
+import atexit
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,11 +31,16 @@ RETRY = 0.2  # a change refused for the rate limit is tried again this much late
 
 
 def autogroups() -> bool:
-    """Whether this machine schedules sessions as groups (then a run's group niceness counts)."""
+    """Whether this machine schedules sessions as groups (then a run's group niceness counts) and this
+    process may set a group's niceness (a container may show the switch on and refuse the writes):
+    its own group's is written back unchanged to find out."""
     try:
-        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text(encoding="ascii").strip() == "1"
+        if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text(encoding="ascii").strip() != "1":
+            return False
     except OSError:
         return False
+    own = group_nice(os.getpid())
+    return own is not None and set_group_nice(os.getpid(), own)
 
 
 def group_nice(pid: int) -> int | None:
@@ -67,20 +74,29 @@ class InputPriority:
         self._clock = clock
         self.enabled = autogroups() if enabled is None else enabled
         self._pid: int | None = None
+        self._own = 0  # the followed run's group niceness when it was followed: what it gets back
         self._yielded = False  # the run's group is YIELD_NICE nicer now
         self._last_input = float("-inf")
         self._timer_pending = False
+        self._exit_hook = False
 
     def follow(self, pid: object) -> None:
         """The run followed now (None: none); the one followed before gets its priority back."""
         pid = pid if type(pid) is int and pid > 0 else None  # (a pid read from a run's status file)
         if pid == self._pid:
             return
-        if self._pid is not None and self._yielded:
-            set_group_nice(self._pid, 0)
+        self.give_back()
         self._pid, self._yielded = pid, False
-        if pid is not None and self._clock() - self._last_input < QUIET:
-            self.input_seen()
+        if pid is not None:
+            self._own = group_nice(pid) or 0
+            if self._clock() - self._last_input < QUIET:
+                self.input_seen()
+
+    def give_back(self) -> None:
+        """The followed run's group gets its niceness back now (also when this process exits: a run
+        goes on after the TUI closes, and the key that closed it must not leave it yielding)."""
+        if self._pid is not None and self._yielded and set_group_nice(self._pid, self._own):
+            self._yielded = False
 
     def input_seen(self) -> None:
         """A key press (or a click): the run yields until QUIET seconds after the last one."""
@@ -88,7 +104,10 @@ class InputPriority:
         if not self.enabled or self._pid is None:
             return
         if not self._yielded:
-            self._yielded = set_group_nice(self._pid, YIELD_NICE)
+            self._yielded = set_group_nice(self._pid, max(self._own, YIELD_NICE))
+            if self._yielded and not self._exit_hook:
+                atexit.register(self.give_back)
+                self._exit_hook = True
         self._wake(QUIET if self._yielded else RETRY)
 
     def _wake(self, delay: float) -> None:
@@ -107,7 +126,7 @@ class InputPriority:
             return
         if idle < QUIET:
             self._wake(QUIET - idle)
-        elif set_group_nice(self._pid, 0):
+        elif set_group_nice(self._pid, self._own):
             self._yielded = False
         else:
             self._wake(RETRY)

@@ -79,6 +79,7 @@ class DataScreen(Workspace):
     def __init__(self) -> None:
         super().__init__()
         self._loads = Requests()  # dataset loads: the latest wins
+        self._options_mounted = False
 
     def compose(self) -> ComposeResult:
         yield WorkspaceTabs("data")
@@ -102,6 +103,7 @@ class DataScreen(Workspace):
 
         self.query_one(DatasetCard).part("error")
         await self.query_one("#data-side", Vertical).mount(DataOptions(id="data-options"))
+        self._options_mounted = True
         self._select_source()
         self._show_options(self.app.session.preset.data)
         self.call_after_refresh(self.query_one(SourceList).scroll_to_highlight)  # the list got shorter
@@ -113,7 +115,8 @@ class DataScreen(Workspace):
 
     @property
     def options_ready(self) -> bool:
-        return bool(self.query("#data-options"))
+        """The path field and the options are mounted, their fields composed (just after the first frame)."""
+        return self._options_mounted
 
     def preset_opened(self) -> None:
         self._fill_sources()

@@ -272,6 +272,7 @@ class TrainScreen(Workspace):
     def on_mount(self) -> None:
         self._rebuilding = False  # charts being replaced (a new set of metrics)
         self._updates = 0  # the latest epoch's chart updates (drawn one per frame while a run trains)
+        self._chain_then: list[Callable[[], object]] = []  # what the latest chain draws after its charts
         self._unparsed: dict[str, str] = {}  # group → why its fields do not parse (the session kept its value)
         self.show_settings(self.app.session.preset)
         self.redraw(full=True)
@@ -565,7 +566,9 @@ class TrainScreen(Workspace):
 
         While a run trains they are drawn one per frame (:meth:`_one_per_frame`), unless ``at_once``
         (a full redraw) or in snapshots."""
-        then = then or []
+        # A chart key (or new charts) between an epoch and its table's turn supersedes that epoch's
+        # chain: its table update comes along, or the table would wait for the next epoch.
+        then = then or self._chain_then
         families = []
         for key in state.history:
             name = family(key)
@@ -580,6 +583,8 @@ class TrainScreen(Workspace):
             if not self._rebuilding:
                 self._rebuilding = True
                 self.call_later(self._rebuild_charts, wanted, per_step)
+            self._updates += 1  # (a chain still running draws into charts about to go)
+            self._chain_then = []
             for update in then:
                 update()
             return
@@ -589,10 +594,12 @@ class TrainScreen(Workspace):
         updates += then
         self._updates += 1
         if at_once or self.app.deterministic or not state.running:
+            self._chain_then = []
             with self.app.batch_update():
                 for update in updates:
                     update()
         else:
+            self._chain_then = list(then)
             self._one_per_frame(self._updates, updates)
 
     def _one_per_frame(self, ticket: int, updates: list[Callable[[], object]]) -> None:
@@ -605,6 +612,8 @@ class TrainScreen(Workspace):
         updates[0]()
         if len(updates) > 1:
             self.call_after_refresh(self._one_per_frame, ticket, updates[1:])
+        else:
+            self._chain_then = []
 
     async def _rebuild_charts(self, wanted: list[str], per_step: bool) -> None:
         """New charts for a new set of metrics (the old ones removed first: their ids come back)."""
