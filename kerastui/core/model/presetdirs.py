@@ -26,11 +26,21 @@ def user_dir() -> Path:
     return base / "kerastui" / "presets"
 
 
+def locate(text: str) -> tuple[Path | None, str]:
+    """Where a preset argument points, and what it is: ``"path"`` (it looks like a file's path; None
+    when no such file), ``"user"`` or ``"shipped"`` (a name found in that folder, the user's first),
+    or ``"name"`` (a name found nowhere: None)."""
+    path = Path(text).expanduser()
+    if text.endswith(".toml") or os.sep in text or (os.altsep and os.altsep in text) or path.is_file():
+        return (path if path.is_file() else None), "path"
+    for origin, folder in (("user", user_dir()), ("shipped", shipped_dir())):
+        candidate = folder / f"{text}.toml"
+        if candidate.is_file():
+            return candidate, origin
+    return None, "name"
+
+
 def shipped_name(text: str) -> bool:
     """``text`` names a shipped preset that no user preset shadows: a file kerastui ships and its
     tests load, so loading it cannot fail (a path or a user's preset can, and is loaded first)."""
-    if not text or text.endswith(".toml") or os.sep in text or (os.altsep and os.altsep in text):
-        return False
-    if Path(text).expanduser().is_file() or (user_dir() / f"{text}.toml").is_file():
-        return False
-    return (shipped_dir() / f"{text}.toml").is_file()
+    return bool(text) and locate(text)[1] == "shipped"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kerastui.core.errors import PresetError
-from kerastui.core.model.presetdirs import shipped_dir, user_dir
+from kerastui.core.model.presetdirs import locate, shipped_dir, user_dir
 from kerastui.core.model.specs import Preset
 from kerastui.core.model.sweepspace import check_sweep
 
@@ -57,15 +57,11 @@ def available() -> list[PresetInfo]:
 def resolve(name_or_path: str | os.PathLike[str]) -> Path:
     """The file a preset argument names: a path to an existing .toml, or a known name."""
     text = str(name_or_path)
-    path = Path(text).expanduser()
-    if text.endswith(".toml") or os.sep in text or path.is_file():
-        if not path.is_file():
-            raise PresetError(text, None, "no such preset file")
+    path, kind = locate(text)
+    if path is not None:
         return path
-    for folder in (user_dir(), shipped_dir()):
-        candidate = folder / f"{text}.toml"
-        if candidate.is_file():
-            return candidate
+    if kind == "path":
+        raise PresetError(text, None, "no such preset file")
     names = [info.name for info in available()]
     close = difflib.get_close_matches(text, names, n=3)
     hint = f"did you mean {', '.join(close)}?" if close else f"known presets: {', '.join(names)}"

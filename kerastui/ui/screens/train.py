@@ -151,8 +151,8 @@ class EpochTable(DataTable):
 
     def _held_back(self, state: RunState) -> None:
         self._catch_up = None
-        self._shown_at = -self.LIVE_INTERVAL
-        self.show(state)
+        self._shown_at = time.perf_counter()
+        self._add_epochs(state, full=False, deterministic=False)  # (held back: neither full nor a snapshot)
 
     def _add_epochs(self, state: RunState, *, full: bool, deterministic: bool) -> None:
         keys = list(state.history)

@@ -15,6 +15,7 @@ characters shown (``visible``), never read as markup or ANSI."""
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Any, NamedTuple
 
 from plotext._dict import all_markers, color_codes
@@ -52,31 +53,18 @@ def legend_mark(marker: str) -> str:
     return (mark * 2)[:2] if len(mark) == 1 else mark[:2]
 
 
-_CELL_STYLES: dict[tuple[Any, Any, Any], Style] = {}
-
-
-def _cell_style(fullground: Any, style: Any, background: Any) -> Style:
-    """The Rich style of one of plotext's cell colourings (a handful per figure: cached), read from
-    the ANSI codes plotext would write for it."""
-    key = (fullground, style, background)
-    found = _CELL_STYLES.get(key)
-    if found is None:
-        spans = Text.from_ansi(colors_to_ansi(fullground, style, background) + "x").spans
-        found = _CELL_STYLES[key] = Style.parse(str(spans[0].style)) if spans else Style.null()
-    return found
-
-
 Row = list[tuple[str, Style]]  # one row of a figure: runs of cells drawn alike, each with its Rich style
 
 
-_VISUAL_STYLES: dict[Style, VisualStyle] = {}
+@cache
+def _cell_style(fullground: Any, style: Any, background: Any) -> Style:
+    """The Rich style of one of plotext's cell colourings (a handful per figure), read from the ANSI
+    codes plotext would write for it."""
+    spans = Text.from_ansi(colors_to_ansi(fullground, style, background) + "x").spans
+    return Style.parse(str(spans[0].style)) if spans else Style.null()
 
 
-def _visual_style(cell: Style) -> VisualStyle:
-    found = _VISUAL_STYLES.get(cell)
-    if found is None:
-        found = _VISUAL_STYLES[cell] = VisualStyle.from_rich_style(cell)
-    return found
+_visual_style = cache(VisualStyle.from_rich_style)  # a cell's Rich style as Textual composes styles
 
 
 def figure_rows(plt: Any) -> list[Row]:
