@@ -45,44 +45,22 @@ objective = "val_accuracy"
 
 
 def make_sweep(runs: Path, name: str = "big") -> None:
-    """A finished sweep of COUNT trials, written with Optuna, and its folder as the core expects it."""
+    """A finished sweep of COUNT trials, written with Optuna (the suite's make_study), and its folder
+    as the core expects it."""
     import optuna
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
 
     from kerastui.core.model import presets
-    from kerastui.core.model.sweepspace import dimensions, distributions
-    from kerastui.core.run.directory import jsonable
-    from kerastui.core.run.sweep import ATTRS, SweepDir
+    from kerastui.core.run.sweep import SweepDir
+    from tests.unit.test_sweep_space import make_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     text = (ROOT / "presets" / "ex1.toml").read_text(encoding="utf-8") + SPACE
     preset = presets.loads(text, where="bench")
     folder = SweepDir(runs / "sweeps" / name)
     folder.path.mkdir(parents=True)
-    space = distributions(dimensions(preset.sweep, "bench"))  # type: ignore[arg-type]
-    study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(folder.journal_path))),
-                                study_name=name, direction="maximize")
-    now = time.time()
-    study.set_user_attr(ATTRS, jsonable({
-        "preset": presets.dumps(preset), "preset_name": "ex1", "trials": COUNT, "timeout": None,
-        "objective": "val_accuracy", "direction": "maximize", "created": now, "stopped": False,
-        "clock": {"used": 1.0, "since": None}, "notes": []}))
-    sampler = optuna.samplers.RandomSampler(seed=0)
-    trials = []
-    for i in range(COUNT):
-        params = {k: sampler.sample_independent(study, None, k, d) for k, d in space.items()}  # type: ignore[arg-type]
-        pruned = i % 5 == 4
-        curve = {e: 0.5 + 0.1 * e + 0.001 * (i % 7) for e in range(1, 2 if pruned else 4)}
-        trials.append(optuna.trial.create_trial(
-            params=params, distributions=space, value=None if pruned else max(curve.values()),
-            state=optuna.trial.TrialState.PRUNED if pruned else optuna.trial.TrialState.COMPLETE,
-            intermediate_values=curve, user_attrs={"host": "bench", "device": f"CPU {i % 2}", "epoch": len(curve),
-                                                    "run_dir": str(runs / f"run-{i}")}))
-    study.add_trials(trials)
-    folder.write_info({"name": name, "created": now, "created_at": "2026-01-01T00:00:00", "host": "bench",
-                       "storage": str(folder.journal_path), "parallel": 2, "preset": "ex1",
-                       "runs_dir": str(runs), "joined": False})
+    make_study(folder, preset, COUNT, preset_name="ex1", host="bench", devices=2, runs=runs,
+               attrs={"timeout": None, "notes": []},
+               info={"created_at": "2026-01-01T00:00:00", "host": "bench", "runs_dir": str(runs), "joined": False})
     presets.save(preset, folder.preset_path)
 
 

@@ -238,8 +238,13 @@ def test_status_of_a_500_trial_study_made_with_optuna(swept: Path, tmp_path: Pat
     assert listed.startswith("big  completed  500/500 trials")
 
 
-def make_study(folder: SweepDir, preset: presets.Preset, count: int) -> dict[str, int]:
-    """A finished sweep of ``count`` trials written with Optuna into ``folder``'s journal."""
+def make_study(folder: SweepDir, preset: presets.Preset, count: int, *, preset_name: str = "swept",
+               host: str = "elsewhere", devices: int = 1, runs: Path | None = None,
+               attrs: dict[str, object] | None = None, info: dict[str, object] | None = None) -> dict[str, int]:
+    """A finished sweep of ``count`` trials written with Optuna into ``folder``'s journal (every fifth
+    pruned).  Its trials ran on ``host``, over ``devices`` CPU slots, in run folders under ``runs``
+    (none: a folder that is nowhere); ``attrs`` and ``info`` add to the study's attributes and the
+    sweep's info file.  Also bench/sweep.py's and bench/sweeps_view.py's 500-trial study."""
     import time
 
     from optuna.storages import JournalStorage
@@ -252,9 +257,10 @@ def make_study(folder: SweepDir, preset: presets.Preset, count: int) -> dict[str
     space = distributions(dims)
     study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(folder.journal_path))),
                                 study_name=folder.name, direction="maximize")
-    study.set_user_attr(ATTRS, jsonable({"preset": presets.dumps(preset), "preset_name": "swept", "trials": count,
+    now = time.time()
+    study.set_user_attr(ATTRS, jsonable({"preset": presets.dumps(preset), "preset_name": preset_name, "trials": count,
                                          "objective": "val_accuracy", "direction": "maximize", "stopped": False,
-                                         "created": time.time(), "clock": {"used": 1.0, "since": None}}))
+                                         "created": now, "clock": {"used": 1.0, "since": None}, **(attrs or {})}))
     sampler = optuna.samplers.RandomSampler(seed=0)
     trials = []
     counts = {"completed": 0, "pruned": 0}
@@ -262,15 +268,16 @@ def make_study(folder: SweepDir, preset: presets.Preset, count: int) -> dict[str
         params = {k: sampler.sample_independent(study, None, k, d) for k, d in space.items()}  # type: ignore[arg-type]
         pruned = i % 5 == 4
         curve = {e: 0.5 + 0.1 * e + 0.001 * (i % 7) for e in range(1, 2 if pruned else 4)}
+        run_dir = str(runs / f"run-{i}") if runs is not None else f"/nowhere/run-{i}"
         trials.append(optuna.trial.create_trial(
             params=params, distributions=space, value=None if pruned else max(curve.values()),
             state=optuna.trial.TrialState.PRUNED if pruned else optuna.trial.TrialState.COMPLETE,
-            intermediate_values=curve, user_attrs={"host": "elsewhere", "device": "CPU 0", "epoch": len(curve),
-                                                    "run_dir": f"/nowhere/run-{i}"}))
+            intermediate_values=curve, user_attrs={"host": host, "device": f"CPU {i % devices}", "epoch": len(curve),
+                                                    "run_dir": run_dir}))
         counts["pruned" if pruned else "completed"] += 1
     study.add_trials(trials)
-    folder.write_info({"name": folder.name, "created": time.time(), "storage": str(folder.journal_path),
-                       "parallel": 2, "preset": "swept"})
+    folder.write_info({"name": folder.name, "created": now, "storage": str(folder.journal_path),
+                       "parallel": 2, "preset": preset_name, **(info or {})})
     return counts
 
 
