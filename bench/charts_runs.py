@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _timing import python, wall
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CHART = r"""
@@ -64,22 +66,9 @@ import asyncio, json, time
 from pathlib import Path
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.runs import RunsScreen, RunTable
-from textual.app import App
 
-painted = []  # when a frame with the table's rows went to the terminal (the user sees the runs)
-original = App._display
-def display(self, screen, renderable):
-    if renderable is not None and isinstance(screen, RunsScreen) and screen.query_one(RunTable).row_count == COUNT:
-        painted.append(time.perf_counter())
-    return original(self, screen, renderable)
-App._display = display
-
-async def shown(pilot, app, key, start):
-    painted.clear()
-    await pilot.press(key)
-    while not painted:
-        await pilot.pause(0)
-    return painted[0] - start
+from bench._timing import shown, watch_rows
+painted = watch_rows(RunsScreen, RunTable, COUNT)  # frames with every row: the user sees the runs
 
 async def main():
     # Headless, as the app runs in a terminal: it prepares workspaces in idle pauses (PREPARE), or
@@ -91,13 +80,13 @@ async def main():
             if app.session.dataset_preview is not None and all(w.is_finished for w in app.workers):
                 break
         await asyncio.sleep(PAUSE)  # the user reads the first screen (idle: workspaces get prepared)
-        first = await shown(pilot, app, "h", time.perf_counter())
+        first = await shown(pilot, painted, "h")
         await pilot.press("d")
         await pilot.pause(0.3)
-        again = await shown(pilot, app, "h", time.perf_counter())
+        again = await shown(pilot, painted, "h")
         sorts = []
         for _ in range(5):
-            sorts.append(await shown(pilot, app, "s", time.perf_counter()))
+            sorts.append(await shown(pilot, painted, "s"))
         from kerastui.core.run import directory as runs_module
         runs_module._INFO_CACHE.clear()
         start = time.perf_counter()
@@ -144,13 +133,6 @@ def make_runs(folder: Path, count: int, damaged: int = 0) -> None:
                                                    encoding="utf-8")
 
 
-def python(code: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
-    if proc.returncode != 0:
-        sys.exit(proc.stderr[-2000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
 
 def main() -> None:
     charts = python(CHART)
@@ -160,7 +142,6 @@ def main() -> None:
               f"(max {max(times) * 1000:.1f}; target ≤ 15 ms) — {'OK' if median <= 0.015 else 'OVER'}")
     with tempfile.TemporaryDirectory() as tmp:
         make_runs(Path(tmp), 500, damaged=5)
-        from _timing import wall
         listed = wall([sys.executable, "-m", "kerastui", "runs", "--json", "--runs-dir", tmp], 7,
                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
         states = json.loads(subprocess.run([sys.executable, "-m", "kerastui", "runs", "--json", "--runs-dir", tmp],

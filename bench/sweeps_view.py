@@ -20,14 +20,13 @@ Usage: .venv/bin/python bench/sweeps_view.py
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _timing import python
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = 500
@@ -67,26 +66,12 @@ def make_sweep(runs: Path, name: str = "big") -> None:
 VIEW = r"""
 import asyncio, json, time
 from pathlib import Path
-from textual.app import App
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.sweeps import SweepsScreen
 from kerastui.ui.widgets.sweep_table import TrialTable
 
-painted = []  # when a frame with the table's rows went to the terminal (the user sees the trials)
-original = App._display
-def display(self, screen, renderable):
-    if renderable is not None and isinstance(screen, SweepsScreen) and screen.query_one(TrialTable).row_count == COUNT:
-        painted.append(time.perf_counter())
-    return original(self, screen, renderable)
-App._display = display
-
-async def shown(pilot, key):
-    painted.clear()
-    start = time.perf_counter()
-    await pilot.press(key)
-    while not painted:
-        await pilot.pause(0)
-    return painted[0] - start
+from bench._timing import shown, watch_rows
+painted = watch_rows(SweepsScreen, TrialTable, COUNT)  # frames with every row: the user sees the trials
 
 async def main():
     app = make_app("ex1", load_tensorflow=False, runs_dir=Path(RUNS_DIR), prepare=PREPARE)
@@ -96,15 +81,15 @@ async def main():
             if app.session.dataset_preview is not None and all(w.is_finished for w in app.workers):
                 break
         await asyncio.sleep(PAUSE)  # the user reads the first screen (idle: workspaces get prepared)
-        first = await shown(pilot, "k")
+        first = await shown(pilot, painted, "k")
         again = []
         for _ in range(5):
             await pilot.press("d")
             await pilot.pause(0.3)
-            again.append(await shown(pilot, "k"))
+            again.append(await shown(pilot, painted, "k"))
         sorts = []
         for _ in range(5):
-            sorts.append(await shown(pilot, "s"))
+            sorts.append(await shown(pilot, painted, "s"))
         print(json.dumps({"first": first, "again": again, "sort": sorts}))
 
 asyncio.run(main())
@@ -127,13 +112,6 @@ importances = sweep.importances()
 print(json.dumps({"cold": cold, "warm": warm, "rows": len(rows), "importances": time.perf_counter() - start}))
 """
 
-
-def python(code: str, *args: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, env=env)
-    if proc.returncode != 0:
-        sys.exit(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
