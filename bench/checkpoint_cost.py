@@ -51,7 +51,7 @@ def timers(keras: Any) -> tuple[Any, Any, list[float], list[float]]:
 
 def ex2_epochs(trainer: Any, epochs: int, checkpoint: bool) -> tuple[list[float], list[float]]:
     """Epoch times of one ``model.fit`` (the first left out), and the checkpoint hook's times."""
-    from kerastui.core.run.trainer import _checkpoint_callbacks
+    from kerastui.core.run.trainer import _checkpoint_callbacks, _stream_callback
     from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
@@ -59,7 +59,10 @@ def ex2_epochs(trainer: Any, epochs: int, checkpoint: bool) -> tuple[list[float]
     first, last, ends, hooked = timers(keras)
     callbacks = [first]
     if checkpoint:
-        callbacks += _checkpoint_callbacks(keras, trainer, "train", [])
+        # (the stream callback, which tells the checkpoint of an epoch cut short, is left out: only
+        # the checkpoint is timed)
+        stream = _stream_callback(keras, trainer, "train", -(-len(data.x_train) // fit.batch_size))
+        callbacks += _checkpoint_callbacks(keras, trainer, "train", [stream])
     callbacks.append(last)
     trainer.model.fit(data.x_train, data.y_train, validation_data=data.validation_data(), epochs=epochs,
                       batch_size=fit.batch_size, shuffle=fit.shuffle, callbacks=callbacks, verbose=0)
@@ -106,7 +109,7 @@ def part_ex2(rounds: int, epochs: int, folder: Path) -> None:
 def part_resnet50(reps: int, folder: Path) -> None:
     from kerastui.core.model import presets
     from kerastui.core.run.directory import RunDir
-    from kerastui.core.run.trainer import Trainer, _checkpoint_callbacks
+    from kerastui.core.run.trainer import Trainer, _checkpoint_callbacks, _stream_callback
     from kerastui.core.tfenv import load_keras
 
     keras = load_keras()
@@ -115,7 +118,7 @@ def part_resnet50(reps: int, folder: Path) -> None:
     model.optimizer.build(model.trainable_variables)
     # The callback needs a trainer only for its run directory and phases so far.
     trainer = Trainer(presets.load("ex1"), run_dir=RunDir.create(folder, "bench-resnet50"))
-    (checkpoint,) = _checkpoint_callbacks(keras, trainer, "train", [])
+    (checkpoint,) = _checkpoint_callbacks(keras, trainer, "train", [_stream_callback(keras, trainer, "train", 1)])
     checkpoint.set_model(model)
     values = sum(int(v.numpy().size) for v in [*model.weights, *model.optimizer.variables])
     held: list[float] = []

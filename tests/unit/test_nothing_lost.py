@@ -25,13 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from kerastui.core.errors import KerasTUIError
 from kerastui.core.model import presets
-from kerastui.core.run.checkpoint import FILE
+from kerastui.core.run.checkpoint import FILE, read_arrays
 from kerastui.core.run.directory import RunDir, read_json, read_metrics, run_info
-from kerastui.core.run.events import EpochEnded, Notice
+from kerastui.core.run.events import BatchEnded, EpochEnded, Notice
 from kerastui.core.run.process import launch, stop
 from kerastui.core.run.status import RunStatus
 from kerastui.core.run.trainer import Trainer
@@ -340,6 +341,35 @@ def test_an_epoch_cut_short_by_a_stop_is_not_an_epoch(tmp_path: Path) -> None:
     assert any("epoch 3 was cut short" in n and "not counted" in n for n in notices)
     assert read_json(run.checkpoint_dir("train") / "state.json")["epoch"] == 2
     assert result.test, "a stopped run is still evaluated"
+
+
+def test_the_checkpoint_of_a_stop_mid_epoch_holds_the_last_whole_epochs_values(tmp_path: Path) -> None:
+    """Epochs shorter than a checkpoint's interval are written later from a snapshot taken at their
+    end: the snapshot keeps epoch 2's values while the cut epoch 3 goes on changing the variables."""
+    preset = tiny_preset()
+    preset.fit.batch_size = 2  # ~80 steps an epoch: the stop lands mid-epoch
+    run = RunDir.create(tmp_path, "tiny")
+    run.write_preset(preset)
+    trainer = Trainer(preset, run_dir=run)
+    at_epoch_2: list[Any] = []
+
+    def watch(event: Any) -> None:
+        if isinstance(event, EpochEnded) and event.epoch == 1:  # (before the checkpoint's snapshot)
+            at_epoch_2.extend(np.array(w) for w in trainer.model.weights)
+        if isinstance(event, BatchEnded) and event.epoch == 2 and event.batch >= 1:
+            trainer.request_stop("stopped")
+
+    trainer.sinks.append(watch)
+    result = trainer.run()
+    run.release()
+    assert result.status == "stopped" and result.epochs_run == 2
+    assert read_json(run.checkpoint_dir("train") / "state.json")["epoch"] == 2
+    (written,) = run.checkpoint_dir("train").glob("epoch-*.npz")
+    arrays, _ = read_arrays(written)
+    for stored, kept in zip(arrays, at_epoch_2, strict=False):
+        np.testing.assert_array_equal(stored, kept)
+    assert any(not np.array_equal(kept, np.array(now)) for kept, now in zip(at_epoch_2, trainer.model.weights,
+                                                                           strict=True))
 
 
 # --------------------------------------------------------------------------- throughput after a resume
