@@ -85,7 +85,7 @@ def main() -> None:
     print(f"bare Textual first frame   median {bare:.3f} s  (min {min(bare_times):.3f}, max {max(bare_times):.3f})")
     print(f"kerastui first frame       median {ours:.3f} s  (min {min(ours_times):.3f}, max {max(ours_times):.3f})")
     print(f"python -c 'import tensorflow' {tf:.3f} s")
-    print(f"kerastui / bare, median of {args.runs} interleaved pairs = {ratio:.2f} (target ≤ {TARGET}) — "
+    print(f"kerastui / bare, median of {args.runs} interleaved pairs = {ratio:.3f} (target ≤ {TARGET}) — "
           f"{'OK' if ratio <= TARGET else 'OVER'}")
     print(f"kerastui / import tensorflow = {ours / tf:.3f} (target ≤ 0.15) — {'OK' if ours / tf <= 0.15 else 'OVER'}")
 

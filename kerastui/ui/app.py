@@ -33,6 +33,7 @@ from kerastui.ui.messages import (
 )
 from kerastui.ui.presetflow import PresetFlow
 from kerastui.ui.screens.base import Workspace
+from kerastui.ui.stylesheet import SharedStylesheet
 from kerastui.ui.throttle import RedrawThrottle
 from kerastui.ui.widgets.tabs import WORKSPACES
 from kerastui.ui.workspaces import MODES, WorkspacePreparer
@@ -89,6 +90,7 @@ class KerasTUI(KeysInOrder[None]):
                  deterministic: bool = False, attach: Path | None = None, runs_dir: Path | None = None,
                  prepare: bool | None = None) -> None:
         super().__init__()
+        self.stylesheet = SharedStylesheet(variables=self.get_css_variables())  # parsed once, not thrice
         keep_off_gpus()  # the TUI never takes GPU memory: run processes own the devices
         self.attach_to = attach  # a run directory to follow from the start (kerastui attach)
         self.runs_dir = runs_dir  # where runs started here go (None: the default runs folder)

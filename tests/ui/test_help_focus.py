@@ -9,7 +9,7 @@ from textual.widgets import Input, TextArea
 
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.dialogs import HelpDialog
-from kerastui.ui.widgets.form import types_text
+from kerastui.ui.widgets.formscreen import types_text
 from kerastui.ui.widgets.line_editor import LineEditor
 from kerastui.ui.widgets.settings_grid import SettingsGrid, TextField
 from kerastui.ui.widgets.tabs import WORKSPACES

@@ -10,7 +10,7 @@ from textual.widgets import Input
 
 from kerastui.ui.app import make_app
 from kerastui.ui.widgets.footer import KeyFooter
-from kerastui.ui.widgets.form import types_text
+from kerastui.ui.widgets.formscreen import types_text
 from kerastui.ui.widgets.settings_grid import ChoiceField, SettingsGrid, TextField, ToggleField
 from kerastui.ui.widgets.tabs import WORKSPACES, WorkspaceTabs
 from tests.ui.helpers import settle, started

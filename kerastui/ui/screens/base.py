@@ -13,8 +13,7 @@ from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.worker import Worker
 
-from kerastui.ui.widgets.form import types_text
-from kerastui.ui.widgets.formscreen import FormScreen
+from kerastui.ui.widgets.formscreen import FormScreen, types_text
 
 if TYPE_CHECKING:
     from kerastui.ui.app import KerasTUI

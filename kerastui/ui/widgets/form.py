@@ -9,8 +9,8 @@
   attaches itself, which mark it ``-invalid``), so a field that does not look wrong parses.
 - ``Parses(parse)``: a Textual ``Validator`` that accepts what a parse function accepts.
 - ``fitted(text, cells)``: a value in a field's width, cut with "…" (counted in terminal cells).
-- ``types_text(widget)``: whether printable keys type into the widget now (an Input, or a
-  ``SettingsGrid`` on a text field): the workspace's letter keys do not work there.
+- (whether a widget types the letter keys is :func:`kerastui.ui.widgets.formscreen.types_text`:
+  the workspaces need it before the first frame, and this module not until later)
 
 Compile entries as typed (metrics, an optimizer's arguments) are read in
 :mod:`kerastui.ui.widgets.entries`.
@@ -29,7 +29,7 @@ from rich.cells import cell_len, set_cell_size
 from textual.containers import Horizontal, VerticalScroll
 from textual.validation import Integer, Number, ValidationResult, Validator
 from textual.widget import Widget
-from textual.widgets import Input, Label
+from textual.widgets import Label
 
 
 class Form(VerticalScroll, can_focus=False):
@@ -44,12 +44,6 @@ def fitted(text: str, cells: int) -> str:
     if cell_len(text) <= cells:
         return set_cell_size(text, cells)
     return set_cell_size(set_cell_size(text, max(cells - 1, 0)) + "…", cells)
-
-
-def types_text(widget: object) -> bool:
-    """Whether the widget takes printable keys now (a text field, or a form drawn as one widget whose
-    current field is one: its ``types_text``): there the letter keys type, not run their actions."""
-    return isinstance(widget, Input) or bool(getattr(widget, "types_text", False))
 
 
 class FieldRow(Horizontal):
