@@ -189,3 +189,38 @@ def test_frames_are_capped_at_240_a_second_unless_textual_fps_says_otherwise():
     theirs = subprocess.run([sys.executable, "-c", code], env={**env, "TEXTUAL_FPS": "60"}, capture_output=True,
                             text=True, check=True, timeout=120)
     assert theirs.stdout.split() == ["60"]
+
+
+async def test_tab_between_widgets_with_the_same_keys_leaves_the_footer_unpainted_and_its_clicks_follow():
+    """Tab from one chart to the next: the footer shows the same keys, so it is not repainted (its row
+    would make the focus's frame redraw everything between it and the charts), and a click on a key
+    runs it on the chart that has the focus now."""
+    from kerastui.ui.widgets.charts import MetricChart
+    from tests.ui.test_epoch_frames import running_state
+
+    app = make_app("ex1", load_tensorflow=False, prepare=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        app.session.run_state = running_state(4)
+        app.screen.redraw(full=True)
+        await settle(app, pilot)
+        first, second = app.screen.query(MetricChart)
+        first.focus()
+        await settle(app, pilot)
+        footer = app.screen.query_one(KeyFooter)
+        line = footer_text(app)
+        assert "lzb chart" in line, line
+        repaints: list[object] = []
+        refresh = footer.refresh
+        footer.refresh = lambda *a, **k: (repaints.append(a), refresh(*a, **k))[1]  # type: ignore[method-assign]
+        await pilot.press("tab")
+        await settle(app, pilot)
+        assert app.focused is second
+        assert repaints == [] and footer_text(app) == line
+        chart_spans = [node for _, _, _, node in footer._spans if isinstance(node, MetricChart)]
+        assert chart_spans and all(node is second for node in chart_spans), chart_spans
+        await pilot.press("tab")  # on to the epoch table: other keys, painted
+        await settle(app, pilot)
+        assert app.focused is not second and repaints and footer_text(app) != line

@@ -57,6 +57,13 @@ def fitting(items: list[tuple[list[Key], str, int]], room: int) -> list[int]:
     return kept
 
 
+def _shown(items: list[tuple[list[Key], str, int]], quit_key: Key | None) -> tuple[object, ...]:
+    """What the footer draws of its keys: each key as shown, its action and whether it is enabled,
+    the labels and ranks, the quit key (the widgets they are bound on left out)."""
+    return (tuple((tuple((k[0], k[1], k[3]) for k in keys), description, rank) for keys, description, rank in items),
+            None if quit_key is None else (quit_key[0], quit_key[1], quit_key[3]))
+
+
 class KeyFooter(Widget):
     """The keys of the focused widget, the screen and the app, as Textual's Footer shows them
     (grouped bindings share one label; quit and the command palette on the right; click runs the
@@ -131,9 +138,22 @@ class KeyFooter(Widget):
                 items.extend(([k], e[0][2].description, self._rank(e[0][1], e[0][2]))
                              for k, e in zip(keys, entries, strict=True))
         palette = self._palette(active)
-        if items != self._items or palette != self._palette_keys or quit_key != self._quit:
-            self._items, self._palette_keys, self._quit = items, palette, quit_key
-            self.refresh()
+        if items == self._items and palette == self._palette_keys and quit_key == self._quit:
+            return
+        if palette == self._palette_keys and _shown(items, quit_key) == _shown(self._items, self._quit):
+            # The same keys, now bound on other widgets (Tab from one chart to the next): the line is
+            # unchanged, and a click runs its action on the new ones.  Not repainted: the footer's
+            # row in the focus's frame would make Textual redraw every widget between it and the
+            # widgets whose focus changed (a frame redraws the box around all that changed).
+            nodes = {id(old[2]): new[2] for (olds, _, _), (news, _, _) in zip(self._items, items, strict=True)
+                     for old, new in zip(olds, news, strict=True)}
+            if self._quit is not None and quit_key is not None:
+                nodes[id(self._quit[2])] = quit_key[2]
+            self._spans = [(start, end, action, nodes.get(id(node), node)) for start, end, action, node in self._spans]
+            self._items, self._quit = items, quit_key
+            return
+        self._items, self._palette_keys, self._quit = items, palette, quit_key
+        self.refresh()
 
     def _rank(self, node: DOMNode, binding) -> int:
         if node is not self.app:
