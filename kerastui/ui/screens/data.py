@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -128,17 +129,15 @@ class DataScreen(Workspace):
     # ------------------------------------------------------------------ the form
 
     def _fill_sources(self) -> None:
+        # Added together, as plain text (no markup to parse): the list is in the first frame.
+        options = [(f"{'✓' if registry.keras_cached(name) else '↓'} keras:{name}", f"keras:{name}")
+                   for name in registry.KERAS_DATASETS]
+        options += [(f"✓ sklearn:{name}", f"sklearn:{name}") for name in registry.SKLEARN_DATASETS]
+        options += [(f"✓ synthetic:{name}", f"synthetic:{name}") for name in registry.SYNTHETIC]
+        options += [(f"… {scheme}:PATH", f"{scheme}:") for scheme in FILE_SCHEMES]
         sources = self.query_one(SourceList)
         sources.clear_options()
-        for name in registry.KERAS_DATASETS:
-            mark = "✓" if registry.keras_cached(name) else "↓"
-            sources.add_option(Option(f"{mark} keras:{name}", id=f"keras:{name}"))
-        for name in registry.SKLEARN_DATASETS:
-            sources.add_option(Option(f"✓ sklearn:{name}", id=f"sklearn:{name}"))
-        for name in registry.SYNTHETIC:
-            sources.add_option(Option(f"✓ synthetic:{name}", id=f"synthetic:{name}"))
-        for scheme in FILE_SCHEMES:
-            sources.add_option(Option(f"… {scheme}:PATH", id=f"{scheme}:"))
+        sources.add_options([Option(Content(prompt), id=key) for prompt, key in options])
 
     def _select_source(self) -> None:
         """Highlight the preset's source (and show its path, for a file source)."""
