@@ -31,11 +31,16 @@ class SharedStylesheet(Stylesheet):
         super().set_variables(variables)
         self._variables_key = None
 
-    def _parse_rules(self, css: str, read_from: Any, is_default_rules: bool = False, tie_breaker: int = 0,
-                     scope: str = "") -> list[RuleSet]:
+    @property
+    def variables_key(self) -> tuple[tuple[str, str], ...]:
+        """The CSS variables this stylesheet parses with (the theme's), as a key of the shared cache."""
         if self._variables_key is None:
             self._variables_key = tuple(sorted(self._variables.items()))
-        key = (css, read_from, is_default_rules, tie_breaker, scope, self._variables_key)
+        return self._variables_key
+
+    def _parse_rules(self, css: str, read_from: Any, is_default_rules: bool = False, tie_breaker: int = 0,
+                     scope: str = "") -> list[RuleSet]:
+        key = (css, read_from, is_default_rules, tie_breaker, scope, self.variables_key)
         rules = _PARSED.get(key)
         if rules is None:
             rules = super()._parse_rules(css, read_from, is_default_rules, tie_breaker, scope)

@@ -343,9 +343,13 @@ def test_an_epoch_cut_short_by_a_stop_is_not_an_epoch(tmp_path: Path) -> None:
     assert result.test, "a stopped run is still evaluated"
 
 
-def test_the_checkpoint_of_a_stop_mid_epoch_holds_the_last_whole_epochs_values(tmp_path: Path) -> None:
+def test_the_checkpoint_of_a_stop_mid_epoch_holds_the_last_whole_epochs_values(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Epochs shorter than a checkpoint's interval are written later from a snapshot taken at their
     end: the snapshot keeps epoch 2's values while the cut epoch 3 goes on changing the variables."""
+    from kerastui.core.run import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "BATCH_EVENT_HZ", 1e9)  # every batch told: the stop lands mid-epoch 3
     preset = tiny_preset()
     preset.fit.batch_size = 2  # ~80 steps an epoch: the stop lands mid-epoch
     run = RunDir.create(tmp_path, "tiny")

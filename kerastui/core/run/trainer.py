@@ -747,7 +747,8 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
             self._pending: tuple[list[Any], dict[str, Any]] | None = None  # a whole epoch not written yet
             self._best: list[Any] | None = None  # EarlyStopping's best weights not written yet
             self._written = -math.inf  # when the last write began (time.monotonic)
-            self._snapshot: list[Callable[[], Any]] | None = None  # a reader of each variable's values
+            self._snapshot: list[Callable[[], Any]] = []  # a reader of each variable's values
+            self._snapshot_of: list[int] = []  # of these variables (their ids)
 
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
             # Last in the callback list: the others' on_train_begin (which resets them) ran first.
@@ -784,8 +785,8 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
             if stream.cut:  # a partial epoch: the last whole one's checkpoint stays (written at the end)
                 return
             targets = variables(self.model)
-            if self._snapshot is None or len(self._snapshot) != len(targets):
-                self._snapshot = [_reader(v) for v in targets]
+            if [id(v) for v in targets] != self._snapshot_of:  # (built once a phase, as a rule)
+                self._snapshot, self._snapshot_of = [_reader(v) for v in targets], [id(v) for v in targets]
             arrays = [read() for read in self._snapshot]
             callbacks: dict[str, dict[str, Any]] = {}
             best = None
@@ -842,25 +843,27 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
 
 
 def _reader(variable: Any) -> Callable[[], Any]:
-    """A function giving a Keras variable's values now, as a NumPy array that a later update of the
-    variable does not change.
+    """A function giving a Keras variable's values now, as a NumPy array of their own (a later update
+    of the variable does not change it: ``EagerTensor.numpy()`` copies).
 
     A TensorFlow resource variable is read with one ``ReadVariableOp`` (0.15 ms for the 20 variables
-    of ex2 and its Adam, against 0.5 ms through ``variable.value.numpy()``'s Python layers): the
-    array shares the variable's buffer, and TensorFlow's update ops copy a buffer that is still
-    shared before they write (resource variables' reads are snapshots), so the checkpoint holds the
-    epoch's values however training goes on.  Anything else (a distributed variable, another
-    backend) is read the general way.  (Optimizer slots made inside a ``tf.function`` are resource
-    variables of another class: the base class is what counts.)"""
+    of ex2 and its Adam, against 0.5 ms through ``variable.value.numpy()``'s Python layers).
+    Anything else (a distributed variable, another backend) is read the general way, afresh at each
+    call.  (Optimizer slots made inside a ``tf.function`` are resource variables of another class:
+    the base class is what counts.)"""
     value: Any = getattr(variable, "value", None)
     if any(c.__name__ == "BaseResourceVariable" for c in type(value).__mro__) and hasattr(value, "handle"):
         import tensorflow as tf  # loaded already: this is a TensorFlow variable
 
         handle, dtype, read = value.handle, value.dtype, tf.raw_ops.ReadVariableOp
         return lambda: read(resource=handle, dtype=dtype).numpy()
-    if hasattr(value, "numpy"):
-        return lambda: value.numpy()
-    return lambda: np.array(variable)
+    return lambda: _numpy(variable)
+
+
+def _numpy(variable: Any) -> Any:
+    """A variable's values as a NumPy array of their own, read through Keras and TensorFlow."""
+    value: Any = getattr(variable, "value", None)
+    return value.numpy() if hasattr(value, "numpy") else np.array(variable)
 
 
 def _plain(value: Any) -> Any:

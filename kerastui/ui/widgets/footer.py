@@ -17,6 +17,7 @@ QUIT_ID = "app.quit"  # the binding always shown on the right, before the comman
 ESSENTIAL, HERE, WORKSPACES, ELSEWHERE = 0, 1, 2, 3
 
 Key = tuple[str, str, DOMNode, bool]  # (key as shown, action, node, enabled)
+QUIT, PALETTE = (-1, 0), (-2, 0)  # where a span's key is, for the two keys on the right
 
 
 def _key_range(keys: list[Key]) -> list[Key]:
@@ -102,7 +103,8 @@ class KeyFooter(Widget):
     def __init__(self) -> None:
         super().__init__()
         self._items: list[tuple[list[Key], str, int]] = []
-        self._spans: list[tuple[int, int, str, DOMNode]] = []  # (start, end, action, node) for clicks
+        # For clicks: (start, end, action, where) — where the key is: (item, key) in _items, QUIT or PALETTE.
+        self._spans: list[tuple[int, int, str, tuple[int, int]]] = []
         self._quit: Key | None = None  # the quit key (shown on the right)
         self._palette_keys: tuple[str, str] | None = None  # the command palette's key, on the right
 
@@ -140,20 +142,14 @@ class KeyFooter(Widget):
         palette = self._palette(active)
         if items == self._items and palette == self._palette_keys and quit_key == self._quit:
             return
-        if palette == self._palette_keys and _shown(items, quit_key) == _shown(self._items, self._quit):
-            # The same keys, now bound on other widgets (Tab from one chart to the next): the line is
-            # unchanged, and a click runs its action on the new ones.  Not repainted: the footer's
-            # row in the focus's frame would make Textual redraw every widget between it and the
-            # widgets whose focus changed (a frame redraws the box around all that changed).
-            nodes = {id(old[2]): new[2] for (olds, _, _), (news, _, _) in zip(self._items, items, strict=True)
-                     for old, new in zip(olds, news, strict=True)}
-            if self._quit is not None and quit_key is not None:
-                nodes[id(self._quit[2])] = quit_key[2]
-            self._spans = [(start, end, action, nodes.get(id(node), node)) for start, end, action, node in self._spans]
-            self._items, self._quit = items, quit_key
-            return
+        unchanged = palette == self._palette_keys and _shown(items, quit_key) == _shown(self._items, self._quit)
         self._items, self._palette_keys, self._quit = items, palette, quit_key
-        self.refresh()
+        if not unchanged:
+            self.refresh()
+        # Else the same keys are now bound on other widgets (Tab from one chart to the next): the line
+        # is the same, and a click finds the key's widget in the items when it comes (_spans say where).
+        # Not repainted: the footer's row in the focus's frame made Textual redraw every widget between
+        # it and the widgets whose focus changed (a frame redraws the box around all that changed).
 
     def _rank(self, node: DOMNode, binding) -> int:
         if node is not self.app:
@@ -170,11 +166,11 @@ class KeyFooter(Widget):
         dim = self.get_visual_style("key-footer--disabled")
         width = self.size.width
         # On the right: quit, then the command palette (dropped when the line is too narrow).
-        right: list[tuple[str, str, str, DOMNode]] = []  # (key, text, action, node)
+        right: list[tuple[str, str, str, tuple[int, int]]] = []  # (key, text, action, where)
         if self._quit is not None:
-            right.append((self._quit[0], " Quit ", self._quit[1], self._quit[2]))
+            right.append((self._quit[0], " Quit ", self._quit[1], QUIT))
         if self._palette_keys is not None:
-            right.append((self._palette_keys[0], self._palette_keys[1], "app.command_palette", self.app))
+            right.append((self._palette_keys[0], self._palette_keys[1], "app.command_palette", PALETTE))
         while right and sum(len(k) + len(t) for k, t, _, _ in right) + 2 > width:
             right.pop()
         right_width = sum(len(k) + len(t) for k, t, _, _ in right)
@@ -187,9 +183,9 @@ class KeyFooter(Widget):
             gap = "  " if length else " "
             parts.append(gap)
             length += len(gap)
-            for display, action, node, enabled in keys:
+            for number, (display, action, _node, enabled) in enumerate(keys):
                 parts.append((display, key_style if enabled else key_style + dim))
-                self._spans.append((length, length + len(display), action, node))
+                self._spans.append((length, length + len(display), action, (index, number)))
                 length += len(display)
             if description:
                 parts.append(" ")
@@ -200,8 +196,8 @@ class KeyFooter(Widget):
             return line.truncate(width, ellipsis=True)
         line = line.truncate(room, pad=True)
         at = room
-        for key, text, action, node in right:
-            self._spans.append((at, at + len(key) + len(text), action, node))
+        for key, text, action, where in right:
+            self._spans.append((at, at + len(key) + len(text), action, where))
             at += len(key) + len(text)
         return Content.assemble(line, *[piece for key, text, _, _ in right
                                         for piece in ((key, key_style), (text, text_style))])
@@ -217,9 +213,24 @@ class KeyFooter(Widget):
         binding = palette[1]
         return "│" + app.get_key_display(binding), f" {binding.description} "
 
+    def key_node(self, where: tuple[int, int]) -> DOMNode | None:
+        """The widget (or screen, or app) a key drawn in the footer is bound on now."""
+        if where == PALETTE:
+            return self.app
+        if where == QUIT:
+            return self._quit[2] if self._quit is not None else None
+        item, number = where
+        try:
+            return self._items[item][0][number][2]
+        except IndexError:  # (the keys changed since the line was drawn: it is being redrawn)
+            return None
+
     async def _on_click(self, event: events.Click) -> None:
-        for start, end, action, node in self._spans:
+        for start, end, action, where in self._spans:
             if start <= event.x < end:
+                node = self.key_node(where)
+                if node is None:
+                    return
                 if action == "app.command_palette":
                     self.app.action_command_palette()
                 else:
