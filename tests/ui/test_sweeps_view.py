@@ -83,7 +83,6 @@ def iris(tmp_path: Path, sweep: bool) -> presets.Preset:
 
 async def test_a_live_sweep_fills_sorts_filters_follows_and_gives_its_best(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    sweep = SweepClient(runs).start(iris(tmp_path, sweep=True), name="live")
     try:
         app = make_app(load_tensorflow=False, runs_dir=runs)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -91,6 +90,9 @@ async def test_a_live_sweep_fills_sorts_filters_follows_and_gives_its_best(tmp_p
             screen = app.screen
             assert isinstance(screen, SweepsScreen)
             table = screen.query_one(TrialTable)
+            # Started once the workspace is open (it finds the new sweep): on a loaded machine the app's
+            # start could outlast a sweep started before it, and no trial would be seen running.
+            sweep = SweepClient(runs).start(iris(tmp_path, sweep=True), name="live")
 
             # The table fills while trials run: a trial seen live (running), with its run directory.
             def live_row() -> Any:
