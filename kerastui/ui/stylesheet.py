@@ -57,10 +57,7 @@ class SharedStylesheet(Stylesheet):
     def reparse(self) -> None:
         """Textual's ``reparse`` (a fresh stylesheet, so an error leaves this one as it was), made of
         this class: sources parsed before with these variables are not parsed again."""
-        stylesheet = SharedStylesheet(variables=self._variables)
-        for read_from, (css, is_defaults, tie_breaker, scope) in self.source.items():
-            stylesheet.add_source(css, read_from=read_from, is_default_css=is_defaults, tie_breaker=tie_breaker,
-                                  scope=scope)
+        stylesheet = self.copy()
         try:
             stylesheet.parse()
         except Exception:
