@@ -23,16 +23,22 @@ def running_state(epochs: int) -> RunState:
     return state
 
 
+async def train_workspace_with(app, pilot, epochs: int) -> RunState:
+    """The Train workspace shown, drawing a running state of ``epochs`` epochs (its charts made)."""
+    await started(app, pilot)
+    await pilot.press("t")
+    await settle(app, pilot)
+    app.session.run_state = state = running_state(epochs)
+    app.screen.redraw(full=True)  # the charts for these metrics
+    await settle(app, pilot)
+    return state
+
+
 async def test_an_epoch_s_charts_are_drawn_one_per_frame_while_a_run_trains() -> None:
     app = make_app("ex1", load_tensorflow=False, prepare=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await started(app, pilot)
-        await pilot.press("t")
-        await settle(app, pilot)
+        await train_workspace_with(app, pilot, 2)
         screen = app.screen
-        app.session.run_state = running_state(2)
-        screen.redraw(full=True)  # the charts for these metrics
-        await settle(app, pilot)
         charts = list(screen.query(MetricChart))
         assert len(charts) == 2
         assert all(len(chart.history["loss" if chart.metric == "loss" else "accuracy"]) == 2 for chart in charts)
@@ -62,13 +68,8 @@ async def test_a_chart_key_between_an_epoch_and_its_table_does_not_lose_the_tabl
     carried into the new chain, not dropped until the next epoch."""
     app = make_app("ex1", load_tensorflow=False, prepare=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await started(app, pilot)
-        await pilot.press("t")
-        await settle(app, pilot)
+        state = await train_workspace_with(app, pilot, 2)
         screen = app.screen
-        app.session.run_state = state = running_state(2)
-        screen.redraw(full=True)
-        await settle(app, pilot)
         table = screen.query_one("#epoch-table")
         assert table.row_count == 2
         state.apply(EpochEnded("train", 2, METRICS))

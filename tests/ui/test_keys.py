@@ -196,16 +196,11 @@ async def test_tab_between_widgets_with_the_same_keys_leaves_the_footer_unpainte
     would make the focus's frame redraw everything between it and the charts), and a click on a key
     runs it on the chart that has the focus now."""
     from kerastui.ui.widgets.charts import MetricChart
-    from tests.ui.test_epoch_frames import running_state
+    from tests.ui.test_epoch_frames import train_workspace_with
 
     app = make_app("ex1", load_tensorflow=False, prepare=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await started(app, pilot)
-        await pilot.press("t")
-        await settle(app, pilot)
-        app.session.run_state = running_state(4)
-        app.screen.redraw(full=True)
-        await settle(app, pilot)
+        await train_workspace_with(app, pilot, 4)
         first, second = app.screen.query(MetricChart)
         first.focus()
         await settle(app, pilot)
