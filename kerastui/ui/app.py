@@ -173,6 +173,9 @@ class KerasTUI(KeysInOrder[None]):
             self.preparer.input_seen()
             if self._runs is not None:
                 self._runs.input_seen()
+            screen = self.screen_stack[-1] if self.screen_stack else None
+            if isinstance(screen, Workspace):
+                screen.input_seen()
         await super().on_event(event)
 
     # ------------------------------------------------------------------ the session

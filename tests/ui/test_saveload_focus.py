@@ -4,7 +4,8 @@ working, and its result is scrolled into view; an overwrite question shows its w
 
 from __future__ import annotations
 
-from textual.widgets import Input
+from rich.text import Text
+from textual.widgets import Input, Static
 
 from kerastui.ui.app import make_app
 from kerastui.ui.screens.dialogs import ConfirmDialog
@@ -97,6 +98,22 @@ async def test_evaluate_says_it_is_working_and_its_result_is_scrolled_into_view(
         assert main.region.contains_region(result.region), (main.region, result.region, main.scroll_y)
         lines = svg_lines(app.export_screenshot())
         assert any("test split" in line for line in lines) and any("accuracy" in line for line in lines), lines
+        # It stays in view while the pane is laid out anew (here the text above grows 3 lines: a scrollbar
+        # that appears rewraps it so, as a redraw may) — until the user acts: then the pane is theirs.
+        title = screen.query_one("#opened-title", Static)
+        height = title.region.height
+        title.update(Text("\n".join(["a title 3 lines taller"] * (height + 3))))
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if title.region.height == height + 3 and main.region.contains_region(result.region):
+                break
+        assert main.region.contains_region(result.region), (main.region, result.region, main.scroll_y)
+        await pilot.press("up")  # the user scrolls: a result no longer held in view
+        scrolled = main.scroll_y
+        title.update(Text("\n".join(["a title 3 lines taller"] * (height + 6))))
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        assert main.scroll_y == scrolled and not main.region.contains_region(result.region)
 
 
 async def test_overwrite_question_shows_its_whole_path(tmp_path):

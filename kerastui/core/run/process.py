@@ -43,6 +43,7 @@ STOP_SIGNAL = signal.SIGUSR1
 RUN_NICE = 5
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 HANDLED = (*INTERRUPTS, STOP_SIGNAL)
+AGAIN_SECONDS = 0.01  # an interrupt Python could not raise where it landed is raised again this much later
 
 
 class RunProcess:
@@ -57,6 +58,9 @@ class RunProcess:
         self.on_signal = on_signal  # (signum, second) → None: the CLI says what happens
         self._armed = False  # an interrupt with no trainer yet leaves at once (see arm)
         self._previous: dict[int, Any] = {}
+        self._unraisable: Callable[[Any], Any] | None = None  # sys.unraisablehook as it was
+        self._again = False  # an interrupt Python could not raise where it came: raised again at once
+        self._in_hook = False
 
     def __enter__(self) -> RunProcess:
         self.run_dir.acquire()
@@ -151,8 +155,35 @@ class RunProcess:
                 self._previous[signum] = signal.signal(signum, self._handle)
             except ValueError:  # pragma: no cover - not the main thread
                 pass
+        self._unraisable = sys.unraisablehook
+        sys.unraisablehook = self._unraised
         # Launched with them blocked (see launch): handled now, so one that waited is delivered.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
+
+    def _unraised(self, unraisable: Any) -> None:
+        """The ``KeyboardInterrupt`` an interrupt raises lands where Python cannot raise it (a weakref
+        callback or a ``__del__`` that the garbage collector ran): Python would print it, traceback and
+        all, as "ignored", and train on.  Nothing is printed; it is raised again on the main thread a
+        moment later, once this hook has returned (raised in here, it would be lost again).  Anything
+        else unraisable goes where it went."""
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and self.signal is not None:
+            self._in_hook = True
+            try:
+                self._raise_again()
+            finally:
+                self._in_hook = False
+            return
+        (self._unraisable or sys.__unraisablehook__)(unraisable)
+
+    def _raise_again(self) -> None:
+        import _thread
+        import threading
+
+        self._again = True
+        # A moment later (a thread that interrupted at once would find the main thread still here).
+        timer = threading.Timer(AGAIN_SECONDS, _thread.interrupt_main, args=(signal.SIGINT,))
+        timer.daemon = True
+        timer.start()
 
     def _restore(self) -> None:
         """The handlers as they were — unless a signal already ended the run: the process is on its
@@ -161,8 +192,17 @@ class RunProcess:
         for signum, previous in self._previous.items():
             signal.signal(signum, signal.SIG_IGN if self.signal is not None and signum in INTERRUPTS else previous)
         self._previous.clear()
+        if self._unraisable is not None:
+            sys.unraisablehook = self._unraisable
+            self._unraisable = None
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._again:  # (see _unraised: said already)
+            if self._in_hook:  # not here either: once the hook has returned
+                self._raise_again()
+                return
+            self._again = False
+            raise KeyboardInterrupt
         trainer = self._trainer
         if signum == STOP_SIGNAL:
             self.stop_asked = True

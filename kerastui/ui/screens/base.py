@@ -31,6 +31,7 @@ class Workspace(FormScreen):
     - ``preset_opened()``: the session's preset was replaced (opened, adopted from a run, resumed).
     - ``stack_changed()``: the session's layer stack was replaced (a model file opened).
     - ``system_commands()``: the workspace's own entries in the command palette.
+    - ``input_seen()``: a key, click, wheel or paste came (while this workspace is shown).
     """
 
     # Textual repaints the whole screen when focus moves (Screen.focused repaints): every widget
@@ -74,6 +75,9 @@ class Workspace(FormScreen):
 
     def stack_changed(self) -> None:
         """The session's layer stack was replaced."""
+
+    def input_seen(self) -> None:
+        """The user pressed a key, clicked, scrolled or pasted (before it is handled)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_field":

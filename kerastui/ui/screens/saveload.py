@@ -31,6 +31,7 @@ from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if TYPE_CHECKING:
     from textual.timer import Timer
+    from textual.widget import Widget
 
     from kerastui.core.data.datasets import Dataset
     from kerastui.core.model.builder import LayerRow
@@ -122,6 +123,22 @@ class OpenedLayers(DataTable):
         self.display = bool(rows)
 
 
+class ResultsPane(VerticalScroll):
+    """The workspace's results: a result just drawn stays scrolled into view while the layout settles
+    (the pane resized, or its content's height changed: Textual sends no Resize for that alone)."""
+
+    def on_resize(self) -> None:
+        self._laid_out()
+
+    def watch_virtual_size(self) -> None:
+        self._laid_out()
+
+    def _laid_out(self) -> None:
+        screen = self.screen
+        if isinstance(screen, SaveLoadScreen):
+            self.call_after_refresh(screen.keep_in_view)
+
+
 class SaveLoadScreen(Workspace):
     """Save/Load workspace."""
 
@@ -157,6 +174,7 @@ class SaveLoadScreen(Workspace):
         self.results: list[SaveResult] = []  # the last save's files, as the verify table shows them
         self._busy: tuple[str, float] | None = None  # the work under way (what, since when), shown with its seconds
         self._busy_timer: Timer | None = None
+        self._in_view: Widget | None = None  # a result just drawn, kept in view until the user acts
 
     def compose(self) -> ComposeResult:
         yield WorkspaceTabs("saveload")
@@ -184,7 +202,7 @@ class SaveLoadScreen(Workspace):
             with Vertical(id="saveload-right"):
                 # What is going on (saving…, evaluating… and for how long) and how it ended: always in view.
                 yield Static(id="saveload-message")
-                with VerticalScroll(id="saveload-main"):
+                with ResultsPane(id="saveload-main"):
                     yield Static(id="working-model")
                     yield VerifyTable(id="verify-table", cursor_type="row", zebra_stripes=True)
                     yield Static(id="verify-verdict")
@@ -254,9 +272,20 @@ class SaveLoadScreen(Workspace):
             Text.assemble(("⋯ ", "bold yellow"), plain(f"{text}…", "yellow", one_line=False), (seconds, "dim")))
 
     def into_view(self, selector: str) -> None:
-        """A result just drawn (its height changes with it): scrolled into view once laid out, its top first."""
-        widget = self.query_one(selector)
-        self.call_after_refresh(widget.scroll_visible, animate=False, top=True, immediate=True)
+        """A result just drawn (its height changes with it): scrolled into view once laid out, its top
+        first — and again each time the pane is laid out anew (a scrollbar that appears narrows it and
+        the text above rewraps a line taller; a line redrawn shorter for a moment clamps the scroll),
+        until the user presses a key, clicks or scrolls."""
+        self._in_view = self.query_one(selector)
+        self.call_after_refresh(self.keep_in_view)
+
+    def keep_in_view(self) -> None:
+        """The result just drawn, scrolled to (the pane's size or content height changed meanwhile)."""
+        if self._in_view is not None:
+            self._in_view.scroll_visible(animate=False, top=True, immediate=True)
+
+    def input_seen(self) -> None:
+        self._in_view = None  # the user's now: the pane scrolls as they make it
 
     def _show_opened(self) -> None:
         opened = self.app.session.opened
