@@ -656,7 +656,15 @@ class SettingsGrid(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ focus and the mouse
 
+    # Focus in or out changes only the current field's line (its label and value styles): Widget's
+    # own handlers would repaint every line of the form (3 ms of each Tab into or out of the Train
+    # form), so they are not run; what else they do is done here.
+
     def _on_focus(self, event: events.Focus) -> None:
+        event.prevent_default()
+        self.has_focus = True
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self))
         field = self.current
         if field is not None:
             if isinstance(field, TextField) and not event.from_app_focus:  # (the terminal's window came back)
@@ -665,6 +673,10 @@ class SettingsGrid(ScrollView, can_focus=True):
             self._redraw_field(field)
 
     def _on_blur(self, event: events.Blur) -> None:
+        event.prevent_default()
+        self.has_focus = False
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantBlur(self))
         if self.current is not None:
             self._redraw_field(self.current)
 
