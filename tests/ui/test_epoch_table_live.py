@@ -70,3 +70,37 @@ async def test_snapshots_show_every_epoch_at_once() -> None:
             grow(state, epochs)
             table.show(state, deterministic=True)
             assert table.row_count == epochs
+
+
+async def test_the_focus_shows_on_the_cursor_line_and_goes_with_the_focus() -> None:
+    """The table's focus shows on its cursor's line (the focused cursor's colours), which a Tab into
+    or out of it repaints (that line only: the table no longer repaints every line in sight)."""
+    from textual.geometry import Region
+    from textual.widgets import Input
+
+    class Two(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Input(id="before")
+            yield EpochTable(id="table")
+
+    app = Two()
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = app.query_one(EpochTable)
+        state = RunState(status="completed")
+        grow(state, 5)
+        table.show(state)
+        await pilot.pause()
+        y = table.cursor_row - round(table.scroll_offset.y) + 1  # (the header is line 0)
+
+        def line(at: int) -> str:
+            (strip,) = table.render_lines(Region(0, at, table.size.width, 1))
+            return "".join(f"{segment.text}{segment.style}" for segment in strip)
+
+        blurred = line(y)
+        table.focus()
+        await pilot.pause()
+        focused, cursor = line(y), table.get_component_rich_style("line-table--cursor")
+        assert focused != blurred and f"on {cursor.bgcolor.name}" in focused
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert app.focused is app.query_one("#before") and line(y) == blurred

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.reactive import Reactive
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from kerastui.core.model.kerasobjects import COMPILE_HELP
 from kerastui.core.model.specs import (
@@ -32,6 +32,7 @@ from kerastui.core.model.specs import (
 from kerastui.core.resources import size_text
 from kerastui.core.text import visible
 from kerastui.ui.safe import plain, widget_id
+from kerastui.ui.safe import text as safe_text
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, MetricChart, StepChart, family
@@ -39,6 +40,7 @@ from kerastui.ui.widgets.devices_line import DevicesLine
 from kerastui.ui.widgets.entries import compile_entry, entry_fields, metrics_text, parse_arguments, parse_metrics
 from kerastui.ui.widgets.footer import KeyFooter
 from kerastui.ui.widgets.form import parse_number
+from kerastui.ui.widgets.grid import LineTable, TableColumn
 from kerastui.ui.widgets.predictions import predictions_view
 from kerastui.ui.widgets.settings_grid import (
     ChoiceField,
@@ -49,7 +51,7 @@ from kerastui.ui.widgets.settings_grid import (
     ToggleField,
 )
 from kerastui.ui.widgets.status_line import StatusLine
-from kerastui.ui.widgets.tables import add_rows, set_columns
+from kerastui.ui.widgets.tables import cell_width
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion"]
@@ -115,8 +117,9 @@ def error_hint(group: str) -> Hint:
     return Hint(f"{group}-error", error=True)
 
 
-class EpochTable(DataTable):
-    """Every epoch's metrics, learning rate and duration."""
+class EpochTable(LineTable):
+    """Every epoch's metrics, learning rate and duration: one line each, drawn only when in sight
+    (a DataTable rendered every cell of the rows in sight at each Tab into or out of it)."""
 
     HELP = "The epoch table: one row per finished epoch with every metric Keras logged."
 
@@ -126,12 +129,12 @@ class EpochTable(DataTable):
     # asks for its own layout.
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
     # While a run trains it follows at most this often (the charts draw every epoch): a row added
-    # re-renders every row in sight, and a run of short epochs would keep the UI (and the cores the
+    # repaints every row in sight, and a run of short epochs would keep the UI (and the cores the
     # run trains on) busy with it.  The epochs that came meanwhile are added together.
     LIVE_INTERVAL = 0.5
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._shown_at = -self.LIVE_INTERVAL
         self._catch_up: Any = None  # the timer that adds the epochs held back
 
@@ -157,9 +160,9 @@ class EpochTable(DataTable):
     def _add_epochs(self, state: RunState, *, full: bool, deterministic: bool) -> None:
         keys = list(state.history)
         memory = any(m is not None for m in state.peak_memory)  # a run on a GPU reports its peak
-        columns = ["epoch", *keys, *(["peak mem"] if memory else []), "s"]
-        if full or [str(c.label) for c in self.columns.values()] != [visible(c) for c in columns]:
-            set_columns(self, columns)
+        labels = ["epoch", *keys, *(["peak mem"] if memory else []), "s"]
+        if full or [c.key for c in self.columns] != labels:
+            self.set_rows([TableColumn(label, label, cell_width(safe_text(label))) for label in labels], [])
         rows = []
         for row in range(self.row_count, state.epochs_done):
             cells = [str(row + 1)]
@@ -172,10 +175,17 @@ class EpochTable(DataTable):
                 cells.append(size_text(peak) if peak is not None else "")
             seconds = state.epoch_seconds[row] if row < len(state.epoch_seconds) else 0.0
             cells.append("" if deterministic else f"{seconds:.1f}")
-            rows.append(cells)
-        add_rows(self, rows)
-        if self.row_count:
-            self.move_cursor(row=self.row_count - 1)
+            rows.append((str(row + 1), cells))
+        if not rows:
+            return
+        # Each column as wide as its widest cell (a loss of 1234.5678 widens it, the rows drawn again).
+        widths = [max(column.width, *(len(cells[i]) for _, cells in rows)) for i, column in enumerate(self.columns)]
+        if widths != [c.width for c in self.columns]:
+            columns = [TableColumn(c.key, c.label, width) for c, width in zip(self.columns, widths, strict=True)]
+            self.set_rows(columns, [*zip(self.keys, self.rows, strict=True), *rows])
+        else:
+            self.add_rows(rows)
+        self.move_cursor(row=self.row_count - 1)
 
 
 class TrainScreen(Workspace):
@@ -263,7 +273,7 @@ class TrainScreen(Workspace):
                 yield DevicesLine(id="devices-line", classes="hint")
                 yield Horizontal(id="charts")
                 with Container(id="train-bottom"):
-                    yield EpochTable(id="epoch-table", zebra_stripes=True, cursor_type="row")
+                    yield EpochTable(id="epoch-table")
                     with VerticalScroll(id="evaluation"):
                         yield Static(id="evaluation-text")
         yield StatusLine(id="status")
@@ -657,7 +667,7 @@ class TrainScreen(Workspace):
         """The epoch table's cursor (the last epoch) stays in view when the table's height changes."""
         table = self.query_one(EpochTable)
         if table.row_count:
-            table.move_cursor(row=table.cursor_row, animate=False)
+            table.move_cursor(row=table.cursor_row)
 
     def _evaluation(self, state: RunState) -> None:
         widget = self.query_one("#evaluation-text", Static)

@@ -111,9 +111,24 @@ class ChartVisual(Visual):
         self.header = header
         self.rows = rows
         self.width = width
+        # The strips made last for each widget style (focused and not: Tab passing by repaints the
+        # chart, and a strip is costly to make — each has seven caches of its own).
+        self._strips: dict[tuple[int, int | None, VisualStyle], list[Strip]] = {}
 
     def render_strips(self, width: int, height: int | None, style: VisualStyle,
                       options: RenderOptions) -> list[Strip]:
+        if options.selection is not None:  # (text selected in it: drawn afresh, selection and all)
+            return self._make_strips(width, height, style, options)
+        key = (width, height, style)
+        made = self._strips.get(key)
+        if made is None:
+            if len(self._strips) >= 2:
+                self._strips.clear()
+            made = self._strips[key] = self._make_strips(width, height, style, options)
+        return made
+
+    def _make_strips(self, width: int, height: int | None, style: VisualStyle,
+                     options: RenderOptions) -> list[Strip]:
         strips = Content.from_rich_text(self.header).render_strips(width, 1, style, options)[:1]
         on_base: dict[Style, Style] = {}  # a cell's style on the widget's, composed as Content composes it
 
@@ -165,6 +180,7 @@ class EpochChart(PlotextPlot):
             "curve stays faint); l toggles a log scale; z shows the last 10/25/50/100 epochs or all; b adds "
             "the per-step loss curve. Every chart of the workspace follows the same settings.")
     can_focus = True
+    auto_links = False  # (a chart has no links: Textual would copy every strip at each repaint to style them)
     # One footer group ("←→<>lzb chart"): the workspace's own keys must still fit 80 columns.
     BINDINGS = [
         Binding("left", "cursor(-1)", "Cursor back", tooltip="Move the cursor one epoch back",

@@ -17,16 +17,29 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from kerastui.ui.safe import plain
 from kerastui.ui.safe import text as safe_text
 
 GAP = 2  # cells between columns
+
+
+def focus_changed_quietly(widget: Widget, event: events.Focus | events.Blur) -> None:
+    """What Textual's own focus handlers do, but the repaint of the whole widget: for a widget whose
+    focus shows on one line (its cursor's), which the caller repaints.  A Tab into or out of a form
+    or a table of many lines then costs that line, not every line (``event.prevent_default()``: the
+    base class's handlers are not run)."""
+    event.prevent_default()
+    focused = isinstance(event, events.Focus)
+    widget.has_focus = focused
+    if widget.parent is not None:
+        widget.parent.post_message(events.DescendantFocus(widget) if focused else events.DescendantBlur(widget))
 
 
 @dataclass(frozen=True)
@@ -109,10 +122,21 @@ class LineTable(ScrollView, can_focus=True):
         self.keys = [key for key, _ in rows]
         self.rows = [list(cells) for _, cells in rows]
         self._lines.clear()
-        width = sum(c.width for c in self.columns) + GAP * max(len(self.columns) - 1, 0) + 1
-        self.virtual_size = Size(width, len(self.rows) + 1)
+        self._sized()
         self.cursor_row = min(self.cursor_row, max(len(self.rows) - 1, 0))
         self.refresh()
+
+    def add_rows(self, rows: Sequence[tuple[str, Sequence[str | Text]]]) -> None:
+        """Add rows (``(key, cells)`` each) after the others, under the columns as they are."""
+        for key, cells in rows:
+            self.keys.append(key)
+            self.rows.append(list(cells))
+        self._sized()
+        self.refresh()
+
+    def _sized(self) -> None:
+        width = sum(c.width for c in self.columns) + GAP * max(len(self.columns) - 1, 0) + 1
+        self.virtual_size = Size(width, len(self.rows) + 1)
 
     def update_cell(self, key: str, column: str, value: str | Text) -> None:
         index = self.keys.index(key)
@@ -187,6 +211,23 @@ class LineTable(ScrollView, can_focus=True):
         base = self.rich_style + style
         return Strip([Segment(text, base + seg_style if seg_style else base, control)
                       for text, seg_style, control in strip], strip.cell_length)
+
+    # ------------------------------------------------------------------ focus
+
+    # The focus shows on the cursor's line only (its style): that line is repainted, not the table.
+
+    def _on_focus(self, event: events.Focus) -> None:
+        focus_changed_quietly(self, event)
+        self._refresh_cursor_line()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        focus_changed_quietly(self, event)
+        self._refresh_cursor_line()
+
+    def _refresh_cursor_line(self) -> None:
+        y = self.cursor_row - round(self.scroll_offset.y) + 1
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
 
     # ------------------------------------------------------------------ keys and mouse
 

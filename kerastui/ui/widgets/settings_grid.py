@@ -47,6 +47,7 @@ from textual.strip import Strip
 from kerastui.ui.pathtext import fit_value
 from kerastui.ui.widgets.choice import ChoiceList, not_an_option, option_index
 from kerastui.ui.widgets.form import fitted, number_validator
+from kerastui.ui.widgets.grid import focus_changed_quietly
 from kerastui.ui.widgets.line_editor import LineEditor
 
 LABEL_WIDTH = 12  # as app.tcss's .field-name
@@ -656,15 +657,12 @@ class SettingsGrid(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ focus and the mouse
 
-    # Focus in or out changes only the current field's line (its label and value styles): Widget's
-    # own handlers would repaint every line of the form (3 ms of each Tab into or out of the Train
-    # form), so they are not run; what else they do is done here.
+    # Focus in or out changes only the current field's line (its label and value styles): that line is
+    # repainted, not the form (Widget's own handlers repainted every line: 3 ms of each Tab into or out
+    # of the Train form).
 
     def _on_focus(self, event: events.Focus) -> None:
-        event.prevent_default()
-        self.has_focus = True
-        if self.parent is not None:
-            self.parent.post_message(events.DescendantFocus(self))
+        focus_changed_quietly(self, event)
         field = self.current
         if field is not None:
             if isinstance(field, TextField) and not event.from_app_focus:  # (the terminal's window came back)
@@ -673,10 +671,7 @@ class SettingsGrid(ScrollView, can_focus=True):
             self._redraw_field(field)
 
     def _on_blur(self, event: events.Blur) -> None:
-        event.prevent_default()
-        self.has_focus = False
-        if self.parent is not None:
-            self.parent.post_message(events.DescendantBlur(self))
+        focus_changed_quietly(self, event)
         if self.current is not None:
             self._redraw_field(self.current)
 
