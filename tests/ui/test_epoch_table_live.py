@@ -104,3 +104,28 @@ async def test_the_focus_shows_on_the_cursor_line_and_goes_with_the_focus() -> N
         await pilot.press("shift+tab")
         await pilot.pause()
         assert app.focused is app.query_one("#before") and line(y) == blurred
+
+
+async def test_the_last_epoch_shows_above_the_scroll_bar_of_a_table_narrower_than_its_columns() -> None:
+    """At 80×24 the epoch table is narrower than its columns: a horizontal scroll bar takes its last
+    line, and the cursor (the last epoch) is kept in view above it, not under it (seen in tmux)."""
+    from textual.geometry import Region
+
+    class Narrow(App[None]):
+        CSS = "EpochTable { width: 24; height: 6; }"
+
+        def compose(self) -> ComposeResult:
+            yield EpochTable(id="table")
+
+    app = Narrow()
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = app.query_one(EpochTable)
+        state = RunState(status="completed")
+        grow(state, 12)
+        table.show(state)
+        await pilot.pause()
+        await pilot.pause()
+        view = table.scrollable_content_region
+        assert table.show_horizontal_scrollbar and view.height == table.size.height - 1
+        (last,) = table.render_lines(Region(0, view.height - 1, view.width, 1))
+        assert last.text.split()[0] == "12", [line.text for line in table.render_lines(Region(0, 0, view.width, 6))]

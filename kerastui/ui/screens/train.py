@@ -653,21 +653,11 @@ class TrainScreen(Workspace):
 
     def action_charts_only(self) -> None:
         """Hide the settings (and evaluation) so the charts get the screen; again to bring them back."""
-        self.toggle_class("charts-only")
-        self.call_after_refresh(self._last_epoch_in_view)
+        self.toggle_class("charts-only")  # (the epoch table keeps its last epoch in view: LineTable.on_resize)
         if self.has_class("charts-only") and not isinstance(self.focused, EpochChart):
             # At once, not a call later: the settings column must have lost the focus before the
             # layout hides it, or Textual hands it on to a widget of its own choosing.
             self.set_focus(next(iter(self.query(EpochChart)), None), scroll_visible=False)
-
-    def on_resize(self) -> None:
-        self.call_after_refresh(self._last_epoch_in_view)
-
-    def _last_epoch_in_view(self) -> None:
-        """The epoch table's cursor (the last epoch) stays in view when the table's height changes."""
-        table = self.query_one(EpochTable)
-        if table.row_count:
-            table.move_cursor(row=table.cursor_row)
 
     def _evaluation(self, state: RunState) -> None:
         widget = self.query_one("#evaluation-text", Static)

@@ -160,13 +160,34 @@ class LineTable(ScrollView, can_focus=True):
         self.cursor_row = max(0, min(row, len(self.rows) - 1))
 
     def watch_cursor_row(self, old: int, new: int) -> None:
-        top = round(self.scroll_offset.y)
-        visible = max(self.size.height - 1, 1)
-        if new < top:
-            self.scroll_to(y=new, animate=False)
-        elif new >= top + visible:
-            self.scroll_to(y=new - visible + 1, animate=False)
+        self._cursor_in_view()
         self.refresh()
+
+    # The cursor is kept in sight when the table is made shorter, and when the layout shows a scroll
+    # bar: the vertical one (before it, Textual scrolls nothing), the horizontal one (a line less).
+
+    def on_resize(self) -> None:
+        self._cursor_in_view()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        self._cursor_in_view()
+
+    def watch_show_horizontal_scrollbar(self) -> None:
+        self._cursor_in_view()
+
+    def _cursor_in_view(self) -> None:
+        top, row = round(self.scroll_offset.y), self.cursor_row
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + self.rows_in_sight:
+            self.scroll_to(y=row - self.rows_in_sight + 1, animate=False, immediate=True)
+
+    @property
+    def rows_in_sight(self) -> int:
+        """The rows the table shows at once: its height less the header and, when its columns are
+        wider than it, the horizontal scroll bar (counted before the layout that shows the bar)."""
+        wide = self.virtual_size.width > self.size.width and self.styles.overflow_x != "hidden"
+        return max(self.size.height - 1 - (self.styles.scrollbar_size_horizontal if wide else 0), 1)
 
     # ------------------------------------------------------------------ drawing
 
@@ -188,7 +209,7 @@ class LineTable(ScrollView, can_focus=True):
         return line
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
         if y == 0:
             header = self._join([Text(c.label) for c in self.columns])
@@ -226,8 +247,9 @@ class LineTable(ScrollView, can_focus=True):
 
     def _refresh_cursor_line(self) -> None:
         y = self.cursor_row - round(self.scroll_offset.y) + 1
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+        view = self.scrollable_content_region
+        if 1 <= y < view.height:
+            self.refresh(Region(0, y, view.width, 1))
 
     # ------------------------------------------------------------------ keys and mouse
 
@@ -235,7 +257,7 @@ class LineTable(ScrollView, can_focus=True):
         self.move_cursor(row=self.cursor_row + step)
 
     def action_page(self, step: int) -> None:
-        self.move_cursor(row=self.cursor_row + step * max(self.size.height - 2, 1))
+        self.move_cursor(row=self.cursor_row + step * max(self.rows_in_sight - 1, 1))
 
     def action_jump(self, where: int) -> None:
         self.move_cursor(row=where if where >= 0 else len(self.rows) - 1)
