@@ -504,9 +504,13 @@ def _run(preset: Preset, args: argparse.Namespace, *, run_dir: RunDir | None, re
     def own(directory: RunDir) -> RunProcess:
         process = RunProcess(directory, on_signal=said)
         process.__enter__()
-        process.starting(preset, resumed=resume, trusted=trusted, **({"model": model_path} if model_path else {}))
-        if reporter is not None:  # its status says which sweep and trial it is
-            directory.set_status(**reporter.status_fields)
+        try:
+            process.starting(preset, resumed=resume, trusted=trusted, **({"model": model_path} if model_path else {}))
+            if reporter is not None:  # its status says which sweep and trial it is
+                directory.set_status(**reporter.status_fields)
+        except BaseException:  # (its lock, handlers and hooks given back: nobody else would)
+            process.__exit__(None, None, None)
+            raise
         return process
 
     try:

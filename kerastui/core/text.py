@@ -39,9 +39,9 @@ def visible(text: Any, *, one_line: bool = False) -> str:
     return (_UNSAFE_LINE if one_line else _UNSAFE).sub(_escape, str(text))
 
 
-def is_visible(text: str) -> bool:
-    """True when ``visible`` would leave ``text`` as it is (tab and newline allowed)."""
-    return _UNSAFE.search(text) is None
+def is_visible(text: str, *, one_line: bool = False) -> bool:
+    """True when ``visible`` would leave ``text`` as it is (tab and newline allowed unless ``one_line``)."""
+    return (_UNSAFE_LINE if one_line else _UNSAFE).search(text) is None
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

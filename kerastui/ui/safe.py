@@ -40,19 +40,19 @@ def markup(template: str, **values: object) -> Content:
     return Content.from_markup(template, **{key: visible(value, one_line=True) for key, value in values.items()})
 
 
-def text(value: str | Text) -> Text:
+def text(value: str | Text, *, one_line: bool = False) -> Text:
     """A label, a cell or a built-up message as ``Text`` (a plain ``str`` would be read as markup by a
-    DataTable, a Rich Table or a Static), control characters shown (newlines kept).  A ``Text`` that
-    holds one is rebuilt piece by piece, each piece keeping its styles."""
+    DataTable, a Rich Table or a Static), control characters shown (newlines kept unless
+    ``one_line``).  A ``Text`` that holds one is rebuilt piece by piece, each piece keeping its styles."""
     if not isinstance(value, Text):
-        return Text(visible(value))
-    if is_visible(value.plain):
+        return Text(visible(value, one_line=one_line))
+    if is_visible(value.plain, one_line=one_line):
         return value
     out = Text(style=value.style, justify=value.justify, overflow=value.overflow, no_wrap=value.no_wrap,
                end=value.end)
     cuts = sorted({offset for span in value.spans for offset in (span.start, span.end)})
     for piece in value.divide(cuts):  # each span now covers a piece whole, or none of it
-        shown = visible(piece.plain)
+        shown = visible(piece.plain, one_line=one_line)
         out.append_text(Text(shown, spans=[Span(0, len(shown), span.style) for span in piece.spans
                                            if span.end > span.start]))
     return out

@@ -5,6 +5,7 @@ a full redraw and snapshots show every epoch at once."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from textual.app import App, ComposeResult
 
@@ -78,10 +79,17 @@ async def test_the_focus_shows_on_the_cursor_line_and_goes_with_the_focus() -> N
     from textual.geometry import Region
     from textual.widgets import Input
 
+    drawn: set[int] = set()
+
+    class Counted(EpochTable):
+        def render_line(self, y: int) -> Any:
+            drawn.add(y)
+            return super().render_line(y)
+
     class Two(App[None]):
         def compose(self) -> ComposeResult:
             yield Input(id="before")
-            yield EpochTable(id="table")
+            yield Counted(id="table")
 
     app = Two()
     async with app.run_test(size=(80, 20)) as pilot:
@@ -97,9 +105,11 @@ async def test_the_focus_shows_on_the_cursor_line_and_goes_with_the_focus() -> N
             return "".join(f"{segment.text}{segment.style}" for segment in strip)
 
         blurred = line(y)
-        table.focus()
+        drawn.clear()
+        await pilot.press("tab")  # (from the field: Widget.focus() itself would repaint the whole widget)
         await pilot.pause()
-        focused, cursor = line(y), table.get_component_rich_style("line-table--cursor")
+        assert app.focused is table and drawn == {y}, drawn  # the cursor's line only
+        focused, cursor = line(y), table.get_component_rich_style("line-table--cursor-focused")
         assert focused != blurred and f"on {cursor.bgcolor.name}" in focused
         await pilot.press("shift+tab")
         await pilot.pause()
@@ -129,3 +139,50 @@ async def test_the_last_epoch_shows_above_the_scroll_bar_of_a_table_narrower_tha
         assert table.show_horizontal_scrollbar and view.height == table.size.height - 1
         (last,) = table.render_lines(Region(0, view.height - 1, view.width, 1))
         assert last.text.split()[0] == "12", [line.text for line in table.render_lines(Region(0, 0, view.width, 6))]
+
+
+async def test_the_last_epoch_shows_when_both_scroll_bars_show() -> None:
+    """Columns a little narrower than the table, but wider than the room beside its vertical scroll
+    bar: both bars show, and the last epoch is above the horizontal one (found in review)."""
+    from textual.geometry import Region
+
+    class Edge(App[None]):
+        CSS = "EpochTable { width: 24; height: 8; }"
+
+        def compose(self) -> ComposeResult:
+            yield EpochTable(id="table")
+
+    app = Edge()
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = app.query_one(EpochTable)
+        state = RunState(status="completed")
+        state.history = {"val_loss_x": [0.5] * 30}  # epoch, val_loss_x, s: 5 + 2 + 10 + 2 + 3 + 1 = 23 columns
+        state.epoch_seconds = [0.1] * 30
+        state.peak_memory = [None] * 30
+        table.show(state)
+        await pilot.pause()
+        await pilot.pause()
+        assert table.size.width - 2 < table.virtual_size.width <= table.size.width, table.virtual_size
+        assert table.show_vertical_scrollbar and table.show_horizontal_scrollbar
+        view = table.scrollable_content_region
+        (last,) = table.render_lines(Region(0, view.height - 1, view.width, 1))
+        assert last.text.split()[0] == "30", [line.text for line in table.render_lines(Region(0, 0, view.width, 8))]
+
+
+async def test_metric_names_from_a_stranger_reach_the_terminal_on_one_line() -> None:
+    """A metric's name comes from a preset or another person's run directory: a newline or tab in
+    it is shown, never sent (the header is one line)."""
+    from textual.geometry import Region
+
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(EpochTable)
+        state = RunState(status="completed")
+        state.history = {"lo\nss\tx\x1b[2J": [0.5, 0.4]}
+        state.epoch_seconds = [0.1, 0.1]
+        state.peak_memory = [None, None]
+        table.show(state)
+        await pilot.pause()
+        (header,) = table.render_lines(Region(0, 0, table.size.width, 1))
+        assert not any(c in header.text for c in "\n\t\x1b"), repr(header.text)
+        assert "lo" in header.text and "ss" in header.text

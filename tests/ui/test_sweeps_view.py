@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,9 @@ async def test_a_live_sweep_fills_sorts_filters_follows_and_gives_its_best(tmp_p
                 await until(pilot, lambda: app.session.trained is not None, "the followed run's model",
                             detail=lambda: (app.session.run_state, said))
                 assert app.session.trained.run_dir == followed
-            else:
+            else:  # (rare: said, so that a timing that made it the rule would be seen)
+                warnings.warn("the followed trial ended before enter was read: its model coming back went untested",
+                              stacklevel=1)
                 assert app.session.trained is None and not app.session.run_state.running
 
             # s sorts by the next column (state, then value), S reverses.

@@ -444,7 +444,7 @@ def test_a_second_ctrl_c_after_the_run_ended_does_not_end_it_by_the_default_acti
 
 
 SECOND_CTRL_C_IN_A_CALLBACK = """
-import os, signal, sys, weakref
+import os, signal, sys, time, weakref
 from pathlib import Path
 from kerastui.core.run.directory import RunDir
 from kerastui.core.run.process import RunProcess
@@ -460,7 +460,8 @@ try:
         os.kill(os.getpid(), signal.SIGINT)  # the first: remembered (nothing trains)
         for _ in range(100000): pass
         del held
-        for _ in range(10000000): pass
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline: pass  # (training: until the interrupt comes, 30 s at most)
         print("trained on")
 except KeyboardInterrupt:
     print("aborted")
@@ -479,3 +480,28 @@ def test_a_second_ctrl_c_that_lands_in_a_weakref_callback_still_aborts_and_print
                           text=True, timeout=WAIT, cwd=Path(__file__).resolve().parents[2])
     assert done.stdout.strip() == "aborted", (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr and "ignored" not in done.stderr, done.stderr
+
+
+def test_a_run_process_gives_back_the_unraisable_hook_and_ends_its_helper_thread(tmp_path: Path) -> None:
+    """What a RunProcess installs to raise a lost interrupt again (its unraisable hook, a helper
+    thread idle on a pipe) is there while it owns its directory, and gone after."""
+    import sys
+    import threading
+
+    from kerastui.core.run.process import RunProcess
+
+    def helpers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "kerastui-interrupt-again"]
+
+    before = sys.unraisablehook
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with RunProcess(RunDir.create(tmp_path, "hook")) as owner:
+            assert sys.unraisablehook == owner._unraised and len(helpers()) == 1
+        assert sys.unraisablehook is before
+        deadline = time.monotonic() + 10
+        while helpers() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not helpers()
+    finally:
+        signal.signal(signal.SIGINT, previous)

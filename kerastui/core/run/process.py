@@ -59,8 +59,9 @@ class RunProcess:
         self._armed = False  # an interrupt with no trainer yet leaves at once (see arm)
         self._previous: dict[int, Any] = {}
         self._unraisable: Callable[[Any], Any] | None = None  # sys.unraisablehook as it was
-        self._again = False  # an interrupt Python could not raise where it came: raised again at once
-        self._in_hook = False
+        self._again = False  # an interrupt Python could not raise where it came: to raise again
+        self._again_pipe: int | None = None  # a byte here asks the helper thread to raise it again
+        self._raised = False  # a second Ctrl-C was raised (and said) once already
 
     def __enter__(self) -> RunProcess:
         self.run_dir.acquire()
@@ -157,6 +158,7 @@ class RunProcess:
                 pass
         self._unraisable = sys.unraisablehook
         sys.unraisablehook = self._unraised
+        self._start_again_thread()
         # Launched with them blocked (see launch): handled now, so one that waited is delivered.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
 
@@ -167,23 +169,35 @@ class RunProcess:
         moment later, once this hook has returned (raised in here, it would be lost again).  Anything
         else unraisable goes where it went."""
         if isinstance(unraisable.exc_value, KeyboardInterrupt) and self.signal is not None:
-            self._in_hook = True
-            try:
-                self._raise_again()
-            finally:
-                self._in_hook = False
+            self._raise_again()
             return
         (self._unraisable or sys.__unraisablehook__)(unraisable)
 
-    def _raise_again(self) -> None:
+    def _start_again_thread(self) -> None:
+        """A helper thread, idle on a pipe, that raises an interrupt again on the main thread when the
+        hook asks (a byte on the pipe: a system call, safe wherever the hook runs, where starting a
+        thread takes a lock the interrupted code may hold)."""
         import _thread
         import threading
 
+        read, self._again_pipe = os.pipe()
+
+        def serve() -> None:
+            try:
+                while os.read(read, 1):
+                    time.sleep(AGAIN_SECONDS)  # (the hook has returned by then)
+                    if self._again:
+                        _thread.interrupt_main(signal.SIGINT)
+            finally:
+                os.close(read)
+
+        threading.Thread(target=serve, name="kerastui-interrupt-again", daemon=True).start()
+
+    def _raise_again(self) -> None:
         self._again = True
-        # A moment later (a thread that interrupted at once would find the main thread still here).
-        timer = threading.Timer(AGAIN_SECONDS, _thread.interrupt_main, args=(signal.SIGINT,))
-        timer.daemon = True
-        timer.start()
+        if self._again_pipe is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._again_pipe, b"!")
 
     def _restore(self) -> None:
         """The handlers as they were — unless a signal already ended the run: the process is on its
@@ -192,16 +206,20 @@ class RunProcess:
         for signum, previous in self._previous.items():
             signal.signal(signum, signal.SIG_IGN if self.signal is not None and signum in INTERRUPTS else previous)
         self._previous.clear()
+        self._again = False
         if self._unraisable is not None:
             sys.unraisablehook = self._unraisable
             self._unraisable = None
+        if self._again_pipe is not None:  # (its thread reads the end of the pipe and ends)
+            os.close(self._again_pipe)
+            self._again_pipe = None
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self._again:  # (see _unraised: said already)
-            if self._in_hook:  # not here either: once the hook has returned
-                self._raise_again()
-                return
-            self._again = False
+        if signum == signal.SIGINT and self.signal is not None:  # a second Ctrl-C, or one raised again
+            self._again = False  # (raised now: nothing left to raise again)
+            if self.on_signal is not None and not self._raised:
+                self.on_signal(signum, True)
+            self._raised = True
             raise KeyboardInterrupt
         trainer = self._trainer
         if signum == STOP_SIGNAL:
@@ -217,8 +235,6 @@ class RunProcess:
             self.signal = signum
         if self.on_signal is not None:
             self.on_signal(signum, second)
-        if second and signum == signal.SIGINT:
-            raise KeyboardInterrupt
         self.run_dir.overlay["state"] = RunStatus.STOPPING
         if trainer is not None:
             trainer.request_stop("interrupted")

@@ -32,7 +32,6 @@ from kerastui.core.model.specs import (
 from kerastui.core.resources import size_text
 from kerastui.core.text import visible
 from kerastui.ui.safe import plain, widget_id
-from kerastui.ui.safe import text as safe_text
 from kerastui.ui.screens.base import Workspace
 from kerastui.ui.state import RunState
 from kerastui.ui.widgets.charts import EpochChart, MetricChart, StepChart, family
@@ -162,7 +161,7 @@ class EpochTable(LineTable):
         memory = any(m is not None for m in state.peak_memory)  # a run on a GPU reports its peak
         labels = ["epoch", *keys, *(["peak mem"] if memory else []), "s"]
         if full or [c.key for c in self.columns] != labels:
-            self.set_rows([TableColumn(label, label, cell_width(safe_text(label))) for label in labels], [])
+            self.set_rows([TableColumn(label, label, cell_width(plain(label))) for label in labels], [])
         rows = []
         for row in range(self.row_count, state.epochs_done):
             cells = [str(row + 1)]

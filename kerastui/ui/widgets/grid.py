@@ -76,7 +76,10 @@ class LineTable(ScrollView, can_focus=True):
         Binding("right", "scroll_right", "Right", show=False),
         Binding("enter", "select", "Select", show=False),
     ]
-    COMPONENT_CLASSES = {"line-table--header", "line-table--cursor", "line-table--odd"}
+    # The focused cursor is a class of its own, chosen by ``has_focus`` when drawn (not a ``:focus``
+    # rule: a focus change that changes component styles makes Textual repaint the whole table).
+    COMPONENT_CLASSES = {"line-table--header", "line-table--cursor", "line-table--cursor-focused",
+                         "line-table--odd"}
     DEFAULT_CSS = """
     LineTable {
         background: $surface;
@@ -91,11 +94,11 @@ class LineTable(ScrollView, can_focus=True):
         .line-table--odd {
             background: $surface-lighten-1 40%;
         }
-    }
-    LineTable:focus .line-table--cursor {
-        background: $block-cursor-background;
-        color: $block-cursor-foreground;
-        text-style: $block-cursor-text-style;
+        .line-table--cursor-focused {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
     }
     """
 
@@ -185,9 +188,13 @@ class LineTable(ScrollView, can_focus=True):
     @property
     def rows_in_sight(self) -> int:
         """The rows the table shows at once: its height less the header and, when its columns are
-        wider than it, the horizontal scroll bar (counted before the layout that shows the bar)."""
-        wide = self.virtual_size.width > self.size.width and self.styles.overflow_x != "hidden"
-        return max(self.size.height - 1 - (self.styles.scrollbar_size_horizontal if wide else 0), 1)
+        wider than the room beside a vertical scroll bar, the horizontal one (both counted before
+        the layout that shows them)."""
+        styles, size, virtual = self.styles, self.size, self.virtual_size
+        tall = self.show_vertical_scrollbar or (styles.overflow_y != "hidden" and virtual.height > size.height)
+        room = size.width - (styles.scrollbar_size_vertical if tall else 0)
+        wide = self.show_horizontal_scrollbar or (styles.overflow_x != "hidden" and virtual.width > room)
+        return max(size.height - 1 - (styles.scrollbar_size_horizontal if wide else 0), 1)
 
     # ------------------------------------------------------------------ drawing
 
@@ -203,23 +210,24 @@ class LineTable(ScrollView, can_focus=True):
         for i, (column, cell) in enumerate(zip(self.columns, cells, strict=False)):
             if i:
                 line.append(" " * GAP)
-            piece = safe_text(cell).copy() if isinstance(cell, Text) else plain(cell)
+            piece = safe_text(cell, one_line=True).copy() if isinstance(cell, Text) else plain(cell)
             piece.truncate(column.width, overflow="ellipsis", pad=True)
             line.append_text(piece)
         return line
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self.size.width - self.scrollbar_size_vertical
         scroll_x, scroll_y = self.scroll_offset
         if y == 0:
-            header = self._join([Text(c.label) for c in self.columns])
+            header = self._join([c.label for c in self.columns])  # (names from presets: one line, shown)
             style = self.get_component_rich_style("line-table--header")
             return self._strip(header, style, scroll_x, width)
         index = round(scroll_y) + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         if index == self.cursor_row:
-            style = self.get_component_rich_style("line-table--cursor")
+            style = self.get_component_rich_style("line-table--cursor-focused" if self.has_focus else
+                                                  "line-table--cursor")
         elif index % 2:
             style = self.get_component_rich_style("line-table--odd")
         else:
@@ -247,9 +255,8 @@ class LineTable(ScrollView, can_focus=True):
 
     def _refresh_cursor_line(self) -> None:
         y = self.cursor_row - round(self.scroll_offset.y) + 1
-        view = self.scrollable_content_region
-        if 1 <= y < view.height:
-            self.refresh(Region(0, y, view.width, 1))
+        if 1 <= y <= self.rows_in_sight:
+            self.refresh(Region(0, y, self.size.width, 1))
 
     # ------------------------------------------------------------------ keys and mouse
 
