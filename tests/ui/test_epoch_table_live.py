@@ -116,18 +116,30 @@ async def test_the_focus_shows_on_the_cursor_line_and_goes_with_the_focus() -> N
         assert app.focused is app.query_one("#before") and line(y) == blurred
 
 
-async def test_the_last_epoch_shows_above_the_scroll_bar_of_a_table_narrower_than_its_columns() -> None:
-    """At 80×24 the epoch table is narrower than its columns: a horizontal scroll bar takes its last
-    line, and the cursor (the last epoch) is kept in view above it, not under it (seen in tmux)."""
-    from textual.geometry import Region
+def sized(width: int, height: int) -> App[None]:
+    """An app holding one epoch table of this size."""
 
-    class Narrow(App[None]):
-        CSS = "EpochTable { width: 24; height: 6; }"
+    class Sized(App[None]):
+        CSS = f"EpochTable {{ width: {width}; height: {height}; }}"
 
         def compose(self) -> ComposeResult:
             yield EpochTable(id="table")
 
-    app = Narrow()
+    return Sized()
+
+
+def lines_in_sight(table: EpochTable) -> list[str]:
+    """The text of the table's lines above any horizontal scroll bar (the header first)."""
+    from textual.geometry import Region
+
+    view = table.scrollable_content_region
+    return [strip.text for strip in table.render_lines(Region(0, 0, view.width, view.height))]
+
+
+async def test_the_last_epoch_shows_above_the_scroll_bar_of_a_table_narrower_than_its_columns() -> None:
+    """At 80×24 the epoch table is narrower than its columns: a horizontal scroll bar takes its last
+    line, and the cursor (the last epoch) is kept in view above it, not under it (seen in tmux)."""
+    app = sized(24, 6)
     async with app.run_test(size=(80, 20)) as pilot:
         table = app.query_one(EpochTable)
         state = RunState(status="completed")
@@ -135,24 +147,15 @@ async def test_the_last_epoch_shows_above_the_scroll_bar_of_a_table_narrower_tha
         table.show(state)
         await pilot.pause()
         await pilot.pause()
-        view = table.scrollable_content_region
-        assert table.show_horizontal_scrollbar and view.height == table.size.height - 1
-        (last,) = table.render_lines(Region(0, view.height - 1, view.width, 1))
-        assert last.text.split()[0] == "12", [line.text for line in table.render_lines(Region(0, 0, view.width, 6))]
+        assert table.show_horizontal_scrollbar and table.scrollable_content_region.height == table.size.height - 1
+        lines = lines_in_sight(table)
+        assert lines[-1].split()[0] == "12", lines
 
 
 async def test_the_last_epoch_shows_when_both_scroll_bars_show() -> None:
     """Columns a little narrower than the table, but wider than the room beside its vertical scroll
     bar: both bars show, and the last epoch is above the horizontal one (found in review)."""
-    from textual.geometry import Region
-
-    class Edge(App[None]):
-        CSS = "EpochTable { width: 24; height: 8; }"
-
-        def compose(self) -> ComposeResult:
-            yield EpochTable(id="table")
-
-    app = Edge()
+    app = sized(24, 8)
     async with app.run_test(size=(80, 20)) as pilot:
         table = app.query_one(EpochTable)
         state = RunState(status="completed")
@@ -164,9 +167,8 @@ async def test_the_last_epoch_shows_when_both_scroll_bars_show() -> None:
         await pilot.pause()
         assert table.size.width - 2 < table.virtual_size.width <= table.size.width, table.virtual_size
         assert table.show_vertical_scrollbar and table.show_horizontal_scrollbar
-        view = table.scrollable_content_region
-        (last,) = table.render_lines(Region(0, view.height - 1, view.width, 1))
-        assert last.text.split()[0] == "30", [line.text for line in table.render_lines(Region(0, 0, view.width, 8))]
+        lines = lines_in_sight(table)
+        assert lines[-1].split()[0] == "30", lines
 
 
 async def test_metric_names_from_a_stranger_reach_the_terminal_on_one_line() -> None:

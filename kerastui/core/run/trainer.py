@@ -785,8 +785,9 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
             if stream.cut:  # a partial epoch: the last whole one's checkpoint stays (written at the end)
                 return
             targets = variables(self.model)
-            if [id(v) for v in targets] != self._snapshot_of:  # (built once a phase, as a rule)
-                self._snapshot, self._snapshot_of = [_reader(v) for v in targets], [id(v) for v in targets]
+            ids = [id(v) for v in targets]
+            if ids != self._snapshot_of:  # (built once a phase, as a rule)
+                self._snapshot, self._snapshot_of = [_reader(v) for v in targets], ids
             arrays = [read() for read in self._snapshot]
             callbacks: dict[str, dict[str, Any]] = {}
             best = None

@@ -179,11 +179,11 @@ class LineTable(ScrollView, can_focus=True):
         self._cursor_in_view()
 
     def _cursor_in_view(self) -> None:
-        top, row = round(self.scroll_offset.y), self.cursor_row
+        top, row, sight = round(self.scroll_offset.y), self.cursor_row, self.rows_in_sight
         if row < top:
             self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= top + self.rows_in_sight:
-            self.scroll_to(y=row - self.rows_in_sight + 1, animate=False, immediate=True)
+        elif row >= top + sight:
+            self.scroll_to(y=row - sight + 1, animate=False, immediate=True)
 
     @property
     def rows_in_sight(self) -> int:
