@@ -13,9 +13,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kerastui.core.data import sources as registry
@@ -36,8 +36,21 @@ if TYPE_CHECKING:
 FILE_SCHEMES = ("npz", "npy", "csv", "images")
 
 
+def _source_options() -> list[Option]:
+    """The sources, ✓ or ↓ as the Keras cache holds them now: plain text (no markup to parse, the
+    list is in the first frame)."""
+    options = [(f"{'✓' if registry.keras_cached(name) else '↓'} keras:{name}", f"keras:{name}")
+               for name in registry.KERAS_DATASETS]
+    options += [(f"✓ sklearn:{name}", f"sklearn:{name}") for name in registry.SKLEARN_DATASETS]
+    options += [(f"✓ synthetic:{name}", f"synthetic:{name}") for name in registry.SYNTHETIC]
+    options += [(f"… {scheme}:PATH", f"{scheme}:") for scheme in FILE_SCHEMES]
+    return [Option(Content(prompt), id=key) for prompt, key in options]
+
+
 class SourceList(OptionList):
     """Every data source the engine has; ✓ works offline now, ↓ needs a download, … needs a path."""
+
+    BORDER_TITLE = "Source"  # in its top border: a label above it was a widget more in the first frame
 
     HELP = ("Data sources. ✓ loads offline right now, ↓ needs a download (not in the Keras cache), "
             "… takes a path (npz, csv, an image folder). Enter loads the highlighted source.")
@@ -83,17 +96,17 @@ class DataScreen(Workspace):
         self._options_mounted = False
 
     def compose(self) -> ComposeResult:
+        # The screen lays the side and the card out side by side, the tabs docked above and the status line
+        # and footer below (app.tcss): no container around the two, one widget fewer to style and draw in
+        # the first frame (as the list's title in its border is one fewer than a label above it).
         yield WorkspaceTabs("data")
-        with Horizontal(id="data-body"):
-            with Vertical(id="data-side"):
-                yield Label("[b]Source[/b]")
-                yield SourceList(id="sources")
-            yield DatasetCard(id="card")
         yield StatusLine(id="status")
         yield KeyFooter()
+        with Vertical(id="data-side"):
+            yield SourceList(*_source_options(), id="sources")  # (given here: no second layout)
+        yield DatasetCard(id="card")
 
     def on_mount(self) -> None:
-        self._fill_sources()
         self.query_one(SourceList).focus()
         self.app.after_first_frame(self._mount_options)
 
@@ -129,15 +142,9 @@ class DataScreen(Workspace):
     # ------------------------------------------------------------------ the form
 
     def _fill_sources(self) -> None:
-        # Added together, as plain text (no markup to parse): the list is in the first frame.
-        options = [(f"{'✓' if registry.keras_cached(name) else '↓'} keras:{name}", f"keras:{name}")
-                   for name in registry.KERAS_DATASETS]
-        options += [(f"✓ sklearn:{name}", f"sklearn:{name}") for name in registry.SKLEARN_DATASETS]
-        options += [(f"✓ synthetic:{name}", f"synthetic:{name}") for name in registry.SYNTHETIC]
-        options += [(f"… {scheme}:PATH", f"{scheme}:") for scheme in FILE_SCHEMES]
         sources = self.query_one(SourceList)
         sources.clear_options()
-        sources.add_options([Option(Content(prompt), id=key) for prompt, key in options])
+        sources.add_options(_source_options())
 
     def _select_source(self) -> None:
         """Highlight the preset's source (and show its path, for a file source)."""

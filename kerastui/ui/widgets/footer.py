@@ -81,6 +81,7 @@ class KeyFooter(Widget):
     KeyFooter {
         dock: bottom;
         height: 1;
+        text-wrap: nowrap;  /* one line: never wrapped (wrapping measures every character) */
         background: $footer-background;
         color: $footer-foreground;
         .key-footer--key {

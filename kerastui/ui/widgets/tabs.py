@@ -38,6 +38,7 @@ class WorkspaceTabs(Widget):
     WorkspaceTabs {
         dock: top;
         height: 1;
+        text-wrap: nowrap;  /* one line: never wrapped (wrapping measures every character) */
         background: $panel;
         color: $text-muted;
         .workspace-tabs--key {
