@@ -115,10 +115,9 @@ class KerasTUI(KeysInOrder[None]):
         # Headless (tests, scripted pilots) only when asked: nobody waits for a key there, and an
         # app closed by its pilot mid-preparation would close a half-composed screen.
         self.preparer = WorkspacePreparer(self, prepare)
-        # No animations unless the user asks for them (TEXTUAL_ANIMATIONS=full): over SSH every
-        # frame of a scroll animation is sent, and Tab to a field below the fold of a settings
-        # column scrolled it over a dozen frames, each redrawing the column (a key press landing
-        # meanwhile waited).  Scrolling jumps to where it goes, in one frame.
+        # No animations unless asked for (TEXTUAL_ANIMATIONS=full): over SSH every frame of a scroll is
+        # sent, and Tab to a field below the fold scrolled a settings column over a dozen frames, each
+        # redrawing it (a key press landing meanwhile waited).  Scrolling jumps there in one frame.
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
 
@@ -240,6 +239,10 @@ class KerasTUI(KeysInOrder[None]):
             from kerastui.ui.terminal import exit_when_the_terminal_hangs_up
 
             exit_when_the_terminal_hangs_up(self)
+
+    def on_unmount(self) -> None:
+        if self._runs is not None:  # the terminal's session gets its CPU priority back (runs go on)
+            self._runs.priority.give_back()
 
     def _after_first_frame(self) -> None:
         self.session  # noqa: B018 - a shipped preset named at start is loaded now

@@ -50,8 +50,8 @@ class RunLink:
         self.app = app
         self._client: RunClient | None = None
         self._runs_dir_stamp: object = _UNSEEN  # the runs folder's (mtime, inode, device) last seen
-        # The followed run yields the CPU while the user types (its scheduling group's niceness):
-        # where the machine has no such groups, runs start RUN_NICE nicer for good instead.
+        # The followed run yields the CPU while the user types, the TUI while it is only watched (their
+        # scheduling groups' niceness): where there are no such groups, runs start RUN_NICE nicer instead.
         self.priority = InputPriority(lambda delay, callback: self.app.set_timer(delay, callback))
 
     @property

@@ -1,21 +1,34 @@
 """InputPriority on real processes: a run in a session of its own (its own scheduling group, as
 ``launch`` starts one) yields the CPU while the user types and has it back QUIET seconds after the
-last key; the timer and the clock are the test's, the kernel's group niceness is real."""
+last key; the TUI's group (here another process's, not the test's own) yields it while the run is
+only watched.  The timer and the clock are the test's, the kernel's group niceness is real."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from kerastui.core.run.priority import QUIET, YIELD_NICE, InputPriority, autogroups, group_nice, set_group_nice
+from kerastui.core.run.priority import (
+    GIVE_UP,
+    QUIET,
+    WATCH_NICE,
+    YIELD_NICE,
+    InputPriority,
+    autogroups,
+    group_id,
+    group_nice,
+    set_group_nice,
+)
 
 
-@pytest.fixture
-def run_pid() -> Iterator[int]:
-    """A process in a session of its own, as a run is."""
+def session_of_its_own() -> Iterator[int]:
+    """A process in a session of its own (a scheduling group of its own), its group at niceness 0."""
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:
         if not autogroups() or group_nice(process.pid) is None:
@@ -26,6 +39,23 @@ def run_pid() -> Iterator[int]:
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def run_pid() -> Iterator[int]:
+    """A run: a process in a session of its own, as ``launch`` starts one."""
+    yield from session_of_its_own()
+
+
+@pytest.fixture
+def tui_pid() -> Iterator[int]:
+    """The TUI's group: a process of another session (the test's own group is left alone)."""
+    yield from session_of_its_own()
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    return tmp_path / "autogroups"
 
 
 class Clock:
@@ -47,9 +77,9 @@ class Clock:
             callback()
 
 
-def test_the_run_yields_while_keys_come_and_has_the_cpu_back_after(run_pid: int) -> None:
+def test_the_run_yields_while_keys_come_and_has_the_cpu_back_after(run_pid: int, tui_pid: int, notes: Path) -> None:
     clock = Clock()
-    priority = InputPriority(clock.set_timer, clock=clock, enabled=True)
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
     priority.follow(run_pid)
     assert group_nice(run_pid) == 0  # nobody types: the run has the CPU
     priority.input_seen()
@@ -65,9 +95,9 @@ def test_the_run_yields_while_keys_come_and_has_the_cpu_back_after(run_pid: int)
     assert not clock.timers  # and nothing left to do
 
 
-def test_a_run_no_longer_followed_gets_its_priority_back(run_pid: int) -> None:
+def test_a_run_no_longer_followed_gets_its_priority_back(run_pid: int, tui_pid: int, notes: Path) -> None:
     clock = Clock()
-    priority = InputPriority(clock.set_timer, clock=clock, enabled=True)
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
     priority.follow(run_pid)
     priority.input_seen()
     assert group_nice(run_pid) == YIELD_NICE
@@ -77,9 +107,9 @@ def test_a_run_no_longer_followed_gets_its_priority_back(run_pid: int) -> None:
     assert group_nice(run_pid) == 0
 
 
-def test_a_run_followed_while_keys_come_yields_at_once(run_pid: int) -> None:
+def test_a_run_followed_while_keys_come_yields_at_once(run_pid: int, tui_pid: int, notes: Path) -> None:
     clock = Clock()
-    priority = InputPriority(clock.set_timer, clock=clock, enabled=True)
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
     priority.input_seen()  # (s pressed: the run is launched and followed a moment later)
     clock.advance(0.1)
     priority.follow(run_pid)
@@ -89,17 +119,19 @@ def test_a_run_followed_while_keys_come_yields_at_once(run_pid: int) -> None:
 
 
 @pytest.mark.parametrize("pid", [None, "12", -1, 0, True, 1.5])
-def test_no_pid_or_a_pid_read_wrong_from_a_status_file_is_not_followed(pid: object) -> None:
+def test_no_pid_or_a_pid_read_wrong_from_a_status_file_is_not_followed(pid: object, tui_pid: int, notes: Path) -> None:
     clock = Clock()
-    priority = InputPriority(clock.set_timer, clock=clock, enabled=True)
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
     priority.follow(pid)  # (True is not pid 1)
     priority.input_seen()
+    clock.advance(QUIET * 2)
     assert not clock.timers  # nothing to yield, nothing to give back
+    assert group_nice(tui_pid) == 0  # and no run to watch: the TUI keeps its priority
 
 
-def test_a_run_gone_is_retried_only_while_keys_come() -> None:
+def test_a_run_gone_is_retried_only_while_keys_come(tui_pid: int, notes: Path) -> None:
     clock = Clock()
-    priority = InputPriority(clock.set_timer, clock=clock, enabled=True)
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
     priority.follow(2**22 + 12345)  # no such process: every change is refused
     priority.input_seen()
     assert clock.timers
@@ -108,19 +140,21 @@ def test_a_run_gone_is_retried_only_while_keys_come() -> None:
     assert not clock.timers  # the keys stopped: so do the tries
 
 
-def test_where_groups_do_not_count_nothing_is_changed(run_pid: int) -> None:
+def test_where_groups_do_not_count_nothing_is_changed(run_pid: int, tui_pid: int, notes: Path) -> None:
     clock = Clock()
-    priority = InputPriority(clock.set_timer, clock=clock, enabled=False)
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=False, own_pid=tui_pid, notes=notes)
     priority.follow(run_pid)
+    clock.advance(QUIET * 2)
+    assert group_nice(tui_pid) == 0
     priority.input_seen()
-    assert group_nice(run_pid) == 0 and not clock.timers
+    assert group_nice(run_pid) == 0 and group_nice(tui_pid) == 0 and not clock.timers
 
 
-def test_the_group_gets_its_own_niceness_back_not_zero(run_pid: int) -> None:
+def test_the_group_gets_its_own_niceness_back_not_zero(run_pid: int, tui_pid: int, notes: Path) -> None:
     """A group the user made nicer (or a run started nicer for good) is given back what it had."""
     assert set_group_nice(run_pid, 3)
     clock = Clock()
-    priority = InputPriority(clock.set_timer, clock=clock, enabled=True)
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
     priority.follow(run_pid)
     priority.input_seen()
     assert group_nice(run_pid) == YIELD_NICE
@@ -128,12 +162,107 @@ def test_the_group_gets_its_own_niceness_back_not_zero(run_pid: int) -> None:
     assert group_nice(run_pid) == 3
 
 
-def test_a_run_yielding_when_the_tui_exits_gets_its_priority_back(run_pid: int) -> None:
+def test_a_run_yielding_when_the_tui_exits_gets_its_priority_back(run_pid: int, tui_pid: int, notes: Path) -> None:
     """The key that closes the TUI (ctrl+q) makes the run yield; the run goes on after the TUI, at
     full priority: the TUI's process gives it back as it exits, before the QUIET timer could."""
-    code = (f"from kerastui.core.run.priority import InputPriority, group_nice\n"
-            f"p = InputPriority(lambda delay, callback: None, enabled=True)\n"
+    code = (f"from pathlib import Path\n"
+            f"from kerastui.core.run.priority import InputPriority, group_nice\n"
+            f"p = InputPriority(lambda delay, callback: None, enabled=True, own_pid={tui_pid},\n"
+            f"                  notes=Path({str(notes)!r}))\n"
             f"p.follow({run_pid}); p.input_seen()\n"
             f"assert group_nice({run_pid}) == {YIELD_NICE}, group_nice({run_pid})\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert group_nice(run_pid) == 0
+
+
+# ---------------------------------------------------------------------- the TUI yields while it is watched
+
+
+def test_the_tui_yields_while_it_only_watches_and_has_the_cpu_at_once_on_a_key(run_pid: int, tui_pid: int,
+                                                                               notes: Path) -> None:
+    clock = Clock()
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
+    assert group_nice(tui_pid) == 0  # no run followed: nothing changes
+    priority.follow(run_pid)
+    assert group_nice(tui_pid) == WATCH_NICE and group_nice(run_pid) == 0 and priority.watching
+    priority.input_seen()  # a key: the TUI has its priority back in the same call, the run yields
+    assert group_nice(tui_pid) == 0 and group_nice(run_pid) == YIELD_NICE and not priority.watching
+    clock.advance(QUIET / 2)
+    priority.input_seen()
+    assert group_nice(tui_pid) == 0
+    clock.advance(QUIET + 0.01)  # quiet again: the run first, then the TUI watches
+    assert group_nice(run_pid) == 0 and group_nice(tui_pid) == WATCH_NICE
+    assert not clock.timers
+    priority.follow(None)  # the run ended: the TUI's group has its niceness back
+    assert group_nice(tui_pid) == 0 and not priority.watching
+    assert not notes.exists() or not any(notes.iterdir())  # and no note is left
+
+
+def test_a_tui_group_the_user_made_nicer_keeps_its_niceness(run_pid: int, tui_pid: int, notes: Path) -> None:
+    assert set_group_nice(tui_pid, 15)
+    clock = Clock()
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
+    priority.follow(run_pid)
+    assert group_nice(tui_pid) == 15  # nicer than WATCH_NICE already: left so
+    priority.input_seen()
+    assert group_nice(tui_pid) == 15  # and given back what it had, not 0
+    priority.give_back()
+    assert group_nice(tui_pid) == 15 and group_nice(run_pid) == 0
+
+
+def test_the_tui_exiting_while_it_watches_gives_its_group_back(run_pid: int, tui_pid: int, notes: Path) -> None:
+    code = (f"from pathlib import Path\n"
+            f"from kerastui.core.run.priority import InputPriority, group_nice\n"
+            f"p = InputPriority(lambda delay, callback: None, enabled=True, own_pid={tui_pid},\n"
+            f"                  notes=Path({str(notes)!r}))\n"
+            f"p.follow({run_pid})\n"
+            f"assert group_nice({tui_pid}) == {WATCH_NICE}, group_nice({tui_pid})\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert group_nice(tui_pid) == 0 and group_nice(run_pid) == 0
+    assert not any(notes.iterdir())
+
+
+def test_a_tui_killed_while_it_watches_leaves_a_note_the_next_tui_gives_the_group_back_by(
+        run_pid: int, tui_pid: int, notes: Path) -> None:
+    """``kill -9`` (or a crash) gives no chance to give the terminal's session its priority back: the
+    next TUI started in that session does, from the note."""
+    code = (f"import os, signal\nfrom pathlib import Path\n"
+            f"from kerastui.core.run.priority import InputPriority\n"
+            f"p = InputPriority(lambda delay, callback: None, enabled=True, own_pid={tui_pid},\n"
+            f"                  notes=Path({str(notes)!r}))\n"
+            f"p.follow({run_pid})\n"
+            f"os.kill(os.getpid(), signal.SIGKILL)\n")
+    killed = subprocess.run([sys.executable, "-c", code], timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    assert group_nice(tui_pid) == WATCH_NICE  # left nicer: the process could not give it back
+    assert (notes / str(group_id(tui_pid))).is_file()
+    InputPriority(lambda delay, callback: None, enabled=True, own_pid=tui_pid, notes=notes)
+    assert group_nice(tui_pid) == 0 and not any(notes.iterdir())
+
+
+def test_a_note_the_group_no_longer_matches_changes_nothing(run_pid: int, tui_pid: int, notes: Path) -> None:
+    """The user set the session's niceness since the TUI was killed: theirs stays; a note from an
+    earlier boot or a damaged one is dropped."""
+    group = str(group_id(tui_pid))
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    notes.mkdir()
+    for text in (f"{boot} 0 {WATCH_NICE}\n", "another-boot 0 3\n", "garbage\n", "\x00\xff"):
+        (notes / group).write_text(text, encoding="latin-1")
+        assert set_group_nice(tui_pid, 3)
+        InputPriority(lambda delay, callback: None, enabled=True, own_pid=tui_pid, notes=notes)
+        assert group_nice(tui_pid) == 3, text
+        assert not (notes / group).exists()
+
+
+def test_a_tui_group_that_cannot_be_changed_is_tried_only_so_often(run_pid: int, notes: Path) -> None:
+    clock = Clock()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    gone.wait()
+    before = group_nice(os.getpid())
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=os.getpid(), notes=notes)
+    priority._own_pid = gone.pid  # (its group was read, then the process ended: every change is refused)
+    priority.follow(run_pid)
+    for _ in range(GIVE_UP * 2):
+        clock.advance(0.5)
+    assert not clock.timers and not priority.watching
+    assert group_nice(os.getpid()) == before  # (the test's own group was never written)

@@ -203,10 +203,12 @@ class RunDir:
         self.overlay: dict[str, Any] = {}
         self._span: tuple[float, float] | None = None  # (active seconds before this process, its start)
         self._events: Any = None
+        self._metrics: Any = None  # metrics.jsonl, open for appending (the sink's)
         self._status: dict[str, Any] = {}
         self._status_lock = threading.Lock()
         self._heartbeat: threading.Thread | None = None
-        self._beating = threading.Event()
+        self._beating = threading.Event()  # set: the heartbeat thread ends
+        self._nudged = threading.Event()  # set: the heartbeat thread writes the status now
 
     @property
     def name(self) -> str:
@@ -270,10 +272,7 @@ class RunDir:
 
     def release(self) -> None:
         self.stop_heartbeat()
-        if self._events is not None:
-            with contextlib.suppress(OSError):
-                self._events.close()
-            self._events = None
+        self._close_logs()
         if self._lock_handle is not None:
             self._lock_handle.close()
             self._lock_handle = None
@@ -299,7 +298,8 @@ class RunDir:
     def set_status(self, *, every: float = 0.0, **fields: Any) -> None:
         """Merge ``fields`` into ``status.json`` (rewritten atomically, with a fresh heartbeat).
         ``every``: written only if the last write is that many seconds old (the heartbeat writes the
-        rest soon: epochs of a fraction of a second do not cost a file each)."""
+        rest soon: epochs of a fraction of a second do not cost a file each), and then by the heartbeat
+        thread where it runs (the training thread does not wait for a file to be renamed)."""
         with self._status_lock:
             if not self._status or self._lock_handle is None:  # only the run's own process may trust its copy
                 self._status = read_json(self.status_path)
@@ -308,6 +308,9 @@ class RunDir:
             now = time.time()
             last = self._status.get("heartbeat")
             if every and isinstance(last, (int, float)) and now - last < every:
+                return
+            if every and self._heartbeat is not None and self._heartbeat is not threading.current_thread():
+                self._nudged.set()
                 return
             self._status["heartbeat"] = round(now, 3)
             if self._span is not None:
@@ -324,16 +327,22 @@ class RunDir:
 
     def start_heartbeat(self, every: float = HEARTBEAT_SECONDS) -> None:
         def beat() -> None:
-            while not self._beating.wait(every):
+            while True:
+                self._nudged.wait(every)
+                self._nudged.clear()
+                if self._beating.is_set():
+                    return
                 with contextlib.suppress(KerasTUIError):  # a full disk: the run's own writes say so
                     self.set_status()
 
         self._beating.clear()
+        self._nudged.clear()
         self._heartbeat = threading.Thread(target=beat, name="kerastui-heartbeat", daemon=True)
         self._heartbeat.start()
 
     def stop_heartbeat(self) -> None:
         self._beating.set()
+        self._nudged.set()
         if self._heartbeat is not None and self._heartbeat is not threading.current_thread():
             self._heartbeat.join(timeout=1.0)
         self._heartbeat = None
@@ -421,13 +430,23 @@ class RunDir:
             if isinstance(event, EpochEnded):
                 if event.batches is not None:  # an epoch cut short is not an epoch
                     return
-                with open_append(self.metrics_path) as handle:
-                    handle.write(json.dumps(jsonable(row_of(event))) + "\n")
+                if self._metrics is None:  # (kept open, as the events: an epoch costs no open and close)
+                    self._metrics = open_append(self.metrics_path)
+                self._metrics.write(json.dumps(jsonable(row_of(event))) + "\n")
+                self._metrics.flush()
             self._events.write(json.dumps(event_to_json(event)) + "\n")
             self._events.flush()
         except OSError as error:
             path = self.metrics_path if isinstance(event, EpochEnded) else self.events_path
             raise KerasTUIError(f"{path}: cannot write ({error.strerror})") from None
+
+    def _close_logs(self) -> None:
+        """The sink's handles of the two logs closed (opened again at the next event)."""
+        for handle in (self._events, self._metrics):
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()
+        self._events = self._metrics = None
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
         write_atomic(self.summary_path, json.dumps(summary, indent=2, default=str))
@@ -446,10 +465,7 @@ class RunDir:
         later = [r["epoch"] for r in logged if r["epoch"] > epochs]
         dropped = [f"epoch{'s' if len(later) > 1 else ''} {spans(later)} logged after the checkpoint"] if later else []
         dropped += damage + ([cut] if cut else [])
-        if self._events is not None:  # the sink's handle would write on into the replaced file
-            with contextlib.suppress(OSError):
-                self._events.close()
-            self._events = None
+        self._close_logs()  # the sink's handles would write on into the replaced files
         write_atomic(self.metrics_path, "".join(json.dumps(jsonable(r)) + "\n" for r in rows))
         authoritative = {int(r["epoch"]) - 1: r for r in rows}
         kept: list[dict[str, Any]] = []

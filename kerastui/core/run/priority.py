@@ -1,18 +1,30 @@
-"""A run's CPU priority against the terminal that follows it: full while nobody types, lower while
-someone does.
+"""Who has the CPU between a run and the terminal that follows it: the run, while the terminal is
+only watched; the terminal, while someone types.
 
 A run started from the TUI is a process in a session of its own.  On Linux with autogrouping (the
 default on desktops and most servers; ``/proc/sys/kernel/sched_autogroup_enabled``) that session
 is a scheduling group of its own, and the CPU is shared between groups before niceness counts
-inside one, so the group's niceness (``/proc/PID/autogroup``) is what decides between a run's
-threads and the TUI's key press.  Unlike a process's niceness, a group's can be raised *and*
-lowered again between 0 and 19 without privilege (at most ten changes a second, machine-wide).
+inside one, so a group's niceness (``/proc/PID/autogroup``) is what decides between a run's
+threads and the TUI's.  Unlike a process's niceness, a group's can be raised *and* lowered again
+between 0 and 19 without privilege (at most ten changes a second, machine-wide).
 
-So the run trains at full priority, and :class:`InputPriority` makes its group ``YIELD_NICE``
-nicer from a key press until ``QUIET`` seconds after the last one: a terminal that is being used
-answers at once, and one that is only watched costs the run nothing (issue 24: fit under a
-followed run ≤ 1.02 × plain; issue 26: a key's frame ≤ 16 ms while a run trains).  Without
-autogroups the run is started ``RUN_NICE`` nicer for good (:func:`kerastui.core.run.process.launch`).
+:class:`InputPriority` keeps two states:
+
+- **watching** (no key for ``QUIET`` seconds): the TUI's own group is ``WATCH_NICE`` nicer, so its
+  frames and charts take the CPU only where the run leaves it.  Drawing at the same priority, the
+  TUI slowed a fit it followed by 3–5 % on two cores (issue 24: fit under a followed run ≤ 1.02 ×
+  plain), though it used a seventh of one core: a TensorFlow op split over both cores waits for the
+  half whose core the TUI holds.
+- **typing** (a key press, a click): the TUI's group has its niceness back at once and the run's group
+  is ``YIELD_NICE`` nicer until ``QUIET`` seconds after the last key: a terminal that is being used
+  answers at once (issue 26: a key's frame ≤ 16 ms while a run trains).
+
+Each group gets back the niceness it had, when the state changes, when the run is no longer
+followed and when the TUI exits.  The TUI's group is the terminal's session (the shell the TUI was
+started from), so a TUI that cannot give it back (``kill -9``, a crash) leaves a note
+(``cache_dir()/autogroups/``): the next TUI started in that session gives it back.  Without
+autogroups nothing changes here, and a run is started ``RUN_NICE`` nicer for good instead
+(:func:`kerastui.core.run.process.launch`).
 
 Plain Python with an injected timer and clock; tested on real processes (tests/unit/test_run_priority.py).
 """
@@ -25,9 +37,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-YIELD_NICE = 5  # the run's group niceness while the user types (the TUI's group is at 0)
+YIELD_NICE = 5  # the run's group niceness while the user types (the TUI's group has its own)
+WATCH_NICE = 10  # the TUI's group niceness while a run is only watched (the run's group has its own)
 QUIET = 1.0  # seconds after the last key press before the run has the CPU back
 RETRY = 0.2  # a change refused for the rate limit is tried again this much later
+GIVE_UP = 10  # the TUI's group left as it is after this many refusals in a row (until the next key)
 
 
 def autogroups() -> bool:
@@ -65,50 +79,178 @@ def set_group_nice(pid: int, nice: int) -> bool:
     return True
 
 
+def group_id(pid: int) -> str | None:
+    """Process ``pid``'s scheduling group (``autogroup-12``), or None."""
+    try:
+        text = Path(f"/proc/{pid}/autogroup").read_text(encoding="ascii")
+    except OSError:
+        return None
+    name = text.split()[0].lstrip("/") if text.split() else ""
+    return name if name.startswith("autogroup-") and name[len("autogroup-"):].isdigit() else None
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return ""
+
+
+class GroupNote:
+    """A note that this TUI made its own group nicer, for the next TUI in the session when this one
+    cannot give the niceness back (``kill -9``, a crash): ``<folder>/autogroup-N`` holds the boot,
+    the niceness the group had and the one it was given."""
+
+    def __init__(self, folder: Path, group: str) -> None:
+        self.path = folder / group
+
+    def write(self, had: int, given: int) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(f"{_boot_id()} {had} {given}\n", encoding="ascii")
+        except OSError:  # (a read-only home: the niceness is still given back at exit)
+            pass
+
+    def remove(self) -> None:
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+    def left(self) -> tuple[int, int] | None:
+        """``(had, given)`` of a note left in this boot, or None."""
+        try:
+            boot, had, given = self.path.read_text(encoding="ascii").split()
+            return (int(had), int(given)) if boot == _boot_id() else None
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+
+
+def notes_folder() -> Path:
+    from kerastui.core.errors import cache_dir
+
+    return cache_dir() / "autogroups"
+
+
 class InputPriority:
-    """Lowers the followed run's group priority while the user types, and gives it back after."""
+    """Who has the CPU between the TUI and the run it follows (see the module's text): the run while
+    the TUI is only watched, the TUI from a key press until QUIET seconds after the last one."""
 
     def __init__(self, set_timer: Callable[[float, Callable[[], None]], object], *,
-                 clock: Callable[[], float] = time.monotonic, enabled: bool | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, enabled: bool | None = None,
+                 own_pid: int | None = None, notes: Path | None = None) -> None:
         self._set_timer = set_timer
         self._clock = clock
         self.enabled = autogroups() if enabled is None else enabled
-        self._pid: int | None = None
-        self._own = 0  # the followed run's group niceness when it was followed: what it gets back
+        self._pid: int | None = None  # the followed run
+        self._run_had = 0  # the followed run's group niceness when it was followed: what it gets back
         self._yielded = False  # the run's group is YIELD_NICE nicer now
+        # The TUI's own group (another process's in tests): WATCH_NICE nicer while a run is watched.
+        self._own_pid = os.getpid() if own_pid is None else own_pid
+        self._own_had = 0
+        self._watching = False
+        self._own_refused = 0  # changes of the TUI's group refused in a row
+        self._note: GroupNote | None = None
         self._last_input = float("-inf")
         self._timer_pending = False
         self._exit_hook = False
+        if self.enabled:
+            group = group_id(self._own_pid)
+            if group is not None:
+                self._note = GroupNote(notes_folder() if notes is None else notes, group)
+                self._own_had = self._recover()
+
+    def _recover(self) -> int:
+        """The TUI's group niceness to give back: its own now, or, where a TUI of this session could
+        not give back what it took (the note it left), what the group had before."""
+        now = group_nice(self._own_pid) or 0
+        assert self._note is not None
+        left = self._note.left()
+        self._note.remove()
+        if left is not None and left[1] == now and set_group_nice(self._own_pid, left[0]):
+            return left[0]
+        return now
+
+    @property
+    def watching(self) -> bool:
+        """The TUI's group is nicer now (a run is followed and nobody types)."""
+        return self._watching
 
     def follow(self, pid: object) -> None:
         """The run followed now (None: none); the one followed before gets its priority back."""
         pid = pid if type(pid) is int and pid > 0 else None  # (a pid read from a run's status file)
         if pid == self._pid:
             return
-        self.give_back()
+        self._give_back_run()
         self._pid, self._yielded = pid, False
         if pid is not None:
-            self._own = group_nice(pid) or 0
-            if self._clock() - self._last_input < QUIET:
-                self.input_seen()
+            self._run_had = group_nice(pid) or 0
+        self._settle()
 
     def give_back(self) -> None:
-        """The followed run's group gets its niceness back now (also when this process exits: a run
-        goes on after the TUI closes, and the key that closed it must not leave it yielding)."""
-        if self._pid is not None and self._yielded and set_group_nice(self._pid, self._own):
-            self._yielded = False
+        """Both groups get their niceness back now (also when this process exits: a run goes on after
+        the TUI closes, and the key that closed it must not leave it yielding, nor the shell the TUI
+        was started from nicer)."""
+        self._give_back_run()
+        self._give_back_own()
 
     def input_seen(self) -> None:
-        """A key press (or a click): the run yields until QUIET seconds after the last one."""
+        """A key press (or a click): the TUI first, until QUIET seconds after the last one."""
         self._last_input = self._clock()
-        if not self.enabled or self._pid is None:
+        self._own_refused = 0
+        self._settle()
+
+    # ------------------------------------------------------------------ the two groups
+
+    def _give_back_run(self) -> None:
+        if self._pid is not None and self._yielded and set_group_nice(self._pid, self._run_had):
+            self._yielded = False
+
+    def _give_back_own(self) -> None:
+        if self._watching and set_group_nice(self._own_pid, self._own_had):
+            self._watching = False
+            if self._note is not None:
+                self._note.remove()
+
+    def _settle(self) -> None:
+        """Make both groups what the moment asks for, the TUI's first when a key came, the run's first
+        when it gets the CPU back; a change refused (the rate limit) is tried again RETRY later."""
+        if not self.enabled:
             return
-        if not self._yielded:
-            self._yielded = set_group_nice(self._pid, max(self._own, YIELD_NICE))
-            if self._yielded and not self._exit_hook:
-                atexit.register(self.give_back)
-                self._exit_hook = True
-        self._wake(QUIET if self._yielded else RETRY)
+        idle = self._clock() - self._last_input
+        if self._pid is None:
+            self._give_back_own()
+            if self._watching:
+                self._wake(RETRY)
+            return
+        if idle < QUIET:  # typing
+            self._give_back_own()
+            if not self._yielded:
+                self._yielded = set_group_nice(self._pid, max(self._run_had, YIELD_NICE))
+            self._hook_exit()
+            done = self._yielded and not self._watching
+            self._wake(QUIET - idle if done else RETRY)
+            return
+        self._give_back_run()
+        refused = False
+        if not self._watching and self._note is not None and self._own_refused < GIVE_UP:
+            given = max(self._own_had, WATCH_NICE)
+            self._note.write(self._own_had, given)  # first: a crash right after still leaves it
+            self._watching = set_group_nice(self._own_pid, given)
+            if self._watching:
+                self._own_refused = 0
+                self._hook_exit()
+            else:  # the rate limit (tried again), or a group that cannot be changed (GIVE_UP tries)
+                self._note.remove()
+                self._own_refused += 1
+                refused = self._own_refused < GIVE_UP
+        if self._yielded or refused:
+            self._wake(RETRY)
+
+    def _hook_exit(self) -> None:
+        if not self._exit_hook:
+            atexit.register(self.give_back)
+            self._exit_hook = True
 
     def _wake(self, delay: float) -> None:
         if not self._timer_pending:
@@ -117,16 +259,4 @@ class InputPriority:
 
     def _check(self) -> None:
         self._timer_pending = False
-        if self._pid is None:
-            return
-        idle = self._clock() - self._last_input
-        if not self._yielded:  # refused for the rate limit while keys came: try again while they do
-            if idle < QUIET:
-                self.input_seen()
-            return
-        if idle < QUIET:
-            self._wake(QUIET - idle)
-        elif set_group_nice(self._pid, self._own):
-            self._yielded = False
-        else:
-            self._wake(RETRY)
+        self._settle()

@@ -615,7 +615,7 @@ def floats(logs: dict[str, Any] | None) -> dict[str, float]:
     return out
 
 
-BATCH_EVENT_HZ = 20
+BATCH_EVENT_HZ = 10  # progress events a second at most (a terminal over SSH draws no more than that)
 SAMPLES = 8  # test predictions a run keeps for the TUI
 
 
