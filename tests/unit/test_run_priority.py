@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from kerastui.core.run import priority as priority_module
 from kerastui.core.run.priority import (
     GIVE_UP,
     QUIET,
     WATCH_NICE,
     YIELD_NICE,
     InputPriority,
-    autogroups,
     group_id,
     group_nice,
+    machine_autogroups,
     set_group_nice,
 )
 
@@ -31,7 +32,7 @@ def session_of_its_own() -> Iterator[int]:
     """A process in a session of its own (a scheduling group of its own), its group at niceness 0."""
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:
-        if not autogroups() or group_nice(process.pid) is None:
+        if not machine_autogroups() or group_nice(process.pid) is None:
             pytest.skip("this machine does not schedule sessions as groups (runs start nicer for good there)")
         if not set_group_nice(process.pid, 0):
             pytest.skip("this process may not set a group's niceness here")
@@ -222,10 +223,8 @@ def test_the_tui_exiting_while_it_watches_gives_its_group_back(run_pid: int, tui
     assert not any(notes.iterdir())
 
 
-def test_a_tui_killed_while_it_watches_leaves_a_note_the_next_tui_gives_the_group_back_by(
-        run_pid: int, tui_pid: int, notes: Path) -> None:
-    """``kill -9`` (or a crash) gives no chance to give the terminal's session its priority back: the
-    next TUI started in that session does, from the note."""
+def killed_while_watching(run_pid: int, tui_pid: int, notes: Path) -> None:
+    """A TUI process that watches ``run_pid`` (making ``tui_pid``'s group nicer), then is killed."""
     code = (f"import os, signal\nfrom pathlib import Path\n"
             f"from kerastui.core.run.priority import InputPriority\n"
             f"p = InputPriority(lambda delay, callback: None, enabled=True, own_pid={tui_pid},\n"
@@ -234,24 +233,119 @@ def test_a_tui_killed_while_it_watches_leaves_a_note_the_next_tui_gives_the_grou
             f"os.kill(os.getpid(), signal.SIGKILL)\n")
     killed = subprocess.run([sys.executable, "-c", code], timeout=60)
     assert killed.returncode == -signal.SIGKILL
+
+
+def test_a_tui_killed_while_it_watches_leaves_a_note_the_next_tui_gives_the_group_back_by(
+        run_pid: int, tui_pid: int, notes: Path) -> None:
+    """``kill -9`` (or a crash) gives no chance to give the terminal's session its priority back: the
+    next TUI started in that session does, from the note."""
+    killed_while_watching(run_pid, tui_pid, notes)
     assert group_nice(tui_pid) == WATCH_NICE  # left nicer: the process could not give it back
-    assert (notes / str(group_id(tui_pid))).is_file()
+    assert [p.name.partition(".")[0] for p in notes.iterdir()] == [group_id(tui_pid)]
     InputPriority(lambda delay, callback: None, enabled=True, own_pid=tui_pid, notes=notes)
     assert group_nice(tui_pid) == 0 and not any(notes.iterdir())
 
 
-def test_a_note_the_group_no_longer_matches_changes_nothing(run_pid: int, tui_pid: int, notes: Path) -> None:
-    """The user set the session's niceness since the TUI was killed: theirs stays; a note from an
-    earlier boot or a damaged one is dropped."""
-    group = str(group_id(tui_pid))
+def test_the_give_back_after_a_kill_is_tried_again_when_the_rate_limit_refuses_it(
+        run_pid: int, tui_pid: int, notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without privilege the kernel takes one group change a tenth of a second, machine-wide: the
+    first give-back is refused here, as it would be right after ``autogroups()``'s probe."""
+    killed_while_watching(run_pid, tui_pid, notes)
+    refused: list[tuple[int, int]] = []
+
+    def rate_limited(pid: int, nice: int) -> bool:
+        if not refused:
+            refused.append((pid, nice))
+            return False
+        return set_group_nice(pid, nice)
+
+    monkeypatch.setattr(priority_module, "set_group_nice", rate_limited)
+    clock = Clock()
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
+    assert refused == [(tui_pid, 0)] and group_nice(tui_pid) == WATCH_NICE
+    assert any(notes.iterdir())  # a note is kept while the group is not given back
+    clock.advance(0.5)
+    assert group_nice(tui_pid) == 0 and not any(notes.iterdir()) and not priority.watching
+
+
+def test_a_second_tui_in_the_session_leaves_the_first_ones_niceness_and_learns_what_the_group_had(
+        run_pid: int, tui_pid: int, notes: Path) -> None:
+    first = InputPriority(Clock().set_timer, enabled=True, own_pid=tui_pid, notes=notes, note_pid=run_pid)
+    first.follow(run_pid)  # (its note says a live process, run_pid, as another TUI's would)
+    assert group_nice(tui_pid) == WATCH_NICE
+    second = InputPriority(Clock().set_timer, enabled=True, own_pid=tui_pid, notes=notes)
+    assert group_nice(tui_pid) == WATCH_NICE  # the first one still watches: left as it is
+    first.give_back()
+    second.follow(run_pid)
+    second.give_back()
+    assert group_nice(tui_pid) == 0  # what the group had before either, not the first one's 10
+
+
+def test_a_run_in_the_tuis_own_group_changes_no_group(run_pid: int, tui_pid: int, notes: Path) -> None:
+    """``kerastui train … &`` in the TUI's shell: its group is the TUI's; nicing one would nice both."""
+    clock = Clock()
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
+    priority.follow(tui_pid)  # (a process of the TUI's own group stands for such a run)
+    priority.input_seen()
+    clock.advance(QUIET * 2)
+    assert group_nice(tui_pid) == 0 and not priority.watching and not clock.timers
+
+
+def test_a_refused_give_back_of_a_run_no_longer_followed_is_tried_again(
+        run_pid: int, tui_pid: int, notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    priority = InputPriority(clock.set_timer, clock=clock, enabled=True, own_pid=tui_pid, notes=notes)
+    priority.follow(run_pid)
+    priority.input_seen()
+    assert group_nice(run_pid) == YIELD_NICE
+    limited = [True]  # the rate limit: the run's group refuses changes while set
+
+    def rate_limited(pid: int, nice: int) -> bool:
+        return False if pid == run_pid and limited else set_group_nice(pid, nice)
+
+    monkeypatch.setattr(priority_module, "set_group_nice", rate_limited)
+    priority.follow(None)  # (another run attached within the rate limit): the give-back is refused
+    assert group_nice(run_pid) == YIELD_NICE
+    clock.advance(0.3)
+    assert group_nice(run_pid) == YIELD_NICE  # still refused: still owed
+    limited.clear()
+    clock.advance(0.3)
+    assert group_nice(run_pid) == 0  # owed, and given on the retry
+
+
+@pytest.mark.parametrize("content", ["garbage\n", "\x00\xff", "BOOT 1 0 -5\n", "BOOT 1 0 99\n", "BOOT 1 0\n",
+                                     "another-boot 1 0 10\n", "BOOT 1 0 10\nHUGE"])
+def test_a_note_left_damaged_or_from_another_boot_changes_nothing_and_goes(
+        content: str, run_pid: int, tui_pid: int, notes: Path) -> None:
     boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     notes.mkdir()
-    for text in (f"{boot} 0 {WATCH_NICE}\n", "another-boot 0 3\n", "garbage\n", "\x00\xff"):
-        (notes / group).write_text(text, encoding="latin-1")
-        assert set_group_nice(tui_pid, 3)
-        InputPriority(lambda delay, callback: None, enabled=True, own_pid=tui_pid, notes=notes)
-        assert group_nice(tui_pid) == 3, text
-        assert not (notes / group).exists()
+    note = notes / f"{group_id(tui_pid)}.{2**22 + 99}"  # (no such process)
+    note.write_text(content.replace("BOOT", boot).replace("HUGE", "x" * 10**6), encoding="latin-1")
+    assert set_group_nice(tui_pid, 10)
+    InputPriority(lambda delay, callback: None, enabled=True, own_pid=tui_pid, notes=notes)
+    assert group_nice(tui_pid) == 10 and not note.exists()
+
+
+def test_a_note_that_is_a_link_or_a_fifo_is_not_followed(run_pid: int, tui_pid: int, notes: Path,
+                                                          tmp_path: Path) -> None:
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    target = tmp_path / "elsewhere"
+    target.write_text(f"{boot} 1 0 10\n")
+    notes.mkdir()
+    (notes / f"{group_id(tui_pid)}.{2**22 + 98}").symlink_to(target)
+    os.mkfifo(notes / f"{group_id(tui_pid)}.{2**22 + 97}")
+    assert set_group_nice(tui_pid, 10)
+    InputPriority(lambda delay, callback: None, enabled=True, own_pid=tui_pid, notes=notes)  # (a FIFO would block)
+    assert group_nice(tui_pid) == 10 and target.read_text().startswith(boot)
+    assert not any(notes.iterdir())
+
+
+def test_a_note_the_group_no_longer_matches_changes_nothing(run_pid: int, tui_pid: int, notes: Path) -> None:
+    """The user set the session's niceness since the TUI was killed: theirs stays."""
+    killed_while_watching(run_pid, tui_pid, notes)
+    assert set_group_nice(tui_pid, 3)
+    InputPriority(lambda delay, callback: None, enabled=True, own_pid=tui_pid, notes=notes)
+    assert group_nice(tui_pid) == 3 and not any(notes.iterdir())
 
 
 def test_a_tui_group_that_cannot_be_changed_is_tried_only_so_often(run_pid: int, notes: Path) -> None:

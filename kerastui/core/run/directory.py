@@ -309,7 +309,8 @@ class RunDir:
             last = self._status.get("heartbeat")
             if every and isinstance(last, (int, float)) and now - last < every:
                 return
-            if every and self._heartbeat is not None and self._heartbeat is not threading.current_thread():
+            beat = self._heartbeat
+            if every and beat is not None and beat is not threading.current_thread() and beat.is_alive():
                 self._nudged.set()
                 return
             self._status["heartbeat"] = round(now, 3)
@@ -438,6 +439,7 @@ class RunDir:
             self._events.flush()
         except OSError as error:
             path = self.metrics_path if isinstance(event, EpochEnded) else self.events_path
+            self._close_logs()  # (a row half in a handle's buffer is not written later)
             raise KerasTUIError(f"{path}: cannot write ({error.strerror})") from None
 
     def _close_logs(self) -> None:

@@ -32,10 +32,13 @@ Plain Python with an injected timer and clock; tested on real processes (tests/u
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from kerastui.core.errors import KerasTUIError
 
 YIELD_NICE = 5  # the run's group niceness while the user types (the TUI's group has its own)
 WATCH_NICE = 10  # the TUI's group niceness while a run is only watched (the run's group has its own)
@@ -45,6 +48,12 @@ GIVE_UP = 10  # the TUI's group left as it is after this many refusals in a row 
 
 
 def autogroups() -> bool:
+    """Whether kerastui changes groups' niceness here: not with ``KERASTUI_PRIORITY=off`` (runs then
+    start RUN_NICE nicer for good, as where there are no groups), else :func:`machine_autogroups`."""
+    return os.environ.get("KERASTUI_PRIORITY", "").lower() != "off" and machine_autogroups()
+
+
+def machine_autogroups() -> bool:
     """Whether this machine schedules sessions as groups (then a run's group niceness counts) and this
     process may set a group's niceness (a container may show the switch on and refuse the writes):
     its own group's is written back unchanged to find out."""
@@ -97,33 +106,55 @@ def _boot_id() -> str:
 
 
 class GroupNote:
-    """A note that this TUI made its own group nicer, for the next TUI in the session when this one
-    cannot give the niceness back (``kill -9``, a crash): ``<folder>/autogroup-N`` holds the boot,
-    the niceness the group had and the one it was given."""
+    """A note that a TUI made its own group nicer, for the next TUI in the session when that one
+    cannot give the niceness back (``kill -9``, a crash): ``<folder>/autogroup-N.PID`` holds the
+    boot, the process's start time (a pid is reused; the pair is not), the niceness the group had
+    and the one it was given.  Each TUI writes its own; the files are read as a stranger's (no
+    link followed, plain files of a few bytes, values within 0–19)."""
 
-    def __init__(self, folder: Path, group: str) -> None:
-        self.path = folder / group
+    def __init__(self, folder: Path, group: str, pid: int) -> None:
+        self.folder, self.group, self.pid = folder, group, pid
+        self.path = folder / f"{group}.{pid}"
 
     def write(self, had: int, given: int) -> None:
+        from kerastui.core.run.directory import process_start, write_atomic
+
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(f"{_boot_id()} {had} {given}\n", encoding="ascii")
-        except OSError:  # (a read-only home: the niceness is still given back at exit)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, f"{_boot_id()} {process_start(self.pid)} {had} {given}\n")
+        except (OSError, KerasTUIError):  # (a read-only home: the niceness is still given back at exit)
             pass
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.path.unlink()
-        except OSError:
-            pass
 
-    def left(self) -> tuple[int, int] | None:
-        """``(had, given)`` of a note left in this boot, or None."""
+    def others(self) -> list[tuple[bool, int, int]]:
+        """``(alive, had, given)`` of each note of this group left by another TUI in this boot (the
+        notes of dead TUIs, of another boot, or unreadable are removed once read)."""
+        from kerastui.core.run.directory import pid_alive, process_start, read_plain
+
+        found = []
         try:
-            boot, had, given = self.path.read_text(encoding="ascii").split()
-            return (int(had), int(given)) if boot == _boot_id() else None
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
+            paths = [p for p in self.folder.iterdir() if p.name.startswith(f"{self.group}.") and p != self.path]
+        except OSError:
+            return []
+        for path in paths:
+            try:
+                boot, start, had, given = read_plain(path)[:200].decode("ascii").split()
+                pid = int(path.name.rpartition(".")[2])
+                values = int(had), int(given)
+            except (OSError, ValueError, UnicodeDecodeError):
+                path.unlink(missing_ok=True)
+                continue
+            if boot != _boot_id() or not all(0 <= v <= 19 for v in values):
+                path.unlink(missing_ok=True)
+                continue
+            alive = pid_alive(pid) and str(process_start(pid)) == start
+            if not alive:
+                path.unlink(missing_ok=True)
+            found.append((alive, *values))
+        return found
 
 
 def notes_folder() -> Path:
@@ -138,7 +169,7 @@ class InputPriority:
 
     def __init__(self, set_timer: Callable[[float, Callable[[], None]], object], *,
                  clock: Callable[[], float] = time.monotonic, enabled: bool | None = None,
-                 own_pid: int | None = None, notes: Path | None = None) -> None:
+                 own_pid: int | None = None, notes: Path | None = None, note_pid: int | None = None) -> None:
         self._set_timer = set_timer
         self._clock = clock
         self.enabled = autogroups() if enabled is None else enabled
@@ -150,26 +181,43 @@ class InputPriority:
         self._own_had = 0
         self._watching = False
         self._own_refused = 0  # changes of the TUI's group refused in a row
+        self._owed: dict[int, int] = {}  # runs no longer followed still yielding: pid → niceness owed
         self._note: GroupNote | None = None
         self._last_input = float("-inf")
-        self._timer_pending = False
+        self._due: float | None = None  # when the next timer settles the groups again
         self._exit_hook = False
         if self.enabled:
             group = group_id(self._own_pid)
             if group is not None:
-                self._note = GroupNote(notes_folder() if notes is None else notes, group)
+                # (the note is this process's: a test's stands for another TUI with note_pid)
+                self._note = GroupNote(notes_folder() if notes is None else notes, group,
+                                       os.getpid() if note_pid is None else note_pid)
                 self._own_had = self._recover()
 
     def _recover(self) -> int:
-        """The TUI's group niceness to give back: its own now, or, where a TUI of this session could
-        not give back what it took (the note it left), what the group had before."""
+        """The TUI's group niceness to give back: its own now; what it had before another TUI of
+        this session made it nicer, if that one still runs (it gives it back itself) or could not
+        give it back (``kill -9``: given back here, retried if the write is refused)."""
         now = group_nice(self._own_pid) or 0
         assert self._note is not None
-        left = self._note.left()
-        self._note.remove()
-        if left is not None and left[1] == now and set_group_nice(self._own_pid, left[0]):
-            return left[0]
+        notes = self._note.others()
+        live = [had for alive, had, _ in notes if alive]
+        if live:
+            return live[0]
+        dead = [(had, given) for alive, had, given in notes if not alive]
+        if dead and dead[0][1] == now and dead[0][0] != now:
+            self._watching = True  # as if this TUI had made it nicer: given back now, or retried
+            self._note.write(*dead[0])
+            self._give_back_own_to(dead[0][0])
+            return dead[0][0]
         return now
+
+    def _give_back_own_to(self, had: int) -> None:
+        self._own_had = had
+        self._give_back_own()
+        if self._watching:
+            self._hook_exit()
+            self._wake(RETRY)
 
     @property
     def watching(self) -> bool:
@@ -177,11 +225,17 @@ class InputPriority:
         return self._watching
 
     def follow(self, pid: object) -> None:
-        """The run followed now (None: none); the one followed before gets its priority back."""
+        """The run followed now (None: none); the one followed before gets its priority back.  A run
+        in the TUI's own group (``kerastui train &`` in the same shell) is followed without either
+        group changing: that would change both."""
         pid = pid if type(pid) is int and pid > 0 else None  # (a pid read from a run's status file)
+        if pid is not None and self.enabled and group_id(pid) is not None and group_id(pid) == group_id(self._own_pid):
+            pid = None
         if pid == self._pid:
             return
         self._give_back_run()
+        if self._yielded and self._pid is not None:  # refused (the rate limit): owed, tried again
+            self._owed[self._pid] = self._run_had
         self._pid, self._yielded = pid, False
         if pid is not None:
             self._run_had = group_nice(pid) or 0
@@ -205,6 +259,9 @@ class InputPriority:
     def _give_back_run(self) -> None:
         if self._pid is not None and self._yielded and set_group_nice(self._pid, self._run_had):
             self._yielded = False
+        for pid, had in list(self._owed.items()):  # runs followed before, whose give-back was refused
+            if set_group_nice(pid, had) or group_nice(pid) is None:  # (done, or the run is gone)
+                del self._owed[pid]
 
     def _give_back_own(self) -> None:
         if self._watching and set_group_nice(self._own_pid, self._own_had):
@@ -219,8 +276,9 @@ class InputPriority:
             return
         idle = self._clock() - self._last_input
         if self._pid is None:
+            self._give_back_run()  # (what is owed)
             self._give_back_own()
-            if self._watching:
+            if self._watching or self._owed:
                 self._wake(RETRY)
             return
         if idle < QUIET:  # typing
@@ -244,7 +302,7 @@ class InputPriority:
                 self._note.remove()
                 self._own_refused += 1
                 refused = self._own_refused < GIVE_UP
-        if self._yielded or refused:
+        if self._yielded or refused or self._owed:
             self._wake(RETRY)
 
     def _hook_exit(self) -> None:
@@ -253,10 +311,14 @@ class InputPriority:
             self._exit_hook = True
 
     def _wake(self, delay: float) -> None:
-        if not self._timer_pending:
-            self._timer_pending = True
-            self._set_timer(delay, self._check)
+        """Settle again ``delay`` seconds from now (a timer due sooner already does; a later one does
+        not keep a retry waiting: another is set, and the later one finds nothing to do)."""
+        due = self._clock() + delay
+        if self._due is not None and self._due <= due:
+            return
+        self._due = due
+        self._set_timer(delay, self._check)
 
     def _check(self) -> None:
-        self._timer_pending = False
+        self._due = None
         self._settle()
