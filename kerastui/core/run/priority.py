@@ -34,6 +34,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,7 +133,11 @@ class GroupNote:
     def others(self) -> list[tuple[bool, int, int]]:
         """``(alive, had, given)`` of each note of this group left by another TUI in this boot (the
         notes of dead TUIs, of another boot, or unreadable are removed once read)."""
-        from kerastui.core.run.directory import pid_alive, process_start, read_plain
+        from kerastui.core.run.directory import pid_alive, process_start
+
+        def drop(path: Path) -> None:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
         found = []
         try:
@@ -141,20 +146,35 @@ class GroupNote:
             return []
         for path in paths:
             try:
-                boot, start, had, given = read_plain(path)[:200].decode("ascii").split()
+                boot, start, had, given = _head(path).decode("ascii").split()
                 pid = int(path.name.rpartition(".")[2])
                 values = int(had), int(given)
             except (OSError, ValueError, UnicodeDecodeError):
-                path.unlink(missing_ok=True)
+                drop(path)
                 continue
             if boot != _boot_id() or not all(0 <= v <= 19 for v in values):
-                path.unlink(missing_ok=True)
+                drop(path)
                 continue
             alive = pid_alive(pid) and str(process_start(pid)) == start
             if not alive:
-                path.unlink(missing_ok=True)
+                drop(path)
             found.append((alive, *values))
         return found
+
+
+def _head(path: Path, size: int = 200) -> bytes:
+    """The first bytes of the plain file at ``path`` (no link followed, no FIFO waited on); a file of
+    more than ``size`` bytes is no note (ValueError)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path}: not a plain file")
+        data = os.read(fd, size + 1)
+    finally:
+        os.close(fd)
+    if len(data) > size:
+        raise ValueError(f"{path}: too long for a note")
+    return data
 
 
 def notes_folder() -> Path:
