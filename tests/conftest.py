@@ -12,6 +12,9 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# The TUIs tests run (in this process, or as children in its session) never change a scheduling group's
+# niceness: this session's is the CI's (tests/unit/test_run_priority.py drives InputPriority itself).
+os.environ.setdefault("KERASTUI_PRIORITY", "off")
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = REPO / "presets"

@@ -277,7 +277,8 @@ class InputPriority:
     # ------------------------------------------------------------------ the two groups
 
     def _give_back_run(self) -> None:
-        if self._pid is not None and self._yielded and set_group_nice(self._pid, self._run_had):
+        if self._pid is not None and self._yielded and (set_group_nice(self._pid, self._run_had)
+                                                        or group_nice(self._pid) is None):  # (or gone)
             self._yielded = False
         for pid, had in list(self._owed.items()):  # runs followed before, whose give-back was refused
             if set_group_nice(pid, had) or group_nice(pid) is None:  # (done, or the run is gone)
@@ -327,8 +328,17 @@ class InputPriority:
 
     def _hook_exit(self) -> None:
         if not self._exit_hook:
-            atexit.register(self.give_back)
+            atexit.register(self._give_back_at_exit)
             self._exit_hook = True
+
+    def _give_back_at_exit(self) -> None:
+        """``give_back``, tried again a tenth of a second later while the rate limit refuses it (at
+        most three times: a note is left for the next TUI if it still does)."""
+        for _ in range(3):
+            self.give_back()
+            if not (self._watching or self._yielded or self._owed):
+                return
+            time.sleep(0.11)
 
     def _wake(self, delay: float) -> None:
         """Settle again ``delay`` seconds from now (a timer due sooner already does; a later one does
