@@ -249,10 +249,12 @@ class InputPriority:
         in the TUI's own group (``kerastui train &`` in the same shell) is followed without either
         group changing: that would change both."""
         pid = pid if type(pid) is int and pid > 0 else None  # (a pid read from a run's status file)
+        if pid == self._pid or (pid is None and self._pid is None and not self._owed):
+            return
         if pid is not None and self.enabled and group_id(pid) is not None and group_id(pid) == group_id(self._own_pid):
             pid = None
-        if pid == self._pid:
-            return
+            if self._pid is None:
+                return
         self._give_back_run()
         if self._yielded and self._pid is not None:  # refused (the rate limit): owed, tried again
             self._owed[self._pid] = self._run_had
