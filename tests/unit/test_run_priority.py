@@ -163,16 +163,20 @@ def test_the_group_gets_its_own_niceness_back_not_zero(run_pid: int, tui_pid: in
     assert group_nice(run_pid) == 3
 
 
+def tui_process(tui_pid: int, notes: Path, then: str, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """A process standing for a TUI (``p``, an InputPriority of ``tui_pid``'s group), running ``then``."""
+    code = (f"import os, signal\nfrom pathlib import Path\n"
+            f"from kerastui.core.run.priority import InputPriority, group_nice\n"
+            f"p = InputPriority(lambda delay, callback: None, enabled=True, own_pid={tui_pid},\n"
+            f"                  notes=Path({str(notes)!r}))\n" + then)
+    return subprocess.run([sys.executable, "-c", code], check=check, timeout=60)
+
+
 def test_a_run_yielding_when_the_tui_exits_gets_its_priority_back(run_pid: int, tui_pid: int, notes: Path) -> None:
     """The key that closes the TUI (ctrl+q) makes the run yield; the run goes on after the TUI, at
     full priority: the TUI's process gives it back as it exits, before the QUIET timer could."""
-    code = (f"from pathlib import Path\n"
-            f"from kerastui.core.run.priority import InputPriority, group_nice\n"
-            f"p = InputPriority(lambda delay, callback: None, enabled=True, own_pid={tui_pid},\n"
-            f"                  notes=Path({str(notes)!r}))\n"
-            f"p.follow({run_pid}); p.input_seen()\n"
-            f"assert group_nice({run_pid}) == {YIELD_NICE}, group_nice({run_pid})\n")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    tui_process(tui_pid, notes, f"p.follow({run_pid}); p.input_seen()\n"
+                                f"assert group_nice({run_pid}) == {YIELD_NICE}, group_nice({run_pid})\n")
     assert group_nice(run_pid) == 0
 
 
@@ -212,26 +216,15 @@ def test_a_tui_group_the_user_made_nicer_keeps_its_niceness(run_pid: int, tui_pi
 
 
 def test_the_tui_exiting_while_it_watches_gives_its_group_back(run_pid: int, tui_pid: int, notes: Path) -> None:
-    code = (f"from pathlib import Path\n"
-            f"from kerastui.core.run.priority import InputPriority, group_nice\n"
-            f"p = InputPriority(lambda delay, callback: None, enabled=True, own_pid={tui_pid},\n"
-            f"                  notes=Path({str(notes)!r}))\n"
-            f"p.follow({run_pid})\n"
-            f"assert group_nice({tui_pid}) == {WATCH_NICE}, group_nice({tui_pid})\n")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    tui_process(tui_pid, notes, f"p.follow({run_pid})\n"
+                                f"assert group_nice({tui_pid}) == {WATCH_NICE}, group_nice({tui_pid})\n")
     assert group_nice(tui_pid) == 0 and group_nice(run_pid) == 0
     assert not any(notes.iterdir())
 
 
 def killed_while_watching(run_pid: int, tui_pid: int, notes: Path) -> None:
     """A TUI process that watches ``run_pid`` (making ``tui_pid``'s group nicer), then is killed."""
-    code = (f"import os, signal\nfrom pathlib import Path\n"
-            f"from kerastui.core.run.priority import InputPriority\n"
-            f"p = InputPriority(lambda delay, callback: None, enabled=True, own_pid={tui_pid},\n"
-            f"                  notes=Path({str(notes)!r}))\n"
-            f"p.follow({run_pid})\n"
-            f"os.kill(os.getpid(), signal.SIGKILL)\n")
-    killed = subprocess.run([sys.executable, "-c", code], timeout=60)
+    killed = tui_process(tui_pid, notes, f"p.follow({run_pid})\nos.kill(os.getpid(), signal.SIGKILL)\n", check=False)
     assert killed.returncode == -signal.SIGKILL
 
 

@@ -127,9 +127,10 @@ def inside(path: Path, folder: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
 
 
-def read_plain(path: Path) -> bytes:
+def read_plain(path: Path, limit: int | None = None) -> bytes:
     """The bytes of the plain file at ``path`` — never read through a link planted at its name, nor
-    from a FIFO or a device (which would block or never end): :class:`OSError` saying which."""
+    from a FIFO or a device (which would block or never end): :class:`OSError` saying which.
+    ``limit``: a file of more bytes is not read whole (OSError)."""
     try:
         fd = os.open(path, os.O_RDONLY | NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
@@ -139,7 +140,12 @@ def read_plain(path: Path) -> bytes:
     with os.fdopen(fd, "rb") as handle:
         if not S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a plain file")
-        return handle.read()
+        if limit is None:
+            return handle.read()
+        data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise OSError(errno.EFBIG, f"more than {limit} bytes")
+        return data
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,16 +66,31 @@ def machine_autogroups() -> bool:
     return own is not None and set_group_nice(os.getpid(), own)
 
 
-def group_nice(pid: int) -> int | None:
-    """The niceness of process ``pid``'s scheduling group (``/autogroup-12 nice 5``), or None."""
+def autogroup(pid: int) -> tuple[str, int] | None:
+    """Process ``pid``'s scheduling group and its niceness (``/autogroup-12 nice 5``:
+    ``("autogroup-12", 5)``), or None."""
     try:
-        text = Path(f"/proc/{pid}/autogroup").read_text(encoding="ascii")
+        words = Path(f"/proc/{pid}/autogroup").read_text(encoding="ascii").split()
     except OSError:
         return None
-    try:
-        return int(text.rsplit("nice", 1)[1])
-    except (IndexError, ValueError):
+    if len(words) != 3 or words[1] != "nice" or not words[0].startswith("/autogroup-"):
         return None
+    try:
+        return words[0][1:], int(words[2])
+    except ValueError:
+        return None
+
+
+def group_nice(pid: int) -> int | None:
+    """The niceness of process ``pid``'s scheduling group, or None."""
+    group = autogroup(pid)
+    return None if group is None else group[1]
+
+
+def group_id(pid: int) -> str | None:
+    """Process ``pid``'s scheduling group (``autogroup-12``), or None."""
+    group = autogroup(pid)
+    return None if group is None else group[0]
 
 
 def set_group_nice(pid: int, nice: int) -> bool:
@@ -87,16 +101,6 @@ def set_group_nice(pid: int, nice: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def group_id(pid: int) -> str | None:
-    """Process ``pid``'s scheduling group (``autogroup-12``), or None."""
-    try:
-        text = Path(f"/proc/{pid}/autogroup").read_text(encoding="ascii")
-    except OSError:
-        return None
-    name = text.split()[0].lstrip("/") if text.split() else ""
-    return name if name.startswith("autogroup-") and name[len("autogroup-"):].isdigit() else None
 
 
 def _boot_id() -> str:
@@ -127,17 +131,12 @@ class GroupNote:
             pass
 
     def remove(self) -> None:
-        with contextlib.suppress(OSError):
-            self.path.unlink()
+        _unlink(self.path)
 
     def others(self) -> list[tuple[bool, int, int]]:
         """``(alive, had, given)`` of each note of this group left by another TUI in this boot (the
         notes of dead TUIs, of another boot, or unreadable are removed once read)."""
-        from kerastui.core.run.directory import pid_alive, process_start
-
-        def drop(path: Path) -> None:
-            with contextlib.suppress(OSError):
-                path.unlink()
+        from kerastui.core.run.directory import pid_alive, process_start, read_plain
 
         found = []
         try:
@@ -146,35 +145,30 @@ class GroupNote:
             return []
         for path in paths:
             try:
-                boot, start, had, given = _head(path).decode("ascii").split()
+                boot, start, had, given = read_plain(path, limit=200).decode("ascii").split()
                 pid = int(path.name.rpartition(".")[2])
                 values = int(had), int(given)
             except (OSError, ValueError, UnicodeDecodeError):
-                drop(path)
+                _unlink(path)
                 continue
             if boot != _boot_id() or not all(0 <= v <= 19 for v in values):
-                drop(path)
+                _unlink(path)
                 continue
             alive = pid_alive(pid) and str(process_start(pid)) == start
             if not alive:
-                drop(path)
+                _unlink(path)
             found.append((alive, *values))
         return found
 
 
-def _head(path: Path, size: int = 200) -> bytes:
-    """The first bytes of the plain file at ``path`` (no link followed, no FIFO waited on); a file of
-    more than ``size`` bytes is no note (ValueError)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError(f"{path}: not a plain file")
-        data = os.read(fd, size + 1)
-    finally:
-        os.close(fd)
-    if len(data) > size:
-        raise ValueError(f"{path}: too long for a note")
-    return data
+def _given_back(pid: int, nice: int) -> bool:
+    """A run's group set back to ``nice``, or nothing to set back (the run is gone)."""
+    return set_group_nice(pid, nice) or group_nice(pid) is None
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def notes_folder() -> Path:
@@ -226,18 +220,15 @@ class InputPriority:
             return live[0]
         dead = [(had, given) for alive, had, given in notes if not alive]
         if dead and dead[0][1] == now and dead[0][0] != now:
-            self._watching = True  # as if this TUI had made it nicer: given back now, or retried
+            # As if this TUI had made it nicer: given back now, or (refused) at exit or on a retry.
+            self._own_had, self._watching = dead[0][0], True
             self._note.write(*dead[0])
-            self._give_back_own_to(dead[0][0])
+            self._give_back_own()
+            if self._watching:
+                self._hook_exit()
+                self._wake(RETRY)
             return dead[0][0]
         return now
-
-    def _give_back_own_to(self, had: int) -> None:
-        self._own_had = had
-        self._give_back_own()
-        if self._watching:
-            self._hook_exit()
-            self._wake(RETRY)
 
     @property
     def watching(self) -> bool:
@@ -251,7 +242,8 @@ class InputPriority:
         pid = pid if type(pid) is int and pid > 0 else None  # (a pid read from a run's status file)
         if pid == self._pid or (pid is None and self._pid is None and not self._owed):
             return
-        if pid is not None and self.enabled and group_id(pid) is not None and group_id(pid) == group_id(self._own_pid):
+        group = group_id(pid) if pid is not None and self.enabled else None
+        if group is not None and group == group_id(self._own_pid):
             pid = None
             if self._pid is None:
                 return
@@ -279,11 +271,10 @@ class InputPriority:
     # ------------------------------------------------------------------ the two groups
 
     def _give_back_run(self) -> None:
-        if self._pid is not None and self._yielded and (set_group_nice(self._pid, self._run_had)
-                                                        or group_nice(self._pid) is None):  # (or gone)
+        if self._pid is not None and self._yielded and _given_back(self._pid, self._run_had):
             self._yielded = False
         for pid, had in list(self._owed.items()):  # runs followed before, whose give-back was refused
-            if set_group_nice(pid, had) or group_nice(pid) is None:  # (done, or the run is gone)
+            if _given_back(pid, had):
                 del self._owed[pid]
 
     def _give_back_own(self) -> None:
