@@ -335,3 +335,140 @@ async def test_wide_characters_take_two_cells_and_the_caret_stays_in_view():
         await pilot.click(SettingsGrid, offset=(12 + 7, line))  # 本: cells 7–8 (ロ 0–1, グ 2–3, / 4, 日 5–6)
         await pilot.press("_")
         assert grid["args"].value.startswith("ログ/日_本")
+
+
+class LongForm(FormScreen):
+    def compose(self) -> ComposeResult:
+        rows: list = [Heading("First")]
+        for i in range(20):
+            if i == 10:
+                rows.append(Heading("Second"))
+            if i % 3 == 2:
+                rows.append(ToggleField(f"t{i}", f"toggle {i}", bool(i % 2)))
+            elif i % 3 == 1:
+                rows.append(ChoiceField(f"c{i}", f"choice {i}", [("one", 1), ("two", 2)], 1))
+            else:
+                rows.append(TextField(f"f{i}", f"field {i}", f"value {i}"))
+            if i == 4:
+                rows.append(Hint("hint"))
+        yield SettingsGrid(*rows, id="grid")
+        yield Button("after", id="after")
+
+
+class LongHost(App):
+    CSS = "SettingsGrid { width: 40; height: 12; }"
+
+    def on_mount(self) -> None:
+        self.push_screen(LongForm())
+
+
+def drawn_afresh(grid: SettingsGrid) -> list[list[tuple[str, object]]]:
+    """Every line in view as the grid draws it now, without its cache of lines."""
+    top = round(grid.scroll_offset.y)
+    return [[(s.text, s.style) for s in grid._draw_line(top + y)] for y in range(grid.scrollable_content_region.height)]
+
+
+def drawn(grid: SettingsGrid) -> list[list[tuple[str, object]]]:
+    return [[(s.text, s.style) for s in grid.render_line(y)] for y in range(grid.scrollable_content_region.height)]
+
+
+async def test_the_lines_a_scroll_takes_from_the_cache_are_those_drawn_afresh():
+    """The form keeps each line as last drawn (a scroll redraws only what it brings into view); after
+    moves, typing, values and hints set by code, the focus leaving and coming back, a narrower
+    window and a new theme, every line in view is what drawing it afresh gives."""
+    app = LongHost()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        await pilot.pause()
+        steps = [
+            lambda: pilot.press(*["tab"] * 12),
+            lambda: pilot.press("x", "y", "backspace"),
+            lambda: pilot.press(*["shift+tab"] * 9),
+            lambda: pilot.press("end", "!", "left"),
+        ]
+        for step in steps:
+            await step()
+            await pilot.pause()
+            assert drawn(grid) == drawn_afresh(grid)
+        grid["f9"].value = "set by code"
+        grid.toggle("t5").value = not grid.toggle("t5").value
+        grid.set_hint("hint", "a hint that wraps onto a second line of the form")
+        await pilot.pause()
+        assert drawn(grid) == drawn_afresh(grid)
+        grid.move_to("f18")
+        await pilot.pause()
+        assert drawn(grid) == drawn_afresh(grid)
+        app.screen.query_one("#after").focus()  # the current field is drawn as not focused
+        await pilot.pause()
+        assert drawn(grid) == drawn_afresh(grid)
+        grid.focus()
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert drawn(grid) == drawn_afresh(grid)
+        grid.styles.width = 30
+        await pilot.pause()
+        await pilot.pause()
+        assert drawn(grid) == drawn_afresh(grid)
+        assert "set by code"[:5] in "".join(line_text(grid, n) for n in range(len(grid._lines)))
+
+
+async def test_tab_through_a_long_form_scrolls_every_few_fields_with_what_comes_next_in_view():
+    """A field below the window scrolls the form a third of its height further than the field, so
+    Tab on through a long form scrolls every few fields, not at each (a scroll redraws every line);
+    the current field is always whole in view, and so is the heading above a section's first field."""
+    app = LongHost()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        grid.focus()
+        await pilot.pause()
+        window = grid.scrollable_content_region.height
+        offsets, beyond = [], 0
+        for _ in range(len(grid.fields) - 1):
+            await pilot.press("tab")
+            top = round(grid.scroll_offset.y)
+            line = grid.line_of(grid.current.id)
+            assert top <= line and line + 1 <= top + window, (grid.current.id, top, line)
+            if grid.current.id == "f10":  # a section's first field: its heading too
+                assert top <= line - 1
+            beyond += line + 2 > window  # a move the form had to scroll for before
+            offsets.append(top)
+        scrolls = sum(1 for a, b in zip([0, *offsets[:-1]], offsets, strict=True) if a != b)
+        assert offsets[-1] > 0 and scrolls <= beyond // 2, (scrolls, beyond, offsets)
+        for _ in range(len(grid.fields) - 1):  # and back up, with what comes before in view
+            await pilot.press("shift+tab")
+            top, line = round(grid.scroll_offset.y), grid.line_of(grid.current.id)
+            assert top <= line and line + 1 <= top + window
+        assert round(grid.scroll_offset.y) <= 1 and grid.current.id == "f0"
+
+
+async def test_a_bar_asked_to_repaint_after_the_frame_repaints_once_after_it():
+    """The footer and the tabs repaint after the frame of the Tab that changed them (the key's own
+    frame shows the move only): not at once, and once however often they are asked in between.
+    (What they show after each Tab: test_the_train_form_keeps_the_focus_and_shows_what_letters_do.)"""
+    from textual.widgets import Static
+
+    from kerastui.ui.widgets.grid import repaint_after_frame
+
+    class Counted(Static):
+        renders = 0
+
+        def render(self):
+            Counted.renders += 1
+            return super().render()
+
+    class Bars(App):
+        def compose(self) -> ComposeResult:
+            yield Counted("bar")
+
+    app = Bars()
+    async with app.run_test(size=(40, 5)) as pilot:
+        bar = app.query_one(Counted)
+        await pilot.pause()
+        before = Counted.renders
+        for _ in range(3):
+            repaint_after_frame(bar)
+        assert Counted.renders == before and not bar._dirty_regions  # asked after the frame, not now
+        await pilot.pause()
+        await pilot.pause()
+        assert Counted.renders == before + 1

@@ -10,6 +10,8 @@ from textual.dom import DOMNode
 from textual.style import Style
 from textual.widget import Widget
 
+from kerastui.ui.widgets.grid import repaint_after_frame
+
 QUIT_ID = "app.quit"  # the binding always shown on the right, before the command palette's
 # What the footer keeps longest, first to last: help (and the F-keys to the workspaces while a text
 # field types the letters); the keys of the focused widget and the screen (what works here); the
@@ -146,7 +148,7 @@ class KeyFooter(Widget):
         unchanged = palette == self._palette_keys and _shown(items, quit_key) == _shown(self._items, self._quit)
         self._items, self._palette_keys, self._quit = items, palette, quit_key
         if not unchanged:
-            self.refresh()
+            repaint_after_frame(self)
         # Else the same keys are now bound on other widgets (Tab from one chart to the next): the line
         # is the same, and a click finds the key's widget in the items when it comes (_spans say where).
         # Not repainted: the footer's row in the focus's frame made Textual redraw every widget between

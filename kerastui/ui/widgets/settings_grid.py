@@ -312,6 +312,11 @@ class SettingsGrid(ScrollView, can_focus=True):
         self._lines: list[tuple[Row | None, str]] = []  # per line its row (None: a gap) and, for a hint, its text
         self._line_of: dict[str, int] = {}
         self._width = 0
+        # Each line as last drawn (by line number): a scroll draws the lines it brings into view and
+        # takes the others from here.  A line is drawn afresh when its field changes
+        # (``_redraw_field``), the lines are laid out again, or the styles change.
+        self._strips: dict[int, Strip] = {}
+        self._strips_width = 0  # the width they were drawn at
         self._list: GridChoiceList | None = None
         if self._order and isinstance(self._order[0], TextField):
             self._editor.start(self._order[0].value)
@@ -383,6 +388,7 @@ class SettingsGrid(ScrollView, can_focus=True):
                 if not isinstance(row, ToggleField):
                     lines.append((None, ""))  # a gap under a text or choice field, as the old form had
         self._lines, self._line_of = lines, line_of
+        self._strips.clear()
         self.virtual_size = Size(width, len(lines))
         self.refresh()
         # A longer form may bring the scroll bar (the width shrinks, the widget's size does not):
@@ -415,8 +421,25 @@ class SettingsGrid(ScrollView, can_focus=True):
         if self._content_width() != self._width:
             self._lay_out()
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # (a theme, or a class changed: every line's colours may differ)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        width = self._content_width()
+        if width != self._strips_width:  # (narrowed before the lines were laid out again)
+            self._strips.clear()
+            self._strips_width = width
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         number = y + self.scroll_offset.y
+        strip = self._strips.get(number)
+        if strip is None:
+            strip = self._strips[number] = self._draw_line(number)
+        return strip
+
+    def _draw_line(self, number: int) -> Strip:
         width = self._content_width()
         if number >= len(self._lines):
             return Strip.blank(width, self.rich_style)
@@ -517,6 +540,7 @@ class SettingsGrid(ScrollView, can_focus=True):
     def _redraw_field(self, field: Field) -> None:
         line = self._line_of.get(field.id)
         if line is not None:
+            self._strips.pop(line, None)
             self.refresh_line(line)
 
     def _value_changed(self, field: Field) -> None:
@@ -545,9 +569,25 @@ class SettingsGrid(ScrollView, can_focus=True):
         self._redraw_field(field)
         line = self._line_of.get(field.id)
         if line is not None:
-            # The heading just above a section's first field comes into view with it.
-            above = 1 if line and isinstance(self._lines[line - 1][0], Heading) else 0
-            self.scroll_to_region(Region(0, line - above, 1, 2 + above), animate=False, immediate=True)
+            self._show(line, forward=old is None or self._order.index(old) <= index)
+
+    def _show(self, line: int, *, forward: bool) -> None:
+        """Scroll a field's line into view, with the heading just above a section's first field, and
+        (when the form has to scroll) a third of the form's height of what comes next: Tab on through
+        a long form scrolls every few fields, not at each (a scroll redraws every line, a move two)."""
+        above = 1 if line and isinstance(self._lines[line - 1][0], Heading) else 0
+        top, height = line - above, 2 + above
+        window = self.scrollable_content_region.height
+        first = round(self.scroll_offset.y)
+        if first <= top and top + height <= first + window:
+            return  # in view already
+        ahead = max(0, min(window // 3, window - height - 1))
+        if forward:
+            height = min(height + ahead, max(len(self._lines) - top, height))
+        else:
+            shift = min(ahead, top)
+            top, height = top - shift, height + shift
+        self.scroll_to_region(Region(0, top, 1, height), animate=False, immediate=True)
 
     def action_next_field(self, leave: bool = True) -> None:
         if self.cursor < len(self._order) - 1:

@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from kerastui.core.text import visible
 from kerastui.ui.widgets.formscreen import types_text
+from kerastui.ui.widgets.grid import repaint_after_frame
 
 # mode: (letter, function key, label, what it is for).  The function keys work from every widget,
 # text fields included (a text field types letters); the letters everywhere else.
@@ -80,7 +81,7 @@ class WorkspaceTabs(Widget):
         in_field = types_text(focused)
         if in_field != self.function_keys:
             self.function_keys = in_field
-            self.refresh()
+            repaint_after_frame(self)
 
     def render(self) -> Content:
         # Textual's own Content and styles (see KeyFooter.render): redrawn when the focus moves
