@@ -410,7 +410,31 @@ async def test_the_lines_a_scroll_takes_from_the_cache_are_those_drawn_afresh():
         await pilot.pause()
         await pilot.pause()
         assert drawn(grid) == drawn_afresh(grid)
+        grid.styles.background = "darkred"  # an inline style: Textual repaints all of the widget
+        await pilot.pause()
+        assert drawn(grid) == drawn_afresh(grid)
         assert "set by code"[:5] in "".join(line_text(grid, n) for n in range(len(grid._lines)))
+        # And the cache is what a scroll draws from: one line down draws the line it brings into view.
+        grid.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.pause()
+        before = grid.scroll_offset.y
+        assert before + grid.scrollable_content_region.height < len(grid._lines)
+        drawn_lines: list[int] = []
+        draw = grid._draw_line
+
+        def counted(number: int):
+            drawn_lines.append(number)
+            return draw(number)
+
+        grid._draw_line = counted  # type: ignore[method-assign]
+        grid.scroll_to(y=before + 1, animate=False, immediate=True)
+        await pilot.pause()
+        assert set(drawn_lines) <= {before + grid.scrollable_content_region.height}  # at most the new line
+        drawn_lines.clear()
+        for y in (before, before + 1, before):  # and back and forth over lines drawn already: none again
+            grid.scroll_to(y=y, animate=False, immediate=True)
+            await pilot.pause()
+        assert drawn_lines == [] and grid.scroll_offset.y == before
 
 
 async def test_tab_through_a_long_form_scrolls_every_few_fields_with_what_comes_next_in_view():
@@ -442,13 +466,13 @@ async def test_tab_through_a_long_form_scrolls_every_few_fields_with_what_comes_
         assert round(grid.scroll_offset.y) <= 1 and grid.current.id == "f0"
 
 
-async def test_a_bar_asked_to_repaint_after_the_frame_repaints_once_after_it():
+async def test_a_bar_asked_to_repaint_after_the_frame_is_not_repainted_in_it_but_after():
     """The footer and the tabs repaint after the frame of the Tab that changed them (the key's own
-    frame shows the move only): not at once, and once however often they are asked in between.
-    (What they show after each Tab: test_the_train_form_keeps_the_focus_and_shows_what_letters_do.)"""
+    frame shows the move only).  (What they show after each Tab:
+    test_the_train_form_keeps_the_focus_and_shows_what_letters_do_on_each_field.)"""
     from textual.widgets import Static
 
-    from kerastui.ui.widgets.grid import repaint_after_frame
+    from kerastui.ui.widgets.formscreen import repaint_after_frame
 
     class Counted(Static):
         renders = 0
@@ -466,9 +490,26 @@ async def test_a_bar_asked_to_repaint_after_the_frame_repaints_once_after_it():
         bar = app.query_one(Counted)
         await pilot.pause()
         before = Counted.renders
-        for _ in range(3):
-            repaint_after_frame(bar)
+        repaint_after_frame(bar)
         assert Counted.renders == before and not bar._dirty_regions  # asked after the frame, not now
         await pilot.pause()
         await pilot.pause()
         assert Counted.renders == before + 1
+
+
+async def test_a_click_on_a_field_at_the_bottom_edge_scrolls_no_further_than_the_field():
+    """A key looks ahead when the form scrolls; a click does not: the field under the pointer moves
+    by no more than its own lines, so a second click lands where it was aimed."""
+    app = LongHost()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.screen.query_one(SettingsGrid)
+        window = grid.scrollable_content_region.height
+        # A text field on the window's last line (its gap line below, out of view).
+        line = next(grid.line_of(f.id) for f in grid.fields
+                    if isinstance(f, TextField) and grid.line_of(f.id) >= window - 1)
+        top = line - window + 1
+        grid.scroll_to(y=top, animate=False, immediate=True)
+        await pilot.pause()
+        await pilot.click(SettingsGrid, offset=(2, window - 1))
+        await pilot.pause()
+        assert grid.line_of(grid.current.id) == line and grid.scroll_offset.y == top + 1

@@ -10,7 +10,7 @@ from textual.dom import DOMNode
 from textual.style import Style
 from textual.widget import Widget
 
-from kerastui.ui.widgets.grid import repaint_after_frame
+from kerastui.ui.widgets.formscreen import repaint_after_frame
 
 QUIT_ID = "app.quit"  # the binding always shown on the right, before the command palette's
 # What the footer keeps longest, first to last: help (and the F-keys to the workspaces while a text

@@ -44,24 +44,6 @@ def focus_changed_quietly(widget: Widget, event: events.Focus | events.Blur) -> 
         widget.parent.post_message(events.DescendantFocus(widget) if focused else events.DescendantBlur(widget))
 
 
-def repaint_after_frame(widget: Widget) -> None:
-    """Repaint a one-line bar (the footer, the tabs) in the frame after the one being made.
-
-    A frame repaints the box around everything changed in it: the footer's row at the bottom and
-    the tabs' at the top, in the frame of a Tab that changed them, made it every widget on the
-    screen (4 of a flip's 6 ms in the settings form, measured).  The key's own frame shows the
-    move; the bars follow a frame later (what they draw is read then)."""
-    if getattr(widget, "_repaint_owed", False):
-        return
-    widget._repaint_owed = True  # type: ignore[attr-defined]
-
-    def repaint() -> None:
-        widget._repaint_owed = False  # type: ignore[attr-defined]
-        widget.refresh()
-
-    widget.call_after_refresh(repaint)
-
-
 @dataclass(frozen=True)
 class TableColumn:
     key: str

@@ -425,6 +425,15 @@ class SettingsGrid(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()  # (a theme, or a class changed: every line's colours may differ)
 
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> SettingsGrid:
+        # Textual repaints a widget whose styles changed with a refresh of all of it (an inline style,
+        # an ancestor's colours, a class's component styles): every line is drawn afresh then.  A
+        # scroll, or a line, names its regions.
+        if repaint and not regions and hasattr(self, "_strips"):
+            self._strips.clear()
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     def render_lines(self, crop: Region) -> list[Strip]:
         width = self._content_width()
         if width != self._strips_width:  # (narrowed before the lines were laid out again)
@@ -551,11 +560,11 @@ class SettingsGrid(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ the cursor
 
-    def _move(self, index: int) -> None:
+    def _move(self, index: int, *, clicked: bool = False) -> None:
         if not self._order:
             return
         index = max(0, min(index, len(self._order) - 1))
-        old = self.current
+        old, was = self.current, self.cursor
         typed = self.types_text
         self.cursor = index
         field = self._order[index]
@@ -569,23 +578,27 @@ class SettingsGrid(ScrollView, can_focus=True):
         self._redraw_field(field)
         line = self._line_of.get(field.id)
         if line is not None:
-            self._show(line, forward=old is None or self._order.index(old) <= index)
+            self._show(line, forward=was <= index, ahead=not clicked)
 
-    def _show(self, line: int, *, forward: bool) -> None:
+    def _show(self, line: int, *, forward: bool, ahead: bool = True) -> None:
         """Scroll a field's line into view, with the heading just above a section's first field, and
-        (when the form has to scroll) a third of the form's height of what comes next: Tab on through
-        a long form scrolls every few fields, not at each (a scroll redraws every line, a move two)."""
+        (when the form has to scroll, for a key) a third of the form's height of what comes next: Tab
+        on through a long form scrolls every few fields, not at each (a scroll draws every line that
+        comes into view, a move two).  A click scrolls no further than the field: the next click
+        lands where it was aimed."""
         above = 1 if line and isinstance(self._lines[line - 1][0], Heading) else 0
-        top, height = line - above, 2 + above
+        top, height = line - above, min(2 + above, len(self._lines) - line + above)
         window = self.scrollable_content_region.height
-        first = round(self.scroll_offset.y)
+        if height > window:  # a window smaller than the field and its heading: the field
+            top, height = line, 1
+        first = self.scroll_offset.y
         if first <= top and top + height <= first + window:
             return  # in view already
-        ahead = max(0, min(window // 3, window - height - 1))
+        extra = max(0, min(window // 3, window - height - 1)) if ahead else 0
         if forward:
-            height = min(height + ahead, max(len(self._lines) - top, height))
+            height = min(height + extra, max(len(self._lines) - top, height))
         else:
-            shift = min(ahead, top)
+            shift = min(extra, top)
             top, height = top - shift, height + shift
         self.scroll_to_region(Region(0, top, 1, height), animate=False, immediate=True)
 
@@ -732,7 +745,7 @@ class SettingsGrid(ScrollView, can_focus=True):
         self.focus()
         offset = self._offset if row is self.current else 0  # the current field keeps its horizontal scroll
         if row is not self.current:
-            self._move(self._order.index(row))
+            self._move(self._order.index(row), clicked=True)
         if isinstance(row, ToggleField):
             row.value = not row.value
         elif isinstance(row, ChoiceField):

@@ -10,8 +10,7 @@ from textual.style import Style
 from textual.widget import Widget
 
 from kerastui.core.text import visible
-from kerastui.ui.widgets.formscreen import types_text
-from kerastui.ui.widgets.grid import repaint_after_frame
+from kerastui.ui.widgets.formscreen import repaint_after_frame, types_text
 
 # mode: (letter, function key, label, what it is for).  The function keys work from every widget,
 # text fields included (a text field types letters); the letters everywhere else.
