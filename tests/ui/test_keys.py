@@ -174,8 +174,8 @@ async def test_tab_below_the_fold_scrolls_the_form_at_once_unless_animations_are
     assert make_app("ex1", deterministic=True).animation_level != "none"
 
 
-def test_frames_are_capped_at_240_a_second_unless_textual_fps_says_otherwise():
-    """A key's frame waits at most one frame period behind the last one (4–8 ms at 240, up to 33 ms
+def test_frames_are_capped_at_500_a_second_unless_textual_fps_says_otherwise():
+    """A key's frame waits at most one frame period behind the last one (2–4 ms at 500, up to 33 ms
     at Textual's 60): kerastui sets TEXTUAL_FPS before Textual reads it, and the user's value wins."""
     import os
     import subprocess
@@ -185,7 +185,7 @@ def test_frames_are_capped_at_240_a_second_unless_textual_fps_says_otherwise():
     env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
     ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                           timeout=120)
-    assert ours.stdout.split() == ["240"]
+    assert ours.stdout.split() == ["500"]
     theirs = subprocess.run([sys.executable, "-c", code], env={**env, "TEXTUAL_FPS": "60"}, capture_output=True,
                             text=True, check=True, timeout=120)
     assert theirs.stdout.split() == ["60"]
