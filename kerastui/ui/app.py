@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,7 +103,7 @@ class KerasTUI(KeysInOrder[None]):
         self.background = BackgroundWork(self)  # TensorFlow, the heap, the model's size: in worker threads
         self.throttle = RedrawThrottle(lambda epoch: self.redraw_training(epoch=epoch), self.set_timer,
                                        every_event=deterministic,
-                                       since_key=lambda: time.perf_counter() - self.last_key_at)
+                                       since_key=self.seconds_since_key)
         self._runs: RunLink | None = None  # created when first needed: its imports wait for the first frame
         self.presets = PresetFlow(self)  # open, save, and the question before unsaved edits go
         self.load_tensorflow_at_start = load_tensorflow

@@ -64,6 +64,10 @@ class KeysInOrder(App[ReturnType]):
         self._waiting: asyncio.Task[None] | None = None  # for a key's workers
         self.last_key_at = -math.inf  # time.perf_counter() of the last key or paste read
 
+    def seconds_since_key(self) -> float:
+        """Seconds since the last key or paste was read (infinite: none yet)."""
+        return time.perf_counter() - self.last_key_at
+
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
             self.last_key_at = time.perf_counter()

@@ -87,10 +87,10 @@ async def test_a_chart_key_between_an_epoch_and_its_table_does_not_lose_the_tabl
 
 
 async def test_with_no_key_for_a_while_an_epoch_s_charts_and_table_are_drawn_in_one_frame() -> None:
-    """A watched run (no key for WATCHING seconds): the epoch's charts and its table row are drawn
-    together, at once: one frame an epoch, not one per chart (each repaints most of the screen, in
-    CPU time the run trains without)."""
-    from kerastui.ui.screens.train import WATCHING
+    """A watched run (no key for QUIET seconds, as the CPU priority counts it): the epoch's charts
+    and its table row are drawn together, at once: one frame an epoch, not one per chart (each
+    repaints most of the screen, in CPU time the run trains without)."""
+    from kerastui.core.run.priority import QUIET
 
     app = make_app("ex1", load_tensorflow=False, prepare=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -98,7 +98,7 @@ async def test_with_no_key_for_a_while_an_epoch_s_charts_and_table_are_drawn_in_
         screen = app.screen
         charts = list(screen.query(MetricChart))
         table = screen.query_one("#epoch-table")
-        app.last_key_at = time.perf_counter() - WATCHING - 0.1
+        app.last_key_at = time.perf_counter() - QUIET - 0.1
         state.apply(EpochEnded("train", 2, METRICS))
         await asyncio.sleep(0.6)  # (the table's live interval is up: this epoch's row is due)
         screen.redraw(epoch=True)

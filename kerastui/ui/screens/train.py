@@ -30,6 +30,7 @@ from kerastui.core.model.specs import (
     TensorBoardSpec,
 )
 from kerastui.core.resources import size_text
+from kerastui.core.run.priority import QUIET
 from kerastui.core.text import visible
 from kerastui.ui.safe import plain, widget_id
 from kerastui.ui.screens.base import Workspace
@@ -53,7 +54,6 @@ from kerastui.ui.widgets.status_line import StatusLine
 from kerastui.ui.widgets.tables import cell_width
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
-WATCHING = 1.0  # seconds without a key after which an epoch's charts and table are drawn in one frame
 OPTIMIZERS = ["adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion"]
 LOSSES = ["categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
           "mean_squared_error", "mean_absolute_error", "huber", "kl_divergence", "poisson"]
@@ -575,7 +575,7 @@ class TrainScreen(Workspace):
         updates ``then`` (the epoch table).
 
         While a run trains and keys come they are drawn one per frame (:meth:`_one_per_frame`), unless
-        ``at_once`` (a full redraw) or in snapshots.  With no key for ``WATCHING`` seconds they are
+        ``at_once`` (a full redraw) or in snapshots.  With no key for ``QUIET`` seconds they are
         drawn together, in one frame: the epoch's frames halve (each repaints most of the screen),
         and that frame is CPU time the run trains without."""
         # A chart key (or new charts) between an epoch and its table's turn supersedes that epoch's
@@ -605,7 +605,7 @@ class TrainScreen(Workspace):
         updates += [partial(step_chart.set_points, state.step_loss) for step_chart in steps]
         updates += then
         self._updates += 1
-        watching = time.perf_counter() - self.app.last_key_at >= WATCHING
+        watching = self.app.seconds_since_key() >= QUIET  # (as the CPU priority's watching state)
         if at_once or watching or self.app.deterministic or not state.running:
             self._chain_then = []
             with self.app.batch_update():

@@ -314,7 +314,8 @@ class SettingsGrid(ScrollView, can_focus=True):
         self._width = 0
         # Each line as last drawn (by line number): a scroll draws the lines it brings into view and
         # takes the others from here.  A line is drawn afresh when its field changes
-        # (``_redraw_field``), the lines are laid out again, or the styles change.
+        # (``_redraw_field``), the width changes, or the whole widget is refreshed (the lines laid out
+        # again, the styles changed).
         self._strips: dict[int, Strip] = {}
         self._strips_width = 0  # the width they were drawn at
         self._list: GridChoiceList | None = None
@@ -388,9 +389,8 @@ class SettingsGrid(ScrollView, can_focus=True):
                 if not isinstance(row, ToggleField):
                     lines.append((None, ""))  # a gap under a text or choice field, as the old form had
         self._lines, self._line_of = lines, line_of
-        self._strips.clear()
         self.virtual_size = Size(width, len(lines))
-        self.refresh()
+        self.refresh()  # (every line drawn afresh: see refresh)
         # A longer form may bring the scroll bar (the width shrinks, the widget's size does not):
         # wrap the hints again at the width there is then.
         self.call_after_refresh(self._check_width)
