@@ -14,6 +14,7 @@ from kerastui.ui.app import make_app
 from kerastui.ui.screens.devices import DevicesDialog
 from kerastui.ui.screens.train import EpochTable
 from kerastui.ui.state import RunState
+from kerastui.ui.widgets.devices_line import DevicesLine
 from kerastui.ui.widgets.footer import KeyFooter
 from tests.ui.helpers import settle, shown
 
@@ -127,3 +128,38 @@ async def test_the_train_form_edits_the_device_settings():
         await pilot.pause()
         assert screen.settings_error is None
         assert app.session.current_preset().devices.gpus == "none"
+
+
+async def test_the_devices_line_is_not_repainted_when_it_says_what_it_said():
+    """The Train workspace shows the devices line again at every epoch of a followed run: unchanged,
+    it asks for no repaint (each frame of a followed run is CPU time the run trains without); a new
+    text or a new width is drawn."""
+    app = make_app("ex1", deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        line = app.screen.query_one(DevicesLine)
+        state = RunState(status="running")
+        state.apply(TrainStarted("train", 2, 0, 25, 800, 32, devices=["CPU:0"], gpus=[], replicas=1,
+                                 precision="float32"))
+        app.session.run_state = state
+        app.screen.redraw(full=True)
+        await settle(app, pilot)
+        assert shown(app, "#devices-line").startswith("devices: CPU")
+        updates: list[object] = []
+        original = line.update
+        line.update = lambda *args, **kwargs: (updates.append(args), original(*args, **kwargs))  # type: ignore[method-assign]
+        for epoch in range(3):
+            state.apply(EpochEnded("train", epoch, {"loss": 0.5}, 1.0))
+            app.screen.redraw(epoch=True)
+        assert updates == []
+        state.apply(TrainStarted("train", 2, 0, 25, 800, 64, devices=["GPU:0", "GPU:1"], gpus=[0, 1], replicas=2,
+                                 precision="mixed_float16"))
+        app.screen.redraw(epoch=True)
+        assert len(updates) == 1
+        await pilot.resize_terminal(100, 40)
+        await settle(app, pilot)
+        app.screen.redraw(epoch=True)
+        assert len(updates) == 2  # laid out again at the new width
+        assert shown(app, "#devices-line", joiner=" ").startswith("devices: 2 × GPU (mirrored)")

@@ -376,6 +376,29 @@ def test_the_checkpoint_of_a_stop_mid_epoch_holds_the_last_whole_epochs_values(t
                                                                            strict=True))
 
 
+def test_a_checkpoint_snapshot_is_not_changed_by_the_training_after_it() -> None:
+    """An epoch's snapshot is the tensors read from the variables, kept without a copy: TensorFlow
+    copies a variable's buffer before updating it while such a tensor lives (copy on write), so the
+    checkpoint written a second later holds the epoch's values — the weights and Adam's slots."""
+    from kerastui.core.run.trainer import _reader
+    from kerastui.core.tfenv import load_keras
+
+    keras = load_keras()
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.random.default_rng(0).random((64, 4)), np.random.default_rng(1).random((64, 2))
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    variables = [*model.weights, *model.optimizer.variables]
+    snapshot = [_reader(v)() for v in variables]
+    copies = [np.array(v.value) for v in variables]
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    changed = [i for i, v in enumerate(variables) if not np.array_equal(np.array(v.value), copies[i])]
+    assert len(changed) >= len(model.weights)  # the weights, the step counter and the slots moved on
+    for kept, copy in zip(snapshot, copies, strict=True):
+        np.testing.assert_array_equal(np.asarray(kept), copy)
+
+
 # --------------------------------------------------------------------------- throughput after a resume
 
 

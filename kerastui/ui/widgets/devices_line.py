@@ -31,12 +31,20 @@ def devices_text(state: RunState | None, spec: DevicesSpec | None) -> str:
 
 class DevicesLine(Static):
     """One line (two where it does not fit the column); repainted without a layout pass unless its
-    number of lines changes."""
+    number of lines changes, and not repainted at all when it says what it said (the Train workspace
+    shows it again at every epoch of a run it follows, and a followed run's frames are CPU time the
+    run trains without)."""
+
+    _shown: tuple[str, int] | None = None  # the text shown last, and the width it was laid out at
 
     HELP = ("The devices line: the devices the run trains on, the per-replica batch under MirroredStrategy "
             "and the precision policy; g opens the devices view.")
 
     def show(self, state: RunState | None, spec: DevicesSpec | None) -> None:
         text = plain(devices_text(state, spec))  # (device names from a run directory)
-        lines = -(-text.cell_len // max(1, self.content_size.width))
+        width = self.content_size.width
+        if self._shown == (text.plain, width):
+            return
+        self._shown = (text.plain, width)
+        lines = -(-text.cell_len // max(1, width))
         self.update(text, layout=max(1, lines) != self.content_size.height)
