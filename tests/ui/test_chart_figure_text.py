@@ -73,3 +73,41 @@ def test_chart_visual_draws_what_textual_draws_for_the_same_text() -> None:
                 for strip in strips]
 
     assert cells_of(ours) == cells_of(theirs)
+
+
+def draw(plt: Plot, kind: int, theme: str, width: int, height: int, shift: float = 0.0) -> Plot:
+    """What :func:`figure` puts on a fresh figure, put on ``plt`` (its values shifted by ``shift``)."""
+    plt.plotsize(width, height)
+    plt._set_size(width, height)
+    plt.theme(theme)
+    xs = list(range(1, 41))
+    ys = [1 / x + shift for x in xs]
+    plt.plot(xs, ys, marker="braille", color="cyan")
+    plt.plot(xs, [y * 1.1 + 0.01 for y in ys], marker="hd", color="orange")
+    if kind >= 1:
+        plt.scatter([5, 10], [0.5, 0.2], marker="dot", color="gray")
+    if kind >= 2:
+        plt.vline(7, "white")
+        plt.xlabel("epoch")
+    if kind >= 3:
+        plt.yscale("log")
+    return plt
+
+
+def test_a_cleared_figure_draws_what_a_new_one_draws() -> None:
+    """A chart redraws its figure at every epoch: ``cleared`` makes its plot anew instead of the whole
+    figure (``clear_figure``).  After every other kind of plot at another size and theme (a cursor's
+    line, a label, a log scale, built or not), the figure drawn on it is a new figure's, cell by cell."""
+    from kerastui.ui.widgets.charts import cleared, figure_rows
+
+    plt = Plot()
+    themes = ["textual-design-dark", "pro", "clear"]
+    for step, (kind, theme) in enumerate([(k, t) for t in themes for k in (3, 0, 2, 1, 3, 2)]):
+        before = (kind + 1) % 4, themes[(step + 1) % 3]
+        cleared(plt)
+        draw(plt, *before, 30 + step % 7, 9 + step % 5, shift=0.5)
+        if step % 2:
+            figure_rows(plt)  # (built: plotext's build takes a log plot's logarithm in place)
+        cleared(plt)
+        expected = figure_rows(draw(Plot(), kind, theme, 50, 14))
+        assert figure_rows(draw(plt, kind, theme, 50, 14)) == expected, (kind, theme)

@@ -90,6 +90,18 @@ def figure_rows(plt: Any) -> list[Row]:
     return rows
 
 
+def cleared(plt: Any) -> None:
+    """plotext's figure as ``clear_figure`` leaves it, for a figure of one plot (a chart's): its plot
+    (the monitor: data, axes, labels, colours) made anew, the figure kept.  ``clear_figure`` makes
+    the whole figure again, and a spare copy of its plot (a deep copy): an eighth of a chart's redraw,
+    paid by both charts at every epoch of a followed run.  The figure's size and theme are set again
+    before every build (:meth:`EpochChart._render_plot`); the same figure either way (tested)."""
+    if not plt._no_plots:  # (subplots: never made by a chart, but then the general way)
+        plt.clear_figure()
+        return
+    plt.monitor.__init__()
+
+
 def figure_text(plt: Any) -> Text:
     """The figure as Rich text: equal to ``Text.from_ansi(plt.build(), end="")`` (tested)."""
     text = Text(end="")
@@ -363,8 +375,7 @@ class EpochChart(PlotextPlot):
         """Put the plan on a cleared plotext figure."""
         calls, log, first, cursor, title, epochs, limit = self._plan
         plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
+        cleared(plt)
         for kind, xs, ys, options in calls:
             getattr(plt, kind)(list(xs), list(ys), **options)
         if log:
