@@ -1,6 +1,7 @@
 """The epoch table follows a live run at most every LIVE_INTERVAL (the charts draw every epoch):
-epochs that end sooner are added together when the interval is up, never dropped; a finished run,
-a full redraw and snapshots show every epoch at once."""
+epochs that end sooner are added together with the first epoch after the interval (in its frame), or
+by a timer when no epoch comes, never dropped; a finished run, a full redraw and snapshots show every
+epoch at once."""
 
 from __future__ import annotations
 
@@ -37,10 +38,33 @@ async def test_a_live_run_s_epochs_are_added_at_most_every_interval_and_none_is_
         grow(state, 3)
         table.show(state)
         assert table.row_count == 1  # held back: the interval is not up
+        await asyncio.sleep(2 * EpochTable.LIVE_INTERVAL + 0.2)
+        await pilot.pause()
+        assert table.row_count == 3  # both added by the timer, with no epoch after the interval
+        assert str(table.get_row_at(2)[0]) == "3"
+
+
+async def test_epochs_held_back_are_added_with_the_first_epoch_after_the_interval() -> None:
+    """A run of short epochs: the rows held back come with the next epoch once the interval is up, in
+    the call that draws that epoch (its frame), and the timer is not needed."""
+    app = Host()
+    async with app.run_test() as pilot:
+        table = app.query_one(EpochTable)
+        state = RunState(status="running")
+        grow(state, 1)
+        table.show(state)
+        grow(state, 2)
+        table.show(state)
+        assert table.row_count == 1
+        await asyncio.sleep(EpochTable.LIVE_INTERVAL + 0.05)
+        assert table.row_count == 1  # the timer waits another interval for an epoch to come
+        grow(state, 3)
+        table.show(state)
+        assert table.row_count == 3  # at once, with the epoch that ended after the interval
+        assert table._catch_up is None
         await asyncio.sleep(EpochTable.LIVE_INTERVAL + 0.2)
         await pilot.pause()
-        assert table.row_count == 3  # both added when it was, without another event
-        assert str(table.get_row_at(2)[0]) == "3"
+        assert table.row_count == 3 and str(table.get_row_at(2)[0]) == "3"
 
 
 async def test_a_finished_run_or_a_full_redraw_shows_every_epoch_at_once() -> None:
@@ -57,7 +81,7 @@ async def test_a_finished_run_or_a_full_redraw_shows_every_epoch_at_once() -> No
         state.status = "completed"
         table.show(state)
         assert table.row_count == 4
-        await asyncio.sleep(EpochTable.LIVE_INTERVAL + 0.2)
+        await asyncio.sleep(2 * EpochTable.LIVE_INTERVAL + 0.2)
         await pilot.pause()
         assert table.row_count == 4  # the held-back timer was cancelled: nothing added twice
 

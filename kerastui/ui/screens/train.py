@@ -130,7 +130,9 @@ class EpochTable(LineTable):
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
     # While a run trains it follows at most this often (the charts draw every epoch): a row added
     # repaints every row in sight, and a run of short epochs would keep the UI (and the cores the
-    # run trains on) busy with it.  The epochs that came meanwhile are added together.
+    # run trains on) busy with it.  The epochs that came meanwhile are added together, with the first
+    # epoch that ends once the interval is up (in that epoch's frame: a frame of its own costs the
+    # whole screen's widgets again), or by a timer another interval later if no epoch ends by then.
     LIVE_INTERVAL = 0.5
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -144,7 +146,7 @@ class EpochTable(LineTable):
         wait = self._shown_at + self.LIVE_INTERVAL - time.perf_counter()
         if state.running and not (full or deterministic) and wait > 0:
             if self._catch_up is None:
-                self._catch_up = self.set_timer(wait, lambda: self._held_back(state))
+                self._catch_up = self.set_timer(wait + self.LIVE_INTERVAL, lambda: self._held_back(state))
             return
         if self._catch_up is not None:
             self._catch_up.stop()
