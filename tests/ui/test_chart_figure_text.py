@@ -12,12 +12,17 @@ from kerastui.ui.widgets.charts import figure_text
 
 
 def figure(kind: int, theme: str, width: int, height: int) -> Plot:
-    plt = Plot()
+    return draw(Plot(), kind, theme, width, height)
+
+
+def draw(plt: Plot, kind: int, theme: str, width: int, height: int, shift: float = 0.0) -> Plot:
+    """Two curves (braille, hd) put on ``plt``, then with ``kind`` ≥ 1 a scatter, ≥ 2 a cursor's line
+    and the x label, 3 a log scale (the values shifted by ``shift``)."""
     plt.plotsize(width, height)
     plt._set_size(width, height)
     plt.theme(theme)
     xs = list(range(1, 41))
-    ys = [1 / x for x in xs]
+    ys = [1 / x + shift for x in xs]
     plt.plot(xs, ys, marker="braille", color="cyan")
     plt.plot(xs, [y * 1.1 + 0.01 for y in ys], marker="hd", color="orange")
     if kind >= 1:
@@ -73,25 +78,6 @@ def test_chart_visual_draws_what_textual_draws_for_the_same_text() -> None:
                 for strip in strips]
 
     assert cells_of(ours) == cells_of(theirs)
-
-
-def draw(plt: Plot, kind: int, theme: str, width: int, height: int, shift: float = 0.0) -> Plot:
-    """What :func:`figure` puts on a fresh figure, put on ``plt`` (its values shifted by ``shift``)."""
-    plt.plotsize(width, height)
-    plt._set_size(width, height)
-    plt.theme(theme)
-    xs = list(range(1, 41))
-    ys = [1 / x + shift for x in xs]
-    plt.plot(xs, ys, marker="braille", color="cyan")
-    plt.plot(xs, [y * 1.1 + 0.01 for y in ys], marker="hd", color="orange")
-    if kind >= 1:
-        plt.scatter([5, 10], [0.5, 0.2], marker="dot", color="gray")
-    if kind >= 2:
-        plt.vline(7, "white")
-        plt.xlabel("epoch")
-    if kind >= 3:
-        plt.yscale("log")
-    return plt
 
 
 def test_a_cleared_figure_draws_what_a_new_one_draws() -> None:

@@ -846,7 +846,7 @@ def _checkpoint_callbacks(keras: Any, trainer: Trainer, phase: str, others: list
 
 def _reader(variable: Any) -> Callable[[], Any]:
     """A function giving a Keras variable's values now, as a snapshot that a later update of the
-    variable does not change: an array (``np.asarray`` of it costs nothing more).
+    variable does not change: a tensor or a NumPy array (``np.asarray`` of either copies nothing).
 
     A TensorFlow resource variable is read with one ``ReadVariableOp``, and its tensor is the
     snapshot: TensorFlow copies a variable's buffer before updating it while a tensor read from it is
