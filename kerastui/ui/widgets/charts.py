@@ -34,11 +34,14 @@ from textual_plotext import PlotextPlot
 from kerastui.core.model.metricnames import best_epoch
 from kerastui.core.text import visible
 from kerastui.ui.chartview import ChartView, positive, smooth
+from kerastui.ui.widgets import plotsteps
 
 CHART_KEYS = Binding.Group("chart", compact=True)
 FAINT, FAINT_MARKER = "gray", "dot"  # the raw curve under a smoothed one
 TRAIN, VAL = ("cyan", "braille"), ("orange", "hd")  # colour and marker: braille dots vs block quadrants
 XLABEL_ROWS = 16  # a chart this tall (or taller) names its x axis ("epoch") on a line of its own
+
+plotsteps.install()  # two of plotext's steps in fewer operations, the same figures (charts build at every epoch)
 
 
 def legend_style(color: str) -> str:
