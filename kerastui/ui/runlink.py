@@ -233,16 +233,18 @@ class RunLink:
             state = RunState(status=RunStatus.RUNNING)
             self.session.attached(message.run_dir, state)
         epoch = final = False
+        ended: float | None = None  # the run's stamp of the last epoch's end (for the throttle's budget)
         for event in message.events:
             state.apply(event)
             if isinstance(event, Notice) and event.level != "error" and len(message.events) < REPLAY_QUIET:
                 self.app.notify(event.message, title="train", timeout=8,  # (a replayed history stays quiet)
                                 severity="warning" if event.level == "warning" else "information")
-            epoch = epoch or isinstance(event, EpochEnded)
+            if isinstance(event, EpochEnded):
+                epoch, ended = True, event.t
             final = final or isinstance(event, TrainEnded)
         if message.reset:
             self.app.redraw_training(full=True)
-        self.app.throttle.event(epoch=epoch, final=final)
+        self.app.throttle.event(epoch=epoch, final=final, ended=ended)
 
     def ended(self, message: RunEnded) -> None:
         if message.run_dir != self.session.run_dir:

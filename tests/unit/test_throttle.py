@@ -104,3 +104,86 @@ def test_an_epoch_just_after_a_key_press_waits_for_the_key_to_be_answered() -> N
 
     throttle.event(final=True)  # the run's end: at once, keys or not
     assert draws == [True, True, True]
+
+
+class Loop:
+    """A clock (the UI's and the run's at once) with timers that fire when it passes them."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.timers: list[tuple[float, int, object]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def set_timer(self, delay: float, callback) -> None:
+        self.timers.append((self.now + delay, len(self.timers), callback))
+
+    def run_until(self, when: float) -> None:
+        while True:
+            due = sorted(t for t in self.timers if t[0] <= when)
+            if not due:
+                break
+            self.timers.remove(due[0])
+            self.now = max(self.now, due[0][0])
+            due[0][2]()
+        self.now = when
+
+
+def held(epoch_length: float, epochs: int, arrival: float = 0.002, late: dict[int, float] | None = None):
+    """Epochs of ``epoch_length`` seconds, each arriving ``arrival`` after its end (epoch i: ``late[i]``
+    more); what was drawn, when, and how old each epoch was when first drawn."""
+    from kerastui.ui.throttle import RedrawThrottle
+
+    loop = Loop()
+    drawn: list[float] = []  # times of the chart redraws
+    throttle = RedrawThrottle(lambda epoch: drawn.append(loop.now) if epoch else None, loop.set_timer,
+                              clock=loop, wall=loop)
+    ends = [loop.now + (i + 1) * epoch_length for i in range(epochs)]
+    for i, end in enumerate(ends):
+        loop.run_until(end + arrival + (late or {}).get(i, 0.0))
+        throttle.event(epoch=True, ended=end)
+    loop.run_until(ends[-1] + 1.0)
+    ages = [next(t for t in drawn if t >= end + arrival + (late or {}).get(i, 0.0)) - end for i, end in enumerate(ends)]
+    return drawn, ages
+
+
+def test_an_epoch_shorter_than_the_budget_is_held_for_the_next_and_drawn_with_it_in_time() -> None:
+    from kerastui.ui.throttle import LATENCY_BUDGET
+
+    drawn, ages = held(0.06, 30)  # 60 ms epochs: two to a frame, the first of each pair 60 ms old
+    assert len(drawn) <= 16
+    assert max(ages) <= LATENCY_BUDGET + 1e-9
+    assert sum(age > 0.05 for age in ages) >= 14  # (they were held)
+    fast, fast_ages = held(0.02, 30)  # 20 ms epochs: four to a frame, each within the budget still
+    assert len(fast) <= 9 and max(fast_ages) <= LATENCY_BUDGET + 1e-9
+
+
+def test_epochs_longer_than_the_budget_are_each_drawn_as_they_arrive() -> None:
+    drawn, ages = held(0.1, 20)
+    assert len(drawn) == 20 and max(ages) < 0.003  # no holding: at once
+
+
+def test_a_held_epoch_whose_next_is_late_is_drawn_at_its_deadline_alone() -> None:
+    from kerastui.ui.throttle import LATENCY_BUDGET
+
+    drawn, ages = held(0.06, 6, late={2: 0.2})  # epoch 3 reaches the TUI 200 ms late
+    assert ages[1] == pytest.approx(LATENCY_BUDGET)  # epoch 2, held for it, drawn at its deadline
+    assert ages[0] < 0.003
+    assert len(drawn) == len(set(drawn))  # no frame twice (a hold's timer after its epoch was drawn does nothing)
+
+
+def test_the_end_of_a_run_draws_a_held_epoch_at_once() -> None:
+    from kerastui.ui.throttle import RedrawThrottle
+
+    loop = Loop()
+    drawn: list[bool] = []
+    throttle = RedrawThrottle(drawn.append, loop.set_timer, clock=loop, wall=loop)
+    throttle.event(epoch=True, ended=loop.now)
+    loop.run_until(loop.now + 0.06)
+    throttle.event(epoch=True, ended=loop.now)  # held for the next (due in 60 ms)
+    assert drawn == [True] and loop.timers
+    throttle.event(final=True)
+    assert drawn == [True, True]
+    loop.run_until(loop.now + 1.0)
+    assert drawn == [True, True]  # the hold's timer found nothing to draw

@@ -37,12 +37,14 @@ from kerastui.core.run.directory import (
 from kerastui.core.run.events import Event
 from kerastui.core.run.process import RUN_NICE, Launched, check_resumable, launch, stop
 from kerastui.core.run.status import RunStatus
+from kerastui.core.run.watch import DirWatch
 
 if TYPE_CHECKING:
     from kerastui.core.model.specs import Preset
     from kerastui.core.run.trainer import RunResult
 
-FOLLOW_SECONDS = 0.05  # how often a followed run's event log is read (an epoch reaches the charts this soon)
+FOLLOW_SECONDS = 0.05  # how often a followed run's event log is read without a watch on its folder
+WATCH_SECONDS = 0.1  # with one (inotify), at least this often: a run on another host writes unseen (NFS)
 STATUS_SECONDS = 0.5  # how often its status is read (has its process ended?)
 
 
@@ -156,8 +158,15 @@ class RunClient:
     def follow(self, run_dir: Path, process: subprocess.Popen[bytes] | None = None, *,
                cancelled: Callable[[], bool] = lambda: False, poll: float = FOLLOW_SECONDS) -> Iterator[Followed]:
         """What the run in ``run_dir`` does, as it does it: its history first, then its events as it
-        writes them, until its status says it ended (then :class:`Ended`, and the iterator ends)."""
+        writes them, until its status says it ended (then :class:`Ended`, and the iterator ends).
+        Its log is read when the run writes to its folder (inotify: at once), else every ``poll``
+        seconds, and at least every WATCH_SECONDS."""
         run = RunDir(run_dir)
+        with DirWatch(run.path) as watch:
+            yield from self._follow(run, process, cancelled, poll, watch)
+
+    def _follow(self, run: RunDir, process: subprocess.Popen[bytes] | None, cancelled: Callable[[], bool],
+                poll: float, watch: DirWatch) -> Iterator[Followed]:
         follower = EventFollower(run)
         last_status = 0.0
         while not cancelled():
@@ -176,7 +185,10 @@ class RunClient:
                         yield Events(run.path, events)
                     yield Ended(run.path, status)
                     return
-            time.sleep(poll)
+            if watch.active:
+                watch.wait(min(WATCH_SECONDS, last_status + STATUS_SECONDS - time.monotonic()))
+            else:
+                time.sleep(poll)
 
     def outcome(self, run_dir: Path, status: dict[str, Any]) -> Outcome:
         """How the run that ended came out (read from its directory)."""

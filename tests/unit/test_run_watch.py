@@ -1,0 +1,87 @@
+"""DirWatch: a follower waits on the run's folder (inotify), not on a timer — real files, real
+kernel events; and RunClient.follow reads what a run writes while it waits, then lets its watch go."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kerastui.core.run.client import Ended, Events, RunClient
+from kerastui.core.run.directory import RunDir, write_atomic
+from kerastui.core.run.events import EpochEnded, event_to_json
+from kerastui.core.run.watch import DirWatch
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+
+
+def later(seconds: float, action) -> threading.Thread:
+    def run() -> None:
+        time.sleep(seconds)
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@linux
+def test_a_write_in_the_folder_ends_the_wait_and_a_quiet_folder_does_not(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    log.write_text("")
+    with DirWatch(tmp_path) as watch:
+        assert watch.active
+        assert watch.wait(0.01) is False  # nothing written
+        writer = later(0.05, lambda: log.open("a").write('{"type": "Notice"}\n'))
+        assert watch.wait(60.0) is True  # (a timeout would say False)
+        writer.join()
+        assert watch.wait(0.01) is False  # the change was read: the next wait waits again
+
+
+@linux
+def test_a_file_replaced_in_the_folder_ends_the_wait(tmp_path: Path) -> None:
+    with DirWatch(tmp_path) as watch:
+        writer = later(0.05, lambda: write_atomic(tmp_path / "status.json", "{}"))
+        assert watch.wait(60.0) is True
+        writer.join()
+
+
+def test_without_a_folder_to_watch_a_wait_is_a_sleep(tmp_path: Path) -> None:
+    with DirWatch(tmp_path / "gone") as watch:
+        assert not watch.active
+        assert watch.wait(0.01) is True  # (the caller reads the log anyway)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@linux
+def test_follow_reads_an_epoch_written_while_it_waits_and_closes_its_watch(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "20261207-000000-watched")
+    run.path.mkdir()
+    before = open_fds()
+    run.acquire()  # live: this process holds the run's lock
+    try:
+        write_atomic(run.status_path, json.dumps({"state": "running", "pid": os.getpid(), "host": None}))
+        run.events_path.write_text("")
+        locked = open_fds()
+        follow = RunClient(tmp_path).follow(run.path, poll=60.0)
+        epoch = EpochEnded("train", 0, {"loss": 0.5}, 0.1)
+        writer = later(0.1, lambda: run.events_path.open("a").write(json.dumps(event_to_json(epoch)) + "\n"))
+        got = next(follow)
+        assert isinstance(got, Events) and got.events == [epoch]
+        assert open_fds() == locked + 1  # the watch
+        writer.join()
+    finally:
+        run.release()
+    write_atomic(run.status_path, json.dumps({"state": "completed"}))
+    assert isinstance(next(follow), Ended)
+    with pytest.raises(StopIteration):
+        next(follow)
+    assert open_fds() == before  # the watch let go when following ended
