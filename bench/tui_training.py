@@ -12,8 +12,12 @@ process of its own and the TUI follows its event log).
 4. Starting a run from the TUI (the key press) → its first batch ended, ÷ the same for
    ``kerastui train`` (process start → first batch): target ≤ 1.2.
 5. One chart redraw with 2 series × 500 points at its Train-workspace size — target ≤ 15 ms.
+6. ``--toggle N``: what following costs a run's epochs, within one run of N epochs (no figure 1's
+   noise between two processes): the TUI that follows it is stopped (SIGSTOP) and continued in turn,
+   ten epochs each; the median epoch while it runs ÷ while it is stopped (each block's first epoch
+   left out).  The same with a process that sleeps in its place says how large nothing is.
 
-    python bench/tui_training.py [--epochs 10] [--runs 3] [--fit-only | --keys-only]
+    python bench/tui_training.py [--epochs 10] [--runs 3] [--fit-only | --keys-only | --toggle 200]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -224,6 +229,64 @@ def print_keys(latencies: list[float], cycled: list[float], whole: list[float]) 
           f"(n={len(whole)})")
 
 
+def toggled(epochs: int, with_tui: bool, block: int = 10) -> float:
+    """One run of ``epochs`` followed by the TUI (or beside a sleeping process), the follower stopped
+    and continued every ``block`` epochs: its median epoch while running ÷ while stopped."""
+    runs = tempfile.mkdtemp()
+    env = {**os.environ, "KERASTUI_RUNS": runs}
+    sleeper = None
+    if with_tui:
+        code = TUI.replace("EPOCHS", str(epochs)).replace("MEASURE_KEYS", "False").replace("KEY_CYCLE", "False")
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
+        target = proc.pid
+    else:
+        command = [sys.executable, "-m", "kerastui", "train", "ex2", "--set", "data.source=sklearn:digits",
+                   "--epochs", str(epochs), "--json", "--runs-dir", runs]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+        target = sleeper.pid
+    running, state, log = True, {}, None
+    try:
+        while proc.poll() is None:
+            time.sleep(0.01)
+            log = log or next(Path(runs).glob("*/events.jsonl"), None)
+            if log is None:
+                continue
+            done = log.read_bytes().count(b'"EpochEnded"')
+            want = (done // block) % 2 == 0
+            if want != running:
+                os.kill(target, signal.SIGCONT if want else signal.SIGSTOP)
+                running = want
+            state.setdefault(done, running)  # the epoch now under way (0-based) runs in this state
+    finally:
+        for pid in (target, proc.pid):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        if sleeper is not None:
+            sleeper.kill()
+            sleeper.wait()
+    lines = [json.loads(line) for line in log.read_text().splitlines()] if log else []
+    on, off = [], []
+    for line in lines:
+        if line["type"] == "EpochEnded" and line["epoch"] % block:  # (a block's first epoch: the switch)
+            (on if state.get(line["epoch"], True) else off).append(line["seconds"])
+    if len(on) < 3 or len(off) < 3:
+        sys.exit("the run ended before both states had epochs: more --toggle epochs")
+    return statistics.median(on) / statistics.median(off)
+
+
+def print_toggled(epochs: int, runs: int) -> None:
+    tui = [toggled(epochs, True) for _ in range(runs)]
+    null = [toggled(epochs, False) for _ in range(runs)]
+    print(f"a run's epoch while the TUI follows it ÷ while that TUI is stopped (within one run of {epochs} epochs): "
+          f"{', '.join(f'{r:.3f}' for r in tui)}; median {statistics.median(tui):.3f}")
+    print(f"  the same with a sleeping process stopped and continued instead (how large nothing is): "
+          f"{', '.join(f'{r:.3f}' for r in null)}; median {statistics.median(null):.3f}")
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(round(0.95 * len(ordered))) - 1)] if ordered else float("nan")
@@ -237,7 +300,12 @@ def main() -> None:
                         help="figure 1 only (plain vs followed fit, pairs back to back): a larger sample in the same "
                              "time, for a machine whose speed moves by a few percent between runs")
     parser.add_argument("--keys-only", action="store_true", help="figure 2 only (key press → screen updated)")
+    parser.add_argument("--toggle", type=int, metavar="EPOCHS",
+                        help="figure 6 only: --runs runs of EPOCHS epochs, the TUI stopped and continued within each")
     args = parser.parse_args()
+    if args.toggle:
+        print_toggled(args.toggle, args.runs)
+        return
     plain, tui, latencies, cycled, chart, tui_start, cli_start, tui_rss = [], [], [], [], [], [], [], []
     whole: list[float] = []
     steady: list[float] = []  # per pair: the median epoch after the first (no tracing), followed ÷ plain
