@@ -64,7 +64,6 @@ class RedrawThrottle:
         self._last_ended: float | None = None  # the run's time stamp of the last epoch's end
         self._epoch_length: float | None = None  # the last epoch's, from the two stamps before it
         self._held: float | None = None  # the end of the oldest epoch held for the next one (None: none held)
-        self._holds = 0  # counts holds: a hold's timer that finds another hold (or none) does nothing
 
     @property
     def chart_interval(self) -> float:
@@ -107,12 +106,10 @@ class RedrawThrottle:
 
     def _hold(self, ended: float) -> None:
         self._held = ended
-        self._holds += 1
-        hold = self._holds
         delay = min(max(ended + LATENCY_BUDGET - self._wall(), 0.0), LATENCY_BUDGET)
 
         def over() -> None:  # the next epoch did not come in time: the held one is drawn now
-            if self._held is not None and self._holds == hold:
+            if self._held == ended:  # (else it was drawn already, or another epoch is held since)
                 self._held = None
                 self._due()
 

@@ -25,18 +25,21 @@ def grow(state: RunState, epochs: int) -> None:
     state.peak_memory = [None] * epochs
 
 
+def show(table: EpochTable, state: RunState, epochs: int, **options: bool) -> None:
+    """The run has ``epochs`` epochs now, and the table is told."""
+    grow(state, epochs)
+    table.show(state, **options)
+
+
 async def test_a_live_run_s_epochs_are_added_at_most_every_interval_and_none_is_lost() -> None:
     app = Host()
     async with app.run_test() as pilot:
         table = app.query_one(EpochTable)
         state = RunState(status="running")
-        grow(state, 1)
-        table.show(state)
+        show(table, state, 1)
         assert table.row_count == 1  # the first epoch at once
-        grow(state, 2)
-        table.show(state)
-        grow(state, 3)
-        table.show(state)
+        show(table, state, 2)
+        show(table, state, 3)
         assert table.row_count == 1  # held back: the interval is not up
         await asyncio.sleep(2 * EpochTable.LIVE_INTERVAL + 0.2)
         await pilot.pause()
@@ -51,15 +54,12 @@ async def test_epochs_held_back_are_added_with_the_first_epoch_after_the_interva
     async with app.run_test() as pilot:
         table = app.query_one(EpochTable)
         state = RunState(status="running")
-        grow(state, 1)
-        table.show(state)
-        grow(state, 2)
-        table.show(state)
+        show(table, state, 1)
+        show(table, state, 2)
         assert table.row_count == 1
         await asyncio.sleep(EpochTable.LIVE_INTERVAL + 0.05)
         assert table.row_count == 1  # the timer waits another interval for an epoch to come
-        grow(state, 3)
-        table.show(state)
+        show(table, state, 3)
         assert table.row_count == 3  # at once, with the epoch that ended after the interval
         assert table._catch_up is None
         await asyncio.sleep(EpochTable.LIVE_INTERVAL + 0.2)
@@ -72,10 +72,8 @@ async def test_a_finished_run_or_a_full_redraw_shows_every_epoch_at_once() -> No
     async with app.run_test() as pilot:
         table = app.query_one(EpochTable)
         state = RunState(status="running")
-        grow(state, 1)
-        table.show(state)
-        grow(state, 2)
-        table.show(state, full=True)
+        show(table, state, 1)
+        show(table, state, 2, full=True)
         assert table.row_count == 2
         grow(state, 4)
         state.status = "completed"
@@ -92,8 +90,7 @@ async def test_snapshots_show_every_epoch_at_once() -> None:
         table = app.query_one(EpochTable)
         state = RunState(status="running")
         for epochs in (1, 2, 3):
-            grow(state, epochs)
-            table.show(state, deterministic=True)
+            show(table, state, epochs, deterministic=True)
             assert table.row_count == epochs
 
 
@@ -119,8 +116,7 @@ async def test_the_focus_shows_on_the_cursor_line_and_goes_with_the_focus() -> N
     async with app.run_test(size=(80, 20)) as pilot:
         table = app.query_one(EpochTable)
         state = RunState(status="completed")
-        grow(state, 5)
-        table.show(state)
+        show(table, state, 5)
         await pilot.pause()
         y = table.cursor_row - round(table.scroll_offset.y) + 1  # (the header is line 0)
 
@@ -167,8 +163,7 @@ async def test_the_last_epoch_shows_above_the_scroll_bar_of_a_table_narrower_tha
     async with app.run_test(size=(80, 20)) as pilot:
         table = app.query_one(EpochTable)
         state = RunState(status="completed")
-        grow(state, 12)
-        table.show(state)
+        show(table, state, 12)
         await pilot.pause()
         await pilot.pause()
         assert table.show_horizontal_scrollbar and table.scrollable_content_region.height == table.size.height - 1

@@ -16,7 +16,7 @@ from textual_plotext.plot import Plot
 
 from kerastui.ui.widgets import charts, plotsteps
 
-ORIGINAL = plotsteps._ORIGINAL
+ORIGINAL = plotsteps.ORIGINAL
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_set_matrices_gives_what_plotext_s_gives() -> None:
             matrix.set_canvas_area(*area)
             matrix.set_canvas_color("white")
         plotsteps.set_matrices(ours)
-        plotsteps._ORIGINAL_SET_MATRICES(theirs)
+        ORIGINAL["set_matrices"](theirs)
         for name in ("marker", "fullground", "background", "style"):
             assert getattr(ours, name) == getattr(theirs, name)
         if rows and cols:  # each row a list of its own (plotext writes cells in place)
@@ -161,4 +161,4 @@ def test_uninstall_puts_plotext_s_own_back(plotext_own: None) -> None:
     assert plotext_utility.hd_group is ORIGINAL["hd_group"]
     assert plotext_utility.get_lines is ORIGINAL["get_lines"]
     assert plotext_utility.get_matrix_data is ORIGINAL["get_matrix_data"]
-    assert plotext_matrix.matrix_class.set_matrices is plotsteps._ORIGINAL_SET_MATRICES
+    assert plotext_matrix.matrix_class.set_matrices is ORIGINAL["set_matrices"]

@@ -15,12 +15,12 @@ libc, the watch limit reached), waits are plain sleeps.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import select
 import sys
 import time
+from functools import cache
 from pathlib import Path
 
 IN_MODIFY = 0x00000002
@@ -31,11 +31,13 @@ WATCHED = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE  # a write, a fil
 SETTLE = 0.002  # seconds left for the rest of a burst of writes (an epoch's event, its metrics line) after the first
 
 
+@cache
 def _libc() -> ctypes.CDLL | None:
+    """The C library this process runs on (its own symbols: no search for a file), once."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         libc.inotify_init1  # noqa: B018 - present (glibc, musl)
         return libc
     except (OSError, AttributeError):

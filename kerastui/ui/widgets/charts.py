@@ -41,7 +41,7 @@ FAINT, FAINT_MARKER = "gray", "dot"  # the raw curve under a smoothed one
 TRAIN, VAL = ("cyan", "braille"), ("orange", "hd")  # colour and marker: braille dots vs block quadrants
 XLABEL_ROWS = 16  # a chart this tall (or taller) names its x axis ("epoch") on a line of its own
 
-plotsteps.install()  # two of plotext's steps in fewer operations, the same figures (charts build at every epoch)
+plotsteps.install()  # four of plotext's steps in fewer operations, the same figures (charts build at every epoch)
 
 
 def legend_style(color: str) -> str:

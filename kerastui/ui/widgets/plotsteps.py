@@ -1,17 +1,19 @@
-"""Two of plotext's steps for a line chart, done the same way in fewer operations.
+"""Four of plotext's steps for a line chart, done the same way in fewer operations.
 
 A chart is built again at every epoch of a run the TUI follows (both charts of the Train
 workspace, at each of its epochs), on the cores the run trains on (issue 24: a fit followed by the
 TUI ≤ 1.02 × a plain fit).  Of plotext's build of a 30-epoch chart, grouping a curve's points into
 high-definition cells (``hd_group``) took a third and drawing the lines between its points
 (``get_lines``) a sixth: general code that makes a small matrix for every point and flattens
-nested lists recursively.  The two here give the same result — the same lists in the same order,
-tested against plotext's own over random curves and whole figures — for what a chart's build gives
-them (integer cell coordinates, one marker size per curve, a marker, colour and style per point),
-and hand anything else to plotext's own.
+nested lists recursively.  Turning values into cells (``get_matrix_data``) and blanking the figure
+(``matrix_class.set_matrices``) called a function per value and per cell.  The four here give the
+same result — the same lists in the same order, tested against plotext's own over random curves
+and whole figures — for what a chart's build gives them (integer cell coordinates, one marker size
+per curve, a marker, colour and style per point), and hand anything else to plotext's own.
 
-:func:`install` puts them in ``plotext._utility``, where plotext's build looks them up at each
-call; :func:`uninstall` puts plotext's own back (tests compare the two).
+:func:`install` puts them where plotext's build looks them up at each call (``plotext._utility``,
+``plotext._matrix.matrix_class``); :func:`uninstall` puts plotext's own back (``ORIGINAL``: tests
+compare the two).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from typing import Any
 import plotext._matrix as _matrix
 import plotext._utility as _utility
 
-_ORIGINAL = {"hd_group": _utility.hd_group, "get_lines": _utility.get_lines,
-             "get_matrix_data": _utility.get_matrix_data}
-_ORIGINAL_SET_MATRICES = _matrix.matrix_class.set_matrices
+_OWNERS = {"hd_group": _utility, "get_lines": _utility, "get_matrix_data": _utility,
+           "set_matrices": _matrix.matrix_class}  # where plotext's build looks each step up
+ORIGINAL = {name: getattr(owner, name) for name, owner in _OWNERS.items()}  # plotext's own
 
 
 def _ints(values: list[Any]) -> bool:
@@ -36,7 +38,7 @@ def hd_group(x: list[Any], y: list[Any], xf: list[int], yf: list[int]) -> tuple[
     sub-cell dots set in it (plotext's ``hd_group``)."""
     if (not x or len(y) != len(x) or len(xf) != len(x) or len(yf) != len(x) or min(xf) != max(xf)
             or min(yf) != max(yf) or not _ints(x) or not _ints(y)):
-        return _ORIGINAL["hd_group"](x, y, xf, yf)
+        return ORIGINAL["hd_group"](x, y, xf, yf)
     across, down = xf[0], yf[0]
     size = across * down
     cells: dict[tuple[int, int], list[int]] = {}
@@ -56,7 +58,7 @@ def get_lines(x: list[Any], y: list[Any], *other: list[Any]) -> list[list[Any]]:
     count = len(x)
     if (not count or not other or len(y) != count or any(len(values) != count for values in other)
             or not _ints(x) or not _ints(y)):
-        return _ORIGINAL["get_lines"](x, y, *other)
+        return ORIGINAL["get_lines"](x, y, *other)
     xs: list[int] = []
     ys: list[int] = []
     starts: list[int] = []  # the point each line point comes from
@@ -79,7 +81,7 @@ def get_matrix_data(data: list[Any], lim: list[float], bins: int) -> list[Any]:
     """Values as canvas cells: what plotext's ``get_matrix_data`` computes, without a function call
     per value."""
     if not data or not all(type(value) is float or type(value) is int for value in (*data, *lim[:2])):
-        return _ORIGINAL["get_matrix_data"](data, lim, bins)
+        return ORIGINAL["get_matrix_data"](data, lim, bins)
     low, span, scale, floor = lim[0], lim[1] - lim[0], bins - 1, math.floor
     return [floor(round(0.5 + scale * (value - low) / span, 8)) if value == value else value for value in data]
 
@@ -99,13 +101,12 @@ def set_matrices(matrix: Any) -> None:
 
 
 def install() -> None:
-    _utility.hd_group = hd_group
-    _utility.get_lines = get_lines
-    _utility.get_matrix_data = get_matrix_data
-    _matrix.matrix_class.set_matrices = set_matrices
+    ours = {"hd_group": hd_group, "get_lines": get_lines, "get_matrix_data": get_matrix_data,
+            "set_matrices": set_matrices}
+    for name, owner in _OWNERS.items():
+        setattr(owner, name, ours[name])
 
 
 def uninstall() -> None:
-    for name, function in _ORIGINAL.items():
-        setattr(_utility, name, function)
-    _matrix.matrix_class.set_matrices = _ORIGINAL_SET_MATRICES
+    for name, owner in _OWNERS.items():
+        setattr(owner, name, ORIGINAL[name])
