@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
 
-from kerastui.ui.widgets.tables import add_rows, cell_width, set_columns
+from kerastui.ui.widgets.tables import AutoHeightTable, add_rows, cell_width, set_columns
 from tests.ui.helpers import shown
 
 
@@ -53,3 +54,35 @@ async def test_set_columns_starts_over_and_rows_only_widen():
         set_columns(table, ["format", "max |Δ|"])
         assert table.row_count == 0
         assert [c.width for c in table.ordered_columns] == [6, 7]
+
+
+class AutoHeightApp(App):
+    CSS = "#t { height: auto; max-height: 10; }"
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("above")
+            yield AutoHeightTable(id="t")
+            yield Static("below")
+
+    def on_mount(self) -> None:
+        self.query_one(AutoHeightTable).display = False
+
+
+async def test_a_table_shown_and_filled_while_the_screen_lays_out_is_as_tall_as_its_rows():
+    """The screen laid out between the table's showing and its idle pass (what a busy app does: in
+    one CI run in a few the opened model's layers table stayed 0 lines tall)."""
+    app = AutoHeightApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        table = app.query_one(AutoHeightTable)
+        set_columns(table, ["#", "type"])
+        add_rows(table, [["0", "Dense"], ["1", "Dense"]])
+        table.display = True
+        app.screen._refresh_layout()  # the layout another widget asked for, before the table is idle
+        assert table.size.height == 0, "the table was measured before its rows were counted"
+        for _ in range(20):
+            await pilot.pause(0.02)
+        assert table.size.height == 3, table.size  # a header and two rows
+        assert shown(app, "#t").count("Dense") == 2
+        assert app.query_one("#t").region.bottom <= app.query("Static").last().region.y

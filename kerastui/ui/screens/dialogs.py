@@ -25,6 +25,7 @@ from kerastui.core.model.presets import PresetInfo, available
 from kerastui.core.model.specs import Preset
 from kerastui.core.text import visible
 from kerastui.ui.safe import plain
+from kerastui.ui.widgets.tables import AutoHeightTable
 
 if TYPE_CHECKING:
     from kerastui.core.model.parts import CodeUse
@@ -162,7 +163,7 @@ class HelpDialog(Dialog):
         self.query_one("#help-scroll", VerticalScroll).focus()
 
 
-class PresetTable(DataTable):
+class PresetTable(AutoHeightTable):
     """Every preset found: name, shipped or yours, title (or why it does not load), data source."""
 
     COLUMNS = (("name", 12), ("origin", 7), ("title", 48), ("data", 24))

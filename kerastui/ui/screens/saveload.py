@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Checkbox, DataTable, Input, Label, Static
+from textual.widgets import Checkbox, Input, Label, Static
 
 from kerastui.core.errors import KerasTUIError, plain_message
 from kerastui.ui.safe import plain
@@ -26,7 +26,7 @@ from kerastui.ui.widgets.form import Form, field_row
 from kerastui.ui.widgets.path_suggester import PathSuggester
 from kerastui.ui.widgets.predictions import predictions_view
 from kerastui.ui.widgets.status_line import StatusLine
-from kerastui.ui.widgets.tables import add_rows, set_columns
+from kerastui.ui.widgets.tables import AutoHeightTable, add_rows, set_columns
 from kerastui.ui.widgets.tabs import WorkspaceTabs
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def parse_indices(text: str, limit: int) -> list[int]:
     return out[:64]
 
 
-class VerifyTable(DataTable):
+class VerifyTable(AutoHeightTable):
     """One row per saved file: size, save and load time, and the largest prediction difference."""
 
     HELP = ("The verification table: each saved file was reloaded from disk and run on the same test inputs; "
@@ -107,7 +107,7 @@ class VerifyTable(DataTable):
         self.display = True
 
 
-class OpenedLayers(DataTable):
+class OpenedLayers(AutoHeightTable):
     """The opened model's layers: type, output shape, parameters, trainable."""
 
     HELP = "The layers of the opened model file (read-only here; a Sequential model is also in the Model workspace)."
