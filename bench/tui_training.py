@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -287,6 +288,22 @@ def print_toggled(epochs: int, runs: int) -> None:
           f"{', '.join(f'{r:.3f}' for r in null)}; median {statistics.median(null):.3f}")
 
 
+RESAMPLES = 2000
+
+
+def interval(tui: list[float], plain: list[float]) -> tuple[float, float]:
+    """A 95 % bootstrap interval of median(tui) ÷ median(plain), resampling whole pairs (each pair ran
+    back to back, so the machine's drift stays inside a pair): how far the figure can be read."""
+    draw = random.Random(0)
+    n = len(tui)
+    ratios = []
+    for _ in range(RESAMPLES):
+        picked = [draw.randrange(n) for _ in range(n)]
+        ratios.append(statistics.median(tui[i] for i in picked) / statistics.median(plain[i] for i in picked))
+    ratios.sort()
+    return ratios[int(0.025 * RESAMPLES)], ratios[int(0.975 * RESAMPLES) - 1]
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(round(0.95 * len(ordered))) - 1)] if ordered else float("nan")
@@ -341,6 +358,9 @@ def main() -> None:
     print(f"ratio followed run / plain = {ratio:.3f} (target ≤ 1.02) — {'OK' if ratio <= 1.02 else 'OVER'}")
     paired = [t / p for t, p in zip(tui, plain, strict=True)]  # each pair run back to back: drift cancels
     print(f"  per pair: {', '.join(f'{r:.3f}' for r in paired)}; median {statistics.median(paired):.3f}")
+    if len(paired) >= 4:
+        low, high = interval(tui, plain)
+        print(f"  95 % interval of the ratio of medians (the pairs resampled {RESAMPLES} times): {low:.3f}–{high:.3f}")
     if steady:  # (an epoch is timed from its first callback's begin to its first callback's end: in the run,
         # what follows that — the epoch's log lines, the checkpoint's copy — counts in the fit, not here)
         print(f"  an epoch after the first (median of each run), followed ÷ plain: median of pairs "
