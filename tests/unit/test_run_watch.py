@@ -51,6 +51,47 @@ def test_a_file_replaced_in_the_folder_ends_the_wait(tmp_path: Path) -> None:
         writer.join()
 
 
+@linux
+def test_a_watch_told_its_files_sleeps_through_writes_to_the_others(tmp_path: Path) -> None:
+    """A run's output.log and metrics.jsonl change often; only its event log and status wake a follower."""
+    output = tmp_path / "output.log"
+
+    def chatter() -> None:
+        with output.open("a") as handle:
+            for i in range(200):
+                handle.write(f"line {i}\n")
+                handle.flush()
+                time.sleep(0.001)
+        (tmp_path / "metrics.jsonl").write_text("{}\n")
+
+    with DirWatch(tmp_path, names=("events.jsonl", "status.json")) as watch:
+        started = time.monotonic()
+        writer = later(0.0, chatter)
+        assert watch.wait(0.5) is False, "a write to another file ended the wait"
+        assert time.monotonic() - started >= 0.5  # it waited its whole time through the writes
+        writer.join()
+        replacer = later(0.05, lambda: write_atomic(tmp_path / "status.json", "{}"))  # (a temporary file, renamed)
+        assert watch.wait(60.0) is True
+        replacer.join()
+        appender = later(0.05, lambda: (tmp_path / "events.jsonl").open("a").write("{}\n"))
+        assert watch.wait(60.0) is True
+        appender.join()
+
+
+@linux
+def test_a_queue_that_overflowed_ends_the_wait(tmp_path: Path) -> None:
+    """The kernel drops events past its queue's length (fs.inotify.max_queued_events): the one that
+    mattered may be among them, so an overflow counts as a change."""
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    if limit > 100_000:
+        pytest.skip(f"this kernel queues {limit} events: too many files to write to overflow it")
+    with DirWatch(tmp_path, names=("events.jsonl",)) as watch:
+        for i in range(limit + 10):  # each a new name: the kernel merges only repeats of the last event
+            (tmp_path / f"f{i}").touch()
+        (tmp_path / "events.jsonl").write_text("{}\n")  # past the queue's end: dropped
+        assert watch.wait(1.0) is True
+
+
 def test_without_a_folder_to_watch_a_wait_is_a_sleep(tmp_path: Path) -> None:
     with DirWatch(tmp_path / "gone") as watch:
         assert not watch.active

@@ -162,7 +162,8 @@ class RunClient:
         Its log is read when the run writes to its folder (inotify: at once), else every ``poll``
         seconds, and at least every WATCH_SECONDS."""
         run = RunDir(run_dir)
-        with DirWatch(run.path) as watch:
+        # (what it reads: the event log, and the status for the run's end; not its output or metrics)
+        with DirWatch(run.path, names=(run.events_path.name, run.status_path.name)) as watch:
             yield from self._follow(run, process, cancelled, poll, watch)
 
     def _follow(self, run: RunDir, process: subprocess.Popen[bytes] | None, cancelled: Callable[[], bool],

@@ -10,6 +10,11 @@ inotify reports only what this machine's kernel writes: a run on another host wr
 folder (NFS) is not seen, so :meth:`DirWatch.wait` never waits longer than it is told, and the
 caller reads the log after every wait, changed or not.  Where inotify is missing (not Linux, no
 libc, the watch limit reached), waits are plain sleeps.
+
+A watch told the ``names`` its caller reads wakes for those files only: a run that prints a line
+every millisecond (its output.log), or writes its metrics and checkpoints beside its event log,
+does not wake the follower for each write.  Should the kernel's queue of events overflow, the
+wait ends too: the event that mattered may be among those dropped.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import ctypes
 import errno
 import os
 import select
+import struct
 import sys
 import time
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -27,8 +34,10 @@ IN_MODIFY = 0x00000002
 IN_CLOSE_WRITE = 0x00000008
 IN_MOVED_TO = 0x00000080
 IN_CREATE = 0x00000100
+IN_Q_OVERFLOW = 0x00004000  # the kernel's queue overflowed: events were dropped
 WATCHED = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE  # a write, a file replaced or made
 SETTLE = 0.002  # seconds left for the rest of a burst of writes (an epoch's event, its metrics line) after the first
+EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then len bytes of NUL-padded name)
 
 
 @cache
@@ -45,10 +54,12 @@ def _libc() -> ctypes.CDLL | None:
 
 
 class DirWatch:
-    """Waits on one directory's changes.  ``active``: inotify watches it (else waits are sleeps)."""
+    """Waits on one directory's changes (to the files ``names``, else to any).  ``active``: inotify
+    watches it (else waits are sleeps)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, names: Iterable[str] | None = None) -> None:
         self._fd = -1
+        self._names = None if names is None else frozenset(os.fsencode(name) for name in names)
         libc = _libc()
         if libc is None:
             return
@@ -65,27 +76,45 @@ class DirWatch:
         return self._fd >= 0
 
     def wait(self, timeout: float) -> bool:
-        """Until the directory changes or ``timeout`` seconds pass; whether it changed (always True
+        """Until a watched file changes or ``timeout`` seconds pass; whether one changed (always True
         without inotify: the caller looks anyway)."""
         if self._fd < 0:
             time.sleep(timeout)
             return True
-        ready, _, _ = select.select([self._fd], [], [], max(timeout, 0.0))
-        if not ready:
-            return False
-        time.sleep(SETTLE)
-        self._drain()
-        return True
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            ready, _, _ = select.select([self._fd], [], [], max(deadline - time.monotonic(), 0.0))
+            if not ready:
+                return False
+            time.sleep(SETTLE)
+            if self._drain():
+                return True
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Every event queued read; whether one is about a watched file (or the queue overflowed)."""
+        relevant = False
         while True:
             try:
-                if not os.read(self._fd, 65536):
-                    return
+                data = os.read(self._fd, 65536)
             except OSError as error:
                 if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    return
+                    return relevant
                 raise
+            if not data:
+                return relevant
+            relevant = relevant or self._matters(data)
+
+    def _matters(self, data: bytes) -> bool:
+        if self._names is None:
+            return True
+        at = 0
+        while at + EVENT.size <= len(data):
+            _, mask, _, length = EVENT.unpack_from(data, at)
+            name = data[at + EVENT.size:at + EVENT.size + length].rstrip(b"\0")
+            if mask & IN_Q_OVERFLOW or name in self._names:
+                return True
+            at += EVENT.size + length
+        return False
 
     def close(self) -> None:
         if self._fd >= 0:
