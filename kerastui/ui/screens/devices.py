@@ -21,7 +21,7 @@ from kerastui.core.run.client import RunClient
 from kerastui.core.run.directory import RunInfo
 from kerastui.ui.safe import plain
 from kerastui.ui.screens.dialogs import CLOSE, Dialog
-from kerastui.ui.widgets.tables import add_rows, set_columns
+from kerastui.ui.widgets.tables import AutoHeightTable, add_rows, set_columns
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,7 +58,7 @@ class DevicesDialog(Dialog):
         with Vertical(id="devices-body", classes="dialog"):
             yield Label("[b]Devices[/b]")
             yield Static("sampling NVML…", id="devices-note")
-            yield DataTable(id="devices-table", cursor_type="row", zebra_stripes=True)
+            yield AutoHeightTable(id="devices-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="devices-runs", classes="hint")
             yield Label("escape closes · one model trains on the GPUs of one machine", classes="hint")
 

@@ -7,7 +7,8 @@ helpers give every column an explicit width, widened before the row that needs i
 is drawn is right the first time.  Labels and cells quote names from files and data sets: text goes
 in as ``Text`` with its control characters shown (``safe.cell``), never read as markup.
 
-A DataTable with ``height: auto`` has the same kind of trouble with its height: ``AutoHeightTable``.
+A DataTable as tall as its rows (``height: auto``, its default CSS) has the same kind of trouble with its
+height: ``AutoHeightTable``.
 """
 
 from __future__ import annotations
