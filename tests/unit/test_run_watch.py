@@ -52,17 +52,21 @@ def test_a_file_replaced_in_the_folder_ends_the_wait(tmp_path: Path) -> None:
 
 
 @linux
-def test_a_watch_told_its_files_sleeps_through_writes_to_the_others(tmp_path: Path) -> None:
+def test_a_watch_told_its_files_is_not_woken_by_writes_to_the_others(tmp_path: Path) -> None:
     """A run's output.log and metrics.jsonl change often; only its event log and status wake a follower."""
-    output = tmp_path / "output.log"
+    output, metrics = tmp_path / "output.log", tmp_path / "metrics.jsonl"
+    output.write_text("")
+    metrics.write_text("")
 
     def chatter() -> None:
-        with output.open("a") as handle:
+        with output.open("a") as handle, metrics.open("a") as rows:
             for i in range(200):
                 handle.write(f"line {i}\n")
                 handle.flush()
+                if i % 20 == 0:
+                    rows.write("{}\n")
+                    rows.flush()
                 time.sleep(0.001)
-        (tmp_path / "metrics.jsonl").write_text("{}\n")
 
     with DirWatch(tmp_path, names=("events.jsonl", "status.json")) as watch:
         started = time.monotonic()
@@ -70,12 +74,28 @@ def test_a_watch_told_its_files_sleeps_through_writes_to_the_others(tmp_path: Pa
         assert watch.wait(0.5) is False, "a write to another file ended the wait"
         assert time.monotonic() - started >= 0.5  # it waited its whole time through the writes
         writer.join()
+        assert watch.wakes == 0, "the writes to other files woke the watch"
         replacer = later(0.05, lambda: write_atomic(tmp_path / "status.json", "{}"))  # (a temporary file, renamed)
         assert watch.wait(60.0) is True
         replacer.join()
-        appender = later(0.05, lambda: (tmp_path / "events.jsonl").open("a").write("{}\n"))
-        assert watch.wait(60.0) is True
-        appender.join()
+
+
+@linux
+def test_an_event_log_made_or_replaced_after_the_watch_began_is_watched(tmp_path: Path) -> None:
+    """A follower may start before the run's first event (no log yet), and a resume replaces the log
+    (a new file renamed over it): the writes to each log that arrives end a wait."""
+    log = tmp_path / "events.jsonl"
+
+    def append() -> None:
+        with log.open("a") as handle:
+            handle.write("{}\n")
+
+    with DirWatch(tmp_path, names=("events.jsonl",)) as watch:
+        for action in (lambda: log.write_text(""), append, lambda: write_atomic(log, "{}\n"), append, append):
+            writer = later(0.05, action)
+            assert watch.wait(10.0) is True
+            writer.join()
+            assert watch.wait(0.01) is False  # each change read once
 
 
 @linux

@@ -11,10 +11,11 @@ folder (NFS) is not seen, so :meth:`DirWatch.wait` never waits longer than it is
 caller reads the log after every wait, changed or not.  Where inotify is missing (not Linux, no
 libc, the watch limit reached), waits are plain sleeps.
 
-A watch told the ``names`` its caller reads wakes for those files only: a run that prints a line
-every millisecond (its output.log), or writes its metrics and checkpoints beside its event log,
-does not wake the follower for each write.  Should the kernel's queue of events overflow, the
-wait ends too: the event that mattered may be among those dropped.
+A watch told the ``names`` its caller reads wakes for those files only.  The folder is watched
+for files made or renamed into it (a status written atomically, an event log created or replaced),
+each named file for its writes: a run that prints a line every millisecond into its output.log, or
+appends its metrics beside its event log, does not wake the follower at all.  Should the kernel's
+queue of events overflow, the wait ends too: the event that mattered may be among those dropped.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ IN_MOVED_TO = 0x00000080
 IN_CREATE = 0x00000100
 IN_Q_OVERFLOW = 0x00004000  # the kernel's queue overflowed: events were dropped
 WATCHED = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE  # a write, a file replaced or made
+ARRIVED = IN_MOVED_TO | IN_CREATE  # a file made or renamed into the folder
+WRITTEN = IN_MODIFY | IN_CLOSE_WRITE  # a file written
+IN_IGNORED = 0x00008000  # a watch ended (its file deleted, or replaced by a rename)
+IN_DONT_FOLLOW = 0x02000000  # a named file that is a link: the link watched, never where it leads
 SETTLE = 0.002  # seconds left for the rest of a burst of writes (an epoch's event, its metrics line) after the first
 EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then len bytes of NUL-padded name)
 
@@ -59,17 +64,33 @@ class DirWatch:
 
     def __init__(self, path: Path, names: Iterable[str] | None = None) -> None:
         self._fd = -1
+        self._path = path
         self._names = None if names is None else frozenset(os.fsencode(name) for name in names)
+        self._folder = -1  # the folder's watch descriptor
+        self._files: dict[int, bytes] = {}  # watch descriptor → the named file it watches
+        self.wakes = 0  # how often a wait woke for an event, relevant or not
         libc = _libc()
         if libc is None:
             return
         fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if fd < 0:
             return
-        if libc.inotify_add_watch(fd, os.fsencode(path), WATCHED) < 0:  # gone, not a folder, or the watch limit
+        mask = WATCHED if self._names is None else ARRIVED
+        self._folder = libc.inotify_add_watch(fd, os.fsencode(path), mask)
+        if self._folder < 0:  # gone, not a folder, or the watch limit
             os.close(fd)
             return
         self._fd = fd
+        for name in self._names or ():
+            self._watch_file(name)
+
+    def _watch_file(self, name: bytes) -> None:
+        """A named file's writes watched (if it is there: else its arrival in the folder is)."""
+        libc = _libc()
+        assert libc is not None
+        wd = libc.inotify_add_watch(self._fd, os.fsencode(self._path) + b"/" + name, WRITTEN | IN_DONT_FOLLOW)
+        if wd >= 0:
+            self._files[wd] = name
 
     @property
     def active(self) -> bool:
@@ -86,6 +107,7 @@ class DirWatch:
             ready, _, _ = select.select([self._fd], [], [], max(deadline - time.monotonic(), 0.0))
             if not ready:
                 return False
+            self.wakes += 1
             time.sleep(SETTLE)
             if self._drain():
                 return True
@@ -102,19 +124,28 @@ class DirWatch:
                 raise
             if not data:
                 return relevant
-            relevant = relevant or self._matters(data)
+            relevant = self._matters(data) or relevant  # (each batch read: a file made gets its watch)
 
     def _matters(self, data: bytes) -> bool:
         if self._names is None:
             return True
+        relevant = False
         at = 0
         while at + EVENT.size <= len(data):
-            _, mask, _, length = EVENT.unpack_from(data, at)
+            wd, mask, _, length = EVENT.unpack_from(data, at)
             name = data[at + EVENT.size:at + EVENT.size + length].rstrip(b"\0")
-            if mask & IN_Q_OVERFLOW or name in self._names:
-                return True
             at += EVENT.size + length
-        return False
+            if mask & IN_Q_OVERFLOW:
+                relevant = True
+            elif wd == self._folder:
+                if name in self._names:  # made, or replaced by a rename: its writes watched from now
+                    self._watch_file(name)
+                    relevant = True
+            elif mask & IN_IGNORED:
+                self._files.pop(wd, None)
+            elif wd in self._files:
+                relevant = True
+        return relevant
 
     def close(self) -> None:
         if self._fd >= 0:
