@@ -105,11 +105,17 @@ def test_a_queue_that_overflowed_ends_the_wait(tmp_path: Path) -> None:
     limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
     if limit > 100_000:
         pytest.skip(f"this kernel queues {limit} events: too many files to write to overflow it")
+    log = tmp_path / "events.jsonl"
+    log.write_text("")
     with DirWatch(tmp_path, names=("events.jsonl",)) as watch:
         for i in range(limit + 10):  # each a new name: the kernel merges only repeats of the last event
             (tmp_path / f"f{i}").touch()
-        (tmp_path / "events.jsonl").write_text("{}\n")  # past the queue's end: dropped
+        write_atomic(log, "{}\n")  # a log replaced past the queue's end: its arrival is dropped
         assert watch.wait(1.0) is True
+        # The replaced log is watched all the same: its next write ends a wait.
+        appender = later(0.05, lambda: log.open("a").write("{}\n"))
+        assert watch.wait(10.0) is True
+        appender.join()
 
 
 def test_without_a_folder_to_watch_a_wait_is_a_sleep(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ class DirWatch:
         libc = _libc()
         assert libc is not None
         wd = libc.inotify_add_watch(self._fd, os.fsencode(self._path) + b"/" + name, WRITTEN | IN_DONT_FOLLOW)
-        if wd >= 0:
+        if wd >= 0:  # (else absent, or the watch limit reached: the caller's reads at least every so often remain)
             self._files[wd] = name
 
     @property
@@ -135,8 +135,10 @@ class DirWatch:
             wd, mask, _, length = EVENT.unpack_from(data, at)
             name = data[at + EVENT.size:at + EVENT.size + length].rstrip(b"\0")
             at += EVENT.size + length
-            if mask & IN_Q_OVERFLOW:
+            if mask & IN_Q_OVERFLOW:  # dropped events may have named a file that arrived: each watched again
                 relevant = True
+                for named in self._names:
+                    self._watch_file(named)
             elif wd == self._folder:
                 if name in self._names:  # made, or replaced by a rename: its writes watched from now
                     self._watch_file(name)
