@@ -34,7 +34,7 @@ def later(seconds: float, action) -> threading.Thread:
 def test_a_write_in_the_folder_ends_the_wait_and_a_quiet_folder_does_not(tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
     log.write_text("")
-    with DirWatch(tmp_path) as watch:
+    with DirWatch(tmp_path, names=("events.jsonl",)) as watch:
         assert watch.active
         assert watch.wait(0.01) is False  # nothing written
         writer = later(0.05, lambda: log.open("a").write('{"type": "Notice"}\n'))
@@ -45,7 +45,7 @@ def test_a_write_in_the_folder_ends_the_wait_and_a_quiet_folder_does_not(tmp_pat
 
 @linux
 def test_a_file_replaced_in_the_folder_ends_the_wait(tmp_path: Path) -> None:
-    with DirWatch(tmp_path) as watch:
+    with DirWatch(tmp_path, names=("status.json",)) as watch:
         writer = later(0.05, lambda: write_atomic(tmp_path / "status.json", "{}"))
         assert watch.wait(60.0) is True
         writer.join()
@@ -119,7 +119,7 @@ def test_a_queue_that_overflowed_ends_the_wait(tmp_path: Path) -> None:
 
 
 def test_without_a_folder_to_watch_a_wait_is_a_sleep(tmp_path: Path) -> None:
-    with DirWatch(tmp_path / "gone") as watch:
+    with DirWatch(tmp_path / "gone", names=("events.jsonl",)) as watch:
         assert not watch.active
         assert watch.wait(0.01) is True  # (the caller reads the log anyway)
 

@@ -11,8 +11,8 @@ folder (NFS) is not seen, so :meth:`DirWatch.wait` never waits longer than it is
 caller reads the log after every wait, changed or not.  Where inotify is missing (not Linux, no
 libc, the watch limit reached), waits are plain sleeps.
 
-A watch told the ``names`` its caller reads wakes for those files only.  The folder is watched
-for files made or renamed into it (a status written atomically, an event log created or replaced),
+A watch wakes for the files its caller reads (``names``) only.  The folder is watched for files
+made or renamed into it (a status written atomically, an event log created or replaced),
 each named file for its writes: a run that prints a line every millisecond into its output.log, or
 appends its metrics beside its event log, does not wake the follower at all.  Should the kernel's
 queue of events overflow, the wait ends too: the event that mattered may be among those dropped.
@@ -36,7 +36,6 @@ IN_CLOSE_WRITE = 0x00000008
 IN_MOVED_TO = 0x00000080
 IN_CREATE = 0x00000100
 IN_Q_OVERFLOW = 0x00004000  # the kernel's queue overflowed: events were dropped
-WATCHED = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE  # a write, a file replaced or made
 ARRIVED = IN_MOVED_TO | IN_CREATE  # a file made or renamed into the folder
 WRITTEN = IN_MODIFY | IN_CLOSE_WRITE  # a file written
 IN_IGNORED = 0x00008000  # a watch ended (its file deleted, or replaced by a rename)
@@ -59,36 +58,34 @@ def _libc() -> ctypes.CDLL | None:
 
 
 class DirWatch:
-    """Waits on one directory's changes (to the files ``names``, else to any).  ``active``: inotify
-    watches it (else waits are sleeps)."""
+    """Waits on one directory's changes to the files ``names``.  ``active``: inotify watches it
+    (else waits are sleeps)."""
 
-    def __init__(self, path: Path, names: Iterable[str] | None = None) -> None:
+    def __init__(self, path: Path, names: Iterable[str]) -> None:
         self._fd = -1
-        self._path = path
-        self._names = None if names is None else frozenset(os.fsencode(name) for name in names)
+        self._path = os.fsencode(path)
+        self._names = frozenset(os.fsencode(name) for name in names)
         self._folder = -1  # the folder's watch descriptor
         self._files: dict[int, bytes] = {}  # watch descriptor → the named file it watches
         self.wakes = 0  # how often a wait woke for an event, relevant or not
-        libc = _libc()
-        if libc is None:
+        self._libc = _libc()
+        if self._libc is None:
             return
-        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if fd < 0:
             return
-        mask = WATCHED if self._names is None else ARRIVED
-        self._folder = libc.inotify_add_watch(fd, os.fsencode(path), mask)
+        self._folder = self._libc.inotify_add_watch(fd, self._path, ARRIVED)
         if self._folder < 0:  # gone, not a folder, or the watch limit
             os.close(fd)
             return
         self._fd = fd
-        for name in self._names or ():
+        for name in self._names:
             self._watch_file(name)
 
     def _watch_file(self, name: bytes) -> None:
         """A named file's writes watched (if it is there: else its arrival in the folder is)."""
-        libc = _libc()
-        assert libc is not None
-        wd = libc.inotify_add_watch(self._fd, os.fsencode(self._path) + b"/" + name, WRITTEN | IN_DONT_FOLLOW)
+        assert self._libc is not None  # (only while a watch is active)
+        wd = self._libc.inotify_add_watch(self._fd, self._path + b"/" + name, WRITTEN | IN_DONT_FOLLOW)
         if wd >= 0:  # (else absent, or the watch limit reached: the caller's reads at least every so often remain)
             self._files[wd] = name
 
@@ -127,8 +124,6 @@ class DirWatch:
             relevant = self._matters(data) or relevant  # (each batch read: a file made gets its watch)
 
     def _matters(self, data: bytes) -> bool:
-        if self._names is None:
-            return True
         relevant = False
         at = 0
         while at + EVENT.size <= len(data):
