@@ -3,8 +3,11 @@ process of its own and the TUI follows its event log).
 
 1. ex2 on sklearn:digits, same data/model/seed: the run process's fit phase (TrainStarted →
    TrainEnded in its event log) while a TUI follows it with live charts ÷ plain
-   ``model.fit(verbose=0)`` in a process of its own — target ≤ 1.02.  The two run back to back,
-   in alternating order; an epoch's own time (after the first, which traces) is compared too.
+   ``model.fit(x, y, verbose=0)`` in a process of its own — target ≤ 1.02.  The run feeds Keras its
+   arrays as tf.data pipelines (core/data/feed.py), whose epochs are faster than Keras's array
+   adapter's: so the followed run is also compared with the plain script fed the same way, which
+   leaves what following and the run's own work cost.  The three run back to back, in an order that
+   rotates; an epoch's own time (after the first, which traces) is compared too.
 2. Key press → screen updated while a run is attached: p95 — target ≤ 16 ms, for Tab and shift+tab
    between the Train form's first two fields and for Tab on through the whole workspace.
 3. Epoch ended in the run process (its event's time stamp) → the TUI's charts redrawn with that
@@ -16,8 +19,15 @@ process of its own and the TUI follows its event log).
    noise between two processes): the TUI that follows it is stopped (SIGSTOP) and continued in turn,
    ten epochs each; the median epoch while it runs ÷ while it is stopped (each block's first epoch
    left out).  The same with a process that sleeps in its place says how large nothing is.
+7. ``--headless``: figure 1 without the TUI — ``kerastui train``'s fit ÷ plain, and ÷ plain fed as
+   the run feeds Keras (tf.data pipelines: core/data/feed.py) — and where the difference with the
+   latter lies: the first epoch (tracing), the epochs after it, and the fit's time outside its
+   epochs (the run's epoch-end work between them; before the first and after the last).
 
-    python bench/tui_training.py [--epochs 10] [--runs 3] [--fit-only | --keys-only | --toggle 200]
+Figure 1 also prints the TUI process's CPU while the run fits (first batch → last epoch drawn): what
+the TUI takes from the two cores the run trains on, read far more steadily than the ratio.
+
+    python bench/tui_training.py [--epochs 10] [--runs 3] [--fit-only | --keys-only | --toggle 200 | --headless]
 """
 
 from __future__ import annotations
@@ -60,6 +70,18 @@ fit = time.perf_counter() - start
 print(json.dumps({"fit": fit, "epochs": epochs, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+# The same plain script fed as the run feeds Keras arrays held in memory (core/data/feed.py: tf.data
+# pipelines, faster epochs than Keras's array adapter): against it, a followed run's ratio is what
+# following and the run's own work cost, without the pipeline's gain.
+PLAIN_FED = PLAIN.replace(
+    """model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS, batch_size=32,
+          verbose=0, callbacks=[Epochs()])""",
+    """from kerastui.core.data.feed import feed
+fed = feed(data.x_train, data.y_train, (data.x_val, data.y_val), 32, shuffle=True, seed=preset.fit.seed)
+model.fit(fed.train, steps_per_epoch=fed.steps_per_epoch, validation_data=fed.validation, epochs=EPOCHS, verbose=0,
+          callbacks=[Epochs()], shuffle=False)""")
+assert PLAIN_FED != PLAIN
+
 TUI = r"""
 import asyncio, json, resource, time, os
 from pathlib import Path
@@ -89,6 +111,8 @@ async def main():
         await pilot.press("s")
         while app.session.run_state is None or app.session.run_state.steps == 0:
             await asyncio.sleep(0.01)
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_from, wall_from = used.ru_utime + used.ru_stime, time.perf_counter()
         # A key press as the terminal driver delivers it (posted to the app), timed until the
         # screen refresh that follows its effect (a watcher on the focus asks for a callback after
         # the next refresh; the time is taken in that callback, when the frame is painted, not when
@@ -136,6 +160,11 @@ async def main():
                     pass
             i += 1
             await asyncio.sleep(0.05)
+        # (the TUI's CPU while the run fits: until its last epoch is drawn, not its evaluation and save)
+        while app.session.run_state.running and app.session.run_state.epochs_done < EPOCHS:
+            await asyncio.sleep(0.02)
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (used.ru_utime + used.ru_stime - cpu_from, time.perf_counter() - wall_from)
         while app.session.trained is None and app.session.run_state.status != "failed":
             await asyncio.sleep(0.1)
         run = RunDir(Path(app.session.run_state.run_dir))
@@ -151,7 +180,7 @@ async def main():
                 chart.append(drawn - line["t"])
     epochs = [l["seconds"] for l in lines if l["type"] == "EpochEnded"]
     print(json.dumps({"fit": ended - started, "epochs": epochs, "latencies": latencies, "whole": whole, "chart": chart,
-                      "first_batch": first_batch - pressed,
+                      "first_batch": first_batch - pressed, "cpu": cpu,
                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 asyncio.run(main())
@@ -193,6 +222,46 @@ def run(code: str, epochs: int, keys: bool = False, cycle: bool = False) -> dict
     if proc.returncode != 0:
         sys.exit(proc.stderr[-2000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def headless(epochs: int) -> dict:
+    """``kerastui train`` for the same preset, as figure 1's TUI run but followed by nobody: its fit
+    (TrainStarted → TrainEnded) and its epochs' own times, from its event log."""
+    runs = Path(tempfile.mkdtemp())
+    proc = subprocess.run([sys.executable, "-m", "kerastui", "train", "ex2", "--set", "data.source=sklearn:digits",
+                           "--epochs", str(epochs), "--json", "--runs-dir", str(runs)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(proc.stderr[-2000:])
+    (run,) = list(runs.iterdir())
+    lines = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    started = next(line["t"] for line in lines if line["type"] == "TrainStarted")
+    ended = next(line["t"] for line in lines if line["type"] == "TrainEnded")
+    return {"fit": ended - started, "epochs": [line["seconds"] for line in lines if line["type"] == "EpochEnded"]}
+
+
+def print_headless(epochs: int, runs: int) -> None:
+    got: dict[str, list[dict]] = {"plain": [], "fed": [], "alone": []}
+    for i in range(runs):  # (rounds in an order that rotates, as in figure 1)
+        order = list(got)
+        for kind in order[i % 3:] + order[:i % 3]:
+            got[kind].append(headless(epochs) if kind == "alone" else run(PLAIN if kind == "plain" else PLAIN_FED,
+                                                                          epochs))
+    fits = [r["fit"] for r in got["alone"]]
+    for name, kind in (("plain model.fit(x, y)", "plain"), ("plain fed the same way (tf.data)", "fed")):
+        base = [r["fit"] for r in got[kind]]
+        ratio = statistics.median(fits) / statistics.median(base)
+        rounds = ", ".join(f"{a / b:.3f}" for a, b in zip(fits, base, strict=True))
+        print(f"fit, kerastui train followed by nobody ÷ {name}: {ratio:.3f} (per round: {rounds})")
+        if runs >= 4:
+            low, high = interval(fits, base)
+            print(f"  95 % interval of the ratio of medians: {low:.3f}–{high:.3f}")
+    parts = {"the first epoch (tracing)": lambda r: r["epochs"][0],
+             "the epochs after the first, summed": lambda r: sum(r["epochs"][1:]),
+             "the fit outside its epochs": lambda r: r["fit"] - sum(r["epochs"])}
+    for name, of in parts.items():
+        a, b = (statistics.median(of(r) for r in got[kind]) for kind in ("alone", "fed"))
+        print(f"  {name}: kerastui train {a * 1000:.0f} ms, plain fed the same way {b * 1000:.0f} ms, "
+              f"difference {(a - b) * 1000:+.0f} ms")
 
 
 def headless_first_batch(epochs: int) -> float:
@@ -254,8 +323,10 @@ def toggled(epochs: int, with_tui: bool, block: int = 10) -> float:
             log = log or next(Path(runs).glob("*/events.jsonl"), None)
             if log is None:
                 continue
-            done = log.read_bytes().count(b'"EpochEnded"')
-            want = (done // block) % 2 == 0
+            text = log.read_bytes()
+            done = text.count(b'"EpochEnded"')
+            # (once the run has ended the TUI runs again, to end too: stopped, it would never exit)
+            want = (done // block) % 2 == 0 or b'"TrainEnded"' in text
             if want != running:
                 os.kill(target, signal.SIGCONT if want else signal.SIGSTOP)
                 running = want
@@ -319,30 +390,38 @@ def main() -> None:
     parser.add_argument("--keys-only", action="store_true", help="figure 2 only (key press → screen updated)")
     parser.add_argument("--toggle", type=int, metavar="EPOCHS",
                         help="figure 6 only: --runs runs of EPOCHS epochs, the TUI stopped and continued within each")
+    parser.add_argument("--headless", action="store_true",
+                        help="figure 7 only: kerastui train (followed by nobody) vs plain, --runs pairs of --epochs")
     args = parser.parse_args()
+    if args.headless:
+        print_headless(args.epochs, args.runs)
+        return
     if args.toggle:
         print_toggled(args.toggle, args.runs)
         return
-    plain, tui, latencies, cycled, chart, tui_start, cli_start, tui_rss = [], [], [], [], [], [], [], []
+    plain, fed, tui, latencies, cycled, chart, tui_start, cli_start, tui_rss = [], [], [], [], [], [], [], [], []
     whole: list[float] = []
-    steady: list[float] = []  # per pair: the median epoch after the first (no tracing), followed ÷ plain
-    for _ in range(args.runs):
+    tui_cpu: list[tuple[float, float]] = []  # per followed run: the TUI's CPU seconds, wall seconds (the fit's)
+    steady: list[float] = []  # per round: the median epoch after the first (no tracing), followed ÷ plain
+    for i in range(args.runs):
         if args.keys_only:
             measure_keys(args.epochs, latencies, cycled, whole)
             continue
-        if len(plain) % 2 == 0:  # the order alternates: whichever runs second in a pair gains nothing from it
-            p = run(PLAIN, args.epochs)
-            t = run(TUI, args.epochs)
-        else:
-            t = run(TUI, args.epochs)
-            p = run(PLAIN, args.epochs)
+        # A round: plain, plain fed as the run is, followed — in an order that rotates (whichever runs
+        # later in a round gains nothing from it).
+        order = ["plain", "fed", "tui"]
+        order = order[i % 3:] + order[:i % 3]
+        got = {kind: run({"plain": PLAIN, "fed": PLAIN_FED, "tui": TUI}[kind], args.epochs) for kind in order}
+        p, t = got["plain"], got["tui"]
         if len(t["epochs"]) > 1 and len(p["epochs"]) > 1:
             steady.append(statistics.median(t["epochs"][1:]) / statistics.median(p["epochs"][1:]))
         plain.append(p["fit"])
+        fed.append(got["fed"]["fit"])
         tui.append(t["fit"])
         chart += t["chart"]
         tui_start.append(t["first_batch"])
         tui_rss.append(t["rss_mb"])
+        tui_cpu.append(tuple(t["cpu"]))
         if args.fit_only:
             continue
         cli_start.append(headless_first_batch(1))
@@ -351,21 +430,28 @@ def main() -> None:
         print_keys(latencies, cycled, whole)
         return
     ratio = statistics.median(tui) / statistics.median(plain)
-    print(f"fit, plain model.fit(verbose=0): median {statistics.median(plain):.2f} s  "
+    print(f"fit, plain model.fit(x, y, verbose=0): median {statistics.median(plain):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in plain)})")
+    print(f"fit, the same fed as the run feeds it (tf.data): median {statistics.median(fed):.2f} s  "
+          f"({', '.join(f'{t:.2f}' for t in fed)})")
     print(f"fit, run process followed by the TUI: median {statistics.median(tui):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in tui)})")
     print(f"ratio followed run / plain = {ratio:.3f} (target ≤ 1.02) — {'OK' if ratio <= 1.02 else 'OVER'}")
-    paired = [t / p for t, p in zip(tui, plain, strict=True)]  # each pair run back to back: drift cancels
-    print(f"  per pair: {', '.join(f'{r:.3f}' for r in paired)}; median {statistics.median(paired):.3f}")
-    if len(paired) >= 4:
-        low, high = interval(tui, plain)
-        print(f"  95 % interval of the ratio of medians (the pairs resampled {RESAMPLES} times): {low:.3f}–{high:.3f}")
+    for name, base in (("plain", plain), ("plain fed the same way", fed)):
+        paired = [t / b for t, b in zip(tui, base, strict=True)]  # each round run back to back: drift cancels
+        print(f"  followed ÷ {name}, per round: {', '.join(f'{r:.3f}' for r in paired)}; "
+              f"ratio of medians {statistics.median(tui) / statistics.median(base):.3f}")
+        if len(paired) >= 4:
+            low, high = interval(tui, base)
+            print(f"    95 % interval of the ratio of medians (the rounds resampled {RESAMPLES} times): "
+                  f"{low:.3f}–{high:.3f}")
     if steady:  # (an epoch is timed from its first callback's begin to its first callback's end: in the run,
         # what follows that — the epoch's log lines, the checkpoint's copy — counts in the fit, not here)
-        print(f"  an epoch after the first (median of each run), followed ÷ plain: median of pairs "
-              f"{statistics.median(steady):.3f} ({', '.join(f'{r:.3f}' for r in steady)}); the rest of the fit "
-              f"ratio is the first epoch (tracing), the start and end, and each epoch's logs and checkpoint copy")
+        print(f"  an epoch after the first (median of each run), followed ÷ plain: median of rounds "
+              f"{statistics.median(steady):.3f} ({', '.join(f'{r:.3f}' for r in steady)})")
+    print(f"the TUI process's CPU while the run fits: median {statistics.median(c for c, _ in tui_cpu):.3f} s, "
+          f"{100 * statistics.median(c / w for c, w in tui_cpu):.1f} % of one core "
+          f"({', '.join(f'{100 * c / w:.1f}' for c, w in tui_cpu)})")
     print(f"peak RSS of the TUI process (it trains nothing): {statistics.median(tui_rss):.0f} MB")
     if args.fit_only:
         return

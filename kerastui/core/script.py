@@ -935,8 +935,27 @@ def _compile_fit(preset: Preset) -> str:
              f"model.compile(optimizer=optimizer, loss={loss}, metrics={metrics_code})",
              *_callbacks(preset)]
     pipelines = streamed(preset)  # batched and shuffled by the pipeline
-    data = "train_ds" if pipelines else "x_train, y_train"
-    batching = "" if pipelines else f"batch_size=BATCH_SIZE, shuffle={_lit(f.shuffle, 'fit.shuffle')}, "
+    data = "train_ds"
+    batching = "" if pipelines else "steps_per_epoch=STEPS_PER_EPOCH, shuffle=False, "
+    if not pipelines:  # arrays in memory: fed as the run feeds them (kerastui/core/data/feed.py), the same batches
+        lines += ["", "import tensorflow as tf  # noqa: E402", "", "",
+                  "def feed(x, y, shuffle):",
+                  '    """Arrays as tf.data, as kerastui\'s run feeds them to fit: the rows\' indices, reshuffled at',
+                  "    every pass (seeded) when asked, batched, the rows gathered from tensors made once.\"\"\"",
+                  "    with tf.device('/CPU:0'):",
+                  "        x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)",
+                  "    rows = tf.data.Dataset.range(len(x))",
+                  "    if shuffle:",
+                  "        rows = rows.shuffle(max(len(x), 1), seed=SEED, reshuffle_each_iteration=True)",
+                  "    return rows.batch(BATCH_SIZE).map(lambda i: (tf.gather(x, i), tf.gather(y, i)),",
+                  "                                      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)",
+                  "", "",
+                  "# One pipeline for the whole fit (repeated: an epoch is one pass), faster than fit(x, y)",
+                  f"train_ds = feed(x_train, y_train, {_lit(f.shuffle, 'fit.shuffle')})"
+                  ".repeat().prefetch(tf.data.AUTOTUNE)",
+                  "STEPS_PER_EPOCH = max(-(-len(x_train) // BATCH_SIZE), 1)",
+                  "if validation is not None:",
+                  "    validation = feed(*validation, False).prefetch(tf.data.AUTOTUNE)"]
     lines += [f"history = model.fit({data}, validation_data=validation, epochs=EPOCHS, {batching}"
               "callbacks=callbacks, verbose=0)"]
     t = preset.transfer

@@ -1,6 +1,6 @@
 """The Sweeps workspace (issue 27, part 5), driven by keys with real Optuna and real processes:
 
-- a live sweep (started through SweepClient: iris, 3 epochs, 4 trials, 2 at once): the table fills
+- a live sweep (started through SweepClient: iris, 40 epochs, 4 trials, 2 at once): the table fills
   while trials run and follows them to the end; s / S sort, / filters; enter follows a live trial's
   run (the Train workspace attaches to it) and an ended one's; b makes the best trial's preset the
   session's (its values are the best trial's) and its saved model the working model;
@@ -77,9 +77,9 @@ def stop_everything(runs: Path) -> None:
             pass
 
 
-def iris(tmp_path: Path, sweep: bool) -> presets.Preset:
+def iris(tmp_path: Path, sweep: bool, epochs: int = 3) -> presets.Preset:
     path = tmp_path / "iris.toml"
-    path.write_text(IRIS + (SWEEP if sweep else ""), encoding="utf-8")
+    path.write_text(IRIS.replace("epochs = 3", f"epochs = {epochs}") + (SWEEP if sweep else ""), encoding="utf-8")
     return presets.load(path)
 
 
@@ -97,7 +97,9 @@ async def test_a_live_sweep_fills_sorts_filters_follows_and_gives_its_best(tmp_p
             table = screen.query_one(TrialTable)
             # Started once the workspace is open (it finds the new sweep): on a loaded machine the app's
             # start could outlast a sweep started before it, and no trial would be seen running.
-            sweep = SweepClient(runs).start(iris(tmp_path, sweep=True), name="live")
+            # (40 epochs: a trial stays running for seconds, not less than the table's 1.5 s between reads —
+            # a run's epochs of iris are a few ms each)
+            sweep = SweepClient(runs).start(iris(tmp_path, sweep=True, epochs=40), name="live")
 
             # The table fills while trials run: a trial seen live (running), with its run directory — and
             # running still by its own status now (the table's read may be a moment old; trials are short).
@@ -187,7 +189,7 @@ async def test_a_live_sweep_fills_sorts_filters_follows_and_gives_its_best(tmp_p
             await until(pilot, lambda: app.current_mode == "train", "the Train workspace")
             assert app.session.run_state.run_dir == other.run_dir
             assert app.session.preset.name == f"live-t{other.number}"
-            assert len(app.session.run_state.history["loss"]) == 3
+            assert len(app.session.run_state.history["loss"]) == 40  # (its whole history)
 
             # b: the best trial's preset is the session's (its values the best trial's), its model the
             # working model.

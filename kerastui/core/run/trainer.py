@@ -22,6 +22,7 @@ import numpy as np
 
 from kerastui.core.data import datasets
 from kerastui.core.data.base import DATA_CACHE
+from kerastui.core.data.feed import feed
 from kerastui.core.devices import (
     DevicePlan,
     float32_outputs,
@@ -350,12 +351,12 @@ class Trainer:
                 self.model.fit(data.stream.make("train", fit.batch_size, fit.shuffle), validation_data=validation,
                                epochs=first + epochs, initial_epoch=initial, callbacks=callbacks, verbose=0,
                                shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
-            else:
-                self.model.fit(
-                    data.x_train, data.y_train, validation_data=data.validation_data(), epochs=first + epochs,
-                    initial_epoch=initial, batch_size=fit.batch_size, shuffle=fit.shuffle, callbacks=callbacks,
-                    verbose=0,
-                )
+            else:  # arrays in memory: as tf.data pipelines too (faster epochs than Keras's array adapter)
+                fed = feed(data.x_train, data.y_train, data.validation_data(), fit.batch_size, shuffle=fit.shuffle,
+                           seed=fit.seed)
+                self.model.fit(fed.train, steps_per_epoch=fed.steps_per_epoch, validation_data=fed.validation,
+                               epochs=first + epochs, initial_epoch=initial, callbacks=callbacks, verbose=0,
+                               shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
         except KerasTUIError:
             raise
         except (ValueError, TypeError) as error:  # Keras rejecting data/model combinations at trace time

@@ -1,0 +1,72 @@
+"""Arrays held in memory fed to ``model.fit`` as ``tf.data`` pipelines, not as arrays.
+
+Keras fits on numpy arrays through an adapter that makes a new input pipeline for every epoch, and
+another for the validation split at every epoch's end: on ex2 with sklearn's digits (41 steps and
+5 validation batches an epoch) that was half of each epoch (~70 ms against ~37 ms this way, two
+cores) and most of its stalls — first batches of ~70 ms more, a few times a run (bench/
+tui_training.py --headless).  Here the training split is one pipeline for the whole fit: sample
+indices, reshuffled at every pass (seeded), batched, the rows gathered from tensors made once, and
+repeated, so the iterator lives across epochs (``steps_per_epoch`` marks them: one pass each, the
+last batch partial, as Keras's own).  The validation split is the same without shuffle or repeat.
+
+The tensors are made on the CPU (the pipeline runs there; a GPU gets each batch as it did from the
+arrays) and hold one copy of the splits, as Keras's adapter does; a gather reads them in place,
+whatever their size (no 2 GB graph constant).  Labels may be absent (``None``): the pipeline then
+yields inputs alone."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kerastui.core.tfenv import load_keras
+
+
+@dataclass
+class Feed:
+    """What ``model.fit`` takes instead of the arrays."""
+
+    train: Any  # tf.data.Dataset: batches without end, one pass per epoch
+    steps_per_epoch: int
+    validation: Any  # tf.data.Dataset of one pass, or None
+
+
+def _tensors(x: np.ndarray, y: np.ndarray | None) -> tuple[Any, Any]:
+    load_keras()
+    import tensorflow as tf
+
+    with tf.device("/CPU:0"):
+        return tf.convert_to_tensor(x), (None if y is None else tf.convert_to_tensor(y))
+
+
+def _gathered(x: Any, y: Any) -> Any:
+    import tensorflow as tf
+
+    if y is None:
+        return lambda rows: tf.gather(x, rows)
+    return lambda rows: (tf.gather(x, rows), tf.gather(y, rows))
+
+
+def feed(x_train: np.ndarray, y_train: np.ndarray | None, validation: tuple[np.ndarray, np.ndarray | None] | None,
+         batch_size: int, *, shuffle: bool, seed: int | None) -> Feed:
+    """The pipelines for these splits (``validation``: ``(x, y)`` or None)."""
+    load_keras()
+    import tensorflow as tf
+
+    count = len(x_train)
+    x, y = _tensors(x_train, y_train)
+    rows = tf.data.Dataset.range(count)
+    if shuffle:
+        rows = rows.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
+    train = (rows.batch(batch_size).map(_gathered(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+             .repeat().prefetch(tf.data.AUTOTUNE))
+    val = None
+    if validation is not None and len(validation[0]):
+        vx, vy = _tensors(*validation)
+        val = (tf.data.Dataset.range(len(validation[0])).batch(batch_size)
+               .map(_gathered(vx, vy), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+               .prefetch(tf.data.AUTOTUNE))
+    return Feed(train, max(math.ceil(count / batch_size), 1), val)
