@@ -58,6 +58,24 @@ def complete(path: Path, fmt: str, min_bytes: int = 0) -> str | None:
                 return None if bad is None else f"bad entry {bad}"
         except (OSError, zipfile.BadZipFile) as error:
             return f"{type(error).__name__}: {error}"
+    # A folder is read in several steps: when the name was exchanged between them (a save landed), this
+    # reader was inside the old export while it was being removed, which saving.py does not promise to
+    # survive — the check is made again, as by a reader arriving now (CI once read the old folder's
+    # listing after its files had gone: "variables hold 0 bytes").
+    while True:
+        try:
+            before = path.stat().st_ino
+        except OSError as error:
+            return f"{type(error).__name__}: {error}"
+        found = _export_problem(path, min_bytes)
+        try:
+            if path.stat().st_ino == before:
+                return found
+        except OSError as error:
+            return f"{type(error).__name__}: {error}"
+
+
+def _export_problem(path: Path, min_bytes: int) -> str | None:
     try:
         if not (path / "saved_model.pb").stat().st_size:
             return "empty saved_model.pb"
