@@ -968,6 +968,9 @@ def _compile_fit(preset: Preset) -> str:
                   "    layer.trainable = i >= cut and not isinstance(layer, keras.layers.BatchNormalization)",
                   f"model.compile(optimizer={_optimizer(c.optimizer, t.fine_tune_learning_rate)}, loss={loss}, "
                   f"metrics={metrics_code})",
+                  *([] if pipelines else [  # a new pipeline, its shuffle from the start, as the run makes one a phase
+                      f"train_ds = feed(x_train, y_train, {_lit(f.shuffle, 'fit.shuffle')})"
+                      ".repeat().prefetch(tf.data.AUTOTUNE)  # the phase's own pipeline, as kerastui's run has"]),
                   f"fine_tuned = model.fit({data}, validation_data=validation, initial_epoch=EPOCHS, "
                   f"epochs={_lit(preset.planned_epochs, 'transfer.fine_tune_epochs')}, {batching}"
                   "callbacks=callbacks, verbose=0)"]

@@ -117,3 +117,50 @@ def test_a_different_file_beside_the_script_is_not_overwritten(tmp_path):
     mine.write_bytes((PRESETS / "my_accuracy.py").read_bytes())  # the same file: kept, the script written
     assert write_script(preset, tmp_path / "train.py", validate=False) == tmp_path / "train.py"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my_accuracy.py", "train.py"]
+
+
+def test_a_transfer_script_reproduces_both_phases_and_the_run_keeps_no_copy_of_the_data(tmp_path, monkeypatch):
+    """ex5 (frozen base, then fine-tuning; shuffled): the script makes each phase its own pipeline, as the
+    run does, so the fine-tuning epoch sees the same order on both sides (a pipeline kept from the head
+    phase would go on with its second pass).  And the run's pipelines are gone once it has run: each
+    phase's copy of the splits is freed before the next phase freezes what is alive (gc.freeze)."""
+    import gc
+
+    import kerastui.core.data.feed as feed_module
+
+    preset = presets.load("ex5", {"data.source": "synthetic:images", "data.limit": 64, "transfer.weights": "none",
+                                  "fit.epochs": 1, "transfer.fine_tune_epochs": 1})
+    assert preset.fit.shuffle
+    write_script(preset, tmp_path / "train.py", validate=False)
+    runner = RUNNER.replace('with open(sys.argv[3], "w")', 'if "fine_tuned" in g:\n'
+                            '    for k, values in g["fine_tuned"].history.items():\n'
+                            '        history[k] += [float(v) for v in values]\nwith open(sys.argv[3], "w")')
+    assert runner != RUNNER
+    (tmp_path / "runner.py").write_text(runner)
+    env = offline_env(tmp_path)
+    env["PYTHONPATH"] = ""
+    proc = subprocess.run([sys.executable, str(tmp_path / "runner.py"), str(tmp_path / "train.py"),
+                           str(tmp_path / "arrays.npz"), str(tmp_path / "out.json")],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+
+    made = []  # the tensors each pipeline gathers from, watched without keeping them
+    tensors = feed_module._tensors
+    monkeypatch.setattr(feed_module, "_tensors", lambda x, y: _watched(tensors, made, x, y))
+    result = Trainer(preset, record=False).run()
+    assert result.status == "completed" and [p["name"] for p in result.phases] == ["head", "fine_tune"]
+    for key, values in out["history"].items():
+        assert len(values) == 2
+        np.testing.assert_allclose(values, result.history[key], rtol=1e-6, atol=1e-7, err_msg=key)
+    assert len(made) == 4  # train and validation, each phase
+    gc.collect()
+    assert [ref() for ref in made] == [None] * 4  # (not frozen alive: a collection frees them)
+
+
+def _watched(tensors, made, x, y):
+    import weakref
+
+    out = tensors(x, y)
+    made.append(weakref.ref(out[0]))
+    return out

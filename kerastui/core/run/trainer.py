@@ -22,7 +22,7 @@ import numpy as np
 
 from kerastui.core.data import datasets
 from kerastui.core.data.base import DATA_CACHE
-from kerastui.core.data.feed import feed
+from kerastui.core.data.feed import Feed, feed
 from kerastui.core.devices import (
     DevicePlan,
     float32_outputs,
@@ -345,6 +345,7 @@ class Trainer:
         # TensorFlow, the data and the model exist now: frozen, they are never walked again by the
         # garbage collector (a full pass over them costs ~0.3 s, paid inside fit every so often).
         gc.freeze()
+        fed: Feed | None = None
         try:
             if data.stream is not None:  # tf.data pipelines: batched, shuffled and prefetched by the source
                 validation = (data.stream.make("val", fit.batch_size, False) if data.stream.counts["val"] else None)
@@ -362,6 +363,12 @@ class Trainer:
         except (ValueError, TypeError) as error:  # Keras rejecting data/model combinations at trace time
 
             raise KerasTUIError(f"fit: {one_line(error)}") from None
+        finally:
+            if fed is not None:
+                # The pipelines' copy of the splits sits in TensorFlow's reference cycles: collected now,
+                # before the evaluation and before a next phase freezes whatever is alive (for good).
+                fed = None
+                gc.collect()
         run = self.result.epochs_run - initial
         reason = stream.reason
         if reason is None:
