@@ -128,6 +128,7 @@ def test_a_transfer_script_reproduces_both_phases_and_the_run_keeps_no_copy_of_t
 
     import kerastui.core.data.feed as feed_module
 
+    monkeypatch.chdir(tmp_path)  # (ex5 logs to TensorBoard; a run with no run directory writes it here)
     preset = presets.load("ex5", {"data.source": "synthetic:images", "data.limit": 64, "transfer.weights": "none",
                                   "fit.epochs": 1, "transfer.fine_tune_epochs": 1})
     assert preset.fit.shuffle
