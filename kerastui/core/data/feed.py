@@ -35,38 +35,33 @@ class Feed:
 
 
 def _tensors(x: np.ndarray, y: np.ndarray | None) -> tuple[Any, Any]:
-    load_keras()
     import tensorflow as tf
 
     with tf.device("/CPU:0"):
         return tf.convert_to_tensor(x), (None if y is None else tf.convert_to_tensor(y))
 
 
-def _gathered(x: Any, y: Any) -> Any:
+def _pipeline(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffle: bool, seed: int | None,
+              repeat: bool) -> Any:
+    """The split's row indices (reshuffled at every pass when ``shuffle``), batched, the rows gathered,
+    without end when ``repeat``, prefetched."""
+    load_keras()
     import tensorflow as tf
 
-    if y is None:
-        return lambda rows: tf.gather(x, rows)
-    return lambda rows: (tf.gather(x, rows), tf.gather(y, rows))
+    xs, ys = _tensors(x, y)
+    rows = tf.data.Dataset.range(len(x))
+    if shuffle:
+        rows = rows.shuffle(max(len(x), 1), seed=seed, reshuffle_each_iteration=True)
+    gather = ((lambda i: tf.gather(xs, i)) if ys is None else (lambda i: (tf.gather(xs, i), tf.gather(ys, i))))
+    batches = rows.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return (batches.repeat() if repeat else batches).prefetch(tf.data.AUTOTUNE)
 
 
 def feed(x_train: np.ndarray, y_train: np.ndarray | None, validation: tuple[np.ndarray, np.ndarray | None] | None,
          batch_size: int, *, shuffle: bool, seed: int | None) -> Feed:
     """The pipelines for these splits (``validation``: ``(x, y)`` or None)."""
-    load_keras()
-    import tensorflow as tf
-
-    count = len(x_train)
-    x, y = _tensors(x_train, y_train)
-    rows = tf.data.Dataset.range(count)
-    if shuffle:
-        rows = rows.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
-    train = (rows.batch(batch_size).map(_gathered(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-             .repeat().prefetch(tf.data.AUTOTUNE))
+    train = _pipeline(x_train, y_train, batch_size, shuffle=shuffle, seed=seed, repeat=True)
     val = None
     if validation is not None and len(validation[0]):
-        vx, vy = _tensors(*validation)
-        val = (tf.data.Dataset.range(len(validation[0])).batch(batch_size)
-               .map(_gathered(vx, vy), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-               .prefetch(tf.data.AUTOTUNE))
-    return Feed(train, max(math.ceil(count / batch_size), 1), val)
+        val = _pipeline(*validation, batch_size, shuffle=False, seed=None, repeat=False)
+    return Feed(train, max(math.ceil(len(x_train) / batch_size), 1), val)
