@@ -224,16 +224,23 @@ def run(code: str, epochs: int, keys: bool = False, cycle: bool = False) -> dict
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def headless(epochs: int) -> dict:
-    """``kerastui train`` for the same preset, as figure 1's TUI run but followed by nobody: its fit
-    (TrainStarted → TrainEnded) and its epochs' own times, from its event log."""
+def train_alone(epochs: int) -> tuple[list[dict], float]:
+    """``kerastui train`` for the same preset, followed by nobody: its event log's lines, and when it
+    was started (``time.time``)."""
     runs = Path(tempfile.mkdtemp())
+    start = time.time()
     proc = subprocess.run([sys.executable, "-m", "kerastui", "train", "ex2", "--set", "data.source=sklearn:digits",
                            "--epochs", str(epochs), "--json", "--runs-dir", str(runs)], capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(proc.stderr[-2000:])
     (run,) = list(runs.iterdir())
-    lines = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()], start
+
+
+def headless(epochs: int) -> dict:
+    """As figure 1's TUI run but followed by nobody: its fit (TrainStarted → TrainEnded) and its epochs'
+    own times."""
+    lines, _ = train_alone(epochs)
     started = next(line["t"] for line in lines if line["type"] == "TrainStarted")
     ended = next(line["t"] for line in lines if line["type"] == "TrainEnded")
     return {"fit": ended - started, "epochs": [line["seconds"] for line in lines if line["type"] == "EpochEnded"]}
@@ -266,14 +273,7 @@ def print_headless(epochs: int, runs: int) -> None:
 
 def headless_first_batch(epochs: int) -> float:
     """``kerastui train`` for the same preset: process start → first batch ended (its event log)."""
-    runs = Path(tempfile.mkdtemp())
-    start = time.time()
-    proc = subprocess.run([sys.executable, "-m", "kerastui", "train", "ex2", "--set", "data.source=sklearn:digits",
-                           "--epochs", str(epochs), "--json", "--runs-dir", str(runs)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(proc.stderr[-2000:])
-    (run,) = list(runs.iterdir())
-    lines = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    lines, start = train_alone(epochs)
     return next(line["t"] for line in lines if line["type"] == "BatchEnded") - start
 
 
