@@ -939,23 +939,25 @@ def _compile_fit(preset: Preset) -> str:
     batching = "" if pipelines else "steps_per_epoch=STEPS_PER_EPOCH, shuffle=False, "
     if not pipelines:  # arrays in memory: fed as the run feeds them (kerastui/core/data/feed.py), the same batches
         lines += ["", "import tensorflow as tf  # noqa: E402", "", "",
-                  "def feed(x, y, shuffle):",
+                  "def feed(x, y, shuffle, repeat):",
                   '    """Arrays as tf.data, as kerastui\'s run feeds them to fit: the rows\' indices, reshuffled at',
-                  "    every pass (seeded) when asked, batched, the rows gathered from tensors made once.\"\"\"",
+                  "    every pass (seeded) when asked, batched, the rows gathered from tensors made once; without",
+                  "    end when asked (an epoch is then one pass: steps_per_epoch).\"\"\"",
                   "    with tf.device('/CPU:0'):",
                   "        x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)",
                   "    rows = tf.data.Dataset.range(len(x))",
                   "    if shuffle:",
                   "        rows = rows.shuffle(max(len(x), 1), seed=SEED, reshuffle_each_iteration=True)",
-                  "    return rows.batch(BATCH_SIZE).map(lambda i: (tf.gather(x, i), tf.gather(y, i)),",
-                  "                                      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)",
+                  "    batches = rows.batch(BATCH_SIZE).map(lambda i: (tf.gather(x, i), tf.gather(y, i)))",
+                  "    options = tf.data.Options()",
+                  "    options.autotune.enabled = False  # no iterator waits for tf.data's tuning thread as it ends",
+                  "    return (batches.repeat() if repeat else batches).prefetch(2).with_options(options)",
                   "", "",
                   "# One pipeline for the whole fit (repeated: an epoch is one pass), faster than fit(x, y)",
-                  f"train_ds = feed(x_train, y_train, {_lit(f.shuffle, 'fit.shuffle')})"
-                  ".repeat().prefetch(tf.data.AUTOTUNE)",
+                  f"train_ds = feed(x_train, y_train, {_lit(f.shuffle, 'fit.shuffle')}, repeat=True)",
                   "STEPS_PER_EPOCH = max(-(-len(x_train) // BATCH_SIZE), 1)",
                   "if validation is not None:",
-                  "    validation = feed(*validation, False).prefetch(tf.data.AUTOTUNE)"]
+                  "    validation = feed(*validation, False, repeat=False)"]
     lines += [f"history = model.fit({data}, validation_data=validation, epochs=EPOCHS, {batching}"
               "callbacks=callbacks, verbose=0)"]
     t = preset.transfer
@@ -969,8 +971,8 @@ def _compile_fit(preset: Preset) -> str:
                   f"model.compile(optimizer={_optimizer(c.optimizer, t.fine_tune_learning_rate)}, loss={loss}, "
                   f"metrics={metrics_code})",
                   *([] if pipelines else [  # a new pipeline, its shuffle from the start, as the run makes one a phase
-                      f"train_ds = feed(x_train, y_train, {_lit(f.shuffle, 'fit.shuffle')})"
-                      ".repeat().prefetch(tf.data.AUTOTUNE)  # the phase's own pipeline, as kerastui's run has"]),
+                      f"train_ds = feed(x_train, y_train, {_lit(f.shuffle, 'fit.shuffle')}, repeat=True)"
+                      "  # the phase's own pipeline, as kerastui's run has"]),
                   f"fine_tuned = model.fit({data}, validation_data=validation, initial_epoch=EPOCHS, "
                   f"epochs={_lit(preset.planned_epochs, 'transfer.fine_tune_epochs')}, {batching}"
                   "callbacks=callbacks, verbose=0)"]

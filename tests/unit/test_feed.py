@@ -90,3 +90,13 @@ def test_a_fit_on_the_feed_counts_its_epochs_and_learns():
     assert seen == [(1, 10), (2, 10), (3, 10)]  # epochs 2–4 of 4, ten batches each (160 / 16)
     assert len(history.history["val_loss"]) == 3
     assert history.history["val_accuracy"][-1] > 0.8
+
+
+def test_the_pipelines_run_without_tf_data_autotuning():
+    """Autotuning made an iterator's deletion wait for its tuning thread, at random (the validation
+    pipeline's at an epoch's end, the training pipeline's at the fit's): both pipelines are fixed."""
+    x, y = rows()
+    fed = feed(x, y, rows(12), BATCH, shuffle=True, seed=0)
+    for pipeline in (fed.train, fed.validation):
+        assert pipeline.options().autotune.enabled is False
+    assert sorted(np.concatenate([b.numpy() for _, b in fed.validation]).tolist()) == list(range(12))
