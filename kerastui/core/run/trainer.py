@@ -48,6 +48,7 @@ from kerastui.core.model.specs import Preset, run_file_problem
 from kerastui.core.model.transfer import freeze, preprocess_function, transfer_image_shape, unfreeze_last
 from kerastui.core.resources import check_model
 from kerastui.core.run import checkpoint
+from kerastui.core.run.callstack import fresh_chunk_call
 from kerastui.core.run.checkpoint import newest_intact
 from kerastui.core.run.directory import (
     RunDir,
@@ -349,15 +350,17 @@ class Trainer:
         try:
             if data.stream is not None:  # tf.data pipelines: batched, shuffled and prefetched by the source
                 validation = (data.stream.make("val", fit.batch_size, False) if data.stream.counts["val"] else None)
-                self.model.fit(data.stream.make("train", fit.batch_size, fit.shuffle), validation_data=validation,
-                               epochs=first + epochs, initial_epoch=initial, callbacks=callbacks, verbose=0,
-                               shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
+                fresh_chunk_call(self.model.fit, data.stream.make("train", fit.batch_size, fit.shuffle),
+                                 validation_data=validation, epochs=first + epochs, initial_epoch=initial,
+                                 callbacks=callbacks, verbose=0,
+                                 shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
             else:  # arrays in memory: as tf.data pipelines too (faster epochs than Keras's array adapter)
                 fed = feed(data.x_train, data.y_train, data.validation_data(), fit.batch_size, shuffle=fit.shuffle,
                            seed=fit.seed)
-                self.model.fit(fed.train, steps_per_epoch=fed.steps_per_epoch, validation_data=fed.validation,
-                               epochs=first + epochs, initial_epoch=initial, callbacks=callbacks, verbose=0,
-                               shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
+                fresh_chunk_call(self.model.fit, fed.train, steps_per_epoch=fed.steps_per_epoch,
+                                 validation_data=fed.validation, epochs=first + epochs, initial_epoch=initial,
+                                 callbacks=callbacks, verbose=0,
+                                 shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
         except KerasTUIError:
             raise
         except (ValueError, TypeError) as error:  # Keras rejecting data/model combinations at trace time
