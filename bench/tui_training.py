@@ -27,7 +27,12 @@ process of its own and the TUI follows its event log).
 Figure 1 also prints the TUI process's CPU while the run fits (first batch → last epoch drawn): what
 the TUI takes from the two cores the run trains on, read far more steadily than the ratio.
 
-    python bench/tui_training.py [--epochs 10] [--runs 3] [--fit-only | --keys-only | --toggle 200 | --headless]
+    python bench/tui_training.py [--epochs 10] [--runs 3] [--batch-size 32]
+                                 [--fit-only | --keys-only | --toggle 200 | --headless]
+
+``--batch-size`` changes ex2's batch size everywhere (32, the preset's, by default): a smaller one
+makes the epochs longer (8: ~130 ms instead of ~45 ms) — what a cost per epoch and a cost per
+second weigh, told apart.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from kerastui.core.model import presets
 from kerastui.core.data import datasets
 from kerastui.core.tfenv import load_keras
 keras = load_keras()
-preset = presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": EPOCHS})
+preset = presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": EPOCHS, "fit.batch_size": BATCH_SIZE})
 keras.utils.set_random_seed(preset.fit.seed)
 data = datasets.prepare(preset.data, loss=preset.compile.loss)
 model = keras.Sequential([keras.Input(data.input_shape), keras.layers.Conv2D(32, (3, 3), activation="relu"),
@@ -64,8 +69,8 @@ class Epochs(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         epochs.append(time.perf_counter() - self.began)
 start = time.perf_counter()
-model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS, batch_size=32,
-          verbose=0, callbacks=[Epochs()])
+model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS,
+          batch_size=BATCH_SIZE, verbose=0, callbacks=[Epochs()])
 fit = time.perf_counter() - start
 print(json.dumps({"fit": fit, "epochs": epochs, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -74,10 +79,10 @@ print(json.dumps({"fit": fit, "epochs": epochs, "rss_mb": resource.getrusage(res
 # pipelines, faster epochs than Keras's array adapter): against it, a followed run's ratio is what
 # following and the run's own work cost, without the pipeline's gain.
 PLAIN_FED = PLAIN.replace(
-    """model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS, batch_size=32,
-          verbose=0, callbacks=[Epochs()])""",
+    """model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS,
+          batch_size=BATCH_SIZE, verbose=0, callbacks=[Epochs()])""",
     """from kerastui.core.data.feed import feed
-fed = feed(data.x_train, data.y_train, (data.x_val, data.y_val), 32, shuffle=True, seed=preset.fit.seed)
+fed = feed(data.x_train, data.y_train, (data.x_val, data.y_val), BATCH_SIZE, shuffle=True, seed=preset.fit.seed)
 model.fit(fed.train, steps_per_epoch=fed.steps_per_epoch, validation_data=fed.validation, epochs=EPOCHS, verbose=0,
           callbacks=[Epochs()], shuffle=False)""")
 assert PLAIN_FED != PLAIN
@@ -92,7 +97,8 @@ from kerastui.core.run.directory import RunDir
 from kerastui.ui.app import make_app
 
 async def main():
-    app = make_app(presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": EPOCHS}))
+    app = make_app(presets.load("ex2", {"data.source": "sklearn:digits", "fit.epochs": EPOCHS,
+                                        "fit.batch_size": BATCH_SIZE}))
     redraws = []  # (wall time, epochs drawn) of every chart redraw
     original = app.redraw_training
     def redraw(*, full=False, epoch=False):
@@ -215,8 +221,12 @@ asyncio.run(main())
 """
 
 
+BATCH = 32  # the preset's fit.batch_size in every script and run (--batch-size)
+
+
 def run(code: str, epochs: int, keys: bool = False, cycle: bool = False) -> dict:
-    code = code.replace("EPOCHS", str(epochs)).replace("MEASURE_KEYS", str(keys)).replace("KEY_CYCLE", str(cycle))
+    code = (code.replace("BATCH_SIZE", str(BATCH)).replace("EPOCHS", str(epochs)).replace("MEASURE_KEYS", str(keys))
+            .replace("KEY_CYCLE", str(cycle)))
     env = {**os.environ, "KERASTUI_RUNS": tempfile.mkdtemp()}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -230,7 +240,8 @@ def train_alone(epochs: int) -> tuple[list[dict], float]:
     runs = Path(tempfile.mkdtemp())
     start = time.time()
     proc = subprocess.run([sys.executable, "-m", "kerastui", "train", "ex2", "--set", "data.source=sklearn:digits",
-                           "--epochs", str(epochs), "--json", "--runs-dir", str(runs)], capture_output=True, text=True)
+                           "--epochs", str(epochs), "--batch-size", str(BATCH), "--json", "--runs-dir", str(runs)],
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(proc.stderr[-2000:])
     (run,) = list(runs.iterdir())
@@ -306,7 +317,8 @@ def toggled(epochs: int, with_tui: bool, block: int = 10) -> float:
     env = {**os.environ, "KERASTUI_RUNS": runs}
     sleeper = None
     if with_tui:
-        code = TUI.replace("EPOCHS", str(epochs)).replace("MEASURE_KEYS", "False").replace("KEY_CYCLE", "False")
+        code = (TUI.replace("BATCH_SIZE", str(BATCH)).replace("EPOCHS", str(epochs)).replace("MEASURE_KEYS", "False")
+                .replace("KEY_CYCLE", "False"))
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env=env)
         target = proc.pid
@@ -381,6 +393,7 @@ def p95(values: list[float]) -> float:
 
 
 def main() -> None:
+    global BATCH
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
@@ -392,7 +405,11 @@ def main() -> None:
                         help="figure 6 only: --runs runs of EPOCHS epochs, the TUI stopped and continued within each")
     parser.add_argument("--headless", action="store_true",
                         help="figure 7 only: kerastui train (followed by nobody) vs plain, --runs pairs of --epochs")
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="ex2's batch size in every script and run (32: the preset's; smaller: longer epochs, "
+                             "fewer a second for the TUI to draw)")
     args = parser.parse_args()
+    BATCH = args.batch_size
     if args.headless:
         print_headless(args.epochs, args.runs)
         return
