@@ -36,6 +36,7 @@ from kerastui.core.check import check
 from kerastui.core.data import base as data_base
 from kerastui.core.data import datasets
 from kerastui.core.data.base import DataInfo, label_mode_for
+from kerastui.core.data.feed import PARALLEL, PREFETCH
 from kerastui.core.data.sources import KERAS_DATASETS, SKLEARN_DATASETS, parse_source, tfds_data_dir
 from kerastui.core.devices import float32_outputs
 from kerastui.core.errors import KerasTUIError, ModelError
@@ -948,10 +949,11 @@ def _compile_fit(preset: Preset) -> str:
                   "    rows = tf.data.Dataset.range(len(x))",
                   "    if shuffle:",
                   "        rows = rows.shuffle(max(len(x), 1), seed=SEED, reshuffle_each_iteration=True)",
-                  "    batches = rows.batch(BATCH_SIZE).map(lambda i: (tf.gather(x, i), tf.gather(y, i)))",
+                  "    batches = rows.batch(BATCH_SIZE).map(lambda i: (tf.gather(x, i), tf.gather(y, i)),",
+                  f"                                         num_parallel_calls={PARALLEL}, deterministic=True)",
                   "    options = tf.data.Options()",
                   "    options.autotune.enabled = False  # no iterator waits for tf.data's tuning thread as it ends",
-                  "    return (batches.repeat() if repeat else batches).prefetch(2).with_options(options)",
+                  f"    return (batches.repeat() if repeat else batches).prefetch({PREFETCH}).with_options(options)",
                   "", "",
                   "# One pipeline for the whole fit (repeated: an epoch is one pass), faster than fit(x, y)",
                   f"train_ds = feed(x_train, y_train, {_lit(f.shuffle, 'fit.shuffle')}, repeat=True)",

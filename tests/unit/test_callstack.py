@@ -10,10 +10,16 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import traceback
 
 import pytest
 
-from kerastui.core.run.callstack import _call, fresh_chunk_call
+from kerastui.core.model import presets
+from kerastui.core.model.usercode import user_code_location
+from kerastui.core.run import callstack
+from kerastui.core.run.callstack import fresh_chunk_call
+from kerastui.core.run.events import BatchEnded
+from kerastui.core.run.trainer import train
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,7 +34,32 @@ def test_it_calls_the_function_with_its_arguments_and_gives_back_its_result_or_e
 
 def test_its_frame_is_too_large_for_a_32_kb_chunk():
     """Over 32 KB of locals: CPython gives the frame a 64 KB chunk, with ~31 KB left for what it calls."""
-    assert _call.__code__.co_nlocals * 8 > 32 * 1024
+    fresh_chunk_call(int)
+    assert callstack._call is not None and callstack._call.__code__.co_nlocals * 8 > 32 * 1024
+
+
+def test_an_error_through_it_is_placed_at_the_callers_line_never_in_its_own_frame():
+    """Its frame is kerastui's own code: an error from a library (here a builtin) is placed in the
+    user's code that called it, and a traceback shows its source line."""
+    with pytest.raises(ValueError) as raised:
+        fresh_chunk_call(int, "not a number")
+    assert user_code_location(raised.value) == f"{__file__}:{raised.traceback[0].lineno + 1}"
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "return function(*args, **kwargs)" in shown
+
+
+def test_the_trainer_calls_fit_through_it():
+    """A batch's event is emitted from inside fit: fresh_chunk_call's frame is below it."""
+    seen: list[bool] = []
+
+    def sink(event):
+        if isinstance(event, BatchEnded):
+            frames = traceback.extract_stack()
+            seen.append(any(f.name == "fresh_chunk_call" and "callstack" in f.filename for f in frames))
+
+    preset = presets.load("ex1", {"fit.epochs": 1, "data.limit": 64})
+    train(preset, [sink], record=False)
+    assert seen and all(seen)
 
 
 SWEEP = textwrap.dedent("""
