@@ -5,7 +5,8 @@ process of its own and the TUI follows its event log).
    TrainEnded in its event log) while a TUI follows it with live charts ÷ plain
    ``model.fit(x, y, verbose=0)`` in a process of its own — target ≤ 1.02.  The run feeds Keras its
    arrays as tf.data pipelines (core/data/feed.py), whose epochs are faster than Keras's array
-   adapter's: so the followed run is also compared with the plain script fed the same way, which
+   adapter's, and calls fit from a Python stack chunk of its own (core/run/callstack.py): so the
+   followed run is also compared with the plain script fed and calling fit the same way, which
    leaves what following and the run's own work cost.  The three run back to back, in an order that
    rotates; an epoch's own time (after the first, which traces) is compared too.
 2. Key press → screen updated while a run is attached: p95 — target ≤ 16 ms, for Tab and shift+tab
@@ -76,15 +77,17 @@ print(json.dumps({"fit": fit, "epochs": epochs, "rss_mb": resource.getrusage(res
 """
 
 # The same plain script fed as the run feeds Keras arrays held in memory (core/data/feed.py: tf.data
-# pipelines, faster epochs than Keras's array adapter): against it, a followed run's ratio is what
-# following and the run's own work cost, without the pipeline's gain.
+# pipelines, faster epochs than Keras's array adapter), and calling fit as the run calls it (from a
+# Python stack chunk of its own: core/run/callstack.py): against it, a followed run's ratio is what
+# following and the run's own work cost, without what those two gain.
 PLAIN_FED = PLAIN.replace(
     """model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS,
           batch_size=BATCH_SIZE, verbose=0, callbacks=[Epochs()])""",
     """from kerastui.core.data.feed import feed
+from kerastui.core.run.callstack import fresh_chunk_call
 fed = feed(data.x_train, data.y_train, (data.x_val, data.y_val), BATCH_SIZE, shuffle=True, seed=preset.fit.seed)
-model.fit(fed.train, steps_per_epoch=fed.steps_per_epoch, validation_data=fed.validation, epochs=EPOCHS, verbose=0,
-          callbacks=[Epochs()], shuffle=False)""")
+fresh_chunk_call(model.fit, fed.train, steps_per_epoch=fed.steps_per_epoch, validation_data=fed.validation,
+                 epochs=EPOCHS, verbose=0, callbacks=[Epochs()], shuffle=False)""")
 assert PLAIN_FED != PLAIN
 
 TUI = r"""
@@ -265,7 +268,7 @@ def print_headless(epochs: int, runs: int) -> None:
             got[kind].append(headless(epochs) if kind == "alone" else run(PLAIN if kind == "plain" else PLAIN_FED,
                                                                           epochs))
     fits = [r["fit"] for r in got["alone"]]
-    for name, kind in (("plain model.fit(x, y)", "plain"), ("plain fed the same way (tf.data)", "fed")):
+    for name, kind in (("plain model.fit(x, y)", "plain"), ("plain fed and called the same way", "fed")):
         base = [r["fit"] for r in got[kind]]
         ratio = statistics.median(fits) / statistics.median(base)
         rounds = ", ".join(f"{a / b:.3f}" for a, b in zip(fits, base, strict=True))
@@ -278,7 +281,7 @@ def print_headless(epochs: int, runs: int) -> None:
              "the fit outside its epochs": lambda r: r["fit"] - sum(r["epochs"])}
     for name, of in parts.items():
         a, b = (statistics.median(of(r) for r in got[kind]) for kind in ("alone", "fed"))
-        print(f"  {name}: kerastui train {a * 1000:.0f} ms, plain fed the same way {b * 1000:.0f} ms, "
+        print(f"  {name}: kerastui train {a * 1000:.0f} ms, plain fed and called the same way {b * 1000:.0f} ms, "
               f"difference {(a - b) * 1000:+.0f} ms")
 
 
@@ -449,12 +452,13 @@ def main() -> None:
     ratio = statistics.median(tui) / statistics.median(plain)
     print(f"fit, plain model.fit(x, y, verbose=0): median {statistics.median(plain):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in plain)})")
-    print(f"fit, the same fed as the run feeds it (tf.data): median {statistics.median(fed):.2f} s  "
+    print(f"fit, the same fed and calling fit as the run does (tf.data, a stack chunk of its own): median "
+          f"{statistics.median(fed):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in fed)})")
     print(f"fit, run process followed by the TUI: median {statistics.median(tui):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in tui)})")
     print(f"ratio followed run / plain = {ratio:.3f} (target ≤ 1.02) — {'OK' if ratio <= 1.02 else 'OVER'}")
-    for name, base in (("plain", plain), ("plain fed the same way", fed)):
+    for name, base in (("plain", plain), ("plain fed and called the same way", fed)):
         paired = [t / b for t, b in zip(tui, base, strict=True)]  # each round run back to back: drift cancels
         print(f"  followed ÷ {name}, per round: {', '.join(f'{r:.3f}' for r in paired)}; "
               f"ratio of medians {statistics.median(tui) / statistics.median(base):.3f}")
