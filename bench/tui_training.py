@@ -5,10 +5,11 @@ process of its own and the TUI follows its event log).
    TrainEnded in its event log) while a TUI follows it with live charts ÷ plain
    ``model.fit(x, y, verbose=0)`` in a process of its own — target ≤ 1.02.  The run feeds Keras its
    arrays as tf.data pipelines (core/data/feed.py), whose epochs are faster than Keras's array
-   adapter's, and calls fit from a Python stack chunk of its own (core/run/callstack.py): so the
-   followed run is also compared with the plain script fed and calling fit the same way, which
-   leaves what following and the run's own work cost.  The three run back to back, in an order that
-   rotates; an epoch's own time (after the first, which traces) is compared too.
+   adapter's, and calls fit from a Python stack chunk of its own (core/run/callstack.py), which a
+   script at its top level does not: so the followed run is also compared with the plain script fed
+   the same way (as its user would write it), and with that script calling fit as the run does too,
+   which leaves what following and the run's own work cost.  The four run back to back, in an order
+   that rotates; an epoch's own time (after the first, which traces) is compared too.
 2. Key press → screen updated while a run is attached: p95 — target ≤ 16 ms, for Tab and shift+tab
    between the Train form's first two fields and for Tab on through the whole workspace.
 3. Epoch ended in the run process (its event's time stamp) → the TUI's charts redrawn with that
@@ -20,10 +21,10 @@ process of its own and the TUI follows its event log).
    noise between two processes): the TUI that follows it is stopped (SIGSTOP) and continued in turn,
    ten epochs each; the median epoch while it runs ÷ while it is stopped (each block's first epoch
    left out).  The same with a process that sleeps in its place says how large nothing is.
-7. ``--headless``: figure 1 without the TUI — ``kerastui train``'s fit ÷ plain, and ÷ plain fed as
-   the run feeds Keras (tf.data pipelines: core/data/feed.py) — and where the difference with the
-   latter lies: the first epoch (tracing), the epochs after it, and the fit's time outside its
-   epochs (the run's epoch-end work between them; before the first and after the last).
+7. ``--headless``: figure 1 without the TUI — ``kerastui train``'s fit ÷ the three plain scripts —
+   and where it differs from the one fed and calling fit as the run does: the first epoch (tracing),
+   the epochs after it, and the fit's time outside its epochs (the run's epoch-end work between
+   them; before the first and after the last).
 
 Figure 1 also prints the TUI process's CPU while the run fits (first batch → last epoch drawn): what
 the TUI takes from the two cores the run trains on, read far more steadily than the ratio.
@@ -77,18 +78,20 @@ print(json.dumps({"fit": fit, "epochs": epochs, "rss_mb": resource.getrusage(res
 """
 
 # The same plain script fed as the run feeds Keras arrays held in memory (core/data/feed.py: tf.data
-# pipelines, faster epochs than Keras's array adapter), and calling fit as the run calls it (from a
-# Python stack chunk of its own: core/run/callstack.py): against it, a followed run's ratio is what
-# following and the run's own work cost, without what those two gain.
+# pipelines, faster epochs than Keras's array adapter), as its user would write it; and the same again
+# calling fit as the run calls it (from a Python stack chunk of its own: core/run/callstack.py, which
+# a plain script's fit does not have).  Against the last, a followed run's ratio is what following and
+# the run's own work cost, nothing the run gains from either.
 PLAIN_FED = PLAIN.replace(
     """model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS,
           batch_size=BATCH_SIZE, verbose=0, callbacks=[Epochs()])""",
     """from kerastui.core.data.feed import feed
-from kerastui.core.run.callstack import fresh_chunk_call
 fed = feed(data.x_train, data.y_train, (data.x_val, data.y_val), BATCH_SIZE, shuffle=True, seed=preset.fit.seed)
-fresh_chunk_call(model.fit, fed.train, steps_per_epoch=fed.steps_per_epoch, validation_data=fed.validation,
-                 epochs=EPOCHS, verbose=0, callbacks=[Epochs()], shuffle=False)""")
-assert PLAIN_FED != PLAIN
+model.fit(fed.train, steps_per_epoch=fed.steps_per_epoch, validation_data=fed.validation, epochs=EPOCHS, verbose=0,
+          callbacks=[Epochs()], shuffle=False)""")
+PLAIN_SAME = PLAIN_FED.replace("model.fit(fed.train,", """from kerastui.core.run.callstack import fresh_chunk_call
+fresh_chunk_call(model.fit, fed.train,""")
+assert PLAIN != PLAIN_FED != PLAIN_SAME
 
 TUI = r"""
 import asyncio, json, resource, time, os
@@ -261,14 +264,15 @@ def headless(epochs: int) -> dict:
 
 
 def print_headless(epochs: int, runs: int) -> None:
-    got: dict[str, list[dict]] = {"plain": [], "fed": [], "alone": []}
+    got: dict[str, list[dict]] = {"plain": [], "fed": [], "same": [], "alone": []}
+    scripts = {"plain": PLAIN, "fed": PLAIN_FED, "same": PLAIN_SAME}
     for i in range(runs):  # (rounds in an order that rotates, as in figure 1)
         order = list(got)
-        for kind in order[i % 3:] + order[:i % 3]:
-            got[kind].append(headless(epochs) if kind == "alone" else run(PLAIN if kind == "plain" else PLAIN_FED,
-                                                                          epochs))
+        for kind in order[i % 4:] + order[:i % 4]:
+            got[kind].append(headless(epochs) if kind == "alone" else run(scripts[kind], epochs))
     fits = [r["fit"] for r in got["alone"]]
-    for name, kind in (("plain model.fit(x, y)", "plain"), ("plain fed and called the same way", "fed")):
+    for name, kind in (("plain model.fit(x, y)", "plain"), ("plain fed the same way", "fed"),
+                       ("plain fed and called the same way", "same")):
         base = [r["fit"] for r in got[kind]]
         ratio = statistics.median(fits) / statistics.median(base)
         rounds = ", ".join(f"{a / b:.3f}" for a, b in zip(fits, base, strict=True))
@@ -280,7 +284,7 @@ def print_headless(epochs: int, runs: int) -> None:
              "the epochs after the first, summed": lambda r: sum(r["epochs"][1:]),
              "the fit outside its epochs": lambda r: r["fit"] - sum(r["epochs"])}
     for name, of in parts.items():
-        a, b = (statistics.median(of(r) for r in got[kind]) for kind in ("alone", "fed"))
+        a, b = (statistics.median(of(r) for r in got[kind]) for kind in ("alone", "same"))
         print(f"  {name}: kerastui train {a * 1000:.0f} ms, plain fed and called the same way {b * 1000:.0f} ms, "
               f"difference {(a - b) * 1000:+.0f} ms")
 
@@ -419,7 +423,8 @@ def main() -> None:
     if args.toggle:
         print_toggled(args.toggle, args.runs)
         return
-    plain, fed, tui, latencies, cycled, chart, tui_start, cli_start, tui_rss = [], [], [], [], [], [], [], [], []
+    plain, fed, same, tui, latencies, cycled, chart = [], [], [], [], [], [], []
+    tui_start, cli_start, tui_rss = [], [], []
     whole: list[float] = []
     tui_cpu: list[tuple[float, float]] = []  # per followed run: the TUI's CPU seconds, wall seconds (the fit's)
     steady: list[float] = []  # per round: the median epoch after the first (no tracing), followed ÷ plain
@@ -429,14 +434,16 @@ def main() -> None:
             continue
         # A round: plain, plain fed as the run is, followed — in an order that rotates (whichever runs
         # later in a round gains nothing from it).
-        order = ["plain", "fed", "tui"]
-        order = order[i % 3:] + order[:i % 3]
-        got = {kind: run({"plain": PLAIN, "fed": PLAIN_FED, "tui": TUI}[kind], args.epochs) for kind in order}
+        order = ["plain", "fed", "same", "tui"]
+        order = order[i % 4:] + order[:i % 4]
+        got = {kind: run({"plain": PLAIN, "fed": PLAIN_FED, "same": PLAIN_SAME, "tui": TUI}[kind], args.epochs)
+               for kind in order}
         p, t = got["plain"], got["tui"]
         if len(t["epochs"]) > 1 and len(p["epochs"]) > 1:
             steady.append(statistics.median(t["epochs"][1:]) / statistics.median(p["epochs"][1:]))
         plain.append(p["fit"])
         fed.append(got["fed"]["fit"])
+        same.append(got["same"]["fit"])
         tui.append(t["fit"])
         chart += t["chart"]
         tui_start.append(t["first_batch"])
@@ -452,13 +459,14 @@ def main() -> None:
     ratio = statistics.median(tui) / statistics.median(plain)
     print(f"fit, plain model.fit(x, y, verbose=0): median {statistics.median(plain):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in plain)})")
-    print(f"fit, the same fed and calling fit as the run does (tf.data, a stack chunk of its own): median "
-          f"{statistics.median(fed):.2f} s  "
+    print(f"fit, the same fed as the run feeds it (tf.data): median {statistics.median(fed):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in fed)})")
+    print(f"fit, the same fed and calling fit as the run does (tf.data, a stack chunk of its own): median "
+          f"{statistics.median(same):.2f} s  ({', '.join(f'{t:.2f}' for t in same)})")
     print(f"fit, run process followed by the TUI: median {statistics.median(tui):.2f} s  "
           f"({', '.join(f'{t:.2f}' for t in tui)})")
     print(f"ratio followed run / plain = {ratio:.3f} (target ≤ 1.02) — {'OK' if ratio <= 1.02 else 'OVER'}")
-    for name, base in (("plain", plain), ("plain fed and called the same way", fed)):
+    for name, base in (("plain", plain), ("plain fed the same way", fed), ("plain fed and called the same way", same)):
         paired = [t / b for t, b in zip(tui, base, strict=True)]  # each round run back to back: drift cancels
         print(f"  followed ÷ {name}, per round: {', '.join(f'{r:.3f}' for r in paired)}; "
               f"ratio of medians {statistics.median(tui) / statistics.median(base):.3f}")
