@@ -35,8 +35,8 @@ from kerastui.core.tfenv import load_keras
 class Feed:
     """What ``model.fit`` takes instead of the arrays."""
 
-    train: Any  # tf.data.Dataset: batches without end, one pass per epoch
-    steps_per_epoch: int
+    train: Any  # tf.data.Dataset: batches without end, one pass per epoch (or, streamed, of one pass)
+    steps_per_epoch: int | None  # (None: an epoch is one pass of ``train``, as Keras counts it)
     validation: Any  # tf.data.Dataset of one pass, or None
 
 

@@ -350,24 +350,21 @@ class Trainer:
         try:
             if data.stream is not None:  # tf.data pipelines: batched, shuffled and prefetched by the source
                 validation = (data.stream.make("val", fit.batch_size, False) if data.stream.counts["val"] else None)
-                fresh_chunk_call(self.model.fit, data.stream.make("train", fit.batch_size, fit.shuffle),
-                                 validation_data=validation, epochs=first + epochs, initial_epoch=initial,
-                                 callbacks=callbacks, verbose=0,
-                                 shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
+                fed = Feed(data.stream.make("train", fit.batch_size, fit.shuffle), None, validation)
             else:  # arrays in memory: as tf.data pipelines too (faster epochs than Keras's array adapter)
                 fed = feed(data.x_train, data.y_train, data.validation_data(), fit.batch_size, shuffle=fit.shuffle,
                            seed=fit.seed)
-                fresh_chunk_call(self.model.fit, fed.train, steps_per_epoch=fed.steps_per_epoch,
-                                 validation_data=fed.validation, epochs=first + epochs, initial_epoch=initial,
-                                 callbacks=callbacks, verbose=0,
-                                 shuffle=False)  # (the pipeline shuffles: Keras warns when asked to)
+            fresh_chunk_call(self.model.fit, fed.train, steps_per_epoch=fed.steps_per_epoch,
+                             validation_data=fed.validation, epochs=first + epochs, initial_epoch=initial,
+                             callbacks=callbacks, verbose=0,
+                             shuffle=False)  # (the pipelines shuffle: Keras warns when asked to)
         except KerasTUIError:
             raise
         except (ValueError, TypeError) as error:  # Keras rejecting data/model combinations at trace time
 
             raise KerasTUIError(f"fit: {one_line(error)}") from None
         finally:
-            if fed is not None:
+            if data.stream is None and fed is not None:
                 # The pipelines' copy of the splits sits in TensorFlow's reference cycles: collected now,
                 # before the evaluation and before a next phase freezes whatever is alive (for good).
                 fed = None
