@@ -230,9 +230,17 @@ asyncio.run(main())
 BATCH = 32  # the preset's fit.batch_size in every script and run (--batch-size)
 
 
-def run(code: str, epochs: int, keys: bool = False, cycle: bool = False) -> dict:
-    code = (code.replace("BATCH_SIZE", str(BATCH)).replace("EPOCHS", str(epochs)).replace("MEASURE_KEYS", str(keys))
+SCRIPTS = {"plain": PLAIN, "fed": PLAIN_FED, "same": PLAIN_SAME, "tui": TUI}  # figure 1's four, by kind
+
+
+def script(code: str, epochs: int, keys: bool = False, cycle: bool = False) -> str:
+    """One of the scripts above with its settings in place."""
+    return (code.replace("BATCH_SIZE", str(BATCH)).replace("EPOCHS", str(epochs)).replace("MEASURE_KEYS", str(keys))
             .replace("KEY_CYCLE", str(cycle)))
+
+
+def run(code: str, epochs: int, keys: bool = False, cycle: bool = False) -> dict:
+    code = script(code, epochs, keys, cycle)
     env = {**os.environ, "KERASTUI_RUNS": tempfile.mkdtemp()}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -265,11 +273,10 @@ def headless(epochs: int) -> dict:
 
 def print_headless(epochs: int, runs: int) -> None:
     got: dict[str, list[dict]] = {"plain": [], "fed": [], "same": [], "alone": []}
-    scripts = {"plain": PLAIN, "fed": PLAIN_FED, "same": PLAIN_SAME}
     for i in range(runs):  # (rounds in an order that rotates, as in figure 1)
         order = list(got)
         for kind in order[i % 4:] + order[:i % 4]:
-            got[kind].append(headless(epochs) if kind == "alone" else run(scripts[kind], epochs))
+            got[kind].append(headless(epochs) if kind == "alone" else run(SCRIPTS[kind], epochs))
     fits = [r["fit"] for r in got["alone"]]
     for name, kind in (("plain model.fit(x, y)", "plain"), ("plain fed the same way", "fed"),
                        ("plain fed and called the same way", "same")):
@@ -324,8 +331,7 @@ def toggled(epochs: int, with_tui: bool, block: int = 10) -> float:
     env = {**os.environ, "KERASTUI_RUNS": runs}
     sleeper = None
     if with_tui:
-        code = (TUI.replace("BATCH_SIZE", str(BATCH)).replace("EPOCHS", str(epochs)).replace("MEASURE_KEYS", "False")
-                .replace("KEY_CYCLE", "False"))
+        code = script(TUI, epochs)
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env=env)
         target = proc.pid
@@ -411,7 +417,7 @@ def main() -> None:
     parser.add_argument("--toggle", type=int, metavar="EPOCHS",
                         help="figure 6 only: --runs runs of EPOCHS epochs, the TUI stopped and continued within each")
     parser.add_argument("--headless", action="store_true",
-                        help="figure 7 only: kerastui train (followed by nobody) vs plain, --runs pairs of --epochs")
+                        help="figure 7 only: kerastui train (followed by nobody) vs the plain scripts, --runs rounds")
     parser.add_argument("--batch-size", type=int, default=32,
                         help="ex2's batch size in every script and run (32: the preset's; smaller: longer epochs, "
                              "fewer a second for the TUI to draw)")
@@ -432,12 +438,11 @@ def main() -> None:
         if args.keys_only:
             measure_keys(args.epochs, latencies, cycled, whole)
             continue
-        # A round: plain, plain fed as the run is, followed — in an order that rotates (whichever runs
-        # later in a round gains nothing from it).
-        order = ["plain", "fed", "same", "tui"]
+        # A round: the four scripts, in an order that rotates (whichever runs later in a round gains
+        # nothing from it).
+        order = list(SCRIPTS)
         order = order[i % 4:] + order[:i % 4]
-        got = {kind: run({"plain": PLAIN, "fed": PLAIN_FED, "same": PLAIN_SAME, "tui": TUI}[kind], args.epochs)
-               for kind in order}
+        got = {kind: run(SCRIPTS[kind], args.epochs) for kind in order}
         p, t = got["plain"], got["tui"]
         if len(t["epochs"]) > 1 and len(p["epochs"]) > 1:
             steady.append(statistics.median(t["epochs"][1:]) / statistics.median(p["epochs"][1:]))
