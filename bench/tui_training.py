@@ -107,11 +107,28 @@ async def main():
                                         "fit.batch_size": BATCH_SIZE}))
     redraws = []  # (wall time, epochs drawn) of every chart redraw
     original = app.redraw_training
+    # (the script waits on these, set as the TUI redraws, not by polling: a loop waking every few ms
+    # would be work the TUI does not do, on the cores the run trains on)
+    batched, fitted = asyncio.Event(), asyncio.Event()
     def redraw(*, full=False, epoch=False):
         original(full=full, epoch=epoch)
-        if (full or epoch) and app.session.run_state is not None:
-            redraws.append((time.time(), app.session.run_state.epochs_done))
+        state = app.session.run_state
+        if state is None:
+            return
+        if full or epoch:
+            redraws.append((time.time(), state.epochs_done))
+        if state.steps:
+            batched.set()
+        if not state.running or state.epochs_done >= EPOCHS:
+            fitted.set()
     app.redraw_training = redraw
+
+    async def until(event, done):
+        while not done():
+            try:
+                await asyncio.wait_for(event.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
     latencies = []
     whole = []  # key press → everything it changed on screen (the bars included)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -121,8 +138,7 @@ async def main():
         await pilot.pause(0.2)
         pressed = time.time()
         await pilot.press("s")
-        while app.session.run_state is None or app.session.run_state.steps == 0:
-            await asyncio.sleep(0.01)
+        await until(batched, lambda: app.session.run_state is not None and app.session.run_state.steps > 0)
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu_from, wall_from = used.ru_utime + used.ru_stime, time.perf_counter()
         # A key press as the terminal driver delivers it (posted to the app), timed until the
@@ -173,8 +189,7 @@ async def main():
             i += 1
             await asyncio.sleep(0.05)
         # (the TUI's CPU while the run fits: until its last epoch is drawn, not its evaluation and save)
-        while app.session.run_state.running and app.session.run_state.epochs_done < EPOCHS:
-            await asyncio.sleep(0.02)
+        await until(fitted, lambda: not app.session.run_state.running or app.session.run_state.epochs_done >= EPOCHS)
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (used.ru_utime + used.ru_stime - cpu_from, time.perf_counter() - wall_from)
         while app.session.trained is None and app.session.run_state.status != "failed":
