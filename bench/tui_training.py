@@ -26,7 +26,7 @@ process of its own and the TUI follows its event log).
    the epochs after it, and the fit's time outside its epochs (the run's epoch-end work between
    them; before the first and after the last).
 
-Figure 1 also prints the TUI process's CPU while the run fits (first batch → last epoch drawn): what
+Figure 1 also prints the TUI process's CPU while the run fits (its start → last epoch drawn): what
 the TUI takes from the two cores the run trains on, read far more steadily than the ratio.
 
     python bench/tui_training.py [--epochs 10] [--runs 3] [--batch-size 32]
@@ -107,24 +107,24 @@ async def main():
                                         "fit.batch_size": BATCH_SIZE}))
     redraws = []  # (wall time, epochs drawn) of every chart redraw
     original = app.redraw_training
-    # (the script waits on these, set as the TUI redraws, not by polling: a loop waking every few ms
-    # would be work the TUI does not do, on the cores the run trains on)
-    batched, fitted = asyncio.Event(), asyncio.Event()
+    # The script waits for the fit's start and its last epoch drawn on events set by the TUI's own
+    # calls (the run's events folded in, the redraws), not by polling: a loop waking every 10–20 ms
+    # is work the TUI does not do, on the cores the run trains on.
+    started, redrawn = asyncio.Event(), asyncio.Event()
     def redraw(*, full=False, epoch=False):
         original(full=full, epoch=epoch)
         state = app.session.run_state
-        if state is None:
-            return
-        if full or epoch:
+        if state is not None and (full or epoch):
             redraws.append((time.time(), state.epochs_done))
-        if state.steps:
-            batched.set()
-        if not state.running or state.epochs_done >= EPOCHS:
-            fitted.set()
+        redrawn.set()
     app.redraw_training = redraw
 
     async def until(event, done):
+        # (cleared before each wait: a wake that did not make done() true waits again, never spins)
         while not done():
+            event.clear()
+            if done():
+                return
             try:
                 await asyncio.wait_for(event.wait(), 1.0)
             except asyncio.TimeoutError:
@@ -136,9 +136,15 @@ async def main():
             await pilot.pause(0.05)
         await pilot.press("t")
         await pilot.pause(0.2)
+        folded = app.runs.events  # (the app's RunLink, made when first needed)
+        def fold(message):
+            folded(message)
+            started.set()
+        app.runs.events = fold
         pressed = time.time()
         await pilot.press("s")
-        await until(batched, lambda: app.session.run_state is not None and app.session.run_state.steps > 0)
+        # (the fit has started: TrainStarted folded in, which gives the state its steps per epoch)
+        await until(started, lambda: app.session.run_state is not None and app.session.run_state.steps > 0)
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu_from, wall_from = used.ru_utime + used.ru_stime, time.perf_counter()
         # A key press as the terminal driver delivers it (posted to the app), timed until the
@@ -189,7 +195,7 @@ async def main():
             i += 1
             await asyncio.sleep(0.05)
         # (the TUI's CPU while the run fits: until its last epoch is drawn, not its evaluation and save)
-        await until(fitted, lambda: not app.session.run_state.running or app.session.run_state.epochs_done >= EPOCHS)
+        await until(redrawn, lambda: not app.session.run_state.running or app.session.run_state.epochs_done >= EPOCHS)
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (used.ru_utime + used.ru_stime - cpu_from, time.perf_counter() - wall_from)
         while app.session.trained is None and app.session.run_state.status != "failed":
