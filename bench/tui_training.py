@@ -198,8 +198,8 @@ async def main():
         await until(redrawn, lambda: not app.session.run_state.running or app.session.run_state.epochs_done >= EPOCHS)
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (used.ru_utime + used.ru_stime - cpu_from, time.perf_counter() - wall_from)
-        while app.session.trained is None and app.session.run_state.status != "failed":
-            await asyncio.sleep(0.1)
+        # (the run's end: its result loaded back, or its failure — each redraws)
+        await until(redrawn, lambda: app.session.trained is not None or app.session.run_state.status == "failed")
         run = RunDir(Path(app.session.run_state.run_dir))
     lines = [json.loads(line) for line in run.events_path.read_text().splitlines()]
     started = next(l["t"] for l in lines if l["type"] == "TrainStarted")
