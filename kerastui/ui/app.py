@@ -301,9 +301,10 @@ class KerasTUI(KeysInOrder[None]):
         self.runs.failed(message)
 
     def redraw_training(self, *, full: bool = False, epoch: bool = False) -> None:
-        """Every workspace redraws what it shows of the current run."""
-        for workspace in self.workspaces:
-            workspace.redraw(full=full, epoch=epoch)
+        """The workspace shown (under any dialog) redraws the run; others when next shown (on_screen_resume)."""
+        shown = next((screen for screen in reversed(self.screen_stack) if isinstance(screen, Workspace)), None)
+        if shown is not None and shown in self._workspaces:
+            shown.redraw(full=full, epoch=epoch)
 
     def action_request_quit(self) -> None:
         if self.preparer.mounting:  # a workspace being prepared: closing it half-composed would fail

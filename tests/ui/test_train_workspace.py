@@ -232,3 +232,57 @@ def test_snapshot_after_run_from_recorded_events(snap_compare):
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+async def test_only_the_workspace_shown_redraws_as_a_run_goes_on_and_one_shown_again_is_whole():
+    """A followed run's events redraw the workspace shown (also under a dialog), not the others at
+    every epoch unseen; a workspace shown again draws the run as it is now."""
+    from kerastui.ui.screens.dialogs import QuitDialog
+
+    app = make_app("ex1", deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        for key in ("v", "p", "t"):  # Save/Load and Experiments mounted, then back to Train
+            await pilot.press(key)
+            await settle(app, pilot)
+        calls: dict[str, list[tuple[bool, bool]]] = {}
+        def counted(name, redraw):
+            def call(*, full=False, epoch=False):
+                calls.setdefault(name, []).append((full, epoch))
+                redraw(full=full, epoch=epoch)
+            return call
+
+        for workspace in app.workspaces:
+            workspace.redraw = counted(type(workspace).__name__, workspace.redraw)
+        assert {"TrainScreen", "SaveLoadScreen", "ExperimentsScreen"} <= {type(w).__name__ for w in app.workspaces}
+        replay(app, RECORDED[:22])  # the start and the first epoch
+        await settle(app, pilot)
+        assert calls.get("TrainScreen"), "the workspace shown was not redrawn"
+        assert "SaveLoadScreen" not in calls and "ExperimentsScreen" not in calls
+        assert app.screen.query_one(EpochTable).row_count == 1
+
+        app.push_screen(QuitDialog("a run"))  # a dialog over Train: its charts stay live
+        await settle(app, pilot)
+        before = len(calls["TrainScreen"])
+        for event in RECORDED[22:]:
+            app.post_message(TrainingEvents(None, [event]))
+        await settle(app, pilot)
+        assert len(calls["TrainScreen"]) > before
+        app.pop_screen()
+        await settle(app, pilot)
+
+        await pilot.press("v")  # hidden while the run went on: shown again, it says so
+        await settle(app, pilot)
+        assert calls["SaveLoadScreen"] == [(True, False)]
+        assert "training…" in app.screen.query_one("#working-model").render().plain
+
+        app.post_message(TrainingEvents(None, [EpochEnded("train", 2, {"loss": 0.4, "accuracy": 0.9, "val_loss": 0.3,
+                                                                        "val_accuracy": 0.95, "learning_rate": 1e-3})]))
+        await settle(app, pilot)
+        assert len(calls["TrainScreen"]) == before + len(RECORDED[22:]) + 1  # (its resume after the dialog)
+        await pilot.press("t")  # Train missed epoch 3: shown again, its table and charts have it
+        await settle(app, pilot)
+        assert calls["TrainScreen"][-1] == (True, False)
+        assert app.screen.query_one(EpochTable).row_count == 3
+        assert all(len(values) == 3 for chart in app.screen.query(MetricChart) for s in chart.series()
+                   for values in [s.values])

@@ -26,7 +26,8 @@ class Workspace(FormScreen):
     The app tells its mounted workspaces what changed by calling these hooks; each is a no-op here
     and a workspace overrides the ones it shows:
 
-    - ``redraw(full=, epoch=)``: the current run changed (an event, its end, a run reopened).
+    - ``redraw(full=, epoch=)``: the current run changed (an event, its end, a run reopened); only
+      the workspace shown is told, and each workspace redraws in full when shown again.
     - ``data_changed()``: the session's dataset was replaced.
     - ``preset_opened()``: the session's preset was replaced (opened, adopted from a run, resumed).
     - ``stack_changed()``: the session's layer stack was replaced (a model file opened).
@@ -64,8 +65,14 @@ class Workspace(FormScreen):
             for chart in self.query(EpochChart):
                 chart.replot()
 
+    def on_screen_resume(self) -> None:
+        # (after a subclass's own handler: Textual calls each class's) Only the workspace shown redraws
+        # as a run goes on (KerasTUI.redraw_training): shown again, a workspace redraws everything.
+        self.redraw(full=True)
+
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
-        """The current run changed: ``epoch`` when an epoch ended, ``full`` to redraw everything."""
+        """The current run changed: ``epoch`` when an epoch ended, ``full`` to redraw everything.  Called
+        for the workspace shown only, and with ``full`` when a workspace is shown again."""
 
     def data_changed(self) -> None:
         """The session's dataset was replaced."""

@@ -217,9 +217,6 @@ class SaveLoadScreen(Workspace):
         self._default_paths()
         self.redraw(full=True)
 
-    def on_screen_resume(self) -> None:
-        self.redraw(full=True)
-
     def preset_opened(self) -> None:
         self._default_paths()
         self.data = None

@@ -308,8 +308,7 @@ class TrainScreen(Workspace):
         # Another workspace may have edited the session's preset (the Data workspace's validation
         # split, the Experiments workspace's epochs or metric): the form shows it, except what is
         # typed here and does not parse yet.
-        self.show_settings(self.app.session.preset, keep_errors=True)
-        self.redraw(full=True)
+        self.show_settings(self.app.session.preset, keep_errors=True)  # (then Workspace's: a full redraw)
 
     def data_changed(self) -> None:
         """The dataset changed: the loss suggestion follows it."""
