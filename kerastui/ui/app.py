@@ -301,10 +301,10 @@ class KerasTUI(KeysInOrder[None]):
         self.runs.failed(message)
 
     def redraw_training(self, *, full: bool = False, epoch: bool = False) -> None:
-        """The workspace shown (under any dialog) redraws the run; others when next shown (on_screen_resume)."""
+        """The workspace shown (under any dialog) redraws the run; others when next shown (run_changed)."""
         shown = next((screen for screen in reversed(self.screen_stack) if isinstance(screen, Workspace)), None)
-        if shown is not None and shown in self._workspaces:
-            shown.redraw(full=full, epoch=epoch)
+        for workspace in self.workspaces:
+            workspace.run_changed(shown=workspace is shown, full=full, epoch=epoch)
 
     def action_request_quit(self) -> None:
         if self.preparer.mounting:  # a workspace being prepared: closing it half-composed would fail

@@ -280,6 +280,15 @@ async def test_only_the_workspace_shown_redraws_as_a_run_goes_on_and_one_shown_a
                                                                         "val_accuracy": 0.95, "learning_rate": 1e-3})]))
         await settle(app, pilot)
         assert len(calls["TrainScreen"]) == before + len(RECORDED[22:]) + 1  # (its resume after the dialog)
+        await pilot.press("p")  # Experiments missed epochs: shown again, it redraws them once
+        await settle(app, pilot)
+        assert calls["ExperimentsScreen"] == [(False, True)]
+        app.push_screen(QuitDialog("a run"))  # nothing missed under a dialog: not redrawn (cursors kept)
+        await settle(app, pilot)
+        app.pop_screen()
+        await settle(app, pilot)
+        assert calls["ExperimentsScreen"] == [(False, True)]
+
         await pilot.press("t")  # Train missed epoch 3: shown again, its table and charts have it
         await settle(app, pilot)
         assert calls["TrainScreen"][-1] == (True, False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import SystemCommand
@@ -26,8 +26,9 @@ class Workspace(FormScreen):
     The app tells its mounted workspaces what changed by calling these hooks; each is a no-op here
     and a workspace overrides the ones it shows:
 
-    - ``redraw(full=, epoch=)``: the current run changed (an event, its end, a run reopened); only
-      the workspace shown is told, and each workspace redraws in full when shown again.
+    - ``redraw(full=, epoch=)``: the current run changed (an event, its end, a run reopened).  Only
+      the workspace shown redraws at once (:meth:`run_changed`); a hidden one redraws what it missed
+      when shown again, in full when first shown (or always: ``REDRAW_WHEN_SHOWN``).
     - ``data_changed()``: the session's dataset was replaced.
     - ``preset_opened()``: the session's preset was replaced (opened, adopted from a run, resumed).
     - ``stack_changed()``: the session's layer stack was replaced (a model file opened).
@@ -65,14 +66,31 @@ class Workspace(FormScreen):
             for chart in self.query(EpochChart):
                 chart.replot()
 
+    # Shown again, redraw the run in full even when nothing of it was missed (Train: its form may have
+    # changed elsewhere); otherwise only what was missed is redrawn, and a table keeps its cursor.
+    REDRAW_WHEN_SHOWN: ClassVar[bool] = False
+    _missed: tuple[bool, bool] | None = (True, False)  # (full, epoch) not redrawn while hidden; first: all
+
+    def run_changed(self, *, shown: bool, full: bool = False, epoch: bool = False) -> None:
+        """The current run changed (the app's call, for each mounted workspace): the one ``shown`` (the
+        topmost, under any dialog) redraws now; a hidden one when it is shown again (a followed run's
+        epochs cost no frames of workspaces nobody sees)."""
+        if shown:
+            self.redraw(full=full, epoch=epoch)
+            return
+        was_full, was_epoch = self._missed or (False, False)
+        self._missed = (was_full or full, was_epoch or epoch)
+
     def on_screen_resume(self) -> None:
-        # (after a subclass's own handler: Textual calls each class's) Only the workspace shown redraws
-        # as a run goes on (KerasTUI.redraw_training): shown again, a workspace redraws everything.
-        self.redraw(full=True)
+        # (after a subclass's own handler: Textual calls each class's)
+        missed, self._missed = self._missed, None
+        if self.REDRAW_WHEN_SHOWN:
+            self.redraw(full=True)
+        elif missed is not None:
+            self.redraw(full=missed[0], epoch=missed[1])
 
     def redraw(self, *, full: bool = False, epoch: bool = False) -> None:
-        """The current run changed: ``epoch`` when an epoch ended, ``full`` to redraw everything.  Called
-        for the workspace shown only, and with ``full`` when a workspace is shown again."""
+        """The current run changed: ``epoch`` when an epoch ended, ``full`` to redraw everything."""
 
     def data_changed(self) -> None:
         """The session's dataset was replaced."""

@@ -142,6 +142,8 @@ class ResultsPane(VerticalScroll):
 class SaveLoadScreen(Workspace):
     """Save/Load workspace."""
 
+    REDRAW_WHEN_SHOWN = True  # (its working-model line: one line)
+
     CSS_PATH = "saveload.tcss"
     # The results pane (it scrolls by keys): the workspace opens on its actions, never inside a path field.
     AUTO_FOCUS = "#saveload-main"

@@ -193,6 +193,8 @@ class EpochTable(LineTable):
 class TrainScreen(Workspace):
     """Train workspace."""
 
+    REDRAW_WHEN_SHOWN = True  # (its form shows what other workspaces edited: charts and table with it)
+
     CSS_PATH = "train.tcss"
     # The layout's classes by the terminal's size (train.tcss): the settings column's width, and the
     # short layout that keeps 8+ plot rows per chart at 80×24.
