@@ -255,6 +255,7 @@ async def test_only_the_workspace_shown_redraws_as_a_run_goes_on_and_one_shown_a
         for workspace in app.workspaces:
             workspace.redraw = counted(type(workspace).__name__, workspace.redraw)
         assert {"TrainScreen", "SaveLoadScreen", "ExperimentsScreen"} <= {type(w).__name__ for w in app.workspaces}
+        app.redraw_training(full=True)  # (as a run's start does)
         replay(app, RECORDED[:22])  # the start and the first epoch
         await settle(app, pilot)
         assert calls.get("TrainScreen"), "the workspace shown was not redrawn"
@@ -282,12 +283,12 @@ async def test_only_the_workspace_shown_redraws_as_a_run_goes_on_and_one_shown_a
         assert len(calls["TrainScreen"]) == before + len(RECORDED[22:]) + 1  # (its resume after the dialog)
         await pilot.press("p")  # Experiments missed epochs: shown again, it redraws them once
         await settle(app, pilot)
-        assert calls["ExperimentsScreen"] == [(False, True)]
+        assert calls["ExperimentsScreen"] == [(True, True)]  # (a new run while hidden: all of it)
         app.push_screen(QuitDialog("a run"))  # nothing missed under a dialog: not redrawn (cursors kept)
         await settle(app, pilot)
         app.pop_screen()
         await settle(app, pilot)
-        assert calls["ExperimentsScreen"] == [(False, True)]
+        assert calls["ExperimentsScreen"] == [(True, True)]
 
         await pilot.press("t")  # Train missed epoch 3: shown again, its table and charts have it
         await settle(app, pilot)
@@ -295,3 +296,34 @@ async def test_only_the_workspace_shown_redraws_as_a_run_goes_on_and_one_shown_a
         assert app.screen.query_one(EpochTable).row_count == 3
         assert all(len(values) == 3 for chart in app.screen.query(MetricChart) for s in chart.series()
                    for values in [s.values])
+
+
+def test_a_hidden_workspace_redraws_what_it_missed_once_whichever_comes_first():
+    """The redraws a hidden workspace missed are kept as the strongest of them (a new run's full
+    redraw is not weakened by the epochs after it) and done once: on its resume, or with the first
+    redraw it gets shown if that comes before its resume handler runs."""
+    from kerastui.ui.screens.base import Workspace
+
+    class Recorded(Workspace):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def redraw(self, *, full=False, epoch=False):
+            self.calls.append((full, epoch))
+
+    first = Recorded()
+    first.on_screen_resume()  # first shown: all of it, though nothing was missed
+    first.run_changed(shown=False, full=True)
+    first.run_changed(shown=False, epoch=True)
+    first.run_changed(shown=False)
+    first.on_screen_resume()
+    first.on_screen_resume()  # (a dialog closed over it: nothing missed since)
+    assert first.calls == [(True, False), (True, True)]
+
+    second = Recorded()
+    second.on_screen_resume()
+    second.run_changed(shown=False, epoch=True)
+    second.run_changed(shown=True)  # shown before its resume handler ran
+    second.on_screen_resume()
+    assert second.calls == [(True, False), (False, True)]

@@ -75,10 +75,11 @@ class Workspace(FormScreen):
         """The current run changed (the app's call, for each mounted workspace): the one ``shown`` (the
         topmost, under any dialog) redraws now; a hidden one when it is shown again (a followed run's
         epochs cost no frames of workspaces nobody sees)."""
-        if shown:
-            self.redraw(full=full, epoch=epoch)
-            return
         was_full, was_epoch = self._missed or (False, False)
+        if shown:  # (what it missed too, if shown before its resume handler ran: then that has nothing left)
+            self._missed = None
+            self.redraw(full=full or was_full, epoch=epoch or was_epoch)
+            return
         self._missed = (was_full or full, was_epoch or epoch)
 
     def on_screen_resume(self) -> None:
