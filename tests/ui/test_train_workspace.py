@@ -246,6 +246,7 @@ async def test_only_the_workspace_shown_redraws_as_a_run_goes_on_and_one_shown_a
             await pilot.press(key)
             await settle(app, pilot)
         calls: dict[str, list[tuple[bool, bool]]] = {}
+
         def counted(name, redraw):
             def call(*, full=False, epoch=False):
                 calls.setdefault(name, []).append((full, epoch))
@@ -294,8 +295,8 @@ async def test_only_the_workspace_shown_redraws_as_a_run_goes_on_and_one_shown_a
         await settle(app, pilot)
         assert calls["TrainScreen"][-1] == (True, False)
         assert app.screen.query_one(EpochTable).row_count == 3
-        assert all(len(values) == 3 for chart in app.screen.query(MetricChart) for s in chart.series()
-                   for values in [s.values])
+        series = [s for chart in app.screen.query(MetricChart) for s in chart.series()]
+        assert series and all(len(s.values) == 3 for s in series)
 
 
 def test_a_hidden_workspace_redraws_what_it_missed_once_whichever_comes_first():
